@@ -1,0 +1,5 @@
+module github.com/hotpath-apm/hotpath/bench
+
+go 1.25.0
+
+replace github.com/hotpath-apm/hotpath => ../
