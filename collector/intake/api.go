@@ -1,0 +1,221 @@
+package intake
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
+	"github.com/hotpath-apm/hotpath/collector/intake/enrich"
+)
+
+// Defaults of Config's fields.
+const (
+	// DefaultVersion is the APM Server version the collector reports at GET / and writes to
+	// observer.version: the release whose documents hotpath writes. Agents gate features on it; the Go
+	// agent drops unsampled transactions from 8.0 on.
+	DefaultVersion = enrich.DefaultObserverVersion
+	// DefaultMaxEventSize is APM Server's per-event limit (max_event_size): 300 KiB.
+	DefaultMaxEventSize = 300 * 1024
+	// DefaultBatchSize is the number of events per batch handed to the Processor.
+	DefaultBatchSize = 250
+	// DefaultMaxConcurrentStreams is the number of intake streams decoded at once.
+	DefaultMaxConcurrentStreams = 32
+	// DefaultStreamWait is how long a stream waits for a slot before a 503.
+	DefaultStreamWait = 5 * time.Second
+	// DefaultMaxBodyBytes limits an intake request body as received. Agents send at most 768 KiB
+	// (compressed) per request by default.
+	DefaultMaxBodyBytes = 64 << 20
+	// DefaultMaxDecodedBytes limits an intake request body after decompression.
+	DefaultMaxDecodedBytes = 512 << 20
+	// DefaultAgentConfigMaxAge is the Cache-Control max-age of agent configuration answers (APM
+	// Server's agent.config.cache.expiration).
+	DefaultAgentConfigMaxAge = 30 * time.Second
+)
+
+// Config configures the API. The zero value of every field except Processor means its default.
+type Config struct {
+	// Processor receives every decoded batch; a stream's events are acknowledged (counted in accepted,
+	// answered 202) only when it returned nil for all of them. collector.ErrQueueFull and
+	// collector.ErrShuttingDown from it are answered 503 as APM Server does. Required.
+	Processor collector.BatchProcessor
+
+	// Logger receives one line per request (debug for success, info for 4xx, error for 5xx) and the
+	// reasons of refusals; secrets are never logged. Default: no logging.
+	Logger *zap.Logger
+
+	// Registerer receives the intake metrics (hotpath_intake_*). Default: they are kept but not
+	// registered anywhere.
+	Registerer prometheus.Registerer
+
+	// SecretToken, when set, is accepted as "Authorization: Bearer <token>" (ELASTIC_APM_SECRET_TOKEN).
+	// With neither SecretToken nor APIKeys every request is allowed, as in APM Server.
+	SecretToken string
+
+	// APIKeys are accepted as "Authorization: ApiKey base64(id:key)" (ELASTIC_APM_API_KEY).
+	APIKeys []APIKey
+
+	// MaxEventSize is the largest event (one ndjson line) accepted, in bytes; a larger one is refused
+	// with "event exceeded the permitted size" and the rest of the stream still decoded.
+	// Default: DefaultMaxEventSize (300 KiB, APM Server's).
+	MaxEventSize int
+
+	// BatchSize is the number of events handed to Processor at a time. Default: DefaultBatchSize.
+	BatchSize int
+
+	// MaxConcurrentStreams caps the event streams decoded at once, which bounds intake's memory to
+	// about MaxConcurrentStreams × (BatchSize decoded events + MaxEventSize + a decompressor).
+	// Default: DefaultMaxConcurrentStreams.
+	MaxConcurrentStreams int
+
+	// StreamWait is how long a stream waits for one of the MaxConcurrentStreams slots before it is
+	// answered 503. Default: DefaultStreamWait.
+	StreamWait time.Duration
+
+	// MaxBodyBytes limits an intake request body as received, MaxDecodedBytes after decompression.
+	// Past either the stream ends with a 400 naming the limit; the events before it count.
+	// Defaults: DefaultMaxBodyBytes, DefaultMaxDecodedBytes.
+	MaxBodyBytes    int64
+	MaxDecodedBytes int64
+
+	// AgentConfigFile is the JSON file of agent central configuration (see serveAgentConfig's
+	// documentation in agentconfig.go for its format). It need not exist. Default: none, so every
+	// agent is told "no configuration" (settings {}, ETag "-").
+	AgentConfigFile string
+
+	// AgentConfigMaxAge is the Cache-Control max-age of agent configuration answers, in whole
+	// seconds. Default: DefaultAgentConfigMaxAge.
+	AgentConfigMaxAge time.Duration
+
+	// Version is the version reported at GET / and written to observer.version. Default:
+	// DefaultVersion.
+	Version string
+
+	// PublishReady reports "publish_ready" at GET /. Default: always true.
+	PublishReady func() bool
+}
+
+// API serves the APM Server endpoints agents talk to. Create it with New and mount it with Register.
+type API struct {
+	cfg     Config
+	log     *zap.Logger
+	auth    *authenticator
+	metrics *metrics
+	streams *streamSlots
+	decomp  decompressors
+	// processor is Config.Processor behind enrich: what APM Server does to events before indexing.
+	processor collector.BatchProcessor
+
+	agentConfig             *agentConfigFile
+	agentConfigCacheControl string
+	info                    serverInfo
+}
+
+// New checks cfg, fills in its defaults and returns the API. It fails if Processor is nil, an API key
+// is malformed, the agent configuration file does not parse, or the metrics cannot be registered.
+func New(cfg Config) (*API, error) {
+	if cfg.Processor == nil {
+		return nil, errors.New("intake: Config.Processor is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	setDefault(&cfg.MaxEventSize, DefaultMaxEventSize)
+	setDefault(&cfg.BatchSize, DefaultBatchSize)
+	setDefault(&cfg.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
+	setDefault(&cfg.StreamWait, DefaultStreamWait)
+	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&cfg.MaxDecodedBytes, DefaultMaxDecodedBytes)
+	setDefault(&cfg.AgentConfigMaxAge, DefaultAgentConfigMaxAge)
+	setDefault(&cfg.Version, DefaultVersion)
+	if cfg.AgentConfigMaxAge%time.Second != 0 {
+		return nil, fmt.Errorf("intake: AgentConfigMaxAge %s is not a whole number of seconds", cfg.AgentConfigMaxAge)
+	}
+	if cfg.PublishReady == nil {
+		cfg.PublishReady = func() bool { return true }
+	}
+
+	auth, err := newAuthenticator(cfg.SecretToken, cfg.APIKeys)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("intake: register metrics: %w", err)
+	}
+	acfg, err := newAgentConfigFile(cfg.AgentConfigFile, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	date, sha := buildInfo()
+	return &API{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		auth:    auth,
+		metrics: m,
+		streams: newStreamSlots(cfg.MaxConcurrentStreams, cfg.StreamWait,
+			decoder.Options{MaxEventSize: cfg.MaxEventSize, BatchSize: cfg.BatchSize}, m),
+		processor:               enrich.New(enrich.Config{ObserverVersion: cfg.Version}).Wrap(cfg.Processor),
+		agentConfig:             acfg,
+		agentConfigCacheControl: fmt.Sprintf("max-age=%d, must-revalidate", int(cfg.AgentConfigMaxAge/time.Second)),
+		info:                    serverInfo{BuildDate: date, BuildSHA: sha, Version: cfg.Version},
+	}, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func (a *API) publishReady() bool { return a.cfg.PublishReady() }
+
+// The paths APM Server serves and hotpath answers.
+const (
+	pathEvents         = "/intake/v2/events"
+	pathAgentConfig    = "/config/v1/agents"
+	pathRUMEvents      = "/intake/v2/rum/events"
+	pathRUMv3Events    = "/intake/v3/rum/events"
+	pathRUMAgentConfig = "/config/v1/rum/agents"
+)
+
+// Register mounts the APM Server endpoints on mux:
+//
+//	POST      /intake/v2/events        events (ndjson, gzip or zlib)
+//	GET|HEAD  /                        server information
+//	GET|POST  /config/v1/agents        agent central configuration
+//	*         /intake/v2/rum/events, /intake/v3/rum/events, /config/v1/rum/agents
+//	                                   refused as APM Server does with RUM disabled (403)
+//	*         every other path         APM Server's 404, {"error":"404 page not found"}
+//
+// The last is the pattern "/", so any more specific pattern registered on the same mux takes
+// precedence: that is how the rest of the collector (query API, UI, /metrics, /intake/v2/profile) is
+// mounted beside intake. Wrap those that are not public with RequireAuth.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle(pathEvents, a.route(endpointEvents, a.serveEvents))
+	mux.Handle(pathAgentConfig, a.route(endpointAgentConfig, a.serveAgentConfig))
+	rum := a.route(endpointRUM, a.serveRUMDisabled)
+	mux.Handle(pathRUMEvents, rum)
+	mux.Handle(pathRUMv3Events, rum)
+	mux.Handle(pathRUMAgentConfig, rum)
+	mux.Handle("/{$}", a.route(endpointRoot, a.serveRoot))
+	mux.Handle("/", a.route(endpointNotFound, serveNotFound))
+}
+
+// Handler returns a mux with only intake's endpoints (see Register).
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	a.Register(mux)
+	return mux
+}
+
+// serveNotFound is APM Server's answer to a path it does not serve. Agents recognise its message.
+func serveNotFound(w http.ResponseWriter, r *http.Request, x *exchange) {
+	x.fail(w, r, http.StatusNotFound, "", "404 page not found")
+}

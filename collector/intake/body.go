@@ -1,0 +1,195 @@
+package intake
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+)
+
+// decompressors pools gzip and zlib readers (each holds ~40 KiB of window and tables), so that a
+// stream costs no decompressor allocation in the steady state.
+type decompressors struct {
+	gzip sync.Pool // *gzip.Reader
+	zlib sync.Pool // zlibReader
+}
+
+type zlibReader interface {
+	io.ReadCloser
+	zlib.Resetter
+}
+
+// body is one request's body on its way to the decoder: the wire bytes counted and limited, then
+// decompressed (gzip or zlib, by Content-Encoding or by sniffing the first two bytes, as APM Server
+// does), then the decompressed bytes limited again. close returns the decompressor to the pool.
+type body struct {
+	wire    limitedReader
+	decoded limitedReader
+	gz      *gzip.Reader
+	zl      zlibReader
+	pool    *decompressors
+}
+
+// errDecompression marks an error of setting up decompression: APM Server answers it with
+// "data decoding error: <err>" and 400.
+type errDecompression struct{ err error }
+
+func (e errDecompression) Error() string { return "data decoding error: " + e.err.Error() }
+func (e errDecompression) Unwrap() error { return e.err }
+
+// openBody prepares r's body for decoding. maxWire limits the bytes read from the connection, maxDecoded
+// the bytes after decompression. An error is an errDecompression.
+func (d *decompressors) openBody(r *http.Request, maxWire, maxDecoded int64) (*body, error) {
+	b := &body{pool: d}
+	b.wire = limitedReader{r: r.Body, limit: maxWire, what: "request body"}
+	var src io.Reader = &b.wire
+	if r.ContentLength != 0 {
+		var err error
+		switch r.Header.Get("Content-Encoding") {
+		case "deflate":
+			src, err = b.zlib(src)
+		case "gzip":
+			src, err = b.gzip(src)
+		default:
+			src, err = b.sniff(src)
+		}
+		if err != nil {
+			b.close()
+			return nil, errDecompression{err}
+		}
+	}
+	b.decoded = limitedReader{r: src, limit: maxDecoded, what: "decompressed request body"}
+	return b, nil
+}
+
+// sniff looks at the first two bytes: 1f 8b is gzip, a low nibble of 8 (deflate) is zlib, anything
+// else is read as it is. It reads both bytes even if the connection delivers them apart.
+func (b *body) sniff(src io.Reader) (io.Reader, error) {
+	const (
+		gzipID1, gzipID2 = 0x1f, 0x8b
+		zlibDeflate      = 8
+	)
+	var magic [2]byte
+	n, err := io.ReadFull(src, magic[:])
+	switch {
+	case n == 0 && (err == io.EOF || err == io.ErrUnexpectedEOF):
+		return src, nil // empty body: the decoder sees EOF at once
+	case err != nil && err != io.ErrUnexpectedEOF:
+		return nil, err
+	}
+	src = io.MultiReader(bytes.NewReader(magic[:n]), src)
+	switch {
+	case n == 2 && magic[0] == gzipID1 && magic[1] == gzipID2:
+		return b.gzip(src)
+	case n == 2 && magic[0]&0x0f == zlibDeflate:
+		return b.zlib(src)
+	}
+	return src, nil
+}
+
+func (b *body) gzip(src io.Reader) (io.Reader, error) {
+	br := bufio.NewReaderSize(src, 512) // a flate.Reader, so gzip does not add its own 4 KiB buffer
+	if gz, ok := b.pool.gzip.Get().(*gzip.Reader); ok {
+		if err := gz.Reset(br); err != nil {
+			b.pool.gzip.Put(gz)
+			return nil, err
+		}
+		b.gz = gz
+	} else {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		b.gz = gz
+	}
+	return b.gz, nil
+}
+
+func (b *body) zlib(src io.Reader) (io.Reader, error) {
+	var fr flate.Reader = bufio.NewReaderSize(src, 512)
+	if zl, ok := b.pool.zlib.Get().(zlibReader); ok {
+		if err := zl.Reset(fr, nil); err != nil {
+			b.pool.zlib.Put(zl)
+			return nil, err
+		}
+		b.zl = zl
+	} else {
+		zr, err := zlib.NewReader(fr)
+		if err != nil {
+			return nil, err
+		}
+		b.zl = zr.(zlibReader)
+	}
+	return b.zl, nil
+}
+
+// Read reads decompressed bytes.
+func (b *body) Read(p []byte) (int, error) { return b.decoded.Read(p) }
+
+// readErr returns the first error, other than io.EOF, met while reading the body: a read timeout, a
+// broken connection, corrupt compressed data, or a *bodyTooLargeError.
+func (b *body) readErr() error {
+	if b.wire.err != nil {
+		return b.wire.err
+	}
+	return b.decoded.err
+}
+
+// close returns the decompressor to the pool; the body must not be read afterwards.
+func (b *body) close() {
+	if b.gz != nil {
+		b.pool.gzip.Put(b.gz)
+		b.gz = nil
+	}
+	if b.zl != nil {
+		b.pool.zlib.Put(b.zl)
+		b.zl = nil
+	}
+}
+
+// bodyTooLargeError says that a request body exceeded one of the limits.
+type bodyTooLargeError struct {
+	what  string // "request body" or "decompressed request body"
+	limit int64
+}
+
+func (e *bodyTooLargeError) Error() string {
+	return fmt.Sprintf("%s exceeded the permitted size of %d bytes", e.what, e.limit)
+}
+
+// limitedReader reads at most limit bytes from r, failing with *bodyTooLargeError past it, and keeps
+// the first error r returned other than io.EOF.
+type limitedReader struct {
+	r     io.Reader
+	n     int64 // bytes read
+	limit int64
+	what  string // for the error: "request body" or "decompressed request body"
+	err   error
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	// Read one byte past the limit to tell "exactly limit bytes" from "more".
+	if room := l.limit - l.n + 1; int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.limit {
+		n -= int(l.n - l.limit)
+		l.n = l.limit
+		l.err = &bodyTooLargeError{what: l.what, limit: l.limit}
+		return n, l.err
+	}
+	if err != nil && err != io.EOF {
+		l.err = err
+	}
+	return n, err
+}

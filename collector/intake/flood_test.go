@@ -1,0 +1,144 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// concurrencyProbe is a BatchProcessor that records how many batches it held at once, and how many
+// events it took.
+type concurrencyProbe struct {
+	now, max atomic.Int64
+	events   atomic.Int64
+	delay    time.Duration // how long each batch takes, as a store's commit would
+}
+
+func (p *concurrencyProbe) ProcessBatch(ctx context.Context, b *collector.Batch) error {
+	n := p.now.Add(1)
+	for {
+		m := p.max.Load()
+		if n <= m || p.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	defer p.now.Add(-1)
+	time.Sleep(p.delay)
+	p.events.Add(int64(len(*b)))
+	return nil
+}
+
+// TestFloodBoundedMemory sends many concurrent streams of large events over real HTTP and checks that
+// intake's memory stays bounded by MaxConcurrentStreams, not by the number of clients: the streams
+// past the cap wait, then are refused with 503, and their bodies are never read.
+func TestFloodBoundedMemory(t *testing.T) {
+	const (
+		clients   = 64
+		streams   = 2
+		batch     = 25
+		eventSize = 64 << 10
+		events    = 40 // per request: 2.5 MiB decoded
+	)
+	probe := &concurrencyProbe{delay: time.Millisecond}
+	api, _, reg := newTestAPI(t, Config{
+		Processor: probe, MaxConcurrentStreams: streams, StreamWait: 20 * time.Millisecond, BatchSize: batch,
+	})
+	srv := httptest.NewServer(api.Handler())
+	defer srv.Close()
+
+	s := newStream("flood")
+	for range events {
+		s.sizedTransaction(eventSize)
+	}
+	body := gzipped(t, s.bytes()) // padding compresses well: one small shared body
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+			}
+		}
+	}()
+
+	var wg sync.WaitGroup
+	var ok, refused, acceptedSum atomic.Int64
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/intake/v2/events?verbose", bytes.NewReader(body))
+			req.Header.Set("Content-Encoding", "gzip")
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var res streamResult
+			if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+				t.Error(err)
+				return
+			}
+			acceptedSum.Add(int64(res.Accepted))
+			switch resp.StatusCode {
+			case 202:
+				ok.Add(1)
+			case 503:
+				refused.Add(1)
+			default:
+				t.Errorf("status %d: %+v", resp.StatusCode, res)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+
+	if probe.max.Load() > streams {
+		t.Errorf("%d batches in the processor at once, cap is %d streams", probe.max.Load(), streams)
+	}
+	if ok.Load() == 0 || refused.Load() == 0 {
+		t.Errorf("%d accepted, %d refused: want both under a flood", ok.Load(), refused.Load())
+	}
+	if acceptedSum.Load() != probe.events.Load() || acceptedSum.Load() != ok.Load()*events {
+		t.Errorf("answered accepted %d, processed %d, %d complete streams", acceptedSum.Load(), probe.events.Load(), ok.Load())
+	}
+	if got := metric(t, reg, "hotpath_intake_rejected_total", "reason=stream_limit"); got != float64(refused.Load()) {
+		t.Errorf("rejected{stream_limit} %v, refused %d", got, refused.Load())
+	}
+	// Each active stream holds about one batch of decoded events (1.6 MiB here) plus its buffers; the
+	// bound leaves room for GC lag (GOGC=100 lets the heap reach twice the live data) and the test's
+	// own clients. Without the cap, 64 streams would hold 100 MiB of batches.
+	growth := int64(peak.Load()) - int64(before.HeapInuse)
+	const bound = 48 << 20
+	t.Logf("heap in use grew by %d KiB at peak (bound %d KiB); %d streams accepted, %d refused",
+		growth>>10, bound>>10, ok.Load(), refused.Load())
+	if growth > bound {
+		t.Errorf("heap grew by %d MiB under the flood, bound %d MiB", growth>>20, bound>>20)
+	}
+}

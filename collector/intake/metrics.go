@@ -1,0 +1,89 @@
+package intake
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons a request or an event is refused: the values of the "reason" label of
+// hotpath_intake_rejected_total. A fixed set, so the label's cardinality is bounded.
+const (
+	reasonUnauthorized  = "unauthorized"   // 401
+	reasonForbidden     = "forbidden"      // 403 (RUM is disabled)
+	reasonMethod        = "method"         // wrong HTTP method
+	reasonContentType   = "content_type"   // not application/x-ndjson
+	reasonDecompression = "decompression"  // Content-Encoding or sniffed compression that does not decode
+	reasonInvalidEvent  = "invalid"        // an event (or the metadata) failed to decode or validate
+	reasonTooLarge      = "too_large"      // an event exceeded MaxEventSize
+	reasonBodyTooLarge  = "body_too_large" // the request body exceeded MaxBodyBytes or MaxDecodedBytes
+	reasonQueueFull     = "queue_full"     // the store's queue was full (503)
+	reasonShuttingDown  = "shutting_down"  // the store was closed (503)
+	reasonStreamLimit   = "stream_limit"   // MaxConcurrentStreams were busy for StreamWait (503)
+	reasonTimeout       = "timeout"        // the client was too slow or went away
+	reasonInternal      = "internal"       // anything else (500)
+	reasonInvalidQuery  = "invalid_query"  // a malformed agent configuration query
+)
+
+// Endpoint names: the values of the "endpoint" label.
+const (
+	endpointEvents      = "events"
+	endpointRoot        = "root"
+	endpointAgentConfig = "agent_config"
+	endpointRUM         = "rum"
+	endpointNotFound    = "not_found"
+)
+
+// metrics are intake's self-metrics. The store registers its own (queue depth, commit latency).
+type metrics struct {
+	accepted       prometheus.Counter
+	rejected       *prometheus.CounterVec
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	streams        prometheus.Gauge
+	streamsWaiting prometheus.Gauge
+	bodyBytes      prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		accepted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotpath_intake_events_accepted_total",
+			Help: "Events decoded and durably stored (counted in a 2xx answer's accepted).",
+		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotpath_intake_rejected_total",
+			Help: "Refusals by reason: events for invalid and too_large, requests for the other reasons.",
+		}, []string{"reason"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotpath_intake_requests_total",
+			Help: "Requests answered, by endpoint and HTTP status code.",
+		}, []string{"endpoint", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "hotpath_intake_request_duration_seconds",
+			Help: "Time from receiving a request to answering it; for events, until every batch is durable.",
+			// 1 ms .. ~32 s: intake streams last up to the agents' request time (10 s by default).
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}, []string{"endpoint"}),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotpath_intake_streams_in_flight",
+			Help: "Intake event streams being decoded now (at most MaxConcurrentStreams).",
+		}),
+		streamsWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotpath_intake_streams_waiting",
+			Help: "Intake event streams waiting for a free stream slot.",
+		}),
+		bodyBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotpath_intake_request_body_bytes_total",
+			Help: "Bytes of intake request bodies read, as received (compressed).",
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.requests, m.duration, m.streams, m.streamsWaiting, m.bodyBytes} {
+			if err := reg.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) reject(reason string) { m.rejected.WithLabelValues(reason).Inc() }
