@@ -1,0 +1,67 @@
+// Package pebble is hotpath's embedded event store, on CockroachDB's Pebble (an LSM key-value engine,
+// chosen by measurement: see BENCHMARKS.md, "Store"). It owns durability, the indexes the query API
+// needs, the event log the Elasticsearch exporter reads, and retention.
+//
+// # Writing
+//
+// A *Store is a collector.BatchProcessor. ProcessBatch encodes the batch in the caller's goroutine and
+// queues it; one writer goroutine takes everything queued (up to Config.MaxCommitBytes), writes it as one
+// Pebble batch and fsyncs the WAL once, then answers every caller of the group (group commit). So
+// ProcessBatch returns nil only when the batch is on disk, and concurrent intake requests share fsyncs.
+// The queue is bounded by bytes (Config.QueueBytes); a batch that does not fit waits at most
+// Config.EnqueueTimeout, then gets collector.ErrQueueFull. After Close, collector.ErrShuttingDown.
+//
+// Every event gets a sequence number, assigned by the writer in commit order and never reused: the
+// event log. LastSeq is the newest durable one; ReadFrom(from, limit) reads the log, WaitFor waits for
+// it to grow, and named durable cursors (RegisterCursor, CommitCursor) remember where a consumer is.
+//
+// # Events and their encoding
+//
+// Events are stored whole, in a binary codec generated from collector.Event (codec_gen.go, by
+// internal/gencodec; protobuf's wire format with field numbers kept in codec.lock), so every field
+// survives a round trip; timestamps come back in UTC and empty slices as nil. A field added to the model
+// without regenerating the codec fails TestCodecGeneratedIsCurrent and the round-trip tests.
+//
+// # Keys and partitions
+//
+// Keys are grouped by ingest hour (a partition). The indexes, all written in the same batch as the event:
+//
+//   - trace id (per ingest day) -> sequence numbers: GetTrace.
+//   - service, transaction name, timestamp -> TransactionSummary: Transactions ordered by time.
+//   - service, transaction name, duration (longest first), timestamp -> TransactionSummary:
+//     Transactions ordered by duration ("the 50 slowest of an endpoint in 24 h").
+//   - service, timestamp -> ErrorSummary: Errors.
+//   - service, transaction type and name, per partition: Services and Endpoints.
+//
+// Trace ids are random. In a global B-tree index, random keys scatter writes over the whole index, and
+// insert rate falls as it outgrows memory. Here the trace key starts with the day, so new keys only
+// mix with the current day's, and Pebble's LSM writes them sequentially anyway.
+// Partitions record the range of event timestamps they hold, so a query by time visits only the
+// partitions that may hold its range (an agent with a skewed clock costs one more seek, never a missed
+// event).
+//
+// # Retention
+//
+// Retention (Config.MaxAge, Config.MaxDisk) runs in the background and deletes whole partitions, oldest
+// first, with range deletions, never event by event, and never the partition being written. It does not
+// delete events a registered cursor has not passed. If the disk budget is reached and the oldest
+// partition is held by a cursor (the Elasticsearch exporter while Elasticsearch is down), ProcessBatch
+// refuses batches with ErrDiskBudget, which errors.Is collector.ErrQueueFull: the intake answers 503
+// "queue is full", the answer APM Server gives when its output is blocked; agents keep the events and
+// retry or drop them by their own policy. Acknowledged events are never deleted to make room. Once the
+// cursor moves on (CommitCursor), retention runs and intake resumes.
+//
+// # Reading
+//
+// GetTrace, Get, GetMany, ReadFrom, Transactions (by time or duration, with a page cursor), EachTransaction
+// (for aggregations), Errors, Services and Endpoints. The keyspace 'a' is reserved for pre-aggregated
+// series (per-minute latency histograms) written in the same commit as the events.
+//
+// # Metrics
+//
+// With Config.Registerer set: hotpath_store_commit_seconds (histogram, group commit including fsync),
+// hotpath_store_commit_events, hotpath_store_events_total, hotpath_store_rejected_batches_total{reason},
+// hotpath_store_queue_batches, hotpath_store_queue_bytes, hotpath_store_disk_bytes,
+// hotpath_store_events, hotpath_store_retention_deleted_events_total{reason} and
+// hotpath_store_retention_deleted_partitions_total{reason}.
+package pebble

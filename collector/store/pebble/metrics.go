@@ -1,0 +1,91 @@
+package pebble
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the store's Prometheus series, all prefixed hotpath_store_.
+type metrics struct {
+	commitSeconds  prometheus.Histogram
+	commitEvents   prometheus.Histogram
+	events         prometheus.Counter
+	rejected       *prometheus.CounterVec // reason: queue_full, disk_budget, shutting_down
+	queueRequests  prometheus.Gauge
+	queueBytes     prometheus.Gauge
+	diskBytes      prometheus.Gauge
+	retainedEvents prometheus.Gauge
+	deleted        *prometheus.CounterVec // reason: age, disk
+	deletedParts   *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hotpath_store_commit_seconds",
+			Help:    "Time from the start of a group commit to the end of its fsync.",
+			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 16),
+		}),
+		commitEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hotpath_store_commit_events",
+			Help:    "Events per group commit (one fsync).",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
+		}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotpath_store_events_total", Help: "Events durably committed.",
+		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotpath_store_rejected_batches_total", Help: "Batches refused, by reason.",
+		}, []string{"reason"}),
+		queueRequests: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotpath_store_queue_batches", Help: "Batches waiting for or in a group commit.",
+		}),
+		queueBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotpath_store_queue_bytes", Help: "Memory held by batches waiting for or in a group commit.",
+		}),
+		diskBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotpath_store_disk_bytes", Help: "Bytes the store occupies on disk (sstables, WAL, manifests).",
+		}),
+		retainedEvents: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotpath_store_events", Help: "Events currently stored.",
+		}),
+		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotpath_store_retention_deleted_events_total", Help: "Events removed by retention, by reason (age, disk).",
+		}, []string{"reason"}),
+		deletedParts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotpath_store_retention_deleted_partitions_total", Help: "Hourly partitions removed by retention, by reason (age, disk).",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{"queue_full", "disk_budget", "shutting_down"} {
+		m.rejected.WithLabelValues(r)
+	}
+	for _, r := range []string{"age", "disk"} {
+		m.deleted.WithLabelValues(r)
+		m.deletedParts.WithLabelValues(r)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range m.collectors() {
+		if err := reg.Register(c); err != nil {
+			m.unregister(reg)
+			return nil, fmt.Errorf("store: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.commitSeconds, m.commitEvents, m.events, m.rejected, m.queueRequests,
+		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts}
+}
+
+func (m *metrics) unregister(reg prometheus.Registerer) {
+	if reg == nil {
+		return
+	}
+	for _, c := range m.collectors() {
+		reg.Unregister(c)
+	}
+}

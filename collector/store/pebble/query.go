@@ -1,0 +1,373 @@
+package pebble
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	pebbledb "github.com/cockroachdb/pebble/v2"
+)
+
+// Order is the order of a transaction listing.
+type Order uint8
+
+// Orders of TransactionQuery.
+const (
+	NewestFirst  Order = iota // by timestamp, newest first
+	SlowestFirst              // by duration, longest first (ties: newest first... by timestamp then seq)
+	OldestFirst               // by timestamp, oldest first
+)
+
+// Query limits.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 10_000
+)
+
+// ErrBadCursor is returned for a page cursor that does not belong to the query.
+var ErrBadCursor = errors.New("store: bad page cursor")
+
+// TransactionQuery selects transactions of one service.
+type TransactionQuery struct {
+	Service string // required
+	Name    string // transaction name; "" for every name of the service
+	// From and To bound the transactions' timestamps: From <= @timestamp < To. Zero means unbounded.
+	From, To    time.Time
+	Order       Order
+	MinDuration time.Duration // only transactions at least this long
+	Result      string        // only transactions with this result ("HTTP 5xx"...); "" for any
+	Limit       int           // page size; default DefaultLimit, at most MaxLimit
+	Cursor      string        // a previous page's Next, to continue it; "" for the first page
+}
+
+// TransactionPage is one page of a transaction listing. Next is "" after the last page.
+type TransactionPage struct {
+	Transactions []TransactionSummary
+	Next         string
+}
+
+// ErrorQuery selects errors of one service, newest first.
+type ErrorQuery struct {
+	Service  string // required
+	From, To time.Time
+	Limit    int
+	Cursor   string
+}
+
+// ErrorPage is one page of an error listing.
+type ErrorPage struct {
+	Errors []ErrorSummary
+	Next   string
+}
+
+// Endpoint is a transaction name of a service, with its transaction type ("request", ...).
+type Endpoint struct {
+	Type string
+	Name string
+}
+
+func bounds(from, to time.Time) (lo, hi uint64) {
+	lo, hi = 0, math.MaxUint64
+	if !from.IsZero() {
+		lo = timeKey(from)
+	}
+	if !to.IsZero() {
+		hi = timeKey(to)
+	}
+	return lo, hi
+}
+
+func normLimit(n int) int {
+	if n <= 0 {
+		return DefaultLimit
+	}
+	return min(n, MaxLimit)
+}
+
+// cursors of pages are the suffix of the last key returned, behind a byte naming the listing.
+func encodeCursor(kind byte, suffix []byte) string {
+	return base64.RawURLEncoding.EncodeToString(append([]byte{kind}, suffix...))
+}
+
+func decodeCursor(kind byte, c string, size int) ([]byte, error) {
+	if c == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) != 1+size || b[0] != kind {
+		return nil, ErrBadCursor
+	}
+	return b[1:], nil
+}
+
+func (s *Store) iter(ctx context.Context, ks byte) (*pebbledb.Iterator, error) {
+	it, err := s.db.NewIterWithContext(ctx, &pebbledb.IterOptions{LowerBound: []byte{ks}, UpperBound: []byte{ks + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("store: new iterator: %w", err)
+	}
+	return it, nil
+}
+
+// Transactions lists transactions of a service (and name) in a time range, ordered by time or by
+// duration, a page at a time. It reads only the transaction indexes: one source per hourly partition
+// that may hold the range (and per name when Name is ""), merged.
+func (s *Store) Transactions(ctx context.Context, q TransactionQuery) (TransactionPage, error) {
+	var page TransactionPage
+	if q.Service == "" {
+		return page, errors.New("store: transactions: a service is required")
+	}
+	limit := normLimit(q.Limit)
+	ks, kind, suffixLen := byte(ksTxTime), byte('t'), 16
+	if q.Order == SlowestFirst {
+		ks, kind, suffixLen = ksTxDur, 'd', 24
+	}
+	after, err := decodeCursor(kind+byte(q.Order), q.Cursor, suffixLen)
+	if err != nil {
+		return page, err
+	}
+	parts := selectPartitions(s.parts.snapshot(), q.From, q.To)
+	names := []string{q.Name}
+	var srcs []source
+	it, err := s.iter(ctx, ks)
+	if err != nil {
+		return page, err
+	}
+	defer it.Close()
+	lo, hi := bounds(q.From, q.To)
+	for _, p := range parts {
+		if q.Name == "" {
+			if names, err = s.txNames(ctx, p.P, q.Service); err != nil {
+				return page, err
+			}
+		}
+		for _, name := range names {
+			prefix := appendEscaped(appendEscaped(partKey(nil, ks, p.P), q.Service), name)
+			src := source{prefix: prefix}
+			if ks == ksTxTime {
+				src.lo = binary.BigEndian.AppendUint64(slices.Clip(prefix), lo)
+				src.hi = binary.BigEndian.AppendUint64(slices.Clip(prefix), hi)
+				if hi == math.MaxUint64 {
+					src.hi = prefixEnd(prefix)
+				}
+			} else {
+				src.lo, src.hi = prefix, prefixEnd(prefix)
+				if q.MinDuration > 0 {
+					src.hi = prefixEnd(binary.BigEndian.AppendUint64(slices.Clip(prefix), durKey(q.MinDuration)))
+				}
+			}
+			if after != nil {
+				k := append(slices.Clip(prefix), after...)
+				if q.Order == NewestFirst {
+					src.hi = k
+				} else {
+					src.lo = append(k, 0)
+				}
+			}
+			srcs = append(srcs, src)
+		}
+	}
+	m := newMerger(it, srcs, q.Order == NewestFirst)
+	var h head
+	var last []byte
+	for n := 0; m.next(&h); n++ {
+		if n%1024 == 1023 && ctx.Err() != nil {
+			return page, ctx.Err()
+		}
+		suffix := h.key[len(m.srcs[h.src].prefix):]
+		if ks == ksTxDur {
+			if t := binary.BigEndian.Uint64(suffix[8:]); t < lo || t >= hi {
+				continue
+			}
+		}
+		var ts TransactionSummary
+		if err := decodeTxSummary(h.value, &ts); err != nil {
+			return page, fmt.Errorf("store: transaction index: %w", err)
+		}
+		if (q.Result != "" && ts.Result != q.Result) || ts.Duration < q.MinDuration {
+			continue
+		}
+		if len(page.Transactions) == limit {
+			page.Next = encodeCursor(kind+byte(q.Order), last)
+			break
+		}
+		ts.Seq = binary.BigEndian.Uint64(suffix[len(suffix)-8:])
+		ts.Service = q.Service
+		page.Transactions = append(page.Transactions, ts)
+		last = append(last[:0], suffix...)
+	}
+	return page, it.Error()
+}
+
+// txNames returns the transaction names of a service in a partition.
+func (s *Store) txNames(ctx context.Context, p uint32, service string) ([]string, error) {
+	eps, err := s.endpointsIn(ctx, []uint32{p}, service)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range eps {
+		names = append(names, e.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
+}
+
+// Errors lists errors of a service in a time range, newest first, a page at a time.
+func (s *Store) Errors(ctx context.Context, q ErrorQuery) (ErrorPage, error) {
+	var page ErrorPage
+	if q.Service == "" {
+		return page, errors.New("store: errors: a service is required")
+	}
+	limit := normLimit(q.Limit)
+	after, err := decodeCursor('e', q.Cursor, 16)
+	if err != nil {
+		return page, err
+	}
+	it, err := s.iter(ctx, ksError)
+	if err != nil {
+		return page, err
+	}
+	defer it.Close()
+	lo, hi := bounds(q.From, q.To)
+	var srcs []source
+	for _, p := range selectPartitions(s.parts.snapshot(), q.From, q.To) {
+		prefix := appendEscaped(partKey(nil, ksError, p.P), q.Service)
+		src := source{prefix: prefix,
+			lo: binary.BigEndian.AppendUint64(slices.Clip(prefix), lo),
+			hi: binary.BigEndian.AppendUint64(slices.Clip(prefix), hi)}
+		if hi == math.MaxUint64 {
+			src.hi = prefixEnd(prefix)
+		}
+		if after != nil {
+			src.hi = append(slices.Clip(prefix), after...)
+		}
+		srcs = append(srcs, src)
+	}
+	m := newMerger(it, srcs, true)
+	var h head
+	var last []byte
+	for m.next(&h) {
+		suffix := h.key[len(m.srcs[h.src].prefix):]
+		if len(page.Errors) == limit {
+			page.Next = encodeCursor('e', last)
+			break
+		}
+		var es ErrorSummary
+		if err := decodeErrSummary(h.value, &es); err != nil {
+			return page, fmt.Errorf("store: error index: %w", err)
+		}
+		es.Seq = binary.BigEndian.Uint64(suffix[8:])
+		es.Service = q.Service
+		page.Errors = append(page.Errors, es)
+		last = append(last[:0], suffix...)
+	}
+	return page, it.Error()
+}
+
+// Services returns the names of the services that sent events stored in partitions that may hold
+// events with timestamps in [from, to) (zero: unbounded), sorted.
+func (s *Store) Services(ctx context.Context, from, to time.Time) ([]string, error) {
+	it, err := s.iter(ctx, ksNames)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []string
+	for _, p := range selectPartitions(s.parts.snapshot(), from, to) {
+		prefix := partKey(nil, ksNames, p.P)
+		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+			svc, _, ok := readEscaped(it.Key()[len(prefix):])
+			if !ok {
+				return nil, fmt.Errorf("store: bad name key %q", it.Key())
+			}
+			if len(out) == 0 || out[len(out)-1] != svc {
+				out = append(out, svc)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), it.Error()
+}
+
+// Endpoints returns the transaction types and names of a service seen in partitions that may hold
+// events with timestamps in [from, to), sorted by name then type.
+func (s *Store) Endpoints(ctx context.Context, service string, from, to time.Time) ([]Endpoint, error) {
+	var ps []uint32
+	for _, p := range selectPartitions(s.parts.snapshot(), from, to) {
+		ps = append(ps, p.P)
+	}
+	eps, err := s.endpointsIn(ctx, ps, service)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(eps, func(a, b Endpoint) int {
+		if a.Name != b.Name {
+			return cmpString(a.Name, b.Name)
+		}
+		return cmpString(a.Type, b.Type)
+	})
+	return slices.Compact(eps), nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *Store) endpointsIn(ctx context.Context, ps []uint32, service string) ([]Endpoint, error) {
+	it, err := s.iter(ctx, ksNames)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []Endpoint
+	for _, p := range ps {
+		prefix := appendEscaped(partKey(nil, ksNames, p), service)
+		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+			typ, rest, ok1 := readEscaped(it.Key()[len(prefix):])
+			name, _, ok2 := readEscaped(rest)
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("store: bad name key %q", it.Key())
+			}
+			if typ == "" && name == "" {
+				continue // the service-only marker
+			}
+			out = append(out, Endpoint{Type: typ, Name: name})
+		}
+	}
+	return out, it.Error()
+}
+
+// EachTransaction calls fn for every transaction of the service and name (or every name, when name is
+// "") with a timestamp in [from, to), oldest first, until fn returns false or an error. It reads only
+// the index, so it is the primitive for aggregations (per-minute latency histograms) over ranges that
+// have no pre-aggregated data. The summary passed to fn is valid only during the call.
+func (s *Store) EachTransaction(ctx context.Context, service, name string, from, to time.Time, fn func(*TransactionSummary) (bool, error)) error {
+	q := TransactionQuery{Service: service, Name: name, From: from, To: to, Order: OldestFirst, Limit: MaxLimit}
+	for {
+		page, err := s.Transactions(ctx, q)
+		if err != nil {
+			return err
+		}
+		for i := range page.Transactions {
+			if more, err := fn(&page.Transactions[i]); !more || err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		q.Cursor = page.Next
+	}
+}

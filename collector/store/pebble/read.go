@@ -1,0 +1,191 @@
+package pebble
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	pebbledb "github.com/cockroachdb/pebble/v2"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// Record is a stored event and its sequence number. Strings in Event share one allocation per event.
+type Record struct {
+	Seq   uint64
+	Event collector.Event
+}
+
+// maxTraceEvents bounds what GetTrace collects for one trace id.
+const maxTraceEvents = 100_000
+
+// OldestSeq returns the sequence number of the oldest stored event, or LastSeq()+1 when the store holds
+// none.
+func (s *Store) OldestSeq() uint64 {
+	for _, p := range s.parts.snapshot() {
+		if p.Events > 0 {
+			return p.FirstSeq
+		}
+	}
+	return s.LastSeq() + 1
+}
+
+// Get returns the event with sequence number seq; ok is false when there is none (never written, or
+// deleted by retention).
+func (s *Store) Get(seq uint64) (rec Record, ok bool, err error) {
+	if seq == 0 || seq > s.LastSeq() {
+		return Record{}, false, nil
+	}
+	var key [9]byte
+	v, closer, err := s.db.Get(eventKey(key[:0], seq))
+	if err == pebbledb.ErrNotFound {
+		return Record{}, false, nil
+	}
+	if err != nil {
+		return Record{}, false, fmt.Errorf("store: get %d: %w", seq, err)
+	}
+	defer closer.Close()
+	rec.Seq = seq
+	if err := decodeEvent(v, &rec.Event); err != nil {
+		return Record{}, false, fmt.Errorf("store: event %d: %w", seq, err)
+	}
+	return rec, true, nil
+}
+
+// GetMany returns the events with the given sequence numbers that exist, in ascending order of
+// sequence number.
+func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]Record, error) {
+	seqs = slices.Clone(seqs)
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	it, err := s.db.NewIterWithContext(ctx, &pebbledb.IterOptions{LowerBound: []byte{ksEvent}, UpperBound: []byte{ksEvent + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	defer it.Close()
+	out := make([]Record, 0, len(seqs))
+	last := s.LastSeq()
+	var key [9]byte
+	for _, seq := range seqs {
+		if seq > last {
+			break
+		}
+		k := eventKey(key[:0], seq)
+		if !it.SeekGE(k) || !bytes.Equal(it.Key(), k) {
+			continue
+		}
+		out = append(out, Record{Seq: seq})
+		if err := decodeEvent(it.Value(), &out[len(out)-1].Event); err != nil {
+			return nil, fmt.Errorf("store: event %d: %w", seq, err)
+		}
+	}
+	return out, it.Error()
+}
+
+// ReadFrom returns up to limit events with sequence numbers from `from` on, in order, all durably
+// committed. The next call's from is the last returned Seq + 1. Events deleted by retention are skipped
+// (a registered cursor prevents that). It returns no events when there is nothing after from yet:
+// WaitFor waits for more.
+func (s *Store) ReadFrom(ctx context.Context, from uint64, limit int) ([]Record, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	last := s.LastSeq()
+	if from > last {
+		return nil, nil
+	}
+	var lo, hi [9]byte
+	it, err := s.db.NewIterWithContext(ctx, &pebbledb.IterOptions{
+		LowerBound: eventKey(lo[:0], from), UpperBound: eventKey(hi[:0], last+1),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: read from %d: %w", from, err)
+	}
+	defer it.Close()
+	out := make([]Record, 0, min(limit, int(last-from+1)))
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		out = append(out, Record{Seq: binary.BigEndian.Uint64(it.Key()[1:])})
+		if err := decodeEvent(it.Value(), &out[len(out)-1].Event); err != nil {
+			return nil, fmt.Errorf("store: event %d: %w", out[len(out)-1].Seq, err)
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("store: read from %d: %w", from, err)
+	}
+	return out, nil
+}
+
+// WaitFor blocks until an event with sequence number seq or later is durably committed (LastSeq() >=
+// seq), ctx ends (its error is returned) or the store is closed (collector.ErrShuttingDown).
+func (s *Store) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		ch := s.updated()
+		if s.LastSeq() >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.stop:
+			return collector.ErrShuttingDown
+		}
+	}
+}
+
+// GetTrace returns every stored event (transactions, spans, errors, logs) of the trace, in the order
+// they were stored. It looks the trace id up once per stored day, so its cost does not grow with the
+// number of events stored.
+func (s *Store) GetTrace(ctx context.Context, traceID string) ([]Record, error) {
+	if traceID == "" {
+		return nil, nil
+	}
+	parts := s.parts.snapshot()
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	lower := partKey(nil, ksTrace, parts[0].P/partitionsPerDay)
+	upper := partKey(nil, ksTrace, parts[len(parts)-1].P/partitionsPerDay+1)
+	it, err := s.db.NewIterWithContext(ctx, &pebbledb.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, fmt.Errorf("store: trace %s: %w", traceID, err)
+	}
+	var seqs []uint64
+	var prefix []byte
+	lastDay := ^uint32(0)
+	for _, p := range parts {
+		day := p.P / partitionsPerDay
+		if day == lastDay {
+			continue
+		}
+		lastDay = day
+		prefix = appendTraceID(partKey(prefix[:0], ksTrace, day), traceID)
+		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+			k := it.Key()
+			if len(k) != len(prefix)+8 || len(seqs) >= maxTraceEvents {
+				continue
+			}
+			seqs = append(seqs, binary.BigEndian.Uint64(k[len(prefix):]))
+		}
+	}
+	err = it.Error()
+	if cerr := it.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: trace %s: %w", traceID, err)
+	}
+	recs, err := s.GetMany(ctx, seqs)
+	if err != nil {
+		return nil, err
+	}
+	out := recs[:0]
+	for _, r := range recs {
+		if r.Event.TraceID == traceID { // cut or colliding ids
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

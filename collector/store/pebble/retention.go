@@ -1,0 +1,189 @@
+package pebble
+
+import (
+	"fmt"
+	"time"
+
+	pebbledb "github.com/cockroachdb/pebble/v2"
+	"go.uber.org/zap"
+)
+
+// Retention deletes whole hourly partitions, oldest first: one range deletion per keyspace (events by
+// sequence number, and each index under the partition's number), then a compaction of those ranges to
+// give the space back. It runs in its own goroutine; the writer never waits for it (Pebble's range
+// deletions do not block writes).
+
+// diskLowWater is the fraction of MaxDisk retention frees down to once it has started deleting for
+// space, so that it does not run again after every commit.
+const diskLowWater = 0.9
+
+func (s *Store) retentionLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.RetentionInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		case <-s.retention:
+		}
+		if err := s.applyRetention(); err != nil && s.stopCtx.Err() == nil {
+			s.log.Error("store retention failed", zap.Error(err))
+		}
+	}
+}
+
+// RunRetention applies retention now (it otherwise runs every Config.RetentionInterval) and returns
+// when done. Tests and the collector's shutdown use it.
+func (s *Store) RunRetention() error { return s.applyRetention() }
+
+func (s *Store) applyRetention() error {
+	if s.cfg.MaxAge > 0 {
+		cutoff := s.cfg.Now().Add(-s.cfg.MaxAge)
+		for {
+			parts := s.parts.snapshot()
+			if len(parts) < 2 || !partitionStart(parts[0].P).Add(partitionWidth).Before(cutoff) {
+				break
+			}
+			dropped, err := s.dropPartition(parts[0], "age")
+			if err != nil {
+				return err
+			}
+			if !dropped {
+				break // a cursor holds it: keep it until the cursor passes
+			}
+		}
+	}
+	if s.cfg.MaxDisk <= 0 {
+		s.updateDiskMetrics()
+		return nil
+	}
+	target := s.cfg.MaxDisk
+	for {
+		usage := s.updateDiskMetrics()
+		if usage <= target {
+			s.full.Store(nil)
+			return nil
+		}
+		target = int64(float64(s.cfg.MaxDisk) * diskLowWater)
+		parts := s.parts.snapshot()
+		if len(parts) < 2 {
+			if usage > s.cfg.MaxDisk {
+				s.setFull(fmt.Errorf("%w: %d bytes on disk, budget %d, and the current hour's events alone exceed it", ErrDiskBudget, usage, s.cfg.MaxDisk))
+			}
+			return nil
+		}
+		dropped, err := s.dropPartition(parts[0], "disk")
+		if err != nil {
+			return err
+		}
+		if !dropped {
+			if usage > s.cfg.MaxDisk {
+				name, pos, _ := s.cursors.min()
+				s.setFull(fmt.Errorf("%w: %d bytes on disk, budget %d; cursor %q (at event %d) has not read the oldest events (%d-%d)",
+					ErrDiskBudget, usage, s.cfg.MaxDisk, name, pos, parts[0].FirstSeq, parts[0].LastSeq))
+			}
+			return nil
+		}
+		if err := s.compactDropped(parts[0]); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Store) setFull(err error) {
+	if s.full.Load() == nil {
+		s.log.Warn("store refuses events: disk budget reached", zap.Error(err))
+	}
+	s.full.Store(&err)
+}
+
+// updateDiskMetrics measures the store's disk usage, publishes it and returns it.
+func (s *Store) updateDiskMetrics() int64 {
+	usage := int64(s.db.Metrics().DiskSpaceUsage())
+	s.diskCached.Store(usage)
+	s.metrics.diskBytes.Set(float64(usage))
+	var events uint64
+	for _, p := range s.parts.snapshot() {
+		events += p.Events
+	}
+	s.metrics.retainedEvents.Set(float64(events))
+	return usage
+}
+
+// DiskUsage returns the bytes the store occupied on disk when retention last measured it.
+func (s *Store) DiskUsage() int64 { return s.diskCached.Load() }
+
+// dropPartition deletes partition p unless a registered cursor has not passed it (dropped is false
+// then), or it is the partition being written.
+func (s *Store) dropPartition(p partition, reason string) (dropped bool, err error) {
+	// Hold the cursors' lock so that RegisterCursor cannot start a cursor inside p meanwhile.
+	s.cursors.mu.Lock()
+	defer s.cursors.mu.Unlock()
+	for _, pos := range s.cursors.m {
+		if pos <= p.LastSeq {
+			return false, nil
+		}
+	}
+	if last, ok := s.parts.last(); !ok || last.P == p.P {
+		return false, nil
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	var lo, hi [9]byte
+	if err := b.DeleteRange(eventKey(lo[:0], p.FirstSeq), eventKey(hi[:0], p.LastSeq+1), nil); err != nil {
+		return false, fmt.Errorf("store: retention: %w", err)
+	}
+	for _, ks := range []byte{ksTxTime, ksTxDur, ksError, ksNames} {
+		if err := b.DeleteRange(partKey(nil, ks, p.P), partKey(nil, ks, p.P+1), nil); err != nil {
+			return false, fmt.Errorf("store: retention: %w", err)
+		}
+	}
+	if err := b.Delete(partKey(nil, ksPartition, p.P), nil); err != nil {
+		return false, fmt.Errorf("store: retention: %w", err)
+	}
+	day := p.P / partitionsPerDay
+	if s.lastOfDay(p) {
+		if err := b.DeleteRange(partKey(nil, ksTrace, day), partKey(nil, ksTrace, day+1), nil); err != nil {
+			return false, fmt.Errorf("store: retention: %w", err)
+		}
+	}
+	if err := b.Commit(pebbledb.Sync); err != nil {
+		return false, fmt.Errorf("store: retention: delete partition %d: %w", p.P, err)
+	}
+	s.parts.remove(p.P)
+	s.metrics.deleted.WithLabelValues(reason).Add(float64(p.Events))
+	s.metrics.deletedParts.WithLabelValues(reason).Inc()
+	s.log.Info("store retention deleted a partition", zap.String("reason", reason),
+		zap.Time("hour", partitionStart(p.P)), zap.Uint64("events", p.Events))
+	return true, nil
+}
+
+// lastOfDay reports whether p is the only live partition of its trace-index day.
+func (s *Store) lastOfDay(p partition) bool {
+	for _, q := range s.parts.snapshot() {
+		if q.P != p.P && q.P/partitionsPerDay == p.P/partitionsPerDay {
+			return false
+		}
+	}
+	return true
+}
+
+// compactDropped compacts the ranges of a deleted partition so that their space is given back now.
+func (s *Store) compactDropped(p partition) error {
+	ctx := s.stopCtx
+	var lo, hi [9]byte
+	ranges := [][2][]byte{{eventKey(lo[:0], p.FirstSeq), eventKey(hi[:0], p.LastSeq+1)}}
+	for _, ks := range []byte{ksTxTime, ksTxDur, ksError, ksNames} {
+		ranges = append(ranges, [2][]byte{partKey(nil, ks, p.P), partKey(nil, ks, p.P+1)})
+	}
+	day := p.P / partitionsPerDay
+	ranges = append(ranges, [2][]byte{partKey(nil, ksTrace, day), partKey(nil, ksTrace, day+1)})
+	for _, r := range ranges {
+		if err := s.db.Compact(ctx, r[0], r[1], false); err != nil {
+			return fmt.Errorf("store: retention: compact: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,269 @@
+package pebble
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pebbledb "github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// Config configures a Store. Zero values mean the documented default.
+type Config struct {
+	// Dir is the directory of the store; created if missing. Required.
+	Dir string
+
+	// MaxAge is how long events are kept, by the time they were stored (retention by age, the
+	// collector's --retention). Default 7 days. Negative: keep events regardless of age.
+	MaxAge time.Duration
+
+	// MaxDisk is the disk budget in bytes (the collector's --max-disk). When the store grows past it,
+	// the oldest hourly partitions are deleted; when nothing may be deleted (only the current hour is
+	// left, or a registered cursor has not passed the oldest partition), ProcessBatch refuses batches
+	// with ErrDiskBudget until space is freed. Default 0: no budget.
+	MaxDisk int64
+
+	// QueueBytes bounds the memory held by batches waiting for, or in, a group commit (their encoded
+	// size). A batch that does not fit waits up to EnqueueTimeout, then is refused with
+	// collector.ErrQueueFull. A batch larger than QueueBytes is accepted when the queue is empty.
+	// Default 64 MiB.
+	QueueBytes int
+
+	// EnqueueTimeout is how long ProcessBatch waits for room in a full queue before it returns
+	// collector.ErrQueueFull (or ctx's error, if ctx ends first). Default 250ms; negative: do not wait.
+	EnqueueTimeout time.Duration
+
+	// MaxCommitBytes bounds one group commit: the writer takes queued batches until they hold this many
+	// bytes (at least one batch), writes them in one Pebble batch and fsyncs once. Default 8 MiB.
+	MaxCommitBytes int
+
+	// RetentionInterval is how often retention runs. It also runs when the store grew by a fiftieth of
+	// MaxDisk and when a cursor moves while ProcessBatch is refusing batches. Default 1 minute.
+	RetentionInterval time.Duration
+
+	// CacheBytes is the size of Pebble's block cache. Default 128 MiB.
+	CacheBytes int64
+
+	// Registerer receives the store's metrics (hotpath_store_*). Default: none registered.
+	Registerer prometheus.Registerer
+
+	// Logger receives retention and engine messages. Default: zap.NewNop().
+	Logger *zap.Logger
+
+	// Now is the clock used to assign events to hourly partitions and to apply MaxAge. Default
+	// time.Now; tests set it.
+	Now func() time.Time
+
+	fs vfs.FS // tests inject faults (a blocked fsync) here; default the OS's
+}
+
+func (c *Config) setDefaults() error {
+	if c.Dir == "" {
+		return errors.New("store: Config.Dir is required")
+	}
+	if c.MaxAge == 0 {
+		c.MaxAge = 7 * 24 * time.Hour
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 64 << 20
+	}
+	if c.EnqueueTimeout == 0 {
+		c.EnqueueTimeout = 250 * time.Millisecond
+	}
+	if c.MaxCommitBytes <= 0 {
+		c.MaxCommitBytes = 8 << 20
+	}
+	if c.RetentionInterval <= 0 {
+		c.RetentionInterval = time.Minute
+	}
+	if c.CacheBytes <= 0 {
+		c.CacheBytes = 128 << 20
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// ErrDiskBudget is returned (wrapped, with the cursor that holds the data) by ProcessBatch when the
+// store has reached Config.MaxDisk and may not delete anything: a registered cursor (the Elasticsearch
+// exporter, while Elasticsearch is down) has not passed the oldest events. errors.Is(err,
+// collector.ErrQueueFull) is true for it, so the intake answers 503 "queue is full" as APM Server does
+// when its output is blocked, and agents retry later; nothing acknowledged is lost.
+var ErrDiskBudget = &diskBudgetError{}
+
+type diskBudgetError struct{}
+
+func (*diskBudgetError) Error() string        { return "store: disk budget reached" }
+func (*diskBudgetError) Is(target error) bool { return target == collector.ErrQueueFull }
+
+// Store is hotpath's embedded event store on Pebble. It is a collector.BatchProcessor and answers the
+// reads of the query API and the Elasticsearch exporter. Its methods are safe for concurrent use.
+type Store struct {
+	cfg     Config
+	db      *pebbledb.DB
+	log     *zap.Logger
+	metrics *metrics
+	q       *queue
+	reqPool sync.Pool
+	parts   partitions
+
+	// Writer state, touched only by the writer goroutine.
+	seq       uint64              // last sequence number written
+	names     map[string]struct{} // ksNames bodies already written in partition namesPart
+	namesPart uint32
+	sinceKick int // bytes committed since the last retention kick
+
+	durable    atomic.Uint64 // last sequence number durably committed: the readable end
+	notifyMu   sync.Mutex
+	notifyCh   chan struct{} // closed and replaced when durable moves; guarded by notifyMu
+	full       atomic.Pointer[error]
+	retention  chan struct{} // kicks the retention loop (capacity 1)
+	closing    atomic.Bool
+	stop       chan struct{} // closed by Close: stops the retention loop
+	stopCtx    context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	closeOnce  sync.Once
+	closeErr   error
+	cursors    cursors
+	diskCached atomic.Int64
+}
+
+var _ collector.BatchProcessor = (*Store)(nil)
+
+// Open opens (or creates) the store in cfg.Dir and starts its writer and retention goroutines. Close
+// stops them.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	cache := pebbledb.NewCache(cfg.CacheBytes)
+	defer cache.Unref()
+	opts := &pebbledb.Options{
+		Cache:                       cache,
+		FormatMajorVersion:          pebbledb.FormatNewest,
+		MemTableSize:                32 << 20,
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       64,
+		LBaseMaxBytes:               256 << 20,
+		FlushDelayDeleteRange:       10 * time.Second,
+		Logger:                      cfg.Logger.Sugar(),
+	}
+	if cfg.fs != nil {
+		opts.FS = cfg.fs
+	}
+	opts.ApplyCompressionSettings(func() pebbledb.DBCompressionSettings { return pebbledb.DBCompressionBalanced })
+	opts.EnsureDefaults()
+	db, err := pebbledb.Open(cfg.Dir, opts)
+	if err != nil {
+		m.unregister(cfg.Registerer)
+		return nil, fmt.Errorf("store: open %s: %w", cfg.Dir, err)
+	}
+	s := &Store{
+		cfg: cfg, db: db, log: cfg.Logger, metrics: m,
+		q:         newQueue(cfg.QueueBytes),
+		names:     map[string]struct{}{},
+		notifyCh:  make(chan struct{}),
+		retention: make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+	}
+	s.stopCtx, s.cancel = context.WithCancel(context.Background())
+	s.reqPool.New = func() any { return &request{done: make(chan error, 1)} }
+	if err := s.load(); err != nil {
+		_ = db.Close()
+		m.unregister(cfg.Registerer)
+		return nil, err
+	}
+	s.updateDiskMetrics()
+	s.wg.Add(2)
+	go s.writeLoop()
+	go s.retentionLoop()
+	return s, nil
+}
+
+// load reads partitions, the sequence number and cursors.
+func (s *Store) load() error {
+	it, err := s.db.NewIter(&pebbledb.IterOptions{LowerBound: []byte{ksPartition}, UpperBound: []byte{ksPartition + 1}})
+	if err != nil {
+		return fmt.Errorf("store: load partitions: %w", err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		var p partition
+		if err := p.unmarshal(it.Value()); err != nil {
+			_ = it.Close()
+			return err
+		}
+		s.parts.list = append(s.parts.list, p)
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("store: load partitions: %w", err)
+	}
+	v, closer, err := s.db.Get(metaKey("seq"))
+	switch {
+	case err == nil:
+		s.seq = binary.BigEndian.Uint64(v)
+		_ = closer.Close()
+	case !errors.Is(err, pebbledb.ErrNotFound):
+		return fmt.Errorf("store: load sequence number: %w", err)
+	}
+	for _, p := range s.parts.list {
+		s.seq = max(s.seq, p.LastSeq)
+	}
+	s.durable.Store(s.seq)
+	return s.cursors.load(s.db)
+}
+
+func metaKey(name string) []byte { return append([]byte{ksMeta}, name...) }
+
+// Close stops accepting batches (ProcessBatch returns collector.ErrShuttingDown), commits the batches
+// already queued, stops retention and closes the database. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closing.Store(true)
+		s.q.close()
+		close(s.stop)
+		s.cancel()
+		s.wg.Wait()
+		s.metrics.unregister(s.cfg.Registerer)
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("store: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// LastSeq returns the sequence number of the newest durably committed event (0 when none).
+func (s *Store) LastSeq() uint64 { return s.durable.Load() }
+
+// updated returns a channel closed when LastSeq moves past its value at the time of the call.
+func (s *Store) updated() <-chan struct{} {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notifyCh
+}
+
+func (s *Store) publish(seq uint64) {
+	s.notifyMu.Lock()
+	s.durable.Store(seq)
+	close(s.notifyCh)
+	s.notifyCh = make(chan struct{})
+	s.notifyMu.Unlock()
+}

@@ -1,0 +1,494 @@
+package pebble
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+func TestMain(m *testing.M) {
+	if crashChild() {
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// utc returns the batch as the store gives it back (timestamps in UTC).
+func utc(b collector.Batch) collector.Batch {
+	out := slices.Clone(b)
+	for i := range out {
+		out[i].Timestamp = out[i].Timestamp.UTC()
+	}
+	return out
+}
+
+func TestProcessBatchThenReadFrom(t *testing.T) {
+	s := openTest(t, Config{Now: newClock(t0).Now})
+	g := newGen(1, t0)
+	var want collector.Batch
+	for range 5 {
+		b := g.batch(50, 5)
+		mustProcess(t, s, b)
+		want = append(want, utc(b)...)
+		// The caller reuses its batch: scribbling on it must not change what was stored.
+		for i := range b {
+			b[i].TraceID = "overwritten"
+			b[i].Service.Name = "overwritten"
+		}
+	}
+	if got := s.LastSeq(); got != uint64(len(want)) {
+		t.Fatalf("LastSeq = %d, want %d", got, len(want))
+	}
+	var got []Record
+	for from := uint64(1); ; {
+		recs, err := s.ReadFrom(context.Background(), from, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		got = append(got, recs...)
+		from = recs[len(recs)-1].Seq + 1
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d events, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].Seq != uint64(i+1) {
+			t.Fatalf("event %d has seq %d", i, got[i].Seq)
+		}
+		if !reflect.DeepEqual(got[i].Event, want[i]) {
+			t.Fatalf("event %d differs:\n got %+v\nwant %+v", i, got[i].Event, want[i])
+		}
+	}
+}
+
+func TestEmptyBatchAndNil(t *testing.T) {
+	s := openTest(t, Config{})
+	if err := s.ProcessBatch(context.Background(), &collector.Batch{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ProcessBatch(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.LastSeq() != 0 {
+		t.Fatalf("LastSeq = %d", s.LastSeq())
+	}
+}
+
+func TestReopenKeepsEventsAndSequence(t *testing.T) {
+	dir := t.TempDir()
+	g := newGen(2, t0)
+	s, err := Open(Config{Dir: dir, Now: newClock(t0).Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := g.batch(20, 3)
+	mustProcess(t, s, b)
+	if _, err := s.RegisterCursor("es"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitCursor("es", 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, Config{Dir: dir, Now: newClock(t0).Now})
+	if s.LastSeq() != uint64(len(b)) {
+		t.Fatalf("LastSeq after reopen = %d, want %d", s.LastSeq(), len(b))
+	}
+	if pos, ok := s.Cursor("es"); !ok || pos != 5 {
+		t.Fatalf("cursor after reopen = %d, %v", pos, ok)
+	}
+	b2 := g.batch(5, 0)
+	mustProcess(t, s, b2)
+	rec, ok, err := s.Get(uint64(len(b) + 1))
+	if err != nil || !ok || !reflect.DeepEqual(rec.Event, utc(b2)[0]) {
+		t.Fatalf("first event after reopen: %v %v %+v", ok, err, rec)
+	}
+	tr, err := s.GetTrace(context.Background(), b[0].TraceID)
+	if err != nil || len(tr) == 0 {
+		t.Fatalf("trace after reopen: %v %d", err, len(tr))
+	}
+}
+
+func TestGetTrace(t *testing.T) {
+	clk := newClock(t0)
+	s := openTest(t, Config{Now: clk.Now})
+	g := newGen(3, t0)
+	traces := map[string][]collector.Event{}
+	for range 4 {
+		b := g.batch(200, 6)
+		for _, e := range utc(b) {
+			traces[e.TraceID] = append(traces[e.TraceID], e)
+		}
+		mustProcess(t, s, b)
+		clk.Add(13 * time.Hour) // spread over partitions and days
+	}
+	// A trace whose events arrive in two different days.
+	split := g.trace(4)
+	mustProcess(t, s, split[:2])
+	clk.Add(24 * time.Hour)
+	mustProcess(t, s, split[2:])
+	traces[split[0].TraceID] = utc(split)
+	// Trace ids that are not lowercase hex are indexed as they are.
+	odd := g.trace(1)
+	for i := range odd {
+		odd[i].TraceID = "Not-Hex\x00id"
+	}
+	mustProcess(t, s, odd)
+	traces[odd[0].TraceID] = utc(odd)
+
+	for id, want := range traces {
+		got, err := s.GetTrace(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("trace %q: %d events, want %d", id, len(got), len(want))
+		}
+		for i := range got {
+			if !reflect.DeepEqual(got[i].Event, want[i]) {
+				t.Fatalf("trace %s event %d differs: %s", id, i, describe(got[i]))
+			}
+		}
+	}
+	for _, id := range []string{"", "0123456789abcdef0123456789abcdef", strings.Repeat("f", 300)} {
+		if got, err := s.GetTrace(context.Background(), id); err != nil || len(got) != 0 {
+			t.Fatalf("unknown trace %q: %v %d", id, err, len(got))
+		}
+	}
+}
+
+func allTransactions(t *testing.T, s *Store, q TransactionQuery) []TransactionSummary {
+	t.Helper()
+	var out []TransactionSummary
+	for pages := 0; ; pages++ {
+		p, err := s.Transactions(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Transactions) > normLimit(q.Limit) {
+			t.Fatalf("page of %d, limit %d", len(p.Transactions), q.Limit)
+		}
+		out = append(out, p.Transactions...)
+		if p.Next == "" {
+			return out
+		}
+		if pages > 10000 {
+			t.Fatal("pagination does not end")
+		}
+		q.Cursor = p.Next
+	}
+}
+
+func TestTransactions(t *testing.T) {
+	clk := newClock(t0)
+	s := openTest(t, Config{Now: clk.Now})
+	g := newGen(4, t0)
+	var txs []collector.Event
+	for range 6 {
+		b := g.batch(300, 2)
+		for _, e := range b {
+			if e.Kind == collector.KindTransaction {
+				txs = append(txs, e)
+			}
+		}
+		mustProcess(t, s, b)
+		clk.Add(50 * time.Minute)
+		g.now = g.now.Add(50 * time.Minute)
+	}
+	from, to := t0.Add(-30*time.Minute), t0.Add(3*time.Hour)
+	expect := func(name string, keep func(collector.Event) bool, less func(a, b collector.Event) bool) []string {
+		var out []collector.Event
+		for _, e := range txs {
+			if e.Service.Name == "search" && (name == "" || e.Transaction.Name == name) && !e.Timestamp.Before(from) && e.Timestamp.Before(to) && keep(e) {
+				out = append(out, e)
+			}
+		}
+		sort.SliceStable(out, func(i, j int) bool { return less(out[i], out[j]) })
+		ids := make([]string, len(out))
+		for i, e := range out {
+			ids[i] = e.Transaction.ID
+		}
+		return ids
+	}
+	newest := func(a, b collector.Event) bool { return a.Timestamp.After(b.Timestamp) }
+	oldest := func(a, b collector.Event) bool { return a.Timestamp.Before(b.Timestamp) }
+	slowest := func(a, b collector.Event) bool {
+		if a.Event.Duration != b.Event.Duration {
+			return a.Event.Duration > b.Event.Duration
+		}
+		return a.Timestamp.Before(b.Timestamp)
+	}
+	all := func(collector.Event) bool { return true }
+	cases := []struct {
+		name string
+		q    TransactionQuery
+		want []string
+	}{
+		{"newest of an endpoint", TransactionQuery{Name: "GET /search", Order: NewestFirst, Limit: 7}, expect("GET /search", all, newest)},
+		{"oldest of an endpoint", TransactionQuery{Name: "GET /search", Order: OldestFirst, Limit: 10}, expect("GET /search", all, oldest)},
+		{"slowest of an endpoint", TransactionQuery{Name: "GET /search", Order: SlowestFirst, Limit: 9}, expect("GET /search", all, slowest)},
+		{"slowest of the service", TransactionQuery{Order: SlowestFirst, Limit: 50}, expect("", all, slowest)},
+		{"newest of the service", TransactionQuery{Order: NewestFirst, Limit: 33}, expect("", all, newest)},
+		{"min duration", TransactionQuery{Name: "GET /suggest", Order: SlowestFirst, MinDuration: 15 * time.Millisecond},
+			expect("GET /suggest", func(e collector.Event) bool { return e.Event.Duration >= 15*time.Millisecond }, slowest)},
+		{"min duration by time", TransactionQuery{Order: NewestFirst, MinDuration: 60 * time.Millisecond},
+			expect("", func(e collector.Event) bool { return e.Event.Duration >= 60*time.Millisecond }, newest)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.q.Service, c.q.From, c.q.To = "search", from, to
+			got := allTransactions(t, s, c.q)
+			ids := make([]string, len(got))
+			for i, tx := range got {
+				ids[i] = tx.TransactionID
+				if tx.Service != "search" || tx.Seq == 0 || tx.TraceID == "" {
+					t.Fatalf("summary %+v", tx)
+				}
+			}
+			if len(c.want) < 10 {
+				t.Fatalf("test data too small: %d", len(c.want))
+			}
+			if c.q.Order == SlowestFirst {
+				// Equal durations may come in either order of time; compare as sets per duration.
+				if !slices.Equal(sortedCopy(ids), sortedCopy(c.want)) {
+					t.Fatalf("got %d transactions, want %d", len(ids), len(c.want))
+				}
+				for i := 1; i < len(got); i++ {
+					if got[i].Duration > got[i-1].Duration {
+						t.Fatalf("not slowest first at %d: %v after %v", i, got[i].Duration, got[i-1].Duration)
+					}
+				}
+				return
+			}
+			if !slices.Equal(ids, c.want) {
+				t.Fatalf("got %d ids, want %d (first %v / %v)", len(ids), len(c.want), first(ids), first(c.want))
+			}
+		})
+	}
+	t.Run("summary", func(t *testing.T) {
+		p, err := s.Transactions(context.Background(), TransactionQuery{Service: "search", Name: "GET /search", Limit: 1})
+		if err != nil || len(p.Transactions) != 1 {
+			t.Fatal(err)
+		}
+		got := p.Transactions[0]
+		rec, ok, err := s.Get(got.Seq)
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		e := rec.Event
+		want := TransactionSummary{Seq: got.Seq, Timestamp: e.Timestamp, Duration: e.Event.Duration, Service: "search", Name: e.Transaction.Name,
+			Type: e.Transaction.Type, Result: e.Transaction.Result, Outcome: e.Event.Outcome, TraceID: e.TraceID, TransactionID: e.Transaction.ID, Sampled: true}
+		if got != want {
+			t.Fatalf("summary\n got %+v\nwant %+v", got, want)
+		}
+	})
+	t.Run("bad cursor", func(t *testing.T) {
+		p, err := s.Transactions(context.Background(), TransactionQuery{Service: "search", Order: NewestFirst, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{"!!", "AAAA", p.Next[:len(p.Next)-2]} {
+			if _, err := s.Transactions(context.Background(), TransactionQuery{Service: "search", Cursor: c}); !errors.Is(err, ErrBadCursor) {
+				t.Fatalf("cursor %q: %v", c, err)
+			}
+		}
+		// A time cursor is not a duration cursor.
+		if _, err := s.Transactions(context.Background(), TransactionQuery{Service: "search", Order: SlowestFirst, Cursor: p.Next}); !errors.Is(err, ErrBadCursor) {
+			t.Fatalf("cursor of another order: %v", err)
+		}
+	})
+	t.Run("no service", func(t *testing.T) {
+		if _, err := s.Transactions(context.Background(), TransactionQuery{}); err == nil {
+			t.Fatal("no error")
+		}
+	})
+}
+
+func sortedCopy(s []string) []string { c := slices.Clone(s); slices.Sort(c); return c }
+
+func first(s []string) []string { return s[:min(3, len(s))] }
+
+func TestErrorsServicesEndpoints(t *testing.T) {
+	clk := newClock(t0)
+	s := openTest(t, Config{Now: clk.Now})
+	g := newGen(5, t0)
+	var errs []collector.Event
+	for range 3 {
+		b := g.batch(1000, 1)
+		for _, e := range b {
+			if e.Kind == collector.KindError && e.Service.Name == "indexer" {
+				errs = append(errs, e)
+			}
+		}
+		mustProcess(t, s, b)
+		clk.Add(2 * time.Hour)
+	}
+	// A log-only service appears in Services but has no endpoints.
+	mustProcess(t, s, collector.Batch{{Kind: collector.KindLog, Timestamp: t0, Service: collector.Service{Name: "cron"}, Message: "ran"}})
+
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Timestamp.After(errs[j].Timestamp) })
+	var got []ErrorSummary
+	q := ErrorQuery{Service: "indexer", Limit: 7}
+	for {
+		p, err := s.Errors(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p.Errors...)
+		if p.Next == "" {
+			break
+		}
+		q.Cursor = p.Next
+	}
+	if len(got) != len(errs) || len(errs) < 10 {
+		t.Fatalf("%d errors, want %d", len(got), len(errs))
+	}
+	for i, e := range errs {
+		w := ErrorSummary{Seq: got[i].Seq, Timestamp: e.Timestamp, Service: "indexer", ErrorID: e.Error.ID, GroupingKey: e.Error.GroupingKey, Culprit: "main.search",
+			Type: "*errors.errorString", Message: "context deadline exceeded", Handled: collector.Some(true), TraceID: e.TraceID,
+			TransactionID: e.Transaction.ID, TransactionName: e.Transaction.Name}
+		if got[i] != w {
+			t.Fatalf("error %d:\n got %+v\nwant %+v", i, got[i], w)
+		}
+	}
+
+	svcs, err := s.Services(context.Background(), time.Time{}, time.Time{})
+	if err != nil || !slices.Equal(svcs, []string{"cron", "indexer", "search", "segmenter"}) {
+		t.Fatalf("services %v %v", svcs, err)
+	}
+	eps, err := s.Endpoints(context.Background(), "search", t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []Endpoint
+	for _, n := range endpoints {
+		want = append(want, Endpoint{Type: "request", Name: n})
+	}
+	sort.Slice(want, func(i, j int) bool { return want[i].Name < want[j].Name })
+	if !reflect.DeepEqual(eps, want) {
+		t.Fatalf("endpoints %v", eps)
+	}
+	if eps, _ := s.Endpoints(context.Background(), "cron", time.Time{}, time.Time{}); len(eps) != 0 {
+		t.Fatalf("cron endpoints %v", eps)
+	}
+	// A time range no partition holds.
+	if svcs, _ := s.Services(context.Background(), t0.Add(100*time.Hour), t0.Add(200*time.Hour)); len(svcs) != 0 {
+		t.Fatalf("services in the future: %v", svcs)
+	}
+}
+
+func TestConcurrentWritersShareCommits(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := openTest(t, Config{Registerer: reg})
+	const writers, batches = 8, 25
+	var wg sync.WaitGroup
+	ids := make(chan string, writers*batches*20)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g := newGen(uint64(100+w), t0)
+			b := make(collector.Batch, 0, 64)
+			for range batches {
+				b = append(b[:0], g.batch(10, 1)...)
+				if err := s.ProcessBatch(context.Background(), &b); err != nil {
+					t.Error(err)
+					return
+				}
+				for _, e := range b {
+					ids <- e.TraceID + e.Kind.String() + spanID(e)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	want := map[string]int{}
+	n := 0
+	for id := range ids {
+		want[id]++
+		n++
+	}
+	recs, err := s.ReadFrom(context.Background(), 1, n+10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != n {
+		t.Fatalf("stored %d events, acknowledged %d", len(recs), n)
+	}
+	for i, r := range recs {
+		if r.Seq != uint64(i+1) {
+			t.Fatalf("gap: event %d has seq %d", i, r.Seq)
+		}
+		want[r.Event.TraceID+r.Event.Kind.String()+spanID(r.Event)]--
+	}
+	for id, c := range want {
+		if c != 0 {
+			t.Fatalf("event %s: %d unaccounted", id, c)
+		}
+	}
+	mf, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, f := range mf {
+		found[f.GetName()] = true
+		if f.GetName() == "hotpath_store_commit_events" {
+			h := f.GetMetric()[0].GetHistogram()
+			if h.GetSampleSum() != float64(n) || h.GetSampleCount() == 0 || h.GetSampleCount() > writers*batches {
+				t.Fatalf("commit histogram: %d commits of %v events", h.GetSampleCount(), h.GetSampleSum())
+			}
+		}
+	}
+	for _, name := range []string{"hotpath_store_commit_seconds", "hotpath_store_queue_batches", "hotpath_store_disk_bytes", "hotpath_store_retention_deleted_events_total", "hotpath_store_events_total"} {
+		if !found[name] {
+			t.Errorf("metric %s not registered", name)
+		}
+	}
+}
+
+func spanID(e collector.Event) string {
+	switch {
+	case e.Span != nil:
+		return e.Span.ID
+	case e.Error != nil:
+		return e.Error.ID
+	case e.Transaction != nil:
+		return e.Transaction.ID
+	}
+	return ""
+}
+
+func TestWaitFor(t *testing.T) {
+	s := openTest(t, Config{})
+	done := make(chan error, 1)
+	go func() { done <- s.WaitFor(context.Background(), 1) }()
+	mustProcess(t, s, newGen(6, t0).batch(1, 0))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.WaitFor(ctx, 1000); !errors.Is(err, context.Canceled) {
+		t.Fatalf("WaitFor with a cancelled context: %v", err)
+	}
+}

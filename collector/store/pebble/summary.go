@@ -1,0 +1,202 @@
+package pebble
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// TransactionSummary is what the transaction indexes keep of a transaction: enough to list it, sort it
+// and aggregate it without reading the whole event (Get(Seq) returns that).
+type TransactionSummary struct {
+	Seq           uint64
+	Timestamp     time.Time
+	Duration      time.Duration
+	Service       string
+	Name          string
+	Type          string
+	Result        string
+	Outcome       string // event.outcome
+	TraceID       string
+	TransactionID string
+	Sampled       bool
+}
+
+// ErrorSummary is what the error index keeps of an error.
+type ErrorSummary struct {
+	Seq             uint64
+	Timestamp       time.Time
+	Service         string
+	ErrorID         string
+	GroupingKey     string
+	Culprit         string
+	Type            string // exception type, or error.type
+	Message         string // exception message, log message or error.message; at most 1 KiB
+	Handled         collector.Optional[bool]
+	TraceID         string
+	TransactionID   string
+	TransactionName string
+}
+
+const maxSummaryMessage = 1 << 10
+
+func txSummaryOf(e *collector.Event) TransactionSummary {
+	t := e.Transaction
+	return TransactionSummary{
+		Timestamp: e.Timestamp, Duration: e.Event.Duration, Service: e.Service.Name,
+		Name: t.Name, Type: t.Type, Result: t.Result, Outcome: e.Event.Outcome,
+		TraceID: e.TraceID, TransactionID: t.ID, Sampled: t.Sampled,
+	}
+}
+
+func errSummaryOf(e *collector.Event) ErrorSummary {
+	er := e.Error
+	s := ErrorSummary{
+		Timestamp: e.Timestamp, Service: e.Service.Name, ErrorID: er.ID, GroupingKey: er.GroupingKey,
+		Culprit: er.Culprit, Type: er.Type, Message: er.Message, TraceID: e.TraceID,
+	}
+	switch {
+	case er.Exception != nil:
+		s.Type, s.Handled = er.Exception.Type, er.Exception.Handled
+		if er.Exception.Message != "" {
+			s.Message = er.Exception.Message
+		}
+	case er.Log != nil && er.Log.Message != "":
+		s.Message = er.Log.Message
+	}
+	if s.Message == "" {
+		s.Message = e.Message
+	}
+	if len(s.Message) > maxSummaryMessage {
+		s.Message = s.Message[:maxSummaryMessage]
+	}
+	if e.Transaction != nil {
+		s.TransactionID, s.TransactionName = e.Transaction.ID, e.Transaction.Name
+	}
+	return s
+}
+
+// Summaries are stored with the event codec's wire format; Seq, Timestamp and Service (and Duration,
+// Name) come from the key, not the value.
+func appendTxSummary(b []byte, s *TransactionSummary) []byte {
+	if s.Duration != 0 {
+		b = appendInt(b, 1<<3, int64(s.Duration))
+	}
+	b = appendString(b, 2<<3|2, s.Type)
+	b = appendString(b, 3<<3|2, s.Result)
+	b = appendString(b, 4<<3|2, s.Outcome)
+	b = appendString(b, 5<<3|2, s.TraceID)
+	b = appendString(b, 6<<3|2, s.TransactionID)
+	if s.Sampled {
+		b = appendBool(b, 7<<3, true)
+	}
+	b = appendString(b, 8<<3|2, s.Name)
+	if !s.Timestamp.IsZero() {
+		b = appendTime(b, 9<<3|2, s.Timestamp)
+	}
+	return b
+}
+
+func decodeTxSummary(v []byte, s *TransactionSummary) error {
+	d := decoder{s: string(v)}
+	for d.more() {
+		key, err := d.key()
+		if err != nil {
+			return err
+		}
+		var str string
+		switch key {
+		case 1 << 3:
+			i, err := d.varint()
+			if err != nil {
+				return err
+			}
+			s.Duration = time.Duration(i)
+			continue
+		case 7 << 3:
+			u, err := d.uvarint()
+			if err != nil {
+				return err
+			}
+			s.Sampled = u != 0
+			continue
+		case 9<<3 | 2:
+			if s.Timestamp, err = d.time(); err != nil {
+				return err
+			}
+			continue
+		case 2<<3 | 2, 3<<3 | 2, 4<<3 | 2, 5<<3 | 2, 6<<3 | 2, 8<<3 | 2:
+			if str, err = d.bytes(); err != nil {
+				return err
+			}
+		default:
+			if err := d.skip(key); err != nil {
+				return err
+			}
+			continue
+		}
+		switch key >> 3 {
+		case 2:
+			s.Type = str
+		case 3:
+			s.Result = str
+		case 4:
+			s.Outcome = str
+		case 5:
+			s.TraceID = str
+		case 6:
+			s.TransactionID = str
+		case 8:
+			s.Name = str
+		}
+	}
+	return nil
+}
+
+func appendErrSummary(b []byte, s *ErrorSummary) []byte {
+	for i, str := range [...]string{s.ErrorID, s.GroupingKey, s.Culprit, s.Type, s.Message, s.TraceID, s.TransactionID, s.TransactionName} {
+		if str != "" {
+			b = appendString(b, uint64(i+1)<<3|2, str)
+		}
+	}
+	if s.Handled.Valid {
+		b = appendBool(b, 9<<3, s.Handled.V)
+	}
+	if !s.Timestamp.IsZero() {
+		b = appendTime(b, 10<<3|2, s.Timestamp)
+	}
+	return b
+}
+
+func decodeErrSummary(v []byte, s *ErrorSummary) error {
+	d := decoder{s: string(v)}
+	fields := [...]*string{&s.ErrorID, &s.GroupingKey, &s.Culprit, &s.Type, &s.Message, &s.TraceID, &s.TransactionID, &s.TransactionName}
+	for d.more() {
+		key, err := d.key()
+		if err != nil {
+			return err
+		}
+		switch n := key >> 3; {
+		case key&7 == 2 && n >= 1 && int(n) <= len(fields):
+			if *fields[n-1], err = d.bytes(); err != nil {
+				return err
+			}
+		case key == 9<<3:
+			u, err := d.uvarint()
+			if err != nil {
+				return err
+			}
+			s.Handled = collector.Some(u != 0)
+		case key == 10<<3|2:
+			if s.Timestamp, err = d.time(); err != nil {
+				return err
+			}
+		default:
+			if err := d.skip(key); err != nil {
+				return fmt.Errorf("error summary: %w", err)
+			}
+		}
+	}
+	return nil
+}
