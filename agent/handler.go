@@ -1,0 +1,167 @@
+package agent
+
+import (
+	"net/http"
+	"time"
+
+	"go.elastic.co/apm/module/apmhttp/v2"
+	"go.elastic.co/apm/v2"
+)
+
+// Wrap returns h traced: each request is an Elastic APM transaction, started by apmhttp.Wrap (trace
+// context from traceparent, request/response context, status-code result and outcome, recovery of
+// panics as errors answered with 500), named by its route (see WithRouteName), labelled slow=true when it
+// took longer than its slow threshold, with the request's credentials redacted. Options are described
+// with each With* function.
+func Wrap(h http.Handler, opts ...Option) http.Handler {
+	if h == nil {
+		panic("agent: Wrap(nil)")
+	}
+	hd := &handler{cfg: newConfig(opts), next: h}
+	hd.mux, _ = h.(*http.ServeMux)
+	hd.traced = apmhttp.Wrap(http.HandlerFunc(hd.serveTraced),
+		apmhttp.WithTracer(hd.cfg.tracer),
+		apmhttp.WithServerRequestName(provisionalName))
+	return hd
+}
+
+// Middleware returns Wrap as a middleware, for routers that take func(http.Handler) http.Handler.
+func Middleware(opts ...Option) func(http.Handler) http.Handler {
+	return func(h http.Handler) http.Handler { return Wrap(h, opts...) }
+}
+
+type handler struct {
+	cfg    config
+	next   http.Handler
+	mux    *http.ServeMux // next, when it is one: tells a listener the route before the handler runs
+	traced http.Handler   // apmhttp.Wrap of serveTraced
+	names  patternNames
+}
+
+// provisionalName is the name apmhttp starts the transaction with; finish renames it once the route is
+// known. It does not allocate, unlike apmhttp's default "METHOD /raw/path".
+func provisionalName(r *http.Request) string { return unknownRoute(r.Method) }
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.ignore != nil {
+		if _, ok := h.cfg.ignore[r.URL.Path]; ok {
+			h.next.ServeHTTP(w, r)
+			return
+		}
+	}
+	if !h.cfg.tracer.Recording() {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	h.traced.ServeHTTP(w, r)
+}
+
+// served is what finish needs to know about a request.
+type served struct {
+	tx        *apm.Transaction
+	r         *http.Request // apmhttp's copy of the request, which it records from
+	start     time.Time
+	req       *Request // non-nil when a listener is told about the request
+	completed bool     // the handler returned without panicking
+}
+
+// serveTraced runs inside apmhttp's handler, with the transaction in r's context.
+func (h *handler) serveTraced(w http.ResponseWriter, r *http.Request) {
+	tx := apm.TransactionFromContext(r.Context())
+	if tx == nil { // apmhttp ignored it (ELASTIC_APM_TRANSACTION_IGNORE_URLS)
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	s := served{tx: tx, r: r, start: time.Now()}
+	defer h.finish(&s)
+	if f := h.cfg.inflight; f != nil {
+		if wd := f.current.Load(); wd != nil {
+			h.serveListened(wd, w, &s)
+			s.completed = true
+			return
+		}
+	}
+	h.next.ServeHTTP(w, r)
+	s.completed = true
+}
+
+// serveListened serves a request a listener is told about.
+func (h *handler) serveListened(wd *watchdog, w http.ResponseWriter, s *served) {
+	tc := s.tx.TraceContext()
+	req := &Request{
+		TraceID:       tc.Trace,
+		TransactionID: tc.Span,
+		Sampled:       s.tx.Sampled(),
+		Method:        s.r.Method,
+		Route:         h.startName(s.r),
+		Start:         s.start,
+		wd:            wd,
+		index:         -1,
+		next:          h.next,
+		w:             w,
+		hr:            s.r,
+	}
+	req.Threshold = h.cfg.threshold(req.Route)
+	s.req = req
+	if req.Threshold > 0 {
+		req.deadline = req.Start.Add(req.Threshold)
+		wd.watch(req)
+	}
+	ctx := s.r.Context()
+	wd.listener.ServeRequest(ctx, req, req.serve)
+	if !req.served {
+		req.serve(ctx)
+	}
+}
+
+// finish names the transaction, labels it slow, applies a listener's labels and redacts the request,
+// on the request's goroutine before apmhttp records the request and ends the transaction. It runs even if
+// the handler panicked.
+func (h *handler) finish(s *served) {
+	hr := s.r
+	fired := false
+	if s.req != nil {
+		hr = s.req.hr
+		fired = s.req.close(s.tx)
+	}
+	name := h.endName(hr)
+	s.tx.Name = name
+	if fired {
+		s.tx.Context.SetLabel("slow", true)
+	} else if d := h.cfg.threshold(name); d > 0 && time.Since(s.start) >= d {
+		s.tx.Context.SetLabel("slow", true)
+	}
+	// apmhttp records the request for a sampled transaction, and for the error of a panic.
+	if !s.completed || s.tx.Sampled() {
+		redactRequest(s.r)
+	}
+}
+
+// startName is the route as known before the handler runs (Request.Route).
+func (h *handler) startName(r *http.Request) string {
+	if h.cfg.routeName != nil {
+		if name := h.cfg.routeName(r); name != "" {
+			return name
+		}
+	}
+	if h.mux != nil {
+		if _, pattern := h.mux.Handler(r); pattern != "" {
+			return h.names.name(r.Method, pattern)
+		}
+	}
+	return unknownRoute(r.Method)
+}
+
+// endName is the transaction name, from the request the handler was given: http.ServeMux has set its
+// Pattern while dispatching.
+func (h *handler) endName(r *http.Request) string {
+	if h.cfg.routeName != nil {
+		if name := h.cfg.routeName(r); name != "" {
+			return name
+		}
+	}
+	if r.Pattern != "" {
+		return h.names.name(r.Method, r.Pattern)
+	}
+	return unknownRoute(r.Method)
+}
