@@ -1,0 +1,378 @@
+package elasticsearch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// Spool is what the Exporter needs from the store: an append-only log of events numbered from 1, with
+// named durable cursors that retention respects. cmd/hotpath adapts collector/store/pebble to it.
+type Spool interface {
+	// RegisterCursor creates the named cursor at the oldest stored event, or returns the saved position
+	// of an existing one: the sequence number of the next event to export.
+	RegisterCursor(name string) (uint64, error)
+	// CommitCursor durably moves the named cursor to pos: every event before pos is done.
+	CommitCursor(name string, pos uint64) error
+	// LastSeq returns the sequence number of the newest durably stored event (0 when none).
+	LastSeq() uint64
+	// WaitFor blocks until LastSeq() >= seq or ctx ends.
+	WaitFor(ctx context.Context, seq uint64) error
+	// ReadEvents calls fn, in order, for up to limit stored events with sequence numbers from `from` on,
+	// and returns how many it read. The event is only valid during the call.
+	ReadEvents(ctx context.Context, from uint64, limit int, fn func(seq uint64, e *collector.Event)) (int, error)
+}
+
+// Config configures an Exporter. Zero values mean the documented default; only URLs is required.
+type Config struct {
+	// ClientConfig says where Elasticsearch is and how to authenticate.
+	ClientConfig
+	// CursorName names the exporter's cursor in the store. Collectors that share a store directory must
+	// not share a name; collectors with their own stores may (there is no state in Elasticsearch).
+	// Default: "elasticsearch".
+	CursorName string
+	// FlushBytes sends a bulk request once its uncompressed body reaches this size. Default: 5 MiB
+	// (Elasticsearch's recommended 5-15 MB per request; its limit is 100 MB).
+	FlushBytes int
+	// FlushInterval sends a bulk request that is not full once its oldest document has waited this
+	// long. Default: 1s (APM Server's default).
+	FlushInterval time.Duration
+	// Compression is the gzip level of request bodies, 1 (fastest) to 9, or -1 for none. Default: 1.
+	Compression int
+	// MaxInFlight is how many bulk requests may be outstanding at once; the cursor still advances
+	// in order. Default: 2.
+	MaxInFlight int
+	// RequestTimeout bounds one bulk request, from sending it to reading its answer; a request that
+	// times out is sent again. Default: 30s.
+	RequestTimeout time.Duration
+	// RetryBackoff is the wait before the first retry; it doubles with every retry up to
+	// MaxRetryBackoff, with jitter. Defaults: 500ms and 30s.
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
+	// Registerer receives the exporter's metrics (hotpath_elasticsearch_*). Default: none.
+	Registerer prometheus.Registerer
+	// Logger receives failures. Default: no logging.
+	Logger *zap.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if c.CursorName == "" {
+		c.CursorName = "elasticsearch"
+	}
+	if c.FlushBytes <= 0 {
+		c.FlushBytes = 5 << 20
+	}
+	if c.FlushBytes > 90<<20 {
+		return fmt.Errorf("elasticsearch: FlushBytes %d is over Elasticsearch's 100 MB request limit", c.FlushBytes)
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = time.Second
+	}
+	switch {
+	case c.Compression == 0:
+		c.Compression = 1
+	case c.Compression == -1:
+	case c.Compression < 1 || c.Compression > 9:
+		return fmt.Errorf("elasticsearch: compression level %d is not 1-9 or -1", c.Compression)
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 2
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 30 * time.Second
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = 500 * time.Millisecond
+	}
+	if c.MaxRetryBackoff <= 0 {
+		c.MaxRetryBackoff = 30 * time.Second
+	}
+	if c.MaxRetryBackoff < c.RetryBackoff {
+		c.MaxRetryBackoff = c.RetryBackoff
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	return nil
+}
+
+// readChunk is how many events the exporter asks the store for at a time.
+const readChunk = 512
+
+// Exporter copies every event of the store to Elasticsearch, in order, and advances its durable cursor
+// only over events Elasticsearch has confirmed (or refused for good): after an outage or a restart it
+// resumes from the cursor, so nothing acknowledged to an agent is lost. See Config for batching,
+// compression and retries.
+type Exporter struct {
+	cfg     Config
+	spool   Spool
+	client  *elasticsearch.Client
+	metrics *metrics
+	log     *zap.Logger
+	// confirmed is the cursor position last committed: every event before it is done.
+	confirmed atomic.Uint64
+	lag       prometheus.GaugeFunc
+	running   atomic.Bool
+}
+
+// New returns an Exporter that reads spool. It registers its metrics with cfg.Registerer and does no
+// I/O: Run connects.
+func New(cfg Config, spool Spool) (*Exporter, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	c, err := NewClient(cfg.ClientConfig)
+	if err != nil {
+		return nil, err
+	}
+	x := &Exporter{cfg: cfg, spool: spool, client: c, metrics: newMetrics(), log: cfg.Logger}
+	x.lag = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hotpath", Subsystem: "elasticsearch",
+		Name: "lag_events", Help: "Stored events not yet confirmed by Elasticsearch."}, x.Lag)
+	if cfg.Registerer != nil {
+		for _, c := range append(x.metrics.collectors(), x.lag) {
+			if err := cfg.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("elasticsearch: register metrics: %w", err)
+			}
+		}
+	}
+	return x, nil
+}
+
+// Lag returns how many stored events Elasticsearch has not confirmed yet.
+func (x *Exporter) Lag() float64 {
+	last, next := x.spool.LastSeq(), x.confirmed.Load()
+	if next == 0 || last < next {
+		return 0
+	}
+	return float64(last - next + 1)
+}
+
+// CheckVersion checks that the cluster is reachable, accepts the credentials and runs MinVersion or
+// later (see the function CheckVersion).
+func (x *Exporter) CheckVersion(ctx context.Context) (string, error) {
+	return CheckVersion(ctx, x.client)
+}
+
+// errTooOld marks a version error no retry will fix.
+var errTooOld = errors.New("elasticsearch: cluster too old")
+
+// Run exports until ctx ends, then returns nil after committing what Elasticsearch confirmed. It first
+// checks the cluster's version, retrying while the cluster cannot be reached (events wait in the store
+// meanwhile); it returns an error when the cluster is too old, or the store fails.
+func (x *Exporter) Run(ctx context.Context) error {
+	if !x.running.CompareAndSwap(false, true) {
+		return errors.New("elasticsearch: exporter already running")
+	}
+	defer x.running.Store(false)
+	if err := x.waitForCluster(ctx); err != nil {
+		if errors.Is(err, errTooOld) {
+			return err
+		}
+		return nil // ctx ended
+	}
+	pos, err := x.spool.RegisterCursor(x.cfg.CursorName)
+	if err != nil {
+		return fmt.Errorf("elasticsearch: %w", err)
+	}
+	if pos == 0 {
+		pos = 1
+	}
+	x.confirmed.Store(pos)
+	return x.pipeline(ctx, pos)
+}
+
+// waitForCluster checks the version until the cluster answers.
+func (x *Exporter) waitForCluster(ctx context.Context) error {
+	ix := indexer{minBackoff: x.cfg.RetryBackoff, maxBackoff: x.cfg.MaxRetryBackoff}
+	for attempt := 0; ; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, x.cfg.RequestTimeout)
+		v, err := CheckVersion(cctx, x.client)
+		cancel()
+		switch {
+		case err == nil:
+			x.log.Info("exporting to elasticsearch", zap.String("version", v), zap.Strings("urls", x.cfg.URLs))
+			return nil
+		case v != "":
+			return fmt.Errorf("%w: %w", errTooOld, err)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		x.log.Warn("elasticsearch not available; events wait in the store", zap.Error(err))
+		if err := sleep(ctx, ix.backoff(attempt)); err != nil {
+			return err
+		}
+	}
+}
+
+// batch is one bulk request on its way: rendered by the reader, sent by a sender, committed in order.
+type batch struct {
+	order int64
+	body  bulkBody
+	next  uint64 // cursor position once this batch is done: its last event's seq + 1
+	res   sendResult
+	err   error
+}
+
+// pipeline runs the reader, MaxInFlight senders and the in-order committer until ctx ends.
+func (x *Exporter) pipeline(parent context.Context, pos uint64) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	n := x.cfg.MaxInFlight
+	free := make(chan *batch, n+1)
+	for range n + 1 {
+		free <- &batch{}
+	}
+	work := make(chan *batch)
+	done := make(chan *batch, n+1)
+
+	var senders sync.WaitGroup
+	for range n {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			ix := newIndexer(x.client, &x.cfg, x.metrics, x.log)
+			for b := range work {
+				b.res, b.err = ix.send(ctx, &b.body)
+				done <- b
+			}
+		}()
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		readErr <- x.read(ctx, pos, free, work)
+		close(work)
+	}()
+	go func() {
+		senders.Wait()
+		close(done)
+	}()
+
+	// Commit in order: batch k's cursor position may be written only once batches 0..k are done.
+	var (
+		next    int64
+		waiting = map[int64]*batch{}
+		failed  error
+	)
+	for b := range done {
+		waiting[b.order] = b
+		for {
+			b, ok := waiting[next]
+			if !ok {
+				break
+			}
+			delete(waiting, next)
+			if b.err != nil || failed != nil {
+				// Stopped before Elasticsearch answered: nothing after this may be committed.
+				if !errors.Is(b.err, context.Canceled) {
+					failed = errors.Join(failed, b.err)
+				}
+				next = -1
+				break
+			}
+			x.account(b.res)
+			if err := x.spool.CommitCursor(x.cfg.CursorName, b.next); err != nil {
+				failed = fmt.Errorf("elasticsearch: commit cursor: %w", err)
+				cancel() // stop reading and sending: nothing more can be recorded
+				next = -1
+				break
+			}
+			x.metrics.cursorCommits.Inc()
+			x.confirmed.Store(b.next)
+			next++
+			b.body.reset()
+			free <- b
+		}
+	}
+	err := <-readErr
+	if parent.Err() != nil {
+		return nil // stopped: what was confirmed is committed, the rest is read again next time
+	}
+	return errors.Join(err, failed)
+}
+
+// account adds a sent batch's outcome to the metrics.
+func (x *Exporter) account(r sendResult) {
+	x.metrics.docsIndexed.Add(float64(r.indexed))
+	x.metrics.docsDuplicate.Add(float64(r.duplicates))
+}
+
+// read fills batches from the store, from pos on, and hands them to the senders, until ctx ends.
+func (x *Exporter) read(ctx context.Context, pos uint64, free <-chan *batch, work chan<- *batch) error {
+	var order int64
+	for {
+		var b *batch
+		select {
+		case b = <-free:
+		case <-ctx.Done():
+			return nil
+		}
+		b.body.reset()
+		b.order = order
+		order++
+		var deadline time.Time
+		for b.body.size() < x.cfg.FlushBytes {
+			n, err := x.spool.ReadEvents(ctx, pos, readChunk, func(seq uint64, e *collector.Event) {
+				if err := b.body.add(e); err != nil {
+					// Only a bug (an event stored without enrichment) or a non-finite number gets here;
+					// retrying would not help, and holding the cursor would stop the export.
+					x.metrics.renderFailed.Inc()
+					x.log.Error("stored event cannot be rendered for elasticsearch; skipped",
+						zap.Uint64("seq", seq), zap.Stringer("kind", e.Kind), zap.Error(err))
+				}
+				pos = seq + 1
+			})
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("elasticsearch: read store: %w", err)
+			}
+			if n > 0 {
+				if deadline.IsZero() {
+					deadline = time.Now().Add(x.cfg.FlushInterval)
+				}
+				continue
+			}
+			// Nothing more stored yet: wait for more, but not past the flush deadline when the batch
+			// already holds something.
+			if err := x.waitForEvents(ctx, pos, deadline); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				if errors.Is(err, context.DeadlineExceeded) {
+					break
+				}
+				return fmt.Errorf("elasticsearch: wait for events: %w", err)
+			}
+		}
+		b.next = pos
+		if b.body.len() == 0 {
+			// Only unrenderable events: commit past them without a request.
+			b.res = sendResult{}
+		}
+		select {
+		case work <- b:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// waitForEvents waits until an event at or after seq is stored, until deadline if it is not zero.
+func (x *Exporter) waitForEvents(ctx context.Context, seq uint64, deadline time.Time) error {
+	if deadline.IsZero() {
+		return x.spool.WaitFor(ctx, seq)
+	}
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	return x.spool.WaitFor(wctx, seq)
+}
