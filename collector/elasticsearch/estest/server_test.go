@@ -50,8 +50,8 @@ func TestBulkRequestErrors(t *testing.T) {
 	defer s.Close()
 	for _, tc := range []struct {
 		name, path, ct, body string
-		status                int
-		reason                string
+		status               int
+		reason               string
 	}{
 		{"no final newline", "/_bulk", "application/x-ndjson", `{"create":{"_index":"logs-a-b"}}` + "\n" + doc, 400, "terminated by a newline"},
 		{"source missing", "/_bulk", "application/x-ndjson", `{"create":{"_index":"logs-a-b"}}` + "\n", 400, "terminated by a newline"},
