@@ -31,7 +31,9 @@ type command struct {
 // commands lists the subcommands; each lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
-		"demo": {summary: "run the collector, an example search service and load, and print the UI address", run: runDemo},
+		"demo":      {summary: "run the collector, an example search service and load, and print the UI address", run: runDemo},
+		"collector": {summary: "receive APM agents' data, store it and serve it (default 127.0.0.1:8200)", run: runCollector},
+		"loadgen":   {summary: "send traces to a collector (synthetic intake streams or the real Go agent) and report", run: runLoadgen},
 	}
 }
 
