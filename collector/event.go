@@ -517,6 +517,9 @@ type Error struct {
 	// Message and Type hold error.message / error.type for errors that come without an exception or log.
 	Message string
 	Type    string
+	// StackTrace is error.stack_trace: the plain-text stack trace a log event carries when it records an
+	// error (ECS logging's error.stack_trace).
+	StackTrace string
 }
 
 // Exception is error.exception; Cause holds the chained exceptions (rendered flattened, with parent).

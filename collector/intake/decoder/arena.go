@@ -1,0 +1,61 @@
+package decoder
+
+// arenaChunk is the size of the blocks strings are carved from. One block serves a few hundred typical
+// events, so string memory costs one allocation per block instead of one per string.
+const arenaChunk = 64 << 10
+
+// arena is an append-only byte allocator. Every string the decoder hands out is a view of an arena
+// block; bytes are written once, before the strings over them are made, and never again, so the strings
+// are ordinary immutable Go strings that consumers may keep as long as they like (keeping one keeps its
+// block alive). A full block is never grown in place: a new one is started and the old one is left to
+// the strings that use it.
+type arena struct {
+	buf []byte // the current block; len(buf) bytes are used
+	gen int    // counts blocks, for rollback
+}
+
+// ensure makes room for n more bytes in the current block.
+func (a *arena) ensure(n int) {
+	if cap(a.buf)-len(a.buf) >= n {
+		return
+	}
+	size := arenaChunk
+	if n > size/4 {
+		// A large line gets a block of its own plus room for what decoding it adds.
+		size = n + n/2 + 512
+	}
+	a.buf = make([]byte, 0, size)
+	a.gen++
+}
+
+// rollback forgets the bytes written since the arena held n bytes of block generation gen: those of
+// an event that turned out invalid, whose strings nobody holds. A block started since then holds only
+// such bytes and is rewound whole.
+func (a *arena) rollback(n, gen int) {
+	if gen != a.gen {
+		n = 0
+	}
+	if n <= len(a.buf) {
+		a.buf = a.buf[:n]
+	}
+}
+
+// copyLine copies line into the arena and returns the copy, capacity-limited to its length. The
+// scanner rewrites escaped strings inside it in place; nothing else is ever written there.
+func (a *arena) copyLine(line []byte) []byte {
+	a.ensure(len(line))
+	start := len(a.buf)
+	a.buf = append(a.buf, line...)
+	return a.buf[start:len(a.buf):len(a.buf)]
+}
+
+// str copies b into the arena and returns it as a string.
+func (a *arena) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	a.ensure(len(b))
+	start := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return bytesToString(a.buf[start:len(a.buf):len(a.buf)])
+}

@@ -1,0 +1,158 @@
+package decoder
+
+import (
+	"strconv"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// keyIndex finds keys in a region of a slab without a quadratic scan once the region is large. Regions
+// are short in practice (a handful of labels or headers), so it is only built past indexThreshold.
+type keyIndex struct {
+	m     map[string]int
+	built int
+}
+
+const indexThreshold = 16
+
+func (k *keyIndex) reset() {
+	if k.built > 0 {
+		clear(k.m)
+	}
+	k.built = 0
+}
+
+// find returns the index in r of the entry whose key is key, or -1.
+func find[T any](k *keyIndex, r []T, key string, keyOf func(*T) string) int {
+	if len(r) <= indexThreshold {
+		for i := range r {
+			if keyOf(&r[i]) == key {
+				return i
+			}
+		}
+		return -1
+	}
+	if k.m == nil {
+		k.m = make(map[string]int)
+	}
+	for ; k.built < len(r); k.built++ {
+		k.m[keyOf(&r[k.built])] = k.built
+	}
+	if i, ok := k.m[key]; ok {
+		return i
+	}
+	return -1
+}
+
+func labelKey(l *collector.Label) string          { return l.Key }
+func numericKey(l *collector.NumericLabel) string { return l.Key }
+
+// labelSet builds the labels of one event (or of the metadata) with apm-data's precedence: a label set
+// again replaces the earlier one of its kind, whether that came from the metadata (global) or from the
+// event itself.
+type labelSet struct {
+	strs  slab[collector.Label]
+	nums  slab[collector.NumericLabel]
+	own   bool // strs/nums regions started (holding a copy of the inherited labels)
+	sIdx  keyIndex
+	nIdx  keyIndex
+	sBase []collector.Label // inherited (metadata) labels
+	nBase []collector.NumericLabel
+}
+
+// start begins the labels of an event that inherits base labels.
+func (ls *labelSet) start(strs []collector.Label, nums []collector.NumericLabel) {
+	ls.own = false
+	ls.sBase, ls.nBase = strs, nums
+}
+
+func (ls *labelSet) claim() {
+	if ls.own {
+		return
+	}
+	ls.own = true
+	ls.sIdx.reset()
+	ls.nIdx.reset()
+	ls.strs.begin()
+	for _, l := range ls.sBase {
+		*ls.strs.add() = l
+	}
+	ls.nums.begin()
+	for _, l := range ls.nBase {
+		*ls.nums.add() = l
+	}
+}
+
+func (ls *labelSet) set(l collector.Label) {
+	ls.claim()
+	r := ls.strs.region()
+	if i := find(&ls.sIdx, r, l.Key, labelKey); i >= 0 {
+		r[i] = l
+		return
+	}
+	*ls.strs.add() = l
+}
+
+func (ls *labelSet) setNumeric(l collector.NumericLabel) {
+	ls.claim()
+	r := ls.nums.region()
+	if i := find(&ls.nIdx, r, l.Key, numericKey); i >= 0 {
+		r[i] = l
+		return
+	}
+	*ls.nums.add() = l
+}
+
+// result returns the event's labels: the inherited slices if nothing was set, else the regions.
+func (ls *labelSet) result() ([]collector.Label, []collector.NumericLabel) {
+	if !ls.own {
+		return ls.sBase, ls.nBase
+	}
+	ls.own = false
+	return ls.strs.end(), ls.nums.end()
+}
+
+// labels reads a labels/tags object (string, boolean and number values; null ignored) into ls. field
+// names it in validation messages. It reports whether the object had any member (apm-data's IsSet of a
+// map, which counts null members).
+func (d *Decoder) labels(ls *labelSet, field string, global bool) bool {
+	s := &d.s
+	if !s.beginObject() {
+		return false
+	}
+	n := 0
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		n++
+		k := bytesToString(key)
+		switch c := s.peek(); {
+		case c == '"':
+			v, _ := s.str()
+			if tooLong(v, 1024) {
+				d.v.fail("'" + field + "': validation rule 'maxLengthVals(1024)' violated")
+			}
+			ls.set(collector.Label{Key: k, Value: v, Global: global})
+		case c == 't' || c == 'f':
+			b, _ := s.bool()
+			ls.set(collector.Label{Key: k, Value: strconv.FormatBool(b), Bool: true, Global: global})
+		case c == 'n':
+			s.null()
+		case isNumberStart(c):
+			text, ok := s.number()
+			if !ok {
+				break
+			}
+			// apm-data drops a number it cannot convert (json.Number.Float64 failing on overflow).
+			if f, err := strconv.ParseFloat(bytesToString(text), 64); err == nil {
+				ls.setNumeric(collector.NumericLabel{Key: k, Value: f, Global: global})
+			}
+		default:
+			d.v.fail("'" + field + "': validation rule 'inputTypesVals(string;bool;number)' violated for key " + string(key))
+			s.skip()
+		}
+		if s.err != nil {
+			return true
+		}
+	}
+	return n > 0
+}

@@ -1,0 +1,264 @@
+package decoder
+
+import (
+	"strings"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+const typeMetricset = "v2.metricset"
+
+func sampleName(m *collector.MetricSample) string { return m.Name }
+
+// metricset decodes the value of a "metricset" line into ev.
+func (d *Decoder) metricset(ev *collector.Event) bool {
+	s := &d.s
+	e := &d.ev
+	if ev.Metricset == nil {
+		ev.Metricset = d.pool.ms.one()
+	}
+	ms := ev.Metricset
+	samplesSet := false
+	set := d.object(typeMetricset, func(key []byte) bool {
+		switch string(key) {
+		case "timestamp":
+			return d.timestamp()
+		case "samples":
+			ok := d.samples(ms)
+			samplesSet = samplesSet || ok
+			return ok
+		case "span":
+			ok := d.nested("span", func() bool {
+				return d.object("v2.metricsetSpanRef", func(key []byte) bool {
+					switch string(key) {
+					case "subtype":
+						return d.kw(&e.subtype, "subtype")
+					case "type":
+						return d.kw(&e.typ, "type")
+					}
+					s.skip()
+					return false
+				})
+			})
+			e.msSpanSet = e.msSpanSet || ok
+			return ok
+		case "tags":
+			return d.labels(&d.pool.ls, "tags", false)
+		case "transaction":
+			ok := d.nested("transaction", func() bool {
+				return d.object("v2.metricsetTransactionRef", func(key []byte) bool {
+					switch string(key) {
+					case "name":
+						return d.kw(&e.txName, "name")
+					case "type":
+						return d.kw(&e.txType, "type")
+					}
+					s.skip()
+					return false
+				})
+			})
+			e.msTxSet = e.msTxSet || ok
+			return ok
+		case "service":
+			return d.nested("service", func() bool {
+				return d.object("v2.metricsetServiceRef", func(key []byte) bool {
+					switch string(key) {
+					case "name":
+						ok := d.kw(&e.msService.Name, "name")
+						e.msServiceNameSet = e.msServiceNameSet || ok
+						return ok
+					case "version":
+						return d.kw(&e.msService.Version, "version")
+					}
+					s.skip()
+					return false
+				})
+			})
+		case "faas":
+			return d.nested("faas", func() bool { return d.faas(&ev.Faas) })
+		}
+		s.skip()
+		return false
+	})
+	if set && s.err == nil && !samplesSet {
+		d.v.required("samples")
+	}
+	return set
+}
+
+func (d *Decoder) samples(ms *collector.Metricset) bool {
+	s := &d.s
+	samples := &d.pool.samples
+	samples.begin()
+	d.sampleIdx.reset()
+	n := 0
+	d.object("v2.metricset", func(key []byte) bool {
+		n++
+		name := bytesToString(key)
+		var m collector.MetricSample
+		m.Name = name
+		var valueSet, valuesSet, countsSet bool
+		var values []float64
+		var counts []uint64
+		d.v.push("samples")
+		d.object("v2.metricsetSampleValue", func(key []byte) bool {
+			switch string(key) {
+			case "type":
+				var t string
+				ok := d.text(&t)
+				if ok {
+					m.Type = metricType(t)
+				}
+				return ok
+			case "unit":
+				return d.text(&m.Unit)
+			case "value":
+				v, ok := s.float()
+				if ok {
+					m.Value, valueSet = v, true
+				}
+				return ok
+			case "values":
+				values = d.floats()
+				valuesSet = len(values) > 0
+				return valuesSet
+			case "counts":
+				counts = d.counts()
+				countsSet = len(counts) > 0
+				return countsSet
+			}
+			s.skip()
+			return false
+		})
+		if s.err == nil {
+			switch {
+			case !valueSet && !valuesSet:
+				d.v.fail("requires at least one of the fields 'value;values'")
+			case !valuesSet && countsSet:
+				d.v.fail("'values' required when 'counts' is set")
+			case !countsSet && valuesSet:
+				d.v.fail("'counts' required when 'values' is set")
+			}
+		}
+		d.v.pop()
+		if name != "" && strings.ContainsAny(name, `*"`) {
+			d.v.fail("'samples': validation rule 'patternKeys(patternNoAsteriskQuote)' violated")
+		}
+		if valuesSet || countsSet {
+			h := d.pool.histogram.one()
+			h.Values, h.Counts = values, counts
+			m.Histogram = h
+		}
+		r := samples.region()
+		if i := find(&d.sampleIdx, r, name, sampleName); i >= 0 {
+			r[i] = m
+		} else {
+			*samples.add() = m
+		}
+		return true
+	})
+	ms.Samples = samples.end()
+	return n > 0
+}
+
+func metricType(t string) collector.MetricType {
+	switch t {
+	case "gauge":
+		return collector.MetricGauge
+	case "counter":
+		return collector.MetricCounter
+	case "histogram":
+		return collector.MetricHistogram
+	case "summary":
+		return collector.MetricSummary
+	}
+	return collector.MetricUnspecified
+}
+
+// floats reads an array of numbers (null elements read as 0, as jsoniter decodes them).
+func (d *Decoder) floats() []float64 {
+	s := &d.s
+	if !s.beginArray() {
+		return nil
+	}
+	fs := &d.pool.floats
+	fs.begin()
+	for first := true; s.nextElem(&first); {
+		v, _ := s.float()
+		if s.err != nil {
+			break
+		}
+		*fs.add() = v
+	}
+	return fs.end()
+}
+
+// counts reads an array of non-negative integers.
+func (d *Decoder) counts() []uint64 {
+	s := &d.s
+	if !s.beginArray() {
+		return nil
+	}
+	cs := &d.pool.counts
+	cs.begin()
+	for first := true; s.nextElem(&first); {
+		v, _ := s.uint()
+		if s.err != nil {
+			break
+		}
+		*cs.add() = v
+	}
+	return cs.end()
+}
+
+// finishMetricset applies apm-data's mapToMetricsetModel. It reports false for a metricset APM Server
+// drops: one about a transaction that carries none of the internal metrics it knows.
+func (d *Decoder) finishMetricset(ev *collector.Event) bool {
+	e := &d.ev
+	ms := ev.Metricset
+	ms.Name = "app"
+	if e.tsSet && !e.ts.IsZero() {
+		ev.Timestamp = e.ts
+	}
+	ev.Labels, ev.NumericLabels = d.pool.ls.result()
+	if e.msSpanSet {
+		ev.Span = d.pool.span.one()
+		ev.Span.Type, ev.Span.Subtype = e.typ, e.subtype
+	}
+	ok := true
+	if e.msTxSet {
+		ev.Transaction = d.pool.tx.one()
+		ev.Transaction.Name, ev.Transaction.Type = e.txName, e.txType
+		// An internal (breakdown) metricset: only span self-time samples are kept, as span.self_time.
+		have := false
+		if ev.Span != nil {
+			for _, sm := range ms.Samples {
+				switch sm.Name {
+				case "span.self_time.count":
+					if ev.Span.SelfTime == nil {
+						ev.Span.SelfTime = d.pool.selfTime.one()
+					}
+					ev.Span.SelfTime.Count = int64(uint64(sm.Value))
+					have = true
+				case "span.self_time.sum.us":
+					if ev.Span.SelfTime == nil {
+						ev.Span.SelfTime = d.pool.selfTime.one()
+					}
+					ev.Span.SelfTime.Sum = time.Duration(sm.Value * 1000)
+					have = true
+				}
+			}
+		}
+		if have {
+			ms.Name = "span_breakdown"
+		}
+		ms.Samples = nil
+		ok = have
+	}
+	if e.msServiceNameSet {
+		ev.Service.Name = e.msService.Name
+		ev.Service.Version = e.msService.Version
+	}
+	return ok
+}

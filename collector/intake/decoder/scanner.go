@@ -1,0 +1,806 @@
+package decoder
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// maxDepth bounds the nesting of JSON objects and arrays in one event. jsoniter, which APM Server uses,
+// allows 10000; no agent nests deeper than a few dozen levels, and the bound keeps recursion (and so
+// goroutine stack) small for hostile input.
+const maxDepth = 1000
+
+// scanner is a single-pass JSON tokenizer over one ndjson line. It never allocates on the success path:
+// strings are returned as views of buf, unescaped in place (an unescaped string is never longer than its
+// escaped form), so buf must be memory that nothing else reads and that is never written afterwards (the
+// decoder's arena copy of the line).
+//
+// Errors are sticky: the first one is kept in err and every later call returns a zero value, so callers
+// check err once per field rather than after every token.
+type scanner struct {
+	buf   []byte
+	pos   int
+	depth int
+	err   *syntaxError
+}
+
+// syntaxError is a JSON syntax or type error. frames name where it happened (innermost first) in the
+// layout of jsoniter's messages, which APM Server returns after "decode error: data read error: ".
+type syntaxError struct {
+	msg    string
+	frames []string
+	inKey  bool // the error is in an object key or separator (jsoniter: "readFieldHash")
+}
+
+func (e *syntaxError) message() string {
+	n := len(e.msg)
+	for _, f := range e.frames {
+		n += len(f) + 2
+	}
+	b := make([]byte, 0, n)
+	for i := len(e.frames) - 1; i >= 0; i-- {
+		b = append(b, e.frames[i]...)
+		b = append(b, ": "...)
+	}
+	b = append(b, e.msg...)
+	return string(b)
+}
+
+func (s *scanner) reset(buf []byte) {
+	s.buf = buf
+	s.pos = 0
+	s.depth = 0
+	s.err = nil
+}
+
+func (s *scanner) fail(msg string) {
+	if s.err == nil {
+		s.err = &syntaxError{msg: msg}
+	}
+	s.pos = len(s.buf)
+}
+
+func (s *scanner) failKey(msg string) {
+	if s.err == nil {
+		s.err = &syntaxError{msg: msg, inKey: true}
+	}
+	s.pos = len(s.buf)
+}
+
+// frame records that the pending error happened in field key of the apm-data struct typeName.
+func (s *scanner) frame(typeName string, key []byte) {
+	if s.err == nil {
+		return
+	}
+	if s.err.inKey {
+		s.err.inKey = false
+		s.err.frames = append(s.err.frames, typeName+".readFieldHash")
+		return
+	}
+	s.err.frames = append(s.err.frames, typeName+"."+goFieldName(key))
+}
+
+var wsTable = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
+
+// ws skips whitespace and returns the next byte, or 0 at the end of input.
+func (s *scanner) ws() byte {
+	b := s.buf
+	for i := s.pos; i < len(b); i++ {
+		if !wsTable[b[i]] {
+			s.pos = i
+			return b[i]
+		}
+	}
+	s.pos = len(b)
+	return 0
+}
+
+// peek returns the first byte of the next value without consuming anything.
+func (s *scanner) peek() byte { return s.ws() }
+
+func (s *scanner) literal(lit string) bool {
+	if len(s.buf)-s.pos >= len(lit) && string(s.buf[s.pos:s.pos+len(lit)]) == lit {
+		s.pos += len(lit)
+		return true
+	}
+	return false
+}
+
+// null consumes a null if one comes next.
+func (s *scanner) null() bool {
+	if s.ws() == 'n' {
+		if s.literal("null") {
+			return true
+		}
+		s.fail("ReadNil: expect n,")
+	}
+	return false
+}
+
+func (s *scanner) push() bool {
+	s.depth++
+	if s.depth > maxDepth {
+		s.fail("exceeded max depth,")
+		return false
+	}
+	return true
+}
+
+// beginObject consumes '{' and reports true, or consumes null and reports false. Anything else is an
+// error (and false).
+func (s *scanner) beginObject() bool {
+	switch s.ws() {
+	case '{':
+		s.pos++
+		return s.push()
+	case 'n':
+		if !s.literal("null") {
+			s.fail("ReadNil: expect n,")
+		}
+		return false
+	}
+	s.fail("readObjectStart: expect { or n,")
+	return false
+}
+
+// nextKey advances to the next member of the object opened by beginObject and reports true with its key
+// in *key, or consumes the closing '}' and reports false. *first must be true before the first call.
+// The key is a view of the input (unescaped in place) valid until the scanner is reset.
+func (s *scanner) nextKey(first *bool, key *[]byte) bool {
+	c := s.ws()
+	if c == '}' {
+		s.pos++
+		s.depth--
+		return false
+	}
+	if !*first {
+		if c != ',' {
+			if s.err == nil {
+				s.failKey("expect , or },")
+			}
+			return false
+		}
+		s.pos++
+		c = s.ws()
+	}
+	*first = false
+	if c != '"' {
+		s.failKey("expect \",")
+		return false
+	}
+	k, ok := s.stringBytes()
+	if !ok {
+		return false
+	}
+	if s.ws() != ':' {
+		s.failKey("expect :,")
+		return false
+	}
+	s.pos++
+	*key = k
+	return true
+}
+
+// nextKeyRaw is nextKey returning the key's raw text, quotes and escapes included, without rewriting
+// it.
+func (s *scanner) nextKeyRaw(first *bool, key *[]byte) bool {
+	c := s.ws()
+	if c == '}' {
+		s.pos++
+		s.depth--
+		return false
+	}
+	if !*first {
+		if c != ',' {
+			if s.err == nil {
+				s.failKey("expect , or },")
+			}
+			return false
+		}
+		s.pos++
+		c = s.ws()
+	}
+	*first = false
+	if c != '"' {
+		s.failKey("expect \",")
+		return false
+	}
+	start := s.pos
+	s.skipString()
+	if s.err != nil {
+		return false
+	}
+	k := s.buf[start:s.pos:s.pos]
+	if s.ws() != ':' {
+		s.failKey("expect :,")
+		return false
+	}
+	s.pos++
+	*key = k
+	return true
+}
+
+// beginArray consumes '[' and reports true, or consumes null and reports false; anything else is an error.
+func (s *scanner) beginArray() bool {
+	switch s.ws() {
+	case '[':
+		s.pos++
+		return s.push()
+	case 'n':
+		if !s.literal("null") {
+			s.fail("ReadNil: expect n,")
+		}
+		return false
+	}
+	s.fail("ReadArray: expect [ or n,")
+	return false
+}
+
+// nextElem advances to the next element of the array opened by beginArray, or consumes the closing ']'
+// and reports false.
+func (s *scanner) nextElem(first *bool) bool {
+	c := s.ws()
+	if c == ']' {
+		s.pos++
+		s.depth--
+		return false
+	}
+	if c == 0 {
+		s.fail("ReadArray: incomplete array,")
+		return false
+	}
+	if !*first {
+		if c != ',' {
+			s.fail("ReadArray: expect , or ],")
+			return false
+		}
+		s.pos++
+		if c = s.ws(); c == ']' || c == 0 {
+			s.fail("ReadArray: expect value after ,")
+			return false
+		}
+	}
+	*first = false
+	return true
+}
+
+// strState marks the bytes a string scan must stop at: the quote, the backslash, and control
+// characters, which JSON does not allow unescaped.
+var strState = func() (t [256]bool) {
+	for i := 0; i < 0x20; i++ {
+		t[i] = true
+	}
+	t['"'] = true
+	t['\\'] = true
+	return t
+}()
+
+// stringBytes reads a string starting at the opening quote (s.buf[s.pos] == '"') and returns its
+// unescaped content as a view of buf.
+func (s *scanner) stringBytes() ([]byte, bool) {
+	b := s.buf
+	start := s.pos + 1
+	i := start
+	for i < len(b) {
+		c := b[i]
+		if !strState[c] {
+			i++
+			continue
+		}
+		if c == '"' {
+			s.pos = i + 1
+			return b[start:i:i], true
+		}
+		if c == '\\' {
+			return s.unescape(start, i)
+		}
+		s.fail("ReadString: invalid control character in string,")
+		return nil, false
+	}
+	s.fail("ReadString: incomplete string,")
+	return nil, false
+}
+
+// unescape continues a string scan at the first backslash (index i), rewriting the string in place.
+func (s *scanner) unescape(start, i int) ([]byte, bool) {
+	b := s.buf
+	w := i
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case c == '"':
+			s.pos = i + 1
+			return b[start:w:w], true
+		case c < 0x20:
+			s.fail("ReadString: invalid control character in string,")
+			return nil, false
+		case c != '\\':
+			b[w] = c
+			w++
+			i++
+			continue
+		}
+		if i+1 >= len(b) {
+			break
+		}
+		e := b[i+1]
+		i += 2
+		switch e {
+		case '"', '\\', '/':
+			b[w] = e
+		case 'b':
+			b[w] = '\b'
+		case 'f':
+			b[w] = '\f'
+		case 'n':
+			b[w] = '\n'
+		case 'r':
+			b[w] = '\r'
+		case 't':
+			b[w] = '\t'
+		case 'u':
+			r, ok := hex4(b, i)
+			if !ok {
+				s.fail("ReadString: invalid \\u escape,")
+				return nil, false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if i+6 <= len(b) && b[i] == '\\' && b[i+1] == 'u' {
+					if v, ok := hex4(b, i+2); ok {
+						r2 = v
+					}
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					i += 6
+					r = dec
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			w += utf8.EncodeRune(b[w:], r)
+			continue
+		default:
+			s.fail("ReadString: invalid escape char after \\,")
+			return nil, false
+		}
+		w++
+	}
+	s.fail("ReadString: incomplete string,")
+	return nil, false
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// bytesToString returns a string sharing b's memory. b must never be written again.
+func bytesToString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// str reads a string or null. It returns the string and true, or "" and false for null; anything else is
+// an error.
+func (s *scanner) str() (string, bool) {
+	switch s.ws() {
+	case '"':
+		v, ok := s.stringBytes()
+		return bytesToString(v), ok
+	case 'n':
+		if !s.literal("null") {
+			s.fail("ReadNil: expect n,")
+		}
+		return "", false
+	}
+	s.fail("ReadString: expects \" or n,")
+	return "", false
+}
+
+// number scans a JSON number at s.pos and returns its text.
+func (s *scanner) number() ([]byte, bool) {
+	b := s.buf
+	start := s.pos
+	i := start
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		s.fail("readNumber: unexpected end,")
+		return nil, false
+	}
+	if b[i] == '0' {
+		i++
+	} else if b[i] >= '1' && b[i] <= '9' {
+		i++
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	} else {
+		s.fail("readNumber: unexpected character,")
+		return nil, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			s.fail("readNumber: missing digits after decimal point,")
+			return nil, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			s.fail("readNumber: missing exponent digits,")
+			return nil, false
+		}
+	}
+	s.pos = i
+	return b[start:i:i], true
+}
+
+// isNumberStart reports whether c can start a JSON number.
+func isNumberStart(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }
+
+// int reads an integer or null, as jsoniter's ReadInt64 does: a fraction or exponent is an error.
+func (s *scanner) int() (int64, bool) {
+	c := s.ws()
+	if c == 'n' {
+		if !s.literal("null") {
+			s.fail("ReadNil: expect n,")
+		}
+		return 0, false
+	}
+	if !isNumberStart(c) {
+		s.fail("ReadInt64: unexpected character,")
+		return 0, false
+	}
+	b := s.buf
+	i := s.pos
+	neg := false
+	if b[i] == '-' {
+		neg = true
+		i++
+	}
+	var u uint64
+	d := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		if u > (math.MaxUint64-9)/10 {
+			s.fail("ReadInt64: overflow,")
+			return 0, false
+		}
+		u = u*10 + uint64(b[i]-'0')
+		i++
+	}
+	switch {
+	case i == d:
+		s.fail("ReadInt64: unexpected character,")
+		return 0, false
+	case i-d > 1 && b[d] == '0':
+		s.fail("ReadInt64: leading zero,")
+		return 0, false
+	case i < len(b) && b[i] == '.':
+		s.fail("assertInteger: can not decode float as int,")
+		return 0, false
+	case i < len(b) && (b[i] == 'e' || b[i] == 'E'):
+		s.fail("ReadInt64: exponent in integer,")
+		return 0, false
+	}
+	s.pos = i
+	if neg {
+		if u > 1<<63 {
+			s.fail("ReadInt64: overflow,")
+			return 0, false
+		}
+		return -int64(u), true
+	}
+	if u > math.MaxInt64 {
+		s.fail("ReadInt64: overflow,")
+		return 0, false
+	}
+	return int64(u), true
+}
+
+// uint reads a non-negative integer (jsoniter's ReadUint64, for []uint64 histogram counts).
+func (s *scanner) uint() (uint64, bool) {
+	c := s.ws()
+	if c == '-' {
+		s.fail("ReadUint64: unexpected character,")
+		return 0, false
+	}
+	if c == 'n' {
+		if !s.literal("null") {
+			s.fail("ReadNil: expect n,")
+		}
+		return 0, false
+	}
+	if !isNumberStart(c) {
+		s.fail("ReadUint64: unexpected character,")
+		return 0, false
+	}
+	b := s.buf
+	i := s.pos
+	var u uint64
+	d := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		if u > (math.MaxUint64-9)/10 {
+			s.fail("ReadUint64: overflow,")
+			return 0, false
+		}
+		u = u*10 + uint64(b[i]-'0')
+		i++
+	}
+	switch {
+	case i-d > 1 && b[d] == '0':
+		s.fail("ReadUint64: leading zero,")
+		return 0, false
+	case i < len(b) && b[i] == '.':
+		s.fail("assertInteger: can not decode float as int,")
+		return 0, false
+	case i < len(b) && (b[i] == 'e' || b[i] == 'E'):
+		s.fail("ReadUint64: exponent in integer,")
+		return 0, false
+	}
+	s.pos = i
+	return u, true
+}
+
+// float reads a number or null.
+func (s *scanner) float() (float64, bool) {
+	c := s.ws()
+	if c == 'n' {
+		if !s.literal("null") {
+			s.fail("ReadNil: expect n,")
+		}
+		return 0, false
+	}
+	if !isNumberStart(c) {
+		s.fail("ReadFloat64: unexpected character,")
+		return 0, false
+	}
+	text, ok := s.number()
+	if !ok {
+		return 0, false
+	}
+	return s.parseFloat(text)
+}
+
+func (s *scanner) parseFloat(text []byte) (float64, bool) {
+	// Fast path: up to 15 significant digits and no exponent are exact in float64 when divided by a
+	// power of ten that is itself exact, which covers the durations and timestamps agents send.
+	if f, ok := fastFloat(text); ok {
+		return f, true
+	}
+	f, err := strconv.ParseFloat(bytesToString(text), 64)
+	if err != nil {
+		s.fail("ReadFloat64: " + err.(*strconv.NumError).Err.Error() + ",")
+		return 0, false
+	}
+	return f, true
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat parses the common decimal forms exactly ("Clinger's fast path": an integer mantissa below
+// 2^53 divided by an exact power of ten is correctly rounded); it declines anything else.
+func fastFloat(b []byte) (float64, bool) {
+	i := 0
+	neg := false
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	var mant uint64
+	digits := 0
+	frac := 0
+	seenDot := false
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c == '.' {
+			seenDot = true
+			continue
+		}
+		if c < '0' || c > '9' {
+			return 0, false // exponent: slow path
+		}
+		if mant == 0 && c == '0' {
+			if seenDot {
+				frac++
+			}
+			continue
+		}
+		digits++
+		if digits > 15 {
+			return 0, false
+		}
+		mant = mant*10 + uint64(c-'0')
+		if seenDot {
+			frac++
+		}
+	}
+	if frac >= len(pow10) {
+		return 0, false
+	}
+	f := float64(mant) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+// bool reads true, false or null.
+func (s *scanner) bool() (v, ok bool) {
+	switch s.ws() {
+	case 't':
+		if s.literal("true") {
+			return true, true
+		}
+	case 'f':
+		if s.literal("false") {
+			return false, true
+		}
+	case 'n':
+		if s.literal("null") {
+			return false, false
+		}
+		s.fail("ReadNil: expect n,")
+		return false, false
+	}
+	s.fail("ReadBool: expect t or f,")
+	return false, false
+}
+
+// skip validates and skips one value of any type.
+func (s *scanner) skip() {
+	switch c := s.ws(); c {
+	case '{':
+		s.pos++
+		if !s.push() {
+			return
+		}
+		var key []byte
+		for first := true; s.nextKey(&first, &key); {
+			s.skip()
+		}
+	case '[':
+		s.pos++
+		if !s.push() {
+			return
+		}
+		for first := true; s.nextElem(&first); {
+			s.skip()
+		}
+	case '"':
+		s.skipString()
+	case 't':
+		if !s.literal("true") {
+			s.fail("Skip: invalid literal,")
+		}
+	case 'f':
+		if !s.literal("false") {
+			s.fail("Skip: invalid literal,")
+		}
+	case 'n':
+		if !s.literal("null") {
+			s.fail("Skip: invalid literal,")
+		}
+	default:
+		if isNumberStart(c) {
+			s.number()
+			return
+		}
+		if c == 0 {
+			s.fail("Skip: unexpected end of input,")
+			return
+		}
+		s.fail("Skip: do not know how to skip,")
+	}
+}
+
+// skipString validates a string without rewriting it (its raw text may be copied elsewhere).
+func (s *scanner) skipString() {
+	b := s.buf
+	i := s.pos + 1
+	for i < len(b) {
+		c := b[i]
+		if !strState[c] {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			s.pos = i + 1
+			return
+		case c < 0x20:
+			s.fail("ReadString: invalid control character in string,")
+			return
+		}
+		// backslash
+		if i+1 >= len(b) {
+			break
+		}
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if _, ok := hex4(b, i+2); !ok {
+				s.fail("ReadString: invalid \\u escape,")
+				return
+			}
+			i += 6
+		default:
+			s.fail("ReadString: invalid escape char after \\,")
+			return
+		}
+	}
+	s.fail("ReadString: incomplete string,")
+}
+
+// goFieldName turns a JSON key into the Go field name apm-data's model gives it (snake_case to CamelCase
+// with Go's initialisms), for error messages in jsoniter's layout.
+func goFieldName(key []byte) string {
+	out := make([]byte, 0, len(key))
+	for len(key) > 0 {
+		i := 0
+		for i < len(key) && key[i] != '_' && key[i] != '.' {
+			i++
+		}
+		part := key[:i]
+		switch string(part) {
+		case "id", "url", "http", "ip", "faas", "db", "us", "ms", "otel", "cls", "fid", "tbt", "uid":
+			for _, c := range part {
+				if 'a' <= c && c <= 'z' {
+					c -= 'a' - 'A'
+				}
+				out = append(out, c)
+			}
+		default:
+			if len(part) > 0 {
+				c := part[0]
+				if 'a' <= c && c <= 'z' {
+					c -= 'a' - 'A'
+				}
+				out = append(out, c)
+				out = append(out, part[1:]...)
+			}
+		}
+		if i < len(key) {
+			i++
+		}
+		key = key[i:]
+	}
+	return string(out)
+}

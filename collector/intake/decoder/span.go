@@ -1,0 +1,489 @@
+package decoder
+
+import (
+	"strings"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+const typeSpan = "v2.span"
+
+// spanHTTP is context.http of a span.
+type spanHTTP struct {
+	method      string
+	methodSet   bool
+	reqID       string
+	reqIDSet    bool
+	body        collector.RawJSON
+	bodyKept    bool
+	requestSet  bool
+	response    collector.HTTPResponse
+	responseSet bool
+	statusCode  int64
+	statusSet   bool
+	url         string
+	urlSet      bool
+}
+
+// span decodes the value of a "span" line into ev.
+func (d *Decoder) span(ev *collector.Event) bool {
+	s := &d.s
+	e := &d.ev
+	if ev.Span == nil {
+		ev.Span = d.pool.span.one()
+	}
+	sp := ev.Span
+	if !s.beginObject() {
+		return false
+	}
+	set := false
+	var idSet, traceIDSet, nameSet, parentSet bool
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		ok := false
+		switch string(key) {
+		case "id":
+			ok = d.kw(&sp.ID, "id")
+			idSet = idSet || ok
+		case "trace_id":
+			ok = d.kw(&ev.TraceID, "trace_id")
+			traceIDSet = traceIDSet || ok
+		case "parent_id":
+			ok = d.kw(&ev.ParentID, "parent_id")
+			parentSet = parentSet || ok
+		case "transaction_id":
+			ok = d.kw(&e.txID, "transaction_id")
+			e.txIDSet = e.txIDSet || ok
+		case "name":
+			ok = d.kw(&sp.Name, "name")
+			nameSet = nameSet || ok
+		case "type":
+			ok = d.kw(&e.typ, "type")
+			e.typSet = e.typSet || ok
+		case "subtype":
+			ok = d.kw(&e.subtype, "subtype")
+			e.subtypeSet = e.subtypeSet || ok
+		case "action":
+			ok = d.kw(&e.action, "action")
+			e.actionSet = e.actionSet || ok
+		case "start":
+			e.start, ok = s.float()
+			e.startSet = e.startSet || ok
+		case "duration":
+			ok = d.duration()
+		case "timestamp":
+			ok = d.timestamp()
+		case "outcome":
+			ok = d.enumOutcome(&e.outcome)
+			e.outcomeSet = e.outcomeSet || ok
+		case "sample_rate":
+			e.sampleRate, ok = s.float()
+			e.rateSet = e.rateSet || ok
+		case "sync":
+			ok = d.optBool(&sp.Sync)
+		case "stacktrace":
+			sp.Stacktrace, ok = d.stacktrace()
+		case "child_ids":
+			ev.ChildIDs, ok = d.strings(1024, "child_ids")
+		case "composite":
+			ok = d.nested("composite", func() bool { return d.composite(sp) })
+		case "context":
+			ok = d.nested("context", func() bool { return d.spanContext(ev, sp) })
+		case "links":
+			ok = d.links()
+		case "otel":
+			ok = d.nested("otel", d.otel)
+		default:
+			s.skip()
+		}
+		set = set || ok
+		if s.err != nil {
+			s.frame(typeSpan, key)
+			return set
+		}
+	}
+	if s.err != nil {
+		if s.err.inKey {
+			s.frame(typeSpan, nil)
+		}
+		return set
+	}
+	if set {
+		switch {
+		case !e.startSet && !e.tsSet:
+			d.v.fail("requires at least one of the fields 'start;timestamp'")
+		case !idSet:
+			d.v.required("id")
+		case !traceIDSet:
+			d.v.required("trace_id")
+		case !nameSet:
+			d.v.required("name")
+		case !parentSet:
+			d.v.required("parent_id")
+		case !e.typSet:
+			d.v.required("type")
+		case !e.durationSet:
+			d.v.required("duration")
+		}
+	}
+	return set
+}
+
+func (d *Decoder) composite(sp *collector.Span) bool {
+	s := &d.s
+	c := d.pool.composite.one()
+	var strategySet, countSet, sumSet bool
+	set := d.object("v2.spanComposite", func(key []byte) bool {
+		switch string(key) {
+		case "compression_strategy":
+			strategySet = d.text(&c.CompressionStrategy) || strategySet
+			return strategySet
+		case "count":
+			v, ok := s.int()
+			if ok {
+				c.Count, countSet = int32(v), true
+				if v < 2 {
+					d.v.fail("'count': validation rule 'min(2)' violated")
+				}
+			}
+			return ok
+		case "sum":
+			v, ok := s.float()
+			if ok {
+				c.SumMillis, sumSet = v, true
+				if v < 0 {
+					d.v.fail("'sum': validation rule 'min(0)' violated")
+				}
+			}
+			return ok
+		}
+		s.skip()
+		return false
+	})
+	if set && s.err == nil {
+		switch {
+		case !strategySet:
+			d.v.required("compression_strategy")
+		case !countSet:
+			d.v.required("count")
+		case !sumSet:
+			d.v.required("sum")
+		}
+	}
+	if set {
+		switch c.CompressionStrategy {
+		case "exact_match", "same_kind":
+		default:
+			c.CompressionStrategy = ""
+		}
+		sp.Composite = c
+	}
+	return set
+}
+
+func (d *Decoder) spanContext(ev *collector.Event, sp *collector.Span) bool {
+	s := &d.s
+	e := &d.ev
+	return d.object("v2.spanContext", func(key []byte) bool {
+		switch string(key) {
+		case "tags":
+			return d.labels(&d.pool.ls, "tags", false)
+		case "service":
+			return d.nested("service", func() bool { return d.contextService(&e.svc) })
+		case "message":
+			return d.nested("message", func() bool { return d.message(&e.message, &e.messageSet, false) })
+		case "db":
+			return d.nested("db", func() bool { return d.db(sp) })
+		case "destination":
+			return d.nested("destination", d.destination)
+		case "http":
+			return d.nested("http", d.spanContextHTTP)
+		}
+		s.skip()
+		return false
+	})
+}
+
+func (d *Decoder) db(sp *collector.Span) bool {
+	s := &d.s
+	db := d.pool.db.one()
+	set := d.object("v2.spanContextDatabase", func(key []byte) bool {
+		switch string(key) {
+		case "instance":
+			return d.text(&db.Instance)
+		case "link":
+			return d.kw(&db.Link, "link")
+		case "statement":
+			return d.text(&db.Statement)
+		case "type":
+			return d.text(&db.Type)
+		case "user":
+			return d.text(&db.UserName)
+		case "rows_affected":
+			v, ok := s.int()
+			if ok {
+				db.RowsAffected = collector.Some(int64(uint32(v)))
+			}
+			return ok
+		}
+		s.skip()
+		return false
+	})
+	if set {
+		sp.DB = db
+	}
+	return set
+}
+
+func (d *Decoder) destination() bool {
+	s := &d.s
+	e := &d.ev
+	return d.object("v2.spanContextDestination", func(key []byte) bool {
+		switch string(key) {
+		case "service":
+			return d.nested("service", func() bool {
+				ds := d.pool.destsvc.one()
+				var resourceSet bool
+				set := d.object("v2.spanContextDestinationService", func(key []byte) bool {
+					switch string(key) {
+					case "name":
+						return d.kw(&ds.Name, "name")
+					case "resource":
+						ok := d.kw(&ds.Resource, "resource")
+						resourceSet = resourceSet || ok
+						return ok
+					case "type":
+						return d.kw(&ds.Type, "type")
+					}
+					s.skip()
+					return false
+				})
+				if set && s.err == nil && !resourceSet {
+					d.v.required("resource")
+				}
+				if set {
+					d.ev.destSvc = ds
+					e.destResource, e.destResourceSet = ds.Resource, resourceSet
+				}
+				return set
+			})
+		case "address":
+			ok := d.kw(&e.destAddress, "address")
+			e.destAddressSet = e.destAddressSet || ok
+			return ok
+		case "port":
+			v, ok := s.int()
+			if ok {
+				e.destPort, e.destPortSet = v, true
+			}
+			return ok
+		}
+		s.skip()
+		return false
+	})
+}
+
+func (d *Decoder) spanContextHTTP() bool {
+	s := &d.s
+	h := &d.ev.spanHTTP
+	return d.object("v2.spanContextHTTP", func(key []byte) bool {
+		switch string(key) {
+		case "request":
+			ok := d.nested("request", func() bool {
+				return d.object("v2.spanContextHTTPRequest", func(key []byte) bool {
+					switch string(key) {
+					case "body":
+						if s.peek() == 'n' {
+							s.null()
+							return false
+						}
+						h.body, h.bodyKept = d.rawValue()
+						return true
+					case "id":
+						ok := d.text(&h.reqID)
+						h.reqIDSet = h.reqIDSet || ok
+						return ok
+					}
+					s.skip()
+					return false
+				})
+			})
+			h.requestSet = h.requestSet || ok
+			return ok
+		case "method":
+			ok := d.kw(&h.method, "method")
+			h.methodSet = h.methodSet || ok
+			return ok
+		case "url":
+			ok := d.text(&h.url)
+			h.urlSet = h.urlSet || ok
+			return ok
+		case "response":
+			ok := d.nested("response", func() bool {
+				h.response = collector.HTTPResponse{}
+				return d.object("v2.spanContextHTTPResponse", func(key []byte) bool {
+					r := &h.response
+					switch string(key) {
+					case "headers":
+						hs, ok := d.headers()
+						if ok {
+							r.Headers = hs
+						}
+						return ok
+					case "decoded_body_size":
+						return d.optInt(&r.DecodedBodySize)
+					case "encoded_body_size":
+						return d.optInt(&r.EncodedBodySize)
+					case "status_code":
+						v, ok := s.int()
+						if ok {
+							r.StatusCode = int32(v)
+						}
+						return ok
+					case "transfer_size":
+						return d.optInt(&r.TransferSize)
+					}
+					s.skip()
+					return false
+				})
+			})
+			h.responseSet = h.responseSet || ok
+			return ok
+		case "status_code":
+			v, ok := s.int()
+			if ok {
+				h.statusCode, h.statusSet = v, true
+			}
+			return ok
+		}
+		s.skip()
+		return false
+	})
+}
+
+// finishSpan applies apm-data's mapToSpanModel.
+func (d *Decoder) finishSpan(ev *collector.Event) {
+	e := &d.ev
+	sp := ev.Span
+	if !e.actionSet && !e.subtypeSet {
+		before, after, ok := strings.Cut(e.typ, ".")
+		sp.Type = before
+		if ok {
+			sp.Subtype, sp.Action, _ = strings.Cut(after, ".")
+		}
+	} else {
+		sp.Action, sp.Subtype, sp.Type = e.action, e.subtype, e.typ
+	}
+	if e.destAddressSet || e.destPortSet {
+		if e.destAddressSet {
+			ev.Destination.Address = e.destAddress
+		}
+		if e.destPortSet {
+			ev.Destination.Port = uint16(e.destPort)
+		}
+	}
+	if e.destSvc != nil {
+		sp.DestinationService = e.destSvc
+	}
+	h := &e.spanHTTP
+	if h.methodSet || h.requestSet || h.responseSet || h.statusSet || h.urlSet {
+		if h.methodSet || h.requestSet || h.responseSet || h.statusSet {
+			ev.HTTP = d.pool.http.one()
+		}
+		if h.methodSet {
+			ev.HTTP.Request.Method = h.method
+		}
+		if h.requestSet {
+			if h.reqIDSet {
+				ev.HTTP.Request.ID = h.reqID
+			}
+			if h.bodyKept {
+				ev.HTTP.Request.Body = h.body
+			}
+		}
+		if h.responseSet {
+			ev.HTTP.Response = h.response
+		}
+		if h.statusSet {
+			ev.HTTP.Response.StatusCode = int32(h.statusCode)
+		}
+		if h.urlSet {
+			ev.URL.Original = h.url
+		}
+	}
+	if e.messageSet {
+		m := d.pool.msg.one()
+		*m = e.message
+		sp.Message = m
+	}
+	if e.svc.set {
+		applyService(&e.svc, &ev.Service, &ev.Agent)
+	}
+	if !e.svc.targetTypeSet && e.destResourceSet {
+		ev.Service.Target = targetFromDestinationResource(e.destResource)
+	}
+	if e.durationSet {
+		ev.Event.Duration = time.Duration(e.duration * float64(time.Millisecond))
+	}
+	switch {
+	case e.outcomeSet:
+		ev.Event.Outcome = e.outcome
+	case h.statusSet && h.statusCode >= 400:
+		ev.Event.Outcome = "failure"
+	case h.statusSet:
+		ev.Event.Outcome = "success"
+	default:
+		ev.Event.Outcome = "unknown"
+	}
+	sp.RepresentativeCount = representativeCount(e.rateSet, e.sampleRate)
+	if e.tsSet && !e.ts.IsZero() {
+		ev.Timestamp = e.ts
+	} else if e.startSet {
+		// The base event's timestamp is the request time; RUM agents send the offset from it.
+		ev.Timestamp = d.baseTime.Add(time.Duration(float64(time.Millisecond) * e.start))
+	}
+	if e.txIDSet {
+		ev.Transaction = d.pool.tx.one()
+		ev.Transaction.ID = e.txID
+	}
+	if e.otelSet {
+		d.otelSpan(ev)
+	}
+	if len(e.links) > 0 {
+		sp.Links = e.links
+	}
+	if sp.Type == "" {
+		sp.Type = "unknown"
+	}
+	ev.Labels, ev.NumericLabels = d.pool.ls.result()
+}
+
+// targetFromDestinationResource derives service.target from a destination resource "type[/name]"
+// (apm-data's ^([a-z0-9]+)(?:/(\w+))?$); anything else becomes the target's name.
+func targetFromDestinationResource(res string) collector.ServiceTarget {
+	i := 0
+	for i < len(res) && (res[i] >= 'a' && res[i] <= 'z' || res[i] >= '0' && res[i] <= '9') {
+		i++
+	}
+	if i > 0 {
+		if i == len(res) {
+			return collector.ServiceTarget{Type: res}
+		}
+		if res[i] == '/' && i+1 < len(res) {
+			name := res[i+1:]
+			word := true
+			for j := 0; j < len(name); j++ {
+				c := name[j]
+				if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+					word = false
+					break
+				}
+			}
+			if word {
+				return collector.ServiceTarget{Type: res[:i], Name: name}
+			}
+		}
+	}
+	return collector.ServiceTarget{Name: res}
+}

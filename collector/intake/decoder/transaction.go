@@ -1,0 +1,649 @@
+package decoder
+
+import (
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+const typeTransaction = "v2.transaction"
+
+// transaction decodes the value of a "transaction" line into ev.
+func (d *Decoder) transaction(ev *collector.Event) bool {
+	s := &d.s
+	e := &d.ev
+	if ev.Transaction == nil {
+		ev.Transaction = d.pool.tx.one()
+	}
+	tx := ev.Transaction
+	if !s.beginObject() {
+		return false
+	}
+	set := false
+	var traceIDSet, idSet, typeSet, spanCountSet bool
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		ok := false
+		switch string(key) {
+		case "id":
+			ok = d.kw(&tx.ID, "id")
+			idSet = idSet || ok
+		case "trace_id":
+			ok = d.kw(&ev.TraceID, "trace_id")
+			traceIDSet = traceIDSet || ok
+		case "parent_id":
+			ok = d.kw(&ev.ParentID, "parent_id")
+		case "name":
+			ok = d.kw(&tx.Name, "name")
+		case "type":
+			ok = d.kw(&tx.Type, "type")
+			typeSet = typeSet || ok
+		case "result":
+			ok = d.kw(&tx.Result, "result")
+		case "duration":
+			ok = d.duration()
+		case "timestamp":
+			ok = d.timestamp()
+		case "span_count":
+			ok = d.nested("span_count", func() bool { return d.spanCount(&tx.SpanCount) })
+			spanCountSet = spanCountSet || ok
+		case "sampled":
+			e.sampled, ok = s.bool()
+			e.sampledSet = e.sampledSet || ok
+		case "sample_rate":
+			e.sampleRate, ok = s.float()
+			e.rateSet = e.rateSet || ok
+		case "outcome":
+			ok = d.enumOutcome(&e.outcome)
+			e.outcomeSet = e.outcomeSet || ok
+		case "context":
+			ok = d.nested("context", func() bool { return d.context(ev, true, &tx.Custom) })
+		case "marks":
+			ok = d.nested("marks", func() bool { return d.marks(&tx.Marks) })
+		case "experience":
+			ok = d.nested("experience", func() bool { return d.experience(tx) })
+		case "session":
+			ok = d.nested("session", func() bool { return d.session(&ev.Session) })
+		case "faas":
+			ok = d.nested("faas", func() bool { return d.faas(&ev.Faas) })
+		case "dropped_spans_stats":
+			ok = d.droppedSpans(&tx.DroppedSpansStats)
+		case "links":
+			ok = d.links()
+		case "otel":
+			ok = d.nested("otel", d.otel)
+		default:
+			s.skip()
+		}
+		set = set || ok
+		if s.err != nil {
+			s.frame(typeTransaction, key)
+			return set
+		}
+	}
+	if s.err != nil {
+		if s.err.inKey {
+			s.frame(typeTransaction, nil)
+		}
+		return set
+	}
+	if set {
+		switch {
+		case !traceIDSet:
+			d.v.required("trace_id")
+		case !idSet:
+			d.v.required("id")
+		case !typeSet:
+			d.v.required("type")
+		case !spanCountSet:
+			d.v.required("span_count")
+		case !e.durationSet:
+			d.v.required("duration")
+		}
+	}
+	return set
+}
+
+func (d *Decoder) duration() bool {
+	v, ok := d.s.float()
+	if ok {
+		d.ev.duration, d.ev.durationSet = v, true
+		if v < 0 {
+			d.v.fail("'duration': validation rule 'min(0)' violated")
+		}
+	}
+	return ok
+}
+
+// supportedTimeFormats are the RFC 3339 variants apm-data accepts for string timestamps.
+var supportedTimeFormats = [...]string{
+	"2006-01-02T15:04:05Z07:00",
+	"2006-01-02T15:04:05Z0700",
+	"2006-01-02T15:04:05Z07",
+}
+
+// timestamp reads a timestamp: microseconds since the epoch, or an RFC 3339 string.
+func (d *Decoder) timestamp() bool {
+	s := &d.s
+	switch c := s.peek(); {
+	case c == 'n':
+		s.null()
+		return false
+	case isNumberStart(c):
+		us, ok := s.int()
+		if !ok {
+			return false
+		}
+		sec := us / 1000000
+		d.ev.ts = time.Unix(sec, (us-sec*1000000)*1000).UTC()
+		d.ev.tsSet = true
+		return true
+	case c == '"':
+		v, _ := s.str()
+		for _, f := range supportedTimeFormats {
+			if t, err := time.Parse(f, v); err == nil {
+				d.ev.ts = t.UTC()
+				d.ev.tsSet = true
+				return true
+			}
+		}
+		if s.err == nil {
+			s.fail("failed to parse the provided time string")
+		}
+		return false
+	}
+	s.skip()
+	s.fail("invalid input type for timestamp")
+	return false
+}
+
+func (d *Decoder) spanCount(sc *collector.SpanCount) bool {
+	s := &d.s
+	var startedSet bool
+	set := d.object("v2.transactionSpanCount", func(key []byte) bool {
+		switch string(key) {
+		case "dropped":
+			v, ok := s.int()
+			if ok {
+				sc.Dropped = collector.Some(int32(v))
+			}
+			return ok
+		case "started":
+			v, ok := s.int()
+			if ok {
+				sc.Started = collector.Some(int32(v))
+				startedSet = true
+			}
+			return ok
+		}
+		s.skip()
+		return false
+	})
+	if set && s.err == nil && !startedSet {
+		d.v.required("started")
+	}
+	return set
+}
+
+func (d *Decoder) marks(dst *[]collector.Mark) bool {
+	s := &d.s
+	groups := &d.pool.marks
+	groups.begin()
+	d.markIdx.reset()
+	any := false
+	d.object("v2.transactionMarks", func(key []byte) bool {
+		any = true
+		group := bytesToString(key)
+		// encoding/json semantics (transactionMarks unmarshals with it): numbers, null as 0.
+		ms := &d.pool.measures
+		ms.begin()
+		d.measureIdx.reset()
+		if s.beginObject() {
+			var name []byte
+			for first := true; s.nextKey(&first, &name); {
+				var v float64
+				if s.peek() == 'n' {
+					s.null()
+				} else {
+					v, _ = s.float()
+				}
+				if s.err != nil {
+					return false
+				}
+				n := bytesToString(name)
+				r := ms.region()
+				if i := find(&d.measureIdx, r, n, measureName); i >= 0 {
+					r[i].Value = v
+				} else {
+					*ms.add() = collector.Measurement{Name: n, Value: v}
+				}
+			}
+		}
+		m := ms.end()
+		r := groups.region()
+		i := find(&d.markIdx, r, group, markGroup)
+		switch {
+		case i >= 0 && len(m) > 0:
+			r[i].Measurements = m
+		case i >= 0:
+			r[i] = r[len(r)-1]
+			groups.pop()
+			d.markIdx.reset()
+		case len(m) > 0:
+			*groups.add() = collector.Mark{Group: group, Measurements: m}
+		}
+		return true
+	})
+	*dst = groups.end()
+	return any
+}
+
+func measureName(m *collector.Measurement) string { return m.Name }
+func markGroup(m *collector.Mark) string          { return m.Group }
+
+func (d *Decoder) experience(tx *collector.Transaction) bool {
+	s := &d.s
+	ux := d.pool.ux.one()
+	min0 := func(dst *collector.Optional[float64], field string) bool {
+		v, ok := s.float()
+		if ok {
+			*dst = collector.Some(v)
+			if v < 0 {
+				d.v.fail("'" + field + "': validation rule 'min(0)' violated")
+			}
+		}
+		return ok
+	}
+	set := d.object("v2.transactionUserExperience", func(key []byte) bool {
+		switch string(key) {
+		case "cls":
+			return min0(&ux.CLS, "cls")
+		case "fid":
+			return min0(&ux.FID, "fid")
+		case "tbt":
+			return min0(&ux.TBT, "tbt")
+		case "longtask":
+			return d.nested("longtask", func() bool { return d.longtask(ux) })
+		}
+		s.skip()
+		return false
+	})
+	if set {
+		tx.Experience = ux
+	}
+	return set
+}
+
+func (d *Decoder) longtask(ux *collector.UserExperience) bool {
+	s := &d.s
+	lt := d.pool.longtask.one()
+	var countSet, maxSet, sumSet bool
+	num := func(dst *float64, field string) bool {
+		v, ok := s.float()
+		if ok {
+			*dst = v
+			if v < 0 {
+				d.v.fail("'" + field + "': validation rule 'min(0)' violated")
+			}
+		}
+		return ok
+	}
+	set := d.object("v2.longtaskMetrics", func(key []byte) bool {
+		switch string(key) {
+		case "count":
+			v, ok := s.int()
+			if ok {
+				lt.Count, countSet = v, true
+				if v < 0 {
+					d.v.fail("'count': validation rule 'min(0)' violated")
+				}
+			}
+			return ok
+		case "max":
+			maxSet = num(&lt.Max, "max") || maxSet
+			return maxSet
+		case "sum":
+			sumSet = num(&lt.Sum, "sum") || sumSet
+			return sumSet
+		}
+		s.skip()
+		return false
+	})
+	if set && s.err == nil {
+		switch {
+		case !countSet:
+			d.v.required("count")
+		case !maxSet:
+			d.v.required("max")
+		case !sumSet:
+			d.v.required("sum")
+		}
+	}
+	if set {
+		ux.LongTask = lt
+	}
+	return set
+}
+
+func (d *Decoder) session(sess *collector.Session) bool {
+	s := &d.s
+	var idSet bool
+	set := d.object("v2.transactionSession", func(key []byte) bool {
+		switch string(key) {
+		case "id":
+			idSet = d.kw(&sess.ID, "id") || idSet
+			return idSet
+		case "sequence":
+			v, ok := s.int()
+			if ok {
+				sess.Sequence = v
+				if v < 1 {
+					d.v.fail("'sequence': validation rule 'min(1)' violated")
+				}
+			}
+			return ok
+		}
+		s.skip()
+		return false
+	})
+	if set && s.err == nil && !idSet {
+		d.v.required("id")
+	}
+	return set
+}
+
+func (d *Decoder) faas(f *collector.Faas) bool {
+	s := &d.s
+	return d.object("v2.faas", func(key []byte) bool {
+		switch string(key) {
+		case "id":
+			return d.text(&f.ID)
+		case "execution":
+			return d.text(&f.Execution)
+		case "trigger":
+			return d.nested("trigger", func() bool {
+				return d.object("v2.trigger", func(key []byte) bool {
+					switch string(key) {
+					case "type":
+						return d.text(&f.TriggerType)
+					case "request_id":
+						return d.text(&f.TriggerRequestID)
+					}
+					s.skip()
+					return false
+				})
+			})
+		case "name":
+			return d.text(&f.Name)
+		case "version":
+			return d.text(&f.Version)
+		case "coldstart":
+			return d.optBool(&f.ColdStart)
+		}
+		s.skip()
+		return false
+	})
+}
+
+func (d *Decoder) droppedSpans(dst *[]collector.DroppedSpanStats) bool {
+	s := &d.s
+	if !s.beginArray() {
+		return false
+	}
+	dr := &d.pool.dropped
+	dr.begin()
+	n := 0
+	for first := true; s.nextElem(&first); {
+		n++
+		st := dr.add()
+		d.v.push("dropped_spans_stats")
+		set := d.object("v2.transactionDroppedSpanStats", func(key []byte) bool {
+			switch string(key) {
+			case "destination_service_resource":
+				return d.kw(&st.DestinationServiceResource, "destination_service_resource")
+			case "service_target_type":
+				return d.kwN(&st.ServiceTargetType, "service_target_type", 512)
+			case "service_target_name":
+				return d.kwN(&st.ServiceTargetName, "service_target_name", 512)
+			case "outcome":
+				return d.enumOutcome(&st.Outcome)
+			case "duration":
+				return d.nested("duration", func() bool {
+					return d.object("v2.transactionDroppedSpansDuration", func(key []byte) bool {
+						switch string(key) {
+						case "count":
+							v, ok := s.int()
+							if ok {
+								st.Count = v
+								if v < 1 {
+									d.v.fail("'count': validation rule 'min(1)' violated")
+								}
+							}
+							return ok
+						case "sum":
+							return d.nested("sum", func() bool {
+								return d.object("v2.transactionDroppedSpansDurationSum", func(key []byte) bool {
+									if string(key) == "us" {
+										v, ok := s.int()
+										if ok {
+											st.SumMicros = v
+											if v < 0 {
+												d.v.fail("'us': validation rule 'min(0)' violated")
+											}
+										}
+										return ok
+									}
+									s.skip()
+									return false
+								})
+							})
+						}
+						s.skip()
+						return false
+					})
+				})
+			}
+			s.skip()
+			return false
+		})
+		d.v.pop()
+		if s.err != nil {
+			break
+		}
+		if !set {
+			d.v.fail("dropped_spans_stats slice element required")
+		}
+	}
+	*dst = dr.end()
+	return n > 0
+}
+
+// links decodes span links into a region of the links slab (applied by finish).
+func (d *Decoder) links() bool {
+	s := &d.s
+	if !s.beginArray() {
+		return false
+	}
+	ls := &d.pool.links
+	ls.begin()
+	n := 0
+	for first := true; s.nextElem(&first); {
+		n++
+		l := ls.add()
+		var spanSet, traceSet bool
+		d.v.push("links")
+		set := d.object("v2.spanLink", func(key []byte) bool {
+			switch string(key) {
+			case "span_id":
+				spanSet = d.kw(&l.SpanID, "span_id") || spanSet
+				return spanSet
+			case "trace_id":
+				traceSet = d.kw(&l.TraceID, "trace_id") || traceSet
+				return traceSet
+			}
+			s.skip()
+			return false
+		})
+		if set && s.err == nil {
+			switch {
+			case !spanSet:
+				d.v.required("span_id")
+			case !traceSet:
+				d.v.required("trace_id")
+			}
+		}
+		d.v.pop()
+		if s.err != nil {
+			break
+		}
+		if !set {
+			d.v.fail("links slice element required")
+		}
+	}
+	d.ev.links = ls.end()
+	return n > 0
+}
+
+// otel records the OpenTelemetry attributes and span kind of a transaction or span.
+func (d *Decoder) otel() bool {
+	s := &d.s
+	e := &d.ev
+	set := d.object("v2.otel", func(key []byte) bool {
+		switch string(key) {
+		case "attributes":
+			if s.peek() == 'n' {
+				s.null()
+				return false
+			}
+			if s.peek() != '{' {
+				s.skip()
+				s.fail("ReadMapCB: expect { or n,")
+				return false
+			}
+			from := s.pos
+			s.skip()
+			e.otelAttrs = s.buf[from:s.pos:s.pos]
+			return len(e.otelAttrs) > 2 && hasMember(e.otelAttrs)
+		case "span_kind":
+			ok := d.text(&e.spanKind)
+			e.spanKindSet = e.spanKindSet || ok
+			return ok
+		}
+		s.skip()
+		return false
+	})
+	e.otelSet = set || e.otelSet
+	return set
+}
+
+// hasMember reports whether the (valid) JSON object text has at least one member.
+func hasMember(obj []byte) bool {
+	for _, c := range obj[1:] {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+		case '}':
+			return false
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// finishTransaction applies the rest of apm-data's mapToTransactionModel.
+func (d *Decoder) finishTransaction(ev *collector.Event) {
+	e := &d.ev
+	tx := ev.Transaction
+	applyService(&e.svc, &ev.Service, &ev.Agent)
+	if e.userSet {
+		ev.User = e.user
+	}
+	applyClient(ev, &e.request)
+	if e.cloudSet {
+		ev.Cloud.Origin = e.cloudOrigin
+	}
+	if e.messageSet {
+		m := d.pool.msg.one()
+		*m = e.message
+		tx.Message = m
+	}
+	d.applyHTTP(ev)
+	if e.durationSet {
+		ev.Event.Duration = time.Duration(e.duration * float64(time.Millisecond))
+	}
+	if e.outcomeSet {
+		ev.Event.Outcome = e.outcome
+	} else if e.statusSet {
+		if e.response.StatusCode >= 500 {
+			ev.Event.Outcome = "failure"
+		} else {
+			ev.Event.Outcome = "success"
+		}
+	} else {
+		ev.Event.Outcome = "unknown"
+	}
+	tx.Sampled = true
+	if e.sampledSet {
+		tx.Sampled = e.sampled
+	}
+	tx.RepresentativeCount = representativeCount(e.rateSet, e.sampleRate)
+	if e.tsSet && !e.ts.IsZero() {
+		ev.Timestamp = e.ts
+	}
+	ev.Span = d.pool.span.one()
+	ev.Span.ID = tx.ID
+	if e.otelSet {
+		d.otelTransaction(ev)
+	}
+	if len(e.links) > 0 {
+		ev.Span.Links = e.links
+	}
+	if tx.Type == "" {
+		tx.Type = "unknown"
+	}
+	ev.Labels, ev.NumericLabels = d.pool.ls.result()
+}
+
+// representativeCount is 1/sample_rate, 0 for a rate of 0, and 1 when no rate is known.
+func representativeCount(set bool, rate float64) float64 {
+	if !set {
+		return 1
+	}
+	if rate > 0 {
+		return 1 / rate
+	}
+	return 0
+}
+
+// applyHTTP sets http.* and url.* of a transaction or error from its context.
+func (d *Decoder) applyHTTP(ev *collector.Event) {
+	e := &d.ev
+	if e.request.set || e.responseSet {
+		if ev.HTTP == nil {
+			ev.HTTP = d.pool.http.one()
+		}
+		if e.request.set {
+			ev.HTTP.Request = e.request.req
+			if e.request.versionSet {
+				ev.HTTP.Version = e.request.version
+			}
+		}
+		if e.responseSet {
+			ev.HTTP.Response = e.response
+		}
+	}
+	if e.request.urlSet {
+		ev.URL = e.request.url
+	}
+	if e.page.urlSet && !e.request.urlSet {
+		ev.URL = parseURL(e.page.url, "", "")
+	}
+	if e.page.refererSet {
+		if ev.HTTP == nil {
+			ev.HTTP = d.pool.http.one()
+		}
+		if ev.HTTP.Request.Referrer == "" {
+			ev.HTTP.Request.Referrer = e.page.referer
+		}
+	}
+}

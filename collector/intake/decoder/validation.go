@@ -1,0 +1,119 @@
+package decoder
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// validation collects the first schema violation of an event. apm-data validates after decoding, so a
+// decode error anywhere in the line wins over a violation; the decoder therefore keeps scanning after a
+// violation and reports it only if the whole line decodes.
+//
+// The path names the enclosing objects as apm-data's messages do ("transaction: context: request:
+// 'method' required"). Where an event breaks several rules, apm-data reports the first in its struct
+// order and this decoder the first it meets in the line (required fields are checked when their object
+// ends), so the message may name another of the violations.
+type validation struct {
+	msg  string // first violation, path included
+	raw  string // an error apm-data returns without the "validation error: " prefix
+	path []string
+}
+
+func (v *validation) reset() {
+	v.msg, v.raw = "", ""
+	v.path = v.path[:0]
+}
+
+func (v *validation) push(name string) { v.path = append(v.path, name) }
+func (v *validation) pop()             { v.path = v.path[:len(v.path)-1] }
+
+// fail records a violation of rule at the current path, unless one is recorded already.
+func (v *validation) fail(rule string) {
+	if v.msg != "" || v.raw != "" {
+		return
+	}
+	if len(v.path) == 0 {
+		v.msg = rule
+		return
+	}
+	v.msg = strings.Join(v.path, ": ") + ": " + rule
+}
+
+func (v *validation) failed() bool { return v.msg != "" || v.raw != "" }
+
+func (v *validation) required(field string) { v.fail("'" + field + "' required") }
+
+func (v *validation) maxLength(field string, n int) {
+	v.fail("'" + field + "': validation rule 'maxLength(" + itoa(n) + ")' violated")
+}
+
+func (v *validation) message() string { return "validation error: " + v.msg }
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	return string(b[i:])
+}
+
+// tooLong reports whether s is longer than n characters (runes, as apm-data counts them).
+func tooLong(s string, n int) bool {
+	return len(s) > n && utf8.RuneCountInString(s) > n
+}
+
+// kw reads a nullable keyword (maxLength 1024) into *dst and reports whether it was set.
+func (d *Decoder) kw(dst *string, field string) bool {
+	v, ok := d.s.str()
+	if !ok {
+		return false
+	}
+	*dst = v
+	if len(v) > 1024 && tooLong(v, 1024) {
+		d.v.maxLength(field, 1024)
+	}
+	return true
+}
+
+// kwN reads a nullable string with maxLength n.
+func (d *Decoder) kwN(dst *string, field string, n int) bool {
+	v, ok := d.s.str()
+	if !ok {
+		return false
+	}
+	*dst = v
+	if tooLong(v, n) {
+		d.v.maxLength(field, n)
+	}
+	return true
+}
+
+// text reads a nullable string without a length limit.
+func (d *Decoder) text(dst *string) bool {
+	v, ok := d.s.str()
+	if ok {
+		*dst = v
+	}
+	return ok
+}
+
+// enumOutcome reads a nullable outcome ("success", "failure", "unknown"; "" passes too, as in apm-data).
+func (d *Decoder) enumOutcome(dst *string) bool {
+	v, ok := d.s.str()
+	if !ok {
+		return false
+	}
+	*dst = v
+	switch v {
+	case "", "success", "failure", "unknown":
+	default:
+		d.v.fail("'outcome': validation rule 'enum(enumOutcome)' violated")
+	}
+	return true
+}
