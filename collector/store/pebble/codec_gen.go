@@ -938,6 +938,9 @@ func encError(b []byte, v *collector.Error) []byte {
 	if len(v.Type) > 0 {
 		b = appendString(b, 66, string(v.Type))
 	}
+	if len(v.StackTrace) > 0 {
+		b = appendString(b, 74, string(v.StackTrace))
+	}
 	return b
 }
 
@@ -3194,6 +3197,12 @@ func (d *decoder) decError(v *collector.Error) error {
 				return err
 			}
 			v.Type = string(s)
+		case 74:
+			s, err := d.bytes()
+			if err != nil {
+				return err
+			}
+			v.StackTrace = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err

@@ -226,9 +226,9 @@ func TestCodecRoundTripSparse(t *testing.T) {
 
 func TestCodecEdgeValues(t *testing.T) {
 	cases := map[string]collector.Event{
-		"zero":                 {},
-		"optional zero values": {Event: collector.EventInfo{Severity: collector.Some(int64(0))}, Faas: collector.Faas{ColdStart: collector.Some(false)}},
-		"empty pointer":        {HTTP: &collector.HTTP{}, Span: &collector.Span{DB: &collector.DB{}}},
+		"zero":                     {},
+		"optional zero values":     {Event: collector.EventInfo{Severity: collector.Some(int64(0))}, Faas: collector.Faas{ColdStart: collector.Some(false)}},
+		"empty pointer":            {HTTP: &collector.HTTP{}, Span: &collector.Span{DB: &collector.DB{}}},
 		"empty strings in a slice": {ChildIDs: []string{"", "a", ""}, Process: collector.Process{Argv: []string{""}}},
 		"zero address in a slice":  {Host: collector.Host{IP: []netip.Addr{{}, netip.MustParseAddr("::1")}}},
 		"epoch and before":         {Timestamp: time.Unix(-1, 5).UTC()},
@@ -249,7 +249,7 @@ func TestCodecSkipsUnknownFields(t *testing.T) {
 	// A field written by a newer build (number 1000 in Event, each wire type) is skipped.
 	e := collector.Event{Kind: collector.KindSpan, TraceID: "abc"}
 	b := appendEvent(nil, &e)
-	b = appendUint(b, 1000<<3|0, 7)
+	b = appendUint(b, 1000<<3, 7) // wire type 0: varint
 	b = appendFloat(b, 1001<<3|1, 1.5)
 	b = appendString(b, 1002<<3|2, "future")
 	var out collector.Event

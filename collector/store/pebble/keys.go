@@ -139,8 +139,6 @@ func timeKey(t time.Time) uint64 {
 	return uint64(n) ^ 1<<63
 }
 
-func timeFromKey(u uint64) time.Time { return time.Unix(0, int64(u^1<<63)).UTC() }
-
 var (
 	minKeyTime = time.Unix(0, math.MinInt64)
 	maxKeyTime = time.Unix(0, math.MaxInt64)

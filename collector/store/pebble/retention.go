@@ -53,23 +53,26 @@ func (s *Store) applyRetention() error {
 			if !dropped {
 				break // a cursor holds it: keep it until the cursor passes
 			}
+			if err := s.compactDropped(parts[0]); err != nil {
+				return err
+			}
 		}
 	}
+	usage, live := s.updateDiskMetrics()
 	if s.cfg.MaxDisk <= 0 {
-		s.updateDiskMetrics()
 		return nil
 	}
-	target := s.cfg.MaxDisk
-	for {
-		usage := s.updateDiskMetrics()
-		if usage <= target {
-			s.full.Store(nil)
-			return nil
-		}
-		target = int64(float64(s.cfg.MaxDisk) * diskLowWater)
+	if live <= s.cfg.MaxDisk {
+		s.full.Store(nil)
+		return nil
+	}
+	// Free down to the low-water mark. Files a compaction made obsolete leave the disk a little later, so
+	// the measure is what remains without them (live), taken again after each partition.
+	target := int64(float64(s.cfg.MaxDisk) * diskLowWater)
+	for live > target {
 		parts := s.parts.snapshot()
 		if len(parts) < 2 {
-			if usage > s.cfg.MaxDisk {
+			if live > s.cfg.MaxDisk {
 				s.setFull(fmt.Errorf("%w: %d bytes on disk, budget %d, and the current hour's events alone exceed it", ErrDiskBudget, usage, s.cfg.MaxDisk))
 			}
 			return nil
@@ -79,7 +82,7 @@ func (s *Store) applyRetention() error {
 			return err
 		}
 		if !dropped {
-			if usage > s.cfg.MaxDisk {
+			if live > s.cfg.MaxDisk {
 				name, pos, _ := s.cursors.min()
 				s.setFull(fmt.Errorf("%w: %d bytes on disk, budget %d; cursor %q (at event %d) has not read the oldest events (%d-%d)",
 					ErrDiskBudget, usage, s.cfg.MaxDisk, name, pos, parts[0].FirstSeq, parts[0].LastSeq))
@@ -89,7 +92,25 @@ func (s *Store) applyRetention() error {
 		if err := s.compactDropped(parts[0]); err != nil {
 			return err
 		}
+		usage, live = s.updateDiskMetrics()
 	}
+	s.full.Store(nil)
+	return nil
+}
+
+// partitionRanges returns the key ranges of a partition's events and indexes (and, with day, of its
+// day's trace index).
+func partitionRanges(p partition, day bool) [][2][]byte {
+	var lo, hi [9]byte
+	ranges := [][2][]byte{{eventKey(lo[:0], p.FirstSeq), eventKey(hi[:0], p.LastSeq+1)}}
+	for _, ks := range []byte{ksTxTime, ksTxDur, ksError, ksNames} {
+		ranges = append(ranges, [2][]byte{partKey(nil, ks, p.P), partKey(nil, ks, p.P+1)})
+	}
+	if day {
+		d := p.P / partitionsPerDay
+		ranges = append(ranges, [2][]byte{partKey(nil, ksTrace, d), partKey(nil, ksTrace, d+1)})
+	}
+	return ranges
 }
 
 func (s *Store) setFull(err error) {
@@ -99,9 +120,13 @@ func (s *Store) setFull(err error) {
 	s.full.Store(&err)
 }
 
-// updateDiskMetrics measures the store's disk usage, publishes it and returns it.
-func (s *Store) updateDiskMetrics() int64 {
-	usage := int64(s.db.Metrics().DiskSpaceUsage())
+// updateDiskMetrics measures the store's disk usage, publishes it and returns it, and also what will
+// remain once the files that compactions made obsolete are deleted (live).
+func (s *Store) updateDiskMetrics() (usage, live int64) {
+	m := s.db.Metrics()
+	usage = int64(m.DiskSpaceUsage())
+	pending := m.Table.Local.ObsoleteSize + m.Table.Local.ZombieSize + m.BlobFiles.Local.ObsoleteSize + m.BlobFiles.Local.ZombieSize
+	live = usage - int64(pending)
 	s.diskCached.Store(usage)
 	s.metrics.diskBytes.Set(float64(usage))
 	var events uint64
@@ -109,7 +134,7 @@ func (s *Store) updateDiskMetrics() int64 {
 		events += p.Events
 	}
 	s.metrics.retainedEvents.Set(float64(events))
-	return usage
+	return usage, live
 }
 
 // DiskUsage returns the bytes the store occupied on disk when retention last measured it.
@@ -172,16 +197,8 @@ func (s *Store) lastOfDay(p partition) bool {
 
 // compactDropped compacts the ranges of a deleted partition so that their space is given back now.
 func (s *Store) compactDropped(p partition) error {
-	ctx := s.stopCtx
-	var lo, hi [9]byte
-	ranges := [][2][]byte{{eventKey(lo[:0], p.FirstSeq), eventKey(hi[:0], p.LastSeq+1)}}
-	for _, ks := range []byte{ksTxTime, ksTxDur, ksError, ksNames} {
-		ranges = append(ranges, [2][]byte{partKey(nil, ks, p.P), partKey(nil, ks, p.P+1)})
-	}
-	day := p.P / partitionsPerDay
-	ranges = append(ranges, [2][]byte{partKey(nil, ksTrace, day), partKey(nil, ksTrace, day+1)})
-	for _, r := range ranges {
-		if err := s.db.Compact(ctx, r[0], r[1], false); err != nil {
+	for _, r := range partitionRanges(p, true) {
+		if err := s.db.Compact(s.stopCtx, r[0], r[1], false); err != nil {
 			return fmt.Errorf("store: retention: compact: %w", err)
 		}
 	}

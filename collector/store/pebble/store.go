@@ -53,6 +53,11 @@ type Config struct {
 	// CacheBytes is the size of Pebble's block cache. Default 128 MiB.
 	CacheBytes int64
 
+	// MemTableBytes is the size of one Pebble memtable: writes are buffered in memory (and in the WAL)
+	// up to this size before they are flushed to a table. The WAL, current and recycled, takes up to
+	// about twice this on disk, counted against MaxDisk. Default 32 MiB.
+	MemTableBytes int
+
 	// Registerer receives the store's metrics (hotpath_store_*). Default: none registered.
 	Registerer prometheus.Registerer
 
@@ -87,6 +92,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.CacheBytes <= 0 {
 		c.CacheBytes = 128 << 20
+	}
+	if c.MemTableBytes <= 0 {
+		c.MemTableBytes = 32 << 20
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
@@ -159,7 +167,7 @@ func Open(cfg Config) (*Store, error) {
 	opts := &pebbledb.Options{
 		Cache:                       cache,
 		FormatMajorVersion:          pebbledb.FormatNewest,
-		MemTableSize:                32 << 20,
+		MemTableSize:                uint64(cfg.MemTableBytes),
 		MemTableStopWritesThreshold: 4,
 		L0CompactionThreshold:       4,
 		L0StopWritesThreshold:       64,

@@ -32,7 +32,6 @@ const (
 
 var (
 	timeType     = reflect.TypeFor[time.Time]()
-	durationType = reflect.TypeFor[time.Duration]()
 	addrType     = reflect.TypeFor[netip.Addr]()
 )
 

@@ -1,0 +1,252 @@
+package pebble
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// gateFS makes WAL fsyncs wait while its gate is closed: a disk that stalls, deterministically.
+type gateFS struct {
+	vfs.FS
+	mu      sync.Mutex
+	open    chan struct{} // closed while syncs may proceed
+	waiting chan struct{} // receives when a sync starts waiting
+}
+
+func newGateFS() *gateFS {
+	g := &gateFS{FS: vfs.Default, open: make(chan struct{}), waiting: make(chan struct{}, 100)}
+	close(g.open)
+	return g
+}
+
+func (g *gateFS) block() {
+	g.mu.Lock()
+	g.open = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *gateFS) release() {
+	g.mu.Lock()
+	close(g.open)
+	g.mu.Unlock()
+}
+
+func (g *gateFS) wait() {
+	g.mu.Lock()
+	ch := g.open
+	g.mu.Unlock()
+	select {
+	case <-ch:
+		return
+	default:
+	}
+	g.waiting <- struct{}{}
+	<-ch
+}
+
+func (g *gateFS) wrap(f vfs.File, name string) vfs.File {
+	if strings.HasSuffix(name, ".log") {
+		return &gateFile{File: f, g: g}
+	}
+	return f
+}
+
+func (g *gateFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := g.FS.Create(name, c)
+	if err != nil {
+		return nil, err
+	}
+	return g.wrap(f, name), nil
+}
+
+func (g *gateFS) ReuseForWrite(old, name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := g.FS.ReuseForWrite(old, name, c)
+	if err != nil {
+		return nil, err
+	}
+	return g.wrap(f, name), nil
+}
+
+type gateFile struct {
+	vfs.File
+	g *gateFS
+}
+
+func (f *gateFile) Sync() error { f.g.wait(); return f.File.Sync() }
+func (f *gateFile) SyncData() error {
+	f.g.wait()
+	return f.File.SyncData()
+}
+func (f *gateFile) SyncTo(n int64) (bool, error) { f.g.wait(); return f.File.SyncTo(n) }
+
+// processAsync calls ProcessBatch in a goroutine.
+func processAsync(s *Store, b collector.Batch) <-chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- s.ProcessBatch(context.Background(), &b) }()
+	return ch
+}
+
+func TestQueueFullReturnsQuickly(t *testing.T) {
+	fs := newGateFS()
+	g := newGen(7, t0)
+	one := g.batch(50, 3)
+	var probe request
+	probe.prepare(one)
+	// Room for the batch in the stalled commit and two queued behind it.
+	s := openTest(t, Config{fs: fs, QueueBytes: 3 * probe.size(), EnqueueTimeout: 50 * time.Millisecond})
+	fs.block()
+	first := processAsync(s, one)
+	<-fs.waiting // the writer is inside the fsync of the first batch
+	second, third := processAsync(s, g.batch(50, 3)), processAsync(s, g.batch(50, 3))
+	// Wait until both are queued (the queue's bytes say so), without sleeping.
+	for {
+		s.q.mu.Lock()
+		n := len(s.q.reqs)
+		s.q.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		runtime.Gosched()
+	}
+	start := time.Now()
+	b := g.batch(50, 3)
+	err := s.ProcessBatch(context.Background(), &b)
+	if !errors.Is(err, collector.ErrQueueFull) {
+		t.Fatalf("full queue: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("ErrQueueFull took %v", d)
+	}
+	// With no wait configured, the answer is immediate.
+	s.cfg.EnqueueTimeout = -1
+	if err := s.ProcessBatch(context.Background(), &b); !errors.Is(err, collector.ErrQueueFull) {
+		t.Fatalf("full queue without wait: %v", err)
+	}
+	// A cancelled context ends the wait too.
+	s.cfg.EnqueueTimeout = time.Hour
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.ProcessBatch(ctx, &b); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled wait: %v", err)
+	}
+	fs.release()
+	for _, ch := range []<-chan error{first, second, third} {
+		if err := <-ch; err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := s.ReadFrom(context.Background(), 1, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != int(s.LastSeq()) {
+		t.Fatalf("read %d, LastSeq %d", len(recs), s.LastSeq())
+	}
+	// And now there is room again.
+	if err := s.ProcessBatch(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestQueueGroupsWaitingBatches(t *testing.T) {
+	q := newQueue(1 << 20)
+	m, err := newMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGen(8, t0)
+	var reqs []*request
+	for range 5 {
+		r := &request{done: make(chan error, 1)}
+		r.prepare(g.batch(10, 1))
+		if err := q.push(context.Background(), r, -1, m); err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, r)
+	}
+	got := q.take(nil, 1<<30)
+	if len(got) != 5 {
+		t.Fatalf("took %d requests, want all 5 in one group", len(got))
+	}
+	// MaxCommitBytes splits groups, but a group always has at least one request.
+	for _, r := range reqs {
+		if err := q.push(context.Background(), r, -1, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := q.take(nil, 1); len(got) != 1 {
+		t.Fatalf("took %d requests with a tiny limit, want 1", len(got))
+	}
+	if got := q.take(nil, 2*reqs[0].size()+reqs[0].size()/2); len(got) != 2 {
+		t.Fatalf("took %d requests, want 2", len(got))
+	}
+	q.close()
+	if err := q.push(context.Background(), reqs[0], -1, m); !errors.Is(err, collector.ErrShuttingDown) {
+		t.Fatalf("push after close: %v", err)
+	}
+	// The writer drains what was queued before the close, then sees the end.
+	if got := q.take(nil, 1<<30); len(got) != 2 {
+		t.Fatalf("drained %d, want 2", len(got))
+	}
+	if got := q.take(nil, 1<<30); got != nil {
+		t.Fatalf("take after drain: %d", len(got))
+	}
+}
+
+func TestCloseCommitsQueuedAndRefusesNew(t *testing.T) {
+	fs := newGateFS()
+	dir := t.TempDir()
+	s, err := Open(Config{Dir: dir, fs: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGen(9, t0)
+	fs.block()
+	first := processAsync(s, g.batch(20, 2))
+	<-fs.waiting
+	second := processAsync(s, g.batch(20, 2))
+	for {
+		s.q.mu.Lock()
+		n := len(s.q.reqs)
+		s.q.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	for !s.closing.Load() {
+		runtime.Gosched()
+	}
+	b := g.batch(5, 0)
+	if err := s.ProcessBatch(context.Background(), &b); !errors.Is(err, collector.ErrShuttingDown) {
+		t.Fatalf("after Close: %v", err)
+	}
+	fs.release()
+	for _, ch := range []<-chan error{first, second} {
+		if err := <-ch; err != nil {
+			t.Fatalf("queued batch: %v", err)
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ProcessBatch(context.Background(), &b); !errors.Is(err, collector.ErrShuttingDown) {
+		t.Fatalf("after Close returned: %v", err)
+	}
+	s2 := openTest(t, Config{Dir: dir})
+	recs, err := s2.ReadFrom(context.Background(), 1, 1000)
+	if err != nil || len(recs) < 40 {
+		t.Fatalf("after reopen: %d events, %v", len(recs), err)
+	}
+}

@@ -1,0 +1,213 @@
+package pebble
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// fillHours writes about n events in each of hours consecutive hours and returns them by hour.
+func fillHours(t *testing.T, s *Store, clk *clock, g *gen, hours, n int) []collector.Batch {
+	t.Helper()
+	var out []collector.Batch
+	for range hours {
+		var hour collector.Batch
+		for len(hour) < n { // batches of the size intake sends, so the WAL stays small
+			b := g.batch(min(200, n), 4)
+			mustProcess(t, s, b)
+			hour = append(hour, utc(b)...)
+		}
+		out = append(out, hour)
+		clk.Add(time.Hour)
+	}
+	return out
+}
+
+func firstSeq(t *testing.T, s *Store) uint64 {
+	t.Helper()
+	recs, err := s.ReadFrom(context.Background(), 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 {
+		return 0
+	}
+	return recs[0].Seq
+}
+
+func TestRetentionByAge(t *testing.T) {
+	clk := newClock(t0)
+	s := openTest(t, Config{Now: clk.Now, MaxAge: 48 * time.Hour})
+	g := newGen(10, t0)
+	old := fillHours(t, s, clk, g, 3, 100)
+	clk.Add(46 * time.Hour) // the first hour is now older than 48 h, the other two are not
+	fresh := fillHours(t, s, clk, g, 1, 100)
+	if err := s.RunRetention(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := firstSeq(t, s), uint64(len(old[0])+1); got != want {
+		t.Fatalf("oldest event after retention: %d, want %d", got, want)
+	}
+	if tr, _ := s.GetTrace(context.Background(), old[0][0].TraceID); len(tr) != 0 {
+		t.Fatalf("trace of a deleted hour still has %d events", len(tr))
+	}
+	if tr, _ := s.GetTrace(context.Background(), old[1][0].TraceID); len(tr) == 0 {
+		t.Fatal("trace of a kept hour is gone")
+	}
+	if tr, _ := s.GetTrace(context.Background(), fresh[0][0].TraceID); len(tr) == 0 {
+		t.Fatal("fresh trace is gone")
+	}
+	for _, svc := range services {
+		p, err := s.Transactions(context.Background(), TransactionQuery{Service: svc, Order: OldestFirst, Limit: MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tx := range p.Transactions {
+			if tx.Seq <= uint64(len(old[0])) {
+				t.Fatalf("transaction %d of a deleted hour is still listed", tx.Seq)
+			}
+		}
+	}
+	// Later, everything but the newest hour goes; the hour being written never does.
+	clk.Add(100 * time.Hour)
+	if err := s.RunRetention(); err != nil {
+		t.Fatal(err)
+	}
+	last := uint64(0)
+	for _, b := range append(old, fresh...) {
+		last += uint64(len(b))
+	}
+	if got := firstSeq(t, s); got != last-uint64(len(fresh[0]))+1 {
+		t.Fatalf("oldest event: %d", got)
+	}
+}
+
+func TestRetentionWaitsForCursor(t *testing.T) {
+	clk := newClock(t0)
+	s := openTest(t, Config{Now: clk.Now, MaxAge: time.Hour})
+	g := newGen(11, t0)
+	if pos, err := s.RegisterCursor("elasticsearch"); err != nil || pos != 1 {
+		t.Fatalf("RegisterCursor = %d, %v", pos, err)
+	}
+	hours := fillHours(t, s, clk, g, 3, 50)
+	clk.Add(10 * time.Hour)
+	if err := s.RunRetention(); err != nil {
+		t.Fatal(err)
+	}
+	if firstSeq(t, s) != 1 {
+		t.Fatal("retention deleted events the cursor has not read")
+	}
+	// The exporter confirms the first hour and half of the second: only the first may go.
+	pos := uint64(len(hours[0]) + len(hours[1])/2)
+	if err := s.CommitCursor("elasticsearch", pos); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunRetention(); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstSeq(t, s); got != uint64(len(hours[0])+1) {
+		t.Fatalf("oldest event %d, want %d", got, len(hours[0])+1)
+	}
+	// A cursor registered now starts at the oldest stored event.
+	if p, err := s.RegisterCursor("late"); err != nil || p != uint64(len(hours[0])+1) {
+		t.Fatalf("late cursor at %d, %v", p, err)
+	}
+	if err := s.DeleteCursor("late"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CommitCursor("late", 1); !errors.Is(err, ErrUnknownCursor) {
+		t.Fatalf("commit of a deleted cursor: %v", err)
+	}
+	if err := s.CommitCursor("elasticsearch", s.LastSeq()+2); err == nil {
+		t.Fatal("cursor moved past the end")
+	}
+	if err := s.DeleteCursor("elasticsearch"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunRetention(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := firstSeq(t, s), uint64(len(hours[0])+len(hours[1])+len(hours[2])+1); got != want-uint64(len(hours[2])) {
+		t.Fatalf("after the cursor is gone, oldest %d, want %d", got, want-uint64(len(hours[2])))
+	}
+}
+
+func TestRetentionByDiskSize(t *testing.T) {
+	clk := newClock(t0)
+	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MemTableBytes: 256 << 10})
+	g := newGen(12, t0)
+	hours := fillHours(t, s, clk, g, 6, 3000)
+	if err := s.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, used := s.updateDiskMetrics()
+	s.cfg.MaxDisk = used * 7 / 10
+	if err := s.RunRetention(); err != nil {
+		t.Fatal(err)
+	}
+	// Files a compaction made obsolete leave the disk asynchronously: count what remains.
+	if _, live := s.updateDiskMetrics(); live > s.cfg.MaxDisk {
+		t.Fatalf("disk usage %d after retention, budget %d (was %d)", live, s.cfg.MaxDisk, used)
+	}
+	oldest := firstSeq(t, s)
+	if oldest <= uint64(len(hours[0])) {
+		t.Fatalf("oldest hour not deleted (oldest event %d)", oldest)
+	}
+	total := uint64(0)
+	for _, h := range hours {
+		total += uint64(len(h))
+	}
+	if oldest > total-uint64(len(hours[5])) {
+		t.Fatalf("deleted too much: oldest event %d of %d", oldest, total)
+	}
+	b := g.batch(10, 0)
+	if err := s.ProcessBatch(context.Background(), &b); err != nil {
+		t.Fatalf("intake after retention freed space: %v", err)
+	}
+}
+
+func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
+	clk := newClock(t0)
+	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MemTableBytes: 256 << 10})
+	g := newGen(13, t0)
+	if _, err := s.RegisterCursor("elasticsearch"); err != nil {
+		t.Fatal(err)
+	}
+	hours := fillHours(t, s, clk, g, 4, 3000)
+	if err := s.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, used := s.updateDiskMetrics()
+	s.cfg.MaxDisk = used * 7 / 10
+	if err := s.RunRetention(); err != nil {
+		t.Fatal(err)
+	}
+	if firstSeq(t, s) != 1 {
+		t.Fatal("retention deleted events the cursor holds")
+	}
+	b := g.batch(10, 0)
+	err := s.ProcessBatch(context.Background(), &b)
+	if !errors.Is(err, ErrDiskBudget) || !errors.Is(err, collector.ErrQueueFull) {
+		t.Fatalf("over budget with a cursor holding data: %v", err)
+	}
+	if !strings.Contains(err.Error(), `"elasticsearch"`) {
+		t.Fatalf("error does not name the cursor: %v", err)
+	}
+	// The exporter catches up with the first two hours: retention frees them and intake resumes.
+	if err := s.CommitCursor("elasticsearch", uint64(len(hours[0])+len(hours[1])+1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RunRetention(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ProcessBatch(context.Background(), &b); err != nil {
+		t.Fatalf("intake after the cursor moved: %v", err)
+	}
+	if got := firstSeq(t, s); got > uint64(len(hours[0])+len(hours[1])+1) {
+		t.Fatalf("deleted events the cursor had not passed: oldest %d", got)
+	}
+}
