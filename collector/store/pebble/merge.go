@@ -41,7 +41,7 @@ func (m *merger) Less(i, j int) bool {
 	return bytes.Compare(a, b) < 0
 }
 func (m *merger) Swap(i, j int) { m.heads[i], m.heads[j] = m.heads[j], m.heads[i] }
-func (m *merger) Push(x any)   { m.heads = append(m.heads, x.(head)) }
+func (m *merger) Push(x any)    { m.heads = append(m.heads, x.(head)) }
 func (m *merger) Pop() any {
 	h := m.heads[len(m.heads)-1]
 	m.heads = m.heads[:len(m.heads)-1]

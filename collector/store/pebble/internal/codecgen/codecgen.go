@@ -31,8 +31,8 @@ const (
 )
 
 var (
-	timeType     = reflect.TypeFor[time.Time]()
-	addrType     = reflect.TypeFor[netip.Addr]()
+	timeType = reflect.TypeFor[time.Time]()
+	addrType = reflect.TypeFor[netip.Addr]()
 )
 
 // Lock maps "Struct.Field" to its field number; Retired holds numbers of removed fields per struct.
