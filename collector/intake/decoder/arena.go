@@ -1,5 +1,7 @@
 package decoder
 
+import "unsafe"
+
 // arenaChunk is the size of the blocks strings are carved from. One block serves a few hundred typical
 // events, so string memory costs one allocation per block instead of one per string.
 const arenaChunk = 64 << 10
@@ -40,22 +42,68 @@ func (a *arena) rollback(n, gen int) {
 	}
 }
 
-// copyLine copies line into the arena and returns the copy, capacity-limited to its length. The
-// scanner rewrites escaped strings inside it in place; nothing else is ever written there.
-func (a *arena) copyLine(line []byte) []byte {
-	a.ensure(len(line))
-	start := len(a.buf)
-	a.buf = append(a.buf, line...)
-	return a.buf[start:len(a.buf):len(a.buf)]
-}
-
 // str copies b into the arena and returns it as a string.
 func (a *arena) str(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	a.ensure(len(b))
+	if cap(a.buf)-len(a.buf) < len(b) {
+		a.ensure(len(b))
+	}
 	start := len(a.buf)
 	a.buf = append(a.buf, b...)
-	return bytesToString(a.buf[start:len(a.buf):len(a.buf)])
+	return unsafe.String(&a.buf[start], len(b))
+}
+
+// unescaped copies the unescaped form of raw (the validated content of a JSON string) into the arena.
+func (a *arena) unescaped(raw []byte) string {
+	a.ensure(len(raw)) // unescaping never lengthens
+	start := len(a.buf)
+	a.buf = appendUnescaped(a.buf, raw)
+	if len(a.buf) == start {
+		return ""
+	}
+	return unsafe.String(&a.buf[start], len(a.buf)-start)
+}
+
+// headerKey copies an HTTP header key into the arena in its canonical form, as
+// textproto.CanonicalMIMEHeaderKey gives it: unchanged if it holds a byte that is not a token
+// character, else upper case at the start and after each '-', lower case elsewhere.
+func (a *arena) headerKey(key []byte) string {
+	if len(key) == 0 {
+		return ""
+	}
+	a.ensure(len(key))
+	start := len(a.buf)
+	a.buf = append(a.buf, key...)
+	k := a.buf[start:]
+	for _, c := range k {
+		if !validHeaderFieldByte(c) {
+			return unsafe.String(&k[0], len(k))
+		}
+	}
+	upper := true
+	for i, c := range k {
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		k[i] = c
+		upper = c == '-'
+	}
+	return unsafe.String(&k[0], len(k))
+}
+
+// validHeaderFieldByte reports whether c is an RFC 7230 token character.
+func validHeaderFieldByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
 }

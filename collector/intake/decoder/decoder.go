@@ -9,6 +9,10 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
+// maxPoolBytes bounds the pool memory that invalid events may leave behind before the batch is handed
+// on (a batch can then be smaller than BatchSize).
+const maxPoolBytes = 8 << 20
+
 // Defaults of Options.
 const (
 	// DefaultMaxEventSize is APM Server's default max_event_size: 300 KiB.
@@ -63,12 +67,14 @@ func New(opts Options) *Decoder {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
 	}
-	return &Decoder{
+	d := &Decoder{
 		maxEventSize: opts.MaxEventSize,
 		batchSize:    opts.BatchSize,
 		lines:        newLineReader(opts.MaxEventSize),
 		batch:        make(collector.Batch, 0, opts.BatchSize),
 	}
+	d.s.arena = &d.arena
+	return d
 }
 
 // Decode reads one intake v2 stream from r (already decompressed) and hands its events to p, a batch of
@@ -129,6 +135,15 @@ func (d *Decoder) Decode(ctx context.Context, r io.Reader, base *collector.Event
 		if len(line) > 0 {
 			if e := d.decodeEventLine(line); e != nil {
 				res.add(e)
+				// Invalid events leave what they decoded in the pool until the batch is handed on.
+				// Bound that: start over when no event needs the pool, or hand the batch on early.
+				if d.pool.size() > maxPoolBytes {
+					if len(d.batch) == 0 {
+						d.pool.reset()
+					} else if perr := d.flush(ctx, p, &res); perr != nil {
+						return res, perr
+					}
+				}
 			} else if len(d.batch) >= d.batchSize {
 				if perr := d.flush(ctx, p, &res); perr != nil {
 					return res, perr
@@ -184,40 +199,44 @@ func eventType(line []byte) []byte {
 func (d *Decoder) decodeEventLine(line []byte) *Error {
 	typ := eventType(line)
 	var kind collector.Kind
-	var root string
+	var root, name string
 	switch string(typ) {
 	case "transaction":
-		kind, root = collector.KindTransaction, "v2.transactionRoot"
+		kind, root, name = collector.KindTransaction, "v2.transactionRoot", "transaction"
 	case "span":
-		kind, root = collector.KindSpan, "v2.spanRoot"
+		kind, root, name = collector.KindSpan, "v2.spanRoot", "span"
 	case "error":
-		kind, root = collector.KindError, "v2.errorRoot"
+		kind, root, name = collector.KindError, "v2.errorRoot", "error"
 	case "metricset":
-		kind, root = collector.KindMetricset, "v2.metricsetRoot"
+		kind, root, name = collector.KindMetricset, "v2.metricsetRoot", "metricset"
 	case "log":
-		kind, root = collector.KindLog, "v2.logRoot"
+		kind, root, name = collector.KindLog, "v2.logRoot", "log"
 	default:
 		return &Error{Kind: ErrUnknownType, Message: fmt.Sprintf("did not recognize object type: %q", typ), Document: string(line)}
 	}
 
-	m := d.pool.mark()
 	arenaMark, arenaGen := len(d.arena.buf), d.arena.gen
 	n := len(d.batch)
-	d.batch = append(d.batch, d.meta)
+	if n == cap(d.batch) {
+		d.batch = append(d.batch, collector.Event{})
+	} else {
+		d.batch = d.batch[:n+1]
+	}
 	ev := &d.batch[n]
+	*ev = d.meta
 	ev.Kind = kind
 
-	d.s.reset(d.arena.copyLine(line))
+	d.s.reset(line)
 	d.v.reset()
 	d.ev.reset()
 	d.pool.ls.start(d.meta.Labels, d.meta.NumericLabels)
 	keep := true
 	set := false
-	d.v.push(string(typ))
+	d.v.push(name)
 	if d.s.beginObject() {
 		var key []byte
 		for first := true; d.s.nextKey(&first, &key); {
-			if string(key) != string(typ) {
+			if string(key) != name {
 				d.s.skip()
 			} else {
 				switch kind {
@@ -244,7 +263,7 @@ func (d *Decoder) decodeEventLine(line []byte) *Error {
 		d.s.frame(root, nil)
 	}
 	if d.s.err == nil && !set {
-		d.v.required(string(typ))
+		d.v.required(name)
 	}
 	if d.s.err == nil && d.v.msg == "" && d.v.raw == "" {
 		keep = d.finish(ev)
@@ -259,8 +278,9 @@ func (d *Decoder) decodeEventLine(line []byte) *Error {
 		e = &Error{Kind: ErrValidation, Message: d.v.message(), Document: string(line)}
 	}
 	if e != nil || !keep {
+		// What the event took from the pool stays there until the batch is handed on; see
+		// Decode for the bound on it.
 		d.batch = d.batch[:n]
-		d.pool.rollback(&m)
 		d.arena.rollback(arenaMark, arenaGen)
 	}
 	return e

@@ -2,7 +2,6 @@ package decoder
 
 import (
 	"net/netip"
-	"net/textproto"
 	"strconv"
 	"strings"
 
@@ -32,7 +31,7 @@ func (d *Decoder) headers() ([]collector.Header, bool) {
 	d.hdrIdx.reset()
 	var key []byte
 	for first := true; s.nextKey(&first, &key); {
-		k := textproto.CanonicalMIMEHeaderKey(bytesToString(key))
+		k := d.arena.headerKey(key)
 		values := &d.pool.strs
 		values.begin()
 		switch c := s.peek(); {

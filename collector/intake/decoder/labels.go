@@ -124,7 +124,7 @@ func (d *Decoder) labels(ls *labelSet, field string, global bool) bool {
 	var key []byte
 	for first := true; s.nextKey(&first, &key); {
 		n++
-		k := bytesToString(key)
+		k := d.arena.str(key)
 		switch c := s.peek(); {
 		case c == '"':
 			v, _ := s.str()

@@ -13,7 +13,7 @@ func (d *Decoder) decodeMetadataLine(line []byte) *Error {
 	default:
 		return &Error{Kind: ErrMetadata, Message: `"metadata" or "m" required`, Document: string(line)}
 	}
-	d.s.reset(d.arena.copyLine(line))
+	d.s.reset(line)
 	d.v.reset()
 	d.metaLS.strs.reset()
 	d.metaLS.nums.reset()
@@ -417,7 +417,7 @@ func (d *Decoder) stringOrInt(dst *string, field string, port bool) bool {
 		if !ok {
 			return false
 		}
-		*dst = bytesToString(text)
+		*dst = d.arena.str(text)
 		if !isInt64(text) {
 			d.v.fail("'" + field + "': validation rule 'inputTypes(string;int)' violated")
 		}

@@ -95,7 +95,7 @@ func (d *Decoder) samples(ms *collector.Metricset) bool {
 	n := 0
 	d.object("v2.metricset", func(key []byte) bool {
 		n++
-		name := bytesToString(key)
+		name := d.arena.str(key)
 		var m collector.MetricSample
 		m.Name = name
 		var valueSet, valuesSet, countsSet bool

@@ -76,7 +76,7 @@ func isOTelDoubleAttribute(k string) bool {
 
 // eachAttr calls fn for every attribute, in the order the agent sent them.
 func (d *Decoder) eachAttr(fn func(a *attr)) {
-	var s scanner
+	s := scanner{arena: &d.arena}
 	s.reset(d.ev.otelAttrs)
 	if !s.beginObject() {
 		return
@@ -84,7 +84,7 @@ func (d *Decoder) eachAttr(fn func(a *attr)) {
 	var key []byte
 	var a attr
 	for first := true; s.nextKey(&first, &key); {
-		a = attr{key: bytesToString(key)}
+		a = attr{key: d.arena.str(key)}
 		d.readAttr(&s, &a)
 		if s.err != nil {
 			return
@@ -97,7 +97,7 @@ func (d *Decoder) eachAttr(fn func(a *attr)) {
 
 // sliceElems decodes the elements of an attribute array (nested arrays and other values ignored).
 func (d *Decoder) sliceElems(raw []byte, key string, fn func(a *attr)) {
-	var s scanner
+	s := scanner{arena: &d.arena}
 	s.reset(raw)
 	if !s.beginArray() {
 		return

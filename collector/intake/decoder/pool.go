@@ -1,6 +1,10 @@
 package decoder
 
-import "github.com/hotpath-apm/hotpath/collector"
+import (
+	"unsafe"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
 
 // slab hands out values of T from a block reused batch after batch: the Events of a batch point into
 // it, and the BatchProcessor contract (no retention after ProcessBatch returns) lets the next batch
@@ -9,7 +13,6 @@ import "github.com/hotpath-apm/hotpath/collector"
 type slab[T any] struct {
 	buf   []T
 	start int // first element of the region being built
-	gen   int // counts new blocks, so that rollback knows whether buf is still the block it marked
 }
 
 func (s *slab[T]) begin() { s.start = len(s.buf) }
@@ -23,7 +26,6 @@ func (s *slab[T]) add() *T {
 		nb := make([]T, n, max(2*cap(s.buf), 16))
 		copy(nb, s.buf[s.start:])
 		s.buf, s.start = nb, 0
-		s.gen++
 	}
 	s.buf = s.buf[:len(s.buf)+1]
 	p := &s.buf[len(s.buf)-1]
@@ -62,16 +64,10 @@ func (s *slab[T]) one() *T {
 
 func (s *slab[T]) reset() { s.buf, s.start = s.buf[:0], 0 }
 
-// truncate drops everything handed out since the slab held n values of block generation gen (an
-// event that turned out invalid). A block started since then holds only that event's values.
-func (s *slab[T]) truncate(n, gen int) {
-	if gen != s.gen {
-		n = 0
-	}
-	if n <= len(s.buf) {
-		s.buf = s.buf[:n]
-	}
-	s.start = len(s.buf)
+// bytes is the memory the values handed out since the last reset take.
+func (s *slab[T]) bytes() int {
+	var zero T
+	return len(s.buf) * int(unsafe.Sizeof(zero))
 }
 
 // pool is the storage of one batch's events besides the Event values themselves.
@@ -107,76 +103,37 @@ type pool struct {
 	measures slab[collector.Measurement]
 }
 
-// poolMark is the fill level (and block generation) of every slab when an event's decoding started.
-type poolMark struct {
-	n   [29]int
-	gen [29]int
-}
-
-func (p *pool) mark() (m poolMark) {
-	m.n[0], m.gen[0] = len(p.tx.buf), p.tx.gen
-	m.n[1], m.gen[1] = len(p.span.buf), p.span.gen
-	m.n[2], m.gen[2] = len(p.errs.buf), p.errs.gen
-	m.n[3], m.gen[3] = len(p.ms.buf), p.ms.gen
-	m.n[4], m.gen[4] = len(p.http.buf), p.http.gen
-	m.n[5], m.gen[5] = len(p.log.buf), p.log.gen
-	m.n[6], m.gen[6] = len(p.exc.buf), p.exc.gen
-	m.n[7], m.gen[7] = len(p.errlog.buf), p.errlog.gen
-	m.n[8], m.gen[8] = len(p.msg.buf), p.msg.gen
-	m.n[9], m.gen[9] = len(p.db.buf), p.db.gen
-	m.n[10], m.gen[10] = len(p.composite.buf), p.composite.gen
-	m.n[11], m.gen[11] = len(p.destsvc.buf), p.destsvc.gen
-	m.n[12], m.gen[12] = len(p.ux.buf), p.ux.gen
-	m.n[13], m.gen[13] = len(p.longtask.buf), p.longtask.gen
-	m.n[14], m.gen[14] = len(p.selfTime.buf), p.selfTime.gen
-	m.n[15], m.gen[15] = len(p.histogram.buf), p.histogram.gen
-	m.n[16], m.gen[16] = len(p.ls.strs.buf), p.ls.strs.gen
-	m.n[17], m.gen[17] = len(p.ls.nums.buf), p.ls.nums.gen
-	m.n[18], m.gen[18] = len(p.kv.buf), p.kv.gen
-	m.n[19], m.gen[19] = len(p.headers.buf), p.headers.gen
-	m.n[20], m.gen[20] = len(p.strs.buf), p.strs.gen
-	m.n[21], m.gen[21] = len(p.frames.buf), p.frames.gen
-	m.n[22], m.gen[22] = len(p.samples.buf), p.samples.gen
-	m.n[23], m.gen[23] = len(p.floats.buf), p.floats.gen
-	m.n[24], m.gen[24] = len(p.counts.buf), p.counts.gen
-	m.n[25], m.gen[25] = len(p.links.buf), p.links.gen
-	m.n[26], m.gen[26] = len(p.dropped.buf), p.dropped.gen
-	m.n[27], m.gen[27] = len(p.marks.buf), p.marks.gen
-	m.n[28], m.gen[28] = len(p.measures.buf), p.measures.gen
-	return m
-}
-
-// rollback forgets everything handed out since m.
-func (p *pool) rollback(m *poolMark) {
-	p.tx.truncate(m.n[0], m.gen[0])
-	p.span.truncate(m.n[1], m.gen[1])
-	p.errs.truncate(m.n[2], m.gen[2])
-	p.ms.truncate(m.n[3], m.gen[3])
-	p.http.truncate(m.n[4], m.gen[4])
-	p.log.truncate(m.n[5], m.gen[5])
-	p.exc.truncate(m.n[6], m.gen[6])
-	p.errlog.truncate(m.n[7], m.gen[7])
-	p.msg.truncate(m.n[8], m.gen[8])
-	p.db.truncate(m.n[9], m.gen[9])
-	p.composite.truncate(m.n[10], m.gen[10])
-	p.destsvc.truncate(m.n[11], m.gen[11])
-	p.ux.truncate(m.n[12], m.gen[12])
-	p.longtask.truncate(m.n[13], m.gen[13])
-	p.selfTime.truncate(m.n[14], m.gen[14])
-	p.histogram.truncate(m.n[15], m.gen[15])
-	p.ls.strs.truncate(m.n[16], m.gen[16])
-	p.ls.nums.truncate(m.n[17], m.gen[17])
-	p.kv.truncate(m.n[18], m.gen[18])
-	p.headers.truncate(m.n[19], m.gen[19])
-	p.strs.truncate(m.n[20], m.gen[20])
-	p.frames.truncate(m.n[21], m.gen[21])
-	p.samples.truncate(m.n[22], m.gen[22])
-	p.floats.truncate(m.n[23], m.gen[23])
-	p.counts.truncate(m.n[24], m.gen[24])
-	p.links.truncate(m.n[25], m.gen[25])
-	p.dropped.truncate(m.n[26], m.gen[26])
-	p.marks.truncate(m.n[27], m.gen[27])
-	p.measures.truncate(m.n[28], m.gen[28])
+// size estimates the bytes the pool holds.
+func (p *pool) size() int {
+	return p.tx.bytes() +
+		p.span.bytes() +
+		p.errs.bytes() +
+		p.ms.bytes() +
+		p.http.bytes() +
+		p.log.bytes() +
+		p.exc.bytes() +
+		p.errlog.bytes() +
+		p.msg.bytes() +
+		p.db.bytes() +
+		p.composite.bytes() +
+		p.destsvc.bytes() +
+		p.ux.bytes() +
+		p.longtask.bytes() +
+		p.selfTime.bytes() +
+		p.histogram.bytes() +
+		p.ls.strs.bytes() +
+		p.ls.nums.bytes() +
+		p.kv.bytes() +
+		p.headers.bytes() +
+		p.strs.bytes() +
+		p.frames.bytes() +
+		p.samples.bytes() +
+		p.floats.bytes() +
+		p.counts.bytes() +
+		p.links.bytes() +
+		p.dropped.bytes() +
+		p.marks.bytes() +
+		p.measures.bytes()
 }
 
 func (p *pool) reset() {

@@ -181,7 +181,7 @@ func (d *Decoder) keyValues(dst *[]collector.KeyValue) bool {
 	var key []byte
 	for first := true; s.nextKey(&first, &key); {
 		n++
-		k := bytesToString(key)
+		k := d.arena.str(key)
 		v, ok := d.rawValue()
 		if s.err != nil {
 			break

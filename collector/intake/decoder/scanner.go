@@ -1,7 +1,9 @@
 package decoder
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -13,18 +15,19 @@ import (
 // goroutine stack) small for hostile input.
 const maxDepth = 1000
 
-// scanner is a single-pass JSON tokenizer over one ndjson line. It never allocates on the success path:
-// strings are returned as views of buf, unescaped in place (an unescaped string is never longer than its
-// escaped form), so buf must be memory that nothing else reads and that is never written afterwards (the
-// decoder's arena copy of the line).
+// scanner is a single-pass JSON tokenizer over one ndjson line. It never writes to buf: the line stays
+// intact for error documents. Strings that the decoder keeps are copied (unescaped) into the arena as
+// they are read; keys and other transient tokens are views of buf, or of keyBuf when they had escapes.
 //
 // Errors are sticky: the first one is kept in err and every later call returns a zero value, so callers
 // check err once per field rather than after every token.
 type scanner struct {
-	buf   []byte
-	pos   int
-	depth int
-	err   *syntaxError
+	buf    []byte
+	pos    int
+	depth  int
+	err    *syntaxError
+	arena  *arena
+	keyBuf []byte
 }
 
 // syntaxError is a JSON syntax or type error. frames name where it happened (innermost first) in the
@@ -278,80 +281,107 @@ var strState = func() (t [256]bool) {
 	return t
 }()
 
-// stringBytes reads a string starting at the opening quote (s.buf[s.pos] == '"') and returns its
-// unescaped content as a view of buf.
-func (s *scanner) stringBytes() ([]byte, bool) {
+// scanString reads a string starting at its opening quote (s.buf[s.pos] == '"'), validating it, and
+// returns its raw content (between the quotes) and whether it contains escapes.
+func (s *scanner) scanString() (raw []byte, escaped, ok bool) {
 	b := s.buf
 	start := s.pos + 1
 	i := start
-	for i < len(b) {
-		c := b[i]
-		if !strState[c] {
-			i++
-			continue
+	for {
+		// Find the next quote, backslash or control character, eight bytes at a time.
+		found := false
+		for i+8 <= len(b) {
+			if m := attention(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				found = true
+				break
+			}
+			i += 8
 		}
-		if c == '"' {
-			s.pos = i + 1
-			return b[start:i:i], true
+		if !found {
+			for i < len(b) && !strState[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				s.fail("ReadString: incomplete string,")
+				return nil, false, false
+			}
 		}
-		if c == '\\' {
-			return s.unescape(start, i)
-		}
-		s.fail("ReadString: invalid control character in string,")
-		return nil, false
-	}
-	s.fail("ReadString: incomplete string,")
-	return nil, false
-}
-
-// unescape continues a string scan at the first backslash (index i), rewriting the string in place.
-func (s *scanner) unescape(start, i int) ([]byte, bool) {
-	b := s.buf
-	w := i
-	for i < len(b) {
-		c := b[i]
-		switch {
+		switch c := b[i]; {
 		case c == '"':
 			s.pos = i + 1
-			return b[start:w:w], true
+			return b[start:i:i], escaped, true
 		case c < 0x20:
 			s.fail("ReadString: invalid control character in string,")
-			return nil, false
-		case c != '\\':
-			b[w] = c
-			w++
-			i++
+			return nil, false, false
+		}
+		// A backslash.
+		if i+1 >= len(b) {
+			s.fail("ReadString: incomplete string,")
+			return nil, false, false
+		}
+		escaped = true
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if _, ok := hex4(b, i+2); !ok {
+				s.fail("ReadString: invalid \\u escape,")
+				return nil, false, false
+			}
+			i += 6
+		default:
+			s.fail("ReadString: invalid escape char after \\,")
+			return nil, false, false
+		}
+	}
+}
+
+// stringBytes reads a string at the opening quote and returns its unescaped content as a transient view
+// (of buf, or of keyBuf when it had escapes) valid until the next call.
+func (s *scanner) stringBytes() ([]byte, bool) {
+	raw, escaped, ok := s.scanString()
+	if !ok || !escaped {
+		return raw, ok
+	}
+	s.keyBuf = appendUnescaped(s.keyBuf[:0], raw)
+	return s.keyBuf, true
+}
+
+// appendUnescaped appends the unescaped form of raw, the validated content of a JSON string, to dst.
+// Invalid surrogates become U+FFFD, as with encoding/json.
+func appendUnescaped(dst, raw []byte) []byte {
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			j := i + 1
+			for j < len(raw) && raw[j] != '\\' {
+				j++
+			}
+			dst = append(dst, raw[i:j]...)
+			i = j
 			continue
 		}
-		if i+1 >= len(b) {
-			break
-		}
-		e := b[i+1]
+		e := raw[i+1]
 		i += 2
 		switch e {
-		case '"', '\\', '/':
-			b[w] = e
 		case 'b':
-			b[w] = '\b'
+			dst = append(dst, '\b')
 		case 'f':
-			b[w] = '\f'
+			dst = append(dst, '\f')
 		case 'n':
-			b[w] = '\n'
+			dst = append(dst, '\n')
 		case 'r':
-			b[w] = '\r'
+			dst = append(dst, '\r')
 		case 't':
-			b[w] = '\t'
+			dst = append(dst, '\t')
 		case 'u':
-			r, ok := hex4(b, i)
-			if !ok {
-				s.fail("ReadString: invalid \\u escape,")
-				return nil, false
-			}
+			r, _ := hex4(raw, i)
 			i += 4
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
-				if i+6 <= len(b) && b[i] == '\\' && b[i+1] == 'u' {
-					if v, ok := hex4(b, i+2); ok {
+				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+					if v, ok := hex4(raw, i+2); ok {
 						r2 = v
 					}
 				}
@@ -362,16 +392,26 @@ func (s *scanner) unescape(start, i int) ([]byte, bool) {
 					r = utf8.RuneError
 				}
 			}
-			w += utf8.EncodeRune(b[w:], r)
-			continue
-		default:
-			s.fail("ReadString: invalid escape char after \\,")
-			return nil, false
+			dst = utf8.AppendRune(dst, r)
+		default: // '"', '\\', '/'
+			dst = append(dst, e)
 		}
-		w++
 	}
-	s.fail("ReadString: incomplete string,")
-	return nil, false
+	return dst
+}
+
+// attention returns a mask whose lowest set bit is the top bit of the first byte of v (little endian)
+// that is a quote, a backslash or a control character, or 0 if there is none. (SWAR: a byte equal to x
+// makes (b^x)-1 borrow into its top bit, a byte below 0x20 makes b-0x20 borrow; borrows can only mark
+// bytes above a true match, so the lowest mark is exact.)
+func attention(v uint64) uint64 {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	q := v ^ (ones * '"')
+	bs := v ^ (ones * '\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (v-ones*0x20)&^v) & highs
 }
 
 func hex4(b []byte, i int) (rune, bool) {
@@ -395,7 +435,7 @@ func hex4(b []byte, i int) (rune, bool) {
 	return r, true
 }
 
-// bytesToString returns a string sharing b's memory. b must never be written again.
+// bytesToString returns a string sharing b's memory, for transient use (map lookups, parsing).
 func bytesToString(b []byte) string {
 	if len(b) == 0 {
 		return ""
@@ -403,13 +443,19 @@ func bytesToString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// str reads a string or null. It returns the string and true, or "" and false for null; anything else is
-// an error.
+// str reads a string or null. It returns the string, copied into the arena, and true, or "" and false
+// for null; anything else is an error.
 func (s *scanner) str() (string, bool) {
 	switch s.ws() {
 	case '"':
-		v, ok := s.stringBytes()
-		return bytesToString(v), ok
+		raw, escaped, ok := s.scanString()
+		if !ok {
+			return "", false
+		}
+		if !escaped {
+			return s.arena.str(raw), true
+		}
+		return s.arena.unescaped(raw), true
 	case 'n':
 		if !s.literal("null") {
 			s.fail("ReadNil: expect n,")
@@ -730,44 +776,8 @@ func (s *scanner) skip() {
 	}
 }
 
-// skipString validates a string without rewriting it (its raw text may be copied elsewhere).
-func (s *scanner) skipString() {
-	b := s.buf
-	i := s.pos + 1
-	for i < len(b) {
-		c := b[i]
-		if !strState[c] {
-			i++
-			continue
-		}
-		switch {
-		case c == '"':
-			s.pos = i + 1
-			return
-		case c < 0x20:
-			s.fail("ReadString: invalid control character in string,")
-			return
-		}
-		// backslash
-		if i+1 >= len(b) {
-			break
-		}
-		switch b[i+1] {
-		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			i += 2
-		case 'u':
-			if _, ok := hex4(b, i+2); !ok {
-				s.fail("ReadString: invalid \\u escape,")
-				return
-			}
-			i += 6
-		default:
-			s.fail("ReadString: invalid escape char after \\,")
-			return
-		}
-	}
-	s.fail("ReadString: incomplete string,")
-}
+// skipString validates and skips a string.
+func (s *scanner) skipString() { s.scanString() }
 
 // goFieldName turns a JSON key into the Go field name apm-data's model gives it (snake_case to CamelCase
 // with Go's initialisms), for error messages in jsoniter's layout.

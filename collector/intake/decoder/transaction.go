@@ -193,7 +193,7 @@ func (d *Decoder) marks(dst *[]collector.Mark) bool {
 	any := false
 	d.object("v2.transactionMarks", func(key []byte) bool {
 		any = true
-		group := bytesToString(key)
+		group := d.arena.str(key)
 		// encoding/json semantics (transactionMarks unmarshals with it): numbers, null as 0.
 		ms := &d.pool.measures
 		ms.begin()
@@ -210,7 +210,7 @@ func (d *Decoder) marks(dst *[]collector.Mark) bool {
 				if s.err != nil {
 					return false
 				}
-				n := bytesToString(name)
+				n := d.arena.str(name)
 				r := ms.region()
 				if i := find(&d.measureIdx, r, n, measureName); i >= 0 {
 					r[i].Value = v
