@@ -22,6 +22,10 @@ import (
 // so the data streams exist with APM Server's mappings without installing the APM integration.
 const MinVersion = "8.15.0"
 
+// ErrConfig marks the errors of CheckVersion that waiting will not fix: the cluster is too old, or
+// refuses the credentials. Other errors (the cluster cannot be reached, answers 5xx) may pass.
+var ErrConfig = errors.New("elasticsearch")
+
 // ClientConfig says how to reach and authenticate to Elasticsearch. Secrets in it are never logged.
 type ClientConfig struct {
 	// URLs of one or more Elasticsearch nodes (http:// or https://). Required.
@@ -42,12 +46,18 @@ type ClientConfig struct {
 // NewClient returns an official go-elasticsearch client for cfg, with the client's own retries turned
 // off: the exporter retries with its own backoff, per document.
 func NewClient(cfg ClientConfig) (*elasticsearch.Client, error) {
+	c, _, err := newClient(cfg)
+	return c, err
+}
+
+// newClient is NewClient that also returns the client's transport, to close its idle connections.
+func newClient(cfg ClientConfig) (*elasticsearch.Client, *http.Transport, error) {
 	if len(cfg.URLs) == 0 {
-		return nil, errors.New("elasticsearch: no URL given")
+		return nil, nil, errors.New("elasticsearch: no URL given")
 	}
 	for _, u := range cfg.URLs {
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			return nil, fmt.Errorf("elasticsearch: URL %q must start with http:// or https://", u)
+			return nil, nil, fmt.Errorf("elasticsearch: URL %q must start with http:// or https://", u)
 		}
 	}
 	dial := cfg.DialTimeout
@@ -62,7 +72,7 @@ func NewClient(cfg ClientConfig) (*elasticsearch.Client, error) {
 		// go-elasticsearch builds the pool from CACert only when it owns the transport; do it here.
 		pool, err := certPool(cfg.CACert)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		tr.TLSClientConfig = tlsConfig(pool)
 	}
@@ -75,9 +85,9 @@ func NewClient(cfg ClientConfig) (*elasticsearch.Client, error) {
 		Transport:    tr,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("elasticsearch: client: %w", err)
+		return nil, nil, fmt.Errorf("elasticsearch: client: %w", err)
 	}
-	return c, nil
+	return c, tr, nil
 }
 
 // CheckVersion asks the cluster for its version and returns it, or an error that says what to do:
@@ -95,9 +105,9 @@ func CheckVersion(ctx context.Context, c *elasticsearch.Client) (string, error) 
 	}
 	switch {
 	case res.StatusCode == http.StatusUnauthorized:
-		return "", errors.New("elasticsearch: the cluster refused the credentials (401): check --es-username/--es-password or --es-api-key")
+		return "", fmt.Errorf("%w: the cluster refused the credentials (401): check --es-username/--es-password or --es-api-key", ErrConfig)
 	case res.StatusCode == http.StatusForbidden:
-		return "", errors.New("elasticsearch: the credentials may not read cluster info (403): give the user or API key the \"monitor\" cluster privilege")
+		return "", fmt.Errorf("%w: the credentials may not read cluster info (403): give the user or API key the \"monitor\" cluster privilege", ErrConfig)
 	case res.StatusCode != http.StatusOK:
 		return "", fmt.Errorf("elasticsearch: cluster info answered %s: %s", res.Status(), truncate(body, 200))
 	}
@@ -111,8 +121,8 @@ func CheckVersion(ctx context.Context, c *elasticsearch.Client) (string, error) 
 	}
 	v := info.Version.Number
 	if !versionAtLeast(v, MinVersion) {
-		return v, fmt.Errorf("elasticsearch: the cluster runs %s; hotpath needs %s or later, which installs "+
-			"the APM index templates and ingest pipelines itself (upgrade the cluster)", v, MinVersion)
+		return v, fmt.Errorf("%w: the cluster runs %s; hotpath needs %s or later, which installs "+
+			"the APM index templates and ingest pipelines itself (upgrade the cluster)", ErrConfig, v, MinVersion)
 	}
 	return v, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,15 +114,20 @@ const readChunk = 512
 // resumes from the cursor, so nothing acknowledged to an agent is lost. See Config for batching,
 // compression and retries.
 type Exporter struct {
-	cfg     Config
-	spool   Spool
-	client  *elasticsearch.Client
-	metrics *metrics
-	log     *zap.Logger
+	cfg       Config
+	spool     Spool
+	client    *elasticsearch.Client
+	transport *http.Transport
+	metrics   *metrics
+	log       *zap.Logger
 	// confirmed is the cursor position last committed: every event before it is done.
 	confirmed atomic.Uint64
 	lag       prometheus.GaugeFunc
 	running   atomic.Bool
+
+	mu sync.Mutex
+	// advanced is closed and replaced each time confirmed moves (see WaitConfirmed); guarded by mu.
+	advanced chan struct{}
 }
 
 // New returns an Exporter that reads spool. It registers its metrics with cfg.Registerer and does no
@@ -130,11 +136,12 @@ func New(cfg Config, spool Spool) (*Exporter, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	c, err := NewClient(cfg.ClientConfig)
+	c, tr, err := newClient(cfg.ClientConfig)
 	if err != nil {
 		return nil, err
 	}
-	x := &Exporter{cfg: cfg, spool: spool, client: c, metrics: newMetrics(), log: cfg.Logger}
+	x := &Exporter{cfg: cfg, spool: spool, client: c, transport: tr, metrics: newMetrics(), log: cfg.Logger,
+		advanced: make(chan struct{})}
 	x.lag = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hotpath", Subsystem: "elasticsearch",
 		Name: "lag_events", Help: "Stored events not yet confirmed by Elasticsearch."}, x.Lag)
 	if cfg.Registerer != nil {
@@ -147,6 +154,17 @@ func New(cfg Config, spool Spool) (*Exporter, error) {
 	return x, nil
 }
 
+// Close releases the exporter's connections; call it after Run returned. It unregisters nothing:
+// metrics stay readable.
+func (x *Exporter) Close() error {
+	err := x.client.Close(context.Background())
+	x.transport.CloseIdleConnections()
+	if err != nil {
+		return fmt.Errorf("elasticsearch: close client: %w", err)
+	}
+	return nil
+}
+
 // Lag returns how many stored events Elasticsearch has not confirmed yet.
 func (x *Exporter) Lag() float64 {
 	last, next := x.spool.LastSeq(), x.confirmed.Load()
@@ -156,25 +174,54 @@ func (x *Exporter) Lag() float64 {
 	return float64(last - next + 1)
 }
 
+// Confirmed returns the exporter's cursor position: every stored event before it is confirmed by
+// Elasticsearch (or was refused for good). It is 0 before Run registered the cursor.
+func (x *Exporter) Confirmed() uint64 { return x.confirmed.Load() }
+
+// WaitConfirmed blocks until every stored event before pos is confirmed (Confirmed() >= pos) or ctx
+// ends. The collector uses it at shutdown to give the export a grace period to catch up.
+func (x *Exporter) WaitConfirmed(ctx context.Context, pos uint64) error {
+	for {
+		x.mu.Lock()
+		ch := x.advanced
+		x.mu.Unlock()
+		if x.confirmed.Load() >= pos {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// setConfirmed records a committed cursor position and wakes WaitConfirmed.
+func (x *Exporter) setConfirmed(pos uint64) {
+	x.mu.Lock()
+	x.confirmed.Store(pos)
+	close(x.advanced)
+	x.advanced = make(chan struct{})
+	x.mu.Unlock()
+}
+
 // CheckVersion checks that the cluster is reachable, accepts the credentials and runs MinVersion or
 // later (see the function CheckVersion).
 func (x *Exporter) CheckVersion(ctx context.Context) (string, error) {
 	return CheckVersion(ctx, x.client)
 }
 
-// errTooOld marks a version error no retry will fix.
-var errTooOld = errors.New("elasticsearch: cluster too old")
-
 // Run exports until ctx ends, then returns nil after committing what Elasticsearch confirmed. It first
 // checks the cluster's version, retrying while the cluster cannot be reached (events wait in the store
-// meanwhile); it returns an error when the cluster is too old, or the store fails.
+// meanwhile); it returns an error (wrapping ErrConfig) when the cluster is too old or refuses the
+// credentials, or when the store fails.
 func (x *Exporter) Run(ctx context.Context) error {
 	if !x.running.CompareAndSwap(false, true) {
 		return errors.New("elasticsearch: exporter already running")
 	}
 	defer x.running.Store(false)
 	if err := x.waitForCluster(ctx); err != nil {
-		if errors.Is(err, errTooOld) {
+		if errors.Is(err, ErrConfig) {
 			return err
 		}
 		return nil // ctx ended
@@ -186,7 +233,7 @@ func (x *Exporter) Run(ctx context.Context) error {
 	if pos == 0 {
 		pos = 1
 	}
-	x.confirmed.Store(pos)
+	x.setConfirmed(pos)
 	return x.pipeline(ctx, pos)
 }
 
@@ -201,8 +248,8 @@ func (x *Exporter) waitForCluster(ctx context.Context) error {
 		case err == nil:
 			x.log.Info("exporting to elasticsearch", zap.String("version", v), zap.Strings("urls", x.cfg.URLs))
 			return nil
-		case v != "":
-			return fmt.Errorf("%w: %w", errTooOld, err)
+		case errors.Is(err, ErrConfig):
+			return err
 		case ctx.Err() != nil:
 			return ctx.Err()
 		}
@@ -286,7 +333,7 @@ func (x *Exporter) pipeline(parent context.Context, pos uint64) error {
 				break
 			}
 			x.metrics.cursorCommits.Inc()
-			x.confirmed.Store(b.next)
+			x.setConfirmed(b.next)
 			next++
 			b.body.reset()
 			free <- b

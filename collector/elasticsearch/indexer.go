@@ -319,13 +319,13 @@ func parseItem(d *jsontext.Decoder) (itemResult, error) {
 				if err != nil {
 					return it, err
 				}
-				switch k.String() {
+				switch key := k.String(); key {
 				case "type", "reason":
 					v, err := d.ReadToken()
 					if err != nil {
 						return it, err
 					}
-					if k.String() == "type" {
+					if key == "type" {
 						it.typ = v.String()
 					} else {
 						it.reason = v.String()

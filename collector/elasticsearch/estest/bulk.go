@@ -90,6 +90,9 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request, pathIndex string) 
 
 	s.mu.Lock()
 	s.bulkRequests++
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		s.gzipRequests++
+	}
 	s.notify()
 	var fault Fault
 	switch {

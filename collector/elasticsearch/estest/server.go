@@ -110,6 +110,7 @@ type Server struct {
 	changed chan struct{}
 	// counters
 	bulkRequests int
+	gzipRequests int
 	nextID       uint64
 	seqNo        int64
 }
@@ -191,6 +192,13 @@ func (s *Server) BulkRequests() int {
 	return s.bulkRequests
 }
 
+// GzipRequests returns how many bulk requests came with a gzip body.
+func (s *Server) GzipRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.gzipRequests
+}
+
 // WaitFor blocks until cond returns true or ctx ends (returning ctx's error). cond is called with the
 // docs indexed so far and the number of bulk requests received, each time they change; it must not
 // keep docs.
@@ -223,8 +231,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Elastic-Product", "Elasticsearch")
 	if s.authorization != "" {
-		got := r.Header.Get("Authorization")
-		if subtle.ConstantTimeCompare([]byte(got), []byte(s.authorization)) != 1 {
+		// The scheme is case-insensitive (the Go client sends "APIKey"); the credentials are not.
+		scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		wantScheme, wantCred, _ := strings.Cut(s.authorization, " ")
+		if !strings.EqualFold(scheme, wantScheme) || subtle.ConstantTimeCompare([]byte(cred), []byte(wantCred)) != 1 {
 			h.Set("WWW-Authenticate", `Basic realm="security", charset="UTF-8"`)
 			h.Add("WWW-Authenticate", "ApiKey")
 			writeError(w, http.StatusUnauthorized, "security_exception",

@@ -1,0 +1,354 @@
+package elasticsearch_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
+	"github.com/hotpath-apm/hotpath/collector/elasticsearch/estest"
+)
+
+// expectedDoc is what the fake must hold for one stored event.
+type expectedDoc struct {
+	index, id string
+	source    []byte
+}
+
+func expected(t *testing.T, events collector.Batch) []expectedDoc {
+	t.Helper()
+	out := make([]expectedDoc, len(events))
+	for i := range events {
+		e := &events[i]
+		idx, err := elasticsearch.Index(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := elasticsearch.AppendDocument(nil, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = expectedDoc{index: idx, id: string(elasticsearch.AppendDocumentID(nil, e)), source: src}
+	}
+	return out
+}
+
+// checkDelivered checks that every expected document is in docs: exactly once when it has an _id, at
+// least once otherwise, and that docs holds nothing else. It returns how many extra copies of
+// documents without an _id there were.
+func checkDelivered(t *testing.T, want []expectedDoc, docs []estest.Doc) (duplicates int) {
+	t.Helper()
+	type key struct{ index, id, source string }
+	got := map[key]int{}
+	for _, d := range docs {
+		k := key{d.Index, d.ID, string(d.Source)}
+		if d.GeneratedID {
+			k.id = ""
+		}
+		got[k]++
+	}
+	for _, w := range want {
+		k := key{w.index, w.id, string(w.source)}
+		n := got[k]
+		switch {
+		case n == 0:
+			t.Errorf("missing in Elasticsearch: %s _id=%q %.120s", w.index, w.id, w.source)
+		case n > 1 && w.id != "":
+			t.Errorf("%d copies of _id %q (want exactly one)", n, w.id)
+		case n > 1:
+			duplicates += n - 1
+		}
+		delete(got, k)
+	}
+	for k, n := range got {
+		t.Errorf("unexpected document in Elasticsearch (%d copies): %s _id=%q %.120s", n, k.index, k.id, k.source)
+	}
+	return duplicates
+}
+
+func TestExportEveryStoredEvent(t *testing.T) {
+	s := estest.NewServer()
+	defer s.Close()
+	st := openStore(t, t.TempDir())
+	first := makeEvents(0, 1000)
+	store(t, st, first)
+
+	reg := prometheus.NewRegistry()
+	r := start(t, testConfig(t, s, reg), st)
+	r.waitConfirmed(t, st.LastSeq()+1)
+
+	// Events stored while the exporter runs are picked up too.
+	second := makeEvents(1000, 501)
+	store(t, st, second)
+	r.waitConfirmed(t, st.LastSeq()+1)
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+
+	all := append(expected(t, first), expected(t, second)...)
+	if dup := checkDelivered(t, all, s.Docs()); dup != 0 {
+		t.Errorf("%d duplicates without any failure", dup)
+	}
+	if got := metric(t, reg, "hotpath_elasticsearch_docs_indexed_total"); got != 1501 {
+		t.Errorf("docs_indexed_total = %v, want 1501", got)
+	}
+	if got := metric(t, reg, "hotpath_elasticsearch_lag_events"); got != 0 {
+		t.Errorf("lag_events = %v, want 0", got)
+	}
+	if pos, _ := st.Cursor("elasticsearch"); pos != st.LastSeq()+1 {
+		t.Errorf("cursor at %d, want %d", pos, st.LastSeq()+1)
+	}
+	if s.GzipRequests() != s.BulkRequests() || s.BulkRequests() < 2 {
+		t.Errorf("%d of %d bulk requests gzipped", s.GzipRequests(), s.BulkRequests())
+	}
+	// The _id of each kind.
+	for _, d := range s.Docs() {
+		if strings.HasPrefix(d.Index, "traces-") || strings.HasPrefix(d.Index, "logs-apm.error") {
+			if d.GeneratedID || !strings.Contains(d.ID, "-") {
+				t.Fatalf("%s document has _id %q, want <trace.id>-<id>", d.Index, d.ID)
+			}
+		} else if !d.GeneratedID {
+			t.Fatalf("%s document has its own _id %q", d.Index, d.ID)
+		}
+	}
+}
+
+// TestOutageAndRestart is the spool's promise: Elasticsearch answers 503 for a while, the collector
+// is restarted in the middle (store closed and reopened, exporter stopped and started), then
+// Elasticsearch recovers, but the first bulk request after recovery is indexed and its answer lost.
+// At the end every stored event is in Elasticsearch, exactly once per _id, at least once otherwise.
+func TestOutageAndRestart(t *testing.T) {
+	s := estest.NewServer()
+	defer s.Close()
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	before := makeEvents(0, 700)
+	store(t, st, before)
+
+	s.SetOutage(http.StatusServiceUnavailable)
+	reg := prometheus.NewRegistry()
+	r := start(t, testConfig(t, s, reg), st)
+	waitFake(t, s, "retries during the outage", func(_ []estest.Doc, n int) bool { return n >= 5 })
+	if got := metric(t, reg, "hotpath_elasticsearch_lag_events"); got != 700 {
+		t.Errorf("lag during the outage = %v, want 700", got)
+	}
+
+	// Restart in the middle of the outage.
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	// Every answer the exporter read was a 503 (at most MaxInFlight requests were cut short by the stop).
+	if got, n := metric(t, reg, "hotpath_elasticsearch_bulk_requests_total", "status", "503"), s.BulkRequests(); got < float64(n-2) {
+		t.Errorf("bulk_requests_total{status=503} = %v after %d requests", got, n)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if pos, _ := st.Cursor("elasticsearch"); pos != 1 {
+		t.Errorf("cursor moved to %d during the outage", pos)
+	}
+	st = openStore(t, dir)
+	after := makeEvents(700, 300)
+	store(t, st, after)
+
+	reg = prometheus.NewRegistry()
+	r = start(t, testConfig(t, s, reg), st)
+	waitFake(t, s, "retries after the restart", func(_ []estest.Doc, n int) bool { return n >= 10 })
+	s.Inject(estest.Fault{Drop: true, After: true})
+	s.SetOutage(0)
+	r.waitConfirmed(t, st.LastSeq()+1)
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+
+	dup := checkDelivered(t, append(expected(t, before), expected(t, after)...), s.Docs())
+	t.Logf("documents without _id delivered twice after the lost answer: %d", dup)
+	if got := metric(t, reg, "hotpath_elasticsearch_docs_duplicate_total"); got == 0 {
+		t.Error("no 409 duplicates counted, but the first answer after recovery was lost")
+	}
+	if pos, _ := st.Cursor("elasticsearch"); pos != st.LastSeq()+1 {
+		t.Errorf("cursor at %d, want %d", pos, st.LastSeq()+1)
+	}
+}
+
+// A document Elasticsearch refuses for good (a mapping error) is counted and dropped, once, and
+// does not hold back the others.
+func TestMappingErrorIsCountedNotRetried(t *testing.T) {
+	s := estest.NewServer()
+	defer s.Close()
+	var mu sync.Mutex
+	attempts := map[string]int{}
+	s.FailItems(func(d estest.Doc) *estest.ItemFailure {
+		if !bytes.Contains(d.Source, []byte(`"n":"7`)) { // events 7, 70-79, 700-799
+			return nil
+		}
+		mu.Lock()
+		attempts[string(d.Source)]++
+		mu.Unlock()
+		return &estest.ItemFailure{Status: 400, Type: "document_parsing_exception",
+			Reason: "[1:2] failed to parse field [labels.n] of type [long]"}
+	})
+	st := openStore(t, t.TempDir())
+	events := makeEvents(0, 1000)
+	store(t, st, events)
+	reg := prometheus.NewRegistry()
+	r := start(t, testConfig(t, s, reg), st)
+	r.waitConfirmed(t, st.LastSeq()+1)
+	_ = r.stop(t)
+
+	var want []expectedDoc
+	refused := 0
+	for _, d := range expected(t, events) {
+		if bytes.Contains(d.source, []byte(`"n":"7`)) {
+			refused++
+			continue
+		}
+		want = append(want, d)
+	}
+	checkDelivered(t, want, s.Docs())
+	if refused != 111 || len(attempts) != refused {
+		t.Fatalf("%d documents refused, %d seen by the fake", refused, len(attempts))
+	}
+	for src, n := range attempts {
+		if n != 1 {
+			t.Errorf("refused document sent %d times: %.80s", n, src)
+		}
+	}
+	if got := metric(t, reg, "hotpath_elasticsearch_docs_failed_total", "type", "document_parsing_exception"); got != float64(refused) {
+		t.Errorf("docs_failed_total = %v, want %d", got, refused)
+	}
+}
+
+// Per-document 429s (a busy node) are retried until they succeed; nothing is duplicated.
+func TestItemRejectionsAreRetried(t *testing.T) {
+	s := estest.NewServer()
+	defer s.Close()
+	seen := map[string]int{}
+	s.FailItems(func(d estest.Doc) *estest.ItemFailure {
+		k := string(d.Source)
+		seen[k]++
+		if seen[k] <= 2 && len(seen)%3 == 0 {
+			return &estest.ItemFailure{Status: 429, Type: "es_rejected_execution_exception", Reason: "queue full"}
+		}
+		return nil
+	})
+	st := openStore(t, t.TempDir())
+	events := makeEvents(0, 600)
+	store(t, st, events)
+	reg := prometheus.NewRegistry()
+	r := start(t, testConfig(t, s, reg), st)
+	r.waitConfirmed(t, st.LastSeq()+1)
+	_ = r.stop(t)
+	if dup := checkDelivered(t, expected(t, events), s.Docs()); dup != 0 {
+		t.Errorf("%d duplicates", dup)
+	}
+	if got := metric(t, reg, "hotpath_elasticsearch_docs_retried_total", "status", "429"); got < 300 {
+		t.Errorf("docs_retried_total{status=429} = %v, want >= 300", got)
+	}
+}
+
+// Timeouts and dropped connections, before or after Elasticsearch indexed the request, are retried.
+func TestTimeoutsAndDroppedConnectionsAreRetried(t *testing.T) {
+	s := estest.NewServer()
+	defer s.Close()
+	s.Inject(
+		estest.Fault{Hang: true},
+		estest.Fault{Drop: true},
+		estest.Fault{Hang: true, After: true},
+		estest.Fault{Status: 429},
+		estest.Fault{Status: 500},
+	)
+	st := openStore(t, t.TempDir())
+	events := makeEvents(0, 500)
+	store(t, st, events)
+	cfg := testConfig(t, s, nil)
+	cfg.RequestTimeout = 300 * 1e6 // 300ms: the hanging requests time out
+	cfg.MaxInFlight = 1
+	r := start(t, cfg, st)
+	r.waitConfirmed(t, st.LastSeq()+1)
+	_ = r.stop(t)
+	checkDelivered(t, expected(t, events), s.Docs())
+	if n := s.BulkRequests(); n < 6 {
+		t.Errorf("%d bulk requests, want at least the 5 failed ones and one more", n)
+	}
+}
+
+func TestVersionCheck(t *testing.T) {
+	ctx := context.Background()
+	old := estest.NewServer(estest.WithVersion("8.14.3"))
+	defer old.Close()
+	c, err := elasticsearch.NewClient(elasticsearch.ClientConfig{URLs: []string{old.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := elasticsearch.CheckVersion(ctx, c); err == nil || !strings.Contains(err.Error(), "8.14.3") ||
+		!strings.Contains(err.Error(), "8.15.0 or later") {
+		t.Errorf("8.14.3: %v", err)
+	}
+	st := openStore(t, t.TempDir())
+	x, err := elasticsearch.New(testConfig(t, old, nil), storeSpool{st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Run(ctx); err == nil || !strings.Contains(err.Error(), "8.15.0") {
+		t.Errorf("Run against 8.14.3: %v", err)
+	}
+	_ = x.Close()
+
+	for _, v := range []string{"8.15.0", "8.19.3", "9.0.0-SNAPSHOT", "10.0.0"} {
+		s := estest.NewServer(estest.WithVersion(v))
+		c, _ := elasticsearch.NewClient(elasticsearch.ClientConfig{URLs: []string{s.URL}})
+		if got, err := elasticsearch.CheckVersion(ctx, c); err != nil || got != v {
+			t.Errorf("%s: %q, %v", v, got, err)
+		}
+		_ = c.Close(ctx)
+		s.Close()
+	}
+
+	gone := estest.NewServer()
+	gone.Close()
+	c, _ = elasticsearch.NewClient(elasticsearch.ClientConfig{URLs: []string{gone.URL}})
+	if _, err := elasticsearch.CheckVersion(ctx, c); err == nil || !strings.Contains(err.Error(), "cannot reach") {
+		t.Errorf("unreachable: %v", err)
+	}
+
+	auth := estest.NewServer(estest.WithBasicAuth("elastic", "secret"))
+	defer auth.Close()
+	c, _ = elasticsearch.NewClient(elasticsearch.ClientConfig{URLs: []string{auth.URL}, Username: "elastic", Password: "wrong"})
+	if _, err := elasticsearch.CheckVersion(ctx, c); !errors.Is(err, elasticsearch.ErrConfig) || !strings.Contains(err.Error(), "401") {
+		t.Errorf("wrong password: %v", err)
+	}
+	if _, err := elasticsearch.CheckVersion(ctx, c); errors.Is(err, elasticsearch.ErrConfig) && strings.Contains(err.Error(), "cannot reach") {
+		t.Error("unreachable is not a configuration error")
+	}
+}
+
+// TLS with a CA of our own, and an API key.
+func TestTLSAndAPIKey(t *testing.T) {
+	s := estest.NewServer(estest.WithTLS(), estest.WithAPIKey("aWQ6a2V5"))
+	defer s.Close()
+	st := openStore(t, t.TempDir())
+	events := makeEvents(0, 50)
+	store(t, st, events)
+	cfg := testConfig(t, s, nil)
+	cfg.CACert = s.CACert()
+	cfg.APIKey = "aWQ6a2V5"
+	r := start(t, cfg, st)
+	r.waitConfirmed(t, st.LastSeq()+1)
+	_ = r.stop(t)
+	checkDelivered(t, expected(t, events), s.Docs())
+
+	cfg.CACert = nil // the system roots do not know the fake's certificate
+	x, _ := elasticsearch.New(cfg, storeSpool{st})
+	defer x.Close()
+	if _, err := x.CheckVersion(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without the CA: %v", err)
+	}
+}
