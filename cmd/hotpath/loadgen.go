@@ -142,7 +142,7 @@ func newIntakeLoad(cfg loadgenConfig) *intakeLoad {
 	}
 }
 
-// run sends until ctx is done and returns the report.
+// run sends until ctx is done, waits for the requests in flight, and returns the report.
 func (l *intakeLoad) run(ctx context.Context) intakeReport {
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -200,10 +200,9 @@ func (l *intakeLoad) worker(ctx context.Context) {
 			_ = zw.Close()
 			payload = body.Bytes()
 		}
-		status, msg, took, err := l.send(ctx, payload)
-		if ctx.Err() != nil && err != nil {
-			return // cut off at the end of the run: neither acknowledged nor refused
-		}
+		// A request once sent is waited for, even past the end of the run: a request cut off would be
+		// neither acknowledged nor refused, and the collector's counts would not match the report.
+		status, msg, took, err := l.send(context.WithoutCancel(ctx), payload)
 		l.record(status, msg, took, err, len(payload), first)
 		if err != nil || status == http.StatusServiceUnavailable {
 			// The collector is down or full: back off a little, as agents do.

@@ -276,7 +276,9 @@ func TestEventsMaxBodyBytes(t *testing.T) {
 			if last := res.Errors[len(res.Errors)-1].Message; last != tt.wantMsg {
 				t.Errorf("message %q, want %q", last, tt.wantMsg)
 			}
-			if res.Accepted < 40 || res.Accepted >= 50 {
+			// The events read whole before the limit count (with gzip, the limit may cut only the
+			// trailer, after every event).
+			if res.Accepted < 40 || res.Accepted > 50 {
 				t.Errorf("accepted %d: the batches before the limit count", res.Accepted)
 			}
 			if got := metric(t, reg, "hotpath_intake_rejected_total", "reason=body_too_large"); got != 1 {
