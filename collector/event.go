@@ -365,6 +365,9 @@ type HTTPResponse struct {
 	TransferSize    Optional[int64]
 	EncodedBodySize Optional[int64]
 	DecodedBodySize Optional[int64]
+	// Present is true when the agent sent a response object, even one in which nothing was usable
+	// (only empty headers, say): APM Server then writes "http.response": {} in the document.
+	Present bool
 }
 
 // Log is log.* of a log event.

@@ -1095,6 +1095,9 @@ func encHTTPResponse(b []byte, v *collector.HTTPResponse) []byte {
 	if v.DecodedBodySize.Valid {
 		b = appendInt(b, 56, int64(v.DecodedBodySize.V))
 	}
+	if v.Present {
+		b = appendBool(b, 64, v.Present)
+	}
 	return b
 }
 
@@ -3555,6 +3558,12 @@ func (d *decoder) decHTTPResponse(v *collector.HTTPResponse) error {
 			}
 			v.DecodedBodySize.V = int64(i)
 			v.DecodedBodySize.Valid = true
+		case 64:
+			u, err := d.uvarint()
+			if err != nil {
+				return err
+			}
+			v.Present = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err
