@@ -422,6 +422,7 @@ func (d *Decoder) response(r *collector.HTTPResponse) bool {
 		return false
 	})
 	d.ev.responseSet = set || d.ev.responseSet
+	r.Present = r.Present || set
 	return set
 }
 

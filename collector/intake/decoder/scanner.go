@@ -790,7 +790,9 @@ func goFieldName(key []byte) string {
 		}
 		part := key[:i]
 		switch string(part) {
-		case "id", "url", "http", "ip", "faas", "db", "us", "ms", "otel", "cls", "fid", "tbt", "uid":
+		case "db":
+			out = append(out, "Database"...)
+		case "id", "url", "http", "ip", "faas", "us", "ms", "otel", "cls", "fid", "tbt", "uid":
 			for _, c := range part {
 				if 'a' <= c && c <= 'z' {
 					c -= 'a' - 'A'

@@ -349,6 +349,7 @@ func (d *Decoder) spanContextHTTP() bool {
 				})
 			})
 			h.responseSet = h.responseSet || ok
+			h.response.Present = h.responseSet
 			return ok
 		case "status_code":
 			v, ok := s.int()
