@@ -126,10 +126,10 @@ type Request struct {
 type reqState uint8
 
 const (
-	running reqState = iota // handler running; in the queue if Threshold > 0
-	firing                  // RequestSlow being called
-	returned                // handler returned; out of the queue
-	closed                  // ServeRequest returned; labels applied
+	running  reqState = iota // handler running; in the queue if Threshold > 0
+	firing                   // RequestSlow being called
+	returned                 // handler returned; out of the queue
+	closed                   // ServeRequest returned; labels applied
 )
 
 type label struct {

@@ -155,13 +155,13 @@ func (in *intake) rawPayload() string {
 // decoded event shapes: the fields the tests look at, in the intake v2 JSON names.
 type (
 	sentTransaction struct {
-		ID       string         `json:"id"`
-		TraceID  string         `json:"trace_id"`
-		ParentID string         `json:"parent_id"`
-		Name     string         `json:"name"`
-		Type     string         `json:"type"`
-		Result   string         `json:"result"`
-		Outcome  string         `json:"outcome"`
+		ID       string          `json:"id"`
+		TraceID  string          `json:"trace_id"`
+		ParentID string          `json:"parent_id"`
+		Name     string          `json:"name"`
+		Type     string          `json:"type"`
+		Result   string          `json:"result"`
+		Outcome  string          `json:"outcome"`
 		Context  sentHTTPContext `json:"context"`
 	}
 	sentHTTPContext struct {

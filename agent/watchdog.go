@@ -16,9 +16,9 @@ type watchdog struct {
 	cond  sync.Cond // on mu; broadcast when a RequestSlow call returns
 	queue deadlines // guarded by mu
 
-	wake  chan struct{} // capacity 1: the earliest deadline moved earlier
-	quit  chan struct{} // closed by stop
-	done  chan struct{} // closed when run returns
+	wake chan struct{} // capacity 1: the earliest deadline moved earlier
+	quit chan struct{} // closed by stop
+	done chan struct{} // closed when run returns
 }
 
 func newWatchdog(l Listener) *watchdog {
