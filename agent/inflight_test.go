@@ -169,7 +169,7 @@ func TestListenerNotToldAboutFastRequests(t *testing.T) {
 	}
 	do(h, "GET", "/items/ignored")
 	stop()
-	stop() // idempotent
+	stop()                   // idempotent
 	do(h, "GET", "/items/2") // after stop: not told
 	mu.Lock()
 	defer mu.Unlock()

@@ -71,8 +71,10 @@ func watchdogs() int {
 
 type nopListener struct{}
 
-func (nopListener) ServeRequest(ctx context.Context, _ *Request, serve func(context.Context)) { serve(ctx) }
-func (nopListener) RequestSlow(*Request)                                                   {}
+func (nopListener) ServeRequest(ctx context.Context, _ *Request, serve func(context.Context)) {
+	serve(ctx)
+}
+func (nopListener) RequestSlow(*Request) {}
 
 // TestWatchdogGoroutineOnlyWhileListening: no listener, no goroutine and no registry; one goroutine while
 // listening, whatever the number of requests; none after stop.
