@@ -93,7 +93,7 @@ func (b *body) sniff(src io.Reader) (io.Reader, error) {
 }
 
 func (b *body) gzip(src io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(src, 512) // a flate.Reader, so gzip does not add its own 4 KiB buffer
+	br := bufio.NewReaderSize(src, 4096) // a flate.Reader: flate reads it a byte at a time
 	if gz, ok := b.pool.gzip.Get().(*gzip.Reader); ok {
 		if err := gz.Reset(br); err != nil {
 			b.pool.gzip.Put(gz)
@@ -111,7 +111,7 @@ func (b *body) gzip(src io.Reader) (io.Reader, error) {
 }
 
 func (b *body) zlib(src io.Reader) (io.Reader, error) {
-	var fr flate.Reader = bufio.NewReaderSize(src, 512)
+	var fr flate.Reader = bufio.NewReaderSize(src, 4096)
 	if zl, ok := b.pool.zlib.Get().(zlibReader); ok {
 		if err := zl.Reset(fr, nil); err != nil {
 			b.pool.zlib.Put(zl)

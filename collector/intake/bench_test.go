@@ -1,0 +1,72 @@
+package intake
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
+)
+
+// benchStream is a realistic stream: the heavy fixture (every kind of event, as agents send them).
+func benchStream(b *testing.B) (plain, gz []byte, events int) {
+	plain = readFixture(b, "intake-v2/heavy.ndjson")
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	_, _ = zw.Write(plain)
+	_ = zw.Close()
+	res, err := decoder.New(decoder.Options{}).Decode(context.Background(), bytes.NewReader(plain), &collector.Event{}, discard{})
+	if err != nil || len(res.Errors) > 0 {
+		b.Fatalf("fixture: %v %v", err, res.Errors)
+	}
+	return plain, buf.Bytes(), res.Accepted
+}
+
+type discard struct{}
+
+func (discard) ProcessBatch(context.Context, *collector.Batch) error { return nil }
+
+// BenchmarkIntake measures what the HTTP handling adds to decoding: the baseline is the decoder alone
+// on the decompressed stream; "handler" is the whole POST /intake/v2/events (auth with a secret token,
+// gzip, limits, stream slot, enrich, the answer) into a Processor that discards. Compare with
+// benchstat: go test ./collector/intake -run X -bench Intake -count 10 | benchstat -col /path -.
+func BenchmarkIntake(b *testing.B) {
+	plain, gz, events := benchStream(b)
+	b.Run("path=decoder", func(b *testing.B) {
+		dec := decoder.New(decoder.Options{BatchSize: DefaultBatchSize})
+		base := collector.Event{Timestamp: time.Now()}
+		b.SetBytes(int64(len(plain)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := dec.Decode(context.Background(), bytes.NewReader(plain), &base, discard{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*events)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("path=handler", func(b *testing.B) {
+		api, _, _ := newTestAPI(b, Config{Processor: discard{}, SecretToken: "t"})
+		h := api.Handler()
+		b.SetBytes(int64(len(plain)))
+		b.ReportAllocs()
+		body := bytes.NewReader(gz)
+		for b.Loop() {
+			body.Reset(gz)
+			req := httptest.NewRequest(http.MethodPost, "/intake/v2/events", body)
+			req.Header.Set("Authorization", "Bearer t")
+			req.Header.Set("Content-Encoding", "gzip")
+			req.Header.Set("Content-Type", "application/x-ndjson")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusAccepted {
+				b.Fatalf("%d %s", w.Code, w.Body)
+			}
+		}
+		b.ReportMetric(float64(b.N*events)/b.Elapsed().Seconds(), "events/s")
+	})
+}
