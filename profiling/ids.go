@@ -1,6 +1,7 @@
 package profiling
 
 import (
+	"crypto/rand"
 	"encoding/hex"
 
 	"github.com/hotpath-apm/hotpath/agent"
@@ -14,4 +15,11 @@ func requestIDs(r *agent.Request) (traceID, transactionID string) {
 	hex.Encode(b[n:], r.TransactionID[:])
 	s := string(b[:])
 	return s[:n], s[n:]
+}
+
+// newProfileID returns a new random profile.id: 16 bytes in lower-case hex, like a trace.id.
+func newProfileID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never returns an error (crypto/rand, Go >= 1.24)
+	return hex.EncodeToString(b[:])
 }

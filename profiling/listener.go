@@ -3,6 +3,9 @@ package profiling
 import (
 	"context"
 	"runtime/pprof"
+	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/hotpath-apm/hotpath/agent"
 )
@@ -23,15 +26,91 @@ type listener struct {
 
 var _ agent.Listener = (*listener)(nil)
 
-// ServeRequest runs the handler under the request's pprof labels: one pprof.Do, keys sorted.
+// ServeRequest runs the handler under the request's pprof labels (one pprof.Do, keys sorted), then tells
+// the request's capture, if it has one, that the request has ended.
 func (l *listener) ServeRequest(ctx context.Context, r *agent.Request, serve func(context.Context)) {
-	if l.p.closed.Load() {
+	p := l.p
+	if p.closed.Load() {
 		serve(ctx)
 		return
 	}
+	defer p.requestEnded(r)
 	traceID, txID := requestIDs(r)
 	pprof.Do(ctx, pprof.Labels(LabelRoute, r.Route, LabelTraceID, traceID, LabelTransactionID, txID), serve)
 }
 
-// RequestSlow starts a capture of r.
-func (l *listener) RequestSlow(r *agent.Request) {}
+// requestEnded tells r's capture, if any, that r has ended. A capture, if there is one, was registered
+// by RequestSlow, which returned before serve did (agent.Listener's guarantee).
+func (p *Profiler) requestEnded(r *agent.Request) {
+	if p.nslow.Load() == 0 {
+		return
+	}
+	if sc := p.forgetSlow(r); sc != nil {
+		sc.ended <- time.Now()
+	}
+}
+
+// RequestSlow starts a capture of r, if admission allows: it keeps the CPU ring's chunks since r
+// started, takes the first goroutine snapshot (now, while r's handler is still running), sets the
+// transaction's profile.id label, and leaves the rest to a goroutine.
+func (l *listener) RequestSlow(r *agent.Request) {
+	p := l.p
+	if reason := p.adm.admit("route " + r.Route); reason != admitted {
+		p.countSkip(reason)
+		if p.cfg.slowHook != nil {
+			p.cfg.slowHook("")
+		}
+		return
+	}
+	traceID, txID := requestIDs(r)
+	now := time.Now()
+	c := &Capture{
+		ID:      newProfileID(),
+		Trigger: TriggerSlowRequest,
+		Time:    now,
+		Request: &CapturedRequest{
+			TraceID:       traceID,
+			TransactionID: txID,
+			Sampled:       r.Sampled,
+			Route:         r.Route,
+			Start:         r.Start,
+			Threshold:     r.Threshold,
+		},
+	}
+	sc := &slowCapture{c: c, ended: make(chan time.Time, 1)}
+	if h, err := p.cpu.hold(r.Start); err != nil {
+		c.addError("cpu: %v", err)
+	} else {
+		sc.hold = h
+	}
+	if g, err := goroutineProfile(); err != nil {
+		c.addError("goroutine: %v", err)
+	} else {
+		sc.goroutines = append(sc.goroutines, g)
+	}
+
+	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		if sc.hold != nil {
+			p.cpu.release(sc.hold)
+		}
+		p.adm.done()
+		if p.cfg.slowHook != nil {
+			p.cfg.slowHook("")
+		}
+		return
+	}
+	p.slow[r] = sc
+	p.nslow.Add(1)
+	p.wg.Add(1)
+	p.mu.Unlock()
+	p.stats.captures.Add(1)
+	r.SetLabel(LabelProfileID, c.ID)
+	p.log.Info("profiling: capturing slow request", zap.String("profile.id", c.ID),
+		zap.String("transaction.id", txID), zap.String("route", r.Route))
+	go p.runSlow(sc, r)
+	if p.cfg.slowHook != nil {
+		p.cfg.slowHook(c.ID)
+	}
+}

@@ -88,7 +88,7 @@ func TestRequestLabels(t *testing.T) {
 	if !equalLabels(inherited, want) {
 		t.Errorf("labels of a goroutine the handler started %q, want %q", inherited, want)
 	}
-	if _, ok := txLabel(tx, "profile.id"); ok {
+	if _, ok := txLabel(tx, "profile_id"); ok {
 		t.Error("a fast request got a profile.id")
 	}
 }

@@ -1,22 +1,61 @@
 package profiling
 
 import (
+	"runtime/trace"
+	"time"
+
 	"go.uber.org/zap"
 
 	"github.com/hotpath-apm/hotpath/agent"
+)
+
+// Defaults of the options.
+const (
+	DefaultCPUChunk              = time.Second
+	DefaultCPURing               = 10 * time.Second
+	DefaultFlightRecorderMinAge  = 5 * time.Second
+	DefaultFlightRecorderMaxSize = 8 << 20
+	DefaultMaxConcurrentCaptures = 2
+	DefaultRateLimit             = 10 // captures per DefaultRateLimitPeriod
+	DefaultRateLimitPeriod       = time.Minute
+	DefaultRouteCooldown         = time.Minute
+	DefaultMaxCaptureDuration    = 10 * time.Second
+	DefaultGoroutineInterval     = 250 * time.Millisecond
 )
 
 // Option configures New.
 type Option func(*config)
 
 type config struct {
-	inflight *agent.InFlight // nil: no per-request labels, no slow-request captures
-	logger   *zap.Logger     // never nil after newConfig
-	clock    clock           // never nil after newConfig
+	inflight       *agent.InFlight // nil: no per-request labels, no slow-request captures
+	logger         *zap.Logger     // never nil after newConfig
+	clock          clock           // never nil after newConfig
+	cpuChunk       time.Duration
+	cpuRing        time.Duration               // 0: record CPU only while a capture needs it
+	flight         *trace.FlightRecorderConfig // nil: no flight recorder
+	maxConcurrent  int
+	rateN          int
+	ratePer        time.Duration
+	routeCooldown  time.Duration
+	maxCapture     time.Duration
+	goroutineEvery time.Duration // 0: one goroutine snapshot per capture
+	uploader       Uploader      // never nil after newConfig
+
+	slowHook func(id string) // tests: called when RequestSlow has started a capture
 }
 
 func newConfig(opts []Option) config {
-	c := config{}
+	c := config{
+		cpuChunk:       DefaultCPUChunk,
+		cpuRing:        DefaultCPURing,
+		flight:         &trace.FlightRecorderConfig{MinAge: DefaultFlightRecorderMinAge, MaxBytes: DefaultFlightRecorderMaxSize},
+		maxConcurrent:  DefaultMaxConcurrentCaptures,
+		rateN:          DefaultRateLimit,
+		ratePer:        DefaultRateLimitPeriod,
+		routeCooldown:  DefaultRouteCooldown,
+		maxCapture:     DefaultMaxCaptureDuration,
+		goroutineEvery: DefaultGoroutineInterval,
+	}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -25,6 +64,9 @@ func newConfig(opts []Option) config {
 	}
 	if c.clock == nil {
 		c.clock = realClock{}
+	}
+	if c.uploader == nil {
+		c.uploader = discardUploader{}
 	}
 	return c
 }
@@ -47,4 +89,93 @@ func WithLogger(l *zap.Logger) Option {
 		panic("profiling: WithLogger(nil)")
 	}
 	return func(c *config) { c.logger = l }
+}
+
+// WithCPURing records the CPU profile all the time, as consecutive profiles of chunk each, and keeps
+// those of the last span: a slow request's capture then has its CPU samples from the request's start,
+// as long as its threshold is below span (see the package documentation for the cost). chunk must be
+// positive and span at least chunk. Default: DefaultCPUChunk (1 s) chunks, DefaultCPURing (10 s) span.
+func WithCPURing(chunk, span time.Duration) Option {
+	if chunk <= 0 || span < chunk {
+		panic("profiling: WithCPURing needs 0 < chunk <= span")
+	}
+	return func(c *config) { c.cpuChunk, c.cpuRing = chunk, span }
+}
+
+// WithoutCPURing records the CPU profile only while a capture or an on-demand request needs it: nothing
+// is recorded (and nothing is spent) while no request is slow, but a slow request's CPU profile starts
+// when it crosses its threshold, so the samples of its first threshold of running are missing.
+// Default: the ring is on (WithCPURing).
+func WithoutCPURing() Option {
+	return func(c *config) { c.cpuRing = 0 }
+}
+
+// WithFlightRecorder sets the execution-trace flight recorder's window (runtime/trace.FlightRecorderConfig:
+// MinAge, MaxBytes; zero fields are the runtime's defaults). Default: on, MinAge
+// DefaultFlightRecorderMinAge (5 s), MaxBytes DefaultFlightRecorderMaxSize (8 MiB).
+func WithFlightRecorder(cfg trace.FlightRecorderConfig) Option {
+	return func(c *config) { c.flight = &cfg }
+}
+
+// WithoutFlightRecorder turns the flight recorder off: captures have no execution trace, and the process
+// pays nothing for tracing. Default: on (WithFlightRecorder).
+func WithoutFlightRecorder() Option {
+	return func(c *config) { c.flight = nil }
+}
+
+// WithMaxConcurrentCaptures lets at most n captures collect at the same time; a request that turns slow
+// while n are running is not captured. n must be positive. Default: DefaultMaxConcurrentCaptures (2).
+func WithMaxConcurrentCaptures(n int) Option {
+	if n <= 0 {
+		panic("profiling: WithMaxConcurrentCaptures needs n > 0")
+	}
+	return func(c *config) { c.maxConcurrent = n }
+}
+
+// WithRateLimit lets at most n captures start in a row, and then n per period on average (a token
+// bucket shared by every trigger). n and per must be positive. Default: DefaultRateLimit (10) per
+// DefaultRateLimitPeriod (1 min).
+func WithRateLimit(n int, per time.Duration) Option {
+	if n <= 0 || per <= 0 {
+		panic("profiling: WithRateLimit needs n > 0 and per > 0")
+	}
+	return func(c *config) { c.rateN, c.ratePer = n, per }
+}
+
+// WithRouteCooldown captures a route (agent.Request.Route) at most once per d, so that one slow route
+// does not use up the rate limit; 0 turns the cooldown off. Default: DefaultRouteCooldown (1 min).
+func WithRouteCooldown(d time.Duration) Option {
+	if d < 0 {
+		panic("profiling: WithRouteCooldown(d < 0)")
+	}
+	return func(c *config) { c.routeCooldown = d }
+}
+
+// WithMaxCaptureDuration ends a slow request's capture d after the request crossed its threshold if the
+// request is still running then (its capture says Ended: false). d must be positive. Default:
+// DefaultMaxCaptureDuration (10 s).
+func WithMaxCaptureDuration(d time.Duration) Option {
+	if d <= 0 {
+		panic("profiling: WithMaxCaptureDuration needs d > 0")
+	}
+	return func(c *config) { c.maxCapture = d }
+}
+
+// WithGoroutineInterval takes a goroutine snapshot every d while a slow request runs, on top of the one
+// taken when it crosses its threshold, so that its goroutine profile shows where it waited over time
+// (at most 64 snapshots); 0 takes only the first. Each snapshot costs a goroutine profile of the whole
+// process. Default: DefaultGoroutineInterval (250 ms).
+func WithGoroutineInterval(d time.Duration) Option {
+	if d < 0 {
+		panic("profiling: WithGoroutineInterval(d < 0)")
+	}
+	return func(c *config) { c.goroutineEvery = d }
+}
+
+// WithUploader hands every finished capture to u. Default: captures are discarded.
+func WithUploader(u Uploader) Option {
+	if u == nil {
+		panic("profiling: WithUploader(nil)")
+	}
+	return func(c *config) { c.uploader = u }
 }

@@ -1,0 +1,211 @@
+package profiling_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/hotpath-apm/hotpath/agent"
+	"github.com/hotpath-apm/hotpath/profiling"
+)
+
+// collected is an Uploader that hands captures to the test.
+type collected chan *profiling.Capture
+
+func (c collected) Upload(ctx context.Context, cp *profiling.Capture) error {
+	select {
+	case c <- cp:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitFor fails the test if ch does not deliver in a time no correct run comes near.
+func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// burnCPU spins for d of wall time in arithmetic on locals (no memory access, so the race detector adds
+// no calls): its CPU samples are all in it.
+//
+//go:noinline
+func burnCPU(d time.Duration) uint64 {
+	end := time.Now().Add(d)
+	x := uint64(88172645463325252)
+	for {
+		for i := 0; i < 1<<15; i++ {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+		}
+		if time.Now().After(end) {
+			return x
+		}
+	}
+}
+
+// waitForRelease blocks on ch: the goroutine profile shows it under runtime.chanrecv1.
+//
+//go:noinline
+func waitForRelease(ch <-chan struct{}) {
+	<-ch
+}
+
+// parseProfile parses a capture's profile part.
+func parseProfile(t *testing.T, data []byte) *profile.Profile {
+	t.Helper()
+	if data == nil {
+		t.Fatal("no profile")
+	}
+	p, err := profile.ParseData(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// topFlat returns the function with the most samples of its own (first sample value).
+func topFlat(p *profile.Profile) (string, int64) {
+	flat := map[string]int64{}
+	for _, s := range p.Sample {
+		if len(s.Location) > 0 && len(s.Location[0].Line) > 0 {
+			flat[s.Location[0].Line[0].Function.Name] += s.Value[0]
+		}
+	}
+	var top string
+	var n int64
+	for f, v := range flat {
+		if v > n {
+			top, n = f, v
+		}
+	}
+	return top, n
+}
+
+// stackFuncs lists a sample's functions, leaf first (inlined frames included).
+func stackFuncs(s *profile.Sample) []string {
+	var fs []string
+	for _, loc := range s.Location {
+		for _, line := range loc.Line {
+			fs = append(fs, line.Function.Name)
+		}
+	}
+	return fs
+}
+
+// TestSlowRequestCaptures is the profiler's purpose: a request burning CPU in a known function and one
+// blocked on a channel both cross their threshold while running; each transaction gets a profile.id, and
+// the capture with that id has, for the first, a CPU profile whose top function is burnCPU (from the
+// request's start: the ring reaches back), and for the second a goroutine profile of that request only
+// whose top frames are the channel receive in waitForRelease.
+func TestSlowRequestCaptures(t *testing.T) {
+	rt := recordingTracer(t)
+	f := agent.NewInFlight()
+	got := make(collected, 4)
+	started := make(chan string, 4)
+	newProfiler(t, profiling.WithInFlight(f), profiling.WithUploader(got),
+		profiling.WithCPURing(100*time.Millisecond, 2*time.Second),
+		profiling.WithSlowHook(func(id string) { started <- id }))
+
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, burnCPU(400*time.Millisecond))
+	})
+	mux.HandleFunc("GET /block", func(w http.ResponseWriter, r *http.Request) {
+		waitForRelease(release)
+	})
+	h := agent.Wrap(mux, agent.WithTracer(rt.Tracer), agent.WithInFlight(f),
+		agent.WithSlowThreshold(50*time.Millisecond))
+
+	// The CPU-bound request.
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/burn", nil))
+	burnID := waitFor(t, started, "the /burn capture to start")
+	burn := waitFor(t, got, "the /burn capture")
+
+	// The blocked request: released once its capture has its first goroutine snapshot.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/block", nil))
+	}()
+	blockID := waitFor(t, started, "the /block capture to start")
+	close(release)
+	<-done
+	block := waitFor(t, got, "the /block capture")
+
+	rt.Flush(nil)
+	txs := rt.Payloads().Transactions
+	if len(txs) != 2 {
+		t.Fatalf("%d transactions", len(txs))
+	}
+	for i, want := range []struct {
+		c  *profiling.Capture
+		id string
+	}{{burn, burnID}, {block, blockID}} {
+		tx := txs[i]
+		if pid, _ := txLabel(tx, "profile_id"); pid != want.id || want.c.ID != want.id {
+			t.Errorf("%s: transaction profile.id %v, capture %s, started %s", tx.Name, pid, want.c.ID, want.id)
+		}
+		r := want.c.Request
+		if r == nil || r.TransactionID != hexOf(tx.ID[:]) || r.TraceID != hexOf(tx.TraceID[:]) || !r.Ended {
+			t.Errorf("%s: capture request %+v", tx.Name, r)
+		}
+		if want.c.Trace == nil || !strings.HasPrefix(string(want.c.Trace), "go 1.") {
+			t.Errorf("%s: no execution trace (errors %q)", tx.Name, want.c.Errors)
+		}
+	}
+
+	// CPU: burnCPU on top, samples from the request's start.
+	cpu := parseProfile(t, burn.CPU)
+	top, n := topFlat(cpu)
+	if !strings.HasSuffix(top, ".burnCPU") {
+		t.Errorf("CPU top function %s (%d samples), want burnCPU; errors %q", top, n, burn.Errors)
+	}
+	if burn.CPUSamples < 3 || !burn.CPUStart.Equal(burn.Request.Start) {
+		t.Errorf("CPU: %d samples from %v, request started %v (errors %q)", burn.CPUSamples,
+			burn.CPUStart, burn.Request.Start, burn.Errors)
+	}
+	for _, s := range cpu.Sample {
+		if s.Label["transaction.id"][0] != burn.Request.TransactionID {
+			t.Fatalf("CPU sample of another request: %v", s.Label)
+		}
+	}
+
+	// Goroutines: the blocked request's goroutine, in waitForRelease's channel receive.
+	g := parseProfile(t, block.Goroutine)
+	if len(g.Sample) == 0 {
+		t.Fatalf("empty goroutine profile; errors %q", block.Errors)
+	}
+	var best *profile.Sample
+	for _, s := range g.Sample {
+		if s.Label["transaction.id"][0] != block.Request.TransactionID {
+			t.Fatalf("goroutine of another request: %v", s.Label)
+		}
+		if best == nil || s.Value[0] > best.Value[0] {
+			best = s
+		}
+	}
+	fs := stackFuncs(best)
+	i := 0
+	for i < len(fs) && strings.HasPrefix(fs[i], "runtime.") {
+		i++
+	}
+	if i == 0 || i == len(fs) || fs[i-1] != "runtime.chanrecv1" || !strings.HasSuffix(fs[i], ".waitForRelease") {
+		t.Errorf("blocked goroutine's stack %q, want runtime.chanrecv1 under waitForRelease", fs)
+	}
+}

@@ -1,0 +1,88 @@
+package profiling
+
+import (
+	"sync"
+	"time"
+)
+
+// fakeClock is a clock that moves only when Advance is called; its timers and tickers fire (without
+// blocking: a tick the reader has not taken is dropped, as with time.Ticker) when Advance passes them.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	when    time.Time
+	period  time.Duration // 0: a timer
+	ch      chan time.Time
+	stopped bool
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) add(d, period time.Duration) (<-chan time.Time, func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{when: c.now.Add(d), period: period, ch: make(chan time.Time, 1)}
+	c.timers = append(c.timers, t)
+	return t.ch, func() {
+		c.mu.Lock()
+		t.stopped = true
+		c.mu.Unlock()
+	}
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) (<-chan time.Time, func()) { return c.add(d, 0) }
+
+func (c *fakeClock) NewTicker(d time.Duration) (<-chan time.Time, func()) { return c.add(d, d) }
+
+// Advance moves the clock by d and fires the timers and tickers it passes.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	live := c.timers[:0]
+	for _, t := range c.timers {
+		if t.stopped {
+			continue
+		}
+		if !t.when.After(c.now) {
+			select {
+			case t.ch <- c.now:
+			default:
+			}
+			if t.period == 0 {
+				continue
+			}
+			for !t.when.After(c.now) {
+				t.when = t.when.Add(t.period)
+			}
+		}
+		live = append(live, t)
+	}
+	c.timers = live
+}
+
+// Timers returns how many timers and tickers are waiting: tests wait for a goroutine to have set its
+// timer before advancing past it.
+func (c *fakeClock) Timers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, t := range c.timers {
+		if !t.stopped {
+			n++
+		}
+	}
+	return n
+}

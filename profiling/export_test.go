@@ -1,0 +1,20 @@
+package profiling
+
+// WithSlowHook calls f from every RequestSlow call, once it has decided: with the capture's ID after
+// the first goroutine snapshot when it started one, with "" when admission refused. Tests release
+// blocked handlers with it.
+func WithSlowHook(f func(id string)) Option {
+	return func(c *config) { c.slowHook = f }
+}
+
+// WithClock makes the profiler's timers (admission, triggers, capture deadlines, goroutine snapshots)
+// follow c.
+func WithClock(c *FakeClock) Option {
+	return func(cfg *config) { cfg.clock = c }
+}
+
+// FakeClock is a clock tests move by hand.
+type FakeClock = fakeClock
+
+// NewFakeClock returns a FakeClock at a fixed time.
+func NewFakeClock() *FakeClock { return newFakeClock() }
