@@ -277,7 +277,7 @@ func writeHTTP(w *jsonWriter, h *collector.HTTP) {
 	w.str("referrer", r.Referrer)
 	w.close(n)
 	s := &h.Response
-	n = w.open("response")
+	n = w.openKeep("response", s.Present) // APM Server writes a response the agent sent, even empty
 	w.optInt("decoded_body_size", s.DecodedBodySize)
 	w.optInt("encoded_body_size", s.EncodedBodySize)
 	w.optBool("finished", s.Finished)

@@ -30,6 +30,7 @@ func writeError(w *jsonWriter, e *collector.Error) {
 		w.end()
 	}
 	w.str("message", e.Message)
+	w.str("stack_trace", e.StackTrace)
 	w.str("type", e.Type)
 	w.close(m)
 }

@@ -59,9 +59,19 @@ func (w *jsonWriter) open(name string) int {
 	return mark
 }
 
-// close ends an object opened at mark, or removes it entirely (name included) if it is still empty.
+// openKeep is open for an object that is written even if it stays empty when keep is true.
+func (w *jsonWriter) openKeep(name string, keep bool) int {
+	m := w.open(name)
+	if keep {
+		return -1
+	}
+	return m
+}
+
+// close ends an object opened at mark, or removes it entirely (name included) if it is still empty
+// (unless mark is negative: see openKeep).
 func (w *jsonWriter) close(mark int) {
-	if w.b[len(w.b)-1] == '{' {
+	if mark >= 0 && w.b[len(w.b)-1] == '{' {
 		w.b = w.b[:mark]
 		return
 	}

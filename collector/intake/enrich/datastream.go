@@ -27,7 +27,7 @@ func setDataStream(e *collector.Event, namespace string) {
 	if ds.Type != "" && ds.Dataset != "" {
 		return
 	}
-	switch e.Kind {
+	switch eventType(e) {
 	case collector.KindTransaction, collector.KindSpan:
 		ds.Type = "traces"
 		if ds.Dataset == "" {

@@ -1,0 +1,251 @@
+package elasticsearch_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
+	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
+	"github.com/hotpath-apm/hotpath/collector/intake/enrich"
+)
+
+// The golden documents in testdata/es-source are what Elastic APM Server 9.6.0 (apm-data v1.22.1)
+// sends to Elasticsearch for the intake fixtures in testdata/intake; testdata/es-source/CHAIN.md says
+// exactly how they were made. The test runs the real chain hotpath runs, decoder then enrich then
+// rendering, on the same input (request time 2026-01-01T00:00:00Z, client 127.0.0.1), and compares
+// every document as canonical JSON: keys sorted, numbers as numbers, metricset.samples sorted by name
+// (APM Server's order comes from a Go map), observer.hostname, observer.version and
+// observer.ephemeral_id left out (they describe the server, not the event).
+
+var goldenRequestTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// goldenBase returns the base event APM Server builds for a request to endpoint from 127.0.0.1.
+func goldenBase(endpoint string) collector.Event {
+	ip := netip.MustParseAddr("127.0.0.1")
+	if endpoint == "rum" {
+		return collector.Event{
+			Timestamp: goldenRequestTime,
+			Client:    collector.Client{IP: ip},
+			Source:    collector.Source{IP: ip, Port: 54321},
+			UserAgent: collector.UserAgent{Original: "Go-http-client/1.1"},
+		}
+	}
+	return collector.Event{Timestamp: goldenRequestTime, Host: collector.Host{IP: []netip.Addr{ip}}}
+}
+
+type goldenEntry struct {
+	Fixture  string         `json:"fixture"`
+	Golden   string         `json:"golden"`
+	Endpoint string         `json:"endpoint"`
+	Accepted int            `json:"accepted"`
+	Indexed  int            `json:"indexed"`
+	Indices  map[string]int `json:"indices"`
+}
+
+// goldenDoc is one line of a golden file, and what the exporter sends for one event.
+type goldenDoc struct {
+	Index  string          `json:"index"`
+	Source json.RawMessage `json:"source"`
+}
+
+// renderFixture decodes an intake fixture, enriches and renders every event as the exporter would.
+func renderFixture(t testing.TB, body []byte, endpoint string) []goldenDoc {
+	t.Helper()
+	en := enrich.New(enrich.Config{ObserverHostname: "hotpath-test"})
+	var docs []goldenDoc
+	p := collector.ProcessBatchFunc(func(_ context.Context, b *collector.Batch) error {
+		if endpoint == "rum" {
+			en.ProcessRUM(b)
+		} else {
+			en.Process(b)
+		}
+		for i := range *b {
+			e := &(*b)[i]
+			idx, err := elasticsearch.Index(e)
+			if err != nil {
+				return err
+			}
+			src, err := elasticsearch.AppendDocument(nil, e)
+			if err != nil {
+				return err
+			}
+			if !json.Valid(src) {
+				return fmt.Errorf("invalid JSON rendered: %s", src)
+			}
+			docs = append(docs, goldenDoc{Index: idx, Source: src})
+		}
+		return nil
+	})
+	base := goldenBase(endpoint)
+	res, err := decoder.New(decoder.Options{}).Decode(context.Background(), bytes.NewReader(body), &base, p)
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if len(res.Errors) > 0 {
+		t.Fatalf("decode errors: %+v", res.Errors)
+	}
+	return docs
+}
+
+func TestGoldenDocuments(t *testing.T) {
+	var manifest []goldenEntry
+	raw, err := os.ReadFile("testdata/es-source/MANIFEST.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	tested := 0
+	for _, m := range manifest {
+		golden, err := os.ReadFile(filepath.Join("testdata/es-source", m.Golden))
+		if os.IsNotExist(err) {
+			continue // the manifest also lists fixtures whose golden file was not shipped
+		}
+		tested++
+		t.Run(strings.TrimSuffix(m.Fixture, ".ndjson"), func(t *testing.T) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := os.ReadFile(filepath.Join("testdata/intake", m.Fixture))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := readGolden(t, golden)
+			if len(want) != m.Indexed {
+				t.Fatalf("golden file has %d documents, manifest says %d", len(want), m.Indexed)
+			}
+			got := renderFixture(t, body, m.Endpoint)
+			if len(got) != len(want) {
+				t.Errorf("%d documents, want %d", len(got), len(want))
+			}
+			for i := 0; i < len(got) && i < len(want); i++ {
+				if got[i].Index != want[i].Index {
+					t.Errorf("document %d: index %q, want %q", i, got[i].Index, want[i].Index)
+				}
+				g, w := canonical(t, got[i].Source), canonical(t, want[i].Source)
+				if g != w {
+					t.Errorf("document %d (%s) differs from APM Server's:\n%s", i, want[i].Index, diffJSON(g, w))
+				}
+			}
+		})
+	}
+	if tested < 18 {
+		t.Errorf("only %d golden files tested", tested)
+	}
+}
+
+func readGolden(t *testing.T, b []byte) []goldenDoc {
+	var docs []goldenDoc
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var d goldenDoc
+		if err := json.Unmarshal(line, &d); err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, d)
+	}
+	return docs
+}
+
+// canonical returns src as canonical JSON (see the comment at the top of the file), indented one
+// member per line so that a diff is readable.
+func canonical(t *testing.T, src []byte) string {
+	t.Helper()
+	var v map[string]any
+	d := json.NewDecoder(bytes.NewReader(src))
+	if err := d.Decode(&v); err != nil {
+		t.Fatalf("not a JSON object: %v: %s", err, src)
+	}
+	if o, ok := v["observer"].(map[string]any); ok {
+		delete(o, "hostname")
+		delete(o, "version")
+		delete(o, "ephemeral_id")
+	}
+	if ms, ok := v["metricset"].(map[string]any); ok {
+		if samples, ok := ms["samples"].([]any); ok {
+			sort.SliceStable(samples, func(i, j int) bool {
+				return fmt.Sprint(samples[i].(map[string]any)["name"]) < fmt.Sprint(samples[j].(map[string]any)["name"])
+			})
+		}
+	}
+	out, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// diffJSON lists the leaf values that differ, as path: got / want.
+func diffJSON(got, want string) string {
+	g, w := flatten(got), flatten(want)
+	var paths []string
+	for p := range g {
+		if g[p] != w[p] {
+			paths = append(paths, p)
+		}
+	}
+	for p := range w {
+		if _, ok := g[p]; !ok {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	var b strings.Builder
+	for _, p := range paths {
+		gv, gok := g[p]
+		wv, wok := w[p]
+		if !gok {
+			gv = "(absent)"
+		}
+		if !wok {
+			wv = "(absent)"
+		}
+		fmt.Fprintf(&b, "  %s:\n      got  %s\n      want %s\n", p, gv, wv)
+	}
+	return b.String()
+}
+
+// flatten maps each leaf path (a.b[0].c) of a JSON document to its JSON value; empty objects and
+// arrays are leaves too.
+func flatten(doc string) map[string]string {
+	var v any
+	_ = json.Unmarshal([]byte(doc), &v)
+	out := map[string]string{}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if len(x) == 0 {
+				out[path] = "{}"
+			}
+			for k, c := range x {
+				walk(strings.TrimPrefix(path+"."+k, "."), c)
+			}
+		case []any:
+			if len(x) == 0 {
+				out[path] = "[]"
+			}
+			for i, c := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), c)
+			}
+		default:
+			b, _ := json.Marshal(x)
+			out[path] = string(b)
+		}
+	}
+	walk("", v)
+	return out
+}
