@@ -121,11 +121,14 @@ func (s *Store) setFull(err error) {
 }
 
 // updateDiskMetrics measures the store's disk usage, publishes it and returns it, and also what will
-// remain once the files that compactions made obsolete are deleted (live).
+// remain once the files that compactions made obsolete are deleted (live), which is what MaxDisk bounds.
 func (s *Store) updateDiskMetrics() (usage, live int64) {
 	m := s.db.Metrics()
 	usage = int64(m.DiskSpaceUsage())
-	pending := m.Table.Local.ObsoleteSize + m.Table.Local.ZombieSize + m.BlobFiles.Local.ObsoleteSize + m.BlobFiles.Local.ZombieSize
+	// Obsolete and zombie files are about to be deleted, and a running compaction's output replaces its
+	// inputs: neither is counted against the budget.
+	pending := m.Table.Local.ObsoleteSize + m.Table.Local.ZombieSize + m.BlobFiles.Local.ObsoleteSize +
+		m.BlobFiles.Local.ZombieSize + uint64(max(m.Compact.InProgressBytes, 0))
 	live = usage - int64(pending)
 	s.diskCached.Store(usage)
 	s.metrics.diskBytes.Set(float64(usage))

@@ -145,7 +145,7 @@ func TestRetentionByDiskSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, used := s.updateDiskMetrics()
-	s.cfg.MaxDisk = used * 7 / 10
+	s.cfg.MaxDisk = used * 6 / 10
 	if err := s.RunRetention(); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, used := s.updateDiskMetrics()
-	s.cfg.MaxDisk = used * 7 / 10
+	s.cfg.MaxDisk = used * 6 / 10
 	if err := s.RunRetention(); err != nil {
 		t.Fatal(err)
 	}
@@ -197,8 +197,8 @@ func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
 	if !strings.Contains(err.Error(), `"elasticsearch"`) {
 		t.Fatalf("error does not name the cursor: %v", err)
 	}
-	// The exporter catches up with the first two hours: retention frees them and intake resumes.
-	if err := s.CommitCursor("elasticsearch", uint64(len(hours[0])+len(hours[1])+1)); err != nil {
+	// The exporter catches up with the first three hours: retention frees them and intake resumes.
+	if err := s.CommitCursor("elasticsearch", uint64(len(hours[0])+len(hours[1])+len(hours[2])+1)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RunRetention(); err != nil {
@@ -207,7 +207,7 @@ func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
 	if err := s.ProcessBatch(context.Background(), &b); err != nil {
 		t.Fatalf("intake after the cursor moved: %v", err)
 	}
-	if got := firstSeq(t, s); got > uint64(len(hours[0])+len(hours[1])+1) {
+	if got := firstSeq(t, s); got > uint64(len(hours[0])+len(hours[1])+len(hours[2])+1) {
 		t.Fatalf("deleted events the cursor had not passed: oldest %d", got)
 	}
 }
