@@ -155,7 +155,7 @@ func TestCollectorEndToEnd(t *testing.T) {
 	if code != 200 || metricLine(page, "hotpath_intake_events_accepted_total") != "60" {
 		t.Errorf("/metrics %d: accepted %q", code, metricLine(page, "hotpath_intake_events_accepted_total"))
 	}
-	for _, name := range []string{"hotpath_intake_streams_in_flight", "hotpath_store_", "go_goroutines", "process_resident_memory_bytes"} {
+	for _, name := range []string{"hotpath_intake_streams_in_flight", "hotpath_store_queue_batches", "hotpath_store_commit_seconds", "go_goroutines", "process_resident_memory_bytes"} {
 		if !strings.Contains(page, name) {
 			t.Errorf("/metrics has no %s", name)
 		}

@@ -125,7 +125,7 @@ func TestSIGKILL(t *testing.T) {
 	stopLoad()
 	rep := <-loadDone
 	if rep.failures == 0 {
-		t.Error("no request was cut off by a kill: the test did not kill the collector mid-request")
+		t.Error("no request failed: the collector was never killed under load")
 	}
 
 	// Every acknowledged trace must be whole in the store.
@@ -145,7 +145,7 @@ func TestSIGKILL(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d rounds: %d events acknowledged in %d requests; %d requests cut off by kills; %d events in the store",
+	t.Logf("%d rounds: %d events acknowledged in %d requests; %d requests failed (cut off by a kill, or sent while the collector was down); %d events in the store",
 		*sigkillRounds, rep.acked, len(rep.ackedTraces), rep.failures, sum(counts))
 	if missing > 0 {
 		t.Fatalf("%d acknowledged traces incomplete in the store", missing)
