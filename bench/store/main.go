@@ -271,7 +271,9 @@ func runHotpath(dir string, n, every, writers, batchSize, reads int) error {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	span := 26 * time.Hour
 	var written atomic.Int64
-	now := func() time.Time { return start.Add(time.Duration(float64(span) * float64(written.Load()) / float64(n))) }
+	now := func() time.Time {
+		return start.Add(time.Duration(float64(span) * float64(written.Load()) / float64(n)))
+	}
 	s, err := pebble.Open(pebble.Config{Dir: dir, Now: now, MaxAge: -1, QueueBytes: 256 << 20})
 	if err != nil {
 		return err
