@@ -253,11 +253,12 @@ const maxAgentConfigQuery = 64 << 10
 // Cache-Control max-age=300, success with the configured max-age and the ETag (quoted), and 304 when
 // If-None-Match (or the ifnonematch query parameter) names the current ETag.
 func (a *API) serveAgentConfig(w http.ResponseWriter, r *http.Request, x *exchange) {
-	w.Header().Set("Cache-Control", "max-age=300, must-revalidate")
 	if _, err := a.auth.authenticate(r.Header.Get("Authorization")); err != nil {
+		// APM Server's auth middleware answers before the handler sets any header.
 		x.fail(w, r, http.StatusUnauthorized, reasonUnauthorized, err.Error())
 		return
 	}
+	w.Header().Set("Cache-Control", "max-age=300, must-revalidate")
 	var q agentConfigQuery
 	switch r.Method {
 	case http.MethodGet:

@@ -177,10 +177,10 @@ func TestAgentConfigPost(t *testing.T) {
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"transaction_sample_rate":"0.2"`) {
 		t.Errorf("%d %s", w.Code, w.Body)
 	}
-	// Auth is required.
+	// Auth is required, and checked before anything else.
 	req = httptest.NewRequest(http.MethodGet, "/config/v1/agents?service.name=search", nil)
-	if w := serve(api.Handler(), req); w.Code != http.StatusUnauthorized {
-		t.Errorf("without auth: %d", w.Code)
+	if w := serve(api.Handler(), req); w.Code != http.StatusUnauthorized || w.Header().Get("Cache-Control") != "" {
+		t.Errorf("without auth: %d, Cache-Control %q", w.Code, w.Header().Get("Cache-Control"))
 	}
 }
 

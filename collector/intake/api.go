@@ -26,6 +26,9 @@ const (
 	DefaultBatchSize = 250
 	// DefaultMaxConcurrentStreams is the number of intake streams decoded at once.
 	DefaultMaxConcurrentStreams = 32
+	// DefaultMaxBatchesInFlight is the number of a stream's batches that may be committing at once when
+	// the Processor is a BatchEnqueuer.
+	DefaultMaxBatchesInFlight = 4
 	// DefaultStreamWait is how long a stream waits for a slot before a 503.
 	DefaultStreamWait = 5 * time.Second
 	// DefaultMaxBodyBytes limits an intake request body as received. Agents send at most 768 KiB
@@ -42,8 +45,13 @@ const (
 type Config struct {
 	// Processor receives every decoded batch; a stream's events are acknowledged (counted in accepted,
 	// answered 202) only when it returned nil for all of them. collector.ErrQueueFull and
-	// collector.ErrShuttingDown from it are answered 503 as APM Server does. Required.
+	// collector.ErrShuttingDown from it are answered 503 as APM Server does. If it is a BatchEnqueuer,
+	// a stream's batches are pipelined (see BatchEnqueuer). Required.
 	Processor collector.BatchProcessor
+
+	// MaxBatchesInFlight is, when Processor is a BatchEnqueuer, the number of a stream's batches that
+	// may be committing while the stream is decoded further. Default: DefaultMaxBatchesInFlight.
+	MaxBatchesInFlight int
 
 	// Logger receives one line per request (debug for success, info for 4xx, error for 5xx) and the
 	// reasons of refusals; secrets are never logged. Default: no logging.
@@ -110,6 +118,8 @@ type API struct {
 	decomp  decompressors
 	// processor is Config.Processor behind enrich: what APM Server does to events before indexing.
 	processor collector.BatchProcessor
+	enrich    *enrich.Processor
+	enqueuer  BatchEnqueuer // Config.Processor, if it is one
 
 	agentConfig             *agentConfigFile
 	agentConfigCacheControl string
@@ -129,6 +139,7 @@ func New(cfg Config) (*API, error) {
 	setDefault(&cfg.BatchSize, DefaultBatchSize)
 	setDefault(&cfg.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&cfg.StreamWait, DefaultStreamWait)
+	setDefault(&cfg.MaxBatchesInFlight, DefaultMaxBatchesInFlight)
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&cfg.MaxDecodedBytes, DefaultMaxDecodedBytes)
 	setDefault(&cfg.AgentConfigMaxAge, DefaultAgentConfigMaxAge)
@@ -153,6 +164,8 @@ func New(cfg Config) (*API, error) {
 		return nil, err
 	}
 	date, sha := buildInfo()
+	enr := enrich.New(enrich.Config{ObserverVersion: cfg.Version})
+	enq, _ := cfg.Processor.(BatchEnqueuer)
 	return &API{
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -160,7 +173,9 @@ func New(cfg Config) (*API, error) {
 		metrics: m,
 		streams: newStreamSlots(cfg.MaxConcurrentStreams, cfg.StreamWait,
 			decoder.Options{MaxEventSize: cfg.MaxEventSize, BatchSize: cfg.BatchSize}, m),
-		processor:               enrich.New(enrich.Config{ObserverVersion: cfg.Version}).Wrap(cfg.Processor),
+		processor:               enr.Wrap(cfg.Processor),
+		enrich:                  enr,
+		enqueuer:                enq,
 		agentConfig:             acfg,
 		agentConfigCacheControl: fmt.Sprintf("max-age=%d, must-revalidate", int(cfg.AgentConfigMaxAge/time.Second)),
 		info:                    serverInfo{BuildDate: date, BuildSHA: sha, Version: cfg.Version},

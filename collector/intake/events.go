@@ -78,7 +78,20 @@ func (a *API) decodeStream(r *http.Request, received time.Time, res *outcome) {
 	if ip := clientIP(r); ip.IsValid() {
 		base.Host.IP = []netip.Addr{ip}
 	}
-	result, err := dec.Decode(ctx, body, &base, a.processor)
+	proc := a.processor
+	var pl *pipeline
+	if a.enqueuer != nil {
+		pl = &pipeline{enq: a.enqueuer, enrich: a.enrich, max: a.cfg.MaxBatchesInFlight}
+		proc = pl
+	}
+	result, err := dec.Decode(ctx, body, &base, proc)
+	if pl != nil {
+		lost, perr := pl.finish(err)
+		result.Accepted -= lost
+		if err == nil {
+			err = perr
+		}
+	}
 	a.metrics.bodyBytes.Add(float64(body.wire.n))
 	res.accepted = result.Accepted
 	a.metrics.rejected.WithLabelValues(reasonInvalidEvent).Add(float64(result.Invalid))
