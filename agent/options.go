@@ -56,7 +56,7 @@ func WithTracer(t *apm.Tracer) Option {
 // request the router received, after the handler has returned (so routers that record the matched route
 // while dispatching, such as chi's RouteContext, are supported); its result is used as the transaction name
 // as is. When a Listener is registered, f is also called before the handler, to tell the listener the route
-// early (Request.Route). When f returns "", the name falls back to the ServeMux pattern (Request.Pattern),
+// early (Request.Route). When f returns "", the name falls back to the ServeMux pattern (http.Request.Pattern),
 // then to "METHOD unknown route".
 //
 // Default: the pattern http.ServeMux matched ("GET /items/{id}"; a pattern registered without a method gets

@@ -1,0 +1,134 @@
+package agent_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+
+	"go.elastic.co/apm/module/apmhttp/v2"
+	"go.elastic.co/apm/v2"
+	"go.elastic.co/apm/v2/apmtest"
+
+	"github.com/hotpath-apm/hotpath/agent"
+)
+
+// The request-path benchmarks, paired: each case serves the same request through the same ServeMux, with
+// nothing around it (bare), apmhttp.Wrap, or agent.Wrap in its configurations. The tracer records every
+// transaction and sends it nowhere. The comparison with OpenTelemetry's otelhttp is in ../bench/agent.
+//
+//	go test -run '^$' -bench BenchmarkRequestPath -count 10 ./agent/ | tee /tmp/path.txt
+//	benchstat -col /handler /tmp/path.txt
+
+// discardWriter is a ResponseWriter that allocates nothing, so that allocations counted are the
+// middleware's.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+type pathCase struct {
+	name    string
+	handler http.Handler
+	target  string
+}
+
+// nopListener attaches nothing and never hears of a slow request (threshold 1 h): what a listener costs
+// the request path by being registered.
+type nopListener struct{}
+
+func (nopListener) ServeRequest(ctx context.Context, _ *agent.Request, serve func(context.Context)) {
+	serve(ctx)
+}
+func (nopListener) RequestSlow(*agent.Request) {}
+
+func pathCases(tb testing.TB, tracer *apm.Tracer) []pathCase {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	idle := agent.NewInFlight()
+	listening := agent.NewInFlight()
+	stop, err := listening.Listen(nopListener{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(stop)
+	return []pathCase{
+		{"bare", mux, "/items/42"},
+		{"apmhttp", apmhttp.Wrap(mux, apmhttp.WithTracer(tracer)), "/items/42"},
+		{"agent", agent.Wrap(mux, agent.WithTracer(tracer)), "/items/42"},
+		{"agent_inflight_idle", agent.Wrap(mux, agent.WithTracer(tracer), agent.WithInFlight(idle)), "/items/42"},
+		{"agent_listening", agent.Wrap(mux, agent.WithTracer(tracer), agent.WithInFlight(listening),
+			agent.WithSlowThreshold(time.Hour)), "/items/42"},
+		{"bare_healthz", mux, "/healthz"},
+		{"agent_ignored_healthz", agent.Wrap(mux, agent.WithTracer(tracer), agent.WithIgnorePaths("/healthz")), "/healthz"},
+	}
+}
+
+func BenchmarkRequestPath(b *testing.B) {
+	tracer := apmtest.NewDiscardTracer()
+	defer tracer.Close()
+	for _, c := range pathCases(b, tracer) {
+		b.Run("handler="+c.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", c.target, nil)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				c.handler.ServeHTTP(w, req)
+			}
+		})
+	}
+}
+
+// TestRequestPathAllocations holds the allocation floors the benchmarks report: agent.Wrap adds at most 6
+// allocations to apmhttp.Wrap's, an ignored path adds none to the bare handler, and an InFlight without a
+// listener adds none to agent.Wrap.
+func TestRequestPathAllocations(t *testing.T) {
+	tracer := apmtest.NewDiscardTracer()
+	defer tracer.Close()
+	allocs := map[string]float64{}
+	for _, c := range pathCases(t, tracer) {
+		req := httptest.NewRequest("GET", c.target, nil)
+		w := &discardWriter{h: http.Header{}}
+		for range 100 { // warm up: route name caches, pools
+			c.handler.ServeHTTP(w, req)
+		}
+		tracer.Flush(nil)
+		// The tracer encodes transactions on its own goroutine, and drops them when its queue is
+		// full: flushing after each request makes that work the same for every request, and counted.
+		allocs[c.name] = averageAllocs(500, func() {
+			c.handler.ServeHTTP(w, req)
+			tracer.Flush(nil)
+		})
+	}
+	t.Logf("allocations per request: %v", allocs)
+	if d := allocs["agent"] - allocs["apmhttp"]; d > 6 {
+		t.Errorf("agent.Wrap adds %.1f allocations to apmhttp.Wrap's, floor 6", d)
+	}
+	if allocs["agent_ignored_healthz"] != allocs["bare_healthz"] {
+		t.Errorf("an ignored path costs %.2f allocations, bare %.2f", allocs["agent_ignored_healthz"], allocs["bare_healthz"])
+	}
+	// sync.Pool (the tracer's) drops objects at random under the race detector: allow that noise there.
+	if d := allocs["agent_inflight_idle"] - allocs["agent"]; d > poolNoise {
+		t.Errorf("an InFlight without listener adds %.2f allocations", d)
+	}
+}
+
+// averageAllocs is testing.AllocsPerRun without its rounding down, for comparing small differences.
+func averageAllocs(runs int, f func()) float64 {
+	// No collection during the measurement: it would empty the tracer's pools and make their refills
+	// count.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.Mallocs-before.Mallocs) / float64(runs)
+}

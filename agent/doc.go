@@ -1,0 +1,102 @@
+// Package agent traces a Go HTTP service with the Elastic APM Go agent in one line, and tells other
+// packages (the profiler) about requests while they run. It owns the middleware, route naming, the span
+// helpers for the three things a search service waits on, a zap logger with trace ids, and the in-flight
+// registry with its slow-request hook.
+//
+// # The middleware
+//
+//	mux := http.NewServeMux()
+//	mux.HandleFunc("GET /search", search)
+//	http.ListenAndServe(":8080", agent.Wrap(mux))
+//
+// Wrap (or Middleware, for routers that take func(http.Handler) http.Handler) builds on apmhttp.Wrap, so
+// each request is a transaction with apmhttp's behaviour: W3C traceparent continued, request and
+// response recorded, result "HTTP 2xx".."HTTP 5xx", outcome failure on 5xx, a panic recorded as an error
+// and answered 500 without crashing the server. The tracer is apm.DefaultTracer(), configured by the
+// ELASTIC_APM_* environment variables (ELASTIC_APM_SERVER_URL, ELASTIC_APM_SERVICE_NAME,
+// ELASTIC_APM_SECRET_TOKEN, ELASTIC_APM_TRANSACTION_SAMPLE_RATE...), unless WithTracer says otherwise.
+// What agent adds:
+//
+//   - Names: a transaction is named by its route, never its raw path: the pattern http.ServeMux matched
+//     ("GET /items/{id}"; a pattern registered without a method gets the request's method in front),
+//     "METHOD unknown route" when nothing matched, or what WithRouteName says for other routers. Naming
+//     allocates nothing once a route has been seen.
+//   - Ignored paths (WithIgnorePaths): served without a transaction and without allocating.
+//   - Slow requests: a transaction that took longer than its threshold (WithSlowThreshold, 500 ms by
+//     default; WithRouteSlowThreshold per route) carries the label slow=true.
+//   - Redaction: Authorization, Proxy-Authorization and every cookie value are "[REDACTED]" in what is sent,
+//     whatever ELASTIC_APM_SANITIZE_FIELD_NAMES says; the agent's sanitizer redacts the rest (its defaults
+//     cover Set-Cookie and fields named like password, token, secret, key, session...). The handler sees
+//     the request unchanged.
+//
+// # Spans
+//
+//   - Calls to other services: WrapClient (apmhttp's client wrapper) makes each request a span of the
+//     transaction in its context and propagates the trace; WithTargetService("segmenter") names the spans
+//     and the service-map node after the service rather than its address.
+//   - Elasticsearch: ElasticsearchTransport is a round-tripper for go-elasticsearch built on
+//     apmelasticsearch, which adds Elasticsearch's own "took", the index, hit count, timed_out and shard
+//     failures as span labels, read from the start of the response as it streams by.
+//   - Code blocks such as building a query need no helper: apm.StartSpan(ctx, "build query", "app")
+//     and defer span.End().
+//
+// Logger(ctx, base) adds trace.id, transaction.id and span.id to a zap logger (apmzap); ReportErrors makes
+// the errors logged through it APM errors attached to the trace.
+//
+// # The in-flight hook (for the profiler)
+//
+// An InFlight is a registry of running requests and the one Listener told about them. Give it to the
+// middleware, then listen:
+//
+//	inflight := agent.NewInFlight()
+//	handler := agent.Wrap(mux, agent.WithInFlight(inflight))
+//	stop, err := inflight.Listen(profiler) // starts the watchdog goroutine
+//	...
+//	stop() // stops it; no more RequestSlow calls after it returns
+//
+// For every traced request (not ignored, tracer recording), on the request's goroutine, after the
+// transaction started:
+//
+//  1. Start: Listener.ServeRequest(ctx, r, serve) is called before the handler. ctx is the request's
+//     context (it holds the transaction); r describes the request: TraceID, TransactionID, Sampled,
+//     Method, Route (the transaction name as known before the handler: the ServeMux pattern, found with
+//     ServeMux.Handler, or WithRouteName's result), Start and Threshold (the route's slow threshold). The
+//     listener must call serve(ctx2) once, on that goroutine, with ctx2 derived from ctx: serve runs the
+//     handler with ctx2 as the request's context.
+//  2. Slow: if the handler is still running at r.Start+r.Threshold, Listener.RequestSlow(r) is called
+//     from the watchdog goroutine (never the request's), at most once per request, one request at a time.
+//     serve does not return before a RequestSlow call for its request has returned, so RequestSlow must be
+//     quick: start the capture elsewhere. Requests with Threshold <= 0 are never reported.
+//  3. End: serve returns when the handler has returned (or panicked: serve panics then, and the
+//     middleware recovers above ServeRequest), and the request has ended when ServeRequest returns. Then
+//     the transaction is named, labelled and ended.
+//
+// So a profiler sets the labels of one pprof.Do, keys sorted, around serve; they cover the handler's
+// goroutine, the goroutines it starts, and nested pprof.Do calls that start from r.Context(). They are
+// also how a CPU sample or a goroutine in a goroutine profile is tied to the request: a goroutine's
+// identity is its labels.
+//
+//	func (p *Profiler) ServeRequest(ctx context.Context, r *agent.Request, serve func(context.Context)) {
+//		pprof.Do(ctx, pprof.Labels("route", r.Route, "trace.id", r.TraceID.String(),
+//			"transaction.id", r.TransactionID.String()), serve)
+//	}
+//
+//	func (p *Profiler) RequestSlow(r *agent.Request) {
+//		id := p.startCapture(r.TransactionID) // asynchronous
+//		r.SetLabel("profile.id", id)
+//	}
+//
+// r.SetLabel(key, value) adds a label to the transaction from any goroutine, RequestSlow's included
+// ("profile.id" links the trace to the profile; dots become underscores in label keys, as in all
+// Elastic APM labels). The labels are applied on the request's goroutine before the transaction ends,
+// since an apm.Transaction must not be modified from two goroutines; SetLabel reports false once the
+// request has ended. The same *Request is passed to both methods and can be a map key.
+//
+// Cost: with no listener (or no InFlight) the middleware does no registry work: one atomic load, no
+// goroutine, no allocation (TestRequestPathAllocations, BenchmarkRequestPath). With a listener: one
+// watchdog goroutine in all, a min-heap of deadlines with one timer (a push when a request starts, a
+// removal when it ends, O(log n) under one mutex), and per request: the Request and the serve function
+// (two allocations), a second match of the path by the ServeMux to know the route early (one allocation
+// for a pattern with wildcards), and the request copy that carries the listener's context if it derives
+// one.
+package agent

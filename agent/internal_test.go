@@ -1,0 +1,101 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"testing/iotest"
+
+	"go.elastic.co/apm/v2/apmtest"
+)
+
+func TestPatternNames(t *testing.T) {
+	var p patternNames
+	for _, tc := range []struct{ method, pattern, want string }{
+		{"GET", "GET /items/{id}", "GET /items/{id}"},
+		{"HEAD", "GET /items/{id}", "GET /items/{id}"}, // ServeMux serves HEAD with GET patterns
+		{"POST", "/legacy/{x}", "POST /legacy/{x}"},
+		{"GET", "/legacy/{x}", "GET /legacy/{x}"},
+		{"PURGE", "/legacy/{x}", "PURGE /legacy/{x}"},
+		{"GET", "example.com/", "GET example.com/"},
+		{"GET", "GET\texample.com/", "GET\texample.com/"},
+	} {
+		if got := p.name(tc.method, tc.pattern); got != tc.want {
+			t.Errorf("name(%q, %q) = %q, want %q", tc.method, tc.pattern, got, tc.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { p.name("POST", "/legacy/{x}") }); n != 0 {
+		t.Errorf("a seen route costs %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = unknownRoute("DELETE") }); n != 0 {
+		t.Errorf("unknown route costs %v allocations", n)
+	}
+	// Concurrent first sightings.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 50 {
+				pattern := fmt.Sprintf("/p%d", j)
+				method := []string{"GET", "POST", "PUT", "DELETE"}[(i+j)%4]
+				if got := p.name(method, pattern); got != method+" "+pattern {
+					t.Errorf("got %q", got)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestSummaryReaderBoundedPrefix: a body whose summary is not complete within maxSummaryPrefix (a long
+// list of shard failures before the hits) is passed through whole, the reader never keeps more than the
+// bound, and the span gets what was found.
+func TestSummaryReaderBoundedPrefix(t *testing.T) {
+	var failures []string
+	for i := range 500 {
+		failures = append(failures, fmt.Sprintf(`{"shard":%d,"reason":{"type":"x","reason":"%s"}}`, i, strings.Repeat("r", 100)))
+	}
+	body := `{"took":77,"timed_out":false,"_shards":{"total":600,"successful":100,"skipped":0,"failed":500,"failures":[` +
+		strings.Join(failures, ",") + `]},"hits":{"total":{"value":3,"relation":"eq"},"hits":[]}}`
+
+	rt := apmtest.NewRecordingTracer()
+	defer rt.Close()
+	tx := rt.StartTransaction("t", "request")
+	span := tx.StartSpan("Elasticsearch: POST x/_search", "db.elasticsearch", nil)
+	r := &summaryReader{body: io.NopCloser(iotest.HalfReader(strings.NewReader(body))), span: span}
+	var got strings.Builder
+	buf := make([]byte, 1000)
+	for {
+		n, err := r.Read(buf)
+		got.Write(buf[:n])
+		if len(r.prefix) > maxSummaryPrefix {
+			t.Fatalf("prefix holds %d bytes", len(r.prefix))
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Close()
+	span.End()
+	tx.End()
+	rt.Flush(nil)
+	if got.String() != body {
+		t.Fatal("body changed on its way through")
+	}
+	spans := rt.Payloads().Spans
+	if len(spans) != 1 || spans[0].Context == nil {
+		t.Fatalf("spans %+v", spans)
+	}
+	tags := map[string]any{}
+	for _, item := range spans[0].Context.Tags {
+		tags[item.Key] = item.Value
+	}
+	want := map[string]any{"es_took_ms": 77.0, "es_timed_out": false, "es_shards_failed": 500.0}
+	if fmt.Sprint(tags) != fmt.Sprint(want) {
+		t.Fatalf("labels %v, want %v", tags, want)
+	}
+}
