@@ -50,7 +50,8 @@ func newAdmission(c clock, maxActive, burst int, per, cooldown time.Duration) *a
 	}
 }
 
-// admit reports whether a capture for key may start; if it does, done must be called when it ends.
+// admit reports whether a capture for key may start; if it does, done must be called when it ends. The
+// empty key has no cooldown.
 func (a *admission) admit(key string) skipReason {
 	now := a.clock.Now()
 	a.mu.Lock()
@@ -58,8 +59,10 @@ func (a *admission) admit(key string) skipReason {
 	if a.closed {
 		return skipClosed
 	}
-	if last, ok := a.lastKey[key]; ok && now.Sub(last) < a.cooldown {
-		return skipCooldown
+	if key != "" {
+		if last, ok := a.lastKey[key]; ok && now.Sub(last) < a.cooldown {
+			return skipCooldown
+		}
 	}
 	if a.active >= a.maxActive {
 		return skipConcurrent
@@ -73,6 +76,9 @@ func (a *admission) admit(key string) skipReason {
 	}
 	a.tokens--
 	a.active++
+	if key == "" {
+		return admitted
+	}
 	if len(a.lastKey) >= maxCooldownKeys {
 		for k, t := range a.lastKey {
 			if now.Sub(t) >= a.cooldown {

@@ -17,6 +17,11 @@ type Trigger string
 const (
 	// TriggerSlowRequest: a request crossed its slow threshold while running (agent.Listener.RequestSlow).
 	TriggerSlowRequest Trigger = "slow_request"
+	// The resource triggers (WithTrigger), named as their Resource.
+	TriggerCPU          = Trigger(ResourceCPU)
+	TriggerHeap         = Trigger(ResourceHeap)
+	TriggerGoroutines   = Trigger(ResourceGoroutines)
+	TriggerSchedLatency = Trigger(ResourceSchedLatency)
 )
 
 // LabelProfileID is the transaction label the profiler sets on a request it captures, with the capture's
@@ -39,6 +44,8 @@ type Capture struct {
 	Time, End time.Time
 	// Request describes the slow request, for TriggerSlowRequest; nil otherwise.
 	Request *CapturedRequest
+	// Resource describes what fired a resource trigger; nil otherwise.
+	Resource *ResourceEvent
 
 	// CPU is the CPU profile (gzipped pprof protobuf, as runtime/pprof writes it) from CPUStart to
 	// CPUEnd; for a slow request, only the samples labelled with its transaction.id. CPUSamples is the
@@ -52,6 +59,8 @@ type Capture struct {
 	// a stack's count is how many snapshots found a goroutine of the request there.
 	Goroutine          []byte
 	GoroutineSnapshots int
+	// Heap is the heap profile (gzipped pprof) when the capture started, for resource triggers only.
+	Heap []byte
 	// Trace is the flight recorder's execution trace (go tool trace) of the last seconds before End,
 	// uncompressed; nil without a flight recorder.
 	Trace []byte

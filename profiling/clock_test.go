@@ -8,9 +8,10 @@ import (
 // fakeClock is a clock that moves only when Advance is called; its timers and tickers fire (without
 // blocking: a tick the reader has not taken is dropped, as with time.Ticker) when Advance passes them.
 type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
+	mu      sync.Mutex
+	now     time.Time
+	timers  []*fakeTimer
+	created chan struct{} // receives (without blocking, up to its capacity) when a timer or ticker is made
 }
 
 type fakeTimer struct {
@@ -21,7 +22,7 @@ type fakeTimer struct {
 }
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), created: make(chan struct{}, 1024)}
 }
 
 func (c *fakeClock) Now() time.Time {
@@ -35,6 +36,10 @@ func (c *fakeClock) add(d, period time.Duration) (<-chan time.Time, func()) {
 	defer c.mu.Unlock()
 	t := &fakeTimer{when: c.now.Add(d), period: period, ch: make(chan time.Time, 1)}
 	c.timers = append(c.timers, t)
+	select {
+	case c.created <- struct{}{}:
+	default:
+	}
 	return t.ch, func() {
 		c.mu.Lock()
 		t.stopped = true
@@ -73,16 +78,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.timers = live
 }
 
-// Timers returns how many timers and tickers are waiting: tests wait for a goroutine to have set its
-// timer before advancing past it.
-func (c *fakeClock) Timers() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, t := range c.timers {
-		if !t.stopped {
-			n++
-		}
-	}
-	return n
-}
+// Created receives once per timer or ticker made: tests wait on it for a goroutine to have set its timer
+// before advancing past it.
+func (c *fakeClock) Created() <-chan struct{} { return c.created }

@@ -34,6 +34,16 @@
 // keeping only the request's goroutines; and a flight-recorder snapshot of the last seconds. The Capture
 // is handed to the Uploader.
 //
+// # Resource triggers
+//
+// WithTrigger watches a process resource (ResourceCPU, ResourceHeap, ResourceGoroutines,
+// ResourceSchedLatency) every WithTriggerInterval, with holmes-style rules: an absolute threshold, or a
+// jump above the average of the previous checks past a minimum, and a cooldown. A trigger captures the
+// whole process: the CPU profile from one interval before to one after (the ring has the part before),
+// the goroutine and heap profiles, and the flight recorder. The checker goroutine never blocks: reading
+// runtime/metrics and getrusage does not, admission is a short lock, the capture runs on a goroutine of
+// its own and its upload is queued without waiting (dropped when the queue is full).
+//
 // # The CPU ring, and what it costs
 //
 // runtime/pprof allows one CPU profile at a time in a process, and a profile's samples can only be read

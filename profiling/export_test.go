@@ -18,3 +18,11 @@ type FakeClock = fakeClock
 
 // NewFakeClock returns a FakeClock at a fixed time.
 func NewFakeClock() *FakeClock { return newFakeClock() }
+
+// WithResourceReader replaces the runtime's readings with read's: CPU, heap, goroutines, scheduling
+// latency, in Resource units (NaN: unknown).
+func WithResourceReader(read func() [4]float64) Option {
+	return func(c *config) {
+		c.readResources = func() resourceValues { return resourceValues(read()) }
+	}
+}

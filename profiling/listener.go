@@ -3,6 +3,7 @@ package profiling
 import (
 	"context"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 
 	"go.uber.org/zap"
@@ -36,7 +37,17 @@ func (l *listener) ServeRequest(ctx context.Context, r *agent.Request, serve fun
 	}
 	defer p.requestEnded(r)
 	traceID, txID := requestIDs(r)
-	pprof.Do(ctx, pprof.Labels(LabelRoute, r.Route, LabelTraceID, traceID, LabelTransactionID, txID), serve)
+	labels := pprof.Labels(LabelRoute, r.Route, LabelTraceID, traceID, LabelTransactionID, txID)
+	if p.fr == nil || !trace.IsEnabled() {
+		pprof.Do(ctx, labels, serve)
+		return
+	}
+	// The execution trace shows the request as a region named by its route on its goroutine, with its
+	// transaction.id logged at the start: go tool trace lists regions by name and duration.
+	trace.WithRegion(ctx, r.Route, func() {
+		trace.Log(ctx, LabelTransactionID, txID)
+		pprof.Do(ctx, labels, serve)
+	})
 }
 
 // requestEnded tells r's capture, if any, that r has ended. A capture, if there is one, was registered

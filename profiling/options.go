@@ -1,7 +1,9 @@
 package profiling
 
 import (
+	"fmt"
 	"runtime/trace"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -27,34 +29,39 @@ const (
 type Option func(*config)
 
 type config struct {
-	inflight       *agent.InFlight // nil: no per-request labels, no slow-request captures
-	logger         *zap.Logger     // never nil after newConfig
-	clock          clock           // never nil after newConfig
-	cpuChunk       time.Duration
-	cpuRing        time.Duration               // 0: record CPU only while a capture needs it
-	flight         *trace.FlightRecorderConfig // nil: no flight recorder
-	maxConcurrent  int
-	rateN          int
-	ratePer        time.Duration
-	routeCooldown  time.Duration
-	maxCapture     time.Duration
-	goroutineEvery time.Duration // 0: one goroutine snapshot per capture
-	uploader       Uploader      // never nil after newConfig
+	inflight        *agent.InFlight // nil: no per-request labels, no slow-request captures
+	logger          *zap.Logger     // never nil after newConfig
+	clock           clock           // never nil after newConfig
+	cpuChunk        time.Duration
+	cpuRing         time.Duration               // 0: record CPU only while a capture needs it
+	flight          *trace.FlightRecorderConfig // nil: no flight recorder
+	maxConcurrent   int
+	rateN           int
+	ratePer         time.Duration
+	routeCooldown   time.Duration
+	maxCapture      time.Duration
+	goroutineEvery  time.Duration // 0: one goroutine snapshot per capture
+	uploader        Uploader      // never nil after newConfig
+	rules           map[Resource]Rule
+	triggerInterval time.Duration
+
+	readResources func() resourceValues // tests: replaces the runtime's readings
 
 	slowHook func(id string) // tests: called when RequestSlow has started a capture
 }
 
 func newConfig(opts []Option) config {
 	c := config{
-		cpuChunk:       DefaultCPUChunk,
-		cpuRing:        DefaultCPURing,
-		flight:         &trace.FlightRecorderConfig{MinAge: DefaultFlightRecorderMinAge, MaxBytes: DefaultFlightRecorderMaxSize},
-		maxConcurrent:  DefaultMaxConcurrentCaptures,
-		rateN:          DefaultRateLimit,
-		ratePer:        DefaultRateLimitPeriod,
-		routeCooldown:  DefaultRouteCooldown,
-		maxCapture:     DefaultMaxCaptureDuration,
-		goroutineEvery: DefaultGoroutineInterval,
+		cpuChunk:        DefaultCPUChunk,
+		cpuRing:         DefaultCPURing,
+		flight:          &trace.FlightRecorderConfig{MinAge: DefaultFlightRecorderMinAge, MaxBytes: DefaultFlightRecorderMaxSize},
+		maxConcurrent:   DefaultMaxConcurrentCaptures,
+		rateN:           DefaultRateLimit,
+		ratePer:         DefaultRateLimitPeriod,
+		routeCooldown:   DefaultRouteCooldown,
+		maxCapture:      DefaultMaxCaptureDuration,
+		goroutineEvery:  DefaultGoroutineInterval,
+		triggerInterval: DefaultTriggerInterval,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -170,6 +177,34 @@ func WithGoroutineInterval(d time.Duration) Option {
 		panic("profiling: WithGoroutineInterval(d < 0)")
 	}
 	return func(c *config) { c.goroutineEvery = d }
+}
+
+// WithTrigger captures the process (CPU profile from one check interval before to one after, goroutine
+// and heap profiles, flight recorder) when resource r passes rule at a check. Captures share admission
+// with slow requests (concurrency cap, rate limit); each rule has its own cooldown. Repeated options for
+// one resource keep the last. Default: no resource triggers, and no checker goroutine.
+func WithTrigger(r Resource, rule Rule) Option {
+	if !slices.Contains(resources[:], r) {
+		panic(fmt.Sprintf("profiling: WithTrigger: unknown resource %q", r))
+	}
+	if rule.Abs < 0 || rule.Min < 0 || rule.Diff < 0 || rule.Cooldown < 0 || (rule.Abs == 0 && rule.Diff == 0) {
+		panic(fmt.Sprintf("profiling: WithTrigger(%s): a rule needs Abs > 0 or Diff > 0, and no negative field", r))
+	}
+	return func(c *config) {
+		if c.rules == nil {
+			c.rules = make(map[Resource]Rule)
+		}
+		c.rules[r] = rule
+	}
+}
+
+// WithTriggerInterval checks the resources every d. d must be positive. Default:
+// DefaultTriggerInterval (5 s).
+func WithTriggerInterval(d time.Duration) Option {
+	if d <= 0 {
+		panic("profiling: WithTriggerInterval needs d > 0")
+	}
+	return func(c *config) { c.triggerInterval = d }
 }
 
 // WithUploader hands every finished capture to u. Default: captures are discarded.

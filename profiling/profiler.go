@@ -23,6 +23,7 @@ type Profiler struct {
 	adm *admission
 	cpu *cpuSampler
 	fr  *flightRecorder // nil without a flight recorder
+	tc  *triggerChecker // nil without resource triggers
 
 	closed     atomic.Bool   // set by Shutdown: requests are served without labels
 	stopListen func()        // unregisters from the InFlight; nil without one
@@ -40,8 +41,8 @@ type Profiler struct {
 	uploadsDone  chan struct{}
 
 	stats struct {
-		captures, uploaded, uploadFailures, dropped       atomic.Uint64
-		skipCooldown, skipRate, skipConcurrent, skipClose atomic.Uint64
+		captures, triggers, uploaded, uploadFailures, dropped atomic.Uint64
+		skipCooldown, skipRate, skipConcurrent, skipClose     atomic.Uint64
 	}
 	shutdownOnce sync.Once
 }
@@ -75,6 +76,9 @@ func New(opts ...Option) (*Profiler, error) {
 	}
 	p.uploadCtx, p.uploadCancel = context.WithCancel(context.Background())
 	go p.runUploads()
+	if p.tc = p.newTriggerChecker(); p.tc != nil {
+		go p.tc.run()
+	}
 	if cfg.inflight != nil {
 		stop, err := cfg.inflight.Listen(&listener{p: p})
 		if err != nil {
@@ -97,6 +101,9 @@ func (p *Profiler) Shutdown(ctx context.Context) error {
 		p.closed.Store(true)
 		if p.stopListen != nil {
 			p.stopListen() // RequestSlow is not called after this
+		}
+		if p.tc != nil {
+			p.tc.close()
 		}
 		p.adm.close()
 		p.mu.Lock()
@@ -131,8 +138,9 @@ func (p *Profiler) Close() error {
 
 // Stats counts what the profiler has done since New.
 type Stats struct {
-	// Captures is the number of captures started.
-	Captures uint64
+	// Captures is the number of captures started; Triggers the number of them started by resource
+	// triggers.
+	Captures, Triggers uint64
 	// SkippedCooldown, SkippedRateLimit and SkippedConcurrency count the captures not started because
 	// of WithRouteCooldown, WithRateLimit and WithMaxConcurrentCaptures.
 	SkippedCooldown, SkippedRateLimit, SkippedConcurrency uint64
@@ -153,6 +161,7 @@ func (p *Profiler) Stats() Stats {
 	cs := p.cpu.snapshotStats()
 	return Stats{
 		Captures:           p.stats.captures.Load(),
+		Triggers:           p.stats.triggers.Load(),
 		SkippedCooldown:    p.stats.skipCooldown.Load(),
 		SkippedRateLimit:   p.stats.skipRate.Load(),
 		SkippedConcurrency: p.stats.skipConcurrent.Load(),
