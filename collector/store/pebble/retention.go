@@ -74,6 +74,8 @@ func (s *Store) applyRetention() error {
 		if len(parts) < 2 {
 			if live > s.cfg.MaxDisk {
 				s.setFull(fmt.Errorf("%w: %d bytes on disk, budget %d, and the current hour's events alone exceed it", ErrDiskBudget, usage, s.cfg.MaxDisk))
+			} else {
+				s.full.Store(nil)
 			}
 			return nil
 		}
@@ -86,6 +88,8 @@ func (s *Store) applyRetention() error {
 				name, pos, _ := s.cursors.min()
 				s.setFull(fmt.Errorf("%w: %d bytes on disk, budget %d; cursor %q (at event %d) has not read the oldest events (%d-%d)",
 					ErrDiskBudget, usage, s.cfg.MaxDisk, name, pos, parts[0].FirstSeq, parts[0].LastSeq))
+			} else {
+				s.full.Store(nil)
 			}
 			return nil
 		}

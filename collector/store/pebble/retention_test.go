@@ -17,7 +17,7 @@ func fillHours(t *testing.T, s *Store, clk *clock, g *gen, hours, n int) []colle
 	for range hours {
 		var hour collector.Batch
 		for len(hour) < n { // batches of the size intake sends, so the WAL stays small
-			b := g.batch(min(200, n), 4)
+			b := g.batch(min(250, n), 4)
 			mustProcess(t, s, b)
 			hour = append(hour, utc(b)...)
 		}
@@ -138,9 +138,9 @@ func TestRetentionWaitsForCursor(t *testing.T) {
 
 func TestRetentionByDiskSize(t *testing.T) {
 	clk := newClock(t0)
-	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MemTableBytes: 256 << 10})
+	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MemTableBytes: 128 << 10})
 	g := newGen(12, t0)
-	hours := fillHours(t, s, clk, g, 6, 3000)
+	hours := fillHours(t, s, clk, g, 6, 1500)
 	if err := s.db.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -172,12 +172,12 @@ func TestRetentionByDiskSize(t *testing.T) {
 
 func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
 	clk := newClock(t0)
-	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MemTableBytes: 256 << 10})
+	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MemTableBytes: 128 << 10})
 	g := newGen(13, t0)
 	if _, err := s.RegisterCursor("elasticsearch"); err != nil {
 		t.Fatal(err)
 	}
-	hours := fillHours(t, s, clk, g, 4, 3000)
+	hours := fillHours(t, s, clk, g, 4, 1500)
 	if err := s.db.Flush(); err != nil {
 		t.Fatal(err)
 	}
