@@ -46,7 +46,6 @@ type pageContext struct {
 // context decodes the context of a transaction (tx true) or an error.
 func (d *Decoder) context(ev *collector.Event, tx bool, custom *[]collector.KeyValue) bool {
 	s := &d.s
-	e := &d.ev
 	return d.object("v2.context", func(key []byte) bool {
 		switch string(key) {
 		case "custom":
@@ -54,15 +53,18 @@ func (d *Decoder) context(ev *collector.Event, tx bool, custom *[]collector.KeyV
 		case "tags":
 			return d.labels(&d.pool.ls, "tags", false)
 		case "service":
-			return d.nested("service", func() bool { return d.contextService(&e.svc) })
+			c := d.coldW()
+			return d.nested("service", func() bool { return d.contextService(&c.svc) })
 		case "cloud":
-			return d.nested("cloud", func() bool { return d.contextCloud(&e.cloudOrigin, &e.cloudSet) })
+			c := d.coldW()
+			return d.nested("cloud", func() bool { return d.contextCloud(&c.cloudOrigin, &c.cloudSet) })
 		case "user":
-			e.userSet = d.nested("user", func() bool { return d.user(&e.user, "v2.user") })
-			return e.userSet
+			c := d.coldW()
+			c.userSet = d.nested("user", func() bool { return d.user(&c.user, "v2.user") })
+			return c.userSet
 		case "page":
 			return d.nested("page", func() bool {
-				p := &e.page
+				p := &d.coldW().page
 				return d.object("v2.contextPage", func(key []byte) bool {
 					switch string(key) {
 					case "referer":
@@ -77,11 +79,14 @@ func (d *Decoder) context(ev *collector.Event, tx bool, custom *[]collector.KeyV
 				})
 			})
 		case "request":
-			return d.nested("request", func() bool { return d.request(&e.request) })
+			c := d.coldW()
+			return d.nested("request", func() bool { return d.request(&c.request) })
 		case "message":
-			return d.nested("message", func() bool { return d.message(&e.message, &e.messageSet, true) })
+			c := d.coldW()
+			return d.nested("message", func() bool { return d.message(&c.message, &c.messageSet, true) })
 		case "response":
-			return d.nested("response", func() bool { return d.response(&e.response) })
+			c := d.coldW()
+			return d.nested("response", func() bool { return d.response(&c.response) })
 		}
 		s.skip()
 		return false
@@ -404,7 +409,7 @@ func (d *Decoder) response(r *collector.HTTPResponse) bool {
 			v, ok := s.int()
 			if ok {
 				r.StatusCode = int32(v)
-				d.ev.statusSet = true
+				d.coldW().statusSet = true
 			}
 			return ok
 		case "transfer_size":
@@ -421,7 +426,8 @@ func (d *Decoder) response(r *collector.HTTPResponse) bool {
 		s.skip()
 		return false
 	})
-	d.ev.responseSet = set || d.ev.responseSet
+	c := d.coldW()
+	c.responseSet = set || c.responseSet
 	r.Present = r.Present || set
 	return set
 }

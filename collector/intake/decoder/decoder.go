@@ -50,11 +50,13 @@ type Decoder struct {
 	metaLS   labelSet // the metadata's labels, kept for the whole stream
 	metaArgv []string
 
-	ev    evScratch  // per-event state
-	logf  logFields  // per-event state of log events
-	v     validation // per-event validation result
-	tmp   []byte     // scratch for building strings
-	spans []memberSpan
+	ev       evScratch  // per-event state
+	cold     evCold     // per-event state of events with a context; see coldW
+	zeroCold evCold     // never written
+	logf     logFields  // per-event state of log events
+	v        validation // per-event validation result
+	tmp      []byte     // scratch for building strings
+	spans    []memberSpan
 
 	kvIdx, hdrIdx, markIdx, measureIdx, sampleIdx keyIndex
 }

@@ -210,12 +210,13 @@ func (d *Decoder) errorTransactionRef() bool {
 // finishError applies the rest of apm-data's mapToErrorModel, and APM Server's SetErrorMessage.
 func (d *Decoder) finishError(ev *collector.Event) {
 	e := &d.ev
+	c := d.coldR()
 	er := ev.Error
-	applyService(&e.svc, &ev.Service, &ev.Agent)
-	if e.userSet {
-		ev.User = e.user
+	applyService(&c.svc, &ev.Service, &ev.Agent)
+	if c.userSet {
+		ev.User = c.user
 	}
-	applyClient(ev, &e.request)
+	applyClient(ev, &c.request)
 	d.applyHTTP(ev)
 	if e.tsSet && !e.ts.IsZero() {
 		ev.Timestamp = e.ts

@@ -47,7 +47,10 @@ func (d *Decoder) decodeMetadataLine(line []byte) *Error {
 	case d.v.failed():
 		return &Error{Kind: ErrValidation, Message: d.v.message(), Document: string(line)}
 	}
-	d.meta.Labels, d.meta.NumericLabels = d.metaLS.result()
+	if d.metaLS.own {
+		// Metadata labels replace any the base event had (apm-data's GlobalLabelsFrom).
+		d.meta.Labels, d.meta.NumericLabels = d.metaLS.result()
+	}
 	return nil
 }
 

@@ -65,11 +65,12 @@ func (d *Decoder) metricset(ev *collector.Event) bool {
 				return d.object("v2.metricsetServiceRef", func(key []byte) bool {
 					switch string(key) {
 					case "name":
-						ok := d.kw(&e.msService.Name, "name")
-						e.msServiceNameSet = e.msServiceNameSet || ok
+						c := d.coldW()
+						ok := d.kw(&c.msService.Name, "name")
+						c.msServiceNameSet = c.msServiceNameSet || ok
 						return ok
 					case "version":
-						return d.kw(&e.msService.Version, "version")
+						return d.kw(&d.coldW().msService.Version, "version")
 					}
 					s.skip()
 					return false
@@ -142,7 +143,7 @@ func (d *Decoder) samples(ms *collector.Metricset) bool {
 			}
 		}
 		d.v.pop()
-		if name != "" && strings.ContainsAny(name, `*"`) {
+		if strings.IndexByte(name, '*') >= 0 || strings.IndexByte(name, '"') >= 0 {
 			d.v.fail("'samples': validation rule 'patternKeys(patternNoAsteriskQuote)' violated")
 		}
 		if valuesSet || countsSet {
@@ -256,9 +257,9 @@ func (d *Decoder) finishMetricset(ev *collector.Event) bool {
 		ms.Samples = nil
 		ok = have
 	}
-	if e.msServiceNameSet {
-		ev.Service.Name = e.msService.Name
-		ev.Service.Version = e.msService.Version
+	if c := d.coldR(); c.msServiceNameSet {
+		ev.Service.Name = c.msService.Name
+		ev.Service.Version = c.msService.Version
 	}
 	return ok
 }

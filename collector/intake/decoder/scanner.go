@@ -86,16 +86,18 @@ func (s *scanner) frame(typeName string, key []byte) {
 	s.err.frames = append(s.err.frames, typeName+"."+goFieldName(key))
 }
 
-var wsTable = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
-
 // ws skips whitespace and returns the next byte, or 0 at the end of input.
 func (s *scanner) ws() byte {
 	b := s.buf
-	for i := s.pos; i < len(b); i++ {
-		if !wsTable[b[i]] {
+	i := s.pos
+	for i < len(b) {
+		c := b[i]
+		// Every whitespace byte is <= ' '; anything above it ends the run at once.
+		if c > ' ' || (c != ' ' && c != '\n' && c != '\t' && c != '\r') {
 			s.pos = i
-			return b[i]
+			return c
 		}
+		i++
 	}
 	s.pos = len(b)
 	return 0
@@ -173,6 +175,19 @@ func (s *scanner) nextKey(first *bool, key *[]byte) bool {
 	if c != '"' {
 		s.failKey("expect \",")
 		return false
+	}
+	// Fast path: a key without escapes that fits in the next eight bytes, followed by ':'.
+	b := s.buf
+	if i := s.pos + 1; i+8 <= len(b) {
+		if m := attention(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			if j := i + bits.TrailingZeros64(m)>>3; b[j] == '"' {
+				if j+1 < len(b) && b[j+1] == ':' {
+					s.pos = j + 2
+					*key = b[i:j:j]
+					return true
+				}
+			}
+		}
 	}
 	k, ok := s.stringBytes()
 	if !ok {
@@ -637,6 +652,10 @@ func (s *scanner) float() (float64, bool) {
 		s.fail("ReadFloat64: unexpected character,")
 		return 0, false
 	}
+	if f, n, ok := fastFloat(s.buf[s.pos:]); ok {
+		s.pos += n
+		return f, true
+	}
 	text, ok := s.number()
 	if !ok {
 		return 0, false
@@ -645,11 +664,6 @@ func (s *scanner) float() (float64, bool) {
 }
 
 func (s *scanner) parseFloat(text []byte) (float64, bool) {
-	// Fast path: up to 15 significant digits and no exponent are exact in float64 when divided by a
-	// power of ten that is itself exact, which covers the durations and timestamps agents send.
-	if f, ok := fastFloat(text); ok {
-		return f, true
-	}
 	f, err := strconv.ParseFloat(bytesToString(text), 64)
 	if err != nil {
 		s.fail("ReadFloat64: " + err.(*strconv.NumError).Err.Error() + ",")
@@ -660,51 +674,54 @@ func (s *scanner) parseFloat(text []byte) (float64, bool) {
 
 var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
-// fastFloat parses the common decimal forms exactly ("Clinger's fast path": an integer mantissa below
-// 2^53 divided by an exact power of ten is correctly rounded); it declines anything else.
-func fastFloat(b []byte) (float64, bool) {
+// fastFloat parses a number at the start of b in the common form -?(0|[1-9][0-9]*)(.[0-9]+)? with at
+// most 15 significant digits, which is exact in float64 (Clinger's fast path: an integer below 2^53
+// divided by an exact power of ten is correctly rounded), and returns its length. It declines anything
+// else (exponents, longer mantissas, malformed numbers), which number and strconv.ParseFloat then handle.
+func fastFloat(b []byte) (float64, int, bool) {
 	i := 0
 	neg := false
 	if i < len(b) && b[i] == '-' {
 		neg = true
 		i++
 	}
+	start := i
 	var mant uint64
 	digits := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		if mant != 0 || b[i] != '0' {
+			digits++
+		}
+		mant = mant*10 + uint64(b[i]-'0')
+		i++
+	}
+	if i == start || (b[start] == '0' && i-start > 1) {
+		return 0, 0, false
+	}
 	frac := 0
-	seenDot := false
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c == '.' {
-			seenDot = true
-			continue
-		}
-		if c < '0' || c > '9' {
-			return 0, false // exponent: slow path
-		}
-		if mant == 0 && c == '0' {
-			if seenDot {
-				frac++
+	if i < len(b) && b[i] == '.' {
+		i++
+		fs := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			if mant != 0 || b[i] != '0' {
+				digits++
 			}
-			continue
+			mant = mant*10 + uint64(b[i]-'0')
+			i++
 		}
-		digits++
-		if digits > 15 {
-			return 0, false
-		}
-		mant = mant*10 + uint64(c-'0')
-		if seenDot {
-			frac++
+		frac = i - fs
+		if frac == 0 {
+			return 0, 0, false
 		}
 	}
-	if frac >= len(pow10) {
-		return 0, false
+	if digits > 15 || frac >= len(pow10) || (i < len(b) && (b[i] == 'e' || b[i] == 'E')) {
+		return 0, 0, false
 	}
 	f := float64(mant) / pow10[frac]
 	if neg {
 		f = -f
 	}
-	return f, true
+	return f, i, true
 }
 
 // bool reads true, false or null.

@@ -22,18 +22,8 @@ type evScratch struct {
 	sampleRate  float64
 	rateSet     bool
 
-	svc         serviceOverride
-	user        collector.User
-	userSet     bool
-	request     requestContext
-	page        pageContext
-	response    collector.HTTPResponse
-	responseSet bool
-	statusSet   bool // context.response.status_code (transactions)
-	message     collector.Message
-	messageSet  bool
-	cloudOrigin collector.CloudOrigin
-	cloudSet    bool
+	// coldUsed says that Decoder.cold holds this event's context (see Decoder.coldW).
+	coldUsed bool
 
 	// otel: the attributes object's text, decoded when the rest of the event is known.
 	otelAttrs   []byte
@@ -46,14 +36,6 @@ type evScratch struct {
 	// spans
 	typ, subtype, action          string
 	typSet, subtypeSet, actionSet bool
-	spanHTTP                      spanHTTP
-	destResource                  string
-	destResourceSet               bool
-	destAddress                   string
-	destAddressSet                bool
-	destPort                      int64
-	destPortSet                   bool
-	destSvc                       *collector.DestinationService
 
 	// errors
 	txID      string
@@ -67,9 +49,56 @@ type evScratch struct {
 	txTypeSet bool
 
 	// metricsets
-	msService          collector.NameVersion
-	msServiceNameSet   bool
 	msTxSet, msSpanSet bool
 }
 
 func (e *evScratch) reset() { *e = evScratch{} }
+
+// evCold is the part of an event's scratch state that only events with a context (or a metricset
+// service) use. It is large, so it is cleared when an event first writes to it rather than for every
+// event.
+type evCold struct {
+	svc         serviceOverride
+	user        collector.User
+	userSet     bool
+	request     requestContext
+	page        pageContext
+	response    collector.HTTPResponse
+	responseSet bool
+	statusSet   bool // context.response.status_code (transactions)
+	message     collector.Message
+	messageSet  bool
+	cloudOrigin collector.CloudOrigin
+	cloudSet    bool
+
+	// spans
+	spanHTTP        spanHTTP
+	destResource    string
+	destResourceSet bool
+	destAddress     string
+	destAddressSet  bool
+	destPort        int64
+	destPortSet     bool
+	destSvc         *collector.DestinationService
+
+	// metricsets
+	msService        collector.NameVersion
+	msServiceNameSet bool
+}
+
+// coldW returns the event's cold state for writing, clearing it on first use.
+func (d *Decoder) coldW() *evCold {
+	if !d.ev.coldUsed {
+		d.cold = evCold{}
+		d.ev.coldUsed = true
+	}
+	return &d.cold
+}
+
+// coldR returns the event's cold state for reading: all zero if the event wrote none.
+func (d *Decoder) coldR() *evCold {
+	if d.ev.coldUsed {
+		return &d.cold
+	}
+	return &d.zeroCold
+}

@@ -184,15 +184,16 @@ func (d *Decoder) composite(sp *collector.Span) bool {
 
 func (d *Decoder) spanContext(ev *collector.Event, sp *collector.Span) bool {
 	s := &d.s
-	e := &d.ev
 	return d.object("v2.spanContext", func(key []byte) bool {
 		switch string(key) {
 		case "tags":
 			return d.labels(&d.pool.ls, "tags", false)
 		case "service":
-			return d.nested("service", func() bool { return d.contextService(&e.svc) })
+			c := d.coldW()
+			return d.nested("service", func() bool { return d.contextService(&c.svc) })
 		case "message":
-			return d.nested("message", func() bool { return d.message(&e.message, &e.messageSet, false) })
+			c := d.coldW()
+			return d.nested("message", func() bool { return d.message(&c.message, &c.messageSet, false) })
 		case "db":
 			return d.nested("db", func() bool { return d.db(sp) })
 		case "destination":
@@ -238,7 +239,7 @@ func (d *Decoder) db(sp *collector.Span) bool {
 
 func (d *Decoder) destination() bool {
 	s := &d.s
-	e := &d.ev
+	e := d.coldW()
 	return d.object("v2.spanContextDestination", func(key []byte) bool {
 		switch string(key) {
 		case "service":
@@ -263,7 +264,7 @@ func (d *Decoder) destination() bool {
 					d.v.required("resource")
 				}
 				if set {
-					d.ev.destSvc = ds
+					e.destSvc = ds
 					e.destResource, e.destResourceSet = ds.Resource, resourceSet
 				}
 				return set
@@ -286,7 +287,7 @@ func (d *Decoder) destination() bool {
 
 func (d *Decoder) spanContextHTTP() bool {
 	s := &d.s
-	h := &d.ev.spanHTTP
+	h := &d.coldW().spanHTTP
 	return d.object("v2.spanContextHTTP", func(key []byte) bool {
 		switch string(key) {
 		case "request":
@@ -366,6 +367,7 @@ func (d *Decoder) spanContextHTTP() bool {
 // finishSpan applies apm-data's mapToSpanModel.
 func (d *Decoder) finishSpan(ev *collector.Event) {
 	e := &d.ev
+	c := d.coldR()
 	sp := ev.Span
 	if !e.actionSet && !e.subtypeSet {
 		before, after, ok := strings.Cut(e.typ, ".")
@@ -376,18 +378,18 @@ func (d *Decoder) finishSpan(ev *collector.Event) {
 	} else {
 		sp.Action, sp.Subtype, sp.Type = e.action, e.subtype, e.typ
 	}
-	if e.destAddressSet || e.destPortSet {
-		if e.destAddressSet {
-			ev.Destination.Address = e.destAddress
+	if c.destAddressSet || c.destPortSet {
+		if c.destAddressSet {
+			ev.Destination.Address = c.destAddress
 		}
-		if e.destPortSet {
-			ev.Destination.Port = uint16(e.destPort)
+		if c.destPortSet {
+			ev.Destination.Port = uint16(c.destPort)
 		}
 	}
-	if e.destSvc != nil {
-		sp.DestinationService = e.destSvc
+	if c.destSvc != nil {
+		sp.DestinationService = c.destSvc
 	}
-	h := &e.spanHTTP
+	h := &c.spanHTTP
 	if h.methodSet || h.requestSet || h.responseSet || h.statusSet || h.urlSet {
 		if h.methodSet || h.requestSet || h.responseSet || h.statusSet {
 			ev.HTTP = d.pool.http.one()
@@ -413,16 +415,16 @@ func (d *Decoder) finishSpan(ev *collector.Event) {
 			ev.URL.Original = h.url
 		}
 	}
-	if e.messageSet {
+	if c.messageSet {
 		m := d.pool.msg.one()
-		*m = e.message
+		*m = c.message
 		sp.Message = m
 	}
-	if e.svc.set {
-		applyService(&e.svc, &ev.Service, &ev.Agent)
+	if c.svc.set {
+		applyService(&c.svc, &ev.Service, &ev.Agent)
 	}
-	if !e.svc.targetTypeSet && e.destResourceSet {
-		ev.Service.Target = targetFromDestinationResource(e.destResource)
+	if !c.svc.targetTypeSet && c.destResourceSet {
+		ev.Service.Target = targetFromDestinationResource(c.destResource)
 	}
 	if e.durationSet {
 		ev.Event.Duration = time.Duration(e.duration * float64(time.Millisecond))

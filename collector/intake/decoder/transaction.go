@@ -553,18 +553,19 @@ func hasMember(obj []byte) bool {
 // finishTransaction applies the rest of apm-data's mapToTransactionModel.
 func (d *Decoder) finishTransaction(ev *collector.Event) {
 	e := &d.ev
+	c := d.coldR()
 	tx := ev.Transaction
-	applyService(&e.svc, &ev.Service, &ev.Agent)
-	if e.userSet {
-		ev.User = e.user
+	applyService(&c.svc, &ev.Service, &ev.Agent)
+	if c.userSet {
+		ev.User = c.user
 	}
-	applyClient(ev, &e.request)
-	if e.cloudSet {
-		ev.Cloud.Origin = e.cloudOrigin
+	applyClient(ev, &c.request)
+	if c.cloudSet {
+		ev.Cloud.Origin = c.cloudOrigin
 	}
-	if e.messageSet {
+	if c.messageSet {
 		m := d.pool.msg.one()
-		*m = e.message
+		*m = c.message
 		tx.Message = m
 	}
 	d.applyHTTP(ev)
@@ -573,8 +574,8 @@ func (d *Decoder) finishTransaction(ev *collector.Event) {
 	}
 	if e.outcomeSet {
 		ev.Event.Outcome = e.outcome
-	} else if e.statusSet {
-		if e.response.StatusCode >= 500 {
+	} else if c.statusSet {
+		if c.response.StatusCode >= 500 {
 			ev.Event.Outcome = "failure"
 		} else {
 			ev.Event.Outcome = "success"
@@ -617,7 +618,7 @@ func representativeCount(set bool, rate float64) float64 {
 
 // applyHTTP sets http.* and url.* of a transaction or error from its context.
 func (d *Decoder) applyHTTP(ev *collector.Event) {
-	e := &d.ev
+	e := d.coldR()
 	if e.request.set || e.responseSet {
 		if ev.HTTP == nil {
 			ev.HTTP = d.pool.http.one()
