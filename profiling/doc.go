@@ -44,6 +44,14 @@
 // runtime/metrics and getrusage does not, admission is a short lock, the capture runs on a goroutine of
 // its own and its upload is queued without waiting (dropped when the queue is full).
 //
+// # On-demand endpoint
+//
+// Profiler.Handler is an http.Handler for an admin listener: cpu, heap, goroutine and trace profiles,
+// bearer-token protected, GET only, with a capped seconds parameter. It never starts a second CPU
+// profile or flight recorder: a CPU request takes its profile from the profiler's sampler (concurrent
+// requests and captures share it), a trace request snapshots the flight recorder; what is held outside
+// the profiler gets 409 with Retry-After.
+//
 // # The CPU ring, and what it costs
 //
 // runtime/pprof allows one CPU profile at a time in a process, and a profile's samples can only be read

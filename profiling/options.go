@@ -29,21 +29,22 @@ const (
 type Option func(*config)
 
 type config struct {
-	inflight        *agent.InFlight // nil: no per-request labels, no slow-request captures
-	logger          *zap.Logger     // never nil after newConfig
-	clock           clock           // never nil after newConfig
-	cpuChunk        time.Duration
-	cpuRing         time.Duration               // 0: record CPU only while a capture needs it
-	flight          *trace.FlightRecorderConfig // nil: no flight recorder
-	maxConcurrent   int
-	rateN           int
-	ratePer         time.Duration
-	routeCooldown   time.Duration
-	maxCapture      time.Duration
-	goroutineEvery  time.Duration // 0: one goroutine snapshot per capture
-	uploader        Uploader      // never nil after newConfig
-	rules           map[Resource]Rule
-	triggerInterval time.Duration
+	inflight           *agent.InFlight // nil: no per-request labels, no slow-request captures
+	logger             *zap.Logger     // never nil after newConfig
+	clock              clock           // never nil after newConfig
+	cpuChunk           time.Duration
+	cpuRing            time.Duration               // 0: record CPU only while a capture needs it
+	flight             *trace.FlightRecorderConfig // nil: no flight recorder
+	maxConcurrent      int
+	rateN              int
+	ratePer            time.Duration
+	routeCooldown      time.Duration
+	maxCapture         time.Duration
+	goroutineEvery     time.Duration // 0: one goroutine snapshot per capture
+	uploader           Uploader      // never nil after newConfig
+	rules              map[Resource]Rule
+	endpointMaxSeconds int
+	triggerInterval    time.Duration
 
 	readResources func() resourceValues // tests: replaces the runtime's readings
 
@@ -52,16 +53,17 @@ type config struct {
 
 func newConfig(opts []Option) config {
 	c := config{
-		cpuChunk:        DefaultCPUChunk,
-		cpuRing:         DefaultCPURing,
-		flight:          &trace.FlightRecorderConfig{MinAge: DefaultFlightRecorderMinAge, MaxBytes: DefaultFlightRecorderMaxSize},
-		maxConcurrent:   DefaultMaxConcurrentCaptures,
-		rateN:           DefaultRateLimit,
-		ratePer:         DefaultRateLimitPeriod,
-		routeCooldown:   DefaultRouteCooldown,
-		maxCapture:      DefaultMaxCaptureDuration,
-		goroutineEvery:  DefaultGoroutineInterval,
-		triggerInterval: DefaultTriggerInterval,
+		cpuChunk:           DefaultCPUChunk,
+		cpuRing:            DefaultCPURing,
+		flight:             &trace.FlightRecorderConfig{MinAge: DefaultFlightRecorderMinAge, MaxBytes: DefaultFlightRecorderMaxSize},
+		maxConcurrent:      DefaultMaxConcurrentCaptures,
+		rateN:              DefaultRateLimit,
+		ratePer:            DefaultRateLimitPeriod,
+		routeCooldown:      DefaultRouteCooldown,
+		maxCapture:         DefaultMaxCaptureDuration,
+		goroutineEvery:     DefaultGoroutineInterval,
+		triggerInterval:    DefaultTriggerInterval,
+		endpointMaxSeconds: DefaultEndpointMaxSeconds,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -205,6 +207,15 @@ func WithTriggerInterval(d time.Duration) Option {
 		panic("profiling: WithTriggerInterval needs d > 0")
 	}
 	return func(c *config) { c.triggerInterval = d }
+}
+
+// WithEndpointMaxSeconds caps the seconds parameter of the on-demand endpoint (Handler) at n. n must be
+// positive. Default: DefaultEndpointMaxSeconds (60).
+func WithEndpointMaxSeconds(n int) Option {
+	if n <= 0 {
+		panic("profiling: WithEndpointMaxSeconds needs n > 0")
+	}
+	return func(c *config) { c.endpointMaxSeconds = n }
 }
 
 // WithUploader hands every finished capture to u. Default: captures are discarded.
