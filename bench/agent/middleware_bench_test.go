@@ -1,0 +1,79 @@
+package agent
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.elastic.co/apm/module/apmhttp/v2"
+	"go.elastic.co/apm/v2"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	hotpath "github.com/hotpath-apm/hotpath/agent"
+)
+
+// discardTransport is an apm transport that reads what the tracer sends and drops it: the tracer still
+// encodes every transaction, as it would for a real APM server.
+type discardTransport struct{}
+
+func (discardTransport) SendStream(_ context.Context, r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+
+// discardWriter is a ResponseWriter that allocates nothing, so that what is counted is the middleware.
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(int)             {}
+
+// BenchmarkMiddleware serves GET /items/42 through a ServeMux route "GET /items/{id}", with each
+// middleware around the mux. Every middleware records every request and its exporter encodes it: the
+// Elastic tracer to intake JSON, OpenTelemetry's batch span processor to stdouttrace JSON, both
+// discarded. agent_ignored serves a path given to WithIgnorePaths, against bare_healthz.
+func BenchmarkMiddleware(b *testing.B) {
+	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: "bench", Transport: discardTransport{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tracer.Close()
+	exporter, err := stdouttrace.New(stdouttrace.WithWriter(io.Discard))
+	if err != nil {
+		b.Fatal(err)
+	}
+	provider := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()), sdktrace.WithBatcher(exporter))
+	defer provider.Shutdown(context.Background())
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+
+	for _, c := range []struct {
+		name    string
+		handler http.Handler
+		target  string
+	}{
+		{"bare", mux, "/items/42"},
+		{"apmhttp", apmhttp.Wrap(mux, apmhttp.WithTracer(tracer)), "/items/42"},
+		{"agent", hotpath.Wrap(mux, hotpath.WithTracer(tracer)), "/items/42"},
+		{"otelhttp", otelhttp.NewHandler(mux, "server", otelhttp.WithTracerProvider(provider),
+			otelhttp.WithPropagators(propagation.TraceContext{})), "/items/42"},
+		{"bare_healthz", mux, "/healthz"},
+		{"agent_ignored", hotpath.Wrap(mux, hotpath.WithTracer(tracer), hotpath.WithIgnorePaths("/healthz")), "/healthz"},
+	} {
+		b.Run("mw="+c.name, func(b *testing.B) {
+			req := httptest.NewRequest("GET", c.target, nil)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				c.handler.ServeHTTP(w, req)
+			}
+		})
+	}
+}
