@@ -50,6 +50,11 @@ func main() {
 		*report = *events / 10
 	}
 	d := *dir
+	if d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			fatal(err)
+		}
+	}
 	if d == "" {
 		var err error
 		if d, err = os.MkdirTemp("", "hotpath-bench-store-"); err != nil {
@@ -127,8 +132,8 @@ func (d *doc) fill(r *rand.Rand, i int) {
 	d.name = endpoints[r.IntN(len(endpoints))]
 	d.ts = time.Now().UnixNano()
 	d.dur = r.Int64N(1e9)
-	for j := 0; j < len(d.body); j += 8 {
-		binary.LittleEndian.PutUint64(d.body[j:], r.Uint64())
+	for j := range d.body {
+		d.body[j] = byte(r.Uint32())
 	}
 }
 

@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
@@ -11,10 +12,11 @@ import (
 // ProcessBatch returns) and its index entries prepared, lacking only the partition and sequence number
 // the writer gives them.
 type request struct {
-	buf     []byte  // encoded events, index key bodies and index values
-	events  []span  // one per event, in batch order
-	entries []entry // index entries
-	minTS   int64   // Unix nanoseconds of the earliest and latest event timestamps (saturated)
+	buf     []byte     // encoded events, index key bodies and index values
+	events  []span     // one per event, in batch order
+	entries []entry    // index entries
+	aggs    []aggInput // contributions to the pre-aggregated series (aggregate.go)
+	minTS   int64      // Unix nanoseconds of the earliest and latest event timestamps (saturated)
 	maxTS   int64
 	done    chan error
 }
@@ -33,13 +35,14 @@ func (r *request) bytes(s span) []byte { return r.buf[s.off:s.end] }
 
 // size is what the request holds in memory, counted against Config.QueueBytes.
 func (r *request) size() int {
-	return cap(r.buf) + cap(r.events)*8 + cap(r.entries)*24
+	return cap(r.buf) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{}))
 }
 
 func (r *request) reset() {
 	r.buf = r.buf[:0]
 	r.events = r.events[:0]
 	r.entries = r.entries[:0]
+	r.aggs = r.aggs[:0]
 }
 
 func (r *request) mark() int32 { return int32(len(r.buf)) }
@@ -110,5 +113,6 @@ func (r *request) prepare(b collector.Batch) {
 			r.buf = binary.BigEndian.AppendUint64(r.buf, timeKey(e.Timestamp))
 			r.entries = append(r.entries, entry{ks: ksError, ev: ev, body: span{body, r.mark()}, value: value})
 		}
+		r.prepareAggregate(e)
 	}
 }

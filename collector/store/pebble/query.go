@@ -40,10 +40,11 @@ type TransactionQuery struct {
 	// From and To bound the transactions' timestamps: From <= @timestamp < To. Zero means unbounded.
 	From, To    time.Time
 	Order       Order
-	MinDuration time.Duration // only transactions at least this long
-	Result      string        // only transactions with this result ("HTTP 5xx"...); "" for any
-	Limit       int           // page size; default DefaultLimit, at most MaxLimit
-	Cursor      string        // a previous page's Next, to continue it; "" for the first page
+	MinDuration time.Duration  // only transactions at least this long
+	Result      string         // only transactions with this result ("HTTP 5xx"...); "" for any
+	Labels      []SummaryLabel // only transactions with all of these labels (see SummaryLabel)
+	Limit       int            // page size; default DefaultLimit, at most MaxLimit
+	Cursor      string         // a previous page's Next, to continue it; "" for the first page
 }
 
 // TransactionPage is one page of a transaction listing. Next is "" after the last page.
@@ -189,7 +190,7 @@ func (s *Store) Transactions(ctx context.Context, q TransactionQuery) (Transacti
 		if err := decodeTxSummary(h.value, &ts); err != nil {
 			return page, fmt.Errorf("store: transaction index: %w", err)
 		}
-		if (q.Result != "" && ts.Result != q.Result) || ts.Duration < q.MinDuration {
+		if (q.Result != "" && ts.Result != q.Result) || ts.Duration < q.MinDuration || !hasLabels(ts.Labels, q.Labels) {
 			continue
 		}
 		if len(page.Transactions) == limit {

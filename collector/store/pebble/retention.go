@@ -107,7 +107,7 @@ func (s *Store) applyRetention() error {
 func partitionRanges(p partition, day bool) [][2][]byte {
 	var lo, hi [9]byte
 	ranges := [][2][]byte{{eventKey(lo[:0], p.FirstSeq), eventKey(hi[:0], p.LastSeq+1)}}
-	for _, ks := range []byte{ksTxTime, ksTxDur, ksError, ksNames} {
+	for _, ks := range []byte{ksTxTime, ksTxDur, ksError, ksNames, ksAgg} {
 		ranges = append(ranges, [2][]byte{partKey(nil, ks, p.P), partKey(nil, ks, p.P+1)})
 	}
 	if day {
@@ -167,7 +167,7 @@ func (s *Store) dropPartition(p partition, reason string) (dropped bool, err err
 	if err := b.DeleteRange(eventKey(lo[:0], p.FirstSeq), eventKey(hi[:0], p.LastSeq+1), nil); err != nil {
 		return false, fmt.Errorf("store: retention: %w", err)
 	}
-	for _, ks := range []byte{ksTxTime, ksTxDur, ksError, ksNames} {
+	for _, ks := range []byte{ksTxTime, ksTxDur, ksError, ksNames, ksAgg} {
 		if err := b.DeleteRange(partKey(nil, ks, p.P), partKey(nil, ks, p.P+1), nil); err != nil {
 			return false, fmt.Errorf("store: retention: %w", err)
 		}

@@ -178,7 +178,7 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.fs != nil {
 		opts.FS = cfg.fs
 	}
-	opts.ApplyCompressionSettings(func() pebbledb.DBCompressionSettings { return pebbledb.DBCompressionBalanced })
+	opts.ApplyCompressionSettings(func() pebbledb.DBCompressionSettings { return pebbledb.DBCompressionFastest })
 	opts.EnsureDefaults()
 	db, err := pebbledb.Open(cfg.Dir, opts)
 	if err != nil {

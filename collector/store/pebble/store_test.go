@@ -296,7 +296,7 @@ func TestTransactions(t *testing.T) {
 		e := rec.Event
 		want := TransactionSummary{Seq: got.Seq, Timestamp: e.Timestamp, Duration: e.Event.Duration, Service: "search", Name: e.Transaction.Name,
 			Type: e.Transaction.Type, Result: e.Transaction.Result, Outcome: e.Event.Outcome, TraceID: e.TraceID, TransactionID: e.Transaction.ID, Sampled: true}
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("summary\n got %+v\nwant %+v", got, want)
 		}
 	})

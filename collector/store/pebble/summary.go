@@ -21,6 +21,7 @@ type TransactionSummary struct {
 	TraceID       string
 	TransactionID string
 	Sampled       bool
+	Labels        []SummaryLabel // the transaction's own labels (labels.go)
 }
 
 // ErrorSummary is what the error index keeps of an error.
@@ -46,7 +47,7 @@ func txSummaryOf(e *collector.Event) TransactionSummary {
 	return TransactionSummary{
 		Timestamp: e.Timestamp, Duration: e.Event.Duration, Service: e.Service.Name,
 		Name: t.Name, Type: t.Type, Result: t.Result, Outcome: e.Event.Outcome,
-		TraceID: e.TraceID, TransactionID: t.ID, Sampled: t.Sampled,
+		TraceID: e.TraceID, TransactionID: t.ID, Sampled: t.Sampled, Labels: summaryLabels(e),
 	}
 }
 
@@ -95,7 +96,7 @@ func appendTxSummary(b []byte, s *TransactionSummary) []byte {
 	if !s.Timestamp.IsZero() {
 		b = appendTime(b, 9<<3|2, s.Timestamp)
 	}
-	return b
+	return appendSummaryLabels(b, 10<<3|2, s.Labels)
 }
 
 func decodeTxSummary(v []byte, s *TransactionSummary) error {
@@ -125,6 +126,13 @@ func decodeTxSummary(v []byte, s *TransactionSummary) error {
 			if s.Timestamp, err = d.time(); err != nil {
 				return err
 			}
+			continue
+		case 10<<3 | 2:
+			l, err := decodeSummaryLabel(&d)
+			if err != nil {
+				return err
+			}
+			s.Labels = append(s.Labels, l)
 			continue
 		case 2<<3 | 2, 3<<3 | 2, 4<<3 | 2, 5<<3 | 2, 6<<3 | 2, 8<<3 | 2:
 			if str, err = d.bytes(); err != nil {

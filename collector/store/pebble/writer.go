@@ -259,6 +259,9 @@ func (s *Store) commit(reqs []*request) error {
 		cur.MaxTS = max(cur.MaxTS, r.maxTS)
 		cur.Events += uint64(len(r.events))
 	}
+	if err := s.commitAggregates(batch, p, reqs); err != nil {
+		return err
+	}
 	cur.LastSeq = seq
 	cur.Bytes += uint64(nbytes)
 	var meta [partitionMetaSize]byte
