@@ -26,3 +26,8 @@ func WithResourceReader(read func() [4]float64) Option {
 		c.readResources = func() resourceValues { return resourceValues(read()) }
 	}
 }
+
+// Upload sends c with the profiler's uploader, as a finished capture is.
+func Upload(p *Profiler, c *Capture) error {
+	return p.cfg.uploader.Upload(p.uploadCtx, c)
+}

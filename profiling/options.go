@@ -2,6 +2,8 @@ package profiling
 
 import (
 	"fmt"
+	"net/http"
+	"os"
 	"runtime/trace"
 	"slices"
 	"time"
@@ -41,7 +43,8 @@ type config struct {
 	routeCooldown      time.Duration
 	maxCapture         time.Duration
 	goroutineEvery     time.Duration // 0: one goroutine snapshot per capture
-	uploader           Uploader      // never nil after newConfig
+	uploader           Uploader      // nil: the intake uploader, built by New from upload
+	upload             uploadConfig
 	rules              map[Resource]Rule
 	endpointMaxSeconds int
 	triggerInterval    time.Duration
@@ -73,9 +76,6 @@ func newConfig(opts []Option) config {
 	}
 	if c.clock == nil {
 		c.clock = realClock{}
-	}
-	if c.uploader == nil {
-		c.uploader = discardUploader{}
 	}
 	return c
 }
@@ -218,7 +218,48 @@ func WithEndpointMaxSeconds(n int) Option {
 	return func(c *config) { c.endpointMaxSeconds = n }
 }
 
-// WithUploader hands every finished capture to u. Default: captures are discarded.
+// WithServerURL uploads captures to url + ProfilePath (url is the collector's, or an APM Server's, base
+// URL, as ELASTIC_APM_SERVER_URL). Default: ELASTIC_APM_SERVER_URL, else the first of
+// ELASTIC_APM_SERVER_URLS, else http://localhost:8200, as the Elastic Go agent.
+func WithServerURL(url string) Option {
+	return func(c *config) { c.upload.serverURL = url }
+}
+
+// WithSecretToken authenticates uploads with "Authorization: Bearer token". Default:
+// ELASTIC_APM_SECRET_TOKEN (an API key, WithAPIKey or ELASTIC_APM_API_KEY, takes precedence).
+func WithSecretToken(token string) Option {
+	return func(c *config) { c.upload.secretToken = token }
+}
+
+// WithAPIKey authenticates uploads with "Authorization: ApiKey key". Default: ELASTIC_APM_API_KEY.
+func WithAPIKey(key string) Option {
+	return func(c *config) { c.upload.apiKey = key }
+}
+
+// WithService names the service in the uploads' metadata. Default: ELASTIC_APM_SERVICE_NAME (else the
+// executable's name), ELASTIC_APM_SERVICE_VERSION and ELASTIC_APM_ENVIRONMENT, as the Elastic Go agent
+// names it, so that profiles and traces are of the same service.
+func WithService(name, version, environment string) Option {
+	if name == "" {
+		panic("profiling: WithService needs a name")
+	}
+	return func(c *config) {
+		c.upload.service = &service{name: name, version: version, environment: environment,
+			node: os.Getenv("ELASTIC_APM_SERVICE_NODE_NAME")}
+	}
+}
+
+// WithHTTPClient sends uploads with client. Default: a client with ELASTIC_APM_SERVER_TIMEOUT (30 s) as
+// its timeout, not verifying the server's certificate if ELASTIC_APM_VERIFY_SERVER_CERT is false.
+func WithHTTPClient(client *http.Client) Option {
+	if client == nil {
+		panic("profiling: WithHTTPClient(nil)")
+	}
+	return func(c *config) { c.upload.client = client }
+}
+
+// WithUploader hands every finished capture to u instead of uploading it (the With options of the
+// upload are then ignored). Default: captures are uploaded to the collector's ProfilePath.
 func WithUploader(u Uploader) Option {
 	if u == nil {
 		panic("profiling: WithUploader(nil)")

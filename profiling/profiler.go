@@ -53,6 +53,13 @@ type Profiler struct {
 // no longer needs it, to give them back.
 func New(opts ...Option) (*Profiler, error) {
 	cfg := newConfig(opts)
+	if cfg.uploader == nil {
+		up, err := newIntakeUploader(cfg.upload)
+		if err != nil {
+			return nil, err
+		}
+		cfg.uploader = up
+	}
 	p := &Profiler{
 		cfg:         cfg,
 		log:         cfg.logger,
