@@ -36,6 +36,8 @@ const (
 	DefaultMaxBodyBytes = 64 << 20
 	// DefaultMaxDecodedBytes limits an intake request body after decompression.
 	DefaultMaxDecodedBytes = 512 << 20
+	// DefaultMemoryBudget bounds the decoded bytes all streams hold in batches at once.
+	DefaultMemoryBudget = 256 << 20
 	// DefaultAgentConfigMaxAge is the Cache-Control max-age of agent configuration answers (APM
 	// Server's agent.config.cache.expiration).
 	DefaultAgentConfigMaxAge = 30 * time.Second
@@ -76,8 +78,8 @@ type Config struct {
 	// BatchSize is the number of events handed to Processor at a time. Default: DefaultBatchSize.
 	BatchSize int
 
-	// MaxConcurrentStreams caps the event streams decoded at once, which bounds intake's memory to
-	// about MaxConcurrentStreams × (BatchSize decoded events + MaxEventSize + a decompressor).
+	// MaxConcurrentStreams caps the event streams decoded at once. Agents keep a stream open while they
+	// have data, up to 10 s by default, so this is about how many agents may send at the same moment.
 	// Default: DefaultMaxConcurrentStreams.
 	MaxConcurrentStreams int
 
@@ -90,6 +92,13 @@ type Config struct {
 	// Defaults: DefaultMaxBodyBytes, DefaultMaxDecodedBytes.
 	MaxBodyBytes    int64
 	MaxDecodedBytes int64
+
+	// MemoryBudget bounds the decompressed bytes that all streams together hold in batches not yet
+	// handed to the Processor; a stream that would go past it ends with a 503 (agents retry). With it,
+	// intake's memory is at most about MemoryBudget plus, per stream slot, two line buffers
+	// (MaxEventSize) and BatchSize decoded events' structures, whatever the events' sizes.
+	// Default: DefaultMemoryBudget.
+	MemoryBudget int64
 
 	// AgentConfigFile is the JSON file of agent central configuration (see serveAgentConfig's
 	// documentation in agentconfig.go for its format). It need not exist. Default: none, so every
@@ -116,6 +125,7 @@ type API struct {
 	metrics *metrics
 	streams *streamSlots
 	decomp  decompressors
+	budget  *memoryBudget
 	// processor is Config.Processor behind enrich: what APM Server does to events before indexing.
 	processor collector.BatchProcessor
 	enrich    *enrich.Processor
@@ -142,6 +152,7 @@ func New(cfg Config) (*API, error) {
 	setDefault(&cfg.MaxBatchesInFlight, DefaultMaxBatchesInFlight)
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&cfg.MaxDecodedBytes, DefaultMaxDecodedBytes)
+	setDefault(&cfg.MemoryBudget, DefaultMemoryBudget)
 	setDefault(&cfg.AgentConfigMaxAge, DefaultAgentConfigMaxAge)
 	setDefault(&cfg.Version, DefaultVersion)
 	if cfg.AgentConfigMaxAge%time.Second != 0 {
@@ -175,6 +186,7 @@ func New(cfg Config) (*API, error) {
 			decoder.Options{MaxEventSize: cfg.MaxEventSize, BatchSize: cfg.BatchSize}, m),
 		processor:               enr.Wrap(cfg.Processor),
 		enrich:                  enr,
+		budget:                  &memoryBudget{limit: cfg.MemoryBudget, free: int64(cfg.MaxEventSize), m: m},
 		enqueuer:                enq,
 		agentConfig:             acfg,
 		agentConfigCacheControl: fmt.Sprintf("max-age=%d, must-revalidate", int(cfg.AgentConfigMaxAge/time.Second)),

@@ -30,6 +30,7 @@ type zlibReader interface {
 type body struct {
 	wire    limitedReader
 	decoded limitedReader
+	budget  *streamBudget // counts the decompressed bytes read, if set
 	gz      *gzip.Reader
 	zl      zlibReader
 	pool    *decompressors
@@ -129,10 +130,19 @@ func (b *body) zlib(src io.Reader) (io.Reader, error) {
 }
 
 // Read reads decompressed bytes.
-func (b *body) Read(p []byte) (int, error) { return b.decoded.Read(p) }
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.decoded.Read(p)
+	if b.budget != nil && n > 0 {
+		if berr := b.budget.take(n); berr != nil {
+			b.decoded.err = berr
+			return n, berr
+		}
+	}
+	return n, err
+}
 
 // readErr returns the first error, other than io.EOF, met while reading the body: a read timeout, a
-// broken connection, corrupt compressed data, or a *bodyTooLargeError.
+// broken connection, corrupt compressed data, a *bodyTooLargeError or errMemoryBudget.
 func (b *body) readErr() error {
 	if b.wire.err != nil {
 		return b.wire.err

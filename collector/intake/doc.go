@@ -26,15 +26,18 @@
 // errors with {"accepted": N, "errors": [{"message", "document"}...]} (at most five event errors, then
 // the error that ended the stream) and Connection: Close. Invalid and oversized events are 400 and do
 // not stop the stream; a full store queue is 503 "cannot handle stream: cannot process batch: queue is
-// full", a closed one 503 "server is shutting down".
+// full", a closed one 503 "server is shutting down". When the Processor is a BatchEnqueuer, a stream's
+// batches commit while it is decoded further (see BatchEnqueuer), with the same answers.
 //
 // # Limits
 //
 // Every resource a client can make the collector spend is bounded: MaxEventSize per event (APM
 // Server's 300 KiB, same boundary), MaxBodyBytes and MaxDecodedBytes per request, MaxConcurrentStreams
-// streams decoded at once (a stream that finds none free waits StreamWait, then gets 503), and the
-// Processor's own queue. The HTTP server's timeouts and header limit are the caller's (cmd/hotpath
-// uses APM Server's defaults).
+// streams decoded at once (a stream that finds none free waits StreamWait, then gets 503),
+// MemoryBudget for the decoded bytes all streams' batches hold (past it, 503), and the Processor's own
+// queue. So intake's memory is about MemoryBudget plus a fixed amount per stream slot, whatever the
+// number of clients or the size of their events. The HTTP server's timeouts and header limit are the
+// caller's (cmd/hotpath uses APM Server's defaults).
 //
 // # Authentication
 //
@@ -61,6 +64,6 @@
 // reason (events: invalid, too_large; requests: unauthorized, queue_full, stream_limit,
 // body_too_large...), hotpath_intake_requests_total by endpoint and status code,
 // hotpath_intake_request_duration_seconds by endpoint (for events, the time to a durable 202),
-// hotpath_intake_streams_in_flight, hotpath_intake_streams_waiting and
-// hotpath_intake_request_body_bytes_total.
+// hotpath_intake_streams_in_flight, hotpath_intake_streams_waiting,
+// hotpath_intake_decoded_bytes_in_flight and hotpath_intake_request_body_bytes_total.
 package intake

@@ -84,7 +84,10 @@ func (a *API) decodeStream(r *http.Request, received time.Time, res *outcome) {
 		pl = &pipeline{enq: a.enqueuer, enrich: a.enrich, max: a.cfg.MaxBatchesInFlight}
 		proc = pl
 	}
-	result, err := dec.Decode(ctx, body, &base, proc)
+	budget := &streamBudget{b: a.budget}
+	defer budget.release()
+	body.budget = budget
+	result, err := dec.Decode(ctx, body, &base, budget.releasing(proc))
 	if pl != nil {
 		lost, perr := pl.finish(err)
 		result.Accepted -= lost
@@ -117,6 +120,8 @@ func (a *API) classify(ctx context.Context, err, readErr error) (int, string, st
 		return http.StatusServiceUnavailable, reasonShuttingDown, streamError{Message: msgShuttingDown}
 	case errors.As(readErr, &tooLarge):
 		return http.StatusBadRequest, reasonBodyTooLarge, streamError{Message: tooLarge.Error()}
+	case errors.Is(readErr, errMemoryBudget):
+		return http.StatusServiceUnavailable, reasonMemoryBudget, streamError{Message: errMemoryBudget.Error()}
 	case readErr != nil && isTimeout(readErr), ctx.Err() != nil:
 		return http.StatusServiceUnavailable, reasonTimeout, streamError{Message: msgTimeout}
 	case readErr != nil:

@@ -444,3 +444,31 @@ func TestEventsReadTimeout(t *testing.T) {
 		t.Errorf("rejected{timeout} %v", got)
 	}
 }
+
+// TestEventsMemoryBudget: a stream whose batch would hold more decoded bytes than the budget is refused
+// with 503, and what it held is given back. (The decoder's line buffer, MaxEventSize, is not charged.)
+func TestEventsMemoryBudget(t *testing.T) {
+	body := newStream("svc").transactions(400).bytes() // about 80 KiB of 200-byte events
+	for _, tt := range []struct {
+		budget     int64
+		batch      int
+		wantStatus int
+	}{
+		{budget: 1 << 20, batch: 400, wantStatus: 202},
+		{budget: 32 << 10, batch: 400, wantStatus: 503}, // the one batch needs all 80 KiB
+		{budget: 32 << 10, batch: 10, wantStatus: 202},  // batches of 2 KiB never hold 32 KiB
+	} {
+		api, _, reg := newTestAPI(t, Config{MemoryBudget: tt.budget, BatchSize: tt.batch, MaxEventSize: 4096})
+		w, res := post(t, api.Handler(), bytes.NewReader(body), nil)
+		if w.Code != tt.wantStatus {
+			t.Errorf("budget %d, batches of %d: %d %+v, want %d", tt.budget, tt.batch, w.Code, res, tt.wantStatus)
+		}
+		// The events read before the budget ran out are handed over (and count), as with the body limits.
+		if w.Code == 503 && (res.Accepted >= 400 || res.Errors[0].Message != errMemoryBudget.Error()) {
+			t.Errorf("refusal %+v", res)
+		}
+		if got := metric(t, reg, "hotpath_intake_decoded_bytes_in_flight"); got != 0 {
+			t.Errorf("%v bytes still counted after the stream", got)
+		}
+	}
+}

@@ -142,3 +142,105 @@ func TestFloodBoundedMemory(t *testing.T) {
 		t.Errorf("heap grew by %d MiB under the flood, bound %d MiB", growth>>20, bound>>20)
 	}
 }
+
+// TestFloodMemoryBudget: with stream slots for every client and batches of large events, the memory
+// budget is what bounds intake: streams that would take the decoded bytes held past it are refused
+// with 503, the others complete, and the budget is all given back afterwards.
+func TestFloodMemoryBudget(t *testing.T) {
+	const (
+		clients   = 32
+		batch     = 100
+		eventSize = 64 << 10
+		events    = 100 // per request: one batch of 6.25 MiB decoded
+		budget    = 16 << 20
+	)
+	probe := &concurrencyProbe{delay: 2 * time.Millisecond}
+	api, _, reg := newTestAPI(t, Config{
+		Processor: probe, MaxConcurrentStreams: clients, BatchSize: batch, MemoryBudget: budget, MaxEventSize: 128 << 10,
+	})
+	srv := httptest.NewServer(api.Handler())
+	defer srv.Close()
+	s := newStream("flood")
+	for range events {
+		s.sizedTransaction(eventSize)
+	}
+	body := gzipped(t, s.bytes())
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop, sampled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var ok, refused, acceptedSum atomic.Int64
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/intake/v2/events?verbose", bytes.NewReader(body))
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var res streamResult
+			if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+				t.Error(err)
+				return
+			}
+			acceptedSum.Add(int64(res.Accepted))
+			switch {
+			case resp.StatusCode == 202:
+				ok.Add(1)
+			case resp.StatusCode == 503 && res.Errors[len(res.Errors)-1].Message == errMemoryBudget.Error():
+				refused.Add(1)
+			default:
+				t.Errorf("status %d: %+v", resp.StatusCode, res)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	<-sampled
+
+	if ok.Load() == 0 || refused.Load() == 0 {
+		t.Errorf("%d accepted, %d refused: want both", ok.Load(), refused.Load())
+	}
+	if acceptedSum.Load() != probe.events.Load() {
+		t.Errorf("answered accepted %d, processed %d", acceptedSum.Load(), probe.events.Load())
+	}
+	if got := metric(t, reg, "hotpath_intake_decoded_bytes_in_flight"); got != 0 {
+		t.Errorf("%v bytes still counted after every stream ended", got)
+	}
+	if got := metric(t, reg, "hotpath_intake_rejected_total", "reason=memory_budget"); got != float64(refused.Load()) {
+		t.Errorf("rejected{memory_budget} %v, refused %d", got, refused.Load())
+	}
+	// The budget (the decoder keeps about 1.5 bytes per byte of a large line), plus per stream a line
+	// buffer and the batch's structures, plus GC lag (GOGC=100). Without the budget, 32 streams would
+	// hold 32 × 6.25 MiB × 1.5 = 300 MiB of batches.
+	growth := int64(peak.Load()) - int64(before.HeapInuse)
+	const bound = 128 << 20
+	t.Logf("heap in use grew by %d MiB at peak (bound %d MiB); %d streams accepted, %d refused",
+		growth>>20, bound>>20, ok.Load(), refused.Load())
+	if growth > bound {
+		t.Errorf("heap grew by %d MiB, bound %d MiB", growth>>20, bound>>20)
+	}
+}

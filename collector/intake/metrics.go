@@ -18,6 +18,7 @@ const (
 	reasonQueueFull     = "queue_full"     // the store's queue was full (503)
 	reasonShuttingDown  = "shutting_down"  // the store was closed (503)
 	reasonStreamLimit   = "stream_limit"   // MaxConcurrentStreams were busy for StreamWait (503)
+	reasonMemoryBudget  = "memory_budget"  // the streams' decoded bytes reached MemoryBudget (503)
 	reasonTimeout       = "timeout"        // the client was too slow or went away
 	reasonInternal      = "internal"       // anything else (500)
 	reasonInvalidQuery  = "invalid_query"  // a malformed agent configuration query
@@ -41,6 +42,7 @@ type metrics struct {
 	streams        prometheus.Gauge
 	streamsWaiting prometheus.Gauge
 	bodyBytes      prometheus.Counter
+	memoryInUse    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -75,9 +77,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hotpath_intake_request_body_bytes_total",
 			Help: "Bytes of intake request bodies read, as received (compressed).",
 		}),
+		memoryInUse: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotpath_intake_decoded_bytes_in_flight",
+			Help: "Decompressed bytes held by batches not yet handed to the store (at most MemoryBudget).",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.requests, m.duration, m.streams, m.streamsWaiting, m.bodyBytes} {
+		for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.requests, m.duration, m.streams, m.streamsWaiting, m.bodyBytes, m.memoryInUse} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
