@@ -24,8 +24,9 @@ const (
 	DefaultMaxEventSize = 300 * 1024
 	// DefaultBatchSize is the number of events per batch handed to the Processor.
 	DefaultBatchSize = 250
-	// DefaultMaxConcurrentStreams is the number of intake streams decoded at once.
-	DefaultMaxConcurrentStreams = 32
+	// DefaultMaxConcurrentStreams is the number of intake streams decoded at once. Each slot costs
+	// about 1 MiB when used (a 300 KiB line buffer, a batch of 250 events' structures).
+	DefaultMaxConcurrentStreams = 64
 	// DefaultMaxBatchesInFlight is the number of a stream's batches that may be committing at once when
 	// the Processor is a BatchEnqueuer.
 	DefaultMaxBatchesInFlight = 4
@@ -36,8 +37,9 @@ const (
 	DefaultMaxBodyBytes = 64 << 20
 	// DefaultMaxDecodedBytes limits an intake request body after decompression.
 	DefaultMaxDecodedBytes = 512 << 20
-	// DefaultMemoryBudget bounds the decoded bytes all streams hold in batches at once.
-	DefaultMemoryBudget = 256 << 20
+	// DefaultMemoryBudget bounds the decoded bytes all streams hold in batches at once: room for
+	// every stream slot's batch of 250 events of 8 KiB.
+	DefaultMemoryBudget = 128 << 20
 	// DefaultAgentConfigMaxAge is the Cache-Control max-age of agent configuration answers (APM
 	// Server's agent.config.cache.expiration).
 	DefaultAgentConfigMaxAge = 30 * time.Second
