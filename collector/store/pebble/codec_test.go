@@ -322,3 +322,35 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeIndexValues: the other stored values a reader decodes (transaction and error summaries,
+// escaped strings in keys, partition metas) never panic on bad bytes.
+func FuzzDecodeIndexValues(f *testing.F) {
+	g := newGen(30, t0)
+	for _, e := range g.batch(40, 1) {
+		switch {
+		case e.Kind == collector.KindTransaction:
+			s := txSummaryOf(&e)
+			f.Add(appendTxSummary(nil, &s))
+		case e.Kind == collector.KindError:
+			s := errSummaryOf(&e)
+			f.Add(appendErrSummary(nil, &s))
+		}
+	}
+	f.Add(appendEscaped(appendEscaped(nil, "a\x00b"), ""))
+	p := partition{P: 7, FirstSeq: 1, LastSeq: 9, Events: 9}
+	f.Add(p.marshal(nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var ts TransactionSummary
+		_ = decodeTxSummary(b, &ts)
+		var es ErrorSummary
+		_ = decodeErrSummary(b, &es)
+		if s, rest, ok := readEscaped(b); ok {
+			if again := appendEscaped(nil, s); !bytes.HasPrefix(b, again[:len(again)-2]) || len(rest) > len(b) {
+				t.Fatalf("readEscaped(%q) = %q, %q", b, s, rest)
+			}
+		}
+		var p partition
+		_ = p.unmarshal(b)
+	})
+}
