@@ -59,6 +59,10 @@ func (c *cursors) min() (name string, pos uint64, ok bool) {
 // RegisterCursor creates the named cursor at the oldest stored event, so its consumer reads everything
 // the store holds, and returns its position; for an existing cursor it returns the saved position.
 func (s *Store) RegisterCursor(name string) (uint64, error) {
+	if err := s.acquire(); err != nil {
+		return 0, err
+	}
+	defer s.release()
 	if name == "" {
 		return 0, errors.New("store: register cursor: empty name")
 	}
@@ -93,6 +97,10 @@ func (s *Store) Cursors() map[string]uint64 {
 // CommitCursor durably (fsync) moves the named cursor to pos, the sequence number of the next event its
 // consumer will read. It may move backwards (to read again), but not past LastSeq()+1.
 func (s *Store) CommitCursor(name string, pos uint64) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.release()
 	if last := s.LastSeq(); pos > last+1 {
 		return fmt.Errorf("store: commit cursor %q to %d: past the last event (%d)", name, pos, last)
 	}
@@ -117,6 +125,10 @@ func (s *Store) CommitCursor(name string, pos uint64) error {
 
 // DeleteCursor unregisters the named cursor: retention no longer waits for it.
 func (s *Store) DeleteCursor(name string) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.release()
 	s.cursors.mu.Lock()
 	defer s.cursors.mu.Unlock()
 	if err := s.db.Delete(cursorKey(name), pebbledb.Sync); err != nil {

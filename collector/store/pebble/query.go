@@ -119,6 +119,10 @@ func (s *Store) iter(ctx context.Context, ks byte) (*pebbledb.Iterator, error) {
 // duration, a page at a time. It reads only the transaction indexes: one source per hourly partition
 // that may hold the range (and per name when Name is ""), merged.
 func (s *Store) Transactions(ctx context.Context, q TransactionQuery) (TransactionPage, error) {
+	if err := s.acquire(); err != nil {
+		return TransactionPage{}, err
+	}
+	defer s.release()
 	var page TransactionPage
 	if q.Service == "" {
 		return page, errors.New("store: transactions: a service is required")
@@ -221,6 +225,10 @@ func (s *Store) txNames(ctx context.Context, p uint32, service string) ([]string
 
 // Errors lists errors of a service in a time range, newest first, a page at a time.
 func (s *Store) Errors(ctx context.Context, q ErrorQuery) (ErrorPage, error) {
+	if err := s.acquire(); err != nil {
+		return ErrorPage{}, err
+	}
+	defer s.release()
 	var page ErrorPage
 	if q.Service == "" {
 		return page, errors.New("store: errors: a service is required")
@@ -274,6 +282,10 @@ func (s *Store) Errors(ctx context.Context, q ErrorQuery) (ErrorPage, error) {
 // Services returns the names of the services that sent events stored in partitions that may hold
 // events with timestamps in [from, to) (zero: unbounded), sorted.
 func (s *Store) Services(ctx context.Context, from, to time.Time) ([]string, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
 	it, err := s.iter(ctx, ksNames)
 	if err != nil {
 		return nil, err
@@ -299,6 +311,10 @@ func (s *Store) Services(ctx context.Context, from, to time.Time) ([]string, err
 // Endpoints returns the transaction types and names of a service seen in partitions that may hold
 // events with timestamps in [from, to), sorted by name then type.
 func (s *Store) Endpoints(ctx context.Context, service string, from, to time.Time) ([]Endpoint, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
 	var ps []uint32
 	for _, p := range selectPartitions(s.parts.snapshot(), from, to) {
 		ps = append(ps, p.P)

@@ -244,6 +244,16 @@ func TestCloseCommitsQueuedAndRefusesNew(t *testing.T) {
 	if err := s.ProcessBatch(context.Background(), &b); !errors.Is(err, collector.ErrShuttingDown) {
 		t.Fatalf("after Close returned: %v", err)
 	}
+	// Reads after Close fail cleanly instead of touching a closed database.
+	if _, err := s.ReadFrom(context.Background(), 1, 10); !errors.Is(err, ErrClosed) || !errors.Is(err, collector.ErrShuttingDown) {
+		t.Fatalf("ReadFrom after Close: %v", err)
+	}
+	if _, err := s.Transactions(context.Background(), TransactionQuery{Service: "search"}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Transactions after Close: %v", err)
+	}
+	if err := s.CommitCursor("x", 1); !errors.Is(err, ErrClosed) {
+		t.Fatalf("CommitCursor after Close: %v", err)
+	}
 	s2 := openTest(t, Config{Dir: dir})
 	recs, err := s2.ReadFrom(context.Background(), 1, 1000)
 	if err != nil || len(recs) < 40 {

@@ -35,6 +35,10 @@ func (s *Store) OldestSeq() uint64 {
 // Get returns the event with sequence number seq; ok is false when there is none (never written, or
 // deleted by retention).
 func (s *Store) Get(seq uint64) (rec Record, ok bool, err error) {
+	if err := s.acquire(); err != nil {
+		return Record{}, false, err
+	}
+	defer s.release()
 	if seq == 0 || seq > s.LastSeq() {
 		return Record{}, false, nil
 	}
@@ -57,6 +61,10 @@ func (s *Store) Get(seq uint64) (rec Record, ok bool, err error) {
 // GetMany returns the events with the given sequence numbers that exist, in ascending order of
 // sequence number.
 func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]Record, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
 	seqs = slices.Clone(seqs)
 	slices.Sort(seqs)
 	seqs = slices.Compact(seqs)
@@ -89,6 +97,10 @@ func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]Record, error) {
 // (a registered cursor prevents that). It returns no events when there is nothing after from yet:
 // WaitFor waits for more.
 func (s *Store) ReadFrom(ctx context.Context, from uint64, limit int) ([]Record, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -139,6 +151,10 @@ func (s *Store) WaitFor(ctx context.Context, seq uint64) error {
 // they were stored. It looks the trace id up once per stored day, so its cost does not grow with the
 // number of events stored.
 func (s *Store) GetTrace(ctx context.Context, traceID string) ([]Record, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
 	if traceID == "" {
 		return nil, nil
 	}

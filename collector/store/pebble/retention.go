@@ -36,7 +36,13 @@ func (s *Store) retentionLoop() {
 
 // RunRetention applies retention now (it otherwise runs every Config.RetentionInterval) and returns
 // when done. Tests and the collector's shutdown use it.
-func (s *Store) RunRetention() error { return s.applyRetention() }
+func (s *Store) RunRetention() error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.release()
+	return s.applyRetention()
+}
 
 func (s *Store) applyRetention() error {
 	if s.cfg.MaxAge > 0 {

@@ -148,7 +148,28 @@ type Store struct {
 	closeErr   error
 	cursors    cursors
 	diskCached atomic.Int64
+
+	readMu  sync.RWMutex   // guards closed against readers starting
+	closed  bool           // guarded by readMu: reads return ErrClosed
+	readers sync.WaitGroup // reads in progress; Close waits for them before closing the database
 }
+
+// ErrClosed is returned by reads after Close. errors.Is(err, collector.ErrShuttingDown) is true for it.
+var ErrClosed = fmt.Errorf("store: closed: %w", collector.ErrShuttingDown)
+
+// acquire registers a read; it fails once Close has begun. Every exported method that touches the
+// database calls it, and release when done, so Close never closes the database under a reader.
+func (s *Store) acquire() error {
+	s.readMu.RLock()
+	defer s.readMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.readers.Add(1)
+	return nil
+}
+
+func (s *Store) release() { s.readers.Done() }
 
 var _ collector.BatchProcessor = (*Store)(nil)
 
@@ -250,6 +271,10 @@ func (s *Store) Close() error {
 		close(s.stop)
 		s.cancel()
 		s.wg.Wait()
+		s.readMu.Lock()
+		s.closed = true
+		s.readMu.Unlock()
+		s.readers.Wait()
 		s.metrics.unregister(s.cfg.Registerer)
 		if err := s.db.Close(); err != nil {
 			s.closeErr = fmt.Errorf("store: close: %w", err)
