@@ -67,9 +67,9 @@ func main() {
 	case "hotpath":
 		err = runHotpath(d, *events, *report, *writers, *batch, *reads)
 	case "sqlite-modernc":
-		err = runSQLite("sqlite", filepath.Join(d, "db.sqlite"), *events, *report)
+		err = runSQLite(*engine, "sqlite", filepath.Join(d, "db.sqlite"), *events, *report)
 	case "sqlite-mattn":
-		err = runSQLite("sqlite3", filepath.Join(d, "db.sqlite"), *events, *report)
+		err = runSQLite(*engine, "sqlite3", filepath.Join(d, "db.sqlite"), *events, *report)
 	case "pebble-global":
 		err = runPebbleGlobal(d, *events, *report)
 	default:
@@ -142,7 +142,7 @@ var (
 	endpoints = []string{"GET /search", "GET /suggest", "POST /index", "GET /health", "GET /products/{id}", "POST /cart"}
 )
 
-func runSQLite(driver, path string, n, every int) error {
+func runSQLite(engine, driver, path string, n, every int) error {
 	db, err := sql.Open(driver, path)
 	if err != nil {
 		return err
@@ -161,7 +161,7 @@ func runSQLite(driver, path string, n, every int) error {
 		}
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	rep := newReporter("sqlite-"+driver, every)
+	rep := newReporter(engine, every)
 	var d doc
 	for i := 0; i < n; {
 		tx, err := db.Begin()
