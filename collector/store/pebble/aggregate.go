@@ -453,6 +453,10 @@ type AggregateResult struct {
 // per ingest hour holding events of that minute), never the transactions themselves, so its cost grows
 // with the range, not with the traffic.
 func (s *Store) TransactionAggregate(ctx context.Context, q AggregateQuery) (AggregateResult, error) {
+	if err := s.acquire(); err != nil {
+		return AggregateResult{}, err
+	}
+	defer s.release()
 	var res AggregateResult
 	if q.Service == "" {
 		return res, errors.New("store: aggregate: a service is required")
@@ -539,6 +543,10 @@ func (d *latencyDelta) aggregate() Aggregate {
 // EndpointAggregates returns the pre-aggregated figures of every transaction name of a service with
 // transactions in [from, to) (widened to whole minutes; zero from: unbounded, zero to: now).
 func (s *Store) EndpointAggregates(ctx context.Context, service string, from, to time.Time) (map[string]*Aggregate, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
 	if service == "" {
 		return nil, errors.New("store: aggregate: a service is required")
 	}
@@ -599,6 +607,10 @@ type SpanTypeTime struct {
 // largest first. It reads the span_breakdown metricsets the agents send (the Go agent every metrics
 // interval, 30 s by default), so the latest interval shows once the agent has sent it.
 func (s *Store) Breakdown(ctx context.Context, service, name string, from, to time.Time) ([]SpanTypeTime, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
 	if service == "" {
 		return nil, errors.New("store: breakdown: a service is required")
 	}

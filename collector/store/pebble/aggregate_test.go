@@ -72,9 +72,8 @@ func TestAggregatesMatchTheTransactions(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	start := t0.Add(-3 * time.Hour)
 	names := []string{"GET /search", "GET /suggest", "POST /index"}
-	type key struct{ svc, name string }
 	var all []collector.Event
-	for hour := range 4 {
+	for range 4 {
 		var b collector.Batch
 		for range 1500 {
 			svc := []string{"search", "indexer"}[r.IntN(2)]
@@ -96,7 +95,6 @@ func TestAggregatesMatchTheTransactions(t *testing.T) {
 		}
 		all = append(all, b...)
 		clk.Add(time.Hour)
-		_ = hour
 	}
 
 	raw := func(svc, name string, from, to time.Time) *rawAgg {
@@ -258,7 +256,7 @@ func TestBreakdown(t *testing.T) {
 		breakdownEvent("search", "GET /search", ts.Add(time.Minute), "external", "http", 5, 300*time.Millisecond),
 		breakdownEvent("search", "GET /other", ts, "db", "elasticsearch", 1, time.Second),
 		breakdownEvent("search", "GET /search", ts.Add(-time.Hour), "db", "elasticsearch", 1, time.Hour), // out of range
-		aggTx("search", "GET /search", ts, time.Second, "success", 1),                                      // not a breakdown
+		aggTx("search", "GET /search", ts, time.Second, "success", 1),                                    // not a breakdown
 	})
 	clk.Add(time.Hour) // the next commit goes to the next partition: the same minute in two partitions
 	mustProcess(t, s, collector.Batch{

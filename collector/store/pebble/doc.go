@@ -53,9 +53,19 @@
 //
 // # Reading
 //
-// GetTrace, Get, GetMany, ReadFrom, Transactions (by time or duration, with a page cursor), EachTransaction
-// (for aggregations), Errors, Services and Endpoints. The keyspace 'a' is reserved for pre-aggregated
-// series (per-minute latency histograms) written in the same commit as the events.
+// GetTrace, Get, GetMany, ReadFrom, Transactions (by time or duration, with a page cursor, filtered by
+// result, minimum duration and labels), EachTransaction (for aggregations), Errors, Services and
+// Endpoints.
+//
+// # Aggregates
+//
+// The writer also keeps pre-aggregated series (aggregate.go), in the same commit as the events: per
+// service and per transaction name, per minute of event time, the transaction counts by outcome and an
+// HDR histogram of their durations (1 µs to 1 h, 2 significant digits); and per transaction name and
+// minute, the span self-time by span type and subtype from the agents' breakdown metricsets.
+// TransactionAggregate, EndpointAggregates and Breakdown read them: percentiles over any range are read
+// from the sum of the minutes' histograms, so they are exact to within the histogram's 1%, never averages
+// of averages, and their cost grows with the range, not with the traffic.
 //
 // # Metrics
 //

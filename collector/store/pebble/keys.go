@@ -18,7 +18,7 @@ import (
 //	p part                                  -> partition meta (partition.go)
 //	c name                                  -> cursor position (cursor.go)
 //	m name                                  -> store meta (last sequence number, format)
-//	a ...                                   -> reserved for pre-aggregated series (per-minute histograms)
+//	a part  service level name minute       -> pre-aggregated series (aggregate.go)
 //
 // part is the ingest hour (Unix time / 3600) of the group commit that wrote the event, day is part/24.
 // Every index key of an event carries its partition first, so retention drops a partition with one range
