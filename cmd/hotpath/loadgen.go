@@ -29,6 +29,7 @@ type loadgenConfig struct {
 	secretToken string
 	apiKey      string // base64(id:key), as ELASTIC_APM_API_KEY
 	service     string
+	sink        bool // send to an in-process server that only reads the bodies, instead of url
 }
 
 func parseLoadgenFlags(args []string, stderr io.Writer) (loadgenConfig, error) {
@@ -57,6 +58,7 @@ func parseLoadgenFlags(args []string, stderr io.Writer) (loadgenConfig, error) {
 	fs.StringVar(&cfg.secretToken, "secret-token", os.Getenv("ELASTIC_APM_SECRET_TOKEN"), "secret `token` (default $ELASTIC_APM_SECRET_TOKEN)")
 	fs.StringVar(&cfg.apiKey, "api-key", os.Getenv("ELASTIC_APM_API_KEY"), "API key, `base64(id:key)` (default $ELASTIC_APM_API_KEY)")
 	fs.StringVar(&cfg.service, "service", "loadgen", "service name of the events")
+	fs.BoolVar(&cfg.sink, "sink", false, "send to an in-process server that reads and discards the bodies instead of -url: the baseline of what the client side alone can do")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -77,6 +79,14 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg, err := parseLoadgenFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.sink {
+		url, stop, err := startSink()
+		if err != nil {
+			return err
+		}
+		defer stop()
+		cfg.url = url
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 	defer cancel()
