@@ -1,6 +1,7 @@
 package profiling_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -11,38 +12,50 @@ import (
 	"github.com/hotpath-apm/hotpath/profiling"
 )
 
+// discard is an Uploader that drops captures.
+type discard struct{}
+
+func (discard) Upload(context.Context, *profiling.Capture) error { return nil }
+
 // BenchmarkRequestPath is the cost the profiler adds to a request: agent.Wrap alone ("agent") against
-// agent.Wrap with an InFlight whose listener is the profiler ("agent+profiling": the registry, one
-// pprof.Do with the three labels, the request copy carrying the labelled context). The handler does
-// nothing, so the difference is all overhead. The profiler runs with its CPU ring and flight recorder
-// off, so that only the request path allocates (b.ReportAllocs counts every goroutine's allocations).
+// agent.Wrap with an InFlight whose listener is the profiler ("agent+profiling": the agent's in-flight
+// registry, one pprof.Do with the three labels, the request copy carrying the labelled context), and
+// the same with the flight recorder on ("agent+profiling+flight": the request is also a trace region),
+// on a route without wildcards (GET /search) and one with (GET /items/{id}: http.ServeMux allocates its
+// matches, and the agent matches once more to know the route before the handler runs). The handler
+// does nothing, so the difference is all overhead. The CPU ring is off, and the flight recorder but in
+// the last, so that only the request path allocates (b.ReportAllocs counts every goroutine's
+// allocations).
 func BenchmarkRequestPath(b *testing.B) {
 	tracer := apmtest.NewDiscardTracer()
 	defer tracer.Close()
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /search", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {})
 
-	run := func(b *testing.B, h http.Handler) {
-		b.ReportAllocs()
-		req := httptest.NewRequest("GET", "/items/7", nil)
-		w := httptest.NewRecorder()
-		for b.Loop() {
-			h.ServeHTTP(w, req)
+	for _, route := range []struct{ name, target string }{{"static", "/search"}, {"wildcard", "/items/7"}} {
+		run := func(b *testing.B, h http.Handler) {
+			b.ReportAllocs()
+			req := httptest.NewRequest("GET", route.target, nil)
+			w := httptest.NewRecorder()
+			for b.Loop() {
+				h.ServeHTTP(w, req)
+			}
 		}
+		profiled := func(b *testing.B, opts ...profiling.Option) {
+			f := agent.NewInFlight()
+			p, err := profiling.New(append(opts, profiling.WithInFlight(f), profiling.WithUploader(discard{}),
+				profiling.WithoutCPURing())...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			run(b, agent.Wrap(mux, agent.WithTracer(tracer), agent.WithInFlight(f)))
+		}
+		b.Run(route.name+"/agent", func(b *testing.B) {
+			run(b, agent.Wrap(mux, agent.WithTracer(tracer)))
+		})
+		b.Run(route.name+"/agent+profiling", func(b *testing.B) { profiled(b, profiling.WithoutFlightRecorder()) })
+		b.Run(route.name+"/agent+profiling+flight", func(b *testing.B) { profiled(b) })
 	}
-	b.Run("agent", func(b *testing.B) {
-		run(b, agent.Wrap(mux, agent.WithTracer(tracer)))
-	})
-	b.Run("agent+profiling", func(b *testing.B) {
-		f := agent.NewInFlight()
-		p, err := profiling.New(append(quietOptions(), profiling.WithInFlight(f))...)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer p.Close()
-		run(b, agent.Wrap(mux, agent.WithTracer(tracer), agent.WithInFlight(f)))
-	})
 }
-
-// quietOptions turn off the profiler's background work (CPU ring, flight recorder).
-func quietOptions() []profiling.Option { return nil }

@@ -28,7 +28,7 @@ func (b blockingUploader) Upload(ctx context.Context, c *profiling.Capture) erro
 // blocked checker fails the test) and starts a capture at each; the captures that cannot be queued for
 // upload are dropped and counted, and after Close every capture is accounted for.
 func TestCheckerNeverBlocks(t *testing.T) {
-	const ticks = 20
+	const ticks = 12
 	clock := profiling.NewFakeClock()
 	values := make(chan [4]float64, 1)
 	reads := make(chan struct{}, 1)

@@ -1,0 +1,242 @@
+package profiling_test
+
+import (
+	"bufio"
+	"compress/zlib"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/pprof/profile"
+	"go.elastic.co/apm/v2"
+	"go.elastic.co/apm/v2/transport"
+
+	"github.com/hotpath-apm/hotpath/agent"
+	"github.com/hotpath-apm/hotpath/profiling"
+)
+
+// collector is what the collector will be for the service, on loopback: APM Server's events intake
+// (decoding the transactions the real Elastic agent sends) and the strict profile intake.
+type collector struct {
+	*intake
+	mu           sync.Mutex
+	transactions []map[string]any
+}
+
+func newCollector(t *testing.T, auth string) *collector {
+	c := &collector{intake: newIntake(t, auth)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/intake/v2/profile", c.handle)
+	mux.HandleFunc("/intake/v2/events", c.events)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"version":"8.19.0"}`)
+	})
+	mux.HandleFunc("/config/v1/agents", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=300")
+		io.WriteString(w, `{}`)
+	})
+	c.srv.Config.Handler = mux
+	return c
+}
+
+// events keeps the transactions of an intake v2 events stream (zlib, ndjson, metadata first).
+func (c *collector) events(w http.ResponseWriter, r *http.Request) {
+	zr, err := zlib.NewReader(r.Body)
+	if err != nil {
+		c.t.Errorf("events: %v", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 1<<20)
+	for i := 0; sc.Scan(); i++ {
+		var ev map[string]json.RawMessage
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			c.t.Errorf("events line %d: %v", i, err)
+			continue
+		}
+		if raw, ok := ev["transaction"]; ok {
+			var tx map[string]any
+			if err := json.Unmarshal(raw, &tx); err != nil {
+				c.t.Errorf("transaction: %v", err)
+			}
+			c.mu.Lock()
+			c.transactions = append(c.transactions, tx)
+			c.mu.Unlock()
+		}
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// tracer is the real Elastic agent sending to c.
+func (c *collector) tracer(t *testing.T) *apm.Tracer {
+	t.Helper()
+	u, err := url.Parse(c.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: "search", ServiceVersion: "1.0.0", Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tracer.Close)
+	return tracer
+}
+
+// TestEndToEnd is the issue's "done means": a service with agent.Wrap and the profiler on real HTTP,
+// one handler burning CPU in a known function for 400 ms and one blocked on a channel, both slower
+// than their 100 ms threshold. The collector ends up with, for each slow transaction the Elastic agent
+// sent, a profile upload naming it, whose CPU profile's top function is burnCPU, and whose goroutine
+// profile's top frames are the channel receive in waitForRelease; the transaction's labels.profile_id
+// names the upload.
+func TestEndToEnd(t *testing.T) {
+	coll := newCollector(t, "Bearer collector-token")
+	tracer := coll.tracer(t)
+	f := agent.NewInFlight()
+	started := make(chan string, 4)
+	newProfiler(t, profiling.WithInFlight(f), profiling.WithServerURL(coll.srv.URL),
+		profiling.WithSecretToken("collector-token"), profiling.WithService("search", "1.0.0", ""),
+		profiling.WithSlowHook(func(id string) { started <- id }))
+
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, burnCPU(300*time.Millisecond))
+	})
+	mux.HandleFunc("GET /block/{id}", func(w http.ResponseWriter, r *http.Request) {
+		waitForRelease(release)
+	})
+	svc := httptest.NewServer(agent.Wrap(mux, agent.WithTracer(tracer), agent.WithInFlight(f),
+		agent.WithSlowThreshold(100*time.Millisecond)))
+	defer svc.Close()
+
+	getOK := func(path string) {
+		resp, err := svc.Client().Get(svc.URL + path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+	}
+	getOK("/burn")
+	burnID := waitFor(t, started, "the /burn capture")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		getOK("/block/7")
+	}()
+	blockID := waitFor(t, started, "the /block capture")
+	close(release) // the capture has its first goroutine snapshot
+	<-done
+
+	uploads := map[string]*profileUpload{}
+	for range 2 {
+		u := waitFor(t, coll.got, "a profile upload")
+		uploads[u.Capture.ID] = u
+	}
+	tracer.Flush(nil)
+	coll.mu.Lock()
+	txs := coll.transactions
+	coll.mu.Unlock()
+	if len(txs) != 2 {
+		t.Fatalf("%d transactions", len(txs))
+	}
+	for _, tx := range txs {
+		name := tx["name"].(string)
+		labels, _ := tx["context"].(map[string]any)["tags"].(map[string]any)
+		pid, _ := labels["profile_id"].(string)
+		u := uploads[pid]
+		if u == nil {
+			t.Errorf("%s: labels %v: no upload with that profile_id (uploads %v)", name, labels, keys(uploads))
+			continue
+		}
+		c := u.Capture
+		if c.Trigger != "slow_request" || c.Transaction.ID != tx["id"] || c.Trace.ID != tx["trace_id"] ||
+			c.Transaction.Name != name || !c.Transaction.Ended || labels["slow"] != true {
+			t.Errorf("%s: capture %s, transaction %v", name, u.CaptureRaw, tx)
+		}
+		if u.Trace == nil {
+			t.Errorf("%s: no trace part (errors %q)", name, c.Errors)
+		}
+		switch name {
+		case "GET /burn":
+			if pid != burnID {
+				t.Errorf("/burn: profile_id %s, capture started %s", pid, burnID)
+			}
+			cpu := u.Profiles["cpu"]
+			if cpu == nil {
+				t.Fatalf("/burn: no cpu part; errors %q", c.Errors)
+			}
+			top, n := topFrame(cpu)
+			if !strings.HasSuffix(top, ".burnCPU") || c.CPU.Samples < 10 || c.CPU.Timestamp != c.Transaction.Timestamp {
+				t.Errorf("/burn: CPU top %s (%d samples of %d), from %d, request from %d; errors %q", top, n,
+					c.CPU.Samples, c.CPU.Timestamp, c.Transaction.Timestamp, c.Errors)
+			}
+			checkLabels(t, cpu, c.Transaction.ID, c.Trace.ID, "GET /burn")
+		case "GET /block/{id}":
+			if pid != blockID {
+				t.Errorf("/block: profile_id %s, capture started %s", pid, blockID)
+			}
+			g := u.Profiles["goroutine"]
+			if g == nil {
+				t.Fatalf("/block: no goroutine part; errors %q", c.Errors)
+			}
+			checkLabels(t, g, c.Transaction.ID, c.Trace.ID, "GET /block/{id}")
+			var best *profile.Sample
+			for _, s := range g.Sample {
+				if best == nil || s.Value[0] > best.Value[0] {
+					best = s
+				}
+			}
+			fs := stackFuncs(best)
+			i := 0
+			for i < len(fs) && strings.HasPrefix(fs[i], "runtime.") {
+				i++
+			}
+			if i == 0 || i == len(fs) || fs[i-1] != "runtime.chanrecv1" || !strings.HasSuffix(fs[i], ".waitForRelease") {
+				t.Errorf("/block: top goroutine stack %q, want runtime.chanrecv1 under waitForRelease", fs)
+			}
+		default:
+			t.Errorf("unexpected transaction %s", name)
+		}
+	}
+}
+
+// checkLabels checks that every sample of p is the request's.
+func checkLabels(t *testing.T, p *profile.Profile, txID, traceID, route string) {
+	t.Helper()
+	if len(p.Sample) == 0 {
+		t.Errorf("%s: no samples", route)
+	}
+	for _, s := range p.Sample {
+		if s.Label["transaction.id"][0] != txID || s.Label["trace.id"][0] != traceID || s.Label["route"][0] != route {
+			t.Fatalf("%s: sample labelled %v", route, s.Label)
+		}
+	}
+	if len(p.Comments) == 0 || !strings.Contains(p.Comments[len(p.Comments)-1], "transaction.id="+txID) {
+		t.Errorf("%s: comments %q", route, p.Comments)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
