@@ -472,3 +472,18 @@ func TestEventsMemoryBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamSlotsReuseDecoders: streams one after another reuse one decoder; a decoder is made only
+// for a stream that runs while the others are busy.
+func TestStreamSlotsReuseDecoders(t *testing.T) {
+	api, _, _ := newTestAPI(t, Config{MaxConcurrentStreams: 8})
+	body := newStream("svc").transactions(3).bytes()
+	for range 20 {
+		if w, _ := post(t, api.Handler(), bytes.NewReader(body), nil); w.Code != 202 {
+			t.Fatal(w.Code)
+		}
+	}
+	if n := len(api.streams.idle); n != 1 {
+		t.Errorf("%d decoders after 20 streams one at a time, want 1", n)
+	}
+}
