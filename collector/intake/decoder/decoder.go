@@ -58,7 +58,12 @@ type Decoder struct {
 	tmp      []byte     // scratch for building strings
 	spans    []memberSpan
 
-	kvIdx, hdrIdx, markIdx, measureIdx, sampleIdx keyIndex
+	labelTmp  []labelEntry
+	sampleErr []string
+	hdrTmp    []rawHeader
+	attrTmp   []attr
+
+	kvIdx, hdrIdx, markIdx, measureIdx, sampleIdx, labelIdx, rawHdrIdx, attrIdx keyIndex
 }
 
 // New returns a Decoder configured by opts.
@@ -213,6 +218,9 @@ func (d *Decoder) decodeEventLine(line []byte) *Error {
 		kind, root, name = collector.KindMetricset, "v2.metricsetRoot", "metricset"
 	case "log":
 		kind, root, name = collector.KindLog, "v2.logRoot", "log"
+	case "x", "e":
+		// APM Server decodes these as RUM v3 transactions and errors, even in a v2 stream.
+		return &Error{Kind: ErrDecode, Message: `decode error: RUM v3 events ("x", "e") are not supported`, Document: string(line)}
 	default:
 		return &Error{Kind: ErrUnknownType, Message: fmt.Sprintf("did not recognize object type: %q", typ), Document: string(line)}
 	}

@@ -44,8 +44,8 @@
 // in flat or nested ECS form, and OpenTelemetry bridge attributes and span kind through apm-data's OTLP
 // translation. Free-form values (custom context, request bodies, cookies, env, frame vars, exception
 // attributes) are kept as normalized JSON text (collector.RawJSON). For errors, Event.Message is set
-// from the log or exception message, as APM Server's first processor does. RUM v3 (the "m" metadata)
-// is not supported.
+// from the log or exception message, as APM Server's first processor does. RUM v3 (the "m" metadata,
+// "x" and "e" events) is not supported: such lines are decode errors.
 //
 // # Memory
 //

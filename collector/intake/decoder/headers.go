@@ -10,6 +10,16 @@ import (
 
 func headerKey(h *collector.Header) string { return h.Key }
 
+// rawHeader is a member of a header object before canonicalization: apm-data reads the object into a
+// map first, so a repeated key keeps its last value, and only final values are type-checked.
+type rawHeader struct {
+	key    string
+	values []string
+	bad    string // the decode error of a value that is not a string or an array of strings
+}
+
+func rawHeaderKey(h *rawHeader) string { return h.key }
+
 // headers reads an HTTP (or message) header object, as apm-data's nullable.HTTPHeader does: each value
 // a string or an array of strings, keys canonicalized (textproto.CanonicalMIMEHeaderKey) and values of
 // keys that canonicalize alike merged. It reports false for null; an empty object counts as set.
@@ -26,12 +36,11 @@ func (d *Decoder) headers() ([]collector.Header, bool) {
 		return nil, false
 	}
 	s.beginObject()
-	hs := &d.pool.headers
-	hs.begin()
-	d.hdrIdx.reset()
+	raw := d.hdrTmp[:0]
+	d.rawHdrIdx.reset()
 	var key []byte
 	for first := true; s.nextKey(&first, &key); {
-		k := d.arena.headerKey(key)
+		h := rawHeader{key: d.arena.str(key)}
 		values := &d.pool.strs
 		values.begin()
 		switch c := s.peek(); {
@@ -41,32 +50,53 @@ func (d *Decoder) headers() ([]collector.Header, bool) {
 		case c == '[':
 			s.beginArray()
 			for first := true; s.nextElem(&first); {
-				if s.peek() != '"' {
-					s.fail("invalid input for HTTPHeader slice value type: " + jsonGoType(s.peek()) + ",")
-					break
+				if c := s.peek(); c != '"' {
+					if h.bad == "" {
+						h.bad = "invalid input for HTTPHeader slice value type: " + jsonGoType(c) + ","
+					}
+					s.skip()
+					continue
 				}
 				v, _ := s.str()
 				*values.add() = v
 			}
 		default:
-			s.fail("invalid input for HTTPHeader value type: " + jsonGoType(c) + ",")
+			h.bad = "invalid input for HTTPHeader value type: " + jsonGoType(c) + ","
+			s.skip()
 		}
 		if s.err != nil {
+			d.hdrTmp = raw
 			return nil, false
 		}
-		vs := values.end()
-		if len(vs) == 0 {
-			continue // http.Header.Add is never called: no key
+		h.values = values.end()
+		if i := find(&d.rawHdrIdx, raw, h.key, rawHeaderKey); i >= 0 {
+			raw[i] = h
+		} else {
+			raw = append(raw, h)
 		}
-		r := hs.region()
-		if i := find(&d.hdrIdx, r, k, headerKey); i >= 0 {
-			r[i].Values = append(r[i].Values, vs...)
-			continue
-		}
-		*hs.add() = collector.Header{Key: k, Values: vs}
 	}
+	d.hdrTmp = raw
 	if s.err != nil {
 		return nil, false
+	}
+	hs := &d.pool.headers
+	hs.begin()
+	d.hdrIdx.reset()
+	for _, h := range raw {
+		if h.bad != "" {
+			s.fail(h.bad)
+			return nil, false
+		}
+		if len(h.values) == 0 {
+			continue // http.Header.Add is never called: no key
+		}
+		k := d.arena.headerKey([]byte(h.key))
+		r := hs.region()
+		if i := find(&d.hdrIdx, r, k, headerKey); i >= 0 {
+			r[i].Values = append(r[i].Values, h.values...)
+			continue
+		}
+		*hs.add() = collector.Header{Key: k, Values: h.values}
 	}
 	return hs.end(), true
 }

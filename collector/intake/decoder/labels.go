@@ -112,6 +112,18 @@ func (ls *labelSet) result() ([]collector.Label, []collector.NumericLabel) {
 	return ls.strs.end(), ls.nums.end()
 }
 
+// labelEntry is one member of a labels object, kept until the object ends: like the Go map apm-data
+// decodes into, a repeated key keeps only its last value, and only that value is validated.
+type labelEntry struct {
+	key     string
+	kind    byte // 's' string, 'b' boolean, 'n' number, 0 null or an unconvertible number, 'x' other
+	str     string
+	num     float64
+	tooLong bool
+}
+
+func labelEntryKey(e *labelEntry) string { return e.key }
+
 // labels reads a labels/tags object (string, boolean and number values; null ignored) into ls. field
 // names it in validation messages. It reports whether the object had any member (apm-data's IsSet of a
 // map, which counts null members).
@@ -120,39 +132,57 @@ func (d *Decoder) labels(ls *labelSet, field string, global bool) bool {
 	if !s.beginObject() {
 		return false
 	}
-	n := 0
+	entries := d.labelTmp[:0]
+	d.labelIdx.reset()
 	var key []byte
 	for first := true; s.nextKey(&first, &key); {
-		n++
-		k := d.arena.str(key)
+		e := labelEntry{key: d.arena.str(key)}
 		switch c := s.peek(); {
 		case c == '"':
-			v, _ := s.str()
-			if tooLong(v, 1024) {
-				d.v.fail("'" + field + "': validation rule 'maxLengthVals(1024)' violated")
-			}
-			ls.set(collector.Label{Key: k, Value: v, Global: global})
+			e.str, _ = s.str()
+			e.kind, e.tooLong = 's', tooLong(e.str, 1024)
 		case c == 't' || c == 'f':
 			b, _ := s.bool()
-			ls.set(collector.Label{Key: k, Value: strconv.FormatBool(b), Bool: true, Global: global})
+			e.kind, e.str = 'b', strconv.FormatBool(b)
 		case c == 'n':
 			s.null()
 		case isNumberStart(c):
-			text, ok := s.number()
-			if !ok {
+			text, _ := s.looseNumber()
+			if s.err != nil {
 				break
 			}
 			// apm-data drops a number it cannot convert (json.Number.Float64 failing on overflow).
 			if f, err := strconv.ParseFloat(bytesToString(text), 64); err == nil {
-				ls.setNumeric(collector.NumericLabel{Key: k, Value: f, Global: global})
+				e.kind, e.num = 'n', f
 			}
 		default:
-			d.v.fail("'" + field + "': validation rule 'inputTypesVals(string;bool;number)' violated for key " + string(key))
+			e.kind = 'x'
 			s.skip()
 		}
 		if s.err != nil {
+			d.labelTmp = entries
 			return true
 		}
+		if i := find(&d.labelIdx, entries, e.key, labelEntryKey); i >= 0 {
+			entries[i] = e
+		} else {
+			entries = append(entries, e)
+		}
 	}
-	return n > 0
+	d.labelTmp = entries
+	for _, e := range entries {
+		switch {
+		case e.kind == 'x':
+			d.v.fail("'" + field + "': validation rule 'inputTypesVals(string;bool;number)' violated for key " + e.key)
+		case e.tooLong:
+			d.v.fail("'" + field + "': validation rule 'maxLengthVals(1024)' violated")
+		case e.kind == 's':
+			ls.set(collector.Label{Key: e.key, Value: e.str, Global: global})
+		case e.kind == 'b':
+			ls.set(collector.Label{Key: e.key, Value: e.str, Bool: true, Global: global})
+		case e.kind == 'n':
+			ls.setNumeric(collector.NumericLabel{Key: e.key, Value: e.num, Global: global})
+		}
+	}
+	return len(entries) > 0
 }

@@ -47,7 +47,9 @@ func (d *Decoder) logEvent(ev *collector.Event) bool {
 	}
 	nestedStr := func(dst *ecsField) bool {
 		if s.peek() != '"' {
+			// A value of another type is ignored, also when it replaces a string of the same key.
 			s.skip()
+			dst.nestedSet = false
 			return false
 		}
 		d.text(&dst.nested)
@@ -198,7 +200,7 @@ func (d *Decoder) logEvent(ev *collector.Event) bool {
 									nestedStr(&f.fileName)
 								case "line":
 									if c := s.peek(); isNumberStart(c) {
-										f.nestedLine, _ = s.number()
+										f.nestedLine, _ = s.looseNumber()
 									} else {
 										s.skip()
 									}

@@ -416,8 +416,8 @@ func (d *Decoder) stringOrInt(dst *string, field string, port bool) bool {
 		s.null()
 		return false
 	case isNumberStart(c):
-		text, ok := s.number()
-		if !ok {
+		text, _ := s.looseNumber()
+		if s.err != nil {
 			return false
 		}
 		*dst = d.arena.str(text)

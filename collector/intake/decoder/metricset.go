@@ -93,6 +93,7 @@ func (d *Decoder) samples(ms *collector.Metricset) bool {
 	samples := &d.pool.samples
 	samples.begin()
 	d.sampleIdx.reset()
+	errs := d.sampleErr[:0]
 	n := 0
 	d.object("v2.metricset", func(key []byte) bool {
 		n++
@@ -102,7 +103,6 @@ func (d *Decoder) samples(ms *collector.Metricset) bool {
 		var valueSet, valuesSet, countsSet bool
 		var values []float64
 		var counts []uint64
-		d.v.push("samples")
 		d.object("v2.metricsetSampleValue", func(key []byte) bool {
 			switch string(key) {
 			case "type":
@@ -132,19 +132,15 @@ func (d *Decoder) samples(ms *collector.Metricset) bool {
 			s.skip()
 			return false
 		})
-		if s.err == nil {
-			switch {
-			case !valueSet && !valuesSet:
-				d.v.fail("requires at least one of the fields 'value;values'")
-			case !valuesSet && countsSet:
-				d.v.fail("'values' required when 'counts' is set")
-			case !countsSet && valuesSet:
-				d.v.fail("'counts' required when 'values' is set")
-			}
-		}
-		d.v.pop()
-		if strings.IndexByte(name, '*') >= 0 || strings.IndexByte(name, '"') >= 0 {
-			d.v.fail("'samples': validation rule 'patternKeys(patternNoAsteriskQuote)' violated")
+		// Validation applies to the last sample of a name only (samples is a map in apm-data).
+		var msg string
+		switch {
+		case !valueSet && !valuesSet:
+			msg = "requires at least one of the fields 'value;values'"
+		case !valuesSet && countsSet:
+			msg = "'values' required when 'counts' is set"
+		case !countsSet && valuesSet:
+			msg = "'counts' required when 'values' is set"
 		}
 		if valuesSet || countsSet {
 			h := d.pool.histogram.one()
@@ -154,12 +150,27 @@ func (d *Decoder) samples(ms *collector.Metricset) bool {
 		r := samples.region()
 		if i := find(&d.sampleIdx, r, name, sampleName); i >= 0 {
 			r[i] = m
+			errs[i] = msg
 		} else {
 			*samples.add() = m
+			errs = append(errs, msg)
 		}
 		return true
 	})
+	d.sampleErr = errs
 	ms.Samples = samples.end()
+	if s.err == nil {
+		for i, msg := range errs {
+			if msg != "" {
+				d.v.push("samples")
+				d.v.fail(msg)
+				d.v.pop()
+			}
+			if name := ms.Samples[i].Name; strings.IndexByte(name, '*') >= 0 || strings.IndexByte(name, '"') >= 0 {
+				d.v.fail("'samples': validation rule 'patternKeys(patternNoAsteriskQuote)' violated")
+			}
+		}
+	}
 	return n > 0
 }
 

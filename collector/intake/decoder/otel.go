@@ -48,8 +48,8 @@ func (d *Decoder) readAttr(s *scanner, a *attr) {
 		a.b, _ = s.bool()
 		a.kind = attrBool
 	case isNumberStart(c):
-		text, ok := s.number()
-		if !ok {
+		text, _ := s.looseNumber()
+		if s.err != nil {
 			return
 		}
 		if !isOTelDoubleAttribute(a.key) {
@@ -74,23 +74,36 @@ func isOTelDoubleAttribute(k string) bool {
 	return k == "aws.dynamodb.provisioned_read_capacity" || k == "aws.dynamodb.provisioned_write_capacity"
 }
 
-// eachAttr calls fn for every attribute, in the order the agent sent them.
+// attrKey is the key of an attribute.
+func attrKey(a *attr) string { return a.key }
+
+// eachAttr calls fn for every attribute, in the order the agent sent them; a repeated key counts once,
+// with its last value, as in the map apm-data decodes the attributes into.
 func (d *Decoder) eachAttr(fn func(a *attr)) {
 	s := scanner{arena: &d.arena}
 	s.reset(d.ev.otelAttrs)
 	if !s.beginObject() {
 		return
 	}
+	attrs := d.attrTmp[:0]
+	d.attrIdx.reset()
 	var key []byte
-	var a attr
 	for first := true; s.nextKey(&first, &key); {
-		a = attr{key: d.arena.str(key)}
+		a := attr{key: d.arena.str(key)}
 		d.readAttr(&s, &a)
 		if s.err != nil {
-			return
+			break
 		}
-		if a.kind != attrNone {
-			fn(&a)
+		if i := find(&d.attrIdx, attrs, a.key, attrKey); i >= 0 {
+			attrs[i] = a
+		} else {
+			attrs = append(attrs, a)
+		}
+	}
+	d.attrTmp = attrs
+	for i := range attrs {
+		if attrs[i].kind != attrNone {
+			fn(&attrs[i])
 		}
 	}
 }

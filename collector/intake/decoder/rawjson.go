@@ -75,8 +75,14 @@ func (d *Decoder) norm() bool {
 		s.null()
 		return false
 	case isNumberStart(c):
-		text, _ := s.number()
-		d.tmp = append(d.tmp, text...)
+		// jsoniter takes any run of number characters here; one that is not a JSON number cannot be
+		// kept as JSON and becomes null.
+		text, valid := s.looseNumber()
+		if valid {
+			d.tmp = append(d.tmp, text...)
+		} else {
+			d.tmp = append(d.tmp, "null"...)
+		}
 	default:
 		s.skip() // reports the syntax error
 		return false

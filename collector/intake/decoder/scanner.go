@@ -1,8 +1,10 @@
 package decoder
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
+	"math/big"
 	"math/bits"
 	"strconv"
 	"unicode/utf16"
@@ -28,6 +30,9 @@ type scanner struct {
 	err    *syntaxError
 	arena  *arena
 	keyBuf []byte
+	// strict makes skip accept only JSON numbers; otherwise it skips them as jsoniter does (tests of
+	// the tokenizer against encoding/json use strict).
+	strict bool
 }
 
 // syntaxError is a JSON syntax or type error. frames name where it happened (innermost first) in the
@@ -533,6 +538,87 @@ func (s *scanner) number() ([]byte, bool) {
 	return b[start:i:i], true
 }
 
+// isNumberChar reports whether c is one of the characters jsoniter collects as number text.
+func isNumberChar(c byte) bool {
+	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+// looseNumber reads a number the way jsoniter reads one into an interface{} (json.Number): any run of
+// digits, signs, dots and exponent letters, unchecked. A run that is not valid JSON is still accepted
+// as a value (APM Server accepts it); callers decide what it becomes. It reports whether the text is a
+// valid JSON number.
+func (s *scanner) looseNumber() (text []byte, valid bool) {
+	b := s.buf
+	start := s.pos
+	i := start
+	for i < len(b) && isNumberChar(b[i]) {
+		i++
+	}
+	if i == start {
+		s.fail("readNumberAsString: invalid number,")
+		return nil, false
+	}
+	text = b[start:i:i]
+	sub := scanner{buf: text}
+	if _, ok := sub.number(); ok && sub.pos == len(text) {
+		s.pos = i
+		return text, true
+	}
+	s.pos = i
+	return text, false
+}
+
+// skipNumber skips a number of an ignored field as jsoniter's Skip does: one starting with 0 must be
+// a JSON number that fits a float32; otherwise digits and dots up to a delimiter are taken as they are
+// (a second dot, or a dot not followed by a digit, is an error), and any other form must parse as a
+// float (ReadFloat64, then big.Float).
+func (s *scanner) skipNumber() {
+	b := s.buf
+	start := s.pos
+	if b[start] == '0' {
+		// jsoniter reads these with ReadFloat32: a JSON number that fits a float32.
+		text, ok := s.number()
+		if ok {
+			if _, err := strconv.ParseFloat(bytesToString(text), 32); err != nil {
+				s.fail("ReadFloat32: " + err.(*strconv.NumError).Err.Error() + ",")
+			}
+		}
+		return
+	}
+	dot := false
+	for i := start; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			continue
+		case c == '.':
+			if dot {
+				s.fail("validateNumber: more than one dot found in number,")
+				return
+			}
+			if i+1 < len(b) && (b[i+1] < '0' || b[i+1] > '9') {
+				s.fail("validateNumber: missing digit after dot,")
+				return
+			}
+			dot = true
+			continue
+		case c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			if i > start {
+				s.pos = i
+				return
+			}
+		}
+		break
+	}
+	text, valid := s.looseNumber()
+	if s.err != nil || valid {
+		return
+	}
+	if _, ok := new(big.Float).SetString(string(text)); !ok {
+		s.fail("ReadBigFloat: invalid number,")
+	}
+}
+
 // isNumberStart reports whether c can start a JSON number.
 func isNumberStart(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }
 
@@ -648,6 +734,9 @@ func (s *scanner) float() (float64, bool) {
 		}
 		return 0, false
 	}
+	if c == '+' {
+		return s.plusFloat()
+	}
 	if !isNumberStart(c) {
 		s.fail("ReadFloat64: unexpected character,")
 		return 0, false
@@ -660,6 +749,32 @@ func (s *scanner) float() (float64, bool) {
 	if !ok {
 		return 0, false
 	}
+	return s.parseFloat(text)
+}
+
+// plusFloat reads a float that starts with '+', which JSON does not allow but jsoniter (and so APM
+// Server) reads: the run of number characters after it, checked as jsoniter checks it (no dot at the
+// end, a digit after the dot), then strconv.ParseFloat.
+func (s *scanner) plusFloat() (float64, bool) {
+	b := s.buf
+	start := s.pos
+	i := start
+	for i < len(b) {
+		c := b[i]
+		if c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.' || c == 'e' || c == 'E' {
+			i++
+			continue
+		}
+		break
+	}
+	text := b[start:i]
+	if dot := bytes.IndexByte(text, '.'); dot >= 0 {
+		if dot == len(text)-1 || text[dot+1] < '0' || text[dot+1] > '9' {
+			s.fail("readFloat64SlowPath: invalid number,")
+			return 0, false
+		}
+	}
+	s.pos = i
 	return s.parseFloat(text)
 }
 
@@ -782,7 +897,11 @@ func (s *scanner) skip() {
 		}
 	default:
 		if isNumberStart(c) {
-			s.number()
+			if s.strict {
+				s.number()
+			} else {
+				s.skipNumber()
+			}
 			return
 		}
 		if c == 0 {

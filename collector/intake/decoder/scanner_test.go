@@ -19,10 +19,10 @@ var scannerCorpus = []string{
 	`{,"a":1}`, `{"a" 1}`, `{"a":}`, `{1:2}`, `[1 2]`, `{"a":1 "b":2}`, `]`, `}`, `[`, `{`, `{"a":[}`, `"abc`, `[1]]`, `nulll`,
 }
 
-// scanValue reports whether the scanner accepts s as a single JSON text.
+// scanValue reports whether the scanner, in strict mode, accepts s as a single JSON text.
 func scanValue(s string) bool {
 	var a arena
-	sc := scanner{arena: &a}
+	sc := scanner{arena: &a, strict: true}
 	sc.reset([]byte(s))
 	sc.skip()
 	if sc.err != nil {
@@ -35,6 +35,20 @@ func TestScannerValidity(t *testing.T) {
 	for _, s := range scannerCorpus {
 		if got, want := scanValue(s), json.Valid([]byte(s)); got != want {
 			t.Errorf("%q: scanner accepts %v, encoding/json %v", s, got, want)
+		}
+	}
+}
+
+// TestLenientSkip: the values of ignored fields are skipped as jsoniter skips them, so that APM Server's
+// leniency there is kept (it accepts such events).
+func TestLenientSkip(t *testing.T) {
+	for in, ok := range map[string]bool{"01": false, "0.5": true, "0.5e99": false, "10": true, "1.": true, "-00": true, "1e5": true, "1.5,": true, "1..5": false, "1.x": false, "-": false, "1.5.": false} {
+		var a arena
+		sc := scanner{arena: &a}
+		sc.reset([]byte(in))
+		sc.skip()
+		if got := sc.err == nil && sc.pos == len(strings.TrimSuffix(in, ",")); got != ok {
+			t.Errorf("%q: skipped %v, want %v (%v)", in, got, ok, sc.err)
 		}
 	}
 }

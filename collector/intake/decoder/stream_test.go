@@ -61,8 +61,9 @@ func TestStreamRules(t *testing.T) {
 		{name: "unknown type", body: lines(metadataLine, `{"tennis":{}}`, txLine("a")), accepted: 1, errors: []string{`did not recognize object type: "tennis"`}},
 		{name: "type from single quotes", body: lines(metadataLine, `{'transaction':{}}`), errors: []string{"decode error: data read error: v2.transactionRoot.readFieldHash: expect \","}},
 		{name: "null event", body: lines(metadataLine, `{"transaction":null}`), errors: []string{"validation error: 'transaction' required"}},
-		{name: "at most five errors listed", body: lines(metadataLine, "{\"a\":1}", "{\"b\":1}", "{\"c\":1}", "{\"d\":1}", "{\"e\":1}", "{\"f\":1}", txLine("a")), accepted: 1,
-			errors: []string{`did not recognize object type: "a"`, `did not recognize object type: "b"`, `did not recognize object type: "c"`, `did not recognize object type: "d"`, `did not recognize object type: "e"`}},
+		{name: "at most five errors listed", body: lines(metadataLine, "{\"a\":1}", "{\"b\":1}", "{\"c\":1}", "{\"d\":1}", "{\"f\":1}", "{\"g\":1}", txLine("a")), accepted: 1,
+			errors: []string{`did not recognize object type: "a"`, `did not recognize object type: "b"`, `did not recognize object type: "c"`, `did not recognize object type: "d"`, `did not recognize object type: "f"`}},
+		{name: "RUM v3 events", body: lines(metadataLine, `{"x":{}}`, `{"e":{}}`), errors: []string{`decode error: RUM v3 events ("x", "e") are not supported`, `decode error: RUM v3 events ("x", "e") are not supported`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -93,7 +94,7 @@ func TestErrorCounts(t *testing.T) {
 	var ls []string
 	ls = append(ls, metadataLine)
 	for i := 0; i < 7; i++ {
-		ls = append(ls, `{"x":1}`)
+		ls = append(ls, `{"y":1}`)
 	}
 	ls = append(ls, paddedTx(t, 400), txLine("a"))
 	_, res, err := decodeAll(t, Options{MaxEventSize: 300}, []byte(lines(ls...)), backendBase())

@@ -201,10 +201,14 @@ func (d *Decoder) marks(dst *[]collector.Mark) bool {
 		if s.beginObject() {
 			var name []byte
 			for first := true; s.nextKey(&first, &name); {
+				// encoding/json reads the marks: null is 0, and numbers are strict JSON.
 				var v float64
-				if s.peek() == 'n' {
+				switch s.peek() {
+				case 'n':
 					s.null()
-				} else {
+				case '+':
+					s.fail("invalid character '+' looking for beginning of value,")
+				default:
 					v, _ = s.float()
 				}
 				if s.err != nil {
