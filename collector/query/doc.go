@@ -1,0 +1,132 @@
+// Package query is the collector's JSON query API, served under /api/v1/: what the web UI
+// (collector/ui) reads, and what scripts may read. It owns the HTTP surface, parameter checking and
+// the JSON shapes; it reads the store through the small interfaces of store.go, which cmd/hotpath
+// adapts the store to.
+//
+// # Conventions
+//
+// Every endpoint answers GET (and HEAD) only: the API is read-only, any other method gets 405. Answers
+// are JSON objects (Content-Type application/json, Cache-Control no-store). Times are RFC 3339 in UTC,
+// durations are integers in microseconds (fields ending in _us), rates are fractions from 0 to 1.
+//
+// A failure is {"error": "<message>"}: 400 for a bad parameter, with "parameter": "<name>" naming it
+// (a parameter the endpoint does not know is one: a misspelt filter must not quietly select everything;
+// a parameter given twice is another), 401 without valid credentials, 404 for an unknown trace or path,
+// 405 for a method other than GET or HEAD, 503 when the collector is shutting down or a query runs past
+// Config.Timeout (10 s by default), 500 for a store failure (logged by the collector, not detailed in
+// the answer).
+//
+// # Authentication
+//
+// The collector mounts the API behind the same check as the intake (intake.API.RequireAuth): when a
+// secret token or API keys are configured, requests need "Authorization: Bearer <secret token>" or
+// "Authorization: ApiKey <base64(id:key)>", compared in constant time; without either, the API is open
+// (and the collector listens on loopback by default).
+//
+// # Time ranges
+//
+// Endpoints that cover a range take from and to, each an RFC 3339 time ("2026-03-01T12:00:00Z"),
+// Unix milliseconds ("1772366400000"), "now" or "now-<duration>" ("now-15m", "now-24h", "now-7d").
+// Defaults: to = now, from = to - 1 h. from must be before to, and the range at most 90 days.
+//
+// # How the figures are computed
+//
+// The store keeps, for every service and every transaction name, per minute of event time, the
+// transaction counts by outcome and an HDR histogram of their durations (1 µs to 1 h, 2 significant
+// digits), written in the same commit as the transactions. An answer adds up the minutes of its range
+// (widened to whole minutes) into one histogram and reads the percentiles from it: p50, p95 and p99 are
+// the highest value of the histogram bucket holding that rank (the rank being max(1, round(p/100 × n))
+// of the n transactions), so they are never below the exact percentile of the stored transactions and
+// at most 1% above it. They are not averages of per-minute percentiles. mean is the exact sum of the
+// durations divided by the count; max is the highest value of the slowest transaction's bucket.
+//
+// transactions counts the stored transactions; throughput_per_minute counts the transactions they stand
+// for (the sum of their representative counts, 1 / sample rate, so sampling does not lower it) divided
+// by the minutes of the range. error_rate is failures / (successes + failures) by event.outcome
+// (transactions whose outcome is unknown are left out), null when there are neither.
+//
+// A stats object, which the listings embed:
+//
+//	{"transactions": 1200, "throughput_per_minute": 20, "failures": 3, "error_rate": 0.0025,
+//	 "latency_us": {"p50": 41000, "p95": 230000, "p99": 4000000, "max": 4200000, "mean": 80500.2}}
+//
+// latency_us is null when there are no transactions.
+//
+// # Endpoints
+//
+// GET /api/v1/services?from=&to=
+//
+// The services with events in the range, sorted by name, each with the stats of all its transactions:
+// {"from", "to", "services": [{"name", ...stats}]}.
+//
+// GET /api/v1/endpoints?service=&from=&to=&sort=
+//
+// The transaction names ("endpoints": "GET /search") of a service with transactions in the range, each
+// with its transaction type and stats: {"from", "to", "service", "endpoints": [{"name", "type",
+// ...stats}]}. sort is p99 (default: the slowest first), throughput, error_rate or name.
+//
+// GET /api/v1/endpoint?service=&name=&from=&to=&interval=
+//
+// One transaction name (or, without name, every transaction of the service): its stats over the range,
+// a series and a latency histogram: {"from", "to", "service", "name", "type", "interval_seconds",
+// ...stats, "series": [{"start", ...stats}], "histogram": [{"from_us", "to_us", "count"}]}. interval is
+// the width of the series' points, whole minutes ("5m", "1h"), at most 1,440 points; by default the
+// smallest of 1m, 2m, 5m, 10m, 15m, 30m, 1h, 2h, 3h, 6h, 12h, 1d that gives at most 120. Points start
+// at multiples of the interval since the Unix epoch; every point is present, empty ones with
+// transactions 0 and latency_us null; a point's throughput counts only its minutes inside the range. The
+// histogram has ten bars per decade on round bounds (10, 12, 15, 20, 25, 30, 40, 50, 60, 80 µs, then
+// ×10), from the fastest transaction's bar to the slowest's; a bar from 0 to 10 µs holds anything
+// faster.
+//
+// GET /api/v1/breakdown?service=&name=&from=&to=
+//
+// Where the time of a transaction name (or of the whole service) went, by span type and subtype, the
+// largest first: {"from", "to", "service", "name", "total_us", "types": [{"type", "subtype", "count",
+// "sum_us", "share"}]}. It is the self time the agents report in their breakdown metrics (the Go agent
+// every 30 s), so nested spans are not counted twice; type "app" is the transactions' own code between
+// spans. share is sum_us / total_us.
+//
+// GET /api/v1/transactions?service=&name=&result=&slow=&min_duration=&label=&from=&to=&sort=&limit=&cursor=
+//
+// Transactions of a service, a page at a time: {"from", "to", "transactions": [{"trace_id",
+// "transaction_id", "service", "name", "type", "result", "outcome", "timestamp", "duration_us",
+// "sampled", "labels": {"key": "value"}}], "next": "<cursor>" or null}. Filters: name (a transaction
+// name), result ("HTTP 5xx"), slow=true (transactions the agent labelled slow: slower than their route's
+// threshold), min_duration (a duration, "500ms", or milliseconds), label=key:value (repeatable, at most
+// 16, all must match; the transaction's own labels, not the agent's global ones; booleans as true or
+// false, numbers in their shortest form). sort is time (default: the newest first) or duration (the
+// slowest first). limit is 1 to 1,000, default 50. To read the next page, repeat the request with
+// cursor set to next; a cursor of another query is a 400.
+//
+// GET /api/v1/traces/{trace_id}
+//
+// A trace, ready for a waterfall: {"trace_id", "start", "duration_us", "services", "items": [...],
+// "errors": [...], "truncated"}. items are its transactions and spans in waterfall order (depth first
+// from the roots, children by start time), each with "kind" (transaction or span), "id", "parent_id",
+// "transaction_id", "depth", "offset_us" (its start from the trace's start), "duration_us", "timestamp",
+// "name", "service", "type", "subtype", "action", "outcome", "result", "sync", "labels" (with their
+// types: es_took_ms, the time an Elasticsearch span's server reported, is a number), "db" ({"type",
+// "instance", "statement", "user", "rows_affected"}), "http" ({"method", "url", "status_code"}),
+// "destination" ({"address", "port", "service_type", "service_name"}), "composite" and "error_count"; an
+// item whose parent is not in the trace is a root with "orphan": true. errors are the trace's errors
+// ({"id", "parent_id", "transaction_id", "offset_us", "timestamp", "service", "grouping_key",
+// "culprit", "type", "message", "handled"}) by time. At most 10,000 items are listed (truncated: true
+// past it). An unknown trace is a 404.
+//
+// GET /api/v1/errors?service=&name=&from=&to=&limit=
+//
+// The errors of a service (or of the transactions named name) in the range, grouped by their agent's
+// grouping key (exception type and stack, or log message), the most frequent first:
+// {"from", "to", "service", "name", "total", "groups": [{"grouping_key", "culprit", "type", "message",
+// "handled", "count", "first_seen", "last_seen", "latest": {"error_id", "trace_id", "transaction_id",
+// "transaction_name", "timestamp"}}], "truncated"}. At most limit groups (default 50, at most 1,000).
+// The newest 50,000 errors of the range are grouped; truncated says there were more.
+//
+// # Cost
+//
+// services, endpoints, endpoint and breakdown read one pre-aggregated value per minute of the range
+// (per service or per transaction name), never the transactions, so their cost grows with the range and
+// the number of names, not with the traffic. transactions reads the store's indexes (by time, or by
+// duration for the slowest first), and a trace one index lookup per stored day plus its events. The
+// floors, measured over a store of 1M transactions and 5M spans, are in BENCHMARKS.md ("Query API").
+package query
