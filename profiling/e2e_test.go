@@ -2,6 +2,7 @@ package profiling_test
 
 import (
 	"bufio"
+	"bytes"
 	"compress/zlib"
 	"encoding/json"
 	"fmt"
@@ -170,8 +171,8 @@ func TestEndToEnd(t *testing.T) {
 			c.Transaction.Name != name || !c.Transaction.Ended || labels["slow"] != true {
 			t.Errorf("%s: capture %s, transaction %v", name, u.CaptureRaw, tx)
 		}
-		if u.Trace == nil {
-			t.Errorf("%s: no trace part (errors %q)", name, c.Errors)
+		if u.Trace == nil || !bytes.Contains(u.Trace, []byte(c.Transaction.ID)) || !bytes.Contains(u.Trace, []byte(name)) {
+			t.Errorf("%s: no trace part, or no region and log of the request in it (errors %q)", name, c.Errors)
 		}
 		switch name {
 		case "GET /burn":
