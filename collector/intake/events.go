@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
 )
@@ -135,7 +133,7 @@ func (a *API) classify(ctx context.Context, err, readErr error) (int, string, st
 		}
 		return decErr.Kind.HTTPStatus(), reason, streamError{Message: decErr.Message, Document: decErr.Document}
 	}
-	a.log.Error("intake stream failed", zap.Error(err))
+	// The request's log line (error level) carries the message.
 	return http.StatusInternalServerError, reasonInternal, streamError{Message: withStreamPrefix(err)}
 }
 
