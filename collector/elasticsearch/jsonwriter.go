@@ -260,12 +260,25 @@ func (w *jsonWriter) headers(name string, hs []collector.Header) {
 // @timestamp.
 const timestampFormat = "2006-01-02T15:04:05.000Z07:00"
 
-// time appends the member name: "t" in UTC with millisecond precision.
+// time appends the member name: "t" in UTC with millisecond precision (timestampFormat, written
+// digit by digit: formatting with the layout costs several times as much).
 func (w *jsonWriter) time(name string, t time.Time) {
 	w.key(name)
-	w.b = append(w.b, '"')
-	w.b = t.UTC().AppendFormat(w.b, timestampFormat)
-	w.b = append(w.b, '"')
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		w.b = append(w.b, '"')
+		w.b = t.AppendFormat(w.b, timestampFormat)
+		w.b = append(w.b, '"')
+		return
+	}
+	hour, min, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	w.b = append(w.b, '"',
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+min/10), byte('0'+min%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z', '"')
 }
 
 // labelKey appends k as a JSON string with '.', '*' and '"' replaced by '_': Elasticsearch would
@@ -300,10 +313,14 @@ const hexDigits = "0123456789abcdef"
 
 // stringContents appends s escaped for a JSON string: quotes, backslashes and control characters are
 // escaped, invalid UTF-8 becomes U+FFFD (Elasticsearch refuses malformed UTF-8), everything else is
-// copied as it is.
+// copied as it is. Runs of plain ASCII, most of any document, are found eight bytes at a time.
 func (w *jsonWriter) stringContents(s string) {
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && !wordNeedsCare(load64(s[i:i+8])) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -338,6 +355,23 @@ func (w *jsonWriter) stringContents(s string) {
 		i += size
 	}
 	w.b = append(w.b, s[start:]...)
+}
+
+// load64 returns the first 8 bytes of s as a little-endian word (the compiler makes it one load).
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// wordNeedsCare reports whether any of the 8 bytes in x is a control character, '"', '\\' or not
+// ASCII: the bytes stringContents cannot copy as they are.
+func wordNeedsCare(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	quote := x ^ (lo * '"')
+	backslash := x ^ (lo * '\\')
+	// A byte b is zero (or < 0x20) when (b - k) borrows into its high bit while b's own high bit is 0.
+	return ((x-lo*0x20)|(quote-lo)|(backslash-lo)|x)&hi != 0
 }
 
 // appendUint appends n in decimal.
