@@ -22,10 +22,13 @@ const (
 	DefaultVersion = enrich.DefaultObserverVersion
 	// DefaultMaxEventSize is APM Server's per-event limit (max_event_size): 300 KiB.
 	DefaultMaxEventSize = 300 * 1024
-	// DefaultBatchSize is the number of events per batch handed to the Processor.
-	DefaultBatchSize = 250
+	// DefaultBatchSize is the number of events per batch handed to the Processor. Each batch waits for
+	// a durable commit, so larger batches make a single stream faster (on one stream into the Pebble
+	// store, alternating runs: 1000 against 250 gave +25–35 % events/s, 500 +0–16 %), at the cost of
+	// 2 KiB of event structures per event of a batch, per stream slot. APM Server uses 10.
+	DefaultBatchSize = 500
 	// DefaultMaxConcurrentStreams is the number of intake streams decoded at once. Each slot costs
-	// about 1 MiB when used (a 300 KiB line buffer, a batch of 250 events' structures).
+	// about 1.3 MiB once used (a 300 KiB line buffer, a batch of 500 events' 2 KiB structures).
 	DefaultMaxConcurrentStreams = 64
 	// DefaultMaxBatchesInFlight is the number of a stream's batches that may be committing at once when
 	// the Processor is a BatchEnqueuer.
@@ -38,7 +41,7 @@ const (
 	// DefaultMaxDecodedBytes limits an intake request body after decompression.
 	DefaultMaxDecodedBytes = 512 << 20
 	// DefaultMemoryBudget bounds the decoded bytes all streams hold in batches at once: room for
-	// every stream slot's batch of 250 events of 8 KiB.
+	// every stream slot's batch of 500 events of 4 KiB.
 	DefaultMemoryBudget = 128 << 20
 	// DefaultAgentConfigMaxAge is the Cache-Control max-age of agent configuration answers (APM
 	// Server's agent.config.cache.expiration).
