@@ -181,16 +181,20 @@ func (s *scanner) nextKey(first *bool, key *[]byte) bool {
 		s.failKey("expect \",")
 		return false
 	}
-	// Fast path: a key without escapes that fits in the next eight bytes, followed by ':'.
+	// Fast path: a key without escapes that ends within the next sixteen bytes, followed by ':'.
 	b := s.buf
-	if i := s.pos + 1; i+8 <= len(b) {
-		if m := attention(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-			if j := i + bits.TrailingZeros64(m)>>3; b[j] == '"' {
-				if j+1 < len(b) && b[j+1] == ':' {
-					s.pos = j + 2
-					*key = b[i:j:j]
-					return true
-				}
+	if i := s.pos + 1; i+16 <= len(b) {
+		w := i
+		m := attention(binary.LittleEndian.Uint64(b[w:]))
+		if m == 0 {
+			w += 8
+			m = attention(binary.LittleEndian.Uint64(b[w:]))
+		}
+		if m != 0 {
+			if j := w + bits.TrailingZeros64(m)>>3; b[j] == '"' && j+1 < len(b) && b[j+1] == ':' {
+				s.pos = j + 2
+				*key = b[i:j:j]
+				return true
 			}
 		}
 	}
@@ -644,6 +648,15 @@ func (s *scanner) int() (int64, bool) {
 	}
 	var u uint64
 	d := i
+	// Eight digits at a time while they fit (timestamps have sixteen).
+	for i+8 <= len(b) && i-d < 16 {
+		v := binary.LittleEndian.Uint64(b[i:])
+		if !eightDigits(v) {
+			break
+		}
+		u = u*100000000 + parseEightDigits(v)
+		i += 8
+	}
 	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 		if u > (math.MaxUint64-9)/10 {
 			s.fail("ReadInt64: overflow,")
@@ -679,6 +692,20 @@ func (s *scanner) int() (int64, bool) {
 		return 0, false
 	}
 	return int64(u), true
+}
+
+// eightDigits reports whether the eight bytes of v (little endian) are all ASCII digits.
+func eightDigits(v uint64) bool {
+	return v&0xF0F0F0F0F0F0F0F0 == 0x3030303030303030 && (v+0x0606060606060606)&0xF0F0F0F0F0F0F0F0 == 0x3030303030303030
+}
+
+// parseEightDigits converts eight ASCII digits (little endian in v, the first digit in the low byte)
+// to their value.
+func parseEightDigits(v uint64) uint64 {
+	v -= 0x3030303030303030
+	v = v*10 + v>>8
+	v = ((v&0x000000FF000000FF)*(100+(1000000<<32)) + (v>>16&0x000000FF000000FF)*(1+(10000<<32))) >> 32
+	return v
 }
 
 // uint reads a non-negative integer (jsoniter's ReadUint64, for []uint64 histogram counts).

@@ -1,7 +1,9 @@
 package decoder
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -163,4 +165,27 @@ func FuzzScanner(f *testing.F) {
 			checkString(t, strings.TrimSpace(s))
 		}
 	})
+}
+
+func TestEightDigits(t *testing.T) {
+	for _, in := range []string{"00000000", "12345678", "99999999", "15331782", "1234567a", "/2345678", ":2345678", "1234 678"} {
+		v := binary.LittleEndian.Uint64([]byte(in))
+		n, err := strconv.ParseUint(in, 10, 64)
+		if eightDigits(v) != (err == nil) {
+			t.Fatalf("%q: eightDigits %v", in, eightDigits(v))
+		}
+		if err == nil && parseEightDigits(v) != n {
+			t.Fatalf("%q: %d", in, parseEightDigits(v))
+		}
+	}
+	for _, in := range []string{"1496170422281000", "9223372036854775807", "12345678901234567", "0", "-1533827045999000"} {
+		var a arena
+		sc := scanner{arena: &a}
+		sc.reset([]byte(in))
+		got, ok := sc.int()
+		want, err := strconv.ParseInt(in, 10, 64)
+		if !ok || err != nil || got != want {
+			t.Fatalf("%q: %d %v, want %d", in, got, ok, want)
+		}
+	}
 }
