@@ -491,7 +491,7 @@ func (d *Decoder) optBool(dst *collector.Optional[bool]) bool {
 	return ok
 }
 
-// applyRequestContext sets user agent, client and source the way apm-data derives them from
+// applyClient sets user agent, client and source the way apm-data derives them from
 // context.request, over what the base event and metadata set.
 func applyClient(ev *collector.Event, r *requestContext) {
 	if r.headersSet {
@@ -503,7 +503,7 @@ func applyClient(ev *collector.Event, r *requestContext) {
 			}
 		}
 	}
-	if !ev.Source.IP.IsValid() {
+	if !ev.Source.IP.IsValid() && r.socketAddr != "" {
 		if ip, port := splitAddrPort(r.socketAddr); ip.IsValid() {
 			ev.Source.IP, ev.Source.Port = ip, port
 		}
@@ -511,6 +511,9 @@ func applyClient(ev *collector.Event, r *requestContext) {
 	if !ev.Client.IP.IsValid() {
 		if ev.Source.IP.IsValid() {
 			ev.Client.IP = ev.Source.IP
+		}
+		if len(r.headers) == 0 {
+			return
 		}
 		if ip, port := clientAddrFromHeaders(r.headers); ip.IsValid() {
 			if ev.Source.IP.IsValid() {

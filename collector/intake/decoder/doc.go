@@ -57,9 +57,20 @@
 //
 // # Differences from APM Server
 //
-// Where apm-data's behaviour depends on jsoniter internals, this package does the reasonable thing and
-// documents it: object keys match exactly (jsoniter also matches them case-insensitively); strings with
-// raw control characters are invalid JSON here (jsoniter accepts them); when an event breaks several
-// schema rules, the one reported may differ; decode messages follow jsoniter's layout but not always its
-// wording. Reading errors of the body end the stream with an error rather than an invalid-input entry.
+// bench/decoder checks both decoders side by side on every fixture, at the size limit's boundary with
+// several readers, and on fuzzed lines. APM Server's acceptance is kept where jsoniter, its JSON
+// library, is lenient: a repeated key of a map (labels, samples, headers, attributes, custom context)
+// keeps its last value; numbers of ignored fields and of free-form values are read as jsoniter reads
+// them (a free-form number that is not valid JSON is kept as null); a float may start with '+'. The
+// known differences, all for input no agent sends:
+//
+//   - object keys match exactly; jsoniter also matches struct fields case-insensitively;
+//   - a string with a raw control character is invalid JSON here; jsoniter accepts it;
+//   - nesting is limited to 1000 levels (jsoniter: 10000);
+//   - RUM v3 lines ("m", "x", "e") are decode errors; APM Server decodes them;
+//   - when an event breaks several schema rules, the one reported may differ; decode messages follow
+//     jsoniter's layout ("decode error: data read error: v2.transactionRoot.Transaction:
+//     v2.transaction.ID: ReadString: expects \" or n,") but not always its wording;
+//   - a failure to read the body ends the stream with an error from Decode, where APM Server lists a
+//     failure while reading the metadata line as an invalid-input error.
 package decoder
