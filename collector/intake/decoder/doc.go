@@ -45,15 +45,19 @@
 // translation. Free-form values (custom context, request bodies, cookies, env, frame vars, exception
 // attributes) are kept as normalized JSON text (collector.RawJSON). For errors, Event.Message is set
 // from the log or exception message, as APM Server's first processor does. RUM v3 (the "m" metadata,
-// "x" and "e" events) is not supported: such lines are decode errors.
+// "x" and "e" events) is not supported: such lines are decode errors. APM Server's other processors
+// (host.hostname and host.name from Kubernetes, service.node.name defaults, error grouping keys, data
+// streams, dropping unsampled transactions) are not applied: they belong to whoever renders or filters
+// the events.
 //
 // # Memory
 //
 // Strings in Events are views of append-only blocks of 64 KiB that the decoder never writes again:
 // consumers may keep them. Everything else in an Event (the Event values, the pointed-to structs, the
 // slices) is reused for the next batch once ProcessBatch returns, per the collector.BatchProcessor
-// contract. Nesting is limited to 1000 levels and lines to MaxEventSize, so memory per Decoder is
-// bounded by MaxEventSize and BatchSize.
+// contract. Nesting is limited to 1000 levels and lines to MaxEventSize. What an invalid event decoded
+// before failing stays in the pool until the batch is handed on; past 8 MiB of it the batch is handed
+// on early (smaller than BatchSize). Memory per Decoder is thus bounded by MaxEventSize and BatchSize.
 //
 // # Differences from APM Server
 //
