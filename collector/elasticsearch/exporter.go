@@ -363,6 +363,11 @@ func (x *Exporter) read(ctx context.Context, pos uint64, free <-chan *batch, wor
 			return nil
 		}
 		b.body.reset()
+		if cap(b.body.buf) == 0 {
+			// A batch ends after the read that crosses FlushBytes: room for that read too, so the
+			// buffer is allocated once.
+			b.body.buf = make([]byte, 0, x.cfg.FlushBytes+x.cfg.FlushBytes/4)
+		}
 		b.order = order
 		order++
 		var deadline time.Time

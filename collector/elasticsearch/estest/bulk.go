@@ -159,7 +159,9 @@ func readBody(r *http.Request) ([]byte, *bulkError) {
 		if err != nil {
 			return nil, &bulkError{http.StatusBadRequest, "parse_exception", "estest: gzip: " + err.Error()}
 		}
-		body, err := io.ReadAll(io.LimitReader(zr, maxContentLength+1))
+		buf := bytes.NewBuffer(make([]byte, 0, min(16*len(raw), maxContentLength)))
+		_, err = buf.ReadFrom(io.LimitReader(zr, maxContentLength+1))
+		body := buf.Bytes()
 		if err != nil {
 			return nil, &bulkError{http.StatusBadRequest, "parse_exception", "estest: gzip: " + err.Error()}
 		}
@@ -294,6 +296,8 @@ func (s *Server) index(actions []action) []item {
 	defer s.mu.Unlock()
 	defer s.notify()
 	items := make([]item, len(actions))
+	var src bytes.Reader
+	dec := jsontext.NewDecoder(&src)
 	for i, a := range actions {
 		var fail *ItemFailure
 		doc := Doc{Index: a.index, ID: a.id, Source: a.source}
@@ -304,7 +308,9 @@ func (s *Server) index(actions []action) []item {
 			fail = &ItemFailure{400, "illegal_argument_exception",
 				"only write ops with an op_type of create are allowed in data streams"}
 		default:
-			fail = checkSource(a.source, isDataStream(a.index))
+			src.Reset(a.source)
+			dec.Reset(&src)
+			fail = checkSource(dec, isDataStream(a.index))
 		}
 		if fail == nil && s.itemFault != nil {
 			fail = s.itemFault(doc)
@@ -412,79 +418,124 @@ func response(items []item, took int64, f filter) []byte {
 			errors = true
 		}
 	}
-	var out []byte
-	add := func(b []byte, name string, member []byte) []byte {
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, quote(name)...)
-		b = append(b, ':')
-		return append(b, member...)
-	}
+	out := make([]byte, 0, 64+len(items)*48)
 	out = append(out, '{')
 	if f.leaf("took") {
-		out = add(out, "took", strconv.AppendInt(nil, took, 10))
+		out = member(out, "took")
+		out = strconv.AppendInt(out, took, 10)
 	}
 	if f.leaf("errors") {
-		out = add(out, "errors", strconv.AppendBool(nil, errors))
+		out = member(out, "errors")
+		out = strconv.AppendBool(out, errors)
 	}
 	if f.keeps("items") {
-		var arr []byte
+		mark := len(out)
+		out = member(out, "items")
+		out = append(out, '[')
+		first := len(out)
 		for _, it := range items {
-			o := []byte{'{'}
-			leaf := func(name string, v []byte) {
-				if f.leaf("items", it.op, name) {
-					o = add(o, name, v)
-				}
+			start := len(out)
+			if len(out) > first {
+				out = append(out, ',')
 			}
-			leaf("_index", []byte(quote(it.index)))
-			if it.id != "" {
-				leaf("_id", []byte(quote(it.id)))
+			out = append(out, '{')
+			out = appendQuoted(out, it.op)
+			out = append(out, ':', '{')
+			empty := len(out)
+			leaf := func(name string) bool {
+				if !f.leaf("items", it.op, name) {
+					return false
+				}
+				out = member(out, name)
+				return true
+			}
+			if leaf("_index") {
+				out = appendQuoted(out, it.index)
+			}
+			if it.id != "" && leaf("_id") {
+				out = appendQuoted(out, it.id)
 			}
 			if it.errType == "" {
-				leaf("_version", []byte("1"))
-				leaf("result", []byte(quote(it.result)))
-				leaf("_shards", []byte(`{"total":2,"successful":1,"failed":0}`))
-				leaf("_seq_no", strconv.AppendInt(nil, it.seqNo, 10))
-				leaf("_primary_term", []byte("1"))
+				if leaf("_version") {
+					out = append(out, '1')
+				}
+				if leaf("result") {
+					out = appendQuoted(out, it.result)
+				}
+				if leaf("_shards") {
+					out = append(out, `{"total":2,"successful":1,"failed":0}`...)
+				}
+				if leaf("_seq_no") {
+					out = strconv.AppendInt(out, it.seqNo, 10)
+				}
+				if leaf("_primary_term") {
+					out = append(out, '1')
+				}
 			}
-			leaf("status", strconv.AppendInt(nil, int64(it.status), 10))
+			if leaf("status") {
+				out = strconv.AppendInt(out, int64(it.status), 10)
+			}
 			if it.errType != "" && f.keeps("items", it.op, "error") {
-				e := []byte{'{'}
+				errMark := len(out)
+				out = member(out, "error")
+				out = append(out, '{')
+				errEmpty := len(out)
 				if f.leaf("items", it.op, "error", "type") {
-					e = add(e, "type", []byte(quote(it.errType)))
+					out = member(out, "type")
+					out = appendQuoted(out, it.errType)
 				}
 				if f.leaf("items", it.op, "error", "reason") {
-					e = add(e, "reason", []byte(quote(it.errWhy)))
+					out = member(out, "reason")
+					out = appendQuoted(out, it.errWhy)
 				}
-				if len(e) > 1 {
-					o = add(o, "error", append(e, '}'))
+				if len(out) == errEmpty {
+					out = out[:errMark]
+				} else {
+					out = append(out, '}')
 				}
 			}
-			if len(o) == 1 {
+			if len(out) == empty {
+				out = out[:start] // the filter emptied the item: it disappears
 				continue
 			}
-			if len(arr) > 0 {
-				arr = append(arr, ',')
-			}
-			arr = append(arr, `{`+quote(it.op)+`:`...)
-			arr = append(arr, o...)
-			arr = append(arr, "}}"...)
+			out = append(out, '}', '}')
 		}
-		if len(arr) > 0 {
-			out = add(out, "items", append(append([]byte{'['}, arr...), ']'))
+		if len(out) == first {
+			out = out[:mark]
+		} else {
+			out = append(out, ']')
 		}
 	}
 	return append(out, '}')
 }
 
-// checkSource validates a document as Elasticsearch parses it: one JSON object, valid UTF-8, no
+// member appends "name": after a comma when the object already has a member.
+func member(b []byte, name string) []byte {
+	if c := b[len(b)-1]; c != '{' && c != '[' {
+		b = append(b, ',')
+	}
+	b = appendQuoted(b, name)
+	return append(b, ':')
+}
+
+// appendQuoted appends s as a JSON string.
+func appendQuoted(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return append(b, quote(s)...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// checkSource validates the document d reads as Elasticsearch parses it: one JSON object, valid UTF-8, no
 // duplicate member names, and in a data stream an @timestamp that is a date.
-func checkSource(src []byte, dataStream bool) *ItemFailure {
+func checkSource(d *jsontext.Decoder, dataStream bool) *ItemFailure {
 	bad := func(reason string) *ItemFailure {
 		return &ItemFailure{400, "document_parsing_exception", "[1:1] failed to parse: " + reason}
 	}
-	d := jsontext.NewDecoder(bytes.NewReader(src))
 	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
 		return bad("document must be a JSON object")
 	}

@@ -1,0 +1,109 @@
+package elasticsearch_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
+	"github.com/hotpath-apm/hotpath/collector/elasticsearch/estest"
+	"github.com/hotpath-apm/hotpath/collector/store/pebble"
+)
+
+// exportCopies is how many copies of heavy.ndjson (1920 events) BenchmarkExport stores: ~50k events,
+// one second of the collector's intake floor.
+const exportCopies = 26
+
+// BenchmarkExport measures the exporter end to end, in one process: events read back from the real
+// store, rendered, gzipped and sent in bulk requests that the strict in-process fake decompresses,
+// parses and checks document by document, answers confirmed, cursor committed. Each op exports the
+// whole store (exportCopies x 1920 events, with distinct ids) with a fresh cursor to a fresh fake.
+//
+//	go test -run '^$' -bench BenchmarkExport -benchtime 5x ./collector/elasticsearch
+func BenchmarkExport(b *testing.B) {
+	st, err := pebble.Open(pebble.Config{Dir: b.TempDir(), Logger: zap.NewNop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	withHeavy(b, func(events collector.Batch) {
+		type ids struct{ trace, tx, span, err string }
+		orig := make([]ids, len(events))
+		for i := range events {
+			e := &events[i]
+			orig[i].trace = e.TraceID
+			if e.Transaction != nil {
+				orig[i].tx = e.Transaction.ID
+			}
+			if e.Span != nil {
+				orig[i].span = e.Span.ID
+			}
+			if e.Error != nil {
+				orig[i].err = e.Error.ID
+			}
+		}
+		for c := range exportCopies {
+			for i := range events {
+				e := &events[i]
+				// heavy.ndjson repeats its events: give each stored one ids of its own.
+				prefix := fmt.Sprintf("%08x", c*len(events)+i)
+				if o := orig[i].trace; o != "" {
+					e.TraceID = prefix + o[min(8, len(o)):]
+				}
+				if o := orig[i].tx; o != "" {
+					e.Transaction.ID = prefix + o[min(8, len(o)):]
+				}
+				if o := orig[i].span; o != "" {
+					e.Span.ID = prefix + o[min(8, len(o)):]
+				}
+				if o := orig[i].err; o != "" {
+					e.Error.ID = prefix + o[min(8, len(o)):]
+				}
+			}
+			if err := st.ProcessBatch(context.Background(), &events); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	total := st.LastSeq()
+	n := 0
+	cpu0 := processCPU()
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		s := estest.NewServer()
+		x, err := elasticsearch.New(elasticsearch.Config{
+			ClientConfig: elasticsearch.ClientConfig{URLs: []string{s.URL}},
+			CursorName:   fmt.Sprintf("bench-%d", n),
+		}, storeSpool{st})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- x.Run(ctx) }()
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Minute)
+		if err := x.WaitConfirmed(wctx, total+1); err != nil {
+			b.Fatalf("confirmed %d of %d: %v", x.Confirmed()-1, total, err)
+		}
+		wcancel()
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		_ = x.Close()
+		if got := s.DocCount(); got != int(total) {
+			b.Fatalf("%d documents in the fake, want %d", got, total)
+		}
+		s.Close()
+	}
+	events := float64(total) * float64(b.N)
+	b.ReportMetric(events/b.Elapsed().Seconds(), "events/s")
+	// CPU time per event of the whole process, exporter and fake together: unlike events/s, it does not
+	// depend on how much of the machine the benchmark gets.
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/events, "cpu-µs/event")
+}
