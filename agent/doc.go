@@ -57,34 +57,39 @@
 // For every traced request (not ignored, tracer recording), on the request's goroutine, after the
 // transaction started:
 //
-//  1. Start: Listener.ServeRequest(ctx, r, serve) is called before the handler. ctx is the request's
-//     context (it holds the transaction); r describes the request: TraceID, TransactionID, Sampled,
-//     Method, Route (the transaction name as known before the handler: the ServeMux pattern, found with
-//     ServeMux.Handler, or WithRouteName's result), Start and Threshold (the route's slow threshold). The
-//     listener must call serve(ctx2) once, on that goroutine, with ctx2 derived from ctx: serve runs the
-//     handler with ctx2 as the request's context.
+//  1. Start: Listener.ServeRequest(ctx, r) is called before the handler. ctx is the request's context
+//     (it holds the transaction); r describes the request: TraceID and TransactionID (in hex, without
+//     allocating: r.TraceIDString(), r.TransactionIDString()), Sampled, Method, Route (the transaction
+//     name as known before the handler: the ServeMux pattern, found with ServeMux.Handler, or
+//     WithRouteName's result), Start and Threshold (the route's slow threshold). The listener must call
+//     r.Serve(ctx2) once, on that goroutine, with ctx2 derived from ctx: Serve runs the handler with ctx2
+//     as the request's context.
 //  2. Slow: if the handler is still running at r.Start+r.Threshold, Listener.RequestSlow(r) is called
 //     from the watchdog goroutine (never the request's), at most once per request, one request at a time.
-//     serve does not return before a RequestSlow call for its request has returned, so RequestSlow must be
+//     Serve does not return before a RequestSlow call for its request has returned, so RequestSlow must be
 //     quick: start the capture elsewhere. Requests with Threshold <= 0 are never reported.
-//  3. End: serve returns when the handler has returned (or panicked: serve panics then, and the
+//  3. End: Serve returns when the handler has returned (or panicked: Serve panics then, and the
 //     middleware recovers above ServeRequest), and the request has ended when ServeRequest returns. Then
 //     the transaction is named, labelled and ended.
 //
-// So a profiler sets the labels of one pprof.Do, keys sorted, around serve; they cover the handler's
+// So a profiler sets the labels of one pprof.Do, keys sorted, around Serve; they cover the handler's
 // goroutine, the goroutines it starts, and nested pprof.Do calls that start from r.Context(). They are
 // also how a CPU sample or a goroutine in a goroutine profile is tied to the request: a goroutine's
 // identity is its labels.
 //
-//	func (p *Profiler) ServeRequest(ctx context.Context, r *agent.Request, serve func(context.Context)) {
-//		pprof.Do(ctx, pprof.Labels("route", r.Route, "trace.id", r.TraceID.String(),
-//			"transaction.id", r.TransactionID.String()), serve)
+//	func (p *Profiler) ServeRequest(ctx context.Context, r *agent.Request) {
+//		pprof.Do(ctx, pprof.Labels("route", r.Route, "trace.id", r.TraceIDString(),
+//			"transaction.id", r.TransactionIDString()), r.Serve)
 //	}
 //
 //	func (p *Profiler) RequestSlow(r *agent.Request) {
-//		id := p.startCapture(r.TransactionID) // asynchronous
+//		id := p.startCapture(r) // asynchronous
 //		r.SetLabel("profile.id", id)
 //	}
+//
+// pprof.Do costs the closure of r.Serve; a listener counting allocations can do the same without it:
+// labelled := pprof.WithLabels(ctx, labels); pprof.SetGoroutineLabels(labelled); defer
+// pprof.SetGoroutineLabels(ctx); r.Serve(labelled).
 //
 // r.SetLabel(key, value) adds a label to the transaction from any goroutine, RequestSlow's included
 // ("profile.id" links the trace to the profile; dots become underscores in label keys, as in all
@@ -95,8 +100,7 @@
 // Cost: with no listener (or no InFlight) the middleware does no registry work: one atomic load, no
 // goroutine, no allocation (TestRequestPathAllocations, BenchmarkRequestPath). With a listener: one
 // watchdog goroutine in all, a min-heap of deadlines with one timer (a push when a request starts, a
-// removal when it ends, O(log n) under one mutex), and per request: the Request and the serve function
-// (two allocations), a second match of the path by the ServeMux to know the route early (one allocation
-// for a pattern with wildcards), and the request copy that carries the listener's context if it derives
-// one.
+// removal when it ends, O(log n) under one mutex), and per request one allocation (the Request), a
+// second match of the path by the ServeMux to know the route before the handler (one allocation for a
+// pattern with wildcards), and the request copy that carries the listener's context if it derives one.
 package agent

@@ -141,9 +141,9 @@ func (t *esSpanTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if st == nil {
 		return t.base.RoundTrip(req)
 	}
-	real := *req
-	real.GetBody = st.getBody
-	req = &real
+	sent := *req // apmelasticsearch's copy, with the caller's GetBody back for retries and redirects
+	sent.GetBody = st.getBody
+	req = &sent
 	span := apm.SpanFromContext(req.Context())
 	if span == nil || span == st.parent || span.Dropped() {
 		return t.base.RoundTrip(req)

@@ -95,9 +95,9 @@ func ExampleWrap() {
 // capture started when a request crosses its threshold, linked to the transaction by a label.
 type profiler struct{ captures chan string }
 
-func (p *profiler) ServeRequest(ctx context.Context, r *agent.Request, serve func(context.Context)) {
-	pprof.Do(ctx, pprof.Labels("route", r.Route, "trace.id", r.TraceID.String(),
-		"transaction.id", r.TransactionID.String()), serve)
+func (p *profiler) ServeRequest(ctx context.Context, r *agent.Request) {
+	pprof.Do(ctx, pprof.Labels("route", r.Route, "trace.id", r.TraceIDString(),
+		"transaction.id", r.TransactionIDString()), r.Serve)
 }
 
 func (p *profiler) RequestSlow(r *agent.Request) {

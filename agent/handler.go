@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -101,6 +102,8 @@ func (h *handler) serveListened(wd *watchdog, w http.ResponseWriter, s *served) 
 		w:             w,
 		hr:            s.r,
 	}
+	hex.Encode(req.ids[:32], tc.Trace[:])
+	hex.Encode(req.ids[32:], tc.Span[:])
 	req.Threshold = h.cfg.threshold(req.Route)
 	s.req = req
 	if req.Threshold > 0 {
@@ -108,9 +111,9 @@ func (h *handler) serveListened(wd *watchdog, w http.ResponseWriter, s *served) 
 		wd.watch(req)
 	}
 	ctx := s.r.Context()
-	wd.listener.ServeRequest(ctx, req, req.serve)
+	wd.listener.ServeRequest(ctx, req)
 	if !req.served {
-		req.serve(ctx)
+		req.Serve(ctx)
 	}
 }
 

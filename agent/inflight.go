@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"go.elastic.co/apm/v2"
 )
@@ -33,7 +34,7 @@ func NewInFlight() *InFlight {
 // registered. stop unregisters l and returns once the watchdog goroutine has exited; after it returns,
 // RequestSlow is not called again. Requests that had already started when stop was called finish normally
 // (a request that loaded the listener just before stop may still enter l.ServeRequest, so a listener that
-// has been shut down should just call serve). stop may be called more than once.
+// has been shut down should just call r.Serve). stop may be called more than once.
 func (f *InFlight) Listen(l Listener) (stop func(), err error) {
 	if l == nil {
 		return nil, errors.New("agent: Listen(nil)")
@@ -61,23 +62,23 @@ func (f *InFlight) Listen(l Listener) (stop func(), err error) {
 // are not traced (ignored paths, tracer not recording) are not seen.
 type Listener interface {
 	// ServeRequest is called on the request's goroutine, after its transaction has started and before
-	// the handler runs. It must call serve exactly once, on the same goroutine, with ctx or a context
-	// derived from it: serve runs the handler with that context as the request's context, and returns
+	// the handler runs. It must call r.Serve exactly once, on the same goroutine, with ctx or a context
+	// derived from it: Serve runs the handler with that context as the request's context, and returns
 	// when the handler has returned. The request has ended when ServeRequest returns.
 	//
 	// This is where a profiler attaches pprof labels, in one call whose labels are sorted by key:
 	//
-	//	pprof.Do(ctx, pprof.Labels("route", r.Route, "trace.id", r.TraceID.String(),
-	//		"transaction.id", r.TransactionID.String()), serve)
+	//	pprof.Do(ctx, pprof.Labels("route", r.Route, "trace.id", r.TraceIDString(),
+	//		"transaction.id", r.TransactionIDString()), r.Serve)
 	//
-	// serve panics if the handler panics (the middleware recovers it above ServeRequest, answers 500 and
-	// records the error): clean up with defer. If ServeRequest returns without calling serve, the
+	// Serve panics if the handler panics (the middleware recovers it above ServeRequest, answers 500 and
+	// records the error): clean up with defer. If ServeRequest returns without calling Serve, the
 	// handler is run after it returns, without the listener.
-	ServeRequest(ctx context.Context, r *Request, serve func(context.Context))
+	ServeRequest(ctx context.Context, r *Request)
 
 	// RequestSlow is called from the watchdog goroutine, never from the request's, when the request has
 	// been running for r.Threshold and its handler has not returned yet. It is called at most once per
-	// request, only for requests with a positive Threshold, and for one request at a time. serve does not
+	// request, only for requests with a positive Threshold, and for one request at a time. Serve does not
 	// return until a RequestSlow call for its request has returned (so the handler's request waits for
 	// it): RequestSlow must be quick, starting any long work (a capture) elsewhere. Labels it sets with
 	// r.SetLabel are on the transaction.
@@ -88,8 +89,8 @@ type Listener interface {
 // is called and never change; read them from any goroutine. The same *Request is passed to ServeRequest
 // and RequestSlow, so a listener can use it as a map key.
 type Request struct {
-	// TraceID and TransactionID identify the request's transaction (hex with their String methods,
-	// as in trace.id and transaction.id).
+	// TraceID and TransactionID identify the request's transaction; TraceIDString and
+	// TransactionIDString give them in hex, as trace.id and transaction.id.
 	TraceID       apm.TraceID
 	TransactionID apm.SpanID
 	// Sampled tells whether the transaction is sampled, i.e. whether it and its labels will be sent.
@@ -109,6 +110,7 @@ type Request struct {
 
 	wd       *watchdog
 	deadline time.Time // Start + Threshold
+	ids      [48]byte  // TraceID then TransactionID in hex; never modified once set
 
 	// Guarded by wd.mu.
 	index  int      // position in wd.queue; -1 when not in it
@@ -120,7 +122,7 @@ type Request struct {
 	next   http.Handler
 	w      http.ResponseWriter
 	hr     *http.Request // the request the handler was given
-	served bool
+	served bool          // Serve was called
 }
 
 type reqState uint8
@@ -152,10 +154,18 @@ func (r *Request) SetLabel(key string, value any) bool {
 	return true
 }
 
-// serve runs the handler; it is the function given to Listener.ServeRequest.
-func (r *Request) serve(ctx context.Context) {
+// TraceIDString returns TraceID in hex, as TraceID.String does, without allocating: the string shares
+// r's memory, which never changes.
+func (r *Request) TraceIDString() string { return unsafe.String(&r.ids[0], 32) }
+
+// TransactionIDString returns TransactionID in hex, as TransactionID.String does, without allocating.
+func (r *Request) TransactionIDString() string { return unsafe.String(&r.ids[32], 16) }
+
+// Serve runs the handler with ctx as the request's context; see Listener.ServeRequest. It panics if
+// called twice.
+func (r *Request) Serve(ctx context.Context) {
 	if r.served {
-		panic("agent: Listener called serve twice")
+		panic("agent: Request.Serve called twice")
 	}
 	r.served = true
 	if ctx != r.hr.Context() {
@@ -165,7 +175,7 @@ func (r *Request) serve(ctx context.Context) {
 	r.next.ServeHTTP(r.w, r.hr)
 }
 
-// close ends the request: takes it out of the watchdog's queue if serve did not (the listener panicked
+// close ends the request: takes it out of the watchdog's queue if Serve did not (the listener panicked
 // before calling it), applies its labels to tx and reports whether RequestSlow was called for it. Called
 // on the request's goroutine before tx ends.
 func (r *Request) close(tx *apm.Transaction) (fired bool) {

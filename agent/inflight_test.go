@@ -18,16 +18,16 @@ import (
 
 // listener is an agent.Listener made of functions; nil ones do the minimum.
 type listener struct {
-	serveRequest func(ctx context.Context, r *agent.Request, serve func(context.Context))
+	serveRequest func(ctx context.Context, r *agent.Request)
 	requestSlow  func(r *agent.Request)
 }
 
-func (l *listener) ServeRequest(ctx context.Context, r *agent.Request, serve func(context.Context)) {
+func (l *listener) ServeRequest(ctx context.Context, r *agent.Request) {
 	if l.serveRequest == nil {
-		serve(ctx)
+		r.Serve(ctx)
 		return
 	}
-	l.serveRequest(ctx, r, serve)
+	l.serveRequest(ctx, r)
 }
 
 func (l *listener) RequestSlow(r *agent.Request) {
@@ -69,10 +69,10 @@ func TestListenerToldWhileRequestRuns(t *testing.T) {
 	slow := make(chan *agent.Request, 1)
 	var served *agent.Request
 	listen(t, f, &listener{
-		serveRequest: func(ctx context.Context, r *agent.Request, serve func(context.Context)) {
+		serveRequest: func(ctx context.Context, r *agent.Request) {
 			served = r
-			pprof.Do(ctx, pprof.Labels("route", r.Route, "trace.id", r.TraceID.String(),
-				"transaction.id", r.TransactionID.String()), serve)
+			pprof.Do(ctx, pprof.Labels("route", r.Route, "trace.id", r.TraceIDString(),
+				"transaction.id", r.TransactionIDString()), r.Serve)
 			if !r.SetLabel("ended_seen", true) {
 				t.Error("SetLabel after serve returned false")
 			}
@@ -120,6 +120,12 @@ func TestListenerToldWhileRequestRuns(t *testing.T) {
 	if r.Start.Before(before) || r.Start.After(after) {
 		t.Errorf("start %v not within the request (%v, %v)", r.Start, before, after)
 	}
+	if r.TraceIDString() != r.TraceID.String() || r.TransactionIDString() != r.TransactionID.String() {
+		t.Errorf("hex ids %s %s, want %s %s", r.TraceIDString(), r.TransactionIDString(), r.TraceID, r.TransactionID)
+	}
+	if n := testing.AllocsPerRun(10, func() { _, _ = r.TraceIDString(), r.TransactionIDString() }); n != 0 {
+		t.Errorf("hex ids cost %v allocations", n)
+	}
 	if r.SetLabel("late", 1) {
 		t.Error("SetLabel after the request ended returned true")
 	}
@@ -148,11 +154,11 @@ func TestListenerNotToldAboutFastRequests(t *testing.T) {
 	var mu sync.Mutex
 	served, slow := 0, 0
 	stop, err := f.Listen(&listener{
-		serveRequest: func(ctx context.Context, r *agent.Request, serve func(context.Context)) {
+		serveRequest: func(ctx context.Context, r *agent.Request) {
 			mu.Lock()
 			served++
 			mu.Unlock()
-			serve(ctx)
+			r.Serve(ctx)
 		},
 		requestSlow: func(*agent.Request) { mu.Lock(); slow++; mu.Unlock() },
 	})
@@ -193,8 +199,8 @@ func TestRequestSlowHoldsTheRequest(t *testing.T) {
 	handlerReturned, serveReturned := make(chan struct{}), make(chan struct{})
 	labelled := make(chan bool, 1)
 	listen(t, f, &listener{
-		serveRequest: func(ctx context.Context, r *agent.Request, serve func(context.Context)) {
-			serve(ctx)
+		serveRequest: func(ctx context.Context, r *agent.Request) {
+			r.Serve(ctx)
 			close(serveReturned)
 		},
 		requestSlow: func(r *agent.Request) {
@@ -304,9 +310,9 @@ func TestListenerAndPanickingHandler(t *testing.T) {
 	rt := recordingTracer(t)
 	f := agent.NewInFlight()
 	ended := false
-	listen(t, f, &listener{serveRequest: func(ctx context.Context, r *agent.Request, serve func(context.Context)) {
+	listen(t, f, &listener{serveRequest: func(ctx context.Context, r *agent.Request) {
 		defer func() { ended = true }()
-		pprof.Do(ctx, pprof.Labels("transaction.id", r.TransactionID.String()), serve)
+		pprof.Do(ctx, pprof.Labels("transaction.id", r.TransactionIDString()), r.Serve)
 	}})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
@@ -324,7 +330,7 @@ func TestListenerAndPanickingHandler(t *testing.T) {
 func TestListenerThatForgetsServe(t *testing.T) {
 	rt := recordingTracer(t)
 	f := agent.NewInFlight()
-	listen(t, f, &listener{serveRequest: func(context.Context, *agent.Request, func(context.Context)) {}})
+	listen(t, f, &listener{serveRequest: func(context.Context, *agent.Request) {}})
 	w := do(agent.Wrap(itemsMux(), agent.WithTracer(rt.Tracer), agent.WithInFlight(f)), "GET", "/items/9")
 	if w.Body.String() != "item 9" {
 		t.Fatalf("body %q", w.Body)
@@ -340,9 +346,9 @@ func TestRouteBeforeTheHandler(t *testing.T) {
 	rt := recordingTracer(t)
 	f := agent.NewInFlight()
 	routes := make(chan string, 10)
-	listen(t, f, &listener{serveRequest: func(ctx context.Context, r *agent.Request, serve func(context.Context)) {
+	listen(t, f, &listener{serveRequest: func(ctx context.Context, r *agent.Request) {
 		routes <- r.Route
-		serve(ctx)
+		r.Serve(ctx)
 	}})
 	h := agent.Wrap(itemsMux(), agent.WithTracer(rt.Tracer), agent.WithInFlight(f))
 	do(h, "GET", "/items/1")

@@ -54,13 +54,13 @@ func WithTracer(t *apm.Tracer) Option {
 
 // WithRouteName names transactions with f, for routers other than http.ServeMux. f is called on the
 // request the router received, after the handler has returned (so routers that record the matched route
-// while dispatching, such as chi's RouteContext, are supported); its result is used as the transaction name
-// as is. When a Listener is registered, f is also called before the handler, to tell the listener the route
-// early (Request.Route). When f returns "", the name falls back to the ServeMux pattern (http.Request.Pattern),
-// then to "METHOD unknown route".
+// while dispatching, such as chi's RouteContext, are supported); its result is used as the transaction
+// name as is. When a Listener is registered, f is also called before the handler, to tell the listener
+// the route early (Request.Route). When f returns "", the name falls back to the ServeMux pattern
+// (http.Request.Pattern), then to "METHOD unknown route".
 //
-// Default: the pattern http.ServeMux matched ("GET /items/{id}"; a pattern registered without a method gets
-// the request's method in front), or "METHOD unknown route" when nothing matched (404, 405).
+// Default: the pattern http.ServeMux matched ("GET /items/{id}"; a pattern registered without a method
+// gets the request's method in front), or "METHOD unknown route" when nothing matched (404, 405).
 func WithRouteName(f func(*http.Request) string) Option {
 	return func(c *config) { c.routeName = f }
 }

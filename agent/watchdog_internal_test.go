@@ -71,8 +71,8 @@ func watchdogs() int {
 
 type nopListener struct{}
 
-func (nopListener) ServeRequest(ctx context.Context, _ *Request, serve func(context.Context)) {
-	serve(ctx)
+func (nopListener) ServeRequest(ctx context.Context, r *Request) {
+	r.Serve(ctx)
 }
 func (nopListener) RequestSlow(*Request) {}
 

@@ -232,8 +232,8 @@ func (s *search) report(w http.ResponseWriter, r *http.Request) {
 // slowLogger is an agent.Listener that logs the requests still running past their threshold.
 type slowLogger struct{ log *zap.Logger }
 
-func (l slowLogger) ServeRequest(ctx context.Context, _ *agent.Request, serve func(context.Context)) {
-	serve(ctx)
+func (l slowLogger) ServeRequest(ctx context.Context, r *agent.Request) {
+	r.Serve(ctx)
 }
 
 func (l slowLogger) RequestSlow(r *agent.Request) {

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Instructions per request on the request path, counted by callgrind, for the cases of
+# BenchmarkMiddlewareSettled (this package) and BenchmarkRequestPathSettled (../../agent): callgrind
+# collects only inside the outermost ServeHTTP of each case (--toggle-collect), so the exporters' own
+# goroutines and the benchmark's setup are not counted, nor (GOGC=off) the garbage collector's assists;
+# per request = (I(N2) - I(N1)) / (N2 - N1). Go switches goroutines in ways callgrind's call tracking does
+# not follow (a switch inside the counted function counts the other goroutine), which only ever adds
+# instructions: each count is the least of REPS runs.
+# Instruction counts do not depend on the load of the machine, unlike times. Needs valgrind.
+#
+#	bench/agent/callgrind.sh            # prints: case instructions-per-request
+set -euo pipefail
+cd "$(dirname "$0")"
+N1=${N1:-1000}
+N2=${N2:-3000}
+REPS=${REPS:-3}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+go test -c -o "$out/mw.test" .
+(cd ../../agent && go test -c -o "$out/path.test" .)
+
+agent='github.com/hotpath-apm/hotpath/agent.(*handler).ServeHTTP'
+mux='net/http.(*ServeMux).ServeHTTP'
+# binary bench case function
+cases=(
+	"mw.test BenchmarkMiddlewareSettled mw=bare $mux"
+	"mw.test BenchmarkMiddlewareSettled mw=apmhttp go.elastic.co/apm/module/apmhttp/v2.(*handler).ServeHTTP"
+	"mw.test BenchmarkMiddlewareSettled mw=agent $agent"
+	"mw.test BenchmarkMiddlewareSettled mw=otelhttp go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp.(*middleware).serveHTTP"
+	"mw.test BenchmarkMiddlewareSettled mw=bare_healthz $mux"
+	"mw.test BenchmarkMiddlewareSettled mw=agent_ignored $agent"
+	"path.test BenchmarkRequestPathSettled handler=agent $agent"
+	"path.test BenchmarkRequestPathSettled handler=agent_inflight_idle $agent"
+	"path.test BenchmarkRequestPathSettled handler=agent_listening $agent"
+)
+for c in "${cases[@]}"; do
+	read -r bin bench name fn <<<"$c"
+	ir=()
+	for n in "$N1" "$N2"; do
+		least=
+		for _ in $(seq "$REPS"); do
+			GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --toggle-collect="$fn" \
+				--callgrind-out-file="$out/cg.out" "$out/$bin" -test.run '^$' \
+				-test.bench "$bench/$name\$" -test.benchtime "${n}x" >/dev/null 2>"$out/cg.err"
+			got=$(grep -m1 -o 'Collected : [0-9]*' "$out/cg.err" | awk '{print $3}')
+			if [ -z "$least" ] || [ "$got" -lt "$least" ]; then least=$got; fi
+		done
+		ir+=("$least")
+	done
+	echo "$bench/$name $(((ir[1] - ir[0]) / (N2 - N1)))"
+done
