@@ -72,6 +72,6 @@
 // With Config.Registerer set: hotpath_store_commit_seconds (histogram, group commit including fsync),
 // hotpath_store_commit_events, hotpath_store_events_total, hotpath_store_rejected_batches_total{reason},
 // hotpath_store_queue_batches, hotpath_store_queue_bytes, hotpath_store_disk_bytes,
-// hotpath_store_events, hotpath_store_retention_deleted_events_total{reason} and
-// hotpath_store_retention_deleted_partitions_total{reason}.
+// hotpath_store_events, hotpath_store_retention_deleted_events_total{reason},
+// hotpath_store_retention_deleted_partitions_total{reason} and hotpath_store_write_stalls_total.
 package pebble

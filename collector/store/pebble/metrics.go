@@ -18,6 +18,7 @@ type metrics struct {
 	retainedEvents prometheus.Gauge
 	deleted        *prometheus.CounterVec // reason: age, disk
 	deletedParts   *prometheus.CounterVec
+	writeStalls    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -56,6 +57,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		deletedParts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotpath_store_retention_deleted_partitions_total", Help: "Hourly partitions removed by retention, by reason (age, disk).",
 		}, []string{"reason"}),
+		writeStalls: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotpath_store_write_stalls_total", Help: "Times Pebble delayed writes because flushes or compactions were behind.",
+		}),
 	}
 	for _, r := range []string{"queue_full", "disk_budget", "shutting_down"} {
 		m.rejected.WithLabelValues(r)
@@ -78,7 +82,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.commitSeconds, m.commitEvents, m.events, m.rejected, m.queueRequests,
-		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts}
+		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts, m.writeStalls}
 }
 
 func (m *metrics) unregister(reg prometheus.Registerer) {

@@ -195,6 +195,15 @@ func Open(cfg Config) (*Store, error) {
 		LBaseMaxBytes:               256 << 20,
 		FlushDelayDeleteRange:       10 * time.Second,
 		Logger:                      cfg.Logger.Sugar(),
+		// One compaction normally, a second one when compaction debt builds up (a machine with two
+		// cores also runs the intake).
+		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
+		EventListener: &pebbledb.EventListener{
+			WriteStallBegin: func(info pebbledb.WriteStallBeginInfo) {
+				m.writeStalls.Inc()
+				cfg.Logger.Warn("store write stall: compactions are behind", zap.String("reason", info.Reason))
+			},
+		},
 	}
 	if cfg.fs != nil {
 		opts.FS = cfg.fs
