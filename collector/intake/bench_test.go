@@ -70,3 +70,51 @@ func BenchmarkIntake(b *testing.B) {
 		b.ReportMetric(float64(b.N*events)/b.Elapsed().Seconds(), "events/s")
 	})
 }
+
+// latencyStore is a Processor whose every commit takes a fixed time and no CPU, as an fsync does: it
+// is a BatchEnqueuer (commits run concurrently) or, behind syncOnly, a plain BatchProcessor.
+type latencyStore struct{ latency time.Duration }
+
+func (s latencyStore) ProcessBatch(ctx context.Context, b *collector.Batch) error {
+	time.Sleep(s.latency)
+	return nil
+}
+
+func (s latencyStore) EnqueueBatch(ctx context.Context, b *collector.Batch) (func() error, error) {
+	done := time.After(s.latency)
+	return func() error { <-done; return nil }, nil
+}
+
+type syncOnly struct{ p collector.BatchProcessor }
+
+func (s syncOnly) ProcessBatch(ctx context.Context, b *collector.Batch) error {
+	return s.p.ProcessBatch(ctx, b)
+}
+
+// BenchmarkStreamCommitLatency measures one stream (the way an agent sends) into a store whose commits
+// take 2 ms: "wait" waits for each batch's commit before decoding the next (a plain BatchProcessor);
+// "pipeline" keeps decoding while up to MaxBatchesInFlight batches commit (a BatchEnqueuer).
+func BenchmarkStreamCommitLatency(b *testing.B) {
+	s := newStream("bench")
+	s.transactions(5000)
+	body := s.bytes()
+	store := latencyStore{latency: 2 * time.Millisecond}
+	for _, tt := range []struct {
+		name string
+		p    collector.BatchProcessor
+	}{{"processor=wait", syncOnly{store}}, {"processor=pipeline", store}} {
+		b.Run(tt.name, func(b *testing.B) {
+			api, _, _ := newTestAPI(b, Config{Processor: tt.p})
+			h := api.Handler()
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/intake/v2/events", bytes.NewReader(body)))
+				if w.Code != http.StatusAccepted {
+					b.Fatal(w.Code, w.Body)
+				}
+			}
+			b.ReportMetric(float64(b.N*5000)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
