@@ -33,6 +33,7 @@ type collectorConfig struct {
 	shutdownTimeout time.Duration
 	logLevel        zapcore.Level
 	http            httpLimits
+	elasticsearch   *esSettings // nil: no export (--elasticsearch, collector_elasticsearch.go)
 }
 
 // agentConfigFileName is the agent central configuration file in the data directory.
@@ -68,6 +69,8 @@ func parseCollectorFlags(args []string, lookupEnv func(string) (string, bool), s
 	fs.Var(&maxDisk, "max-disk", "disk budget of the store, `size` such as 20GB or 512MiB; 0 for none; past it the oldest hours are deleted")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how `long` to wait for requests in flight")
 	fs.Var(&logLevel, "log-level", "log `level`: debug (one line per request), info, warn, error")
+	var es esFlags
+	es.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -87,6 +90,11 @@ func parseCollectorFlags(args []string, lookupEnv func(string) (string, bool), s
 	}
 	cfg.retention, cfg.maxDisk, cfg.logLevel = retention.d, maxDisk.n, logLevel
 	cfg.http = defaultHTTPLimits
+	esCfg, err := es.config()
+	if err != nil {
+		return cfg, fmt.Errorf("collector: %w", err)
+	}
+	cfg.elasticsearch = esCfg
 	return cfg, nil
 }
 
@@ -132,6 +140,7 @@ type collectorServer struct {
 	store    *pebble.Store
 	intake   *intake.API
 	http     *http.Server
+	exporter *esExporter // nil without --elasticsearch
 }
 
 // openCollector opens the store and builds the HTTP server; nothing listens yet.
@@ -224,6 +233,9 @@ func newHTTPServer(h http.Handler, l httpLimits, log *zap.Logger) *http.Server {
 func (c *collectorServer) serve(ctx context.Context, ln net.Listener) error {
 	c.log.Info("collector started", zap.String("listen", ln.Addr().String()), zap.String("data", c.cfg.dataDir),
 		zap.Bool("auth", c.cfg.secretToken != "" || len(c.cfg.apiKeys) > 0))
+	if err := c.startExport(ctx); err != nil {
+		return errors.Join(err, c.close())
+	}
 	served := make(chan error, 1)
 	go func() { served <- c.http.Serve(ln) }()
 
@@ -244,10 +256,14 @@ func (c *collectorServer) serve(ctx context.Context, ln net.Listener) error {
 	return errors.Join(err, c.close())
 }
 
-// close closes the store; every batch it acknowledged is durable.
+// close stops the export, then closes the store; every batch it acknowledged is durable.
 func (c *collectorServer) close() error {
+	exportErr := c.stopExport()
 	if err := c.store.Close(); err != nil {
-		return fmt.Errorf("collector: %w", err)
+		return errors.Join(exportErr, fmt.Errorf("collector: %w", err))
+	}
+	if exportErr != nil {
+		return exportErr
 	}
 	c.log.Info("collector stopped")
 	return nil

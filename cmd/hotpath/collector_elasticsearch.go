@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
+	"github.com/hotpath-apm/hotpath/collector/store/pebble"
+)
+
+// esFlags are the flags of `hotpath collector` that turn on the export to Elasticsearch.
+type esFlags struct {
+	urls     string
+	username string
+	password secretFlag
+	apiKey   secretFlag
+	caCert   string
+}
+
+// register adds the flags to fs.
+func (f *esFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.urls, "elasticsearch", "", "export every event to Elasticsearch 8.15+ at `URL[,URL...]`, in APM Server's data streams (Kibana APM shows them)")
+	fs.StringVar(&f.username, "es-username", "", "Elasticsearch `user` (basic authentication)")
+	fs.Var(&f.password, "es-password", "Elasticsearch `password` (prefer HOTPATH_ES_PASSWORD)")
+	fs.Var(&f.apiKey, "es-api-key", "Elasticsearch API `key`, base64 of id:api_key as Elasticsearch returns it (prefer HOTPATH_ES_API_KEY)")
+	fs.StringVar(&f.caCert, "es-ca-cert", "", "PEM `file` of the certificate authorities to trust for https Elasticsearch URLs (default: the system's)")
+}
+
+// config returns the exporter's configuration, or nil when --elasticsearch is not set.
+func (f *esFlags) config() (*elasticsearch.Config, error) {
+	if f.urls == "" {
+		if f.username != "" || f.password != "" || f.apiKey != "" || f.caCert != "" {
+			return nil, errors.New("--es-* flags given without --elasticsearch")
+		}
+		return nil, nil
+	}
+	cfg := &elasticsearch.Config{ClientConfig: elasticsearch.ClientConfig{
+		Username: f.username, Password: string(f.password), APIKey: string(f.apiKey),
+	}}
+	for _, u := range strings.Split(f.urls, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			cfg.URLs = append(cfg.URLs, strings.TrimSuffix(u, "/"))
+		}
+	}
+	if (f.username == "") != (f.password == "") {
+		return nil, errors.New("--es-username and --es-password go together")
+	}
+	if f.caCert != "" {
+		pem, err := os.ReadFile(f.caCert)
+		if err != nil {
+			return nil, fmt.Errorf("--es-ca-cert: %w", err)
+		}
+		cfg.CACert = pem
+	}
+	return cfg, nil
+}
+
+// esSettings is the exporter's configuration as collectorConfig holds it (nil: no export).
+type esSettings = elasticsearch.Config
+
+// startExport starts the exporter when --elasticsearch is set.
+func (c *collectorServer) startExport(ctx context.Context) error {
+	if c.cfg.elasticsearch == nil {
+		return nil
+	}
+	e, err := startExporter(ctx, *c.cfg.elasticsearch, c.store, c.registry, c.log.Named("elasticsearch"))
+	if err != nil {
+		return err
+	}
+	c.exporter = e
+	return nil
+}
+
+// stopExport stops the exporter, if it runs; the store must still be open.
+func (c *collectorServer) stopExport() error {
+	if c.exporter == nil {
+		return nil
+	}
+	err := c.exporter.stop()
+	c.exporter = nil
+	return err
+}
+
+// esExporter is the Elasticsearch exporter running beside the collector.
+type esExporter struct {
+	x      *elasticsearch.Exporter
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startExporter checks the cluster and starts exporting the store. A cluster that is too old or
+// refuses the credentials is an error (the collector does not start); one that cannot be reached yet
+// is only logged: events wait in the store, and the exporter keeps trying.
+func startExporter(ctx context.Context, cfg elasticsearch.Config, store *pebble.Store, reg prometheus.Registerer, log *zap.Logger) (*esExporter, error) {
+	cfg.Registerer = reg
+	cfg.Logger = log
+	x, err := elasticsearch.New(cfg, esSpool{store})
+	if err != nil {
+		return nil, fmt.Errorf("collector: %w", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	version, err := x.CheckVersion(cctx)
+	cancel()
+	switch {
+	case errors.Is(err, elasticsearch.ErrConfig):
+		return nil, errors.Join(fmt.Errorf("collector: %w", err), x.Close())
+	case err != nil:
+		log.Warn("Elasticsearch cannot be reached yet; events are kept in the store and exported when it answers",
+			zap.Strings("urls", cfg.URLs), zap.Error(err))
+	default:
+		log.Info("Elasticsearch checked", zap.String("version", version), zap.Strings("urls", cfg.URLs))
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	e := &esExporter{x: x, cancel: rcancel, done: make(chan error, 1)}
+	go func() {
+		err := x.Run(rctx)
+		if err != nil {
+			log.Error("export to Elasticsearch stopped; events are kept in the store", zap.Error(err))
+		}
+		e.done <- err
+	}()
+	return e, nil
+}
+
+// stop stops the exporter and returns Run's error. What Elasticsearch confirmed is committed; the rest
+// is exported after the next start (documents with an _id are not duplicated).
+func (e *esExporter) stop() error {
+	e.cancel()
+	err := <-e.done
+	return errors.Join(err, e.x.Close())
+}
+
+// esSpool adapts the store to the exporter's Spool.
+type esSpool struct{ *pebble.Store }
+
+func (s esSpool) ReadEvents(ctx context.Context, from uint64, limit int, fn func(uint64, *collector.Event)) (int, error) {
+	recs, err := s.ReadFrom(ctx, from, limit)
+	for i := range recs {
+		fn(recs[i].Seq, &recs[i].Event)
+	}
+	return len(recs), err
+}
