@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,7 +20,9 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/hotpath-apm/hotpath/collector/intake"
+	"github.com/hotpath-apm/hotpath/collector/query"
 	"github.com/hotpath-apm/hotpath/collector/store/pebble"
+	"github.com/hotpath-apm/hotpath/collector/ui"
 )
 
 // collectorConfig is what `hotpath collector` is told by its flags and HOTPATH_* variables.
@@ -68,7 +71,7 @@ func parseCollectorFlags(args []string, lookupEnv func(string) (string, bool), s
 	fs.Var(&retention, "retention", "keep events this `long`: days (7d), a duration (36h) or off")
 	fs.Var(&maxDisk, "max-disk", "disk budget of the store, `size` such as 20GB or 512MiB; 0 for none; past it the oldest hours are deleted")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how `long` to wait for requests in flight")
-	fs.Var(&logLevel, "log-level", "log `level`: debug (one line per request), info, warn, error")
+	fs.Var(&logLevel, "log-level", "log `level`: debug (one line per request), info (the default), warn, error")
 	var es esFlags
 	es.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -120,6 +123,7 @@ func runCollector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fmt.Fprintf(stdout, "hotpath collector listening on %s (data in %s)\n", url, cfg.dataDir)
 	fmt.Fprintf(stdout, "  agents:  ELASTIC_APM_SERVER_URL=%s\n", url)
 	fmt.Fprintf(stdout, "  metrics: %s/metrics\n", url)
+	fmt.Fprintf(stdout, "  UI:      %s%s (query API under %s%s)\n", url, ui.Prefix, url, query.Prefix)
 	return c.serve(ctx, ln)
 }
 
@@ -188,11 +192,16 @@ func openCollector(cfg collectorConfig, log *zap.Logger) (*collectorServer, erro
 //     the intake (and lets everything through when none is configured).
 //   - Parts reach the data through c.store and register their metrics in c.registry.
 //
-// Planned here: the query API (collector/query) under /api/v1/, the UI (collector/ui), and the profile
-// intake at POST /intake/v2/profile (until then it gets the 404, as from APM Server 8.5 on).
+// The query API (collector/query) is under /api/v1/, behind the intake's auth; the UI (collector/ui)
+// under /ui/, public (its files hold no data: it reads the API with the user's credentials). Planned
+// here: the profile intake at POST /intake/v2/profile (until then it gets the 404, as from APM Server
+// 8.5 on).
 func (c *collectorServer) routes(mux *http.ServeMux) {
 	c.intake.Register(mux)
 	mux.Handle("GET /metrics", c.intake.RequireAuth(promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{})))
+	mux.Handle(query.Prefix, c.intake.RequireAuth(c.queryAPI()))
+	mux.Handle(ui.Prefix, ui.Handler())
+	mux.Handle(strings.TrimSuffix(ui.Prefix, "/"), ui.Handler())
 }
 
 // httpLimits are the HTTP server's timeouts and header limit.
