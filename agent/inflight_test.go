@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime/pprof"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,5 +370,40 @@ var _ agent.Listener = (*listener)(nil)
 func TestListenNil(t *testing.T) {
 	if _, err := agent.NewInFlight().Listen(nil); err == nil {
 		t.Fatal("Listen(nil) succeeded")
+	}
+}
+
+// TestStopWhileRequestsRun: stop returns without waiting for requests, which then end normally, and
+// RequestSlow is not called once stop has returned, even for a request that passes its deadline after.
+func TestStopWhileRequestsRun(t *testing.T) {
+	rt := recordingTracer(t)
+	f := agent.NewInFlight()
+	var stopped, lateCall atomic.Bool
+	stop, err := f.Listen(&listener{requestSlow: func(*agent.Request) { lateCall.Store(stopped.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const threshold = 20 * time.Millisecond
+	started, release := make(chan struct{}), make(chan struct{})
+	h := agent.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-release
+		time.Sleep(3 * threshold) // outlive the deadline, after stop
+	}), agent.WithTracer(rt.Tracer), agent.WithInFlight(f), agent.WithSlowThreshold(threshold))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		do(h, "GET", "/long")
+	}()
+	waitFor(t, started, "the request")
+	stop() // the request is in the watchdog's queue
+	stopped.Store(true)
+	close(release)
+	waitFor(t, done, "the request")
+	if lateCall.Load() {
+		t.Error("RequestSlow called after stop returned")
+	}
+	if txs := transactions(rt); len(txs) != 1 {
+		t.Fatalf("%d transactions", len(txs))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"unicode"
 
 	"go.elastic.co/apm/v2/apmtest"
 )
@@ -97,5 +98,80 @@ func TestSummaryReaderBoundedPrefix(t *testing.T) {
 	want := map[string]any{"es_took_ms": 77.0, "es_timed_out": false, "es_shards_failed": 500.0}
 	if fmt.Sprint(tags) != fmt.Sprint(want) {
 		t.Fatalf("labels %v, want %v", tags, want)
+	}
+}
+
+// TestSummaryPrefixBoundary: a summary that completes at exactly maxSummaryPrefix bytes is read whole;
+// one byte later, what came before the bound is kept and the rest is not looked for.
+func TestSummaryPrefixBoundary(t *testing.T) {
+	body := func(pad int) string {
+		return `{"took":9,"pad":"` + strings.Repeat("x", pad) + `","hits":{"total":{"value":5,"relation":"eq"},"hits":[` +
+			strings.Repeat(`{"_id":"1"},`, 1000) + `{"_id":"2"}]}}`
+	}
+	// The summary is complete once the total object has closed.
+	end := func(b string) int { return strings.Index(b, `"eq"}`) + len(`"eq"}`) }
+	pad := maxSummaryPrefix - end(body(0))
+	for _, tc := range []struct {
+		pad     int
+		hasHits bool
+	}{{pad, true}, {pad + 1, false}} {
+		b := body(tc.pad)
+		rt := apmtest.NewRecordingTracer()
+		tx := rt.StartTransaction("t", "request")
+		span := tx.StartSpan("Elasticsearch: POST x/_search", "db.elasticsearch", nil)
+		r := &summaryReader{body: io.NopCloser(strings.NewReader(b)), span: span}
+		got, err := io.ReadAll(iotest.OneByteReader(r))
+		if err != nil || string(got) != b {
+			t.Fatalf("pad %d: body changed (%v)", tc.pad, err)
+		}
+		span.End()
+		tx.End()
+		rt.Flush(nil)
+		tags := map[string]any{}
+		for _, item := range rt.Payloads().Spans[0].Context.Tags {
+			tags[item.Key] = item.Value
+		}
+		rt.Close()
+		if _, ok := tags["es_hits"]; ok != tc.hasHits || tags["es_took_ms"] != 9.0 {
+			t.Errorf("summary complete at byte %d: labels %v, want es_hits: %v", end(b), tags, tc.hasHits)
+		}
+	}
+}
+
+func FuzzRedactCookies(f *testing.F) {
+	f.Add("sid=abc; theme=dark", "prefs=x")
+	f.Add(`a="q;u=o"; =b;;c`, " d = e ")
+	f.Add("bare-secret-token", "x=1")
+	f.Fuzz(func(t *testing.T, line1, line2 string) {
+		out := redactCookies([]string{line1, line2})
+		if out == "" {
+			return
+		}
+		for part := range strings.SplitSeq(out, "; ") {
+			name, ok := strings.CutSuffix(part, "="+redacted)
+			if !ok || name == "" || strings.ContainsAny(name, ";=") {
+				t.Fatalf("%q, %q -> %q: part %q", line1, line2, out, part)
+			}
+			// A name comes from a name=value part of the input: it is followed by "=" there.
+			if !followedByEquals(line1, name) && !followedByEquals(line2, name) {
+				t.Fatalf("%q, %q -> %q: name %q is no cookie name", line1, line2, out, name)
+			}
+		}
+	})
+}
+
+// followedByEquals reports whether name occurs in s followed by blanks (as strings.TrimSpace sees them)
+// then "=".
+func followedByEquals(s, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], name)
+		if j < 0 {
+			return false
+		}
+		rest := strings.TrimLeftFunc(s[i+j+len(name):], unicode.IsSpace)
+		if strings.HasPrefix(rest, "=") {
+			return true
+		}
+		i += j + 1
 	}
 }

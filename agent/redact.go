@@ -40,14 +40,15 @@ func redactRequest(r *http.Request) {
 }
 
 // redactCookies turns Cookie header lines into one line with the same cookie names and redacted values:
-// "sid=abc; theme=dark" becomes "sid=[REDACTED]; theme=[REDACTED]".
+// "sid=abc; theme=dark" becomes "sid=[REDACTED]; theme=[REDACTED]". Parts that are not name=value are
+// dropped.
 func redactCookies(lines []string) string {
 	var b strings.Builder
 	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ";") {
-			name, _, _ := strings.Cut(part, "=")
+			name, _, ok := strings.Cut(part, "=")
 			name = strings.TrimSpace(name)
-			if name == "" {
+			if !ok || name == "" { // a part without "=" is no cookie, and may be a bare secret: drop it
 				continue
 			}
 			if b.Len() > 0 {
