@@ -1,0 +1,23 @@
+// el creates an element with attributes and children (strings become text: nothing is parsed as HTML,
+// so data from the API cannot inject markup).
+export function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : String(c));
+  }
+  return e;
+}
+
+// message is a loading, empty or error state.
+export function message(kind, text, ...extra) {
+  return el('div', { class: `state state-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text, ...extra);
+}
+
+export function loading(what) {
+  return message('loading', `Loading ${what}…`);
+}
