@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,7 @@ func main() {
 	writers := flag.Int("writers", 8, "concurrent ProcessBatch callers (hotpath)")
 	batch := flag.Int("batch", 120, "events per ProcessBatch call (hotpath)")
 	reads := flag.Int("reads", 1000, "lookups per read benchmark (hotpath)")
+	readOnly := flag.Bool("readonly", false, "hotpath: only measure reads, on the store a previous run left in -dir")
 	flag.Parse()
 	if *report == 0 {
 		*report = *events / 10
@@ -65,6 +67,10 @@ func main() {
 	var err error
 	switch *engine {
 	case "hotpath":
+		if *readOnly {
+			err = readOnlyHotpath(d)
+			break
+		}
 		err = runHotpath(d, *events, *report, *writers, *batch, *reads)
 	case "sqlite-modernc":
 		err = runSQLite(*engine, "sqlite", filepath.Join(d, "db.sqlite"), *events, *report)
@@ -335,6 +341,11 @@ func runHotpath(dir string, n, every, writers, batchSize, readsCount int) error 
 	}
 	fmt.Printf("engine=hotpath disk=%d bytes (%.0f bytes/event)\n", s.DiskUsage(), float64(s.DiskUsage())/float64(written.Load()))
 
+	// Keep what a later -readonly run needs: the sampled trace ids and the end of the simulated time.
+	meta := append([]string{now().Format(time.RFC3339Nano)}, sample...)
+	if err := os.WriteFile(filepath.Join(dir, "bench-sample.txt"), []byte(strings.Join(meta, "\n")), 0o644); err != nil {
+		return err
+	}
 	// Reopen, as after a restart, so that the reads below do not compete with the compactions the
 	// writes left behind; then read everything twice and report the second (warm) pass.
 	if err := s.Close(); err != nil {
@@ -345,6 +356,32 @@ func runHotpath(dir string, n, every, writers, batchSize, readsCount int) error 
 	}
 	for pass := range 2 {
 		if err := reads(s, sample, now(), pass == 1, readsCount); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readOnlyHotpath measures the reads on the store a previous run left in dir (run it with -dir and
+// without -readonly first): so that the reads can be measured apart from the writes, for instance at a
+// higher scheduling priority on a shared machine.
+func readOnlyHotpath(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "bench-sample.txt"))
+	if err != nil {
+		return err
+	}
+	lines := strings.Split(string(b), "\n")
+	end, err := time.Parse(time.RFC3339Nano, lines[0])
+	if err != nil {
+		return err
+	}
+	s, err := pebble.Open(pebble.Config{Dir: dir, Now: func() time.Time { return end }, MaxAge: -1})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for pass := range 2 {
+		if err := reads(s, lines[1:], end, pass == 1, len(lines)-1); err != nil {
 			return err
 		}
 	}
