@@ -17,16 +17,31 @@ type discard struct{}
 
 func (discard) Upload(context.Context, *profiling.Capture) error { return nil }
 
+// noopListener is an agent.Listener that only serves: what the agent's in-flight registry costs by itself.
+type noopListener struct{}
+
+func (noopListener) ServeRequest(ctx context.Context, r *agent.Request) { r.Serve(ctx) }
+
+func (noopListener) RequestSlow(*agent.Request) {}
+
 // BenchmarkRequestPath is the cost the profiler adds to a request: agent.Wrap alone ("agent") against
-// agent.Wrap with an InFlight whose listener is the profiler ("agent+profiling": the agent's in-flight
-// registry, one pprof.Do with the three labels, the request copy carrying the labelled context), and
+// agent.Wrap with an InFlight whose listener does nothing but serve ("agent+listener": the agent's
+// in-flight registry), with the profiler as the listener ("agent+profiling": the registry, one pprof.Do
+// with the three labels, the request copy carrying the labelled context), and
 // the same with the flight recorder on ("agent+profiling+flight": the request is also a trace region),
 // on a route without wildcards (GET /search) and one with (GET /items/{id}: http.ServeMux allocates its
 // matches, and the agent matches once more to know the route before the handler runs). The handler
 // does nothing, so the difference is all overhead. The CPU ring is off, and the flight recorder but in
 // the last, so that only the request path allocates (b.ReportAllocs counts every goroutine's
 // allocations).
-func BenchmarkRequestPath(b *testing.B) {
+func BenchmarkRequestPath(b *testing.B) { benchmarkRequestPath(b, false) }
+
+// BenchmarkRequestPathSettled is BenchmarkRequestPath with each request's export finished
+// (tracer.Flush) before the next, so that the tracer drops nothing and a request's instruction count
+// does not depend on scheduling: for valgrind --tool=callgrind.
+func BenchmarkRequestPathSettled(b *testing.B) { benchmarkRequestPath(b, true) }
+
+func benchmarkRequestPath(b *testing.B, settled bool) {
 	tracer := apmtest.NewDiscardTracer()
 	defer tracer.Close()
 	mux := http.NewServeMux()
@@ -40,6 +55,9 @@ func BenchmarkRequestPath(b *testing.B) {
 			w := httptest.NewRecorder()
 			for b.Loop() {
 				h.ServeHTTP(w, req)
+				if settled {
+					tracer.Flush(nil)
+				}
 			}
 		}
 		profiled := func(b *testing.B, opts ...profiling.Option) {
@@ -54,6 +72,15 @@ func BenchmarkRequestPath(b *testing.B) {
 		}
 		b.Run(route.name+"/agent", func(b *testing.B) {
 			run(b, agent.Wrap(mux, agent.WithTracer(tracer)))
+		})
+		b.Run(route.name+"/agent+listener", func(b *testing.B) {
+			f := agent.NewInFlight()
+			stop, err := f.Listen(noopListener{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer stop()
+			run(b, agent.Wrap(mux, agent.WithTracer(tracer), agent.WithInFlight(f)))
 		})
 		b.Run(route.name+"/agent+profiling", func(b *testing.B) { profiled(b, profiling.WithoutFlightRecorder()) })
 		b.Run(route.name+"/agent+profiling+flight", func(b *testing.B) { profiled(b) })

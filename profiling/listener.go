@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/pprof"
 	"runtime/trace"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,25 +29,26 @@ type listener struct {
 var _ agent.Listener = (*listener)(nil)
 
 // ServeRequest runs the handler under the request's pprof labels (one pprof.Do, keys sorted), then tells
-// the request's capture, if it has one, that the request has ended.
-func (l *listener) ServeRequest(ctx context.Context, r *agent.Request, serve func(context.Context)) {
+// the request's capture, if it has one, that the request has ended. The label values share the
+// agent.Request's memory (TraceIDString, TransactionIDString), and r.Serve does not escape: the labels
+// cost pprof.Do's own allocations only.
+func (l *listener) ServeRequest(ctx context.Context, r *agent.Request) {
 	p := l.p
 	if p.closed.Load() {
-		serve(ctx)
+		r.Serve(ctx)
 		return
 	}
 	defer p.requestEnded(r)
-	traceID, txID := requestIDs(r)
-	labels := pprof.Labels(LabelRoute, r.Route, LabelTraceID, traceID, LabelTransactionID, txID)
+	labels := pprof.Labels(LabelRoute, r.Route, LabelTraceID, r.TraceIDString(), LabelTransactionID, r.TransactionIDString())
 	if p.fr == nil || !trace.IsEnabled() {
-		pprof.Do(ctx, labels, serve)
+		pprof.Do(ctx, labels, r.Serve)
 		return
 	}
 	// The execution trace shows the request as a region named by its route on its goroutine, with its
 	// transaction.id logged at the start: go tool trace lists regions by name and duration.
 	trace.WithRegion(ctx, r.Route, func() {
-		trace.Log(ctx, LabelTransactionID, txID)
-		pprof.Do(ctx, labels, serve)
+		trace.Log(ctx, LabelTransactionID, r.TransactionIDString())
+		pprof.Do(ctx, labels, r.Serve)
 	})
 }
 
@@ -73,7 +75,8 @@ func (l *listener) RequestSlow(r *agent.Request) {
 		}
 		return
 	}
-	traceID, txID := requestIDs(r)
+	// The capture outlives the request: its ids are copies, not r's memory.
+	traceID, txID := strings.Clone(r.TraceIDString()), strings.Clone(r.TransactionIDString())
 	now := time.Now()
 	c := &Capture{
 		ID:      newProfileID(),

@@ -47,7 +47,8 @@ type loadMode struct {
 // every thread, the load generator's included, which is the same in every mode) and its wall time per
 // request; the ratios of CPU time to "off" are reported as <mode>/off. CPU time is the measure: on a
 // shared machine, wall time says more about the neighbours than about the code. Run with -benchtime=Nx
-// for N rounds.
+// for N rounds. armed-gap-µs/chunk is the time the CPU profiler is off between two chunks of the ring
+// (pprof.StopCPUProfile writing the chunk): the samples lost, as a fraction of the 1 s chunk.
 func BenchmarkCPUBoundLoad(b *testing.B) {
 	const (
 		batch   = 1000
@@ -73,6 +74,8 @@ func BenchmarkCPUBoundLoad(b *testing.B) {
 	wall := make([]time.Duration, len(modes))
 	cpu := make([]time.Duration, len(modes))
 	captures := make([]uint64, len(modes))
+	var chunks uint64
+	var gap time.Duration
 
 	runBatch := func(m loadMode) (time.Duration, time.Duration, uint64) {
 		var h http.Handler = mux
@@ -117,7 +120,12 @@ func BenchmarkCPUBoundLoad(b *testing.B) {
 		srv.Close()
 		var n uint64
 		if p != nil {
-			n = p.Stats().Captures
+			st := p.Stats()
+			n = st.Captures
+			if m.name == "armed" {
+				chunks += st.CPUChunks
+				gap += st.CPUGap
+			}
 			p.Close()
 		}
 		return d, dCPU, n
@@ -143,5 +151,8 @@ func BenchmarkCPUBoundLoad(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(captures[len(modes)-1])/float64(b.N), "captures/round")
+	if chunks > 0 {
+		b.ReportMetric(float64(gap.Microseconds())/float64(chunks), "armed-gap-µs/chunk")
+	}
 	b.ReportMetric(0, "ns/op")
 }
