@@ -260,3 +260,46 @@ func TestCloseCommitsQueuedAndRefusesNew(t *testing.T) {
 		t.Fatalf("after reopen: %d events, %v", len(recs), err)
 	}
 }
+
+func TestEnqueueBatchPipelines(t *testing.T) {
+	fs := newGateFS()
+	s := openTest(t, Config{fs: fs})
+	g := newGen(14, t0)
+	var want collector.Batch
+	var waits []func() error
+	fs.block() // nothing becomes durable until released: the enqueues must not wait for it
+	b := make(collector.Batch, 0, 64)
+	for range 5 {
+		b = append(b[:0], g.batch(30, 2)...)
+		want = append(want, utc(b)...)
+		wait, err := s.EnqueueBatch(context.Background(), &b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, wait)
+		for i := range b { // the caller reuses its batch at once
+			b[i].TraceID = "reused"
+		}
+	}
+	if s.LastSeq() != 0 {
+		t.Fatalf("LastSeq %d before any fsync completed", s.LastSeq())
+	}
+	fs.release()
+	for _, w := range waits {
+		if err := w(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs, err := s.ReadFrom(context.Background(), 1, 1000)
+	if err != nil || len(recs) != len(want) {
+		t.Fatalf("read %d of %d: %v", len(recs), len(want), err)
+	}
+	for i := range recs {
+		if recs[i].Event.TraceID != want[i].TraceID {
+			t.Fatalf("event %d: trace %s, want %s (batches out of order or not copied)", i, recs[i].Event.TraceID, want[i].TraceID)
+		}
+	}
+	if w, err := s.EnqueueBatch(context.Background(), &collector.Batch{}); err != nil || w() != nil {
+		t.Fatal("empty batch", err)
+	}
+}

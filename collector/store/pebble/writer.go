@@ -23,16 +23,29 @@ const maxNamesCached = 100_000
 // ends while waiting for room, and collector.ErrShuttingDown once Close has been called. A batch that
 // was queued is committed even if ctx ends meanwhile: ProcessBatch waits for that commit.
 func (s *Store) ProcessBatch(ctx context.Context, b *collector.Batch) error {
+	wait, err := s.EnqueueBatch(ctx, b)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// EnqueueBatch is ProcessBatch in two steps, so that one caller can have several batches in flight (the
+// intake's pipelining of a stream, intake.BatchEnqueuer): it encodes and queues b and returns at once,
+// with the errors of ProcessBatch's refusals; wait, called exactly once, blocks until the batch is
+// durable (nil) or its commit failed. Batches are committed in the order they were queued. b may be
+// reused as soon as EnqueueBatch returns.
+func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func() error, err error) {
 	if s.closing.Load() {
 		s.metrics.rejected.WithLabelValues("shutting_down").Inc()
-		return collector.ErrShuttingDown
+		return nil, collector.ErrShuttingDown
 	}
 	if err := s.full.Load(); err != nil {
 		s.metrics.rejected.WithLabelValues("disk_budget").Inc()
-		return *err
+		return nil, *err
 	}
 	if b == nil || len(*b) == 0 {
-		return nil
+		return func() error { return nil }, nil
 	}
 	r := s.reqPool.Get().(*request)
 	r.prepare(*b)
@@ -44,11 +57,13 @@ func (s *Store) ProcessBatch(ctx context.Context, b *collector.Batch) error {
 		case collector.ErrShuttingDown:
 			s.metrics.rejected.WithLabelValues("shutting_down").Inc()
 		}
-		return err
+		return nil, err
 	}
-	err := <-r.done
-	s.reqPool.Put(r)
-	return err
+	return func() error {
+		err := <-r.done
+		s.reqPool.Put(r)
+		return err
+	}, nil
 }
 
 // queue is the bounded queue between ProcessBatch and the writer, bounded by the bytes its requests
