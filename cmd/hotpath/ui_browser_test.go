@@ -87,7 +87,7 @@ func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
-func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+func browse(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("%s: %v", what, err)
@@ -103,7 +103,7 @@ func TestUIThreeClicks(t *testing.T) {
 	fillSearchService(t, tc.url, "", true)
 
 	// 1. The overview: the service and its endpoints.
-	do(t, ctx, "overview",
+	browse(t, ctx, "overview",
 		chromedp.Navigate(tc.url+"/ui/"),
 		chromedp.WaitVisible(chromedp.CSS(`section.service[data-service="search"] a.endpoint-link`)))
 	names := evalJS[[]string](t, ctx, `[...document.querySelectorAll('a.endpoint-link')].map(a => a.textContent)`)
@@ -113,7 +113,7 @@ func TestUIThreeClicks(t *testing.T) {
 	screenshot(t, ctx, "1-overview")
 
 	// 2. Click the endpoint: its figures, charts and slowest transactions.
-	do(t, ctx, "endpoint",
+	browse(t, ctx, "endpoint",
 		chromedp.Click(chromedp.CSS(`a.endpoint-link`)),
 		chromedp.WaitVisible(chromedp.CSS(`table.transactions a.trace-link`)),
 		chromedp.WaitVisible(chromedp.CSS(`.latency-chart svg path.line.s-p99`)),
@@ -135,7 +135,7 @@ func TestUIThreeClicks(t *testing.T) {
 	screenshot(t, ctx, "2-endpoint")
 
 	// 3. Click the slowest transaction: its waterfall.
-	do(t, ctx, "trace",
+	browse(t, ctx, "trace",
 		chromedp.Click(chromedp.CSS(`table.transactions a.trace-link`)),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`.wf-item[data-name=%q]`, esSearchName))))
 	rows := evalJS[[]string](t, ctx, `[...document.querySelectorAll('.wf-item')].map(r =>
@@ -160,7 +160,7 @@ func TestUIThreeClicks(t *testing.T) {
 	if widest != esSearchName {
 		t.Errorf("widest span bar: %q", widest)
 	}
-	do(t, ctx, "span details",
+	browse(t, ctx, "span details",
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`.wf-item[data-name=%q]`, esSearchName))),
 		chromedp.WaitVisible(chromedp.CSS(`.wf-detail pre.statement`)))
 	statement := evalJS[string](t, ctx, `document.querySelector('.wf-detail pre.statement').textContent`)
@@ -174,12 +174,12 @@ func TestUIThreeClicks(t *testing.T) {
 
 	// The URL of the trace view is shareable: loaded afresh, it shows the same trace.
 	traceURL := evalJS[string](t, ctx, `location.href`)
-	do(t, ctx, "reload the trace URL",
+	browse(t, ctx, "reload the trace URL",
 		chromedp.Navigate(traceURL),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`.wf-item[data-name=%q]`, esSearchName))))
 
 	// A narrow window: nothing overflows sideways.
-	do(t, ctx, "narrow window",
+	browse(t, ctx, "narrow window",
 		chromedp.EmulateViewport(400, 800),
 		chromedp.Navigate(tc.url+"/ui/"),
 		chromedp.WaitVisible(chromedp.CSS(`a.endpoint-link`)))
@@ -194,14 +194,14 @@ func TestUIThreeClicks(t *testing.T) {
 func TestUIEmptyAndErrors(t *testing.T) {
 	ctx := newBrowser(t, 1000, 700)
 	tc := startCollector(t, testConfig(t), nil)
-	do(t, ctx, "empty overview",
+	browse(t, ctx, "empty overview",
 		chromedp.Navigate(tc.url+"/ui/?range=15m"),
 		chromedp.WaitVisible(chromedp.CSS(`.state-empty`)))
 	text := evalJS[string](t, ctx, `document.querySelector('.state-empty').textContent`)
 	if !strings.Contains(text, "ELASTIC_APM_SERVER_URL="+tc.url) || !strings.Contains(text, "last 15 minutes") {
 		t.Errorf("empty state: %q", text)
 	}
-	do(t, ctx, "unknown trace",
+	browse(t, ctx, "unknown trace",
 		chromedp.Navigate(tc.url+"/ui/?page=trace&trace=0af7651916cd43dd8448eb211c80319c"),
 		chromedp.WaitVisible(chromedp.CSS(`.state-error`)))
 	text = evalJS[string](t, ctx, `document.querySelector('.state-error').textContent`)
