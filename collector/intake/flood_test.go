@@ -168,12 +168,12 @@ type floodResult struct {
 	accepted, refused int64
 }
 
-// floodWithBudget sends 32 concurrent streams of one 1.6 MiB batch each (50 events of 32 KiB) to an API
+// floodWithBudget sends 32 concurrent streams of one 3.2 MiB batch each (100 events of 32 KiB) to an API
 // with the given memory budget and a slot per stream.
 func floodWithBudget(t *testing.T, budget int64) floodResult {
 	const (
 		clients   = 32
-		batch     = 50
+		batch     = 100
 		eventSize = 32 << 10
 	)
 	probe := &concurrencyProbe{delay: 5 * time.Millisecond}
