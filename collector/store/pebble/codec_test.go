@@ -199,7 +199,7 @@ func roundTrip(t *testing.T, in *collector.Event) {
 // has no rule for, and zeroLeaves proves nothing was left unset), so a field the codec does not carry
 // makes this test fail.
 func TestCodecRoundTripFullyPopulated(t *testing.T) {
-	for seed := range uint64(200) {
+	for seed := range uint64(100) {
 		f := &filler{r: rand.New(rand.NewPCG(seed, 1)), full: true}
 		var e collector.Event
 		f.fill(reflect.ValueOf(&e).Elem(), 0)
@@ -216,7 +216,7 @@ func TestCodecRoundTripFullyPopulated(t *testing.T) {
 }
 
 func TestCodecRoundTripSparse(t *testing.T) {
-	for seed := range uint64(2000) {
+	for seed := range uint64(1000) {
 		f := &filler{r: rand.New(rand.NewPCG(seed, 2)), p: 0.15}
 		var e collector.Event
 		f.fill(reflect.ValueOf(&e).Elem(), 0)
