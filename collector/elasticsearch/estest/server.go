@@ -1,5 +1,7 @@
 // Package estest is a strict in-process implementation of the parts of the Elasticsearch HTTP API that
-// hotpath's exporter uses: GET / (cluster info, for the version check) and POST /_bulk. It is the one
+// hotpath's exporter uses: GET / (cluster info, for the version check) and POST /_bulk (plus, for tests
+// that count what was indexed as they would on a real cluster, _refresh and a size-0 _search with a
+// term or ids query). It is the one
 // fake in hotpath, for the one thing that cannot run on a developer machine or in CI, and it is strict
 // where Elasticsearch is strict, so that a test passing against it means something:
 //
@@ -258,9 +260,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.bulk(w, r, strings.TrimSuffix(strings.TrimPrefix(path, "/"), "_bulk"))
+	case strings.HasSuffix(path, "/_refresh") && strings.Count(path, "/") == 2 && (r.Method == http.MethodPost || r.Method == http.MethodGet):
+		s.refresh(w)
+	case strings.HasSuffix(path, "/_search") && strings.Count(path, "/") == 2 && (r.Method == http.MethodPost || r.Method == http.MethodGet):
+		s.search(w, r, strings.TrimSuffix(strings.TrimPrefix(path, "/"), "/_search"))
 	default:
 		writeError(w, http.StatusBadRequest, "illegal_argument_exception",
-			"no handler found for uri ["+r.URL.Path+"] and method ["+r.Method+"] (estest implements GET / and _bulk)")
+			"no handler found for uri ["+r.URL.Path+"] and method ["+r.Method+"] (estest implements GET /, _bulk, _refresh and counting _search)")
 	}
 }
 

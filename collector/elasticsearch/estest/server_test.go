@@ -222,3 +222,38 @@ func TestAuthInfoAndWait(t *testing.T) {
 		t.Error("WaitFor returned without documents")
 	}
 }
+
+func TestCountingSearch(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	body := `{"create":{"_index":"logs-a-b","_id":"1"}}` + "\n" + `{"@timestamp":"2026-01-01T00:00:00Z","labels":{"run":"x"}}` + "\n" +
+		`{"create":{"_index":"logs-a-b"}}` + "\n" + `{"@timestamp":"2026-01-01T00:00:00Z","labels":{"run":"y"}}` + "\n" +
+		`{"create":{"_index":"my-index","_id":"2"}}` + "\n" + `{"labels":{"run":"x"}}` + "\n"
+	if status, _ := post(t, s, "/_bulk", "application/json", []byte(body), nil); status != 200 {
+		t.Fatal(status)
+	}
+	if status, _ := post(t, s, "/logs-*/_refresh", "application/json", nil, nil); status != 200 {
+		t.Errorf("refresh: %d", status)
+	}
+	count := func(indices, query string) (int, int) {
+		status, out := post(t, s, "/"+indices+"/_search", "application/json", []byte(query), nil)
+		if status != 200 {
+			return status, -1
+		}
+		return status, int(out["hits"].(map[string]any)["total"].(map[string]any)["value"].(float64))
+	}
+	for _, tc := range []struct {
+		indices, query string
+		status, n      int
+	}{
+		{"logs-*", `{"query":{"term":{"labels.run":"x"}}}`, 200, 1},
+		{"logs-*,my-*", `{"query":{"term":{"labels.run":"x"}}}`, 200, 2},
+		{"logs-*,my-*", `{"query":{"ids":{"values":["1","2","3"]}}}`, 200, 2},
+		{"logs-*", `{"query":{"match_all":{}}}`, 400, -1},
+		{"logs-*", `{"query":{"term":{"labels.run":"x"}},"size":10}`, 400, -1},
+	} {
+		if status, n := count(tc.indices, tc.query); status != tc.status || n != tc.n {
+			t.Errorf("%s %s: status %d count %d, want %d %d", tc.indices, tc.query, status, n, tc.status, tc.n)
+		}
+	}
+}
