@@ -67,11 +67,25 @@ func (f *esFlags) config() (*elasticsearch.Config, error) {
 // esSettings is the exporter's configuration as collectorConfig holds it (nil: no export).
 type esSettings = elasticsearch.Config
 
-// startExport starts the exporter when --elasticsearch is set.
+// esCursor is the name of the exporter's cursor in the store.
+const esCursor = "elasticsearch"
+
+// startExport starts the exporter when --elasticsearch is set. Without it, a cursor left by an earlier
+// run with the export on is deleted: it would keep retention from deleting anything after it, until the
+// disk budget stopped intake.
 func (c *collectorServer) startExport(ctx context.Context) error {
 	if c.cfg.elasticsearch == nil {
+		if pos, ok := c.store.Cursor(esCursor); ok {
+			if err := c.store.DeleteCursor(esCursor); err != nil {
+				return fmt.Errorf("collector: %w", err)
+			}
+			c.log.Warn("the export to Elasticsearch is off: its cursor is deleted, so that retention can free "+
+				"what it held; with --elasticsearch again, the export restarts from the oldest stored event",
+				zap.Uint64("cursor", pos))
+		}
 		return nil
 	}
+	c.cfg.elasticsearch.CursorName = esCursor
 	e, err := startExporter(ctx, *c.cfg.elasticsearch, c.store, c.registry, c.log.Named("elasticsearch"))
 	if err != nil {
 		return err

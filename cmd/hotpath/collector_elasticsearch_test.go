@@ -138,6 +138,31 @@ func TestCollectorExportThroughOutageAndRestart(t *testing.T) {
 	}
 }
 
+// Without --elasticsearch, the cursor an earlier run left is deleted: it would hold retention back.
+func TestCollectorDeletesStaleExportCursor(t *testing.T) {
+	es := estest.NewServer()
+	defer es.Close()
+	dir := t.TempDir()
+	tc := startCollector(t, esCollectorConfig(t, dir, es.URL), nil)
+	if _, ok := tc.c.store.Cursor(esCursor); !ok {
+		// Run registers the cursor after its version check: wait for the first export.
+		postTraces(t, tc.url, newPayloadGen("cursor", 1), 1)
+		waitES(t, es, "the first document", func(d []estest.Doc, _ int) bool { return len(d) > 0 })
+	}
+	if err := tc.stop(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseCollectorFlags([]string{"--listen", "127.0.0.1:0", "--data", dir}, envMap(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc = startCollector(t, cfg, nil)
+	get(t, tc.url+"/", "") // serve answers once the export was started (here: its cursor dealt with)
+	if _, ok := tc.c.store.Cursor(esCursor); ok {
+		t.Error("the export cursor is still registered with the export off")
+	}
+}
+
 // A cluster older than 8.15 stops the collector at start-up with a message that says why.
 func TestCollectorRefusesOldElasticsearch(t *testing.T) {
 	es := estest.NewServer(estest.WithVersion("8.14.3"))
