@@ -9,7 +9,9 @@
 // Pebble batch and fsyncs the WAL once, then answers every caller of the group (group commit). So
 // ProcessBatch returns nil only when the batch is on disk, and concurrent intake requests share fsyncs.
 // The queue is bounded by bytes (Config.QueueBytes); a batch that does not fit waits at most
-// Config.EnqueueTimeout, then gets collector.ErrQueueFull. After Close, collector.ErrShuttingDown.
+// Config.EnqueueTimeout, then gets collector.ErrQueueFull. After Close, collector.ErrShuttingDown (and
+// reads return ErrClosed). EnqueueBatch splits ProcessBatch in two (queue now, wait later), so that one
+// intake stream can keep several batches in flight (intake.BatchEnqueuer).
 //
 // Every event gets a sequence number, assigned by the writer in commit order and never reused: the
 // event log. LastSeq is the newest durable one; ReadFrom(from, limit) reads the log, WaitFor waits for
