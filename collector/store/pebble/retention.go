@@ -52,14 +52,14 @@ func (s *Store) applyRetention() error {
 			if len(parts) < 2 || !partitionStart(parts[0].P).Add(partitionWidth).Before(cutoff) {
 				break
 			}
-			dropped, err := s.dropPartition(parts[0], "age")
+			dropped, day, err := s.dropPartition(parts[0], "age")
 			if err != nil {
 				return err
 			}
 			if !dropped {
 				break // a cursor holds it: keep it until the cursor passes
 			}
-			if err := s.compactDropped(parts[0]); err != nil {
+			if err := s.compactDropped(parts[0], day); err != nil {
 				return err
 			}
 		}
@@ -85,7 +85,7 @@ func (s *Store) applyRetention() error {
 			}
 			return nil
 		}
-		dropped, err := s.dropPartition(parts[0], "disk")
+		dropped, day, err := s.dropPartition(parts[0], "disk")
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func (s *Store) applyRetention() error {
 			}
 			return nil
 		}
-		if err := s.compactDropped(parts[0]); err != nil {
+		if err := s.compactDropped(parts[0], day); err != nil {
 			return err
 		}
 		usage, live = s.updateDiskMetrics()
@@ -154,48 +154,50 @@ func (s *Store) updateDiskMetrics() (usage, live int64) {
 func (s *Store) DiskUsage() int64 { return s.diskCached.Load() }
 
 // dropPartition deletes partition p unless a registered cursor has not passed it (dropped is false
-// then), or it is the partition being written.
-func (s *Store) dropPartition(p partition, reason string) (dropped bool, err error) {
+// then), or it is the partition being written. day reports whether p's day of the trace index went
+// with it (p was the last partition of its day).
+func (s *Store) dropPartition(p partition, reason string) (dropped, day bool, err error) {
 	// Hold the cursors' lock so that RegisterCursor cannot start a cursor inside p meanwhile.
 	s.cursors.mu.Lock()
 	defer s.cursors.mu.Unlock()
 	for _, pos := range s.cursors.m {
 		if pos <= p.LastSeq {
-			return false, nil
+			return false, false, nil
 		}
 	}
 	if last, ok := s.parts.last(); !ok || last.P == p.P {
-		return false, nil
+		return false, false, nil
 	}
 	b := s.db.NewBatch()
 	defer b.Close()
 	var lo, hi [9]byte
 	if err := b.DeleteRange(eventKey(lo[:0], p.FirstSeq), eventKey(hi[:0], p.LastSeq+1), nil); err != nil {
-		return false, fmt.Errorf("store: retention: %w", err)
+		return false, false, fmt.Errorf("store: retention: %w", err)
 	}
 	for _, ks := range []byte{ksTxTime, ksTxDur, ksError, ksNames, ksAgg} {
 		if err := b.DeleteRange(partKey(nil, ks, p.P), partKey(nil, ks, p.P+1), nil); err != nil {
-			return false, fmt.Errorf("store: retention: %w", err)
+			return false, false, fmt.Errorf("store: retention: %w", err)
 		}
 	}
 	if err := b.Delete(partKey(nil, ksPartition, p.P), nil); err != nil {
-		return false, fmt.Errorf("store: retention: %w", err)
+		return false, false, fmt.Errorf("store: retention: %w", err)
 	}
-	day := p.P / partitionsPerDay
-	if s.lastOfDay(p) {
-		if err := b.DeleteRange(partKey(nil, ksTrace, day), partKey(nil, ksTrace, day+1), nil); err != nil {
-			return false, fmt.Errorf("store: retention: %w", err)
+	d := p.P / partitionsPerDay
+	lastOfDay := s.lastOfDay(p)
+	if lastOfDay {
+		if err := b.DeleteRange(partKey(nil, ksTrace, d), partKey(nil, ksTrace, d+1), nil); err != nil {
+			return false, false, fmt.Errorf("store: retention: %w", err)
 		}
 	}
 	if err := b.Commit(pebbledb.Sync); err != nil {
-		return false, fmt.Errorf("store: retention: delete partition %d: %w", p.P, err)
+		return false, false, fmt.Errorf("store: retention: delete partition %d: %w", p.P, err)
 	}
 	s.parts.remove(p.P)
 	s.metrics.deleted.WithLabelValues(reason).Add(float64(p.Events))
 	s.metrics.deletedParts.WithLabelValues(reason).Inc()
 	s.log.Info("store retention deleted a partition", zap.String("reason", reason),
 		zap.Time("hour", partitionStart(p.P)), zap.Uint64("events", p.Events))
-	return true, nil
+	return true, lastOfDay, nil
 }
 
 // lastOfDay reports whether p is the only live partition of its trace-index day.
@@ -208,9 +210,10 @@ func (s *Store) lastOfDay(p partition) bool {
 	return true
 }
 
-// compactDropped compacts the ranges of a deleted partition so that their space is given back now.
-func (s *Store) compactDropped(p partition) error {
-	for _, r := range partitionRanges(p, true) {
+// compactDropped compacts the ranges of a deleted partition (and of its trace-index day, when that went
+// too) so that their space is given back now.
+func (s *Store) compactDropped(p partition, day bool) error {
+	for _, r := range partitionRanges(p, day) {
 		if err := s.db.Compact(s.stopCtx, r[0], r[1], false); err != nil {
 			return fmt.Errorf("store: retention: compact: %w", err)
 		}
