@@ -253,6 +253,8 @@ func recordHistory(tracer *apm.Tracer, now time.Time) (n, errs int) {
 			tx.End()
 			n++
 		}
+		// The agent buffers a bounded number of events and drops the rest: let it send each minute's.
+		tracer.Flush(nil)
 	}
 	return n, errs
 }

@@ -178,6 +178,16 @@ func TestUIThreeClicks(t *testing.T) {
 		chromedp.Navigate(traceURL),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`.wf-item[data-name=%q]`, esSearchName))))
 
+	// The errors of the service, grouped, each pointing at a trace.
+	browse(t, ctx, "errors",
+		chromedp.Click(chromedp.CSS(`header nav a:nth-child(2)`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.errors tbody tr`)))
+	group := evalJS[string](t, ctx, `document.querySelector('table.errors tbody tr').textContent`)
+	if !strings.Contains(group, "503 Service Unavailable") {
+		t.Errorf("first error group: %q", group)
+	}
+	screenshot(t, ctx, "5-errors")
+
 	// A narrow window: nothing overflows sideways.
 	browse(t, ctx, "narrow window",
 		chromedp.EmulateViewport(400, 800),
@@ -208,4 +218,34 @@ func TestUIEmptyAndErrors(t *testing.T) {
 	if !strings.Contains(text, "no trace 0af7651916cd43dd8448eb211c80319c") {
 		t.Errorf("unknown trace: %q", text)
 	}
+}
+
+// TestUICredentials: with a secret token, the UI asks for it when the API answers 401, keeps it, and then
+// shows the data.
+func TestUICredentials(t *testing.T) {
+	ctx := newBrowser(t, 1000, 700)
+	cfg := testConfig(t)
+	cfg.secretToken = "ui-s3cret"
+	tc := startCollector(t, cfg, nil)
+	browse(t, ctx, "credentials form",
+		chromedp.Navigate(tc.url+"/ui/"),
+		chromedp.WaitVisible(chromedp.CSS(`form.auth input[name="value"]`)))
+	if text := evalJS[string](t, ctx, `document.querySelector('form.auth').textContent`); !strings.Contains(text, "authentication failed") {
+		t.Errorf("credentials form: %q", text)
+	}
+	browse(t, ctx, "wrong token",
+		chromedp.SendKeys(chromedp.CSS(`form.auth input[name="value"]`), "nope"),
+		chromedp.Click(chromedp.CSS(`form.auth button[type="submit"]`)))
+	// The form comes back, saying why (the first one said the header was missing).
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('form.auth .state-error')?.textContent === 'authentication failed'`)); err != nil {
+		t.Fatalf("wrong token: %v", err)
+	}
+	browse(t, ctx, "right token",
+		chromedp.SendKeys(chromedp.CSS(`form.auth input[name="value"]`), cfg.secretToken),
+		chromedp.Click(chromedp.CSS(`form.auth button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-page="overview"] .state-empty`)))
+	// Kept for the next page.
+	browse(t, ctx, "reload",
+		chromedp.Navigate(tc.url+"/ui/?range=6h"),
+		chromedp.WaitVisible(chromedp.CSS(`main[data-page="overview"] .state-empty`)))
 }

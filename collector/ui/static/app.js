@@ -103,7 +103,8 @@ function footer() {
 }
 
 function showAuth(reason) {
-  const dialog = el('form', { class: 'card auth' },
+  // method post: were the form ever submitted natively, the secret would not end up in a URL.
+  const dialog = el('form', { class: 'card auth', method: 'post' },
     el('h2', {}, 'Credentials'),
     reason ? el('p', { class: 'state state-error', role: 'alert' }, reason) : null,
     el('p', {}, 'This collector requires the secret token or an API key its agents use. It is kept in this browser only.'),
