@@ -189,18 +189,20 @@ func (p *Profiler) assembleCPU(c *Capture, chunks []*cpuChunk, from time.Time, k
 	if err != nil {
 		return err
 	}
-	// The profile covers from the later of from and the first chunk's start (the ring may not reach
-	// back to the request's start) to the end of the last chunk.
-	c.CPUStart = chunks[0].start
-	if c.CPUStart.Before(from) {
-		c.CPUStart = from
-	} else if c.Request != nil && c.CPUStart.After(from) {
-		c.addError("cpu: the profile starts %v after the request did (the CPU ring did not reach back that far)",
-			c.CPUStart.Sub(from).Round(time.Millisecond))
-	}
-	c.CPUEnd = chunks[len(chunks)-1].end
-	if c.CPUEnd.After(c.End) {
-		c.CPUEnd = c.End
+	// The samples are those of the chunks, which may start before from and end after c.End. Kept by a
+	// request's label, they are the request's only: the profile covers the request, from its start (or
+	// the first chunk's, if the ring did not reach back that far) to its end.
+	c.CPUStart, c.CPUEnd = chunks[0].start, chunks[len(chunks)-1].end
+	if key != "" {
+		if c.CPUStart.Before(from) {
+			c.CPUStart = from
+		} else if c.CPUStart.After(from) {
+			c.addError("cpu: the profile starts %v after the request did (the CPU ring did not reach back that far)",
+				c.CPUStart.Sub(from).Round(time.Millisecond))
+		}
+		if c.CPUEnd.After(c.End) {
+			c.CPUEnd = c.End
+		}
 	}
 	prof.TimeNanos = c.CPUStart.UnixNano()
 	prof.DurationNanos = c.CPUEnd.Sub(c.CPUStart).Nanoseconds()

@@ -205,16 +205,20 @@ func (e *endpoint) seconds(r *http.Request, def, limit int) (int, error) {
 	return n, nil
 }
 
-// cpu returns the CPU profile of the next d, from the profiler's sampler.
+// cpu returns the CPU profile of the next d, from the profiler's sampler: the current chunk is cut now
+// and at the end, so that the profile covers the d asked for (within the cuts' gaps).
 func (e *endpoint) cpu(ctx context.Context, d time.Duration) ([]byte, error) {
-	from := time.Now()
-	h, err := e.p.cpu.hold(from)
+	h, err := e.p.cpu.hold(time.Now())
 	if errors.Is(err, ErrCPUBusy) {
 		return nil, &httpError{status: http.StatusConflict, retryAfter: int(d / time.Second), msg: err.Error()}
 	} else if err != nil {
 		return nil, errorf(http.StatusServiceUnavailable, "%v", err)
 	}
 	defer e.p.cpu.release(h)
+	if _, err := e.p.cpu.window(ctx, time.Now(), time.Now()); err != nil && !errors.Is(err, ErrCPUBusy) {
+		return nil, err
+	}
+	from := time.Now()
 	if err := e.wait(ctx, d); err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ func (l *listener) ServeRequest(ctx context.Context, r *agent.Request) {
 }
 
 // requestEnded tells r's capture, if any, that r has ended. A capture, if there is one, was registered
-// by RequestSlow, which returned before serve did (agent.Listener's guarantee).
+// by RequestSlow, which returned before r.Serve did (agent.Listener's guarantee).
 func (p *Profiler) requestEnded(r *agent.Request) {
 	if p.nslow.Load() == 0 {
 		return
@@ -65,7 +65,7 @@ func (p *Profiler) requestEnded(r *agent.Request) {
 
 // RequestSlow starts a capture of r, if admission allows: it keeps the CPU ring's chunks since r
 // started, takes the first goroutine snapshot (now, while r's handler is still running), sets the
-// transaction's profile.id label, and leaves the rest to a goroutine.
+// transaction's profile_id label, and leaves the rest to a goroutine.
 func (l *listener) RequestSlow(r *agent.Request) {
 	p := l.p
 	if reason := p.adm.admit("route " + r.Route); reason != admitted {

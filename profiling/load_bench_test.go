@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -38,7 +39,7 @@ type loadMode struct {
 //
 //	off        agent.Wrap only
 //	labels     + the profiler with its CPU ring and flight recorder off: labels only
-//	ring       + the CPU ring (continuous profiling in 1 s chunks)
+//	ring       + the CPU ring (continuous profiling in 5 s chunks)
 //	armed      + the CPU ring and the flight recorder: the default, no request slow
 //	capturing  armed, every request slow, limits open: two captures at a time, back to back
 //
@@ -47,8 +48,7 @@ type loadMode struct {
 // every thread, the load generator's included, which is the same in every mode) and its wall time per
 // request; the ratios of CPU time to "off" are reported as <mode>/off. CPU time is the measure: on a
 // shared machine, wall time says more about the neighbours than about the code. Run with -benchtime=Nx
-// for N rounds. armed-gap-µs/chunk is the time the CPU profiler is off between two chunks of the ring
-// (pprof.StopCPUProfile writing the chunk): the samples lost, as a fraction of the 1 s chunk.
+// for N rounds.
 func BenchmarkCPUBoundLoad(b *testing.B) {
 	const (
 		batch   = 1000
@@ -74,8 +74,6 @@ func BenchmarkCPUBoundLoad(b *testing.B) {
 	wall := make([]time.Duration, len(modes))
 	cpu := make([]time.Duration, len(modes))
 	captures := make([]uint64, len(modes))
-	var chunks uint64
-	var gap time.Duration
 
 	runBatch := func(m loadMode) (time.Duration, time.Duration, uint64) {
 		var h http.Handler = mux
@@ -120,12 +118,7 @@ func BenchmarkCPUBoundLoad(b *testing.B) {
 		srv.Close()
 		var n uint64
 		if p != nil {
-			st := p.Stats()
-			n = st.Captures
-			if m.name == "armed" {
-				chunks += st.CPUChunks
-				gap += st.CPUGap
-			}
+			n = p.Stats().Captures
 			p.Close()
 		}
 		return d, dCPU, n
@@ -151,8 +144,46 @@ func BenchmarkCPUBoundLoad(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(captures[len(modes)-1])/float64(b.N), "captures/round")
-	if chunks > 0 {
-		b.ReportMetric(float64(gap.Microseconds())/float64(chunks), "armed-gap-µs/chunk")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkCPURingGap measures what the CPU ring loses between two chunks: the time the runtime's CPU
+// profiler is off while pprof.StopCPUProfile writes the finished chunk (Stats.CPUGap), with every P
+// busy (the chunk holds as many samples as it can), over b.N chunks of DefaultCPUChunk. It reports the
+// gap per chunk and the share of the samples it loses.
+func BenchmarkCPURingGap(b *testing.B) {
+	p, err := profiling.New(profiling.WithoutFlightRecorder(), profiling.WithUploader(discard{}))
+	if err != nil {
+		b.Fatal(err)
 	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			buf := make([]byte, 64<<10)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					sha256.Sum256(buf)
+				}
+			}
+		})
+	}
+	b.ResetTimer()
+	time.Sleep(time.Duration(b.N)*profiling.DefaultCPUChunk + profiling.DefaultCPUChunk/2) // the measurement is the waiting
+	st := p.Stats()
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	p.Close()
+	if st.CPUChunks == 0 {
+		b.Fatal("no chunk")
+	}
+	gap := float64(st.CPUGap.Microseconds()) / float64(st.CPUChunks)
+	b.ReportMetric(gap, "gap-µs/chunk")
+	b.ReportMetric(float64(st.CPUMaxGap.Microseconds()), "max-gap-µs")
+	b.ReportMetric(100*gap/float64(profiling.DefaultCPUChunk.Microseconds()), "%lost")
 	b.ReportMetric(0, "ns/op")
 }

@@ -15,7 +15,7 @@ import (
 
 // Defaults of the options.
 const (
-	DefaultCPUChunk              = time.Second
+	DefaultCPUChunk              = 5 * time.Second
 	DefaultCPURing               = 10 * time.Second
 	DefaultFlightRecorderMinAge  = 5 * time.Second
 	DefaultFlightRecorderMaxSize = 8 << 20
@@ -102,8 +102,10 @@ func WithLogger(l *zap.Logger) Option {
 
 // WithCPURing records the CPU profile all the time, as consecutive profiles of chunk each, and keeps
 // those of the last span: a slow request's capture then has its CPU samples from the request's start,
-// as long as its threshold is below span (see the package documentation for the cost). chunk must be
-// positive and span at least chunk. Default: DefaultCPUChunk (1 s) chunks, DefaultCPURing (10 s) span.
+// as long as its threshold is below span (see the package documentation for the cost). Each chunk's end
+// loses the samples of the time pprof.StopCPUProfile takes to write it (Stats.CPUGap): longer chunks
+// lose less, and only make the ring drop old samples by bigger steps. chunk must be positive and span at
+// least chunk. Default: DefaultCPUChunk (5 s) chunks, DefaultCPURing (10 s) span.
 func WithCPURing(chunk, span time.Duration) Option {
 	if chunk <= 0 || span < chunk {
 		panic("profiling: WithCPURing needs 0 < chunk <= span")
