@@ -20,7 +20,7 @@ type Order uint8
 // Orders of TransactionQuery.
 const (
 	NewestFirst  Order = iota // by timestamp, newest first
-	SlowestFirst              // by duration, longest first (ties: newest first... by timestamp then seq)
+	SlowestFirst              // by duration, longest first (equal durations: oldest first)
 	OldestFirst               // by timestamp, oldest first
 )
 
