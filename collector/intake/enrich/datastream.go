@@ -3,6 +3,7 @@ package enrich
 import (
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
@@ -18,7 +19,7 @@ import (
 //
 // A namespace or dataset already on the event is kept, except for RUM agents, which cannot choose
 // (they would otherwise be able to create arbitrarily many data streams).
-func setDataStream(e *collector.Event, namespace string) {
+func setDataStream(e *collector.Event, namespace string, names *datasetNames) {
 	ds := &e.DataStream
 	rum := isRUMAgent(e.Agent.Name)
 	if ds.Namespace == "" || rum {
@@ -42,19 +43,19 @@ func setDataStream(e *collector.Event, namespace string) {
 	case collector.KindLog:
 		ds.Type = "logs"
 		if ds.Dataset == "" || rum {
-			ds.Dataset = appDataset(e.Service.Name, "unknown")
+			ds.Dataset = names.app(e.Service.Name, "unknown")
 		}
 	case collector.KindMetricset:
 		ds.Type = "metrics"
 		if ds.Dataset == "" || rum {
-			ds.Dataset = metricsetDataset(e)
+			ds.Dataset = metricsetDataset(e, names)
 		}
 	}
 }
 
 // metricsetDataset returns the dataset of a metricset: see setDataStream. Internal metricsets lose
 // their samples' type and unit, because the internal data stream is strictly mapped.
-func metricsetDataset(e *collector.Event) string {
+func metricsetDataset(e *collector.Event, names *datasetNames) string {
 	ms := e.Metricset
 	if ms == nil {
 		ms = &collector.Metricset{}
@@ -89,7 +90,22 @@ func metricsetDataset(e *collector.Event) string {
 		}
 		return "apm.internal"
 	}
-	return appDataset(e.Service.Name, "")
+	return names.app(e.Service.Name, "")
+}
+
+// datasetNames remembers the last application dataset name built, so that the events of one batch
+// (which share their service) build it once.
+type datasetNames struct{ service, dataset string }
+
+// app returns appDataset(service, fallback), built once per run of the same service.
+func (n *datasetNames) app(service, fallback string) string {
+	if service == "" {
+		service = fallback
+	}
+	if n.dataset == "" || n.service != service {
+		n.service, n.dataset = service, appDataset(service, "")
+	}
+	return n.dataset
 }
 
 // appDataset returns "apm.app.<service>" with the service name made valid in a data stream name.
@@ -100,11 +116,13 @@ func appDataset(service, fallback string) string {
 	var b strings.Builder
 	b.Grow(len("apm.app.") + len(service))
 	b.WriteString("apm.app.")
-	for _, r := range strings.ToLower(service) {
+	for _, r := range service {
 		switch r {
 		case '\\', '/', '*', '?', '"', '<', '>', '|', ' ', ',', '#', ':', '-':
 			// Forbidden in data stream names, or (the hyphen) the separator of their parts.
 			r = '_'
+		default:
+			r = unicode.ToLower(r) // as strings.ToLower, without its copy
 		}
 		b.WriteRune(r)
 	}

@@ -78,8 +78,9 @@ func New(cfg Config) *Processor {
 // Events are moved by swapping, so every pointer an event holds stays in exactly one element of b.
 func (p *Processor) Process(b *collector.Batch) (dropped int) {
 	events := *b
+	var names datasetNames
 	for i := range events {
-		p.enrich(&events[i])
+		p.enrich(&events[i], &names)
 	}
 	return dropUnsampled(b)
 }
@@ -105,7 +106,7 @@ func (p *Processor) Wrap(next collector.BatchProcessor) collector.BatchProcessor
 }
 
 // enrich applies steps 2 to 7 to one event.
-func (p *Processor) enrich(e *collector.Event) {
+func (p *Processor) enrich(e *collector.Event, names *datasetNames) {
 	setHostHostname(e)
 	setServiceNodeName(e)
 	if e.Error != nil {
@@ -117,7 +118,7 @@ func (p *Processor) enrich(e *collector.Event) {
 	e.Observer.Hostname = p.hostname
 	e.Observer.Type = "apm-server"
 	e.Observer.Version = p.version
-	setDataStream(e, p.namespace)
+	setDataStream(e, p.namespace, names)
 }
 
 // setHostHostname makes host.hostname follow kubernetes.node.name when there is one, clears it when

@@ -17,50 +17,64 @@ import (
 //     frame not excluded from grouping, its module (else filename, else classname) and function;
 //  3. only when 1 and 2 contributed nothing: the exceptions' messages, else the log message.
 func groupingKey(e *collector.Error) string {
-	h := xxhash.New()
+	var h xxhash.Digest // on the stack: the functions below take it by pointer but do not keep it
+	h.Reset()
 	updated := false
-	if e.Exception != nil && hashExceptions(h, e.Exception, hashType) {
+	if e.Exception != nil && hashExceptions(&h, e.Exception, byType) {
 		updated = true
 	}
-	if e.Log != nil && writeString(h, e.Log.ParamMessage) {
+	if e.Log != nil && writeString(&h, e.Log.ParamMessage) {
 		updated = true
 	}
 	haveExceptionStacktrace := false
 	if e.Exception != nil {
-		haveExceptionStacktrace = hashExceptions(h, e.Exception, hashExceptionFrames)
+		haveExceptionStacktrace = hashExceptions(&h, e.Exception, byFrames)
 		updated = updated || haveExceptionStacktrace
 	}
-	if !haveExceptionStacktrace && e.Log != nil && hashFrames(h, e.Log.Stacktrace) {
+	if !haveExceptionStacktrace && e.Log != nil && hashFrames(&h, e.Log.Stacktrace) {
 		updated = true
 	}
 	if !updated {
 		if e.Exception != nil {
-			updated = hashExceptions(h, e.Exception, hashMessage)
+			updated = hashExceptions(&h, e.Exception, byMessage)
 		}
 		if !updated && e.Log != nil {
-			writeString(h, e.Log.Message)
+			writeString(&h, e.Log.Message)
 		}
 	}
 	var sum [8]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	var key [16]byte
+	hex.Encode(key[:], h.Sum(sum[:0]))
+	return string(key[:])
 }
 
-// hashExceptions applies f to ex and its causes, depth first, and reports whether any call hashed
-// something.
-func hashExceptions(h *xxhash.Digest, ex *collector.Exception, f func(*xxhash.Digest, *collector.Exception) bool) bool {
-	updated := f(h, ex)
+// exceptionPart is what hashExceptions hashes of each exception.
+type exceptionPart uint8
+
+const (
+	byType exceptionPart = iota
+	byFrames
+	byMessage
+)
+
+// hashExceptions hashes part of ex and of its causes, depth first, and reports whether it hashed
+// anything.
+func hashExceptions(h *xxhash.Digest, ex *collector.Exception, part exceptionPart) bool {
+	var updated bool
+	switch part {
+	case byType:
+		updated = writeString(h, ex.Type)
+	case byFrames:
+		updated = hashFrames(h, ex.Stacktrace)
+	case byMessage:
+		updated = writeString(h, ex.Message)
+	}
 	for i := range ex.Cause {
-		if hashExceptions(h, &ex.Cause[i], f) {
+		if hashExceptions(h, &ex.Cause[i], part) {
 			updated = true
 		}
 	}
 	return updated
-}
-
-func hashType(h *xxhash.Digest, ex *collector.Exception) bool    { return writeString(h, ex.Type) }
-func hashMessage(h *xxhash.Digest, ex *collector.Exception) bool { return writeString(h, ex.Message) }
-func hashExceptionFrames(h *xxhash.Digest, ex *collector.Exception) bool {
-	return hashFrames(h, ex.Stacktrace)
 }
 
 // hashFrames hashes the frames that are not excluded from grouping and reports whether it hashed
