@@ -52,6 +52,7 @@ const ProfilePath = "/intake/v2/profile"
 // multipart/form-data request: the Elastic Go agent's format, extended (see the package documentation).
 type intakeUploader struct {
 	url       string
+	logURL    string // url without its password, for errors
 	auth      string // the Authorization header's value; "" for none
 	client    *http.Client
 	metadata  []byte
@@ -84,12 +85,16 @@ func newIntakeUploader(cfg uploadConfig) (*intakeUploader, error) {
 	}
 	u, err := url.Parse(server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("profiling: server URL %q: want http(s)://host[:port][/path]", server)
+		redacted := server
+		if u != nil {
+			redacted = u.Redacted()
+		}
+		return nil, fmt.Errorf("profiling: server URL %q: want http(s)://host[:port][/path]", redacted)
 	}
 	u.Path = path.Clean("/" + u.Path + ProfilePath)
 	u.RawPath = ""
 
-	up := &intakeUploader{url: u.String(), client: cfg.client}
+	up := &intakeUploader{url: u.String(), logURL: u.Redacted(), client: cfg.client}
 	switch {
 	case cfg.apiKey != "":
 		up.auth = "ApiKey " + cfg.apiKey
@@ -147,7 +152,7 @@ func (u *intakeUploader) Upload(ctx context.Context, c *Capture) error {
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return fmt.Errorf("profiling: upload %s to %s: %s: %s", c.ID, u.url, resp.Status, bytes.TrimSpace(msg))
+		return fmt.Errorf("profiling: upload %s to %s: %s: %s", c.ID, u.logURL, resp.Status, bytes.TrimSpace(msg))
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	return nil
