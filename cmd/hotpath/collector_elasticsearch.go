@@ -129,9 +129,9 @@ func startExporter(ctx context.Context, cfg elasticsearch.Config, store *pebble.
 		return nil, errors.Join(fmt.Errorf("collector: %w", err), x.Close())
 	case err != nil:
 		log.Warn("Elasticsearch cannot be reached yet; events are kept in the store and exported when it answers",
-			zap.Strings("urls", cfg.URLs), zap.Error(err))
+			zap.Strings("urls", elasticsearch.RedactedURLs(cfg.URLs)), zap.Error(err))
 	default:
-		log.Info("Elasticsearch checked", zap.String("version", version), zap.Strings("urls", cfg.URLs))
+		log.Info("Elasticsearch checked", zap.String("version", version), zap.Strings("urls", elasticsearch.RedactedURLs(cfg.URLs)))
 	}
 	rctx, rcancel := context.WithCancel(context.Background())
 	e := &esExporter{x: x, cancel: rcancel, done: make(chan error, 1)}

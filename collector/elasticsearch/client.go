@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -156,6 +157,19 @@ func truncate(b []byte, n int) string {
 		return string(b[:n]) + "..."
 	}
 	return string(b)
+}
+
+// RedactedURLs returns urls with any password replaced by "xxxxx", for logs and messages.
+func RedactedURLs(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		if p, err := url.Parse(u); err == nil {
+			out[i] = p.Redacted()
+		} else {
+			out[i] = "(unparsable URL)"
+		}
+	}
+	return out
 }
 
 // certPool returns a pool holding the PEM certificates in pemCerts.

@@ -143,7 +143,8 @@ func New(cfg Config, spool Spool) (*Exporter, error) {
 	x := &Exporter{cfg: cfg, spool: spool, client: c, transport: tr, metrics: newMetrics(), log: cfg.Logger,
 		advanced: make(chan struct{})}
 	x.lag = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hotpath", Subsystem: "elasticsearch",
-		Name: "lag_events", Help: "Stored events not yet confirmed by Elasticsearch."}, x.Lag)
+		Name: "lag_events", Help: "Stored events not yet confirmed by Elasticsearch."},
+		func() float64 { return float64(x.Lag()) })
 	if cfg.Registerer != nil {
 		for _, c := range append(x.metrics.collectors(), x.lag) {
 			if err := cfg.Registerer.Register(c); err != nil {
@@ -165,13 +166,14 @@ func (x *Exporter) Close() error {
 	return nil
 }
 
-// Lag returns how many stored events Elasticsearch has not confirmed yet.
-func (x *Exporter) Lag() float64 {
+// Lag returns how many stored events Elasticsearch has not confirmed yet (0 before Run registered
+// its cursor).
+func (x *Exporter) Lag() uint64 {
 	last, next := x.spool.LastSeq(), x.confirmed.Load()
 	if next == 0 || last < next {
 		return 0
 	}
-	return float64(last - next + 1)
+	return last - next + 1
 }
 
 // Confirmed returns the exporter's cursor position: every stored event before it is confirmed by
@@ -246,7 +248,7 @@ func (x *Exporter) waitForCluster(ctx context.Context) error {
 		cancel()
 		switch {
 		case err == nil:
-			x.log.Info("exporting to elasticsearch", zap.String("version", v), zap.Strings("urls", x.cfg.URLs))
+			x.log.Info("exporting to elasticsearch", zap.String("version", v), zap.Strings("urls", RedactedURLs(x.cfg.URLs)))
 			return nil
 		case errors.Is(err, ErrConfig):
 			return err
