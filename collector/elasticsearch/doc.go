@@ -8,13 +8,21 @@
 //   - AppendDocument and AppendIndex render a collector.Event as the document and data stream name
 //     APM Server (apm-data's modeljson) produces for it, by appending JSON by hand: this is the
 //     export hot path, so there is no reflection and no intermediate map.
-//   - The bulk indexer (Indexer) sends documents through the official client's _bulk API: batches
-//     bounded by size and time, gzip, per-document results, retries of 429 and 5xx with backoff and
-//     jitter, and mapping errors reported and counted instead of retried.
-//   - The Exporter reads the embedded store after its durable cursor and advances the cursor only
-//     when Elasticsearch has confirmed every document up to it, so an outage or a restart loses
-//     nothing: the store is the spool.
+//   - The Exporter reads the embedded store (a Spool) after its durable cursor, renders batches of
+//     documents bounded by size and time, and sends them, gzipped, as bulk requests through the
+//     official client (go-elasticsearch/v8), MaxInFlight at a time. It retries what may succeed later
+//     (429, 5xx, timeouts, dropped connections) per document, with exponential backoff and jitter;
+//     a document Elasticsearch refuses for good (a mapping error) is logged, counted and dropped
+//     without holding up the others. The cursor advances, in order, only over documents Elasticsearch
+//     confirmed, so an outage or a restart loses nothing: the store is the spool.
+//   - The version check (CheckVersion): Elasticsearch 8.15 and later install the APM index templates,
+//     ingest pipelines and lifecycle policies themselves; older clusters are refused with a clear
+//     message.
 //
-// Elasticsearch 8.15 and later install the APM index templates and ingest pipelines themselves;
-// CheckVersion refuses older clusters with a clear message.
+// Transactions, spans and errors are created with the _id "<trace.id>-<id>" (AppendDocumentID), so a
+// bulk request sent again creates nothing twice; metricsets and logs get Elasticsearch's own ids.
+//
+// The exporter's metrics (lag, documents indexed, duplicate, retried and refused, bulk requests by
+// status and their duration) are registered with Config.Registerer. estest is the strict in-process
+// Elasticsearch the tests run against.
 package elasticsearch
