@@ -245,6 +245,7 @@ func recordHistory(tracer *apm.Tracer, now time.Time) (n, errs int) {
 			if status >= 500 {
 				e := tracer.NewError(errors.New("search: Elasticsearch answered 503 Service Unavailable"))
 				e.SetTransaction(tx)
+				e.Handled = true
 				e.Timestamp = start.Add(d - time.Millisecond)
 				e.Send()
 				errs++
