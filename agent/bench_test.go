@@ -138,7 +138,7 @@ func TestRequestPathAllocations(t *testing.T) {
 	if d := allocs["agent"] - allocs["apmhttp"]; d > 6 {
 		t.Errorf("agent.Wrap adds %.1f allocations to apmhttp.Wrap's, floor 6", d)
 	}
-	if allocs["agent_ignored_healthz"] != allocs["bare_healthz"] {
+	if allocs["agent_ignored_healthz"]-allocs["bare_healthz"] > poolNoise {
 		t.Errorf("an ignored path costs %.2f allocations, bare %.2f", allocs["agent_ignored_healthz"], allocs["bare_healthz"])
 	}
 	// sync.Pool (the tracer's) drops objects at random under the race detector: allow that noise there.
