@@ -478,40 +478,54 @@ func (s *Store) TransactionAggregate(ctx context.Context, q AggregateQuery) (Agg
 		}
 		res.Series = make([]SeriesPoint, max(n, 0))
 	}
-	points := make([]latencyDelta, len(res.Series))
 	level, name := byte(aggEndpoint), q.Name
 	if name == "" {
 		level = aggService
 	}
+	// Windows are read one after the other, each from the partitions that may hold it, into a dense
+	// histogram (constant-time adds) that is then packed: the series' points, or the whole range.
+	windows := [][2]int64{{from, to}}
+	if step > 0 {
+		windows = windows[:0]
+		for i := range res.Series {
+			windows = append(windows, [2]int64{max(from, first+int64(i)*step), min(to, first+int64(i+1)*step)})
+		}
+	}
 	total := hdrhistogram.New(HistogramLowest, HistogramHighest, HistogramSignificantDigits)
+	var window *hdrhistogram.Histogram
+	if step > 0 {
+		window = hdrhistogram.New(HistogramLowest, HistogramHighest, HistogramSignificantDigits)
+	}
 	var tot latencyDelta
 	it, err := s.iter(ctx, ksAgg)
 	if err != nil {
 		return res, err
 	}
 	defer it.Close()
+	parts := s.parts.snapshot()
 	var prefix, lo []byte
-	for _, p := range selectPartitions(s.parts.snapshot(), minuteTime(from), minuteTime(to)) {
-		prefix = aggPrefix(prefix[:0], p.P, q.Service, level, name, true)
-		lo = binary.BigEndian.AppendUint64(append(lo[:0], prefix...), minuteKey(from))
-		for ok := it.SeekGE(lo); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
-			k := it.Key()[len(prefix):]
-			if len(k) != 8 {
-				return res, fmt.Errorf("store: bad aggregate key %q", it.Key())
+	for i, w := range windows {
+		var d latencyDelta
+		add := func(v, c int64) { _ = total.RecordValues(v, c) }
+		if window != nil {
+			window.Reset()
+			add = func(v, c int64) {
+				_ = total.RecordValues(v, c)
+				_ = window.RecordValues(v, c)
 			}
-			m := int64(binary.BigEndian.Uint64(k) ^ 1<<63)
-			if m >= to {
-				break
-			}
-			if err := decodeLatencyInto(it.Value(), &tot, func(v, c int64) { _ = total.RecordValues(v, c) }); err != nil {
-				return res, fmt.Errorf("store: aggregate %q: %w", it.Key(), err)
-			}
-			if step > 0 {
-				d := &points[(m-first)/step]
-				if d.hist == nil {
-					d.hist = newHistogram()
+		}
+		for _, p := range selectPartitions(parts, minuteTime(w[0]), minuteTime(w[1])) {
+			prefix = aggPrefix(prefix[:0], p.P, q.Service, level, name, true)
+			lo = binary.BigEndian.AppendUint64(append(lo[:0], prefix...), minuteKey(w[0]))
+			for ok := it.SeekGE(lo); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+				k := it.Key()[len(prefix):]
+				if len(k) != 8 {
+					return res, fmt.Errorf("store: bad aggregate key %q", it.Key())
 				}
-				if err := decodeLatency(it.Value(), d); err != nil {
+				if m := int64(binary.BigEndian.Uint64(k) ^ 1<<63); m >= w[1] {
+					break
+				}
+				if err := decodeLatencyInto(it.Value(), &d, add); err != nil {
 					return res, fmt.Errorf("store: aggregate %q: %w", it.Key(), err)
 				}
 			}
@@ -519,6 +533,14 @@ func (s *Store) TransactionAggregate(ctx context.Context, q AggregateQuery) (Agg
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
+		d.hist = newHistogram()
+		if window != nil {
+			if d.count > 0 {
+				d.hist.MergeFrom(window)
+			}
+			res.Series[i] = SeriesPoint{Start: time.Unix((first+int64(i)*step)*60, 0).UTC(), Aggregate: d.aggregate()}
+		}
+		tot.addCounts(&d)
 	}
 	if err := it.Error(); err != nil {
 		return res, fmt.Errorf("store: read aggregates: %w", err)
@@ -526,13 +548,19 @@ func (s *Store) TransactionAggregate(ctx context.Context, q AggregateQuery) (Agg
 	tot.hist = newHistogram()
 	tot.hist.MergeFrom(total)
 	res.Total = tot.aggregate()
-	for i := range res.Series {
-		if points[i].hist == nil {
-			points[i].hist = newHistogram()
-		}
-		res.Series[i] = SeriesPoint{Start: time.Unix((first+int64(i)*step)*60, 0).UTC(), Aggregate: points[i].aggregate()}
-	}
 	return res, nil
+}
+
+// addCounts adds d's counts (not its histogram) to t.
+func (t *latencyDelta) addCounts(d *latencyDelta) {
+	t.count += d.count
+	t.successes += d.successes
+	t.failures += d.failures
+	t.sumMicros += d.sumMicros
+	t.represented += d.represented
+	if t.typ == "" {
+		t.typ = d.typ
+	}
 }
 
 func (d *latencyDelta) aggregate() Aggregate {
