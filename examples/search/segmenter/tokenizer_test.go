@@ -25,7 +25,7 @@ func TestTokenize(t *testing.T) {
 		{"Lock&Lock 텀블러", []string{"lock", "lock", "텀블러"}},
 		{"에어줌270", []string{"에어줌", "270"}},
 		{"편안한 착용감", []string{"편안한", "착용감"}}, // not in the dictionary: kept whole
-		{"이불", []string{"이불"}},                   // starts like a particle, but follows no word
+		{"이불", []string{"이불"}},              // starts like a particle, but follows no word
 		{"러닝화이불", []string{"러닝화", "이불"}},
 		{"를", []string{"를"}}, // a particle alone is a term
 		{"가을 캠핑", []string{"가을", "캠핑"}},
