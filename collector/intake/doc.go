@@ -9,6 +9,8 @@
 // New returns an API; Register mounts it on an http.ServeMux:
 //
 //	POST      /intake/v2/events        events: ndjson, gzip or zlib (by Content-Encoding or sniffed)
+//	POST      /intake/v2/profile       profiles: the multipart upload of the profiling package and of the
+//	                                   Elastic Go agent (API.ProfileHandler, which the caller mounts)
 //	GET|HEAD  /                        server information (version >= 8: agents drop unsampled transactions)
 //	GET|POST  /config/v1/agents        agent central configuration, from a JSON file (Config.AgentConfigFile)
 //	*         /intake/v2/rum/events, /intake/v3/rum/events, /config/v1/rum/agents
@@ -62,7 +64,7 @@
 //
 // With Config.Registerer set: hotpath_intake_events_accepted_total, hotpath_intake_rejected_total by
 // reason (events: invalid, too_large; requests: unauthorized, queue_full, stream_limit,
-// body_too_large...), hotpath_intake_requests_total by endpoint and status code,
+// body_too_large...; profile uploads: invalid_profile, profile_too_large, profile_limit, profile_exists), hotpath_intake_requests_total by endpoint and status code,
 // hotpath_intake_request_duration_seconds by endpoint (for events, the time to a durable 202),
 // hotpath_intake_streams_in_flight, hotpath_intake_streams_waiting,
 // hotpath_intake_decoded_bytes_in_flight and hotpath_intake_request_body_bytes_total.
