@@ -43,9 +43,9 @@ type (
 	}
 )
 
-func (l *literal) eval(*env) (value, error)   { return l.v, nil }
-func (scoreVar) eval(e *env) (value, error)   { return double(e.score), nil }
-func (paramsVar) eval(e *env) (value, error)  { return value{kind: paramsKind, obj: e.params}, nil }
+func (l *literal) eval(*env) (value, error)      { return l.v, nil }
+func (scoreVar) eval(e *env) (value, error)      { return double(e.score), nil }
+func (paramsVar) eval(e *env) (value, error)     { return value{kind: paramsKind, obj: e.params}, nil }
 func typeError(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
 func (u *unaryOp) eval(e *env) (value, error) {
