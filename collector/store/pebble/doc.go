@@ -69,6 +69,15 @@
 // from the sum of the minutes' histograms, so they are exact to within the histogram's 1%, never averages
 // of averages, and their cost grows with the range, not with the traffic.
 //
+// # Profiles
+//
+// StoreProfile keeps the uploads of /intake/v2/profile (collector.Profile: a record, and its parts'
+// data in chunks of 1 MiB, written in batches of a few MiB and made visible by one synced batch with the
+// record and its index entries: by id, by time, by service and time, by transaction and by trace).
+// Profile, ProfilePart and Profiles read them. They are under the ingest hour they were stored in and
+// retention deletes them with that hour: by age (also hours that held only profiles), and by disk with
+// the hour's events. The disk budget refuses them as it refuses events. See profiles.go.
+//
 // # Metrics
 //
 // With Config.Registerer set: hotpath_store_commit_seconds (histogram, group commit including fsync),

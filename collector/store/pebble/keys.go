@@ -19,6 +19,7 @@ import (
 //	c name                                  -> cursor position (cursor.go)
 //	m name                                  -> store meta (last sequence number, format)
 //	a part  service level name minute       -> pre-aggregated series (aggregate.go)
+//	f g F H h i j                           -> profiles: records, data and indexes (profiles.go)
 //
 // part is the ingest hour (Unix time / 3600) of the group commit that wrote the event, day is part/24.
 // Every index key of an event carries its partition first, so retention drops a partition with one range

@@ -63,6 +63,10 @@ func (s *Store) applyRetention() error {
 				return err
 			}
 		}
+		// Profiles by age, also those of hours without events (profiles.go).
+		if err := s.dropProfilesBefore(partitionOf(cutoff), "age"); err != nil {
+			return err
+		}
 	}
 	usage, live := s.updateDiskMetrics()
 	if s.cfg.MaxDisk <= 0 {
@@ -100,6 +104,10 @@ func (s *Store) applyRetention() error {
 			return nil
 		}
 		if err := s.compactDropped(parts[0], day); err != nil {
+			return err
+		}
+		// The profiles stored up to the end of that hour go with its events (profiles.go).
+		if err := s.dropProfilesBefore(parts[0].P+1, "disk"); err != nil {
 			return err
 		}
 		usage, live = s.updateDiskMetrics()
