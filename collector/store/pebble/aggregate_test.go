@@ -374,37 +374,48 @@ func TestTransactionLabels(t *testing.T) {
 }
 
 func TestLatencyCodecRoundTrip(t *testing.T) {
-	d := &latencyDelta{hist: newHistogram()}
-	for i, us := range []int64{0, 1, 999, 1000, 1234567, HistogramHighest, HistogramHighest * 3} {
-		d.add(us, float64(i), []string{"success", "failure", "unknown"}[i%3], "request")
+	c := latencyCounts{count: 7, successes: 3, failures: 2, sumMicros: 1e9, represented: 21, typ: "request"}
+	h := newHistogram()
+	for _, us := range []int64{0, 1, 999, 1000, 1234567, HistogramHighest, HistogramHighest * 3} {
+		_ = h.RecordValue(clampMicros(us))
 	}
-	got := &latencyDelta{hist: newHistogram()}
-	if err := decodeLatency(appendLatency(nil, d), got); err != nil {
+	var got latencyCounts
+	gotH := newHistogram()
+	if err := decodeLatency(appendLatency(nil, &c, h), &got, gotH); err != nil {
 		t.Fatal(err)
 	}
-	if got.aggregate().Count != 7 || !reflect.DeepEqual(d.aggregate().Latency.Max(), got.hist.Max()) ||
-		got.typ != "request" || got.represented != d.represented || got.failures != 2 || got.successes != 3 {
-		t.Fatalf("round trip: %+v -> %+v", d.aggregate(), got.aggregate())
+	if got != c || gotH.TotalCount() != 7 || gotH.Max() != h.Max() || gotH.Min() != h.Min() {
+		t.Fatalf("round trip: %+v -> %+v", c, got)
 	}
-	for _, bad := range [][]byte{nil, {2}, {aggFormat}, appendLatency(nil, d)[:20]} {
-		if err := decodeLatency(bad, &latencyDelta{hist: newHistogram()}); err == nil {
+	for _, bad := range [][]byte{nil, {2}, {aggFormat}, appendLatency(nil, &c, h)[:20]} {
+		if err := decodeLatency(bad, &latencyCounts{}, newHistogram()); err == nil {
 			t.Errorf("%x: no error", bad)
 		}
+	}
+	var bd spanTypes
+	bd.add([]byte("db"), []byte("elasticsearch"), 3, 1000)
+	bd.add([]byte("app"), nil, 1, 10)
+	bd.add([]byte("db"), []byte("elasticsearch"), 1, 500)
+	var gotBD spanTypes
+	if err := decodeBreakdown(appendBreakdown(nil, bd), &gotBD); err != nil || !reflect.DeepEqual(gotBD, bd) ||
+		gotBD[0].Count != 4 || gotBD[0].Sum != 1500*time.Microsecond {
+		t.Fatalf("breakdown round trip: %+v -> %+v (%v)", bd, gotBD, err)
 	}
 }
 
 // FuzzAggregateDecode: stored aggregate values that are not what the writer wrote give an error, never
 // a panic or an out-of-range histogram value.
 func FuzzAggregateDecode(f *testing.F) {
-	d := &latencyDelta{hist: newHistogram()}
-	d.add(1500, 1, "success", "request")
-	d.add(90000, 1, "failure", "request")
-	f.Add(appendLatency(nil, d))
-	bd := breakdownDelta{}
-	bd.add("db", "elasticsearch", 3, 1000)
+	h := newHistogram()
+	_ = h.RecordValue(1500)
+	_ = h.RecordValue(90000)
+	f.Add(appendLatency(nil, &latencyCounts{count: 2, successes: 1, failures: 1, sumMicros: 91500, represented: 2, typ: "request"}, h))
+	var bd spanTypes
+	bd.add([]byte("db"), []byte("elasticsearch"), 3, 1000)
 	f.Add(appendBreakdown(nil, bd))
 	f.Fuzz(func(t *testing.T, v []byte) {
-		_ = decodeLatency(v, &latencyDelta{hist: newHistogram()})
-		_ = decodeBreakdown(v, breakdownDelta{})
+		_ = decodeLatency(v, &latencyCounts{}, newDenseHistogram())
+		var d spanTypes
+		_ = decodeBreakdown(v, &d)
 	})
 }

@@ -132,7 +132,8 @@ type Store struct {
 	seq       uint64              // last sequence number written
 	names     map[string]struct{} // ksNames bodies already written in partition namesPart
 	namesPart uint32
-	sinceKick int // bytes committed since the last retention kick
+	sinceKick int       // bytes committed since the last retention kick
+	agg       aggWriter // the aggregates' state (aggregate_write.go)
 
 	durable    atomic.Uint64 // last sequence number durably committed: the readable end
 	notifyMu   sync.Mutex

@@ -1,0 +1,329 @@
+package pebble
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Aggregate is what the store pre-aggregates of a group of transactions: counts by outcome and a
+// latency histogram.
+type Aggregate struct {
+	// Count is the number of transactions stored.
+	Count int64
+	// Represented is the number of transactions they stand for: the sum of their representative counts
+	// (1 / sample rate; 1 when the agent sent none). It is Count unless agents sample.
+	Represented float64
+	// Successes and Failures count event.outcome "success" and "failure" (the rest is "unknown").
+	Successes, Failures int64
+	// Sum is the sum of the durations, at microsecond precision.
+	Sum time.Duration
+	// Type is the transaction type ("request"...), for the aggregates of one transaction name.
+	Type string
+	// Latency is the histogram of durations in microseconds (HistogramLowest to HistogramHighest,
+	// HistogramSignificantDigits): percentiles read from it are within 1% of the exact ones. Not nil.
+	Latency *hdrhistogram.PackedHistogram
+}
+
+// SeriesPoint is the aggregate of one interval of a series, [Start, Start+interval).
+type SeriesPoint struct {
+	Start time.Time
+	Aggregate
+}
+
+// AggregateQuery selects the pre-aggregated transactions of a service, or of one transaction name.
+type AggregateQuery struct {
+	Service string // required
+	Name    string // a transaction name; "" for every transaction of the service
+	// From and To bound the transactions' timestamps, widened to whole minutes (the aggregates'
+	// resolution): From is rounded down, To up. A zero From is unbounded; a zero To is now.
+	From, To time.Time
+	// Interval, when positive, also asks for a series: one point per Interval from From (rounded down
+	// to a multiple of Interval since the Unix epoch) to To. It must be a whole number of minutes, and
+	// the series at most 10,000 points; From must then be set.
+	Interval time.Duration
+}
+
+// maxSeriesPoints bounds the points of a series a query may ask for.
+const maxSeriesPoints = 10_000
+
+// AggregateResult is the answer to an AggregateQuery.
+type AggregateResult struct {
+	Total  Aggregate
+	Series []SeriesPoint // with AggregateQuery.Interval; every point present, empty ones with Count 0
+}
+
+// TransactionAggregate returns the pre-aggregated figures of a service's transactions, or of one
+// transaction name, over a time range, and optionally as a series. It reads one value per minute (and
+// per ingest hour holding events of that minute), never the transactions themselves, so its cost grows
+// with the range, not with the traffic.
+func (s *Store) TransactionAggregate(ctx context.Context, q AggregateQuery) (AggregateResult, error) {
+	if err := s.acquire(); err != nil {
+		return AggregateResult{}, err
+	}
+	defer s.release()
+	var res AggregateResult
+	if q.Service == "" {
+		return res, errors.New("store: aggregate: a service is required")
+	}
+	from, to := s.minuteRange(q.From, q.To)
+	var step, first int64
+	if q.Interval > 0 {
+		if q.Interval%time.Minute != 0 {
+			return res, fmt.Errorf("store: aggregate: interval %v is not a whole number of minutes", q.Interval)
+		}
+		if q.From.IsZero() {
+			return res, errors.New("store: aggregate: a series needs a start")
+		}
+		step = int64(q.Interval / time.Minute)
+		first = floorDiv(from, step) * step
+		n := (to - first + step - 1) / step
+		if n > maxSeriesPoints {
+			return res, fmt.Errorf("store: aggregate: %d points, at most %d", n, maxSeriesPoints)
+		}
+		res.Series = make([]SeriesPoint, max(n, 0))
+	}
+	level, name := byte(aggEndpoint), q.Name
+	if name == "" {
+		level = aggService
+	}
+	// Windows are read one after the other, each from the partitions that may hold it, into a dense
+	// histogram (constant-time adds) that is then packed: the series' points, or the whole range.
+	windows := [][2]int64{{from, to}}
+	if step > 0 {
+		windows = windows[:0]
+		for i := range res.Series {
+			windows = append(windows, [2]int64{max(from, first+int64(i)*step), min(to, first+int64(i+1)*step)})
+		}
+	}
+	total := newDenseHistogram()
+	var rec recorder = total
+	var window *hdrhistogram.Histogram
+	if step > 0 {
+		window = newDenseHistogram()
+		rec = &recorders{total, window}
+	}
+	var tot latencyCounts
+	it, err := s.iter(ctx, ksAgg)
+	if err != nil {
+		return res, err
+	}
+	defer it.Close()
+	parts := s.parts.snapshot()
+	var prefix, lo []byte
+	for i, w := range windows {
+		var d latencyCounts
+		if window != nil {
+			window.Reset()
+		}
+		for _, p := range selectPartitions(parts, minuteTime(w[0]), minuteTime(w[1])) {
+			prefix = aggPrefix(prefix[:0], p.P, q.Service, level, name, true)
+			lo = binary.BigEndian.AppendUint64(append(lo[:0], prefix...), minuteKey(w[0]))
+			for ok := it.SeekGE(lo); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+				k := it.Key()[len(prefix):]
+				if len(k) != 8 {
+					return res, fmt.Errorf("store: bad aggregate key %q", it.Key())
+				}
+				if m := int64(binary.BigEndian.Uint64(k) ^ 1<<63); m >= w[1] {
+					break
+				}
+				if err := decodeLatency(it.Value(), &d, rec); err != nil {
+					return res, fmt.Errorf("store: aggregate %q: %w", it.Key(), err)
+				}
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		if window != nil {
+			h := newHistogram()
+			if d.count > 0 {
+				h.MergeFrom(window)
+			}
+			res.Series[i] = SeriesPoint{Start: time.Unix((first+int64(i)*step)*60, 0).UTC(), Aggregate: d.aggregate(h)}
+		}
+		tot.addCounts(&d)
+	}
+	if err := it.Error(); err != nil {
+		return res, fmt.Errorf("store: read aggregates: %w", err)
+	}
+	h := newHistogram()
+	h.MergeFrom(total)
+	res.Total = tot.aggregate(h)
+	return res, nil
+}
+
+// namedLatency accumulates one transaction name's aggregates.
+type namedLatency struct {
+	latencyCounts
+	hist *hdrhistogram.Histogram
+}
+
+// EndpointAggregates returns the pre-aggregated figures of every transaction name of a service with
+// transactions in [from, to) (widened to whole minutes; zero from: unbounded, zero to: now).
+func (s *Store) EndpointAggregates(ctx context.Context, service string, from, to time.Time) (map[string]*Aggregate, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	if service == "" {
+		return nil, errors.New("store: aggregate: a service is required")
+	}
+	lo, hi := s.minuteRange(from, to)
+	deltas := map[string]*namedLatency{}
+	it, err := s.iter(ctx, ksAgg)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var prefix []byte
+	for _, p := range selectPartitions(s.parts.snapshot(), minuteTime(lo), minuteTime(hi)) {
+		prefix = aggPrefix(prefix[:0], p.P, service, aggEndpoint, "", false)
+		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+			name, rest, ok := readEscaped(it.Key()[len(prefix):])
+			if !ok || len(rest) != 8 {
+				return nil, fmt.Errorf("store: bad aggregate key %q", it.Key())
+			}
+			if m := int64(binary.BigEndian.Uint64(rest) ^ 1<<63); m < lo || m >= hi {
+				continue
+			}
+			d := deltas[name]
+			if d == nil {
+				d = &namedLatency{hist: newDenseHistogram()}
+				deltas[name] = d
+			}
+			if err := decodeLatency(it.Value(), &d.latencyCounts, d.hist); err != nil {
+				return nil, fmt.Errorf("store: aggregate %q: %w", it.Key(), err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("store: read aggregates: %w", err)
+	}
+	out := make(map[string]*Aggregate, len(deltas))
+	for name, d := range deltas {
+		h := newHistogram()
+		h.MergeFrom(d.hist)
+		a := d.aggregate(h)
+		out[name] = &a
+	}
+	return out, nil
+}
+
+// SpanTypeTime is the time spent in spans of one type and subtype (with "app" and no subtype for the
+// transactions' own code between spans), as the agents' breakdown metrics report it: self time, so
+// nested spans are not counted twice.
+type SpanTypeTime struct {
+	Type    string
+	Subtype string
+	Count   int64         // spans (or transactions, for "app")
+	Sum     time.Duration // their self time, at microsecond precision
+}
+
+// Breakdown returns where the time of a service's transactions (or of those named name, when name is
+// not "") went, by span type and subtype, over [from, to) widened to whole minutes, sorted by Sum,
+// largest first. It reads the span_breakdown metricsets the agents send (the Go agent every metrics
+// interval, 30 s by default), so the latest interval shows once the agent has sent it.
+func (s *Store) Breakdown(ctx context.Context, service, name string, from, to time.Time) ([]SpanTypeTime, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	if service == "" {
+		return nil, errors.New("store: breakdown: a service is required")
+	}
+	lo, hi := s.minuteRange(from, to)
+	var d spanTypes
+	it, err := s.iter(ctx, ksAgg)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var prefix []byte
+	for _, p := range selectPartitions(s.parts.snapshot(), minuteTime(lo), minuteTime(hi)) {
+		prefix = aggPrefix(prefix[:0], p.P, service, aggBreakdown, name, name != "")
+		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+			rest := it.Key()[len(prefix):]
+			if name == "" {
+				var ok bool
+				if _, rest, ok = readEscaped(rest); !ok {
+					return nil, fmt.Errorf("store: bad aggregate key %q", it.Key())
+				}
+			}
+			if len(rest) != 8 {
+				return nil, fmt.Errorf("store: bad aggregate key %q", it.Key())
+			}
+			if m := int64(binary.BigEndian.Uint64(rest) ^ 1<<63); m < lo || m >= hi {
+				continue
+			}
+			if err := decodeBreakdown(it.Value(), &d); err != nil {
+				return nil, fmt.Errorf("store: aggregate %q: %w", it.Key(), err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("store: read aggregates: %w", err)
+	}
+	out := []SpanTypeTime(d)
+	if out == nil {
+		out = []SpanTypeTime{}
+	}
+	slices.SortFunc(out, func(a, b SpanTypeTime) int {
+		switch {
+		case a.Sum != b.Sum:
+			if a.Sum > b.Sum {
+				return -1
+			}
+			return 1
+		case a.Type != b.Type:
+			return cmpString(a.Type, b.Type)
+		}
+		return cmpString(a.Subtype, b.Subtype)
+	})
+	return out, nil
+}
+
+// minuteRange returns [from, to) as Unix minutes: from rounded down (math.MinInt64/2 when zero), to
+// rounded up (now when zero).
+func (s *Store) minuteRange(from, to time.Time) (lo, hi int64) {
+	lo = math.MinInt64 / 2
+	if !from.IsZero() {
+		lo = unixMinute(from)
+	}
+	if to.IsZero() {
+		to = s.cfg.Now()
+	}
+	hi = unixMinute(to)
+	if !minuteTime(hi).Equal(to) {
+		hi++
+	}
+	return lo, hi
+}
+
+func minuteTime(m int64) time.Time {
+	if m <= math.MinInt64/2 {
+		return time.Time{}
+	}
+	return time.Unix(m*60, 0).UTC()
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}

@@ -1,0 +1,254 @@
+package pebble
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	pebbledb "github.com/cockroachdb/pebble/v2"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// How the writer maintains the aggregates (aggregate.go): prepare, in the caller's goroutine, notes
+// each event's contribution (aggInput) with the escaped names in the request's buffer. The writer, in
+// commit, adds a group commit's contributions up per key, then for each key reads the value an earlier
+// commit of the same hour wrote (if any), adds it, and writes the sum in the same Pebble batch as the
+// events. Only the writer writes these keys, so the read-modify-write needs no lock. Its state
+// (aggWriter) is reused from commit to commit, so a commit allocates only for the keys it touches.
+
+// aggInput is what prepare records of an event for the aggregates.
+type aggInput struct {
+	level   byte // aggEndpoint (a transaction, also counted at aggService) or aggBreakdown
+	outcome byte // 's' success, 'f' failure, 0 otherwise
+	svc     span // escaped service name
+	name    span // escaped transaction name
+	typ     span // transaction type, or span type
+	subtype span
+	minute  int64
+	micros  int64   // transaction duration, or self-time sum
+	count   int64   // breakdown: self-time count
+	rep     float64 // transaction: representative count
+}
+
+// prepareAggregate records e's contribution to the aggregates, if it makes one.
+func (r *request) prepareAggregate(e *collector.Event) {
+	if e.Service.Name == "" || e.Timestamp.IsZero() {
+		return
+	}
+	in := aggInput{minute: unixMinute(e.Timestamp)}
+	var name string
+	switch {
+	case e.Kind == collector.KindTransaction && e.Transaction != nil:
+		t := e.Transaction
+		in.level, in.micros, in.rep, name = aggEndpoint, max(int64(e.Event.Duration/time.Microsecond), 0), t.RepresentativeCount, t.Name
+		switch e.Event.Outcome {
+		case "success":
+			in.outcome = 's'
+		case "failure":
+			in.outcome = 'f'
+		}
+		in.typ = r.appendSpan(t.Type)
+	case e.Kind == collector.KindMetricset && e.Transaction != nil && e.Span != nil && e.Span.SelfTime != nil:
+		st := e.Span.SelfTime
+		in.level, in.micros, in.count, name = aggBreakdown, max(int64(st.Sum/time.Microsecond), 0), max(st.Count, 0), e.Transaction.Name
+		in.typ = r.appendSpan(e.Span.Type)
+		in.subtype = r.appendSpan(e.Span.Subtype)
+	default:
+		return
+	}
+	start := r.mark()
+	r.buf = appendEscaped(r.buf, e.Service.Name)
+	in.svc = span{start, r.mark()}
+	r.buf = appendEscaped(r.buf, name)
+	in.name = span{in.svc.end, r.mark()}
+	r.aggs = append(r.aggs, in)
+}
+
+func (r *request) appendSpan(s string) span {
+	start := r.mark()
+	r.buf = append(r.buf, s...)
+	return span{start, r.mark()}
+}
+
+// aggWriter is the writer goroutine's state for the aggregates.
+type aggWriter struct {
+	index   map[string]int // aggregate key -> index in lat or bd (the key's level tells which)
+	lat     []latencyDelta
+	bd      []breakdownDelta
+	scratch *hdrhistogram.PackedHistogram
+	key     []byte
+	val     []byte
+	types   []string // transaction types seen, so that each is allocated once
+}
+
+// maxInternedTypes bounds aggWriter.types.
+const maxInternedTypes = 64
+
+func (w *aggWriter) intern(b []byte) string {
+	for _, s := range w.types {
+		if s == string(b) {
+			return s
+		}
+	}
+	s := string(b)
+	if len(w.types) < maxInternedTypes {
+		w.types = append(w.types, s)
+	}
+	return s
+}
+
+// latencyDelta is what a commit adds to a latency key: counts and the new durations.
+type latencyDelta struct {
+	key    string
+	keyB   []byte // key, reused from commit to commit
+	micros []int64
+	latencyCounts
+}
+
+// breakdownDelta is what a commit adds to a breakdown key.
+type breakdownDelta struct {
+	key   string
+	keyB  []byte
+	types spanTypes
+}
+
+// escapedEmpty is appendEscaped(nil, ""): the name of the service-wide latency key.
+var escapedEmpty = []byte{0, 1}
+
+// commitAggregates adds the aggregates of reqs' events to batch, in partition p.
+func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*request) error {
+	w := &s.agg
+	if w.index == nil {
+		w.index = map[string]int{}
+		w.scratch = newHistogram()
+	}
+	clear(w.index)
+	w.lat, w.bd = w.lat[:0], w.bd[:0]
+	for _, r := range reqs {
+		for i := range r.aggs {
+			in := &r.aggs[i]
+			if in.level == aggBreakdown {
+				d := w.breakdown(w.aggKey(p, r.bytes(in.svc), aggBreakdown, r.bytes(in.name), in.minute))
+				d.types.add(r.bytes(in.typ), r.bytes(in.subtype), in.count, in.micros)
+				continue
+			}
+			w.latency(w.aggKey(p, r.bytes(in.svc), aggService, escapedEmpty, in.minute), nil).add(in)
+			w.latency(w.aggKey(p, r.bytes(in.svc), aggEndpoint, r.bytes(in.name), in.minute), r.bytes(in.typ)).add(in)
+		}
+	}
+	for i := range w.lat {
+		d := &w.lat[i]
+		w.scratch.Reset()
+		if err := s.aggGet(d.keyB, func(v []byte) error { return decodeLatency(v, &d.latencyCounts, w.scratch) }); err != nil {
+			return err
+		}
+		for _, us := range d.micros {
+			_ = w.scratch.RecordValue(clampMicros(us)) // in range: cannot fail
+		}
+		w.val = appendLatency(w.val[:0], &d.latencyCounts, w.scratch)
+		setAgg(batch, d.keyB, w.val)
+	}
+	for i := range w.bd {
+		d := &w.bd[i]
+		if err := s.aggGet(d.keyB, func(v []byte) error { return decodeBreakdown(v, &d.types) }); err != nil {
+			return err
+		}
+		w.val = appendBreakdown(w.val[:0], d.types)
+		setAgg(batch, d.keyB, w.val)
+	}
+	return nil
+}
+
+func (w *aggWriter) aggKey(p uint32, escSvc []byte, level byte, escName []byte, minute int64) []byte {
+	w.key = partKey(w.key[:0], ksAgg, p)
+	w.key = append(w.key, escSvc...)
+	w.key = append(w.key, level)
+	w.key = append(w.key, escName...)
+	w.key = binary.BigEndian.AppendUint64(w.key, minuteKey(minute))
+	return w.key
+}
+
+// latency returns the commit's delta of key, adding it (with type typ) if it is new.
+func (w *aggWriter) latency(key, typ []byte) *latencyDelta {
+	if i, ok := w.index[string(key)]; ok {
+		return &w.lat[i]
+	}
+	i := len(w.lat)
+	if i < cap(w.lat) {
+		w.lat = w.lat[:i+1]
+		d := &w.lat[i]
+		d.latencyCounts, d.micros = latencyCounts{}, d.micros[:0]
+	} else {
+		w.lat = append(w.lat, latencyDelta{})
+	}
+	d := &w.lat[i]
+	d.key, d.keyB = string(key), append(d.keyB[:0], key...)
+	d.typ = w.intern(typ)
+	w.index[d.key] = i
+	return d
+}
+
+func (w *aggWriter) breakdown(key []byte) *breakdownDelta {
+	if i, ok := w.index[string(key)]; ok {
+		return &w.bd[i]
+	}
+	i := len(w.bd)
+	if i < cap(w.bd) {
+		w.bd = w.bd[:i+1]
+		w.bd[i].types = w.bd[i].types[:0]
+	} else {
+		w.bd = append(w.bd, breakdownDelta{})
+	}
+	d := &w.bd[i]
+	d.key, d.keyB = string(key), append(d.keyB[:0], key...)
+	w.index[d.key] = i
+	return d
+}
+
+func (d *latencyDelta) add(in *aggInput) {
+	d.count++
+	rep := in.rep
+	if rep <= 0 || math.IsNaN(rep) || math.IsInf(rep, 0) {
+		rep = 1
+	}
+	d.represented += rep
+	d.sumMicros += in.micros
+	switch in.outcome {
+	case 's':
+		d.successes++
+	case 'f':
+		d.failures++
+	}
+	d.micros = append(d.micros, in.micros)
+}
+
+// aggGet calls decode with the committed value of an aggregate key, if there is one.
+func (s *Store) aggGet(key []byte, decode func(v []byte) error) error {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebbledb.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: read aggregate: %w", err)
+	}
+	err = decode(v)
+	if cerr := closer.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("store: aggregate %q: %w", key, err)
+	}
+	return nil
+}
+
+// setAgg adds key and value to batch, copying them.
+func setAgg(batch *pebbledb.Batch, key, val []byte) {
+	op := batch.SetDeferred(len(key), len(val))
+	copy(op.Key, key)
+	copy(op.Value, val)
+	_ = op.Finish() // only fails for an indexed batch, which this is not
+}
