@@ -23,6 +23,10 @@ type Config struct {
 	// Store is what the API reads. Required.
 	Store Store
 
+	// Profiles reads the stored profiles (profiles.go). Default: none, and the profile endpoints
+	// answer 404.
+	Profiles ProfileReader
+
 	// Logger receives the errors the API answers 500 with (the request's path and the error; never
 	// the Authorization header). Default: no logging.
 	Logger *zap.Logger
@@ -66,6 +70,7 @@ func New(cfg Config) (*API, error) {
 	a.handle("transactions", a.transactions)
 	a.handle("traces/{trace_id}", a.trace)
 	a.handle("errors", a.errorGroups)
+	a.handleProfiles()
 	a.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusNotFound, errorJSON{Error: "no such API endpoint: " + r.URL.Path +
 			" (see the query package's documentation for the endpoints)"})

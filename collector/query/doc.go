@@ -122,6 +122,54 @@
 // "transaction_name", "timestamp"}}], "truncated"}. At most limit groups (default 50, at most 1,000).
 // The newest 50,000 errors of the range are grouped; truncated says there were more.
 //
+// # Profiles
+//
+// The profiles the collector received at /intake/v2/profile (hotpath's captures of slow requests and
+// resource triggers, and the Elastic Go agent's periodic profiles), when Config.Profiles is set (404
+// otherwise). A profile is {"id", "trigger" (slow_request, cpu, heap, goroutines, sched_latency, or
+// periodic), "timestamp", "duration_us", "received", "service": {"name", "version", "environment",
+// "node"}, "agent", "host", "trace_id", "transaction": {"id", "name", "sampled", "ended", "start",
+// "threshold_us"} or null, "resource" or null, "cpu": {"start", "duration_us", "samples"} or null,
+// "goroutine_snapshots", "errors", "parts": [{"kind", "size", "url"}]}.
+//
+// GET /api/v1/profiles?service=&transaction_id=&trace_id=&from=&to=&limit=&cursor=
+//
+// Profiles, newest first, a page at a time: {"from", "to", "profiles": [...], "next"}. With
+// transaction_id or trace_id, every time unless from or to is given (from and to are then null).
+//
+// GET /api/v1/profiles/{id}
+//
+// One profile.
+//
+// GET /api/v1/profiles/{id}/{part}?transaction_id=
+//
+// A part as a file (Content-Type application/octet-stream, Content-Disposition attachment): cpu,
+// goroutine and heap are gzipped pprof profiles (go tool pprof opens them, also straight from the URL
+// when the collector has no secret token); with transaction_id, only the samples labelled with that
+// transaction.id. trace is the Go execution trace, decompressed (go tool trace opens it).
+//
+// GET /api/v1/profiles/{id}/flamegraph?part=&transaction_id=&sample_type=
+//
+// A pprof part (part: cpu by default, else goroutine) folded for a flame graph, so that no client
+// parses pprof: {"profile_id", "part", "transaction_id", "sample_type", "unit", "sample_types",
+// "samples", "total", "pruned", "root": {"name", "file", "self", "total", "children": [...]},
+// "functions": [{"name", "self", "total"}], "cpu"}. A node is a function called from the path of its
+// ancestors; total is the value of the samples through it, self of those ending in it; frames under a
+// thousandth of the total are left out and their value counted in pruned. sample_type picks the value
+// (default: the profile's default, cpu for CPU profiles). functions are the 30 largest by self. For a
+// CPU profile, "cpu" says how much it knows: {"samples", "sampling_period_us", "cpu_us",
+// "low_sample_count" (fewer than MinCPUSamples, 50), "min_samples", "share_error" (the half-width of
+// the 95% interval of a 50% share), "note" (a sentence saying so)}.
+//
+// GET /api/v1/transactions/{transaction_id}/profile?trace_id=
+//
+// A transaction's profile with its flame graphs: {"transaction_id", "trace_id", "profile_id",
+// "found_by", "profile", "cpu", "goroutine"} (cpu and goroutine are flame graphs, or null). The profile
+// is the one the transaction's label profile_id names (found_by "label"; needs trace_id, which finds the
+// transaction); else the capture of that transaction ("capture"); else, with trace_id, a CPU profile of
+// its service covering its time whose samples carry its transaction.id label ("sample_labels"): then
+// only those samples are shown. A label naming a profile that is not stored is a 404 saying so.
+//
 // # Cost
 //
 // services, endpoints, endpoint and breakdown read one pre-aggregated value per minute of the range
