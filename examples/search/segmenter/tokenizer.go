@@ -186,3 +186,9 @@ func (t *Tokenizer) longestWord(run []rune) int {
 	}
 	return 0
 }
+
+// Knows reports whether word is in the tokenizer's dictionary.
+func (t *Tokenizer) Knows(word string) bool {
+	_, ok := t.words[word]
+	return ok
+}
