@@ -193,11 +193,12 @@ func openCollector(cfg collectorConfig, log *zap.Logger) (*collectorServer, erro
 //   - Parts reach the data through c.store and register their metrics in c.registry.
 //
 // The query API (collector/query) is under /api/v1/, behind the intake's auth; the UI (collector/ui)
-// under /ui/, public (its files hold no data: it reads the API with the user's credentials). Planned
-// here: the profile intake at POST /intake/v2/profile (until then it gets the 404, as from APM Server
-// 8.5 on).
+// under /ui/, public (its files hold no data: it reads the API with the user's credentials). The
+// profile intake, POST /intake/v2/profile, has the events endpoint's authentication and stores into the
+// same store (profiles.go).
 func (c *collectorServer) routes(mux *http.ServeMux) {
 	c.intake.Register(mux)
+	mux.Handle("/intake/v2/profile", c.profileIntake())
 	mux.Handle("GET /metrics", c.intake.RequireAuth(promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{})))
 	mux.Handle(query.Prefix, c.intake.RequireAuth(c.queryAPI()))
 	mux.Handle(ui.Prefix, ui.Handler())

@@ -124,7 +124,7 @@ func (q queryStore) Trace(ctx context.Context, traceID string) ([]collector.Even
 
 // queryAPI is the query API over c's store.
 func (c *collectorServer) queryAPI() http.Handler {
-	api, err := query.New(query.Config{Store: queryStore{c.store}, Logger: c.log.Named("query")})
+	api, err := query.New(query.Config{Store: queryStore{c.store}, Profiles: profileStore{c.store}, Logger: c.log.Named("query")})
 	if err != nil {
 		panic(err) // New fails only without a store, and openCollector has opened one
 	}
