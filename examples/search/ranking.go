@@ -13,7 +13,7 @@ const defaultScript = "_score * (1 + 0.1 * Math.log1p(doc['popularity'].value)) 
 
 // PersonalizedHistory is how many recently viewed products the personalized script scores every match
 // against: the script's size, and so its cost per document, grows with it.
-const PersonalizedHistory = 60
+const PersonalizedHistory = 150
 
 // personalizedScript is defaultScript times a similarity to the user's last PersonalizedHistory viewed
 // products: same brand, same category, and a price close to theirs (a Gaussian decay). Painless would

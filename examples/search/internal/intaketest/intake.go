@@ -150,3 +150,6 @@ func (in *Intake) Children(id string) []Event {
 	}
 	return out
 }
+
+// URL returns the intake's base URL, for ELASTIC_APM_SERVER_URL.
+func (in *Intake) URL() string { return in.srv.URL }
