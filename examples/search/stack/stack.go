@@ -85,7 +85,7 @@ type Stack struct {
 
 // Start starts the parts: the segmenter, Elasticsearch (the stand-in, filled with the catalog through the
 // same SetupIndex as a cluster), the search service. On error, what was started is stopped.
-func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
@@ -98,13 +98,14 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	if cfg.Trouble {
 		applyTrouble(&cfg)
 	}
-	st = &Stack{}
+	st := &Stack{}
+	started := false
 	defer func() {
-		if err != nil {
+		if !started {
 			st.Shutdown(context.Background())
-			st = nil
 		}
 	}()
+	var err error
 
 	st.SegmenterURL = cfg.SegmenterURL
 	if st.SegmenterURL == "" {
@@ -179,6 +180,7 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	cfg.Logger.Info("search example running", zap.String("search", st.SearchURL),
 		zap.String("segmenter", st.SegmenterURL), zap.Bool("standin", st.StandIn != nil),
 		zap.Int("products", len(st.Products)))
+	started = true
 	return st, nil
 }
 
