@@ -12,14 +12,19 @@
 //	                                            coloured by type, Elasticsearch's took); a click shows a span's
 //	                                            details (db.statement, labels, HTTP); the transaction's profile
 //	/ui/?page=errors&service=S                  errors grouped by grouping key
+//	/ui/?page=profile&id=P&trace=ID&tx=TX       a profile: CPU and goroutine flame graphs (a click zooms), the
+//	                                            largest functions or where the goroutines waited, the sample
+//	                                            count said honestly, downloads for go tool pprof and go tool
+//	                                            trace, and the way back to the transaction
 //
 // Every page takes range=15m|1h|6h|24h|7d (default 1h), or from and to (Unix milliseconds or RFC 3339).
 // Times are shown in the viewer's time zone.
 //
 // The files are plain ES modules and CSS, no build step and no third-party code: app.js (pages and
 // routing), api.js (the query API client), chart.js (SVG line and bar charts), waterfall.js,
-// profile.js (the place for the profile's flame graph), format.js and dom.js (which builds elements
-// from text only, so no data from the API is ever parsed as HTML).
+// profile.js (a transaction's profile under its waterfall, and the profile page), flamegraph.js (a DOM
+// flame graph of the API's frame tree), format.js and dom.js (which builds elements from text only, so
+// no data from the API is ever parsed as HTML).
 package ui
 
 import (

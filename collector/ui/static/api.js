@@ -60,3 +60,29 @@ export async function get(path, params = {}, signal) {
   }
   return body;
 }
+
+// getFile fetches an API path that answers a file (a profile's pprof or trace part): its bytes as a
+// Blob and the file name the API gives in Content-Disposition.
+export async function getFile(path, signal) {
+  const headers = {};
+  const auth = authorization();
+  if (auth) headers.Authorization = auth;
+  let resp;
+  try {
+    resp = await fetch(new URL(path, apiBase), { headers, signal, cache: 'no-store' });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, `cannot reach the collector (${e.message})`);
+  }
+  if (!resp.ok) {
+    let body = null;
+    try {
+      body = await resp.json();
+    } catch {
+      body = null;
+    }
+    throw new ApiError(resp.status, body?.error || `${resp.status} ${resp.statusText}`, body?.parameter);
+  }
+  const name = /filename="([^"]+)"/.exec(resp.headers.get('Content-Disposition') || '')?.[1] || '';
+  return { blob: await resp.blob(), name };
+}

@@ -6,7 +6,7 @@ import * as fmt from './format.js';
 import { el, message, loading } from './dom.js';
 import { lineChart, barChart } from './chart.js';
 import { renderWaterfall } from './waterfall.js';
-import { renderProfile } from './profile.js';
+import { renderProfile, profilePage } from './profile.js';
 
 const ranges = [['15m', 'Last 15 minutes'], ['1h', 'Last hour'], ['6h', 'Last 6 hours'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days']];
 const main = document.getElementById('app');
@@ -453,9 +453,9 @@ export function render() {
   const page = current().get('page') || 'overview';
   const box = el('main', { 'data-page': page });
   main.replaceChildren(header(), box, footer());
-  const pages = { overview, endpoint: endpointPage, trace: tracePage, errors: errorsPage };
+  const pages = { overview, endpoint: endpointPage, trace: tracePage, errors: errorsPage, profile: profilePage };
   const fn = pages[page] || overview;
-  const titles = { overview: 'Services', endpoint: current().get('name') || 'Endpoint', trace: 'Trace', errors: 'Errors' };
+  const titles = { overview: 'Services', endpoint: current().get('name') || 'Endpoint', trace: 'Trace', errors: 'Errors', profile: 'Profile' };
   document.title = `${titles[page] || 'Services'} · hotpath`;
   box.append(loading(page === 'overview' ? 'services' : page));
   fn(box, signal).catch((err) => failure(box, err, render));

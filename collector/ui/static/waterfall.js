@@ -3,6 +3,7 @@
 
 import { us } from './format.js';
 import { el } from './dom.js';
+import { profileHref, profileIdOf } from './profile.js';
 
 // typeClass maps a span type to its colour class.
 export function typeClass(item) {
@@ -166,6 +167,11 @@ function details(item, trace) {
   for (const [k, v] of Object.entries(item.labels || {})) field(dl, `label ${k}`, String(v));
   field(dl, 'id', item.id);
   panel.append(dl);
+  // A transaction the profiler captured while it was slow: its flame graphs.
+  if (item.kind === 'transaction' && profileIdOf(item)) {
+    panel.append(el('p', {}, el('a', { href: profileHref(profileIdOf(item), trace.trace_id, item.id), 'data-nav': '', class: 'profile-link' },
+      'Profile of this request: CPU and goroutine flame graphs →')));
+  }
   if (item.db?.statement) {
     panel.append(el('div', { class: 'statement-title' }, 'db.statement'), el('pre', { class: 'statement' }, item.db.statement));
   }
