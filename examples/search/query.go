@@ -19,15 +19,20 @@ const (
 	boostDescriptionSynonym = 0.5
 )
 
+// MaxQueryUnits bounds the units sent to Elasticsearch: the words of a longer query past it are not
+// searched (they are still segmented and expanded). Each unit is a few clauses per synonym, and
+// Elasticsearch refuses queries of more than a few thousand clauses.
+const MaxQueryUnits = 64
+
 type object = map[string]any
 
 // queryBody returns the Elasticsearch search body for req: each unit of the expansion is a clause matched
 // by its text or an alternative, in the title or the description; most units must match (all of one or
-// two, three quarters of more); the filters restrict category, brand and price; the ranking script
-// scores what matches.
+// two, three quarters of more; the first MaxQueryUnits units only); the filters restrict category, brand
+// and price; the ranking script scores what matches.
 func queryBody(req Request, exp Expansion, script string, params map[string]any) ([]byte, error) {
-	units := make([]any, 0, len(exp.Units))
-	for _, u := range exp.Units {
+	units := make([]any, 0, min(len(exp.Units), MaxQueryUnits))
+	for _, u := range exp.Units[:min(len(exp.Units), MaxQueryUnits)] {
 		should := []any{
 			match(titleField, u.Text, boostTitle), match(descriptionField, u.Text, boostDescription),
 		}

@@ -21,7 +21,7 @@ const (
 	// Tail queries are made up of two to five catalog words, sometimes with a category or price filter:
 	// each is nearly unique.
 	Tail QueryKind = "tail"
-	// Pathological queries are product text pasted into the search box: 100 to 180 tokens, slow with
+	// Pathological queries are product text pasted into the search box: 120 to 220 words, slow with
 	// Trouble.QuadraticSynonyms.
 	Pathological QueryKind = "pathological"
 )
@@ -136,9 +136,9 @@ func (m *QueryMix) tail() Query {
 	return Query{Kind: Tail, Values: v}
 }
 
-// pasted returns the titles and descriptions of catalog products run together, 100 to 180 words.
+// pasted returns the titles and descriptions of catalog products run together, 120 to 220 words.
 func (m *QueryMix) pasted() string {
-	target := 100 + m.r.IntN(81)
+	target := 120 + m.r.IntN(101)
 	var words []string
 	for len(words) < target {
 		p := m.products[m.r.IntN(len(m.products))]

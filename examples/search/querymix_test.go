@@ -27,7 +27,7 @@ func TestQueryMix(t *testing.T) {
 		case Popular:
 			popular[q.Values.Get("q")]++
 		case Pathological:
-			if tokens := len(tok.Tokenize(q.Values.Get("q"))); tokens < 100 {
+			if tokens := len(tok.Tokenize(q.Values.Get("q"))); tokens < 120 {
 				t.Errorf("a pathological query of %d tokens", tokens)
 			}
 		}

@@ -1,10 +1,8 @@
 package esstandin
 
 import (
-	"cmp"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 )
 
@@ -196,32 +194,58 @@ func (x *executor) rangeQ(q rangeQuery) hits {
 	return h
 }
 
-// union merges lists, summing the scores of a document found in several, and counting in how many.
+// union merges lists, summing the scores of a document found in several, and counting in how many. The
+// lists are merged pairwise, in a balanced tree: O(total × log lists), and the scores of a document are
+// always added in the same order.
 func (x *executor) union(lists []hits) (hits, []int32) {
-	type entry struct {
-		doc   int32
-		score float64
+	type counted struct {
+		hits
+		counts []int32
 	}
-	var all []entry
-	for _, l := range lists {
-		for i, d := range l.docs {
-			all = append(all, entry{d, l.scores[i]})
+	level := make([]counted, len(lists))
+	for i, l := range lists {
+		c := counted{hits: l, counts: make([]int32, len(l.docs))}
+		for j := range c.counts {
+			c.counts[j] = 1
 		}
+		level[i] = c
 	}
-	slices.SortStableFunc(all, func(a, b entry) int { return cmp.Compare(a.doc, b.doc) })
-	x.work += int64(len(all))
-	var h hits
-	var counts []int32
-	for i := 0; i < len(all); {
-		j, score := i, 0.0
-		for ; j < len(all) && all[j].doc == all[i].doc; j++ {
-			score += all[j].score
+	if len(level) == 0 {
+		return hits{}, nil
+	}
+	for len(level) > 1 {
+		next := level[:0:0]
+		for i := 0; i < len(level); i += 2 {
+			if i+1 == len(level) {
+				next = append(next, level[i])
+				continue
+			}
+			a, b := level[i], level[i+1]
+			var m counted
+			p, q := 0, 0
+			for p < len(a.docs) || q < len(b.docs) {
+				switch {
+				case q == len(b.docs) || p < len(a.docs) && a.docs[p] < b.docs[q]:
+					m.add(a.docs[p], a.scores[p])
+					m.counts = append(m.counts, a.counts[p])
+					p++
+				case p == len(a.docs) || b.docs[q] < a.docs[p]:
+					m.add(b.docs[q], b.scores[q])
+					m.counts = append(m.counts, b.counts[q])
+					q++
+				default:
+					m.add(a.docs[p], a.scores[p]+b.scores[q])
+					m.counts = append(m.counts, a.counts[p]+b.counts[q])
+					p++
+					q++
+				}
+			}
+			x.work += int64(len(a.docs) + len(b.docs))
+			next = append(next, m)
 		}
-		h.add(all[i].doc, score)
-		counts = append(counts, int32(j-i))
-		i = j
+		level = next
 	}
-	return h, counts
+	return level[0].hits, level[0].counts
 }
 
 // intersect returns the documents in every list; the score is the sum of the scores in the lists that

@@ -31,6 +31,7 @@ const (
 	DemoSegmenterSlowFraction = 0.03                   // segmenter.Config.SlowFraction
 	DemoSegmenterSlowDelay    = 900 * time.Millisecond // segmenter.Config.SlowDelay
 	DemoSegmenterDelay        = 2 * time.Millisecond   // segmenter.Config.Delay
+	DemoSlowThreshold         = 250 * time.Millisecond // search.Config.SlowThreshold
 )
 
 // Config configures Start. The zero value starts the example without trouble, on the stand-in, with the
@@ -63,7 +64,9 @@ type Config struct {
 
 	// Trouble turns on the example's deliberate problems with the demo's settings, where Search.Trouble
 	// and Segmenter leave them zero: quadratic synonyms, DemoHeavyRanking, and the segmenter's
-	// DemoSegmenterSlowFraction of DemoSegmenterSlowDelay (and DemoSegmenterDelay on every call).
+	// DemoSegmenterSlowFraction of DemoSegmenterSlowDelay (and DemoSegmenterDelay on every call). It
+	// also lowers the slow threshold to DemoSlowThreshold if Search.SlowThreshold is zero: pasted
+	// queries and heavy rankings take 100 ms to 1 s, slow calls to the segmenter about DemoSegmenterSlowDelay.
 	Trouble bool
 
 	// Logger logs startup and the parts' logs. Default: none.
@@ -196,6 +199,9 @@ func applyTrouble(cfg *Config) {
 	}
 	if cfg.Segmenter.Delay == 0 {
 		cfg.Segmenter.Delay = DemoSegmenterDelay
+	}
+	if cfg.Search.SlowThreshold == 0 {
+		cfg.Search.SlowThreshold = DemoSlowThreshold
 	}
 }
 

@@ -79,7 +79,7 @@ func TestApplyTrouble(t *testing.T) {
 	applyTrouble(&cfg)
 	if !cfg.Search.Trouble.QuadraticSynonyms || cfg.Search.Trouble.HeavyRanking != DemoHeavyRanking ||
 		cfg.Segmenter.SlowFraction != DemoSegmenterSlowFraction || cfg.Segmenter.SlowDelay != DemoSegmenterSlowDelay ||
-		cfg.Segmenter.Delay != DemoSegmenterDelay {
+		cfg.Segmenter.Delay != DemoSegmenterDelay || cfg.Search.SlowThreshold != DemoSlowThreshold {
 		t.Errorf("demo trouble: %+v %+v", cfg.Search.Trouble, cfg.Segmenter)
 	}
 	// What the caller set is kept.
