@@ -18,6 +18,11 @@ type hits struct {
 	scores []float64
 }
 
+// newHits returns empty hits with room for n.
+func newHits(n int) hits {
+	return hits{docs: make([]int32, 0, n), scores: make([]float64, 0, n)}
+}
+
 func (h *hits) add(doc int32, score float64) {
 	h.docs = append(h.docs, doc)
 	h.scores = append(h.scores, score)
@@ -49,7 +54,7 @@ func (x *executor) run(q query) (hits, *esError) {
 }
 
 func (x *executor) matchAll(boost float64) hits {
-	var h hits
+	h := newHits(x.ix.live)
 	for doc, s := range x.ix.slots {
 		if !s.deleted {
 			h.add(int32(doc), boost)
@@ -70,10 +75,10 @@ func idf(docCount, df int) float64 {
 func (x *executor) textTerm(ti *textIndex, term string, boost float64) hits {
 	ps := ti.postings[term]
 	df := ti.df[term]
-	var h hits
 	if df == 0 {
-		return h
+		return hits{}
 	}
+	h := newHits(df)
 	weight := boost * idf(ti.docs, df)
 	avgdl := float64(ti.sumLen) / float64(ti.docs)
 	x.work += int64(len(ps))
@@ -93,10 +98,10 @@ func (x *executor) textTerm(ti *textIndex, term string, boost float64) hits {
 func (x *executor) keywordTerm(ki *keywordIndex, v string, boost float64) hits {
 	ps := ki.postings[v]
 	df := ki.df[v]
-	var h hits
 	if df == 0 {
-		return h
+		return hits{}
 	}
+	h := newHits(df)
 	avgdl := float64(ki.sumDF) / float64(ki.docs)
 	score := boost * idf(ki.docs, df) / (1 + bm25K1*(1-bm25B+bm25B/avgdl))
 	x.work += int64(len(ps))
@@ -221,7 +226,8 @@ func (x *executor) union(lists []hits) (hits, []int32) {
 				continue
 			}
 			a, b := level[i], level[i+1]
-			var m counted
+			n := len(a.docs) + len(b.docs)
+			m := counted{hits: newHits(n), counts: make([]int32, 0, n)}
 			p, q := 0, 0
 			for p < len(a.docs) || q < len(b.docs) {
 				switch {

@@ -277,7 +277,12 @@ func (c *call) eval(e *env) (value, error) {
 			return value{}, err
 		}
 	}
-	args := make([]value, len(c.args))
+	var buf [5]value // the functions take at most 5 arguments: no allocation
+	args := buf[:0]
+	if len(c.args) > len(buf) {
+		args = make([]value, 0, len(c.args))
+	}
+	args = args[:len(c.args)]
 	for i, a := range c.args {
 		v, err := a.eval(e)
 		if err != nil {
@@ -322,15 +327,15 @@ func (c *call) eval(e *env) (value, error) {
 	return value{}, typeError("dynamic method [%s, %s/%d] not found", target.kind, c.name, len(args))
 }
 
-func numbers(name string, args []value, n int) ([]float64, error) {
-	if len(args) != n {
-		return nil, typeError("unknown call [%s] with [%d] arguments", name, len(args))
+func numbers(name string, args []value, n int) ([5]float64, error) {
+	var out [5]float64
+	if len(args) != n || n > len(out) {
+		return out, typeError("unknown call [%s] with [%d] arguments", name, len(args))
 	}
-	out := make([]float64, n)
 	for i, a := range args {
 		f, ok := a.number()
 		if !ok {
-			return nil, typeError("cannot cast from [%s] to [double] in [%s]", a.kind, name)
+			return out, typeError("cannot cast from [%s] to [double] in [%s]", a.kind, name)
 		}
 		out[i] = f
 	}
