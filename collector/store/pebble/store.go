@@ -149,8 +149,8 @@ type Store struct {
 	closeErr   error
 	cursors    cursors
 	diskCached atomic.Int64
-
 	profileW   profileState // StoreProfile's (profiles.go)
+
 	readMu  sync.RWMutex   // guards closed against readers starting
 	closed  bool           // guarded by readMu: reads return ErrClosed
 	readers sync.WaitGroup // reads in progress; Close waits for them before closing the database
