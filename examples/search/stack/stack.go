@@ -39,7 +39,9 @@ const (
 type Config struct {
 	// ElasticsearchURL is a real cluster to search. Default: "", start the stand-in (esstandin) and load
 	// the catalog into it.
-	ElasticsearchURL    string
+	ElasticsearchURL string
+	// ElasticsearchAPIKey and ElasticsearchCACert (PEM) authenticate to the cluster, as
+	// search.Config's fields of the same names. Default: none.
 	ElasticsearchAPIKey string
 	ElasticsearchCACert []byte
 	// SetupIndex, with ElasticsearchURL, (re)creates the index and loads the catalog into the cluster
