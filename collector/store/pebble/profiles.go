@@ -141,7 +141,14 @@ func (s *Store) StoreProfile(ctx context.Context, p *collector.Profile) error {
 		return fmt.Errorf("store: profile %s: %w", p.ID, err)
 	}
 	part := partitionOf(s.cfg.Now())
-	b := s.db.NewBatch()
+	var size int
+	for _, pp := range p.Parts {
+		size += len(pp.Data)
+	}
+	// Sized for the data (up to a batch's worth) and the record, so that the batch does not grow by
+	// doubling a few times.
+	batchSize := func() int { return min(size, profileBatchBytes+profileChunkBytes) + 64<<10 }
+	b := s.db.NewBatchWithSize(batchSize())
 	defer func() { _ = b.Close() }()
 	for i := range p.Parts {
 		if i > 255 {
@@ -161,8 +168,9 @@ func (s *Store) StoreProfile(ctx context.Context, p *collector.Profile) error {
 				if err := b.Commit(pebbledb.NoSync); err != nil {
 					return fmt.Errorf("store: profile %s: write data: %w", p.ID, err)
 				}
+				size -= int(b.Len())
 				_ = b.Close()
-				b = s.db.NewBatch()
+				b = s.db.NewBatchWithSize(batchSize())
 			}
 		}
 	}
