@@ -11,7 +11,10 @@ import (
 // Retention deletes whole hourly partitions, oldest first: one range deletion per keyspace (events by
 // sequence number, and each index under the partition's number), then a compaction of those ranges to
 // give the space back. It runs in its own goroutine; the writer never waits for it (Pebble's range
-// deletions do not block writes).
+// deletions do not block writes). One pass runs at a time (Store.retentionMu): a pass removes a
+// partition from the list before its compaction gives the space back, so a pass overlapping it would
+// measure that space as still used with the partition already gone, and would refuse intake ("the
+// current hour's events alone exceed" the budget) on a false premise, or drop the same partition again.
 
 // diskLowWater is the fraction of MaxDisk retention frees down to once it has started deleting for
 // space, so that it does not run again after every commit.
@@ -44,7 +47,12 @@ func (s *Store) RunRetention() error {
 	return s.applyRetention()
 }
 
+// applyRetention is one retention pass: it deletes what is past MaxAge, then frees space down to the
+// low-water mark, and decides whether intake is refused (s.full) from its own last measure. Passes are
+// serialized, so that decision is never made from a measure that another pass is changing.
 func (s *Store) applyRetention() error {
+	s.retentionMu.Lock()
+	defer s.retentionMu.Unlock()
 	if s.cfg.MaxAge > 0 {
 		cutoff := s.cfg.Now().Add(-s.cfg.MaxAge)
 		for {

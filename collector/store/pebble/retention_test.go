@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
@@ -197,8 +200,11 @@ func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
 	if !strings.Contains(err.Error(), `"elasticsearch"`) {
 		t.Fatalf("error does not name the cursor: %v", err)
 	}
-	// The exporter catches up with the first three hours: retention frees them and intake resumes.
-	if err := s.CommitCursor("elasticsearch", uint64(len(hours[0])+len(hours[1])+len(hours[2])+1)); err != nil {
+	// The exporter catches up with the first three hours: retention frees them (all three: two leave
+	// the store above the low-water mark) and intake resumes. The commit also wakes the retention loop,
+	// whose pass overlaps RunRetention's.
+	freed := uint64(len(hours[0]) + len(hours[1]) + len(hours[2]))
+	if err := s.CommitCursor("elasticsearch", freed+1); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RunRetention(); err != nil {
@@ -207,8 +213,11 @@ func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
 	if err := s.ProcessBatch(context.Background(), &b); err != nil {
 		t.Fatalf("intake after the cursor moved: %v", err)
 	}
-	if got := firstSeq(t, s); got > uint64(len(hours[0])+len(hours[1])+len(hours[2])+1) {
-		t.Fatalf("deleted events the cursor had not passed: oldest %d", got)
+	if got := firstSeq(t, s); got != freed+1 {
+		t.Fatalf("oldest event %d after the cursor moved to %d", got, freed+1)
+	}
+	if _, live := s.updateDiskMetrics(); live > s.cfg.MaxDisk {
+		t.Fatalf("disk usage %d after retention, budget %d", live, s.cfg.MaxDisk)
 	}
 }
 
@@ -262,5 +271,59 @@ func TestRetentionWhileWriting(t *testing.T) {
 	}
 	if parts := s.parts.snapshot(); len(parts) > 4 {
 		t.Fatalf("%d hourly partitions kept with a 2 h maximum age", len(parts))
+	}
+}
+
+// Retention passes that overlap (RunRetention callers, and the loop that a cursor's commit wakes while
+// intake is refused) take turns: each decides the budget state from a measure no other pass is
+// changing, so once they have all returned intake is accepted, and each partition went exactly once.
+func TestConcurrentRetentionRunsAgree(t *testing.T) {
+	clk := newClock(t0)
+	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MemTableBytes: 128 << 10})
+	g := newGen(13, t0)
+	if _, err := s.RegisterCursor("elasticsearch"); err != nil {
+		t.Fatal(err)
+	}
+	hours := fillHours(t, s, clk, g, 4, 1500)
+	if err := s.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, used := s.updateDiskMetrics()
+	s.cfg.MaxDisk = used * 6 / 10
+	if err := s.RunRetention(); err != nil {
+		t.Fatal(err)
+	}
+	b := g.batch(10, 0)
+	if err := s.ProcessBatch(context.Background(), &b); !errors.Is(err, ErrDiskBudget) {
+		t.Fatalf("over budget with a cursor holding data: %v", err)
+	}
+	freed := uint64(len(hours[0]) + len(hours[1]) + len(hours[2]))
+	if err := s.CommitCursor("elasticsearch", freed+1); err != nil { // also wakes the retention loop
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() { errs <- s.RunRetention() })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ProcessBatch(context.Background(), &b); err != nil {
+		t.Fatalf("intake after concurrent retention runs freed space: %v", err)
+	}
+	if got := firstSeq(t, s); got != freed+1 {
+		t.Fatalf("oldest event %d after retention, want %d", got, freed+1)
+	}
+	var m dto.Metric
+	if err := s.metrics.deletedParts.WithLabelValues("disk").Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetCounter().GetValue(); got != 3 {
+		t.Fatalf("%v partitions counted as deleted for disk, want 3", got)
 	}
 }

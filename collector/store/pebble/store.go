@@ -151,6 +151,10 @@ type Store struct {
 	diskCached atomic.Int64
 	profileW   profileState // StoreProfile's (profiles.go)
 
+	// retentionMu serializes retention passes (the loop's and RunRetention's), which alone set and
+	// clear full: see retention.go.
+	retentionMu sync.Mutex
+
 	readMu  sync.RWMutex   // guards closed against readers starting
 	closed  bool           // guarded by readMu: reads return ErrClosed
 	readers sync.WaitGroup // reads in progress; Close waits for them before closing the database
