@@ -284,7 +284,7 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) (err er
 		return nil
 	}
 
-	printDemoGuide(stdout, cfg, collectorURL, st)
+	printDemoGuide(stdout, cfg, collectorURL, dataDir, st)
 	if cfg.ready != nil {
 		cfg.ready(demoRunning{collectorURL: collectorURL, searchURL: st.SearchURL, dataDir: dataDir})
 	}
@@ -393,12 +393,17 @@ func describeElasticsearch(cfg demoConfig) string {
 }
 
 // printDemoGuide prints where the UI is and the three clicks from the slowest endpoint to a profile.
-func printDemoGuide(w io.Writer, cfg demoConfig, collectorURL string, st *stack.Stack) {
+func printDemoGuide(w io.Writer, cfg demoConfig, collectorURL, dataDir string, st *stack.Stack) {
 	uiURL := collectorURL + ui.Prefix
-	endpoint := uiURL + "?" + url.Values{"page": {"endpoint"}, "service": {demoService}, "name": {"GET /search"}}.Encode()
+	endpoint := uiURL + "?" + url.Values{"page": {"endpoint"}, "service": {demoService}, "name": {"GET /search"},
+		"range": {"15m"}}.Encode()
 	stop := "Ctrl-C stops it"
 	if cfg.duration > 0 {
 		stop = fmt.Sprintf("It stops after %v, or at Ctrl-C", cfg.duration)
+	}
+	fate := "removed at exit (--keep-data keeps it)"
+	if cfg.keepData {
+		fate = "kept at exit (--keep-data)"
 	}
 	fmt.Fprintf(w, `
 hotpath demo: a shop's search service, traced by hotpath's agent and profiled while its requests are slow,
@@ -407,26 +412,22 @@ under %s searches a second (popular queries, a long tail, a few product descript
   UI          %s
   collector   %s (ELASTIC_APM_SERVER_URL for your own services)
   search      %s/search?q=running+shoes
+  data        %s, %s
 
 Slow searches (over %v) start within a minute. Then, in the UI:
   1. Open the UI and click GET /search, the slowest endpoint of the service %q:
      %s
-  2. Under "Slowest transactions", click the top duration: the waterfall shows where that search spent
-     its time: POST segmenter, build query, or Elasticsearch (with its own took).
+  2. Under "Slowest transactions", click a duration: the waterfall shows where that search spent its time.
+       %-12s POST segmenter: the segmenter was reloading its dictionary (waiting, off CPU)
+       the others   build query: a product description pasted into the search box (CPU in the service),
+                    or Elasticsearch with a large "ES took": the personalized ranking script
   3. Under the waterfall, "Open the flame graphs": the profile captured while that search was running.
-     A pasted description is CPU in build query: expandSynonyms on top of the CPU flame graph (synonym
-     expansion is quadratic in the query's length). A slow segmenter call shows in the Goroutines tab,
-     a heavy ranking script as Elasticsearch's took.
+     For a long build query, expandSynonyms is on top of the CPU flame graph: the synonym expansion is
+     quadratic in the query's length. For a slow segmenter call, the Goroutines tab shows where it waited.
 
-%s; the data directory is %s.
-`, formatRate(cfg.rate), uiURL, collectorURL, st.SearchURL, cfg.slowThreshold, demoService, endpoint, stop, dataDirFate(cfg))
-}
-
-func dataDirFate(cfg demoConfig) string {
-	if cfg.keepData {
-		return "kept (--keep-data)"
-	}
-	return "removed at exit (--keep-data keeps it)"
+%s.
+`, formatRate(cfg.rate), uiURL, collectorURL, st.SearchURL, dataDir, fate, cfg.slowThreshold, demoService, endpoint,
+		"about "+stack.DemoSegmenterSlowDelay.String(), stop)
 }
 
 func formatRate(r float64) string {

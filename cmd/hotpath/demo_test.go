@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -293,8 +295,9 @@ func TestDemoEndToEnd(t *testing.T) {
 	for _, want := range []string{
 		run.collectorURL + "/ui/\n",
 		"1. Open the UI and click GET /search",
-		run.collectorURL + "/ui/?name=GET+%2Fsearch&page=endpoint&service=search",
-		"2. Under \"Slowest transactions\"",
+		run.collectorURL + "/ui/?name=GET+%2Fsearch&page=endpoint&range=15m&service=search",
+		"2. Under \"Slowest transactions\", click a duration",
+		run.dataDir + ", removed at exit",
 		"3. Under the waterfall, \"Open the flame graphs\"",
 		" searches, p50 ",
 		"Stopping: the load",
@@ -327,7 +330,7 @@ func TestDemoDuration(t *testing.T) {
 	defer os.RemoveAll(run.dataDir)
 	out := stdout.String()
 	if _, err := os.Stat(run.dataDir); err != nil || !strings.Contains(out, "The data is kept in "+run.dataDir) ||
-		!strings.Contains(out, "It stops after 1s") || !strings.Contains(out, "\nRan 1s: ") {
+		!strings.Contains(out, "It stops after 1s") || !strings.Contains(out, run.dataDir+", kept at exit") || !strings.Contains(out, "\nRan 1s: ") {
 		t.Errorf("data directory %s: %v; output:\n%s", run.dataDir, err, out)
 	}
 	// It is a collector's data directory.
@@ -337,6 +340,57 @@ func TestDemoDuration(t *testing.T) {
 	}
 	if err := c.close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDemoInterrupt runs `hotpath demo` as a user does, as a process of its own (the test binary, see
+// TestMain), and stops it with SIGINT, as Ctrl-C does: it stops in order, says so, exits 0 and removes
+// its data directory.
+func TestDemoInterrupt(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "demo", "--listen", "127.0.0.1:0", "--catalog-size", "50", "--rate", "5")
+	cmd.Env = append(os.Environ(), execCollectorEnv+"=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &lockedWriter{w: &stderr}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	dataDir := ""
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if rest, ok := strings.CutPrefix(sc.Text(), "  data        "); ok {
+			dataDir, _, _ = strings.Cut(rest, ", ")
+		}
+		if sc.Text() == "Ctrl-C stops it." {
+			break
+		}
+	}
+	if dataDir == "" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("the demo did not start:\n%s\n%s", out.String(), stderr.String())
+	}
+	if _, err := os.Stat(dataDir); err != nil {
+		t.Errorf("data directory: %v", err)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(stdout)
+	out.Write(rest)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGINT: %v\n%s\n%s", err, out.String(), stderr.String())
+	}
+	if s := out.String(); !strings.Contains(s, "\nStopping: the load") || !strings.Contains(s, "\nRan ") {
+		t.Errorf("output:\n%s", s)
+	}
+	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the data directory %s is still there: %v", dataDir, err)
 	}
 }
 
@@ -392,6 +446,12 @@ func TestDemoFlags(t *testing.T) {
 	}
 	if d := describeElasticsearch(cfg); strings.Contains(d, "u:p") || !strings.Contains(d, "es:9200") {
 		t.Errorf("the cluster is described as %q", d)
+	}
+	// Through the command: the error, and nothing started.
+	var stderr bytes.Buffer
+	if err := run(context.Background(), []string{"demo", "--rate", "0"}, io.Discard, &stderr); err == nil ||
+		!strings.Contains(err.Error(), "--rate 0") {
+		t.Errorf("hotpath demo --rate 0: %v", err)
 	}
 
 	for _, tc := range []struct {
