@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -86,6 +87,9 @@ func pathCases(tb testing.TB, tracer *apm.Tracer) []pathCase {
 			agent.WithSlowThreshold(time.Hour)), "/items/42"},
 		{"bare_healthz", mux, "/healthz"},
 		{"agent_ignored_healthz", agent.Wrap(mux, agent.WithTracer(tracer), agent.WithIgnorePaths("/healthz")), "/healthz"},
+		// A route without wildcards, traced: the ServeMux's match allocates nothing for it.
+		{"apmhttp_static", apmhttp.Wrap(mux, apmhttp.WithTracer(tracer)), "/healthz"},
+		{"agent_static", agent.Wrap(mux, agent.WithTracer(tracer)), "/healthz"},
 	}
 }
 
@@ -115,7 +119,7 @@ func benchmarkRequestPath(b *testing.B, settled bool) {
 
 // TestRequestPathAllocations holds the allocation floors the benchmarks report: agent.Wrap adds at most 6
 // allocations to apmhttp.Wrap's, an ignored path adds none to the bare handler, an InFlight without a
-// listener adds none to agent.Wrap, and a listener at most 2 (6 with a profiler's pprof labels).
+// listener adds none to agent.Wrap, and a listener at most 1 (6 with a profiler's pprof labels).
 func TestRequestPathAllocations(t *testing.T) {
 	tracer := apmtest.NewDiscardTracer()
 	defer tracer.Close()
@@ -129,14 +133,22 @@ func TestRequestPathAllocations(t *testing.T) {
 		tracer.Flush(nil)
 		// The tracer encodes transactions on its own goroutine, and drops them when its queue is
 		// full: flushing after each request makes that work the same for every request, and counted.
-		allocs[c.name] = averageAllocs(500, func() {
-			c.handler.ServeHTTP(w, req)
-			tracer.Flush(nil)
-		})
+		// The process's other goroutines (the tracer's) allocate now and then too, which can only add
+		// to a count: the least of three rounds keeps that noise out of the comparisons.
+		allocs[c.name] = math.Inf(1)
+		for range 3 {
+			allocs[c.name] = min(allocs[c.name], averageAllocs(500, func() {
+				c.handler.ServeHTTP(w, req)
+				tracer.Flush(nil)
+			}))
+		}
 	}
 	t.Logf("allocations per request: %v", allocs)
 	if d := allocs["agent"] - allocs["apmhttp"]; d > 6 {
 		t.Errorf("agent.Wrap adds %.1f allocations to apmhttp.Wrap's, floor 6", d)
+	}
+	if d := allocs["agent_static"] - allocs["apmhttp_static"]; d > 6 {
+		t.Errorf("agent.Wrap adds %.1f allocations to apmhttp.Wrap's on a route without wildcards, floor 6", d)
 	}
 	if allocs["agent_ignored_healthz"]-allocs["bare_healthz"] > poolNoise {
 		t.Errorf("an ignored path costs %.2f allocations, bare %.2f", allocs["agent_ignored_healthz"], allocs["bare_healthz"])
@@ -145,10 +157,11 @@ func TestRequestPathAllocations(t *testing.T) {
 	if d := allocs["agent_inflight_idle"] - allocs["agent"]; d > poolNoise {
 		t.Errorf("an InFlight without listener adds %.2f allocations", d)
 	}
-	// A listener: the Request, and the ServeMux's early match of a wildcard route. With a profiler's
-	// labels (issue 6's budget: 6 over agent.Wrap): the label set, its map, its context, the request copy.
-	if d := allocs["agent_listening"] - allocs["agent"]; d > 2+poolNoise {
-		t.Errorf("a listener adds %.2f allocations, want <= 2", d)
+	// A listener: the Request (the route it is told is the transaction's name, matched before the
+	// handler in any case). With a profiler's labels (issue 6's budget: 6 over agent.Wrap): the label
+	// set, its map, its context, the request copy.
+	if d := allocs["agent_listening"] - allocs["agent"]; d > 1+poolNoise {
+		t.Errorf("a listener adds %.2f allocations, want <= 1", d)
 	}
 	if d := allocs["agent_listening_labels"] - allocs["agent"]; d > 6+poolNoise {
 		t.Errorf("a listener setting pprof labels adds %.2f allocations, want <= 6", d)

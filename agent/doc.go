@@ -19,8 +19,15 @@
 //
 //   - Names: a transaction is named by its route, never its raw path: the pattern http.ServeMux matched
 //     ("GET /items/{id}"; a pattern registered without a method gets the request's method in front),
-//     "METHOD unknown route" when nothing matched, or what WithRouteName says for other routers. Naming
-//     allocates nothing once a route has been seen.
+//     "METHOD unknown route" when nothing matched, or what WithRouteName says for other routers. The
+//     name is given before the handler runs, so the errors captured during the handler
+//     (apm.CaptureError(ctx, err).Send()) and the error of a panic carry it, as the UI groups errors
+//     by endpoint with it: when Wrap's handler is the *http.ServeMux, the agent asks it which pattern
+//     it will match (ServeMux.Handler: one match of the path more than the mux's own, one allocation
+//     for a pattern with wildcards, the names cached per pattern). A router that learns its route
+//     only while dispatching (chi, or a ServeMux inside other middleware) names the transaction when
+//     the handler returns, before the error of a panic is recorded; errors captured earlier in its
+//     handler carry "METHOD unknown route" unless WithRouteName can answer before the handler.
 //   - Ignored paths (WithIgnorePaths): served without a transaction and without allocating.
 //   - Slow requests: a transaction that took longer than its threshold (WithSlowThreshold, 500 ms by
 //     default; WithRouteSlowThreshold per route) carries the label slow=true.
@@ -70,7 +77,7 @@
 //     quick: start the capture elsewhere. Requests with Threshold <= 0 are never reported.
 //  3. End: Serve returns when the handler has returned (or panicked: Serve panics then, and the
 //     middleware recovers above ServeRequest), and the request has ended when ServeRequest returns. Then
-//     the transaction is named, labelled and ended.
+//     the transaction is renamed if the router learned its route while dispatching, labelled and ended.
 //
 // So a profiler sets the labels of one pprof.Do, keys sorted, around Serve; they cover the handler's
 // goroutine, the goroutines it starts, and nested pprof.Do calls that start from r.Context(). They are
@@ -100,7 +107,7 @@
 // Cost: with no listener (or no InFlight) the middleware does no registry work: one atomic load, no
 // goroutine, no allocation (TestRequestPathAllocations, BenchmarkRequestPath). With a listener: one
 // watchdog goroutine in all, a min-heap of deadlines with one timer (a push when a request starts, a
-// removal when it ends, O(log n) under one mutex), and per request one allocation (the Request), a
-// second match of the path by the ServeMux to know the route before the handler (one allocation for a
-// pattern with wildcards), and the request copy that carries the listener's context if it derives one.
+// removal when it ends, O(log n) under one mutex), and per request one allocation (the Request) and the
+// request copy that carries the listener's context if it derives one. The route it is told is the name
+// the transaction already has: no second match.
 package agent

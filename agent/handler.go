@@ -11,9 +11,9 @@ import (
 
 // Wrap returns h traced: each request is an Elastic APM transaction, started by apmhttp.Wrap (trace
 // context from traceparent, request/response context, status-code result and outcome, recovery of
-// panics as errors answered with 500), named by its route (see WithRouteName), labelled slow=true when it
-// took longer than its slow threshold, with the request's credentials redacted. Options are described
-// with each With* function.
+// panics as errors answered with 500), named by its route before the handler runs (see WithRouteName),
+// labelled slow=true when it took longer than its slow threshold, with the request's credentials
+// redacted. Options are described with each With* function.
 func Wrap(h http.Handler, opts ...Option) http.Handler {
 	if h == nil {
 		panic("agent: Wrap(nil)")
@@ -39,8 +39,10 @@ type handler struct {
 	names  patternNames
 }
 
-// provisionalName is the name apmhttp starts the transaction with; finish renames it once the route is
-// known. It does not allocate, unlike apmhttp's default "METHOD /raw/path".
+// provisionalName is the name apmhttp starts the transaction with; serveTraced names the transaction by
+// its route before the handler runs (there, inside apmhttp's recovery of panics, rather than in apmhttp's
+// naming function, so that a WithRouteName function that panics is recorded and answered 500 like a
+// handler). It does not allocate, unlike apmhttp's default "METHOD /raw/path".
 func provisionalName(r *http.Request) string { return unknownRoute(r.Method) }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -63,10 +65,14 @@ type served struct {
 	r         *http.Request // apmhttp's copy of the request, which it records from
 	start     time.Time
 	req       *Request // non-nil when a listener is told about the request
+	pattern   string   // the ServeMux pattern the transaction was named by before the handler, if any
 	completed bool     // the handler returned without panicking
 }
 
-// serveTraced runs inside apmhttp's handler, with the transaction in r's context.
+// serveTraced runs inside apmhttp's handler, with the transaction in r's context. The transaction is
+// named before the handler runs, so that what is recorded during the handler (errors captured, the
+// error of a panic) carries the route: apm copies the transaction's name into an error when the error
+// is created.
 func (h *handler) serveTraced(w http.ResponseWriter, r *http.Request) {
 	tx := apm.TransactionFromContext(r.Context())
 	if tx == nil { // apmhttp ignored it (ELASTIC_APM_TRANSACTION_IGNORE_URLS)
@@ -75,6 +81,7 @@ func (h *handler) serveTraced(w http.ResponseWriter, r *http.Request) {
 	}
 	s := served{tx: tx, r: r, start: time.Now()}
 	defer h.finish(&s)
+	tx.Name, s.pattern = h.startName(r)
 	if f := h.cfg.inflight; f != nil {
 		if wd := f.current.Load(); wd != nil {
 			h.serveListened(wd, w, &s)
@@ -94,7 +101,7 @@ func (h *handler) serveListened(wd *watchdog, w http.ResponseWriter, s *served) 
 		TransactionID: tc.Span,
 		Sampled:       s.tx.Sampled(),
 		Method:        s.r.Method,
-		Route:         h.startName(s.r),
+		Route:         s.tx.Name,
 		Start:         s.start,
 		wd:            wd,
 		index:         -1,
@@ -117,9 +124,10 @@ func (h *handler) serveListened(wd *watchdog, w http.ResponseWriter, s *served) 
 	}
 }
 
-// finish names the transaction, labels it slow, applies a listener's labels and redacts the request,
-// on the request's goroutine before apmhttp records the request and ends the transaction. It runs even if
-// the handler panicked.
+// finish renames the transaction if the router learned its route while dispatching, labels it slow,
+// applies a listener's labels and redacts the request, on the request's goroutine before apmhttp records
+// the request and ends the transaction. It runs even if the handler panicked, before apmhttp records the
+// panic's error, which so carries the final name.
 func (h *handler) finish(s *served) {
 	hr := s.r
 	fired := false
@@ -127,7 +135,7 @@ func (h *handler) finish(s *served) {
 		hr = s.req.hr
 		fired = s.req.close(s.tx)
 	}
-	name := h.endName(hr)
+	name := h.endName(hr, s)
 	s.tx.Name = name
 	if fired {
 		s.tx.Context.SetLabel("slow", true)
@@ -140,31 +148,35 @@ func (h *handler) finish(s *served) {
 	}
 }
 
-// startName is the route as known before the handler runs (Request.Route).
-func (h *handler) startName(r *http.Request) string {
+// startName is the transaction name before the handler runs (also Request.Route): WithRouteName's
+// answer, else the pattern the ServeMux will match (ServeMux.Handler matches the request as ServeHTTP
+// will; pattern is that pattern), else "METHOD unknown route".
+func (h *handler) startName(r *http.Request) (name, pattern string) {
 	if h.cfg.routeName != nil {
 		if name := h.cfg.routeName(r); name != "" {
-			return name
+			return name, ""
 		}
 	}
 	if h.mux != nil {
 		if _, pattern := h.mux.Handler(r); pattern != "" {
-			return h.names.name(r.Method, pattern)
+			return h.names.name(r.Method, pattern), pattern
 		}
 	}
-	return unknownRoute(r.Method)
+	return unknownRoute(r.Method), ""
 }
 
-// endName is the transaction name, from the request the handler was given: http.ServeMux has set its
-// Pattern while dispatching.
-func (h *handler) endName(r *http.Request) string {
+// endName is the final transaction name, from the request the handler was given: WithRouteName's answer
+// (routers such as chi record the route while dispatching), else the pattern a ServeMux set while
+// dispatching (http.Request.Pattern: also when the ServeMux is inside the wrapped handler), else the
+// name given before the handler.
+func (h *handler) endName(r *http.Request, s *served) string {
 	if h.cfg.routeName != nil {
 		if name := h.cfg.routeName(r); name != "" {
 			return name
 		}
 	}
-	if r.Pattern != "" {
+	if r.Pattern != "" && r.Pattern != s.pattern {
 		return h.names.name(r.Method, r.Pattern)
 	}
-	return unknownRoute(r.Method)
+	return s.tx.Name
 }

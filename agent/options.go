@@ -52,15 +52,26 @@ func WithTracer(t *apm.Tracer) Option {
 	return func(c *config) { c.tracer = t }
 }
 
-// WithRouteName names transactions with f, for routers other than http.ServeMux. f is called on the
-// request the router received, after the handler has returned (so routers that record the matched route
-// while dispatching, such as chi's RouteContext, are supported); its result is used as the transaction
-// name as is. When a Listener is registered, f is also called before the handler, to tell the listener
-// the route early (Request.Route). When f returns "", the name falls back to the ServeMux pattern
-// (http.Request.Pattern), then to "METHOD unknown route".
+// WithRouteName names transactions with f, for routers other than http.ServeMux; its result is used as
+// the transaction name as is. f is called twice per traced request, on the request the router receives:
+//
+//   - Before the handler runs. If f can answer then (its answer is not ""), the transaction is named
+//     with it from the start, so the errors captured during the handler (apm.CaptureError) carry that
+//     name: apm copies the transaction's name into an error when the error is created. This answer is
+//     also Request.Route for a Listener.
+//   - After the handler has returned (or panicked), so that routers that record the matched route while
+//     dispatching, such as chi's RouteContext, are supported. A non-empty answer is the final name, and
+//     the one the error of a panic carries.
+//
+// A router that only knows its route after dispatching therefore leaves the errors captured during its
+// handler with the name known before it: the ServeMux pattern if the wrapped handler is a ServeMux, else
+// "METHOD unknown route". When f returns "" the name falls back to the ServeMux pattern (matched before
+// the handler, or http.Request.Pattern after it), then to "METHOD unknown route".
 //
 // Default: the pattern http.ServeMux matched ("GET /items/{id}"; a pattern registered without a method
-// gets the request's method in front), or "METHOD unknown route" when nothing matched (404, 405).
+// gets the request's method in front), or "METHOD unknown route" when nothing matched (404, 405). The
+// pattern is known before the handler runs when the handler given to Wrap is the *http.ServeMux itself;
+// a ServeMux inside other middleware (Wrap(cors(mux))) sets it only while dispatching, like chi.
 func WithRouteName(f func(*http.Request) string) Option {
 	return func(c *config) { c.routeName = f }
 }
