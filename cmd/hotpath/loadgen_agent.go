@@ -22,6 +22,7 @@ type agentReport struct {
 	started      uint64  // transactions started
 	spansStarted uint64
 	stats        apm.TracerStats
+	requests     requestTimes
 }
 
 // ok reports whether every transaction and span started was sent, none dropped, no request failed.
@@ -40,6 +41,7 @@ func (r agentReport) print(w io.Writer) {
 		float64(s.TransactionsSent+s.SpansSent)/secs)
 	fmt.Fprintf(w, "  dropped:  %d transactions, %d spans, %d errors; failed requests: %d\n",
 		s.TransactionsDropped, s.SpansDropped, s.ErrorsDropped, s.Errors.SendStream)
+	r.requests.print(w)
 }
 
 // runAgentLoad runs the real Elastic Go agent against cfg.url until ctx is done: transactions of a search
@@ -57,8 +59,9 @@ func runAgentLoad(ctx context.Context, cfg loadgenConfig) (agentReport, error) {
 	if err != nil {
 		return agentReport{}, fmt.Errorf("loadgen: agent transport: %w", err)
 	}
+	timed := &timedTransport{HTTPTransport: tp}
 	tracer, err := apm.NewTracerOptions(apm.TracerOptions{
-		ServiceName: cfg.service, ServiceVersion: "1.4.2", ServiceEnvironment: "bench", Transport: tp,
+		ServiceName: cfg.service, ServiceVersion: "1.4.2", ServiceEnvironment: "bench", Transport: timed,
 	})
 	if err != nil {
 		return agentReport{}, fmt.Errorf("loadgen: agent: %w", err)
@@ -106,6 +109,7 @@ func runAgentLoad(ctx context.Context, cfg loadgenConfig) (agentReport, error) {
 	defer cancel()
 	tracer.Flush(fctx.Done())
 	rep.stats = tracer.Stats()
+	rep.requests = timed.times()
 	return rep, nil
 }
 

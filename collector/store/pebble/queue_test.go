@@ -20,6 +20,7 @@ type gateFS struct {
 	mu      sync.Mutex
 	open    chan struct{} // closed while syncs may proceed
 	waiting chan struct{} // receives when a sync starts waiting
+	err     error         // what syncs return, once set by fail; guarded by mu
 }
 
 func newGateFS() *gateFS {
@@ -40,17 +41,30 @@ func (g *gateFS) release() {
 	g.mu.Unlock()
 }
 
-func (g *gateFS) wait() {
+// fail makes every later WAL fsync fail with err.
+func (g *gateFS) fail(err error) {
 	g.mu.Lock()
-	ch := g.open
+	g.err = err
 	g.mu.Unlock()
+}
+
+func (g *gateFS) wait() error {
+	g.mu.Lock()
+	ch, err := g.open, g.err
+	g.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	select {
 	case <-ch:
-		return
+		return nil
 	default:
 	}
 	g.waiting <- struct{}{}
 	<-ch
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
 }
 
 func (g *gateFS) wrap(f vfs.File, name string) vfs.File {
@@ -81,12 +95,45 @@ type gateFile struct {
 	g *gateFS
 }
 
-func (f *gateFile) Sync() error { f.g.wait(); return f.File.Sync() }
+func (f *gateFile) Sync() error {
+	if err := f.g.wait(); err != nil {
+		return err
+	}
+	return f.File.Sync()
+}
 func (f *gateFile) SyncData() error {
-	f.g.wait()
+	if err := f.g.wait(); err != nil {
+		return err
+	}
 	return f.File.SyncData()
 }
-func (f *gateFile) SyncTo(n int64) (bool, error) { f.g.wait(); return f.File.SyncTo(n) }
+func (f *gateFile) SyncTo(n int64) (bool, error) {
+	if err := f.g.wait(); err != nil {
+		return false, err
+	}
+	return f.File.SyncTo(n)
+}
+
+// waitHeld waits, without sleeping, until the queue holds n bytes: requests queued, or applied behind
+// a stalled fsync (not durable yet, so not released either).
+func waitHeld(s *Store, n int) {
+	for {
+		s.q.mu.Lock()
+		held := s.q.bytes
+		s.q.mu.Unlock()
+		if held == n {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// requestSize is the number of queue bytes a batch holds.
+func requestSize(b collector.Batch) int {
+	var r request
+	r.prepare(b)
+	return r.size()
+}
 
 // processAsync calls ProcessBatch in a goroutine.
 func processAsync(s *Store, b collector.Batch) <-chan error {
@@ -107,15 +154,13 @@ func TestQueueFullReturnsQuickly(t *testing.T) {
 	first := processAsync(s, one)
 	<-fs.waiting // the writer is inside the fsync of the first batch
 	second, third := processAsync(s, g.batch(50, 3)), processAsync(s, g.batch(50, 3))
-	// Wait until both are queued (the queue's bytes say so), without sleeping.
-	for {
-		s.q.mu.Lock()
-		n := len(s.q.reqs)
-		s.q.mu.Unlock()
-		if n == 2 {
-			break
-		}
-		runtime.Gosched()
+	waitHeld(s, 3*probe.size())
+	// Groups may be applied behind the stalled fsync, but none is durable: nothing is answered or readable.
+	if n := s.LastSeq(); n != 0 {
+		t.Fatalf("LastSeq %d while the first fsync is stalled", n)
+	}
+	if len(first)+len(second)+len(third) != 0 {
+		t.Fatal("a batch was answered before its fsync")
 	}
 	start := time.Now()
 	b := g.batch(50, 3)
@@ -211,18 +256,11 @@ func TestCloseCommitsQueuedAndRefusesNew(t *testing.T) {
 	}
 	g := newGen(9, t0)
 	fs.block()
-	first := processAsync(s, g.batch(20, 2))
+	b1, b2 := g.batch(20, 2), g.batch(20, 2)
+	first := processAsync(s, b1)
 	<-fs.waiting
-	second := processAsync(s, g.batch(20, 2))
-	for {
-		s.q.mu.Lock()
-		n := len(s.q.reqs)
-		s.q.mu.Unlock()
-		if n == 1 {
-			break
-		}
-		runtime.Gosched()
-	}
+	second := processAsync(s, b2)
+	waitHeld(s, requestSize(b1)+requestSize(b2))
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	for !s.closing.Load() {
@@ -302,4 +340,53 @@ func TestEnqueueBatchPipelines(t *testing.T) {
 	if w, err := s.EnqueueBatch(context.Background(), &collector.Batch{}); err != nil || w() != nil {
 		t.Fatal("empty batch", err)
 	}
+}
+
+// A failed WAL fsync fails the batches behind it, acknowledges nothing that followed it, and stops
+// writes until the store is reopened; the reopened store holds exactly what was acknowledged.
+func TestFailedSyncStopsWrites(t *testing.T) {
+	fs := newGateFS()
+	dir := t.TempDir()
+	s, err := Open(Config{Dir: dir, fs: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGen(11, t0)
+	mustProcess(t, s, g.batch(20, 2))
+	acked := s.LastSeq()
+	fs.block()
+	b1, b2 := g.batch(20, 2), g.batch(20, 2)
+	first := processAsync(s, b1)
+	<-fs.waiting
+	second := processAsync(s, b2)
+	waitHeld(s, requestSize(b1)+requestSize(b2))
+	injected := errors.New("injected: disk gone")
+	fs.fail(injected)
+	fs.release()
+	for i, ch := range []<-chan error{first, second} {
+		if err := <-ch; err == nil {
+			t.Fatalf("batch %d acknowledged after a failed fsync", i)
+		}
+	}
+	b := g.batch(5, 0)
+	var stopped *errWritesStopped
+	if err := s.ProcessBatch(context.Background(), &b); !errors.As(err, &stopped) {
+		t.Fatalf("write after a failed fsync: %v", err)
+	}
+	if got := s.LastSeq(); got != acked {
+		t.Fatalf("LastSeq %d after the failure, want %d", got, acked)
+	}
+	_ = s.Close()
+	s2 := openTest(t, Config{Dir: dir})
+	if got := s2.LastSeq(); got < acked {
+		t.Fatalf("reopened store ends at %d, acknowledged %d", got, acked)
+	}
+	recs, err := s2.ReadFrom(context.Background(), 1, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uint64(len(recs)) != s2.LastSeq() {
+		t.Fatalf("read %d events, LastSeq %d", len(recs), s2.LastSeq())
+	}
+	mustProcess(t, s2, g.batch(5, 0))
 }

@@ -128,12 +128,18 @@ type Store struct {
 	reqPool sync.Pool
 	parts   partitions
 
-	// Writer state, touched only by the writer goroutine.
-	seq       uint64              // last sequence number written
+	// Writer state, touched only by the writer goroutine (writer.go).
+	seq       uint64    // last sequence number applied
+	part      partition // the newest partition as applied, if partOK
+	partOK    bool
 	names     map[string]struct{} // ksNames bodies already written in partition namesPart
 	namesPart uint32
-	sinceKick int       // bytes committed since the last retention kick
 	agg       aggWriter // the aggregates' state (aggregate_write.go)
+
+	// Syncer state, touched only by the goroutine that confirms the writer's fsyncs (writer.go).
+	sinceKick int // bytes committed since the last retention kick
+
+	writeErr atomic.Pointer[error] // set once a commit failed after reaching Pebble: errWritesStopped
 
 	durable    atomic.Uint64 // last sequence number durably committed: the readable end
 	notifyMu   sync.Mutex
@@ -191,31 +197,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	cache := pebbledb.NewCache(cfg.CacheBytes)
 	defer cache.Unref()
-	opts := &pebbledb.Options{
-		Cache:                       cache,
-		FormatMajorVersion:          pebbledb.FormatNewest,
-		MemTableSize:                uint64(cfg.MemTableBytes),
-		MemTableStopWritesThreshold: 4,
-		L0CompactionThreshold:       4,
-		L0StopWritesThreshold:       64,
-		LBaseMaxBytes:               256 << 20,
-		FlushDelayDeleteRange:       10 * time.Second,
-		Logger:                      cfg.Logger.Sugar(),
-		// One compaction normally, a second one when compaction debt builds up (a machine with two
-		// cores also runs the intake).
-		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
-		EventListener: &pebbledb.EventListener{
-			WriteStallBegin: func(info pebbledb.WriteStallBeginInfo) {
-				m.writeStalls.Inc()
-				cfg.Logger.Warn("store write stall: compactions are behind", zap.String("reason", info.Reason))
-			},
-		},
-	}
-	if cfg.fs != nil {
-		opts.FS = cfg.fs
-	}
-	opts.ApplyCompressionSettings(func() pebbledb.DBCompressionSettings { return pebbledb.DBCompressionFastest })
-	opts.EnsureDefaults()
+	opts := engineOptions(&cfg, cache, m)
 	db, err := pebbledb.Open(cfg.Dir, opts)
 	if err != nil {
 		m.unregister(cfg.Registerer)
@@ -271,6 +253,7 @@ func (s *Store) load() error {
 	for _, p := range s.parts.list {
 		s.seq = max(s.seq, p.LastSeq)
 	}
+	s.part, s.partOK = s.parts.last()
 	s.durable.Store(s.seq)
 	return s.cursors.load(s.db)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"sync"
 	"time"
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
@@ -44,6 +43,9 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 		s.metrics.rejected.WithLabelValues("disk_budget").Inc()
 		return nil, *err
 	}
+	if err := s.writeErr.Load(); err != nil {
+		return nil, *err
+	}
 	if b == nil || len(*b) == 0 {
 		return func() error { return nil }, nil
 	}
@@ -66,148 +68,158 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 	}, nil
 }
 
-// queue is the bounded queue between ProcessBatch and the writer, bounded by the bytes its requests
-// hold; a request's bytes count until its commit is done.
-type queue struct {
-	mu     sync.Mutex
-	reqs   []*request    // waiting for the writer; guarded by mu
-	bytes  int           // held by queued and committing requests; guarded by mu
-	max    int           // bound on bytes
-	closed bool          // guarded by mu
-	space  chan struct{} // closed and replaced when bytes shrink; guarded by mu
-	ready  chan struct{} // wakes the writer (capacity 1)
+// maxGroupsSyncing bounds the group commits applied to Pebble (in the memtable, and written to the WAL)
+// whose fsync has not been confirmed yet.
+const maxGroupsSyncing = 4
+
+// A group is one group commit: the requests the writer took together, applied to Pebble as one batch,
+// then handed to the syncer, which waits for the batch's fsync and answers the requests.
+type group struct {
+	reqs   []*request
+	batch  *pebbledb.Batch // applied, not yet synced; nil if err
+	err    error           // the group failed before or while it was applied
+	part   partition       // the meta of the partition the group wrote, as of the group
+	seq    uint64          // the group's last sequence number
+	events uint64
+	nbytes int
+	start  time.Time
 }
 
-func newQueue(max int) *queue {
-	return &queue{max: max, space: make(chan struct{}), ready: make(chan struct{}, 1)}
-}
+// errWritesStopped wraps the first commit that failed after it reached Pebble: what the WAL holds
+// after it is unknown, so the store writes nothing more (every later batch gets this error) until it is
+// reopened, which recovers the log's durable prefix.
+type errWritesStopped struct{ err error }
 
-func (q *queue) push(ctx context.Context, r *request, timeout time.Duration, m *metrics) error {
-	n := r.size()
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		q.mu.Lock()
-		if q.closed {
-			q.mu.Unlock()
-			return collector.ErrShuttingDown
-		}
-		if q.bytes == 0 || q.bytes+n <= q.max {
-			q.reqs = append(q.reqs, r)
-			q.bytes += n
-			m.queueRequests.Inc()
-			m.queueBytes.Add(float64(n))
-			q.mu.Unlock()
-			select {
-			case q.ready <- struct{}{}:
-			default:
-			}
-			return nil
-		}
-		space := q.space
-		q.mu.Unlock()
-		if timeout < 0 {
-			return collector.ErrQueueFull
-		}
-		if timer == nil {
-			timer = time.NewTimer(timeout)
-		}
-		select {
-		case <-space:
-		case <-timer.C:
-			return collector.ErrQueueFull
-		case <-ctx.Done():
-			return fmt.Errorf("store: waiting for queue space: %w", ctx.Err())
-		}
-	}
+func (e *errWritesStopped) Error() string {
+	return "store: a commit failed, no more writes until the store is reopened: " + e.err.Error()
 }
+func (e *errWritesStopped) Unwrap() error { return e.err }
 
-// take waits for queued requests and returns those that fit in maxBytes (at least one), or nil once the
-// queue is closed and empty.
-func (q *queue) take(dst []*request, maxBytes int) []*request {
-	for {
-		q.mu.Lock()
-		if len(q.reqs) > 0 {
-			n, size := 0, 0
-			for n < len(q.reqs) && (n == 0 || size+q.reqs[n].size() <= maxBytes) {
-				size += q.reqs[n].size()
-				n++
-			}
-			dst = append(dst[:0], q.reqs[:n]...)
-			rest := copy(q.reqs, q.reqs[n:])
-			clear(q.reqs[rest:])
-			q.reqs = q.reqs[:rest]
-			q.mu.Unlock()
-			return dst
-		}
-		closed := q.closed
-		q.mu.Unlock()
-		if closed {
-			return nil
-		}
-		<-q.ready
-	}
-}
-
-// release returns the bytes of committed requests and wakes waiting pushers.
-func (q *queue) release(reqs []*request, m *metrics) {
-	n := 0
-	for _, r := range reqs {
-		n += r.size()
-	}
-	q.mu.Lock()
-	q.bytes -= n
-	close(q.space)
-	q.space = make(chan struct{})
-	q.mu.Unlock()
-	m.queueRequests.Sub(float64(len(reqs)))
-	m.queueBytes.Sub(float64(n))
-}
-
-func (q *queue) close() {
-	q.mu.Lock()
-	if !q.closed {
-		q.closed = true
-		close(q.space)
-		q.space = make(chan struct{})
-	}
-	q.mu.Unlock()
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
-}
-
-// writeLoop is the single writer: it commits queued requests in groups, one fsync per group, until the
-// queue is closed and drained. Sequence numbers are assigned here, so they are committed in order and
-// a reader never sees a gap that a slower commit fills later.
+// writeLoop is the single writer: it takes queued requests in groups, assigns their sequence numbers
+// and applies each group to Pebble as one batch without waiting for its fsync, so that the next group
+// is built and applied while the previous one's fsync runs (DB.ApplyNoSyncWait). syncLoop waits for
+// the fsyncs in order and only then makes each group durable in the store's eyes: partitions, LastSeq,
+// WaitFor and the callers' answers. Sequence numbers are assigned in commit order, so the durable log
+// never has a gap that a slower commit fills later. The loop ends once the queue is closed and drained
+// and every group is answered.
 func (s *Store) writeLoop() {
 	defer s.wg.Done()
-	var reqs []*request
+	free := make(chan *group, maxGroupsSyncing+1)
+	for range cap(free) {
+		free <- &group{}
+	}
+	syncing := make(chan *group, maxGroupsSyncing)
+	synced := make(chan struct{})
+	go func() {
+		defer close(synced)
+		s.syncLoop(syncing, free)
+	}()
 	for {
-		reqs = s.q.take(reqs, s.cfg.MaxCommitBytes)
-		if reqs == nil {
-			return
+		g := <-free // at most maxGroupsSyncing groups are in the syncer meanwhile
+		g.reqs = s.q.take(g.reqs, s.cfg.MaxCommitBytes)
+		if g.reqs == nil {
+			break
+		}
+		s.apply(g)
+		syncing <- g
+	}
+	close(syncing)
+	<-synced
+}
+
+// syncLoop answers the groups of writeLoop in order, once each is durable.
+func (s *Store) syncLoop(syncing <-chan *group, free chan<- *group) {
+	for g := range syncing {
+		err := g.err
+		if g.batch != nil {
+			if serr := g.batch.SyncWait(); serr != nil {
+				err = fmt.Errorf("store: commit %d events: %w", g.events, serr)
+			}
+			_ = g.batch.Close()
+			g.batch = nil
+			if err != nil {
+				s.stopWrites(err)
+			}
+		}
+		if err == nil {
+			if stopped := s.writeErr.Load(); stopped != nil {
+				// An earlier group failed after reaching Pebble: this one's sequence numbers follow
+				// events that are not durable, so it is not acknowledged either.
+				err = *stopped
+			}
+		}
+		if err == nil {
+			s.durableGroup(g)
 		}
 		// Release the queue bytes before answering: a caller that gets its answer may push again at once.
-		err := s.commit(reqs)
-		s.q.release(reqs, s.metrics)
-		for _, r := range reqs {
+		s.q.release(g.reqs, s.metrics)
+		for _, r := range g.reqs {
 			r.done <- err
 		}
-		clear(reqs)
+		clear(g.reqs)
+		g.err = nil
+		free <- g
 	}
 }
 
-// commit writes reqs in one Pebble batch and fsyncs it.
-func (s *Store) commit(reqs []*request) error {
-	start := time.Now()
+// stopWrites makes err the answer to every later batch (errWritesStopped).
+func (s *Store) stopWrites(err error) {
+	var stopped error = &errWritesStopped{err}
+	s.writeErr.CompareAndSwap(nil, &stopped)
+}
+
+// durableGroup publishes a group whose fsync is done.
+func (s *Store) durableGroup(g *group) {
+	s.parts.put(g.part)
+	s.publish(g.seq)
+	s.metrics.commitSeconds.Observe(time.Since(g.start).Seconds())
+	s.metrics.commitEvents.Observe(float64(g.events))
+	s.metrics.events.Add(float64(g.events))
+	s.metrics.retainedEvents.Add(float64(g.events))
+	if s.cfg.MaxDisk > 0 {
+		s.sinceKick += g.nbytes
+		if int64(s.sinceKick) > s.cfg.MaxDisk/50 {
+			s.sinceKick = 0
+			s.kickRetention()
+		}
+	}
+}
+
+// apply writes g's requests in one Pebble batch and applies it without waiting for the fsync: on
+// success g.batch is the applied batch, for syncLoop to wait for; otherwise g.err says why.
+func (s *Store) apply(g *group) {
+	g.start = time.Now()
+	if stopped := s.writeErr.Load(); stopped != nil {
+		g.err = *stopped
+		return
+	}
+	batch := s.db.NewBatch()
+	if err := s.build(g, batch); err != nil {
+		clear(s.names) // some of them were not written
+		_ = batch.Close()
+		g.err = err
+		return
+	}
+	if err := s.db.ApplyNoSyncWait(batch, pebbledb.Sync); err != nil {
+		// Pebble may hold part of it: stop, as after a failed fsync.
+		err = fmt.Errorf("store: commit %d events: %w", g.events, err)
+		s.stopWrites(err)
+		clear(s.names)
+		_ = batch.Close()
+		g.err = err
+		return
+	}
+	g.batch = batch
+	s.seq = g.seq
+	s.part, s.partOK = g.part, true
+}
+
+// build writes g's requests into batch: the events under the sequence numbers after s.seq, their
+// index entries, the aggregates and the partition meta. It sets g's part, seq, events and nbytes.
+func (s *Store) build(g *group, batch *pebbledb.Batch) error {
+	reqs := g.reqs
 	p := partitionOf(s.cfg.Now())
-	cur, ok := s.parts.last()
+	cur, ok := s.part, s.partOK
 	if ok && p < cur.P {
 		p = cur.P // the clock went back: stay in the newest partition, sequence numbers must stay ordered
 	}
@@ -219,14 +231,6 @@ func (s *Store) commit(reqs []*request) error {
 		s.namesPart = p
 	}
 
-	committed := false
-	defer func() {
-		if !committed {
-			clear(s.names) // some of them were not written
-		}
-	}()
-	batch := s.db.NewBatch()
-	defer batch.Close()
 	var key [1 + 4 + 8]byte
 	seq := s.seq
 	nbytes := 0
@@ -286,25 +290,7 @@ func (s *Store) commit(reqs []*request) error {
 	if err := batch.Set(metaKey("seq"), binary.BigEndian.AppendUint64(nil, seq), nil); err != nil {
 		return fmt.Errorf("store: write batch: %w", err)
 	}
-	if err := batch.Commit(pebbledb.Sync); err != nil {
-		return fmt.Errorf("store: commit %d events: %w", seq-s.seq, err)
-	}
-	committed = true
-	events := seq - s.seq
-	s.seq = seq
-	s.parts.put(cur)
-	s.publish(seq)
-	s.metrics.commitSeconds.Observe(time.Since(start).Seconds())
-	s.metrics.commitEvents.Observe(float64(events))
-	s.metrics.events.Add(float64(events))
-	s.metrics.retainedEvents.Add(float64(events))
-	if s.cfg.MaxDisk > 0 {
-		s.sinceKick += nbytes
-		if int64(s.sinceKick) > s.cfg.MaxDisk/50 {
-			s.sinceKick = 0
-			s.kickRetention()
-		}
-	}
+	g.part, g.seq, g.events, g.nbytes = cur, seq, seq-s.seq, nbytes
 	return nil
 }
 

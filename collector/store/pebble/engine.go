@@ -1,0 +1,71 @@
+package pebble
+
+import (
+	"time"
+
+	pebbledb "github.com/cockroachdb/pebble/v2"
+	"go.uber.org/zap"
+)
+
+// engineOptions are the Pebble options of a store.
+//
+// Flushes and compactions write a separate table per keyspace (keyspacePolicy). Without that, every
+// table flushed from a memtable spans from the aggregates ('a') to the transaction index ('x'), so
+// each one overlaps every table of the level below and each compaction into it rewrites the events
+// already there with the few new keys that fall among them: most of the store's CPU went to rewriting
+// event bodies that never change.
+func engineOptions(cfg *Config, cache *pebbledb.Cache, m *metrics) *pebbledb.Options {
+	opts := &pebbledb.Options{
+		Cache:                       cache,
+		FormatMajorVersion:          pebbledb.FormatNewest,
+		MemTableSize:                uint64(cfg.MemTableBytes),
+		MemTableStopWritesThreshold: 4,
+		L0CompactionThreshold:       4,
+		L0StopWritesThreshold:       64,
+		LBaseMaxBytes:               256 << 20,
+		FlushDelayDeleteRange:       10 * time.Second,
+		Logger:                      cfg.Logger.Sugar(),
+		// One compaction normally, a second one when compaction debt builds up (a machine with two
+		// cores also runs the intake).
+		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
+		EventListener: &pebbledb.EventListener{
+			WriteStallBegin: func(info pebbledb.WriteStallBeginInfo) {
+				m.writeStalls.Inc()
+				cfg.Logger.Warn("store write stall: compactions are behind", zap.String("reason", info.Reason))
+			},
+		},
+	}
+	opts.Experimental.SpanPolicyFunc = keyspacePolicy
+	opts.Experimental.ValueSeparationPolicy = func() pebbledb.ValueSeparationPolicy {
+		return pebbledb.ValueSeparationPolicy{
+			Enabled:               true,
+			MinimumSize:           valueSeparationMinSize,
+			MaxBlobReferenceDepth: 10,
+			RewriteMinimumAge:     5 * time.Minute,
+			TargetGarbageRatio:    1.0,
+		}
+	}
+	if cfg.fs != nil {
+		opts.FS = cfg.fs
+	}
+	opts.ApplyCompressionSettings(func() pebbledb.DBCompressionSettings { return pebbledb.DBCompressionFastest })
+	opts.EnsureDefaults()
+	return opts
+}
+
+// valueSeparationMinSize is the smallest value Pebble writes to a blob file instead of the table.
+var valueSeparationMinSize = 256
+
+// keyspacePolicy ends a flush's or a compaction's output table where the keyspace (the first byte of
+// the key, keys.go) changes. Events ('e') are keyed by sequence number, so a table of new events
+// overlaps no older table and Pebble moves it down the levels without rewriting it; the random trace
+// index ('t') and the other indexes are compacted on their own, small, tables.
+func keyspacePolicy(start []byte) (pebbledb.SpanPolicy, []byte, error) {
+	if len(start) == 0 {
+		return pebbledb.SpanPolicy{}, []byte{0}, nil
+	}
+	if start[0] == 0xff {
+		return pebbledb.SpanPolicy{}, nil, nil
+	}
+	return pebbledb.SpanPolicy{}, []byte{start[0] + 1}, nil
+}
