@@ -19,7 +19,15 @@ type request struct {
 	minTS   int64      // Unix nanoseconds of the earliest and latest event timestamps (saturated)
 	maxTS   int64
 	done    chan error
+
+	// While prepare runs: the trace-index entry of each trace id in the batch, and for each event the
+	// next event of the same trace (-1 for none), so that a trace's events share one index key.
+	traces map[string]traceRef
+	next   []int32
 }
+
+// traceRef is a trace's index entry in a request being prepared and the last event linked to it.
+type traceRef struct{ entry, last int32 }
 
 type span struct{ off, end int32 }
 
@@ -35,7 +43,8 @@ func (r *request) bytes(s span) []byte { return r.buf[s.off:s.end] }
 
 // size is what the request holds in memory, counted against Config.QueueBytes.
 func (r *request) size() int {
-	return cap(r.buf) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{}))
+	return cap(r.buf) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{})) +
+		cap(r.next)*4
 }
 
 func (r *request) reset() {
@@ -43,6 +52,7 @@ func (r *request) reset() {
 	r.events = r.events[:0]
 	r.entries = r.entries[:0]
 	r.aggs = r.aggs[:0]
+	r.next = r.next[:0]
 }
 
 func (r *request) mark() int32 { return int32(len(r.buf)) }
@@ -50,6 +60,10 @@ func (r *request) mark() int32 { return int32(len(r.buf)) }
 // prepare encodes b into r.
 func (r *request) prepare(b collector.Batch) {
 	r.reset()
+	if r.traces == nil {
+		r.traces = make(map[string]traceRef)
+	}
+	defer clear(r.traces) // its keys are the batch's strings, which the caller may reuse
 	r.minTS, r.maxTS = 1<<63-1, -1<<63
 	var ts TransactionSummary
 	var es ErrorSummary
@@ -63,10 +77,17 @@ func (r *request) prepare(b collector.Batch) {
 			r.minTS, r.maxTS = min(r.minTS, t), max(r.maxTS, t)
 		}
 
+		r.next = append(r.next, -1)
 		if e.TraceID != "" {
-			body := r.mark()
-			r.buf = appendTraceID(r.buf, e.TraceID)
-			r.entries = append(r.entries, entry{ks: ksTrace, ev: ev, body: span{body, r.mark()}})
+			if ref, ok := r.traces[e.TraceID]; ok {
+				r.next[ref.last] = ev
+				r.traces[e.TraceID] = traceRef{ref.entry, ev}
+			} else {
+				r.traces[e.TraceID] = traceRef{int32(len(r.entries)), ev}
+				body := r.mark()
+				r.buf = appendTraceID(r.buf, e.TraceID)
+				r.entries = append(r.entries, entry{ks: ksTrace, ev: ev, body: span{body, r.mark()}})
+			}
 		}
 		svc := e.Service.Name
 		if svc != "" {
@@ -114,5 +135,24 @@ func (r *request) prepare(b collector.Batch) {
 			r.entries = append(r.entries, entry{ks: ksError, ev: ev, body: span{body, r.mark()}, value: value})
 		}
 		r.prepareAggregate(e)
+	}
+	r.linkTraces()
+}
+
+// linkTraces gives each trace-index entry the rest of its trace's events in the batch, as the uvarint
+// gaps between their positions (which are the gaps between their sequence numbers: a batch's events
+// get consecutive ones). The key ends with the first event's sequence number: a trace costs the index
+// one key per batch instead of one per event, which is most of what compactions would rewrite.
+func (r *request) linkTraces() {
+	for i := range r.entries {
+		en := &r.entries[i]
+		if en.ks != ksTrace || r.next[en.ev] < 0 {
+			continue
+		}
+		val := r.mark()
+		for prev, ev := en.ev, r.next[en.ev]; ev >= 0; prev, ev = ev, r.next[ev] {
+			r.buf = binary.AppendUvarint(r.buf, uint64(ev-prev))
+		}
+		en.value = span{val, r.mark()}
 	}
 }

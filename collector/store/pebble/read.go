@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -170,6 +171,7 @@ func (s *Store) GetTrace(ctx context.Context, traceID string) ([]Record, error) 
 	}
 	var seqs []uint64
 	var prefix []byte
+	var valueErr error
 	lastDay := ^uint32(0)
 	for _, p := range parts {
 		day := p.P / partitionsPerDay
@@ -183,10 +185,26 @@ func (s *Store) GetTrace(ctx context.Context, traceID string) ([]Record, error) 
 			if len(k) != len(prefix)+8 || len(seqs) >= maxTraceEvents {
 				continue
 			}
-			seqs = append(seqs, binary.BigEndian.Uint64(k[len(prefix):]))
+			seq := binary.BigEndian.Uint64(k[len(prefix):])
+			seqs = append(seqs, seq)
+			v, verr := it.ValueAndErr()
+			if verr != nil {
+				valueErr = verr
+				break
+			}
+			// The trace's other events of the same batch: gaps between sequence numbers (prepare.go).
+			for len(v) > 0 && len(seqs) < maxTraceEvents {
+				gap, n := binary.Uvarint(v)
+				if n <= 0 || gap == 0 {
+					break // not ours: ignore the rest rather than invent events
+				}
+				seq += gap
+				seqs = append(seqs, seq)
+				v = v[n:]
+			}
 		}
 	}
-	err = it.Error()
+	err = cmp.Or(it.Error(), valueErr)
 	if cerr := it.Close(); err == nil {
 		err = cerr
 	}

@@ -146,6 +146,25 @@ func TestGetTrace(t *testing.T) {
 	clk.Add(24 * time.Hour)
 	mustProcess(t, s, split[2:])
 	traces[split[0].TraceID] = utc(split)
+	// Traces interleaved in one batch share one index key per trace, and a trace continued by the next
+	// batch of the same day gets a second key.
+	a, b, c := g.trace(5), g.trace(3), g.trace(1)
+	var mixed collector.Batch
+	for i := range len(a) {
+		for _, tr := range []collector.Batch{a, b, c} {
+			if i < len(tr) {
+				mixed = append(mixed, tr[i])
+			}
+		}
+	}
+	more := g.trace(2)
+	for i := range more {
+		more[i].TraceID = a[0].TraceID
+	}
+	mustProcess(t, s, mixed)
+	mustProcess(t, s, more)
+	traces[a[0].TraceID] = utc(append(slices.Clone(a), more...))
+	traces[b[0].TraceID], traces[c[0].TraceID] = utc(b), utc(c)
 	// Trace ids that are not lowercase hex are indexed as they are.
 	odd := g.trace(1)
 	for i := range odd {
