@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -43,20 +44,11 @@ func (s *Store) Get(seq uint64) (rec Record, ok bool, err error) {
 	if seq == 0 || seq > s.LastSeq() {
 		return Record{}, false, nil
 	}
-	var key [9]byte
-	v, closer, err := s.db.Get(eventKey(key[:0], seq))
-	if err == pebbledb.ErrNotFound {
-		return Record{}, false, nil
+	recs, err := s.GetMany(context.Background(), []uint64{seq})
+	if err != nil || len(recs) == 0 {
+		return Record{}, false, err
 	}
-	if err != nil {
-		return Record{}, false, fmt.Errorf("store: get %d: %w", seq, err)
-	}
-	defer closer.Close()
-	rec.Seq = seq
-	if err := decodeEvent(v, &rec.Event); err != nil {
-		return Record{}, false, fmt.Errorf("store: event %d: %w", seq, err)
-	}
-	return rec, true, nil
+	return recs[0], true, nil
 }
 
 // GetMany returns the events with the given sequence numbers that exist, in ascending order of
@@ -69,28 +61,55 @@ func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]Record, error) {
 	seqs = slices.Clone(seqs)
 	slices.Sort(seqs)
 	seqs = slices.Compact(seqs)
-	it, err := s.db.NewIterWithContext(ctx, &pebbledb.IterOptions{LowerBound: []byte{ksEvent}, UpperBound: []byte{ksEvent + 1}})
+	last := s.LastSeq()
+	var hi [9]byte
+	it, err := s.db.NewIterWithContext(ctx, &pebbledb.IterOptions{
+		LowerBound: []byte{ksEvent}, UpperBound: eventKey(hi[:0], last+1),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: read events: %w", err)
 	}
 	defer it.Close()
 	out := make([]Record, 0, len(seqs))
-	last := s.LastSeq()
 	var key [9]byte
-	for _, seq := range seqs {
-		if seq > last {
-			break
-		}
-		k := eventKey(key[:0], seq)
-		if !it.SeekGE(k) || !bytes.Equal(it.Key(), k) {
+	for len(seqs) > 0 && seqs[0] <= last {
+		// The chunk holding seqs[0] is the last one that starts at or before it.
+		if !it.SeekLT(eventKey(key[:0], seqs[0]+1)) {
+			seqs = seqs[1:] // before the oldest stored event
 			continue
 		}
-		out = append(out, Record{Seq: seq})
-		if err := decodeEvent(it.Value(), &out[len(out)-1].Event); err != nil {
-			return nil, fmt.Errorf("store: event %d: %w", seq, err)
+		first := binary.BigEndian.Uint64(it.Key()[1:])
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, fmt.Errorf("store: read events: %w", err)
+		}
+		want := seqs
+		err = eachInChunk(v, first, seqs[0], last, func(seq uint64, body []byte) error {
+			for len(want) > 0 && want[0] < seq {
+				want = want[1:]
+			}
+			if len(want) == 0 || want[0] != seq {
+				return nil
+			}
+			out = append(out, Record{Seq: seq})
+			if err := decodeEvent(body, &out[len(out)-1].Event); err != nil {
+				return fmt.Errorf("store: event %d: %w", seq, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		// Every wanted number the chunk could hold is done: those it did not have do not exist.
+		end := max(first+uint64(chunkCount(v)), seqs[0]+1)
+		for len(seqs) > 0 && seqs[0] < end {
+			seqs = seqs[1:]
 		}
 	}
-	return out, it.Error()
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	return out, nil
 }
 
 // ReadFrom returns up to limit events with sequence numbers from `from` on, in order, all durably
@@ -109,19 +128,39 @@ func (s *Store) ReadFrom(ctx context.Context, from uint64, limit int) ([]Record,
 	if from > last {
 		return nil, nil
 	}
-	var lo, hi [9]byte
+	var hi, key [9]byte
 	it, err := s.db.NewIterWithContext(ctx, &pebbledb.IterOptions{
-		LowerBound: eventKey(lo[:0], from), UpperBound: eventKey(hi[:0], last+1),
+		LowerBound: []byte{ksEvent}, UpperBound: eventKey(hi[:0], last+1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: read from %d: %w", from, err)
 	}
 	defer it.Close()
 	out := make([]Record, 0, min(limit, int(last-from+1)))
-	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		out = append(out, Record{Seq: binary.BigEndian.Uint64(it.Key()[1:])})
-		if err := decodeEvent(it.Value(), &out[len(out)-1].Event); err != nil {
-			return nil, fmt.Errorf("store: event %d: %w", out[len(out)-1].Seq, err)
+	// Start at the chunk holding from, or at the first one after it.
+	ok := it.SeekLT(eventKey(key[:0], from+1))
+	if !ok {
+		ok = it.First()
+	}
+	errFull := errors.New("full")
+	for ; ok && len(out) < limit; ok = it.Next() {
+		first := binary.BigEndian.Uint64(it.Key()[1:])
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, fmt.Errorf("store: read from %d: %w", from, err)
+		}
+		err = eachInChunk(v, first, from, last, func(seq uint64, body []byte) error {
+			if len(out) == limit {
+				return errFull
+			}
+			out = append(out, Record{Seq: seq})
+			if err := decodeEvent(body, &out[len(out)-1].Event); err != nil {
+				return fmt.Errorf("store: event %d: %w", seq, err)
+			}
+			return nil
+		})
+		if err != nil && err != errFull {
+			return nil, err
 		}
 	}
 	if err := it.Error(); err != nil {

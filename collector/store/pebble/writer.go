@@ -236,13 +236,15 @@ func (s *Store) build(g *group, batch *pebbledb.Batch) error {
 	nbytes := 0
 	for _, r := range reqs {
 		base := seq
-		for _, ev := range r.events {
-			seq++
-			v := r.bytes(ev)
-			nbytes += len(v)
-			if err := batch.Set(eventKey(key[:0], seq), v, nil); err != nil {
+		if len(r.events) > 0 {
+			op := batch.SetDeferred(len(eventKey(key[:0], 0)), r.chunkSize())
+			eventKey(op.Key[:0], base+1)
+			r.appendChunk(op.Value[:0])
+			if err := op.Finish(); err != nil {
 				return fmt.Errorf("store: write batch: %w", err)
 			}
+			seq += uint64(len(r.events))
+			nbytes += len(op.Value)
 		}
 		for i := range r.entries {
 			en := &r.entries[i]

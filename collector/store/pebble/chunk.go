@@ -1,0 +1,116 @@
+package pebble
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Events are stored in chunks: one key per request (one ProcessBatch call), "e" and the sequence number
+// of its first event, whose value holds the request's events, which have consecutive sequence numbers.
+// One key per event made the event keyspace most of the keys that flushes and compactions handle, though
+// those keys never change after they are written; a chunk costs them one key for hundreds of events.
+//
+//	chunkVersion  uvarint(n)  n × uvarint(length)  n event bodies (appendEvent)
+//
+// Reading one event reads its chunk: a request's events are mostly read together anyway (a trace's
+// events arrive in the same request, the exporter reads them in order).
+const chunkVersion = 0xc1
+
+// chunkSize is the size of the chunk of r's events.
+func (r *request) chunkSize() int {
+	n := 1 + uvarintLen(uint64(len(r.events)))
+	for _, ev := range r.events {
+		l := int(ev.end - ev.off)
+		n += uvarintLen(uint64(l)) + l
+	}
+	return n
+}
+
+// appendChunk appends the chunk of r's events to dst.
+func (r *request) appendChunk(dst []byte) []byte {
+	dst = append(dst, chunkVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(r.events)))
+	for _, ev := range r.events {
+		dst = binary.AppendUvarint(dst, uint64(ev.end-ev.off))
+	}
+	for _, ev := range r.events {
+		dst = append(dst, r.bytes(ev)...)
+	}
+	return dst
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+var errChunk = errors.New("malformed chunk")
+
+// chunkCount returns the number of events in a chunk, 0 if it is malformed.
+func chunkCount(v []byte) int {
+	n, err := chunkLen(v)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// chunkLen returns the number of events in a chunk.
+func chunkLen(v []byte) (int, error) {
+	if len(v) == 0 || v[0] != chunkVersion {
+		return 0, fmt.Errorf("store: event chunk: %w (version byte %#x)", errChunk, firstByte(v))
+	}
+	n, k := binary.Uvarint(v[1:])
+	if k <= 0 || n > uint64(len(v)) {
+		return 0, fmt.Errorf("store: event chunk: %w (count)", errChunk)
+	}
+	return int(n), nil
+}
+
+// eachInChunk calls fn for the events of the chunk v, whose first event has sequence number first, with
+// sequence numbers in [from, to], in order, with the event's body (which fn must not retain). It stops
+// at fn's first error, and returns it.
+func eachInChunk(v []byte, first, from, to uint64, fn func(seq uint64, body []byte) error) error {
+	n, err := chunkLen(v)
+	if err != nil {
+		return err
+	}
+	lens := v[1+uvarintLen(uint64(n)):]
+	// The bodies start after the lengths: walk the lengths once to find where.
+	hdr := 0
+	for range n {
+		_, k := binary.Uvarint(lens[hdr:])
+		if k <= 0 {
+			return fmt.Errorf("store: event chunk: %w (lengths)", errChunk)
+		}
+		hdr += k
+	}
+	bodies := lens[hdr:]
+	off, seq := 0, first
+	for i := 0; i < n && seq <= to; i, seq = i+1, seq+1 {
+		l, k := binary.Uvarint(lens)
+		lens = lens[k:]
+		if l > uint64(len(bodies)-off) {
+			return fmt.Errorf("store: event chunk: %w (body %d of %d)", errChunk, i, n)
+		}
+		if seq >= from {
+			if err := fn(seq, bodies[off:off+int(l)]); err != nil {
+				return err
+			}
+		}
+		off += int(l)
+	}
+	return nil
+}
+
+func firstByte(v []byte) int {
+	if len(v) == 0 {
+		return -1
+	}
+	return int(v[0])
+}
