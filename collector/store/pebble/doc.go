@@ -8,6 +8,10 @@
 // queues it; one writer goroutine takes everything queued (up to Config.MaxCommitBytes), writes it as one
 // Pebble batch and fsyncs the WAL once, then answers every caller of the group (group commit). So
 // ProcessBatch returns nil only when the batch is on disk, and concurrent intake requests share fsyncs.
+// The writer applies the next group while the previous one's fsync runs (Pebble's ApplyNoSyncWait,
+// marked experimental in Pebble v2 and pinned here with the rest of Pebble); the groups are answered in
+// order, each once its own fsync is done. A failed fsync fails its group and every group behind it, and
+// the store then refuses writes until it is reopened, which recovers the WAL's durable prefix.
 // The queue is bounded by bytes (Config.QueueBytes); a batch that does not fit waits at most
 // Config.EnqueueTimeout, then gets collector.ErrQueueFull. After Close, collector.ErrShuttingDown (and
 // reads return ErrClosed). EnqueueBatch splits ProcessBatch in two (queue now, wait later), so that one
@@ -19,7 +23,8 @@
 //
 // # Events and their encoding
 //
-// Events are stored whole, in a binary codec generated from collector.Event (codec_gen.go, by
+// Events are stored whole, one chunk per ProcessBatch call (chunk.go: one key for all of its events,
+// which have consecutive sequence numbers), each event in a binary codec generated from collector.Event (codec_gen.go, by
 // internal/gencodec; protobuf's wire format with field numbers kept in codec.lock), so every field
 // survives a round trip; timestamps come back in UTC and empty slices as nil. A field added to the model
 // without regenerating the codec fails TestCodecGeneratedIsCurrent and the round-trip tests.
@@ -28,7 +33,9 @@
 //
 // Keys are grouped by ingest hour (a partition). The indexes, all written in the same batch as the event:
 //
-//   - trace id (per ingest day) -> sequence numbers: GetTrace.
+//   - trace id (per ingest day) -> sequence numbers: GetTrace. One key per trace per batch, ending with
+//     the first event's sequence number; its value holds the gaps to the trace's other events of the
+//     batch.
 //   - service, transaction name, timestamp -> TransactionSummary: Transactions ordered by time.
 //   - service, transaction name, duration (longest first), timestamp -> TransactionSummary:
 //     Transactions ordered by duration ("the 50 slowest of an endpoint in 24 h").
