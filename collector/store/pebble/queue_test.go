@@ -135,6 +135,18 @@ func requestSize(b collector.Batch) int {
 	return r.size()
 }
 
+// openGated opens a store in a new directory on a gateFS; the test closes it.
+func openGated(t *testing.T) (*Store, *gateFS, string) {
+	t.Helper()
+	fs := newGateFS()
+	dir := t.TempDir()
+	s, err := Open(Config{Dir: dir, fs: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, fs, dir
+}
+
 // processAsync calls ProcessBatch in a goroutine.
 func processAsync(s *Store, b collector.Batch) <-chan error {
 	ch := make(chan error, 1)
@@ -248,12 +260,7 @@ func TestQueueGroupsWaitingBatches(t *testing.T) {
 }
 
 func TestCloseCommitsQueuedAndRefusesNew(t *testing.T) {
-	fs := newGateFS()
-	dir := t.TempDir()
-	s, err := Open(Config{Dir: dir, fs: fs})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, fs, dir := openGated(t)
 	g := newGen(9, t0)
 	fs.block()
 	b1, b2 := g.batch(20, 2), g.batch(20, 2)
@@ -345,12 +352,7 @@ func TestEnqueueBatchPipelines(t *testing.T) {
 // A failed WAL fsync fails the batches behind it, acknowledges nothing that followed it, and stops
 // writes until the store is reopened; the reopened store holds exactly what was acknowledged.
 func TestFailedSyncStopsWrites(t *testing.T) {
-	fs := newGateFS()
-	dir := t.TempDir()
-	s, err := Open(Config{Dir: dir, fs: fs})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, fs, dir := openGated(t)
 	g := newGen(11, t0)
 	mustProcess(t, s, g.batch(20, 2))
 	acked := s.LastSeq()
