@@ -11,7 +11,7 @@ type metrics struct {
 	commitSeconds  prometheus.Histogram
 	commitEvents   prometheus.Histogram
 	events         prometheus.Counter
-	rejected       *prometheus.CounterVec // reason: queue_full, disk_budget, shutting_down
+	rejected       *prometheus.CounterVec // reason: queue_full, disk_budget, shutting_down, write_failed
 	queueRequests  prometheus.Gauge
 	queueBytes     prometheus.Gauge
 	diskBytes      prometheus.Gauge
@@ -61,7 +61,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hotpath_store_write_stalls_total", Help: "Times Pebble delayed writes because flushes or compactions were behind.",
 		}),
 	}
-	for _, r := range []string{"queue_full", "disk_budget", "shutting_down"} {
+	for _, r := range []string{"queue_full", "disk_budget", "shutting_down", "write_failed"} {
 		m.rejected.WithLabelValues(r)
 	}
 	for _, r := range []string{"age", "disk"} {

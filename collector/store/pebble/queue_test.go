@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
@@ -377,6 +378,13 @@ func TestFailedSyncStopsWrites(t *testing.T) {
 	}
 	if got := s.LastSeq(); got != acked {
 		t.Fatalf("LastSeq %d after the failure, want %d", got, acked)
+	}
+	var m dto.Metric
+	if err := s.metrics.rejected.WithLabelValues("write_failed").Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.GetCounter().GetValue(); n != 1 {
+		t.Fatalf("write_failed rejections: %v, want 1", n)
 	}
 	_ = s.Close()
 	s2 := openTest(t, Config{Dir: dir})

@@ -44,6 +44,7 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 		return nil, *err
 	}
 	if err := s.writeErr.Load(); err != nil {
+		s.metrics.rejected.WithLabelValues("write_failed").Inc()
 		return nil, *err
 	}
 	if b == nil || len(*b) == 0 {
