@@ -628,3 +628,23 @@ type SummaryMetric struct {
 	Count int64
 	Sum   float64
 }
+
+// APMType is the type APM Server derives from the event's content (apm-data's APMEvent.Type), which its
+// routing to data streams, its dropping of unsampled transactions and its documents follow. It differs
+// from Kind for a log event that records an error (error.type, error.message or error.stack_trace):
+// APM Server treats it as an error.
+func (e *Event) APMType() Kind {
+	switch {
+	case e.Metricset != nil:
+		return KindMetricset
+	case e.Error != nil:
+		return KindError
+	case e.Log != nil || e.Event.Kind == "event":
+		return KindLog
+	case e.Span != nil && e.Span.Type != "":
+		return KindSpan
+	case e.Transaction != nil && e.Transaction.Type != "":
+		return KindTransaction
+	}
+	return e.Kind
+}

@@ -71,7 +71,7 @@ func AppendDocument(dst []byte, e *collector.Event) ([]byte, error) {
 	if e.Span != nil {
 		writeSpan(&w, e.Span)
 	}
-	switch eventType(e) {
+	switch e.APMType() {
 	case collector.KindTransaction, collector.KindSpan, collector.KindError:
 		// The high-resolution timestamp Kibana sorts by; only for these three types.
 		if !e.Timestamp.IsZero() {
@@ -124,24 +124,6 @@ func AppendIndex(dst []byte, e *collector.Event) ([]byte, error) {
 func Index(e *collector.Event) (string, error) {
 	b, err := AppendIndex(nil, e)
 	return string(b), err
-}
-
-// eventType is the type APM Server derives from an event's content (apm-data's APMEvent.Type): it
-// differs from Event.Kind for a log that records an error, which APM Server treats as an error.
-func eventType(e *collector.Event) collector.Kind {
-	switch {
-	case e.Metricset != nil:
-		return collector.KindMetricset
-	case e.Error != nil:
-		return collector.KindError
-	case e.Log != nil || e.Event.Kind == "event":
-		return collector.KindLog
-	case e.Span != nil && e.Span.Type != "":
-		return collector.KindSpan
-	case e.Transaction != nil && e.Transaction.Type != "":
-		return collector.KindTransaction
-	}
-	return e.Kind
 }
 
 func writeDataStream(w *jsonWriter, ds *collector.DataStream) {

@@ -28,7 +28,7 @@ func setDataStream(e *collector.Event, namespace string, names *datasetNames) {
 	if ds.Type != "" && ds.Dataset != "" {
 		return
 	}
-	switch eventType(e) {
+	switch e.APMType() {
 	case collector.KindTransaction, collector.KindSpan:
 		ds.Type = "traces"
 		if ds.Dataset == "" {

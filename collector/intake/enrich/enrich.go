@@ -169,7 +169,7 @@ func dropUnsampled(b *collector.Batch) int {
 	kept := 0
 	for i := range events {
 		e := &events[i]
-		if eventType(e) == collector.KindTransaction && !e.Transaction.Sampled &&
+		if e.APMType() == collector.KindTransaction && !e.Transaction.Sampled &&
 			!isRUMAgent(e.Agent.Name) {
 			continue
 		}
@@ -180,26 +180,6 @@ func dropUnsampled(b *collector.Batch) int {
 	}
 	*b = events[:kept]
 	return len(events) - kept
-}
-
-// eventType is the type APM Server derives from an event's content (apm-data's APMEvent.Type), which
-// routing, dropping and the document's timestamp.us follow. It differs from Event.Kind for a log
-// event that records an error (error.type, error.message or error.stack_trace): APM Server treats it
-// as an error, indexed in logs-apm.error-<namespace>.
-func eventType(e *collector.Event) collector.Kind {
-	switch {
-	case e.Metricset != nil:
-		return collector.KindMetricset
-	case e.Error != nil:
-		return collector.KindError
-	case e.Log != nil || e.Event.Kind == "event":
-		return collector.KindLog
-	case e.Span != nil && e.Span.Type != "":
-		return collector.KindSpan
-	case e.Transaction != nil && e.Transaction.Type != "":
-		return collector.KindTransaction
-	}
-	return e.Kind
 }
 
 // isRUMAgent reports whether name is one of the agents APM Server treats as RUM.
