@@ -20,6 +20,7 @@ import (
 	"go.elastic.co/apm/v2/transport"
 
 	"github.com/hotpath-apm/hotpath/agent"
+	"github.com/hotpath-apm/hotpath/internal/cpuburn"
 	"github.com/hotpath-apm/hotpath/profiling"
 )
 
@@ -98,7 +99,7 @@ func (c *collector) tracer(t *testing.T) *apm.Tracer {
 // TestEndToEnd is the "done means": a service with agent.Wrap and the profiler on real HTTP,
 // one handler burning CPU in a known function for 400 ms and one blocked on a channel, both slower
 // than their 100 ms threshold. The collector ends up with, for each slow transaction the Elastic agent
-// sent, a profile upload naming it, whose CPU profile's top function is burnCPU, and whose goroutine
+// sent, a profile upload naming it, whose CPU profile's top function is cpuburn.Burn, and whose goroutine
 // profile's top frames are the channel receive in waitForRelease; the transaction's labels.profile_id
 // names the upload.
 func TestEndToEnd(t *testing.T) {
@@ -113,7 +114,7 @@ func TestEndToEnd(t *testing.T) {
 	release := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, burnCPU(300*time.Millisecond))
+		fmt.Fprint(w, cpuburn.Burn(300*time.Millisecond))
 	})
 	mux.HandleFunc("GET /block/{id}", func(w http.ResponseWriter, r *http.Request) {
 		waitForRelease(release)
@@ -184,7 +185,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("/burn: no cpu part; errors %q", c.Errors)
 			}
 			top, n := topFrame(cpu)
-			if !strings.HasSuffix(top, ".burnCPU") || c.CPU.Samples < 10 || c.CPU.Timestamp != c.Transaction.Timestamp {
+			if !strings.HasSuffix(top, "/cpuburn.Burn") || c.CPU.Samples < 10 || c.CPU.Timestamp != c.Transaction.Timestamp {
 				t.Errorf("/burn: CPU top %s (%d samples of %d), from %d, request from %d; errors %q", top, n,
 					c.CPU.Samples, c.CPU.Timestamp, c.Transaction.Timestamp, c.Errors)
 			}

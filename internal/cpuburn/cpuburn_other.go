@@ -1,13 +1,13 @@
 //go:build !linux
 
-package profiling_test
+package cpuburn
 
 import "time"
 
-// burnCPU spins for d of wall time, in arithmetic on locals: its CPU samples are all in it.
+// Burn spins for d of wall time. The result is only there so that the work cannot be optimized away.
 //
 //go:noinline
-func burnCPU(d time.Duration) uint64 {
+func Burn(d time.Duration) uint64 {
 	end := time.Now().Add(d)
 	x := uint64(88172645463325252)
 	for {

@@ -1,4 +1,4 @@
-package main
+package cpuburn
 
 import (
 	"runtime"
@@ -6,12 +6,12 @@ import (
 	"time"
 )
 
-// burnCPU spins until its thread has used d of CPU time (so that a loaded machine slows it down without
-// taking its samples away), in arithmetic on locals (which the race detector does not instrument): its
-// CPU samples are all in it. It gives up after a minute of wall time.
+// Burn spins until its thread has used d of CPU time (so that a loaded machine slows it down without
+// taking its samples away). It gives up after a minute of wall time. The result is only there so that
+// the work cannot be optimized away.
 //
 //go:noinline
-func burnCPU(d time.Duration) uint64 {
+func Burn(d time.Duration) uint64 {
 	runtime.LockOSThread() // the thread's CPU time is then the goroutine's
 	defer runtime.UnlockOSThread()
 	start := threadCPUTime()
