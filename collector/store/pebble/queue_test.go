@@ -115,12 +115,12 @@ func (f *gateFile) SyncTo(n int64) (bool, error) {
 	return f.File.SyncTo(n)
 }
 
-// waitHeld waits, without sleeping, until the queue holds n bytes: requests queued, or applied behind
-// a stalled fsync (not durable yet, so not released either).
+// waitHeld waits, without sleeping, until the queue holds n requests: queued, or applied behind a
+// stalled fsync (not durable yet, so not released either).
 func waitHeld(s *Store, n int) {
 	for {
 		s.q.mu.Lock()
-		held := s.q.bytes
+		held := s.q.held
 		s.q.mu.Unlock()
 		if held == n {
 			return
@@ -158,16 +158,16 @@ func processAsync(s *Store, b collector.Batch) <-chan error {
 func TestQueueFullReturnsQuickly(t *testing.T) {
 	fs := newGateFS()
 	g := newGen(7, t0)
-	one := g.batch(50, 3)
-	var probe request
-	probe.prepare(one)
-	// Room for the batch in the stalled commit and two queued behind it.
-	s := openTest(t, Config{fs: fs, QueueBytes: 3 * probe.size(), EnqueueTimeout: 50 * time.Millisecond})
+	one, two, three := g.batch(50, 3), g.batch(50, 3), g.batch(50, 3)
+	// Room for the batch in the stalled commit and two queued behind it (requests fresh from the pool,
+	// as these are, hold exactly requestSize).
+	room := requestSize(one) + requestSize(two) + requestSize(three)
+	s := openTest(t, Config{fs: fs, QueueBytes: room, EnqueueTimeout: 50 * time.Millisecond})
 	fs.block()
 	first := processAsync(s, one)
 	<-fs.waiting // the writer is inside the fsync of the first batch
-	second, third := processAsync(s, g.batch(50, 3)), processAsync(s, g.batch(50, 3))
-	waitHeld(s, 3*probe.size())
+	second, third := processAsync(s, two), processAsync(s, three)
+	waitHeld(s, 3)
 	// Groups may be applied behind the stalled fsync, but none is durable: nothing is answered or readable.
 	if n := s.LastSeq(); n != 0 {
 		t.Fatalf("LastSeq %d while the first fsync is stalled", n)
@@ -268,7 +268,7 @@ func TestCloseCommitsQueuedAndRefusesNew(t *testing.T) {
 	first := processAsync(s, b1)
 	<-fs.waiting
 	second := processAsync(s, b2)
-	waitHeld(s, requestSize(b1)+requestSize(b2))
+	waitHeld(s, 2)
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	for !s.closing.Load() {
@@ -362,7 +362,7 @@ func TestFailedSyncStopsWrites(t *testing.T) {
 	first := processAsync(s, b1)
 	<-fs.waiting
 	second := processAsync(s, b2)
-	waitHeld(s, requestSize(b1)+requestSize(b2))
+	waitHeld(s, 2)
 	injected := errors.New("injected: disk gone")
 	fs.fail(injected)
 	fs.release()
