@@ -51,15 +51,6 @@ func uvarintLen(x uint64) int {
 
 var errChunk = errors.New("malformed chunk")
 
-// chunkCount returns the number of events in a chunk, 0 if it is malformed.
-func chunkCount(v []byte) int {
-	n, err := chunkLen(v)
-	if err != nil {
-		return 0
-	}
-	return n
-}
-
 // chunkLen returns the number of events in a chunk.
 func chunkLen(v []byte) (int, error) {
 	if len(v) == 0 || v[0] != chunkVersion {
@@ -73,12 +64,12 @@ func chunkLen(v []byte) (int, error) {
 }
 
 // eachInChunk calls fn for the events of the chunk v, whose first event has sequence number first, with
-// sequence numbers in [from, to], in order, with the event's body (which fn must not retain). It stops
-// at fn's first error, and returns it.
-func eachInChunk(v []byte, first, from, to uint64, fn func(seq uint64, body []byte) error) error {
+// sequence numbers in [from, to], in order, with the event's body (which fn must not retain). It returns
+// the number of events in the chunk, and stops at fn's first error, which it returns.
+func eachInChunk(v []byte, first, from, to uint64, fn func(seq uint64, body []byte) error) (int, error) {
 	n, err := chunkLen(v)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	lens := v[1+uvarintLen(uint64(n)):]
 	// The bodies start after the lengths: walk the lengths once to find where.
@@ -86,7 +77,7 @@ func eachInChunk(v []byte, first, from, to uint64, fn func(seq uint64, body []by
 	for range n {
 		_, k := binary.Uvarint(lens[hdr:])
 		if k <= 0 {
-			return fmt.Errorf("store: event chunk: %w (lengths)", errChunk)
+			return 0, fmt.Errorf("store: event chunk: %w (lengths)", errChunk)
 		}
 		hdr += k
 	}
@@ -96,16 +87,16 @@ func eachInChunk(v []byte, first, from, to uint64, fn func(seq uint64, body []by
 		l, k := binary.Uvarint(lens)
 		lens = lens[k:]
 		if l > uint64(len(bodies)-off) {
-			return fmt.Errorf("store: event chunk: %w (body %d of %d)", errChunk, i, n)
+			return 0, fmt.Errorf("store: event chunk: %w (body %d of %d)", errChunk, i, n)
 		}
 		if seq >= from {
 			if err := fn(seq, bodies[off:off+int(l)]); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		off += int(l)
 	}
-	return nil
+	return n, nil
 }
 
 func firstByte(v []byte) int {

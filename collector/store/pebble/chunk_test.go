@@ -83,7 +83,7 @@ func FuzzChunk(f *testing.F) {
 	f.Add([]byte{chunkVersion, 2, 1, 200, 1, 'x'}, uint64(0), uint64(10))
 	f.Fuzz(func(t *testing.T, v []byte, from, to uint64) {
 		n := 0
-		_ = eachInChunk(v, 1, from, to, func(seq uint64, body []byte) error {
+		_, _ = eachInChunk(v, 1, from, to, func(seq uint64, body []byte) error {
 			n++
 			if seq < from || seq > to || len(body) > len(v) {
 				t.Fatalf("seq %d outside [%d, %d] or body of %d bytes in %d", seq, from, to, len(body), len(v))

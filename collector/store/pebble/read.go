@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -37,13 +36,6 @@ func (s *Store) OldestSeq() uint64 {
 // Get returns the event with sequence number seq; ok is false when there is none (never written, or
 // deleted by retention).
 func (s *Store) Get(seq uint64) (rec Record, ok bool, err error) {
-	if err := s.acquire(); err != nil {
-		return Record{}, false, err
-	}
-	defer s.release()
-	if seq == 0 || seq > s.LastSeq() {
-		return Record{}, false, nil
-	}
 	recs, err := s.GetMany(context.Background(), []uint64{seq})
 	if err != nil || len(recs) == 0 {
 		return Record{}, false, err
@@ -84,7 +76,7 @@ func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]Record, error) {
 			return nil, fmt.Errorf("store: read events: %w", err)
 		}
 		want := seqs
-		err = eachInChunk(v, first, seqs[0], last, func(seq uint64, body []byte) error {
+		n, err := eachInChunk(v, first, seqs[0], min(last, seqs[len(seqs)-1]), func(seq uint64, body []byte) error {
 			for len(want) > 0 && want[0] < seq {
 				want = want[1:]
 			}
@@ -101,7 +93,7 @@ func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]Record, error) {
 			return nil, err
 		}
 		// Every wanted number the chunk could hold is done: those it did not have do not exist.
-		end := max(first+uint64(chunkCount(v)), seqs[0]+1)
+		end := max(first+uint64(n), seqs[0]+1)
 		for len(seqs) > 0 && seqs[0] < end {
 			seqs = seqs[1:]
 		}
@@ -142,24 +134,23 @@ func (s *Store) ReadFrom(ctx context.Context, from uint64, limit int) ([]Record,
 	if !ok {
 		ok = it.First()
 	}
-	errFull := errors.New("full")
 	for ; ok && len(out) < limit; ok = it.Next() {
 		first := binary.BigEndian.Uint64(it.Key()[1:])
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return nil, fmt.Errorf("store: read from %d: %w", from, err)
 		}
-		err = eachInChunk(v, first, from, last, func(seq uint64, body []byte) error {
-			if len(out) == limit {
-				return errFull
-			}
+		// A chunk's sequence numbers are consecutive: what is left of limit bounds the last one to read.
+		lo := max(from, first)
+		to := min(last, lo+uint64(limit-len(out))-1)
+		_, err = eachInChunk(v, first, lo, to, func(seq uint64, body []byte) error {
 			out = append(out, Record{Seq: seq})
 			if err := decodeEvent(body, &out[len(out)-1].Event); err != nil {
 				return fmt.Errorf("store: event %d: %w", seq, err)
 			}
 			return nil
 		})
-		if err != nil && err != errFull {
+		if err != nil {
 			return nil, err
 		}
 	}
