@@ -53,8 +53,9 @@ func engineOptions(cfg *Config, cache *pebbledb.Cache, m *metrics) *pebbledb.Opt
 	return opts
 }
 
-// valueSeparationMinSize is the smallest value Pebble writes to a blob file instead of the table.
-var valueSeparationMinSize = 256
+// valueSeparationMinSize is the smallest value Pebble writes to a blob file instead of the table: event
+// chunks go there, index values (summaries of about 100 bytes) stay in the tables.
+const valueSeparationMinSize = 256
 
 // keyspacePolicy ends a flush's or a compaction's output table where the keyspace (the first byte of
 // the key, keys.go) changes. Events ('e') are keyed by sequence number, so a table of new events
