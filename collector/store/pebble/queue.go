@@ -15,7 +15,6 @@ type queue struct {
 	mu     sync.Mutex
 	reqs   []*request    // waiting for the writer; guarded by mu
 	bytes  int           // held by queued and committing requests; guarded by mu
-	held   int           // queued and committing requests; guarded by mu
 	max    int           // bound on bytes
 	closed bool          // guarded by mu
 	space  chan struct{} // closed and replaced when bytes shrink; guarded by mu
@@ -43,7 +42,6 @@ func (q *queue) push(ctx context.Context, r *request, timeout time.Duration, m *
 		if q.bytes == 0 || q.bytes+n <= q.max {
 			q.reqs = append(q.reqs, r)
 			q.bytes += n
-			q.held++
 			m.queueRequests.Inc()
 			m.queueBytes.Add(float64(n))
 			q.mu.Unlock()
@@ -106,7 +104,6 @@ func (q *queue) release(reqs []*request, m *metrics) {
 	}
 	q.mu.Lock()
 	q.bytes -= n
-	q.held -= len(reqs)
 	close(q.space)
 	q.space = make(chan struct{})
 	q.mu.Unlock()

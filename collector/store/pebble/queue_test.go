@@ -116,13 +116,15 @@ func (f *gateFile) SyncTo(n int64) (bool, error) {
 }
 
 // waitHeld waits, without sleeping, until the queue holds n requests: queued, or applied behind a
-// stalled fsync (not durable yet, so not released either).
-func waitHeld(s *Store, n int) {
+// stalled fsync (not durable yet, so not released either), as its gauge counts them.
+func waitHeld(t *testing.T, s *Store, n int) {
+	t.Helper()
 	for {
-		s.q.mu.Lock()
-		held := s.q.held
-		s.q.mu.Unlock()
-		if held == n {
+		var m dto.Metric
+		if err := s.metrics.queueRequests.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		if int(m.GetGauge().GetValue()) == n {
 			return
 		}
 		runtime.Gosched()
@@ -167,7 +169,7 @@ func TestQueueFullReturnsQuickly(t *testing.T) {
 	first := processAsync(s, one)
 	<-fs.waiting // the writer is inside the fsync of the first batch
 	second, third := processAsync(s, two), processAsync(s, three)
-	waitHeld(s, 3)
+	waitHeld(t, s, 3)
 	// Groups may be applied behind the stalled fsync, but none is durable: nothing is answered or readable.
 	if n := s.LastSeq(); n != 0 {
 		t.Fatalf("LastSeq %d while the first fsync is stalled", n)
@@ -268,7 +270,7 @@ func TestCloseCommitsQueuedAndRefusesNew(t *testing.T) {
 	first := processAsync(s, b1)
 	<-fs.waiting
 	second := processAsync(s, b2)
-	waitHeld(s, 2)
+	waitHeld(t, s, 2)
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	for !s.closing.Load() {
@@ -362,7 +364,7 @@ func TestFailedSyncStopsWrites(t *testing.T) {
 	first := processAsync(s, b1)
 	<-fs.waiting
 	second := processAsync(s, b2)
-	waitHeld(s, 2)
+	waitHeld(t, s, 2)
 	injected := errors.New("injected: disk gone")
 	fs.fail(injected)
 	fs.release()
