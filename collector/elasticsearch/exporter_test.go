@@ -361,3 +361,47 @@ func TestTLSAndAPIKey(t *testing.T) {
 		t.Errorf("without the CA: %v", err)
 	}
 }
+
+// failingCursor is a spool whose cursor can no longer be written after its first commit (a disk that
+// failed under the store).
+type failingCursor struct {
+	storeSpool
+	commits int
+}
+
+var errCursorDisk = errors.New("injected: cursor write failed")
+
+func (f *failingCursor) CommitCursor(name string, pos uint64) error {
+	f.commits++
+	if f.commits > 1 {
+		return errCursorDisk
+	}
+	return f.storeSpool.CommitCursor(name, pos)
+}
+
+// When the cursor cannot be written, the export stops on its own with that error (nothing more it
+// sends could be recorded), and the cursor stays where it was last written.
+func TestCursorFailureStopsExport(t *testing.T) {
+	s := estest.NewServer()
+	defer s.Close()
+	st := openStore(t, t.TempDir())
+	store(t, st, makeEvents(0, 2000))
+	cfg := testConfig(t, s, nil)
+	cfg.FlushBytes = 16 << 10 // many batches, so many commits
+	spool := &failingCursor{storeSpool: storeSpool{st}}
+	x, err := elasticsearch.New(cfg, spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = x.Run(context.Background())
+	if !errors.Is(err, errCursorDisk) || !strings.Contains(err.Error(), "commit cursor") {
+		t.Fatalf("Run: %v, want the cursor's error", err)
+	}
+	pos, _ := st.Cursor("elasticsearch")
+	if pos <= 1 || pos > st.LastSeq() {
+		t.Fatalf("cursor at %d after the failure, want the first commit's position (of %d events)", pos, st.LastSeq())
+	}
+	if got := x.Confirmed(); got != pos {
+		t.Fatalf("Confirmed() = %d, cursor at %d: only what was written is confirmed", got, pos)
+	}
+}
