@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -78,8 +79,8 @@ func New(cfg Config) (*API, error) {
 	return a, nil
 }
 
-// handlerFunc answers a request with a value to encode as JSON, or an error that writeErr maps to a
-// status.
+// handlerFunc answers a request with a value to encode as JSON (or a file to send as it is), or an
+// error that writeErr maps to a status.
 type handlerFunc func(ctx context.Context, r *http.Request, p *params) (any, error)
 
 func (a *API) handle(path string, h handlerFunc) {
@@ -90,6 +91,10 @@ func (a *API) handle(path string, h handlerFunc) {
 		v, err := h(ctx, r, p)
 		if err != nil {
 			a.writeErr(w, r, err)
+			return
+		}
+		if f, ok := v.(file); ok {
+			writeFile(w, r, f)
 			return
 		}
 		writeJSON(w, r, http.StatusOK, v)
@@ -152,4 +157,23 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 		return
 	}
 	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing left to tell it
+}
+
+// file is an answer sent as a download (a profile's part) rather than as JSON.
+type file struct {
+	name string // safe in a quoted header value (fileNamePart)
+	body []byte
+}
+
+func writeFile(w http.ResponseWriter, r *http.Request, f file) {
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", `attachment; filename="`+f.name+`"`)
+	h.Set("Content-Length", strconv.Itoa(len(f.body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(f.body) // the client went away: nothing left to tell it
+	}
 }

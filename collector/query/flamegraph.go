@@ -31,15 +31,9 @@ const flameMinFraction = 0.001
 func parsePprof(data []byte) (*profile.Profile, error) {
 	raw := data
 	if len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, fmt.Errorf("query: stored profile: %w", err)
-		}
-		if raw, err = io.ReadAll(io.LimitReader(zr, maxDecodedPprof+1)); err != nil {
-			return nil, fmt.Errorf("query: stored profile: %w", err)
-		}
-		if len(raw) > maxDecodedPprof {
-			return nil, fmt.Errorf("query: stored profile is larger than %d bytes decompressed", maxDecodedPprof)
+		var err error
+		if raw, err = gunzip(data, maxDecodedPprof, "stored profile"); err != nil {
+			return nil, err
 		}
 	}
 	p, err := profile.ParseUncompressed(raw)
@@ -47,6 +41,22 @@ func parsePprof(data []byte) (*profile.Profile, error) {
 		return nil, fmt.Errorf("query: stored profile: %w", err)
 	}
 	return p, nil
+}
+
+// gunzip decompresses data, refusing more than limit bytes of output; what names the data in errors.
+func gunzip(data []byte, limit int, what string) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("query: %s: %w", what, err)
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, int64(limit)+1))
+	if err != nil {
+		return nil, fmt.Errorf("query: %s: %w", what, err)
+	}
+	if len(out) > limit {
+		return nil, fmt.Errorf("query: %s is larger than %d bytes decompressed", what, limit)
+	}
+	return out, nil
 }
 
 // keepLabel keeps the samples of p whose label key has the value value, and reports how many it kept.

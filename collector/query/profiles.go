@@ -2,11 +2,8 @@ package query
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -49,7 +46,7 @@ func (a *API) handleProfiles() {
 	a.handle("profiles", a.profiles)
 	a.handle("profiles/{id}", a.profile)
 	a.handle("profiles/{id}/flamegraph", a.flamegraph)
-	a.mux.HandleFunc(Prefix+"profiles/{id}/{part}", a.download)
+	a.handle("profiles/{id}/{part}", a.download)
 	a.handle("transactions/{transaction_id}/profile", a.transactionProfile)
 }
 
@@ -230,15 +227,9 @@ func (a *API) pprofPart(ctx context.Context, prof *collector.Profile, kind, txID
 	if kind == "trace" {
 		return nil, badParam("part", "the trace is not a pprof profile: download it and open it with go tool trace")
 	}
-	if prof.Part(kind) == nil {
-		return nil, errNotFound{msg: fmt.Sprintf("profile %s has no %s part (it has %s)", prof.ID, kind, partKinds(prof))}
-	}
-	data, ok, err := a.cfg.Profiles.ProfilePart(ctx, prof.ID, kind)
+	data, err := a.readPart(ctx, prof, kind)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, errNotFound{msg: fmt.Sprintf("profile %s has no %s part", prof.ID, kind)}
 	}
 	pp, err := parsePprof(data)
 	if err != nil {
@@ -248,6 +239,25 @@ func (a *API) pprofPart(ctx context.Context, prof *collector.Profile, kind, txID
 		keepLabel(pp, "transaction.id", txID)
 	}
 	return pp, nil
+}
+
+// readPart reads a profile's part as stored; a part the profile does not have is not found.
+func (a *API) readPart(ctx context.Context, prof *collector.Profile, kind string) ([]byte, error) {
+	what := kind + " part"
+	if kind == "trace" {
+		what = kind
+	}
+	if prof.Part(kind) == nil {
+		return nil, errNotFound{msg: fmt.Sprintf("profile %s has no %s (it has %s)", prof.ID, what, partKinds(prof))}
+	}
+	data, ok, err := a.cfg.Profiles.ProfilePart(ctx, prof.ID, kind)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errNotFound{msg: fmt.Sprintf("profile %s has no %s", prof.ID, what)}
+	}
+	return data, nil
 }
 
 func partKinds(p *collector.Profile) string {
@@ -317,77 +327,47 @@ func defaultFlamePart(p *collector.Profile) string {
 // download answers GET /api/v1/profiles/{id}/{part}: the part as a file, a pprof profile that go tool
 // pprof opens (with transaction_id, only that transaction's samples), or the execution trace that go
 // tool trace opens (decompressed).
-func (a *API) download(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.Timeout)
-	defer cancel()
-	p := newParams(r.URL.Query(), a.cfg.Now())
+func (a *API) download(ctx context.Context, r *http.Request, p *params) (any, error) {
 	txID := p.str("transaction_id")
 	kind := r.PathValue("part")
 	if err := p.done(); err != nil {
-		a.writeErr(w, r, err)
-		return
+		return nil, err
 	}
 	prof, err := a.lookupProfile(ctx, r)
 	if err != nil {
-		a.writeErr(w, r, err)
-		return
+		return nil, err
 	}
 	service := fileNamePart(prof.Metadata.Service.Name)
-	var body []byte
-	var name string
 	switch {
 	case kind == "trace":
 		if txID != "" {
-			a.writeErr(w, r, badParam("transaction_id", "the trace is the whole process's; it cannot be filtered"))
-			return
+			return nil, badParam("transaction_id", "the trace is the whole process's; it cannot be filtered")
 		}
-		data, ok, err := a.cfg.Profiles.ProfilePart(ctx, prof.ID, kind)
-		if err == nil && !ok {
-			err = errNotFound{msg: fmt.Sprintf("profile %s has no trace (it has %s)", prof.ID, partKinds(&prof))}
-		}
+		data, err := a.readPart(ctx, &prof, kind)
 		if err != nil {
-			a.writeErr(w, r, err)
-			return
+			return nil, err
 		}
-		if body, err = gunzip(data); err != nil {
-			a.writeErr(w, r, err)
-			return
+		body, err := gunzip(data, maxTraceDecoded, "stored trace")
+		if err != nil {
+			return nil, err
 		}
-		name = fmt.Sprintf("%s-%s.trace", service, prof.ID)
+		return file{name: fmt.Sprintf("%s-%s.trace", service, prof.ID), body: body}, nil
 	case txID != "":
 		pp, err := a.pprofPart(ctx, &prof, kind, txID)
 		if err != nil {
-			a.writeErr(w, r, err)
-			return
+			return nil, err
 		}
 		var buf bytes.Buffer
 		if err := pp.Write(&buf); err != nil { // gzipped, as runtime/pprof writes profiles
-			a.writeErr(w, r, fmt.Errorf("query: write profile: %w", err))
-			return
+			return nil, fmt.Errorf("query: write profile: %w", err)
 		}
-		body = buf.Bytes()
-		name = fmt.Sprintf("%s-%s-%s-%s.pb.gz", service, kind, prof.ID, fileNamePart(txID))
+		return file{name: fmt.Sprintf("%s-%s-%s-%s.pb.gz", service, kind, prof.ID, fileNamePart(txID)), body: buf.Bytes()}, nil
 	default:
-		data, ok, err := a.cfg.Profiles.ProfilePart(ctx, prof.ID, kind)
-		if err == nil && !ok {
-			err = errNotFound{msg: fmt.Sprintf("profile %s has no %s part (it has %s)", prof.ID, kind, partKinds(&prof))}
-		}
+		data, err := a.readPart(ctx, &prof, kind)
 		if err != nil {
-			a.writeErr(w, r, err)
-			return
+			return nil, err
 		}
-		body = data
-		name = fmt.Sprintf("%s-%s-%s.pb.gz", service, kind, prof.ID)
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/octet-stream")
-	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	h.Set("Content-Length", fmt.Sprint(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
+		return file{name: fmt.Sprintf("%s-%s-%s.pb.gz", service, kind, prof.ID), body: data}, nil
 	}
 }
 
@@ -408,21 +388,6 @@ func fileNamePart(s string) string {
 // maxTraceDecoded bounds a trace once decompressed (intake allows 256 MiB).
 const maxTraceDecoded = 256 << 20
 
-func gunzip(data []byte) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("query: stored trace: %w", err)
-	}
-	out, err := io.ReadAll(io.LimitReader(zr, maxTraceDecoded+1))
-	if err != nil {
-		return nil, fmt.Errorf("query: stored trace: %w", err)
-	}
-	if len(out) > maxTraceDecoded {
-		return nil, errors.New("query: stored trace is too large to serve decompressed")
-	}
-	return out, nil
-}
-
 // transactionProfile answers GET /api/v1/transactions/{transaction_id}/profile?trace_id=: the profile
 // of one transaction, with its CPU and goroutine flame graphs. The profile is found by the
 // transaction's label profile_id (with trace_id, which finds the transaction), else as the capture of
@@ -434,7 +399,7 @@ func (a *API) transactionProfile(ctx context.Context, r *http.Request, p *params
 	if err := p.done(); err != nil {
 		return nil, err
 	}
-	if txID == "" || len(txID) > 64 || checkTraceID(txID) != nil {
+	if len(txID) > 64 || checkTraceID(txID) != nil {
 		return nil, badParam("transaction_id", "%q is not a transaction id", txID)
 	}
 	if traceID != "" {

@@ -448,3 +448,20 @@ func TestTransactionProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestGunzipLimit: the decompression bound of stored parts, at its boundary.
+func TestGunzipLimit(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(bytes.Repeat([]byte("x"), 1000))
+	_ = zw.Close()
+	if out, err := gunzip(buf.Bytes(), 1000, "part"); err != nil || len(out) != 1000 {
+		t.Errorf("at the limit: %d bytes, %v", len(out), err)
+	}
+	if _, err := gunzip(buf.Bytes(), 999, "part"); err == nil || !strings.Contains(err.Error(), "larger than 999 bytes") {
+		t.Errorf("past the limit: %v", err)
+	}
+	if _, err := gunzip([]byte("not gzip"), 1000, "part"); err == nil {
+		t.Error("not gzip: no error")
+	}
+}
