@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -100,13 +101,7 @@ func (a *API) errorGroups(ctx context.Context, _ *http.Request, p *params) (any,
 		out.Groups = append(out.Groups, *g)
 	}
 	slices.SortFunc(out.Groups, func(x, y errorGroupJSON) int {
-		if c := -cmpNum(x.Count, y.Count); c != 0 {
-			return c
-		}
-		if c := y.LastSeen.Compare(x.LastSeen); c != 0 {
-			return c
-		}
-		return cmpNum(x.GroupingKey, y.GroupingKey)
+		return cmp.Or(cmp.Compare(y.Count, x.Count), y.LastSeen.Compare(x.LastSeen), cmp.Compare(x.GroupingKey, y.GroupingKey))
 	})
 	if len(out.Groups) > limit {
 		out.Groups = out.Groups[:limit]

@@ -2,6 +2,7 @@ package query
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -230,13 +231,7 @@ func buildFlame(p *profile.Profile, vi int) *flameGraph {
 		g.Functions = append(g.Functions, flameFunction{Name: name, Self: ft.self, Total: ft.total})
 	}
 	slices.SortFunc(g.Functions, func(a, b flameFunction) int {
-		if a.Self != b.Self {
-			return int(sign(b.Self - a.Self))
-		}
-		if a.Total != b.Total {
-			return int(sign(b.Total - a.Total))
-		}
-		return strings.Compare(a.Name, b.Name)
+		return cmp.Or(cmp.Compare(b.Self, a.Self), cmp.Compare(b.Total, a.Total), strings.Compare(a.Name, b.Name))
 	})
 	if len(g.Functions) > 30 {
 		g.Functions = g.Functions[:30]
@@ -245,16 +240,6 @@ func buildFlame(p *profile.Profile, vi int) *flameGraph {
 		g.Functions = []flameFunction{}
 	}
 	return g
-}
-
-func sign(n int64) int64 {
-	switch {
-	case n < 0:
-		return -1
-	case n > 0:
-		return 1
-	}
-	return 0
 }
 
 // prune removes the frames whose total is under minTotal, orders the others' children (largest
@@ -274,10 +259,7 @@ func prune(n *flameNode, minTotal int64) int64 {
 	clear(n.Children[len(kept):])
 	n.Children = kept
 	slices.SortFunc(n.Children, func(a, b *flameNode) int {
-		if a.Total != b.Total {
-			return int(sign(b.Total - a.Total))
-		}
-		return strings.Compare(a.Name, b.Name)
+		return cmp.Or(cmp.Compare(b.Total, a.Total), strings.Compare(a.Name, b.Name))
 	})
 	if len(n.Children) == 0 {
 		n.Children = nil

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -80,16 +81,13 @@ func (a *API) endpoints(ctx context.Context, _ *http.Request, p *params) (any, e
 		var c int
 		switch sort {
 		case "p99":
-			c = -cmpNum(p99(x.stats), p99(y.stats))
+			c = cmp.Compare(p99(y.stats), p99(x.stats))
 		case "throughput":
-			c = -cmpNum(x.ThroughputPerMinute, y.ThroughputPerMinute)
+			c = cmp.Compare(y.ThroughputPerMinute, x.ThroughputPerMinute)
 		case "error_rate":
-			c = -cmpNum(rate(x.stats), rate(y.stats))
+			c = cmp.Compare(rate(y.stats), rate(x.stats))
 		}
-		if c == 0 {
-			c = cmpNum(x.Name, y.Name)
-		}
-		return c
+		return cmp.Or(c, cmp.Compare(x.Name, y.Name))
 	})
 	return out, nil
 }
@@ -106,14 +104,4 @@ func rate(s stats) float64 {
 		return -1
 	}
 	return *s.ErrorRate
-}
-
-func cmpNum[T int64 | float64 | string](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
