@@ -46,10 +46,7 @@ func (a *API) endpoint(ctx context.Context, _ *http.Request, p *params) (any, er
 		Series:          make([]pointJSON, 0, len(res.Series)),
 		Histogram:       histogramBins(res.Total.Latency),
 	}
-	lo, hi := from.Truncate(time.Minute), to.Truncate(time.Minute)
-	if hi.Before(to) {
-		hi = hi.Add(time.Minute)
-	}
+	lo, hi := wholeMinutes(from, to)
 	for _, pt := range res.Series {
 		// Throughput over the part of the point inside the range.
 		start, end := pt.Start, pt.Start.Add(interval)

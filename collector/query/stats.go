@@ -54,12 +54,17 @@ func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
 
 // rangeMinutes is the length of [from, to) widened to whole minutes, as the aggregates count it.
 func rangeMinutes(from, to time.Time) float64 {
-	lo := from.Truncate(time.Minute)
-	hi := to.Truncate(time.Minute)
+	lo, hi := wholeMinutes(from, to)
+	return hi.Sub(lo).Minutes()
+}
+
+// wholeMinutes widens [from, to) to whole minutes.
+func wholeMinutes(from, to time.Time) (lo, hi time.Time) {
+	lo, hi = from.Truncate(time.Minute), to.Truncate(time.Minute)
 	if hi.Before(to) {
 		hi = hi.Add(time.Minute)
 	}
-	return hi.Sub(lo).Minutes()
+	return lo, hi
 }
 
 // bin is one bar of a latency histogram: transactions that took from FromUS (included) to ToUS.
