@@ -259,27 +259,19 @@ func kindRank(k string) int {
 	return 1
 }
 
-func durationUS(d time.Duration) int64 { return int64(d / time.Microsecond) }
-
 func transactionItem(e *collector.Event) itemJSON {
 	t := e.Transaction
 	it := itemJSON{Kind: "transaction", ID: t.ID, ParentID: e.ParentID, TransactionID: t.ID, Timestamp: e.Timestamp,
-		DurationUS: durationUS(e.Event.Duration), Name: t.Name, Service: e.Service.Name, Type: t.Type,
+		DurationUS: e.Event.Duration.Microseconds(), Name: t.Name, Service: e.Service.Name, Type: t.Type,
 		Outcome: e.Event.Outcome, Result: t.Result, Labels: labelsOf(e)}
-	if e.HTTP != nil || e.URL.Full != "" || e.URL.Original != "" {
-		h := &httpJSON{URL: cmp.Or(e.URL.Full, e.URL.Original)}
-		if e.HTTP != nil {
-			h.Method, h.StatusCode = e.HTTP.Request.Method, e.HTTP.Response.StatusCode
-		}
-		it.HTTP = h
-	}
+	it.HTTP = httpOf(e, cmp.Or(e.URL.Full, e.URL.Original))
 	return it
 }
 
 func spanItem(e *collector.Event) itemJSON {
 	s := e.Span
 	it := itemJSON{Kind: "span", ID: s.ID, ParentID: e.ParentID, Timestamp: e.Timestamp,
-		DurationUS: durationUS(e.Event.Duration), Name: s.Name, Service: e.Service.Name, Type: s.Type,
+		DurationUS: e.Event.Duration.Microseconds(), Name: s.Name, Service: e.Service.Name, Type: s.Type,
 		Subtype: s.Subtype, Action: s.Action, Outcome: e.Event.Outcome, Labels: labelsOf(e)}
 	if e.Transaction != nil {
 		it.TransactionID = e.Transaction.ID
@@ -295,13 +287,7 @@ func spanItem(e *collector.Event) itemJSON {
 			it.DB.RowsAffected = &n
 		}
 	}
-	if e.HTTP != nil || e.URL.Original != "" || e.URL.Full != "" {
-		h := &httpJSON{URL: cmp.Or(e.URL.Original, e.URL.Full)}
-		if e.HTTP != nil {
-			h.Method, h.StatusCode = e.HTTP.Request.Method, e.HTTP.Response.StatusCode
-		}
-		it.HTTP = h
-	}
+	it.HTTP = httpOf(e, cmp.Or(e.URL.Original, e.URL.Full))
 	if e.Destination.Address != "" || e.Service.Target.Type != "" || e.Service.Target.Name != "" {
 		it.Destination = &destinationJSON{Address: e.Destination.Address, Port: e.Destination.Port,
 			ServiceType: e.Service.Target.Type, ServiceName: e.Service.Target.Name}
@@ -310,6 +296,18 @@ func spanItem(e *collector.Event) itemJSON {
 		it.Composite = &compositeJSON{Count: c.Count, SumUS: c.SumMillis * 1000, Strategy: c.CompressionStrategy}
 	}
 	return it
+}
+
+// httpOf is the event's HTTP request and response, showing url (nil when it has neither).
+func httpOf(e *collector.Event, url string) *httpJSON {
+	if e.HTTP == nil && url == "" {
+		return nil
+	}
+	h := &httpJSON{URL: url}
+	if e.HTTP != nil {
+		h.Method, h.StatusCode = e.HTTP.Request.Method, e.HTTP.Response.StatusCode
+	}
+	return h
 }
 
 func errorItem(e *collector.Event) traceErrorJSON {
