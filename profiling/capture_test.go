@@ -84,6 +84,30 @@ func topFrame(p *profile.Profile) (string, int64) {
 	return top, n
 }
 
+// checkBlockedInWaitForRelease checks that the heaviest sample of the goroutine profile g (by its first
+// value) is blocked in waitForRelease's channel receive: runtime.chanrecv1 under waitForRelease.
+func checkBlockedInWaitForRelease(t *testing.T, what string, g *profile.Profile) {
+	t.Helper()
+	var best *profile.Sample
+	for _, s := range g.Sample {
+		if best == nil || s.Value[0] > best.Value[0] {
+			best = s
+		}
+	}
+	if best == nil {
+		t.Errorf("%s: no goroutine samples", what)
+		return
+	}
+	fs := stackFuncs(best)
+	i := 0
+	for i < len(fs) && strings.HasPrefix(fs[i], "runtime.") {
+		i++
+	}
+	if i == 0 || i == len(fs) || fs[i-1] != "runtime.chanrecv1" || !strings.HasSuffix(fs[i], ".waitForRelease") {
+		t.Errorf("%s stack %q, want runtime.chanrecv1 under waitForRelease", what, fs)
+	}
+}
+
 // stackFuncs lists a sample's functions, leaf first (inlined frames included).
 func stackFuncs(s *profile.Sample) []string {
 	var fs []string
@@ -179,21 +203,10 @@ func TestSlowRequestCaptures(t *testing.T) {
 	if len(g.Sample) == 0 {
 		t.Fatalf("empty goroutine profile; errors %q", block.Errors)
 	}
-	var best *profile.Sample
 	for _, s := range g.Sample {
 		if s.Label["transaction.id"][0] != block.Request.TransactionID {
 			t.Fatalf("goroutine of another request: %v", s.Label)
 		}
-		if best == nil || s.Value[0] > best.Value[0] {
-			best = s
-		}
 	}
-	fs := stackFuncs(best)
-	i := 0
-	for i < len(fs) && strings.HasPrefix(fs[i], "runtime.") {
-		i++
-	}
-	if i == 0 || i == len(fs) || fs[i-1] != "runtime.chanrecv1" || !strings.HasSuffix(fs[i], ".waitForRelease") {
-		t.Errorf("blocked goroutine's stack %q, want runtime.chanrecv1 under waitForRelease", fs)
-	}
+	checkBlockedInWaitForRelease(t, "blocked goroutine's", g)
 }

@@ -199,20 +199,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("/block: no goroutine part; errors %q", c.Errors)
 			}
 			checkLabels(t, g, c.Transaction.ID, c.Trace.ID, "GET /block/{id}")
-			var best *profile.Sample
-			for _, s := range g.Sample {
-				if best == nil || s.Value[0] > best.Value[0] {
-					best = s
-				}
-			}
-			fs := stackFuncs(best)
-			i := 0
-			for i < len(fs) && strings.HasPrefix(fs[i], "runtime.") {
-				i++
-			}
-			if i == 0 || i == len(fs) || fs[i-1] != "runtime.chanrecv1" || !strings.HasSuffix(fs[i], ".waitForRelease") {
-				t.Errorf("/block: top goroutine stack %q, want runtime.chanrecv1 under waitForRelease", fs)
-			}
+			checkBlockedInWaitForRelease(t, "/block: top goroutine", g)
 		default:
 			t.Errorf("unexpected transaction %s", name)
 		}
