@@ -173,7 +173,11 @@ func TestRetentionByDiskSize(t *testing.T) {
 	}
 }
 
-func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
+// overBudgetWithCursor opens a store whose four hours of events a registered cursor ("elasticsearch")
+// has not read, sets its disk budget to 60% of their size and runs retention once; it returns the
+// store, its generator and the events by hour.
+func overBudgetWithCursor(t *testing.T) (*Store, *gen, []collector.Batch) {
+	t.Helper()
 	clk := newClock(t0)
 	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MemTableBytes: 128 << 10})
 	g := newGen(13, t0)
@@ -189,6 +193,11 @@ func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
 	if err := s.RunRetention(); err != nil {
 		t.Fatal(err)
 	}
+	return s, g, hours
+}
+
+func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
+	s, g, hours := overBudgetWithCursor(t)
 	if firstSeq(t, s) != 1 {
 		t.Fatal("retention deleted events the cursor holds")
 	}
@@ -278,21 +287,7 @@ func TestRetentionWhileWriting(t *testing.T) {
 // intake is refused) take turns: each decides the budget state from a measure no other pass is
 // changing, so once they have all returned intake is accepted, and each partition went exactly once.
 func TestConcurrentRetentionRunsAgree(t *testing.T) {
-	clk := newClock(t0)
-	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MemTableBytes: 128 << 10})
-	g := newGen(13, t0)
-	if _, err := s.RegisterCursor("elasticsearch"); err != nil {
-		t.Fatal(err)
-	}
-	hours := fillHours(t, s, clk, g, 4, 1500)
-	if err := s.db.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	_, used := s.updateDiskMetrics()
-	s.cfg.MaxDisk = used * 6 / 10
-	if err := s.RunRetention(); err != nil {
-		t.Fatal(err)
-	}
+	s, g, hours := overBudgetWithCursor(t)
 	b := g.batch(10, 0)
 	if err := s.ProcessBatch(context.Background(), &b); !errors.Is(err, ErrDiskBudget) {
 		t.Fatalf("over budget with a cursor holding data: %v", err)
