@@ -200,6 +200,10 @@ func TestUploadAuthAndURL(t *testing.T) {
 	if _, err := profiling.New(profiling.WithServerURL("localhost:8200")); err == nil {
 		t.Error("a server URL without a scheme was accepted")
 	}
+	// A refused URL's password is not in the error.
+	if _, err := profiling.New(profiling.WithServerURL("ftp://user:s3cret@localhost:8200")); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("ftp URL with a password: %v", err)
+	}
 }
 
 // TestUploadRefused: a server's refusal is an error quoting its status and (at most 1 KiB of) its
@@ -210,10 +214,12 @@ func TestUploadRefused(t *testing.T) {
 		http.Error(w, `{"error":"profile intake disabled"}`+strings.Repeat(" ", 2000)+"TAIL", http.StatusForbidden)
 	}))
 	defer srv.Close()
-	p := newProfiler(t, profiling.WithServerURL(srv.URL), profiling.WithoutCPURing(), profiling.WithoutFlightRecorder())
+	// The server URL's password is kept out of the error.
+	withPassword := strings.Replace(srv.URL, "://", "://user:s3cret@", 1)
+	p := newProfiler(t, profiling.WithServerURL(withPassword), profiling.WithoutCPURing(), profiling.WithoutFlightRecorder())
 	err := profiling.Upload(p, slowCapture(t))
 	if err == nil || !strings.Contains(err.Error(), "403 Forbidden") || !strings.Contains(err.Error(), "profile intake disabled") ||
-		strings.Contains(err.Error(), "TAIL") {
+		strings.Contains(err.Error(), "TAIL") || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "user:xxxxx@") {
 		t.Errorf("error %v", err)
 	}
 }
