@@ -21,10 +21,11 @@
 // Times are shown in the viewer's time zone.
 //
 // The files are plain ES modules and CSS, no build step and no third-party code: app.js (pages and
-// routing), api.js (the query API client), chart.js (SVG line and bar charts), waterfall.js,
-// profile.js (a transaction's profile under its waterfall, and the profile page), flamegraph.js (a DOM
-// flame graph of the API's frame tree), format.js and dom.js (which builds elements from text only, so
-// no data from the API is ever parsed as HTML).
+// routing), nav.js (links between pages, keeping the time range), api.js (the query API client),
+// chart.js (SVG line and bar charts), waterfall.js, profile.js (a transaction's profile under its
+// waterfall, and the profile page), flamegraph.js (a DOM flame graph of the API's frame tree),
+// format.js and dom.js (which builds elements from text only, so no data from the API is ever parsed
+// as HTML).
 package ui
 
 import (

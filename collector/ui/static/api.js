@@ -32,14 +32,9 @@ export function setAuthorization(value) {
   else s.removeItem(storageKey);
 }
 
-// get fetches an API path with parameters (arrays repeat a parameter; empty values are left out).
-export async function get(path, params = {}, signal) {
-  const url = new URL(path, apiBase);
-  for (const [k, v] of Object.entries(params)) {
-    if (Array.isArray(v)) v.filter((x) => x !== '').forEach((x) => url.searchParams.append(k, x));
-    else if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
-  }
-  const headers = { Accept: 'application/json' };
+// request fetches url with the user's credentials, throwing an ApiError (the API's message and
+// parameter at fault when it says them) unless the answer is a success.
+async function request(url, headers, signal) {
   const auth = authorization();
   if (auth) headers.Authorization = auth;
   let resp;
@@ -49,40 +44,28 @@ export async function get(path, params = {}, signal) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, `cannot reach the collector (${e.message})`);
   }
-  let body = null;
-  try {
-    body = await resp.json();
-  } catch {
-    body = null;
-  }
   if (!resp.ok) {
+    const body = await resp.json().catch(() => null);
     throw new ApiError(resp.status, body?.error || `${resp.status} ${resp.statusText}`, body?.parameter);
   }
-  return body;
+  return resp;
+}
+
+// get fetches an API path with parameters (arrays repeat a parameter; empty values are left out).
+export async function get(path, params = {}, signal) {
+  const url = new URL(path, apiBase);
+  for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) v.filter((x) => x !== '').forEach((x) => url.searchParams.append(k, x));
+    else if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, v);
+  }
+  const resp = await request(url, { Accept: 'application/json' }, signal);
+  return resp.json().catch(() => null);
 }
 
 // getFile fetches an API path that answers a file (a profile's pprof or trace part): its bytes as a
 // Blob and the file name the API gives in Content-Disposition.
 export async function getFile(path, signal) {
-  const headers = {};
-  const auth = authorization();
-  if (auth) headers.Authorization = auth;
-  let resp;
-  try {
-    resp = await fetch(new URL(path, apiBase), { headers, signal, cache: 'no-store' });
-  } catch (e) {
-    if (e.name === 'AbortError') throw e;
-    throw new ApiError(0, `cannot reach the collector (${e.message})`);
-  }
-  if (!resp.ok) {
-    let body = null;
-    try {
-      body = await resp.json();
-    } catch {
-      body = null;
-    }
-    throw new ApiError(resp.status, body?.error || `${resp.status} ${resp.statusText}`, body?.parameter);
-  }
+  const resp = await request(new URL(path, apiBase), {}, signal);
   const name = /filename="([^"]+)"/.exec(resp.headers.get('Content-Disposition') || '')?.[1] || '';
   return { blob: await resp.blob(), name };
 }

@@ -4,6 +4,7 @@
 import { get, ApiError, setAuthorization, authorization } from './api.js';
 import * as fmt from './format.js';
 import { el, message, loading } from './dom.js';
+import { current, link } from './nav.js';
 import { lineChart, barChart } from './chart.js';
 import { renderWaterfall } from './waterfall.js';
 import { renderProfile, profilePage } from './profile.js';
@@ -14,33 +15,10 @@ let aborter = null;
 
 // ---- URLs ----
 
-function current() {
-  return new URLSearchParams(window.location.search);
-}
-
-// href builds a UI URL from params, keeping the time range of the current one.
-function href(params, keepRange = true) {
-  const u = new URLSearchParams();
-  const cur = current();
-  for (const [k, v] of Object.entries(params)) {
-    if (Array.isArray(v)) v.filter(Boolean).forEach((x) => u.append(k, x));
-    else if (v !== undefined && v !== null && v !== '' && v !== false) u.set(k, v);
-  }
-  if (keepRange) {
-    for (const k of ['range', 'from', 'to']) if (cur.get(k) && !u.has(k)) u.set(k, cur.get(k));
-  }
-  const s = u.toString();
-  return s ? `?${s}` : './';
-}
-
 function navigate(url, replace = false) {
   if (replace) window.history.replaceState(null, '', url);
   else window.history.pushState(null, '', url);
   render();
-}
-
-function link(params, text, attrs = {}) {
-  return el('a', { href: href(params), 'data-nav': '', ...attrs }, text);
 }
 
 document.addEventListener('click', (ev) => {
@@ -91,7 +69,7 @@ function header() {
   auth.addEventListener('click', () => showAuth());
   const page = s.get('page') || 'overview';
   return el('header', { class: 'top' },
-    el('a', { href: href({}, true), 'data-nav': '', class: 'brand' }, 'hotpath'),
+    link({}, 'hotpath', { class: 'brand' }),
     el('nav', {},
       link({}, 'Services', { class: page === 'overview' || page === 'endpoint' ? 'active' : '' }),
       link({ page: 'errors', service: s.get('service') }, 'Errors', { class: page === 'errors' ? 'active' : '' })),

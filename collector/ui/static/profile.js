@@ -5,26 +5,9 @@
 
 import { get, getFile, ApiError } from './api.js';
 import { el, message, loading } from './dom.js';
+import { current, link } from './nav.js';
 import * as fmt from './format.js';
 import { renderFlame, renderFunctions, renderWaits } from './flamegraph.js';
-
-// pageHref is a UI URL with params, keeping the current time range.
-function pageHref(params) {
-  const u = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v) u.set(k, v);
-  const cur = new URLSearchParams(window.location.search);
-  for (const k of ['range', 'from', 'to']) if (cur.get(k) && !u.has(k)) u.set(k, cur.get(k));
-  return `?${u}`;
-}
-
-// profileHref is the profile page of a profile, which links back to the transaction it is about.
-export function profileHref(profileId, traceId, txId, part) {
-  return pageHref({ page: 'profile', id: profileId, trace: traceId, tx: txId, part });
-}
-
-function navLink(href, text, attrs = {}) {
-  return el('a', { href, 'data-nav': '', ...attrs }, text);
-}
 
 // profileIdOf returns the profile_id label of a waterfall item (a transaction), or ''.
 export function profileIdOf(item) {
@@ -67,7 +50,7 @@ export function renderProfile(container, { traceId, transaction }) {
   const body = el('div', { class: 'card-body' }, loading('profile'));
   container.replaceChildren(head, body);
   get(`transactions/${encodeURIComponent(transaction.id)}/profile`, { trace_id: traceId }).then((p) => {
-    const open = navLink(profileHref(p.profile_id, traceId, transaction.id), 'Open the flame graphs →', { class: 'profile-link' });
+    const open = link({ page: 'profile', id: p.profile_id, trace: traceId, tx: transaction.id }, 'Open the flame graphs →', { class: 'profile-link' });
     const graph = p.cpu && p.cpu.total > 0 ? p.cpu : (p.goroutine || p.cpu);
     const parts = [el('p', {}, `${triggerText[p.profile.trigger] || p.profile.trigger} · ${fmt.when(p.profile.timestamp)} · `, open)];
     if (graph) {
@@ -100,7 +83,7 @@ const partTitles = { cpu: 'CPU', goroutine: 'Goroutines', heap: 'Heap', profile:
 
 // profilePage is ?page=profile&id=ID&trace=T&tx=TX&part=cpu: a profile's flame graphs.
 export async function profilePage(box, signal) {
-  const s = new URLSearchParams(window.location.search);
+  const s = current();
   const id = s.get('id') || '';
   const traceId = s.get('trace');
   const txId = s.get('tx');
@@ -111,14 +94,13 @@ export async function profilePage(box, signal) {
   const backTrace = traceId || p.trace_id;
   const backTx = txId || tx?.id;
 
-  const crumbs = el('nav', { class: 'crumbs' }, navLink(pageHref({}), 'Services'), ' › ',
-    navLink(pageHref({ page: 'endpoint', service: p.service.name }), p.service.name));
-  if (tx) crumbs.append(' › ', navLink(pageHref({ page: 'endpoint', service: p.service.name, name: tx.name }), tx.name));
-  if (backTrace) crumbs.append(' › ', navLink(pageHref({ page: 'trace', trace: backTrace, tx: backTx, service: p.service.name, name: tx?.name }), 'trace'));
+  const crumbs = el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ',
+    link({ page: 'endpoint', service: p.service.name }, p.service.name));
+  if (tx) crumbs.append(' › ', link({ page: 'endpoint', service: p.service.name, name: tx.name }, tx.name));
+  const tracePage = { page: 'trace', trace: backTrace, tx: backTx, service: p.service.name, name: tx?.name };
+  if (backTrace) crumbs.append(' › ', link(tracePage, 'trace'));
   crumbs.append(' › profile');
-  const back = backTrace
-    ? navLink(pageHref({ page: 'trace', trace: backTrace, tx: backTx, service: p.service.name, name: tx?.name }), '← Back to the transaction', { class: 'back-link' })
-    : null;
+  const back = backTrace ? link(tracePage, '← Back to the transaction', { class: 'back-link' }) : null;
   const chips = el('div', { class: 'chips' },
     el('span', { class: 'chip strong' }, triggerText[p.trigger] || p.trigger),
     el('span', { class: 'chip' }, fmt.when(p.timestamp)),
@@ -127,8 +109,8 @@ export async function profilePage(box, signal) {
     p.host ? el('span', { class: 'chip' }, p.host) : null,
     el('span', { class: 'chip mono' }, `profile ${p.id}`));
   const title = el('h1', {}, tx ? `Profile of ${tx.name}` : `Profile of ${p.service.name}`);
-  const tabs = el('nav', { class: 'tabs' }, pprofParts.map((x) => navLink(
-    pageHref({ page: 'profile', id: p.id, trace: traceId, tx: txId, part: x.kind }), partTitles[x.kind] || x.kind,
+  const tabs = el('nav', { class: 'tabs' }, pprofParts.map((x) => link(
+    { page: 'profile', id: p.id, trace: traceId, tx: txId, part: x.kind }, partTitles[x.kind] || x.kind,
     { class: x.kind === part ? 'active' : '', 'data-part': x.kind })));
   const downloads = el('div', { class: 'downloads' }, 'Download: ', p.parts.map((x) => {
     const b = el('button', { type: 'button', class: 'ghost', 'data-kind': x.kind, title: x.kind === 'trace' ? 'opens with go tool trace' : 'opens with go tool pprof' },

@@ -3,7 +3,8 @@
 
 import { us } from './format.js';
 import { el } from './dom.js';
-import { profileHref, profileIdOf } from './profile.js';
+import { link } from './nav.js';
+import { profileIdOf } from './profile.js';
 
 // typeClass maps a span type to its colour class.
 export function typeClass(item) {
@@ -169,8 +170,8 @@ function details(item, trace) {
   panel.append(dl);
   // A transaction the profiler captured while it was slow: its flame graphs.
   if (item.kind === 'transaction' && profileIdOf(item)) {
-    panel.append(el('p', {}, el('a', { href: profileHref(profileIdOf(item), trace.trace_id, item.id), 'data-nav': '', class: 'profile-link' },
-      'Profile of this request: CPU and goroutine flame graphs →')));
+    panel.append(el('p', {}, link({ page: 'profile', id: profileIdOf(item), trace: trace.trace_id, tx: item.id },
+      'Profile of this request: CPU and goroutine flame graphs →', { class: 'profile-link' })));
   }
   if (item.db?.statement) {
     panel.append(el('div', { class: 'statement-title' }, 'db.statement'), el('pre', { class: 'statement' }, item.db.statement));
