@@ -3,7 +3,7 @@
 
 import { get, ApiError, setAuthorization, authorization } from './api.js';
 import * as fmt from './format.js';
-import { el, message, loading } from './dom.js';
+import { el, message, loading, table } from './dom.js';
 import { current, link } from './nav.js';
 import { lineChart, barChart } from './chart.js';
 import { renderWaterfall } from './waterfall.js';
@@ -126,13 +126,6 @@ function section(title, load, attrs = {}) {
   };
   run();
   return card;
-}
-
-function table(headers, rows, cls = '') {
-  const t = el('table', { class: cls },
-    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { class: [h.num && 'num', h.opt && 'opt'].filter(Boolean).join(' ') }, h.text ?? h)))),
-    el('tbody', {}, rows));
-  return el('div', { class: 'table-wrap' }, t);
 }
 
 function statCells(s) {

@@ -21,3 +21,12 @@ export function message(kind, text, ...extra) {
 export function loading(what) {
   return message('loading', `Loading ${what}…`);
 }
+
+// table is a scrolling table of rows under headers, each a text or { text, num, opt } (num: a number
+// column; opt: hidden in a narrow window).
+export function table(headers, rows, cls = '') {
+  const t = el('table', { class: cls },
+    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { class: [h.num && 'num', h.opt && 'opt'].filter(Boolean).join(' ') }, h.text ?? h)))),
+    el('tbody', {}, rows));
+  return el('div', { class: 'table-wrap' }, t);
+}

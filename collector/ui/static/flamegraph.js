@@ -2,7 +2,7 @@
 // and total values): the root on top, each frame's callees below it, widths proportional to their
 // value. A click on a frame zooms into it; hovering shows its name and values.
 
-import { el } from './dom.js';
+import { el, table } from './dom.js';
 
 const rowHeight = 19; // px, as in style.css's .flame-node
 const minWidth = 0.0005; // frames narrower than this share of the view are not drawn
@@ -25,6 +25,9 @@ export function valueText(v, unit) {
   }
   return new Intl.NumberFormat().format(v);
 }
+
+// percent formats v as a share of total: "12.5 %".
+const percent = (v, total) => `${((v / total) * 100).toFixed(1)} %`;
 
 // shortName drops a function's package path: "github.com/x/y/pkg.(*T).M" is "pkg.(*T).M".
 export function shortName(name) {
@@ -57,10 +60,7 @@ export function renderFlame(container, graph) {
     frame.append(el('p', { class: 'state state-empty' }, 'No samples.'));
     return;
   }
-  const describe = (n) => {
-    const share = (v) => `${((v / total) * 100).toFixed(1)} %`;
-    return `${n.name} — total ${valueText(n.total, unit)} (${share(n.total)}), self ${valueText(n.self, unit)} (${share(n.self)})`;
-  };
+  const describe = (n) => `${n.name} — total ${valueText(n.total, unit)} (${percent(n.total, total)}), self ${valueText(n.self, unit)} (${percent(n.self, total)})`;
 
   const draw = (base, path) => {
     frame.replaceChildren();
@@ -111,11 +111,9 @@ export function renderFunctions(container, graph, limit = 15) {
   const rows = graph.functions.filter((f) => f.self > 0).slice(0, limit).map((f) => el('tr', { 'data-name': f.name },
     el('td', { class: 'fn', title: f.name }, shortName(f.name)),
     el('td', { class: 'num' }, valueText(f.self, graph.unit)),
-    el('td', { class: 'num' }, `${((f.self / total) * 100).toFixed(1)} %`),
+    el('td', { class: 'num' }, percent(f.self, total)),
     el('td', { class: 'num' }, valueText(f.total, graph.unit))));
-  container.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { class: 'functions' },
-    el('thead', {}, el('tr', {}, el('th', {}, 'Function'), el('th', { class: 'num' }, 'Self'), el('th', { class: 'num' }, 'Self %'), el('th', { class: 'num' }, 'Total'))),
-    el('tbody', {}, rows))));
+  container.replaceChildren(table(['Function', { text: 'Self', num: true }, { text: 'Self %', num: true }, { text: 'Total', num: true }], rows, 'functions'));
 }
 
 // renderWaits lists where a goroutine profile's stacks are: for each, the program's last frame and the
@@ -140,9 +138,7 @@ export function renderWaits(container, graph, limit = 15) {
       el('td', { class: 'fn', title: fn }, shortName(fn)),
       el('td', { class: 'fn', title: call || '' }, call ? shortName(call) : '(running)'),
       el('td', { class: 'num' }, valueText(v, graph.unit)),
-      el('td', { class: 'num' }, `${((v / total) * 100).toFixed(1)} %`));
+      el('td', { class: 'num' }, percent(v, total)));
   });
-  container.replaceChildren(el('div', { class: 'table-wrap' }, el('table', { class: 'functions waits' },
-    el('thead', {}, el('tr', {}, el('th', {}, 'In'), el('th', {}, 'Waiting in'), el('th', { class: 'num' }, 'Stacks'), el('th', { class: 'num' }, 'Share'))),
-    el('tbody', {}, rows))));
+  container.replaceChildren(table(['In', 'Waiting in', { text: 'Stacks', num: true }, { text: 'Share', num: true }], rows, 'functions waits'));
 }
