@@ -178,7 +178,7 @@ func (e *profileEndpoint) serve(w http.ResponseWriter, r *http.Request, x *excha
 			"request body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes exceeds the permitted size of "+strconv.FormatInt(max, 10)+" bytes")
 		return
 	}
-	if err := e.acquire(r.Context()); err != nil {
+	if err := takeSlot(r.Context(), e.slots, e.cfg.Wait, nil, errProfileLimit); err != nil {
 		if errors.Is(err, errProfileLimit) {
 			fail(http.StatusServiceUnavailable, reasonProfileLimit, err.Error())
 		} else {
@@ -243,21 +243,3 @@ func newProfileID() string {
 
 // errProfileLimit is the answer (503) to an upload that found every slot busy for Wait.
 var errProfileLimit = errors.New("unable to service request: too many concurrent profile uploads")
-
-func (e *profileEndpoint) acquire(ctx context.Context) error {
-	select {
-	case e.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	t := time.NewTimer(e.cfg.Wait)
-	defer t.Stop()
-	select {
-	case e.slots <- struct{}{}:
-		return nil
-	case <-t.C:
-		return errProfileLimit
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
 )
 
@@ -35,22 +37,34 @@ func newStreamSlots(n int, wait time.Duration, opts decoder.Options, m *metrics)
 // acquire takes a slot, waiting up to s.wait or until ctx is done, and returns a decoder for the
 // stream. On success the caller must release it.
 func (s *streamSlots) acquire(ctx context.Context) (*decoder.Decoder, error) {
+	if err := takeSlot(ctx, s.slots, s.wait, s.m.streamsWaiting, errStreamLimit); err != nil {
+		return nil, err
+	}
+	return s.took(), nil
+}
+
+// takeSlot puts a token in slots (a semaphore of cap(slots) tokens; receiving one frees it): at once if
+// there is room, else waiting up to wait, counted in waiting (if not nil), then failing with full, or
+// with ctx's error if ctx is done first.
+func takeSlot(ctx context.Context, slots chan<- struct{}, wait time.Duration, waiting prometheus.Gauge, full error) error {
 	select {
-	case s.slots <- struct{}{}:
-		return s.took(), nil
+	case slots <- struct{}{}:
+		return nil
 	default:
 	}
-	s.m.streamsWaiting.Inc()
-	defer s.m.streamsWaiting.Dec()
-	t := time.NewTimer(s.wait)
+	if waiting != nil {
+		waiting.Inc()
+		defer waiting.Dec()
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case s.slots <- struct{}{}:
-		return s.took(), nil
+	case slots <- struct{}{}:
+		return nil
 	case <-t.C:
-		return nil, errStreamLimit
+		return full
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
