@@ -125,7 +125,7 @@ func (s *Store) applyRetention() error {
 }
 
 // partitionRanges returns the key ranges of a partition's events and indexes (and, with day, of its
-// day's trace index).
+// day's trace index): what dropPartition deletes and compactDropped compacts.
 func partitionRanges(p partition, day bool) [][2][]byte {
 	var lo, hi [9]byte
 	ranges := [][2][]byte{{eventKey(lo[:0], p.FirstSeq), eventKey(hi[:0], p.LastSeq+1)}}
@@ -186,24 +186,14 @@ func (s *Store) dropPartition(p partition, reason string) (dropped, day bool, er
 	}
 	b := s.db.NewBatch()
 	defer b.Close()
-	var lo, hi [9]byte
-	if err := b.DeleteRange(eventKey(lo[:0], p.FirstSeq), eventKey(hi[:0], p.LastSeq+1), nil); err != nil {
-		return false, false, fmt.Errorf("store: retention: %w", err)
-	}
-	for _, ks := range []byte{ksTxTime, ksTxDur, ksError, ksNames, ksAgg} {
-		if err := b.DeleteRange(partKey(nil, ks, p.P), partKey(nil, ks, p.P+1), nil); err != nil {
+	lastOfDay := s.lastOfDay(p)
+	for _, r := range partitionRanges(p, lastOfDay) {
+		if err := b.DeleteRange(r[0], r[1], nil); err != nil {
 			return false, false, fmt.Errorf("store: retention: %w", err)
 		}
 	}
 	if err := b.Delete(partKey(nil, ksPartition, p.P), nil); err != nil {
 		return false, false, fmt.Errorf("store: retention: %w", err)
-	}
-	d := p.P / partitionsPerDay
-	lastOfDay := s.lastOfDay(p)
-	if lastOfDay {
-		if err := b.DeleteRange(partKey(nil, ksTrace, d), partKey(nil, ksTrace, d+1), nil); err != nil {
-			return false, false, fmt.Errorf("store: retention: %w", err)
-		}
 	}
 	if err := b.Commit(pebbledb.Sync); err != nil {
 		return false, false, fmt.Errorf("store: retention: delete partition %d: %w", p.P, err)
