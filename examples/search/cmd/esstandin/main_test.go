@@ -8,21 +8,16 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/hotpath-apm/hotpath/examples/search/internal/cmdtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestStandInCommand(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, io.Discard, func(u string) { ready <- u }) }()
-	var url string
-	select {
-	case url = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
+	url, stop := cmdtest.Start(t, func(ctx context.Context, ready func(string)) error {
+		return run(ctx, []string{"-addr", "127.0.0.1:0"}, io.Discard, ready)
+	})
 	c := &http.Client{Transport: &http.Transport{}}
 	resp, err := c.Get(url)
 	if err != nil {
@@ -34,8 +29,7 @@ func TestStandInCommand(t *testing.T) {
 	if resp.Header.Get("X-Elastic-Product") != "Elasticsearch" || !strings.Contains(string(b), `"build_type":"stand-in"`) {
 		t.Errorf("GET /: %v %s", resp.Header, b)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 }

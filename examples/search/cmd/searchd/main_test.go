@@ -9,13 +9,13 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"go.elastic.co/apm/v2"
 	"go.uber.org/goleak"
 
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/cmdtest"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/intaketest"
 	"github.com/hotpath-apm/hotpath/examples/search/loopback"
 	"github.com/hotpath-apm/hotpath/examples/search/stack"
@@ -36,23 +36,9 @@ func TestMain(m *testing.M) {
 // runSearchd runs the command until the returned stop is called, and returns its stack once ready.
 func runSearchd(t *testing.T, args []string, vars map[string]string) (*stack.Stack, func() error) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan *stack.Stack, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, args, func(k string) string { return vars[k] }, io.Discard, func(st *stack.Stack) { ready <- st })
-	}()
-	select {
-	case st := <-ready:
-		return st, func() error { cancel(); return <-done }
-	case err := <-done:
-		cancel()
-		t.Fatalf("searchd: %v", err)
-	case <-time.After(60 * time.Second):
-		cancel()
-		t.Fatal("searchd not ready after 60 s")
-	}
-	return nil, nil
+	return cmdtest.Start(t, func(ctx context.Context, ready func(*stack.Stack)) error {
+		return run(ctx, args, func(k string) string { return vars[k] }, io.Discard, ready)
+	})
 }
 
 func search1(t *testing.T, base, q string) search.Answer {

@@ -8,22 +8,17 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/hotpath-apm/hotpath/examples/search/internal/cmdtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestSegmenterCommand(t *testing.T) {
 	t.Setenv("ELASTIC_APM_ACTIVE", "false")
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, io.Discard, func(u string) { ready <- u }) }()
-	var url string
-	select {
-	case url = <-ready:
-	case err := <-done:
-		t.Fatal(err)
-	}
+	url, stop := cmdtest.Start(t, func(ctx context.Context, ready func(string)) error {
+		return run(ctx, []string{"-addr", "127.0.0.1:0"}, io.Discard, ready)
+	})
 	c := &http.Client{Transport: &http.Transport{}}
 	resp, err := c.Post(url+"/segment", "application/json", strings.NewReader(`{"text":"나이키러닝화"}`))
 	if err != nil {
@@ -35,8 +30,7 @@ func TestSegmenterCommand(t *testing.T) {
 	if strings.TrimSpace(string(b)) != `{"tokens":["나이키","러닝화"]}` {
 		t.Errorf("got %s", b)
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if err := run(context.Background(), []string{"-slow-fraction", "2"}, io.Discard, nil); err == nil {

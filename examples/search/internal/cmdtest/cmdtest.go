@@ -1,0 +1,40 @@
+// Package cmdtest runs a search example command's run function for its test: on a goroutine, until it
+// says it is ready, and stops it by cancelling its context, as the command's signal handling would.
+package cmdtest
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// ReadyTimeout is how long Start waits for the command to be ready before failing the test.
+const ReadyTimeout = 60 * time.Second
+
+// Start calls run on a goroutine with a context of its own and waits until run calls ready. It returns
+// what run gave ready, and stop, which cancels run's context and returns run's error; stop is also
+// called when the test ends, so a test that fails early leaves nothing running. The test fails if run
+// returns before it is ready, or is not ready within ReadyTimeout.
+func Start[T any](t testing.TB, run func(ctx context.Context, ready func(T)) error) (T, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan T, 1)
+	done := make(chan struct{})
+	var err error // run's, read after done is closed
+	go func() {
+		defer close(done)
+		err = run(ctx, func(v T) { ready <- v })
+	}()
+	stop := func() error { cancel(); <-done; return err }
+	t.Cleanup(func() { stop() })
+	var zero T
+	select {
+	case v := <-ready:
+		return v, stop
+	case <-done:
+		t.Fatalf("not ready: %v", err)
+	case <-time.After(ReadyTimeout):
+		t.Fatalf("not ready after %v", ReadyTimeout)
+	}
+	return zero, nil
+}
