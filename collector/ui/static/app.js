@@ -257,11 +257,12 @@ async function endpointPage(box, signal) {
     const rows = [];
     b.types.forEach((t, i) => {
       const cls = `b${i % 8}`;
-      const part = el('div', { class: `stack-part ${cls}`, title: `${t.type}${t.subtype ? `.${t.subtype}` : ''} ${fmt.rate(t.share)}` });
+      const typeName = t.subtype ? `${t.type}.${t.subtype}` : t.type;
+      const part = el('div', { class: `stack-part ${cls}`, title: `${typeName} ${fmt.rate(t.share)}` });
       part.style.width = `${t.share * 100}%`;
       bar.append(part);
       rows.push(el('tr', {},
-        el('td', {}, el('span', { class: `key ${cls}` }), ` ${t.type}${t.subtype ? `.${t.subtype}` : ''}`),
+        el('td', {}, el('span', { class: `key ${cls}` }), ` ${typeName}`),
         el('td', { class: 'num' }, fmt.rate(t.share)),
         el('td', { class: 'num' }, fmt.us(t.sum_us)),
         el('td', { class: 'num' }, fmt.count(t.count))));
