@@ -173,9 +173,10 @@ func (e *profileEndpoint) serve(w http.ResponseWriter, r *http.Request, x *excha
 		fail(http.StatusBadRequest, reasonContentType, fmt.Sprintf("invalid content type %q, expected multipart/form-data with a boundary", ct))
 		return
 	}
-	if max := e.maxBody(); r.ContentLength > max {
+	maxBody := e.maxBody()
+	if r.ContentLength > maxBody {
 		fail(http.StatusRequestEntityTooLarge, reasonProfileTooLarge,
-			"request body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes exceeds the permitted size of "+strconv.FormatInt(max, 10)+" bytes")
+			"request body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes exceeds the permitted size of "+strconv.FormatInt(maxBody, 10)+" bytes")
 		return
 	}
 	if err := takeSlot(r.Context(), e.slots, e.cfg.Wait, nil, errProfileLimit); err != nil {
@@ -193,7 +194,7 @@ func (e *profileEndpoint) serve(w http.ResponseWriter, r *http.Request, x *excha
 	if ip := clientIP(r); ip.IsValid() {
 		base.Host.IP = []netip.Addr{ip}
 	}
-	body := &limitedReader{r: r.Body, limit: e.maxBody(), what: "request body"}
+	body := &limitedReader{r: r.Body, limit: maxBody, what: "request body"}
 	up := uploadReader{
 		cfg:  &e.cfg,
 		meta: decoder.New(decoder.Options{MaxEventSize: e.cfg.MaxMetadataBytes + 64, BatchSize: 1}),

@@ -563,13 +563,22 @@ func TestProfileLimits(t *testing.T) {
 	}
 }
 
-// TestProfileBodyLimit: a Content-Length past what the limits allow is refused before reading; a body
+// TestProfileBodyLimit: a Content-Length past what the limits allow is refused before reading (exactly it
+// is read); a body
 // that grows past it while read (chunked) too.
 func TestProfileBodyLimit(t *testing.T) {
 	cfg := ProfileConfig{MaxProfileBytes: 1 << 10, MaxTraceBytes: 1 << 10}
 	h, _, _ := newProfileAPI(t, Config{}, cfg)
 	max := int64(DefaultMaxMetadataBytes+DefaultMaxCaptureBytes) + 2<<10 + DefaultMaxProfileParts*1024
-	req := httptest.NewRequest(http.MethodPost, "/intake/v2/profile", strings.NewReader("x"))
+	// A Content-Length of exactly max is let through to the reading (this body is shorter than it says).
+	valid, ct := multipartBody(t, metaPart(testMetadata))
+	req := httptest.NewRequest(http.MethodPost, "/intake/v2/profile", bytes.NewReader(valid))
+	req.Header.Set("Content-Type", ct)
+	req.ContentLength = max
+	if w := serve(h, req); w.Code != http.StatusAccepted {
+		t.Errorf("Content-Length at the limit: %d %s", w.Code, w.Body)
+	}
+	req = httptest.NewRequest(http.MethodPost, "/intake/v2/profile", strings.NewReader("x"))
 	req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
 	req.ContentLength = max + 1
 	if w := serve(h, req); w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), fmt.Sprintf("permitted size of %d bytes", max)) {
