@@ -564,8 +564,7 @@ func TestProfileLimits(t *testing.T) {
 }
 
 // TestProfileBodyLimit: a Content-Length past what the limits allow is refused before reading (exactly it
-// is read); a body
-// that grows past it while read (chunked) too.
+// is read); a body that grows past it while read (chunked) too.
 func TestProfileBodyLimit(t *testing.T) {
 	cfg := ProfileConfig{MaxProfileBytes: 1 << 10, MaxTraceBytes: 1 << 10}
 	h, _, _ := newProfileAPI(t, Config{}, cfg)
