@@ -1,0 +1,33 @@
+package query
+
+import (
+	"os"
+	"testing"
+)
+
+// FuzzFlameGraph: a stored part, whatever its bytes, is parsed and folded into a flame graph or refused
+// with an error, never a panic; a folded graph's totals agree.
+func FuzzFlameGraph(f *testing.F) {
+	data, err := os.ReadFile("testdata/cpu.pprof")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte{0x1f, 0x8b})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := parsePprof(data)
+		if err != nil {
+			return
+		}
+		vi, err := sampleIndex(p, "")
+		if err != nil {
+			return
+		}
+		g := buildFlame(p, vi)
+		_ = cpuOf(p)
+		if g.Root.Total != g.Total || len(g.Functions) > 30 {
+			t.Errorf("root total %d, graph total %d, %d functions", g.Root.Total, g.Total, len(g.Functions))
+		}
+	})
+}
