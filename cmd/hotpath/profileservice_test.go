@@ -6,12 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 	"time"
-
-	"go.elastic.co/apm/v2"
-	"go.elastic.co/apm/v2/transport"
 
 	"github.com/hotpath-apm/hotpath/agent"
 	"github.com/hotpath-apm/hotpath/internal/cpuburn"
@@ -32,20 +28,8 @@ const burnFor = 400 * time.Millisecond
 // agent has sent both transactions, each acknowledged by the collector (it answers once stored).
 func runProfiledService(t *testing.T, collectorURL, secretToken string) {
 	t.Helper()
-	u, err := url.Parse(collectorURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}, SecretToken: secretToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: profiledService, ServiceVersion: "1.0.0", ServiceEnvironment: "test", Transport: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tracer := newTestTracer(t, collectorURL, secretToken, profiledService, "1.0.0")
 	defer tracer.Close()
-	t.Cleanup(apm.DefaultTracer().Close) // apmhttp starts it even when given another tracer
 
 	inflight := agent.NewInFlight()
 	uploads := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}

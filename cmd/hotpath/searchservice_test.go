@@ -9,14 +9,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"go.elastic.co/apm/v2"
-	"go.elastic.co/apm/v2/transport"
 
 	"github.com/hotpath-apm/hotpath/agent"
 )
@@ -99,22 +97,8 @@ func stubSegmenter(t *testing.T) *httptest.Server {
 // GET /search transactions (see recordHistory).
 func fillSearchService(t *testing.T, collectorURL, secretToken string, history bool) {
 	t.Helper()
-	u, err := url.Parse(collectorURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}, SecretToken: secretToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: "search", ServiceVersion: "1.4.2", ServiceEnvironment: "test", Transport: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tracer := newTestTracer(t, collectorURL, secretToken, "search", "1.4.2")
 	defer tracer.Close()
-	// apmhttp.Wrap (under agent.Wrap) starts apm.DefaultTracer() even when given another tracer: close it
-	// too, so that the package's leak check passes.
-	t.Cleanup(apm.DefaultTracer().Close)
 
 	es, err := elasticsearch.NewClient(elasticsearch.Config{
 		Addresses: []string{stubElasticsearch(t).URL}, Transport: agent.ElasticsearchTransport(nil), DisableRetry: true,
