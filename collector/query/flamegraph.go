@@ -60,8 +60,8 @@ func gunzip(data []byte, limit int, what string) ([]byte, error) {
 	return out, nil
 }
 
-// keepLabel keeps the samples of p whose label key has the value value, and reports how many it kept.
-func keepLabel(p *profile.Profile, key, value string) int {
+// keepLabel keeps the samples of p whose label key has the value value.
+func keepLabel(p *profile.Profile, key, value string) {
 	kept := p.Sample[:0]
 	for _, s := range p.Sample {
 		if slices.Contains(s.Label[key], value) {
@@ -70,7 +70,6 @@ func keepLabel(p *profile.Profile, key, value string) int {
 	}
 	clear(p.Sample[len(kept):])
 	p.Sample = kept
-	return len(kept)
 }
 
 // flameNode is one frame of a flame graph: a function called from the path of its ancestors. total is
