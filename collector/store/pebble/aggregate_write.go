@@ -103,16 +103,14 @@ func (w *aggWriter) intern(b []byte) string {
 
 // latencyDelta is what a commit adds to a latency key: counts and the new durations.
 type latencyDelta struct {
-	key    string
-	keyB   []byte // key, reused from commit to commit
+	key    []byte // reused from commit to commit
 	micros []int64
 	latencyCounts
 }
 
 // breakdownDelta is what a commit adds to a breakdown key.
 type breakdownDelta struct {
-	key   string
-	keyB  []byte
+	key   []byte
 	types spanTypes
 }
 
@@ -143,22 +141,22 @@ func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*reques
 	for i := range w.lat {
 		d := &w.lat[i]
 		w.scratch.Reset()
-		if err := s.aggGet(d.keyB, func(v []byte) error { return decodeLatency(v, &d.latencyCounts, w.scratch) }); err != nil {
+		if err := s.aggGet(d.key, func(v []byte) error { return decodeLatency(v, &d.latencyCounts, w.scratch) }); err != nil {
 			return err
 		}
 		for _, us := range d.micros {
 			_ = w.scratch.RecordValue(clampMicros(us)) // in range: cannot fail
 		}
 		w.val = appendLatency(w.val[:0], &d.latencyCounts, w.scratch)
-		setAgg(batch, d.keyB, w.val)
+		setAgg(batch, d.key, w.val)
 	}
 	for i := range w.bd {
 		d := &w.bd[i]
-		if err := s.aggGet(d.keyB, func(v []byte) error { return decodeBreakdown(v, &d.types) }); err != nil {
+		if err := s.aggGet(d.key, func(v []byte) error { return decodeBreakdown(v, &d.types) }); err != nil {
 			return err
 		}
 		w.val = appendBreakdown(w.val[:0], d.types)
-		setAgg(batch, d.keyB, w.val)
+		setAgg(batch, d.key, w.val)
 	}
 	return nil
 }
@@ -186,9 +184,9 @@ func (w *aggWriter) latency(key, typ []byte) *latencyDelta {
 		w.lat = append(w.lat, latencyDelta{})
 	}
 	d := &w.lat[i]
-	d.key, d.keyB = string(key), append(d.keyB[:0], key...)
+	d.key = append(d.key[:0], key...)
 	d.typ = w.intern(typ)
-	w.index[d.key] = i
+	w.index[string(key)] = i
 	return d
 }
 
@@ -204,8 +202,8 @@ func (w *aggWriter) breakdown(key []byte) *breakdownDelta {
 		w.bd = append(w.bd, breakdownDelta{})
 	}
 	d := &w.bd[i]
-	d.key, d.keyB = string(key), append(d.keyB[:0], key...)
-	w.index[d.key] = i
+	d.key = append(d.key[:0], key...)
+	w.index[string(key)] = i
 	return d
 }
 
