@@ -352,3 +352,36 @@ func TestUploadResourceCapture(t *testing.T) {
 		t.Errorf("capture %s", u.CaptureRaw)
 	}
 }
+
+// TestUploadCaptureLimit: the capture part fits its 10 KiB. At exactly 10 KiB it keeps every error;
+// one byte more, and errors are dropped from the last until it fits.
+func TestUploadCaptureLimit(t *testing.T) {
+	const limit = 10 << 10
+	metadata := []byte(`{"service":{"name":"search","agent":{"name":"go","version":"2.7.12"}}}`)
+	encode := func(c *profiling.Capture) *profileUpload {
+		t.Helper()
+		var body bytes.Buffer
+		ct, err := profiling.EncodeUpload(&body, metadata, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest(http.MethodPost, profiling.ProfilePath, &body)
+		r.Header.Set("Content-Type", ct)
+		u, err := decodeUpload(r, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	c := slowCapture(t)
+	c.Errors = []string{"an error", ""}
+	pad := limit - len(encode(c).CaptureRaw)
+	c.Errors[1] = strings.Repeat("e", pad)
+	if u := encode(c); len(u.CaptureRaw) != limit || len(u.Capture.Errors) != 2 || u.Capture.Errors[1] != c.Errors[1] {
+		t.Errorf("at the limit: a capture part of %d bytes, %d errors", len(u.CaptureRaw), len(u.Capture.Errors))
+	}
+	c.Errors[1] += "e"
+	if u := encode(c); len(u.CaptureRaw) > limit || len(u.Capture.Errors) != 1 || u.Capture.Errors[0] != "an error" {
+		t.Errorf("over the limit: a capture part of %d bytes, errors %q", len(u.CaptureRaw), u.Capture.Errors)
+	}
+}
