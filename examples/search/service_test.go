@@ -8,35 +8,22 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"go.elastic.co/apm/v2"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/intaketest"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/leakcheck"
 	"github.com/hotpath-apm/hotpath/examples/search/segmenter"
 	"github.com/hotpath-apm/hotpath/examples/search/stack"
 )
 
-// TestMain checks for leaked goroutines; apmhttp creates apm.DefaultTracer() even when given another
-// tracer, so it is closed first.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	apm.DefaultTracer().Close()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // testCatalogSize keeps the stand-in's load quick.
 const testCatalogSize = 3000

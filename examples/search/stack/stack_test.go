@@ -3,7 +3,6 @@ package stack
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,25 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"go.elastic.co/apm/v2"
-	"go.uber.org/goleak"
-
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/intaketest"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/leakcheck"
 	"github.com/hotpath-apm/hotpath/examples/search/segmenter"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	apm.DefaultTracer().Close()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 func get(t *testing.T, u string) search.Answer {
 	t.Helper()

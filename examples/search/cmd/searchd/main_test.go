@@ -3,35 +3,21 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
-
-	"go.elastic.co/apm/v2"
-	"go.uber.org/goleak"
 
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/cmdtest"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/intaketest"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/leakcheck"
 	"github.com/hotpath-apm/hotpath/examples/search/loopback"
 	"github.com/hotpath-apm/hotpath/examples/search/stack"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	apm.DefaultTracer().Close()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // runSearchd runs the command until the returned stop is called, and returns its stack once ready.
 func runSearchd(t *testing.T, args []string, vars map[string]string) (*stack.Stack, func() error) {
