@@ -14,18 +14,14 @@ import (
 	"time"
 
 	"go.elastic.co/apm/v2"
-	"go.uber.org/goleak"
 
 	"github.com/hotpath-apm/hotpath/agent"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/intaketest"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/leakcheck"
 	"github.com/hotpath-apm/hotpath/examples/search/loopback"
 )
 
-// TestMain checks for leaked goroutines; apmhttp creates apm.DefaultTracer() even when given another
-// tracer, so it is closed first.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { apm.DefaultTracer().Close() }))
-}
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 func start(t *testing.T, cfg Config) string {
 	t.Helper()
