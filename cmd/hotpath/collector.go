@@ -74,14 +74,8 @@ func parseCollectorFlags(args []string, lookupEnv func(string) (string, bool), s
 	fs.Var(&logLevel, "log-level", "log `level`: debug (one line per request), info (the default), warn, error")
 	var es esFlags
 	es.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, lookupEnv); err != nil {
 		return cfg, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("collector: unexpected arguments %q", fs.Args())
-	}
-	if err := applyEnv(fs, lookupEnv); err != nil {
-		return cfg, fmt.Errorf("collector: %w", err)
 	}
 	cfg.secretToken = string(token)
 	for _, k := range keys {

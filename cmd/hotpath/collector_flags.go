@@ -18,8 +18,24 @@ func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// parseFlags parses args into fs, refuses positional arguments, then sets every flag not given from its
+// environment variable (applyEnv). Errors after the parse start with fs's name, the command's.
+func parseFlags(fs *flag.FlagSet, args []string, lookupEnv func(string) (string, bool)) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected arguments %q", fs.Name(), fs.Args())
+	}
+	if err := applyEnv(fs, lookupEnv); err != nil {
+		return fmt.Errorf("%s: %w", fs.Name(), err)
+	}
+	return nil
+}
+
 // applyEnv sets every flag of fs not given on the command line from its environment variable, if set.
-// A repeatable flag (a listFlag) takes a comma-separated list. Call it after fs.Parse.
+// A repeatable flag (a listFlag) takes a comma-separated list. Call it after fs.Parse; fs.Visit then
+// counts the flags set from the environment as given.
 func applyEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })

@@ -108,19 +108,10 @@ func parseDemoFlags(args []string, lookupEnv func(string) (string, bool), stderr
 	fs.DurationVar(&cfg.slowThreshold, "slow", stack.DemoSlowThreshold, "`threshold` past which a search is slow: labelled so, and profiled while it runs")
 	fs.BoolVar(&cfg.setupIndex, "setup-index", false, "with ELASTICSEARCH_URL: recreate the index and load the catalog into the cluster first")
 	fs.Var(&logLevel, "log-level", "`level` of the logs written to stderr: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, lookupEnv); err != nil {
 		return cfg, err
 	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("demo: unexpected arguments %q", fs.Args())
-	}
-	if err := applyEnv(fs, lookupEnv); err != nil {
-		return cfg, fmt.Errorf("demo: %w", err)
-	}
-	fs.Visit(func(f *flag.Flag) { cfg.listenGiven = cfg.listenGiven || f.Name == "listen" })
-	if _, ok := lookupEnv(envName("listen")); ok {
-		cfg.listenGiven = true
-	}
+	fs.Visit(func(f *flag.Flag) { cfg.listenGiven = cfg.listenGiven || f.Name == "listen" }) // HOTPATH_LISTEN too
 	cfg.logLevel = logLevel
 	switch {
 	case !(cfg.rate > 0 && cfg.rate <= demoMaxRate): // also refuses NaN
