@@ -77,18 +77,19 @@ func (c *collector) events(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// tracer is the real Elastic agent sending to c.
-func (c *collector) tracer(t *testing.T) *apm.Tracer {
+// newTracer returns the real Elastic agent for service (version 1.0.0), sending to the server at
+// serverURL with secretToken, if any; it is closed when the test ends.
+func newTracer(t *testing.T, serverURL, secretToken, service string) *apm.Tracer {
 	t.Helper()
-	u, err := url.Parse(c.srv.URL)
+	u, err := url.Parse(serverURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}})
+	tr, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}, SecretToken: secretToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: "search", ServiceVersion: "1.0.0", Transport: tr})
+	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: service, ServiceVersion: "1.0.0", Transport: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func (c *collector) tracer(t *testing.T) *apm.Tracer {
 // names the upload.
 func TestEndToEnd(t *testing.T) {
 	coll := newCollector(t, "Bearer collector-token")
-	tracer := coll.tracer(t)
+	tracer := newTracer(t, coll.srv.URL, "", "search")
 	f := agent.NewInFlight()
 	started := make(chan string, 4)
 	newProfiler(t, profiling.WithInFlight(f), profiling.WithServerURL(coll.srv.URL),

@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -17,9 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"go.elastic.co/apm/v2"
-	"go.elastic.co/apm/v2/transport"
 
 	"github.com/hotpath-apm/hotpath/profiling"
 )
@@ -303,15 +299,7 @@ func TestElasticAgentProfileAccepted(t *testing.T) {
 	in.srv.Config.Handler = mux
 	t.Setenv("ELASTIC_APM_CPU_PROFILE_INTERVAL", "100ms")
 	t.Setenv("ELASTIC_APM_CPU_PROFILE_DURATION", "100ms")
-	u, _ := url.Parse(in.srv.URL)
-	tr, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}, SecretToken: "agent-token"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: "agent-svc", Transport: tr})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tracer := newTracer(t, in.srv.URL, "agent-token", "agent-svc")
 	up := waitFor(t, in.got, "the agent's profile")
 	tracer.Close()
 	if up.Capture != nil || len(up.Profiles) == 0 || up.Profiles["0"].SampleType[1].Type != "cpu" {
