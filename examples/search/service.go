@@ -52,7 +52,7 @@ func New(cfg Config) (*Service, error) {
 		segmenterURL: strings.TrimSuffix(cfg.SegmenterURL, "/") + "/segment",
 		closeSeg:     segTransport.CloseIdleConnections,
 		es:           es,
-		closeES:      closeIdleOnce(closeES),
+		closeES:      closeES,
 		personalized: personalizedScript(),
 		rand:         rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5ea7c4)),
 	}
@@ -68,11 +68,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.handler = agent.Wrap(mux, opts...)
 	return s, nil
-}
-
-func closeIdleOnce(f func()) func() {
-	var once sync.Once
-	return func() { once.Do(f) }
 }
 
 // Handler returns the service's HTTP handler, traced with agent.Wrap.
