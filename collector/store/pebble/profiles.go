@@ -50,6 +50,9 @@ const profileChunkBytes = 1 << 20
 // "large batch" (flushed on its own), and held whole in memory once more.
 const profileBatchBytes = 4 << 20
 
+// maxProfileParts bounds a profile's parts: a part's index is one byte of its chunks' keys.
+const maxProfileParts = 256
+
 // profileState is the Store's profile writer state.
 type profileState struct {
 	mu sync.Mutex // serializes StoreProfile, so that "is the id free" and "take it" are one step
@@ -126,6 +129,9 @@ func (s *Store) StoreProfile(ctx context.Context, p *collector.Profile) error {
 	if err != nil {
 		return fmt.Errorf("%w: %q", err, p.ID)
 	}
+	if len(p.Parts) > maxProfileParts {
+		return fmt.Errorf("store: profile %s has more than %d parts", p.ID, maxProfileParts)
+	}
 	if err := s.acquire(); err != nil {
 		return err
 	}
@@ -151,9 +157,6 @@ func (s *Store) StoreProfile(ctx context.Context, p *collector.Profile) error {
 	b := s.db.NewBatchWithSize(batchSize())
 	defer func() { _ = b.Close() }()
 	for i := range p.Parts {
-		if i > 255 {
-			return fmt.Errorf("store: profile %s has more than 256 parts", p.ID)
-		}
 		data := p.Parts[i].Data
 		prefix := profileBlobPrefix(part, id, i)
 		for c, off := uint32(0), 0; off < len(data); c, off = c+1, off+profileChunkBytes {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	pebbledb "github.com/cockroachdb/pebble/v2"
+
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
@@ -135,6 +137,42 @@ func TestProfileRefusals(t *testing.T) {
 	}
 	if _, _, err := s.Profile(context.Background(), p.ID); !errors.Is(err, ErrClosed) {
 		t.Errorf("Profile after Close: %v", err)
+	}
+}
+
+// TestProfilePartsLimit: a profile of maxProfileParts parts is stored whole; one more part is refused
+// before any of its data is written (its first parts alone fill more than one batch).
+func TestProfilePartsLimit(t *testing.T) {
+	s := openTest(t, Config{})
+	g := newGen(4, t0)
+	withParts := func(n int) *collector.Profile {
+		p := testProfile(g, "search", t0, 1, 1)
+		p.Parts = nil
+		for i := range n {
+			data := bytes.Repeat([]byte{byte(i)}, 20<<10)
+			p.Parts = append(p.Parts, collector.ProfilePart{Kind: fmt.Sprintf("part%d", i), Data: data, Size: int64(len(data))})
+		}
+		return p
+	}
+	over := withParts(maxProfileParts + 1)
+	if err := s.StoreProfile(context.Background(), over); err == nil {
+		t.Fatalf("a profile of %d parts was stored", len(over.Parts))
+	}
+	it, err := s.db.NewIter(&pebbledb.IterOptions{LowerBound: []byte{ksProfileBlob}, UpperBound: []byte{ksProfileBlob + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.First() {
+		t.Errorf("a refused profile left data behind: %x", it.Key())
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := withParts(maxProfileParts)
+	mustStoreProfile(t, s, p)
+	last := p.Parts[maxProfileParts-1]
+	if data, ok, err := s.ProfilePart(context.Background(), p.ID, last.Kind); err != nil || !ok || !bytes.Equal(data, last.Data) {
+		t.Fatalf("part %d of %d: %v %v, %d bytes", maxProfileParts, maxProfileParts, ok, err, len(data))
 	}
 }
 
