@@ -23,7 +23,8 @@ import (
 	"github.com/hotpath-apm/hotpath/profiling"
 )
 
-// syncBuffer is a bytes.Buffer the demo writes to from its goroutines while the test reads it.
+// syncBuffer is a bytes.Buffer written from other goroutines (the demo's, a child process's output
+// copier) while the test reads it.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -353,8 +354,8 @@ func TestDemoInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &lockedWriter{w: &stderr}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -28,7 +27,7 @@ var (
 type collectorProcess struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *strings.Builder
+	stderr *syncBuffer
 	exited chan error
 }
 
@@ -43,8 +42,8 @@ func startCollectorProcess(t *testing.T, listen, dataDir string, extra ...string
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &collectorProcess{cmd: cmd, stderr: new(strings.Builder), exited: make(chan error, 1)}
-	cmd.Stderr = &lockedWriter{w: p.stderr}
+	p := &collectorProcess{cmd: cmd, stderr: new(syncBuffer), exited: make(chan error, 1)}
+	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -74,17 +73,6 @@ func (p *collectorProcess) kill(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-p.exited
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
 
 // TestSIGKILL: a load generator sends traces while the collector process is killed with SIGKILL at
