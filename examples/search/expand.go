@@ -1,6 +1,9 @@
 package search
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Unit is a part of a query: one token, or several tokens that together are a synonym's term ("running
 // shoes"). Each unit is one required clause of the Elasticsearch query, matched by its text or any of its
@@ -119,7 +122,7 @@ func (s *Synonyms) unit(tokens []string, rules []int) Unit {
 	u := Unit{Text: strings.Join(tokens, " "), Tokens: len(tokens)}
 	for _, id := range dedupInts(rules) {
 		for _, t := range s.rules[id].expand {
-			if t != u.Text && !contains(u.Alternatives, t) {
+			if t != u.Text && !slices.Contains(u.Alternatives, t) {
 				u.Alternatives = append(u.Alternatives, t)
 			}
 		}
@@ -135,15 +138,6 @@ func dedupInts(ids []int) []int {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // appendPhrase appends tokens joined by single spaces.
