@@ -85,7 +85,6 @@ type Stack struct {
 	Products         []catalog.Product  // the catalog loaded (nil with a cluster and no SetupIndex)
 	servers          []*loopback.Server // started, in order
 	segTracer        *apm.Tracer        // owned: closed at Shutdown
-	cleanup          []func()           // run at Shutdown, after the servers
 }
 
 // Start starts the parts: the segmenter, Elasticsearch (the stand-in, filled with the catalog through the
@@ -176,7 +175,6 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if st.Service, err = search.New(sc); err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
 	}
-	st.cleanup = append(st.cleanup, st.Service.Close)
 	srv, err := st.serve(cfg.SearchAddr, st.Service.Handler())
 	if err != nil {
 		return nil, fmt.Errorf("stack: search service: %w", err)
@@ -225,10 +223,9 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 		errs = append(errs, st.servers[i].Shutdown(ctx))
 	}
 	st.servers = nil
-	for _, f := range st.cleanup {
-		f()
+	if st.Service != nil {
+		st.Service.Close()
 	}
-	st.cleanup = nil
 	if st.segTracer != nil {
 		st.segTracer.Flush(ctx.Done())
 		st.segTracer.Close()
