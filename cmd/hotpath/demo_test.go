@@ -448,6 +448,11 @@ func TestDemoFlags(t *testing.T) {
 	if d := describeElasticsearch(cfg); strings.Contains(d, "u:p") || !strings.Contains(d, "es:9200") {
 		t.Errorf("the cluster is described as %q", d)
 	}
+	// The limits' edges are accepted.
+	cfg, err = parseDemoFlags([]string{"--rate", "1000", "--catalog-size", "1"}, envMap(nil), io.Discard)
+	if err != nil || cfg.rate != demoMaxRate || cfg.catalogSize != 1 {
+		t.Errorf("--rate %d --catalog-size 1: %+v, %v", demoMaxRate, cfg, err)
+	}
 	// Through the command: the error, and nothing started.
 	var stderr bytes.Buffer
 	if err := run(context.Background(), []string{"demo", "--rate", "0"}, io.Discard, &stderr); err == nil ||
