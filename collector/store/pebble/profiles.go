@@ -214,15 +214,25 @@ func (s *Store) Profile(ctx context.Context, id string) (p collector.Profile, ok
 		return p, false, err
 	}
 	defer s.release()
-	bid, err := profileIDBytes(id)
-	if err != nil {
-		return p, false, nil
-	}
-	part, ok, err := s.get(profileIDKey(bid), "profile "+id)
-	if err != nil || !ok || len(part) != 4 {
+	bid, part, ok, err := s.profilePartition(id)
+	if err != nil || !ok {
 		return p, false, err
 	}
-	return s.profileRecord(binary.BigEndian.Uint32(part), bid)
+	return s.profileRecord(part, bid)
+}
+
+// profilePartition returns the id's 16 bytes and the partition its profile is stored in, from the
+// index by id; ok is false when there is no such profile (or id is not a profile id).
+func (s *Store) profilePartition(id string) (bid [16]byte, part uint32, ok bool, err error) {
+	bid, err = profileIDBytes(id)
+	if err != nil {
+		return bid, 0, false, nil
+	}
+	v, ok, err := s.get(profileIDKey(bid), "profile "+id)
+	if err != nil || !ok || len(v) != 4 {
+		return bid, 0, false, err
+	}
+	return bid, binary.BigEndian.Uint32(v), true, nil
 }
 
 // get reads one value (copied); ok is false when there is none.
@@ -257,15 +267,10 @@ func (s *Store) ProfilePart(ctx context.Context, id, kind string) (data []byte, 
 		return nil, false, err
 	}
 	defer s.release()
-	bid, err := profileIDBytes(id)
-	if err != nil {
-		return nil, false, nil
-	}
-	pv, ok, err := s.get(profileIDKey(bid), "profile "+id)
-	if err != nil || !ok || len(pv) != 4 {
+	bid, part, ok, err := s.profilePartition(id)
+	if err != nil || !ok {
 		return nil, false, err
 	}
-	part := binary.BigEndian.Uint32(pv)
 	p, ok, err := s.profileRecord(part, bid)
 	if err != nil || !ok {
 		return nil, false, err
