@@ -9,13 +9,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
 	"go.elastic.co/apm/v2"
-	"go.elastic.co/apm/v2/transport"
+
+	"github.com/hotpath-apm/hotpath/internal/apmtest"
 )
 
 // intake is an APM Server on loopback for tests: it takes what the real Elastic Go agent sends to
@@ -129,20 +129,7 @@ func (in *intake) handleEvents(w http.ResponseWriter, r *http.Request) {
 // tracer returns a real tracer that sends to the intake; it is closed when the test ends.
 func (in *intake) tracer(t *testing.T) *apm.Tracer {
 	t.Helper()
-	u, err := url.Parse(in.srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: "agent-test", ServiceVersion: "1.0.0", Transport: tr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tracer.Close)
-	return tracer
+	return apmtest.NewTracer(t, in.srv.URL, apmtest.Options{Service: "agent-test", Version: "1.0.0"})
 }
 
 // rawPayload returns every event body received so far, decompressed.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -17,9 +16,9 @@ import (
 
 	"github.com/google/pprof/profile"
 	"go.elastic.co/apm/v2"
-	"go.elastic.co/apm/v2/transport"
 
 	"github.com/hotpath-apm/hotpath/agent"
+	"github.com/hotpath-apm/hotpath/internal/apmtest"
 	"github.com/hotpath-apm/hotpath/internal/cpuburn"
 	"github.com/hotpath-apm/hotpath/profiling"
 )
@@ -81,20 +80,7 @@ func (c *collector) events(w http.ResponseWriter, r *http.Request) {
 // serverURL with secretToken, if any; it is closed when the test ends.
 func newTracer(t *testing.T, serverURL, secretToken, service string) *apm.Tracer {
 	t.Helper()
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}, SecretToken: secretToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: service, ServiceVersion: "1.0.0", Transport: tr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tracer.Close)
-	return tracer
+	return apmtest.NewTracer(t, serverURL, apmtest.Options{Service: service, Version: "1.0.0", SecretToken: secretToken})
 }
 
 // TestEndToEnd is the "done means": a service with agent.Wrap and the profiler on real HTTP,

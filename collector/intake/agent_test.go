@@ -3,15 +3,13 @@ package intake
 import (
 	"context"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 	"time"
 
-	"go.elastic.co/apm/v2"
 	"go.elastic.co/apm/v2/apmconfig"
-	"go.elastic.co/apm/v2/transport"
 
 	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/internal/apmtest"
 )
 
 // TestGoAgentCentralConfig: the Elastic Go agent's own config client gets the settings from the file,
@@ -22,11 +20,7 @@ func TestGoAgentCentralConfig(t *testing.T) {
 	api, _, reg := newTestAPI(t, Config{AgentConfigFile: path, AgentConfigMaxAge: time.Second, SecretToken: "tok"})
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	tp, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}, SecretToken: "tok"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tp := apmtest.NewTransport(t, srv.URL, apmtest.Options{SecretToken: "tok"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	changes := tp.WatchConfig(ctx, apmconfig.WatchParams{Service: struct{ Name, Environment string }{Name: "search"}})
@@ -63,18 +57,7 @@ func TestGoAgentDelivers(t *testing.T) {
 	api, rec, _ := newTestAPI(t, Config{APIKeys: []APIKey{{ID: "ci", Key: "k"}}})
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	tp, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{
-		ServerURLs: []*url.URL{u}, APIKey: "Y2k6aw==", // base64("ci:k")
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: "agent-test", Transport: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tracer.Close()
+	tracer := apmtest.NewTracer(t, srv.URL, apmtest.Options{Service: "agent-test", APIKey: "Y2k6aw=="}) // base64("ci:k")
 	const txs = 50
 	for range txs {
 		tx := tracer.StartTransaction("GET /search", "request")

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
-	"net/url"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -20,9 +19,9 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
-	"go.elastic.co/apm/v2/transport"
 
 	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/internal/apmtest"
 )
 
 // profileSink is a ProfileSink test double: it keeps what it is given, or answers err; with block set,
@@ -226,11 +225,7 @@ func TestProfileElasticAgent(t *testing.T) {
 	h, sink, _ := newProfileAPI(t, Config{SecretToken: "tok"}, ProfileConfig{})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	tr, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}, SecretToken: "tok"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := apmtest.NewTransport(t, srv.URL, apmtest.Options{SecretToken: "tok"})
 	for _, kind := range []string{"cpu", "heap"} {
 		data := readFixture(t, "profile/"+kind+".pprof")
 		if err := tr.SendProfile(context.Background(), bytes.NewReader(readFixture(t, "profile/metadata.json")), bytes.NewReader(data)); err != nil {
@@ -250,8 +245,8 @@ func TestProfileElasticAgent(t *testing.T) {
 		t.Errorf("both uploads got id %s", got[0].ID)
 	}
 	// Without the token: 401, as the events endpoint.
-	tr2, _ := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}})
-	err = tr2.SendProfile(context.Background(), strings.NewReader(testMetadata), bytes.NewReader(readFixture(t, "profile/cpu.pprof")))
+	tr2 := apmtest.NewTransport(t, srv.URL, apmtest.Options{})
+	err := tr2.SendProfile(context.Background(), strings.NewReader(testMetadata), bytes.NewReader(readFixture(t, "profile/cpu.pprof")))
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("without the token: %v", err)
 	}
