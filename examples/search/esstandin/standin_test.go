@@ -355,3 +355,34 @@ func TestClauseLimits(t *testing.T) {
 		t.Errorf("%d nested bools: %d %.200s", maxNestedDepth+1, a.status, a.raw)
 	}
 }
+
+// TestLimits: a body of exactly MaxSearchBytes or MaxBulkBytes is read, one byte more is refused with
+// 413; an index holds MaxDocuments documents, and a write past them fails with 429 (the others succeed).
+func TestLimits(t *testing.T) {
+	search := `{"query":{"match_all":{}}}`
+	bulk := `{"index":{"_id":"a"}}` + "\n" + `{"title":"a"}` + "\n" + `{"index":{"_id":"b"}}` + "\n" + `{"title":"b"}` + "\n" +
+		`{"index":{"_id":"c"}}` + "\n" + `{"title":"c"}` + "\n"
+	_, es, _ := start(t, Config{MaxSearchBytes: int64(len(testMapping)), MaxBulkBytes: int64(len(bulk)), MaxDocuments: 2})
+	setup(t, es) // the mapping is exactly MaxSearchBytes
+	pad := func(s string, n int) string { return s + strings.Repeat(" ", n-len(s)) }
+	if a := perform(t, es, "POST", "/items/_search", "application/json", pad(search, len(testMapping))); a.status != 200 {
+		t.Errorf("search of MaxSearchBytes: %d %s", a.status, a.raw)
+	}
+	if a := perform(t, es, "POST", "/items/_search", "application/json", pad(search, len(testMapping)+1)); a.status != 413 || a.errorType() != "content_too_long" {
+		t.Errorf("search of MaxSearchBytes+1: %d %s", a.status, a.raw)
+	}
+	if a := perform(t, es, "POST", "/items/_bulk", "application/x-ndjson", bulk+"\n"); a.status != 413 || a.errorType() != "content_too_long" {
+		t.Errorf("bulk of MaxBulkBytes+1: %d %s", a.status, a.raw)
+	}
+	a := perform(t, es, "POST", "/items/_bulk", "application/x-ndjson", bulk)
+	if a.status != 200 || a.body["errors"] != true {
+		t.Fatalf("bulk of MaxBulkBytes, one document too many: %d %s", a.status, a.raw)
+	}
+	var statuses []float64
+	for _, item := range a.body["items"].([]any) {
+		statuses = append(statuses, item.(map[string]any)["index"].(map[string]any)["status"].(float64))
+	}
+	if len(statuses) != 3 || statuses[0] != 201 || statuses[1] != 201 || statuses[2] != 429 {
+		t.Errorf("bulk statuses %v, want [201 201 429]: %s", statuses, a.raw)
+	}
+}
