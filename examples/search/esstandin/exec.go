@@ -64,7 +64,7 @@ func (x *executor) matchAll(boost float64) hits {
 	return h
 }
 
-// bm25 returns a term's weight (boost × idf) and the length normalisation of a document of length dl.
+// idf is BM25's inverse document frequency, as Lucene computes it: log(1 + (N − df + 0.5) / (df + 0.5)).
 func idf(docCount, df int) float64 {
 	return math.Log(1 + (float64(docCount)-float64(df)+0.5)/(float64(df)+0.5))
 }
