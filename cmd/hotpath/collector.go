@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
 	"github.com/hotpath-apm/hotpath/collector/intake"
 	"github.com/hotpath-apm/hotpath/collector/query"
 	"github.com/hotpath-apm/hotpath/collector/store/pebble"
@@ -36,7 +37,7 @@ type collectorConfig struct {
 	shutdownTimeout time.Duration
 	logLevel        zapcore.Level
 	http            httpLimits
-	elasticsearch   *esSettings // nil: no export (--elasticsearch, collector_elasticsearch.go)
+	elasticsearch   *elasticsearch.Config // nil: no export (--elasticsearch, collector_elasticsearch.go)
 }
 
 // agentConfigFileName is the agent central configuration file in the data directory.

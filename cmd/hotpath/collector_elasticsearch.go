@@ -64,9 +64,6 @@ func (f *esFlags) config() (*elasticsearch.Config, error) {
 	return cfg, nil
 }
 
-// esSettings is the exporter's configuration as collectorConfig holds it (nil: no export).
-type esSettings = elasticsearch.Config
-
 // esCursor is the name of the exporter's cursor in the store.
 const esCursor = "elasticsearch"
 
@@ -85,7 +82,6 @@ func (c *collectorServer) startExport(ctx context.Context) error {
 		}
 		return nil
 	}
-	c.cfg.elasticsearch.CursorName = esCursor
 	e, err := startExporter(ctx, *c.cfg.elasticsearch, c.store, c.registry, c.log.Named("elasticsearch"))
 	if err != nil {
 		return err
@@ -115,6 +111,7 @@ type esExporter struct {
 // refuses the credentials is an error (the collector does not start); one that cannot be reached yet
 // is only logged: events wait in the store, and the exporter keeps trying.
 func startExporter(ctx context.Context, cfg elasticsearch.Config, store *pebble.Store, reg prometheus.Registerer, log *zap.Logger) (*esExporter, error) {
+	cfg.CursorName = esCursor // the one startExport deletes when the export is off
 	cfg.Registerer = reg
 	cfg.Logger = log
 	x, err := elasticsearch.New(cfg, esSpool{store})
