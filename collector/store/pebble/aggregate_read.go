@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -178,37 +179,16 @@ func (s *Store) EndpointAggregates(ctx context.Context, service string, from, to
 	}
 	lo, hi := s.minuteRange(from, to)
 	deltas := map[string]*namedLatency{}
-	it, err := s.iter(ctx, ksAgg)
+	err := s.eachAggregate(ctx, service, aggEndpoint, "", false, lo, hi, func(name string, v []byte) error {
+		d := deltas[name]
+		if d == nil {
+			d = &namedLatency{hist: newDenseHistogram()}
+			deltas[name] = d
+		}
+		return decodeLatency(v, &d.latencyCounts, d.hist)
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer it.Close()
-	var prefix []byte
-	for _, p := range selectPartitions(s.parts.snapshot(), minuteTime(lo), minuteTime(hi)) {
-		prefix = aggPrefix(prefix[:0], p.P, service, aggEndpoint, "", false)
-		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
-			name, rest, ok := readEscaped(it.Key()[len(prefix):])
-			if !ok || len(rest) != 8 {
-				return nil, fmt.Errorf("store: bad aggregate key %q", it.Key())
-			}
-			if m := int64(binary.BigEndian.Uint64(rest) ^ 1<<63); m < lo || m >= hi {
-				continue
-			}
-			d := deltas[name]
-			if d == nil {
-				d = &namedLatency{hist: newDenseHistogram()}
-				deltas[name] = d
-			}
-			if err := decodeLatency(it.Value(), &d.latencyCounts, d.hist); err != nil {
-				return nil, fmt.Errorf("store: aggregate %q: %w", it.Key(), err)
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-	}
-	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("store: read aggregates: %w", err)
 	}
 	out := make(map[string]*Aggregate, len(deltas))
 	for name, d := range deltas {
@@ -244,56 +224,61 @@ func (s *Store) Breakdown(ctx context.Context, service, name string, from, to ti
 	}
 	lo, hi := s.minuteRange(from, to)
 	var d spanTypes
-	it, err := s.iter(ctx, ksAgg)
+	err := s.eachAggregate(ctx, service, aggBreakdown, name, name != "", lo, hi, func(_ string, v []byte) error {
+		return decodeBreakdown(v, &d)
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer it.Close()
-	var prefix []byte
-	for _, p := range selectPartitions(s.parts.snapshot(), minuteTime(lo), minuteTime(hi)) {
-		prefix = aggPrefix(prefix[:0], p.P, service, aggBreakdown, name, name != "")
-		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
-			rest := it.Key()[len(prefix):]
-			if name == "" {
-				var ok bool
-				if _, rest, ok = readEscaped(rest); !ok {
-					return nil, fmt.Errorf("store: bad aggregate key %q", it.Key())
-				}
-			}
-			if len(rest) != 8 {
-				return nil, fmt.Errorf("store: bad aggregate key %q", it.Key())
-			}
-			if m := int64(binary.BigEndian.Uint64(rest) ^ 1<<63); m < lo || m >= hi {
-				continue
-			}
-			if err := decodeBreakdown(it.Value(), &d); err != nil {
-				return nil, fmt.Errorf("store: aggregate %q: %w", it.Key(), err)
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-	}
-	if err := it.Error(); err != nil {
-		return nil, fmt.Errorf("store: read aggregates: %w", err)
 	}
 	out := []SpanTypeTime(d)
 	if out == nil {
 		out = []SpanTypeTime{}
 	}
 	slices.SortFunc(out, func(a, b SpanTypeTime) int {
-		switch {
-		case a.Sum != b.Sum:
-			if a.Sum > b.Sum {
-				return -1
-			}
-			return 1
-		case a.Type != b.Type:
-			return cmpString(a.Type, b.Type)
-		}
-		return cmpString(a.Subtype, b.Subtype)
+		return cmp.Or(cmp.Compare(b.Sum, a.Sum), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Subtype, b.Subtype))
 	})
 	return out, nil
+}
+
+// eachAggregate calls fn with the transaction name and the value of each aggregate key of service at
+// level whose minute is in [lo, hi), in the partitions that may hold that range. With withName, the
+// keys read are name's; without, every name's (and fn gets each key's).
+func (s *Store) eachAggregate(ctx context.Context, service string, level byte, name string, withName bool, lo, hi int64,
+	fn func(name string, v []byte) error) error {
+	it, err := s.iter(ctx, ksAgg)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var prefix []byte
+	for _, p := range selectPartitions(s.parts.snapshot(), minuteTime(lo), minuteTime(hi)) {
+		prefix = aggPrefix(prefix[:0], p.P, service, level, name, withName)
+		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+			keyName, rest := name, it.Key()[len(prefix):]
+			if !withName {
+				var ok bool
+				if keyName, rest, ok = readEscaped(rest); !ok {
+					return fmt.Errorf("store: bad aggregate key %q", it.Key())
+				}
+			}
+			if len(rest) != 8 {
+				return fmt.Errorf("store: bad aggregate key %q", it.Key())
+			}
+			if m := int64(binary.BigEndian.Uint64(rest) ^ 1<<63); m < lo || m >= hi {
+				continue
+			}
+			if err := fn(keyName, it.Value()); err != nil {
+				return fmt.Errorf("store: aggregate %q: %w", it.Key(), err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return fmt.Errorf("store: read aggregates: %w", err)
+	}
+	return nil
 }
 
 // minuteRange returns [from, to) as Unix minutes: from rounded down (math.MinInt64/2 when zero), to
