@@ -1,14 +1,18 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	pebbledb "github.com/cockroachdb/pebble/v2"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
@@ -317,6 +321,73 @@ func TestAggregatesRetention(t *testing.T) {
 	if bd, err := s.Breakdown(context.Background(), "svc", "a", time.Time{}, time.Time{}); err != nil || len(bd) != 0 {
 		t.Fatalf("breakdown after retention: %+v %v", bd, err)
 	}
+}
+
+// TestAggregateReadsRefuseBadValues: a stored aggregate that does not decode, or a key of the wrong
+// shape, makes every read of it fail with an error naming the key, rather than a wrong figure.
+func TestAggregateReadsRefuseBadValues(t *testing.T) {
+	s := openTest(t, Config{Now: newClock(t0).Now})
+	ts := t0.Add(-time.Minute)
+	mustProcess(t, s, collector.Batch{aggTx("svc", "a", ts, time.Millisecond, "success", 1),
+		breakdownEvent("svc", "a", ts, "db", "", 1, time.Millisecond)})
+	ctx := context.Background()
+	reads := map[string]func() error{
+		"service": func() error {
+			_, err := s.TransactionAggregate(ctx, AggregateQuery{Service: "svc"})
+			return err
+		},
+		"name": func() error {
+			_, err := s.TransactionAggregate(ctx, AggregateQuery{Service: "svc", Name: "a"})
+			return err
+		},
+		"endpoints": func() error { _, err := s.EndpointAggregates(ctx, "svc", time.Time{}, time.Time{}); return err },
+		"breakdown": func() error { _, err := s.Breakdown(ctx, "svc", "", time.Time{}, time.Time{}); return err },
+		"breakdown of a name": func() error {
+			_, err := s.Breakdown(ctx, "svc", "a", time.Time{}, time.Time{})
+			return err
+		},
+	}
+	check := func(what string) {
+		t.Helper()
+		for name, read := range reads {
+			if err := read(); err == nil || !strings.Contains(err.Error(), "aggregate") {
+				t.Errorf("%s, %s: %v", what, name, err)
+			}
+		}
+	}
+	it, err := s.db.NewIter(&pebbledb.IterOptions{LowerBound: []byte{ksAgg}, UpperBound: []byte{ksAgg + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys [][]byte
+	for it.First(); it.Valid(); it.Next() {
+		keys = append(keys, bytes.Clone(it.Key()))
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 3 {
+		t.Fatalf("%d aggregate keys, want 3 (service, name, breakdown)", len(keys))
+	}
+	for _, k := range keys {
+		if err := s.db.Set(k, []byte{aggFormat + 1}, pebbledb.Sync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("values of an unknown format")
+	if _, err := s.TransactionAggregate(ctx, AggregateQuery{Service: "svc", From: ts, Interval: time.Minute}); err == nil ||
+		!strings.Contains(err.Error(), "aggregate") {
+		t.Errorf("values of an unknown format, series: %v", err)
+	}
+	for _, k := range keys { // each key, its minute cut short
+		if err := s.db.Delete(k, pebbledb.Sync); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.db.Set(k[:len(k)-3], []byte{aggFormat}, pebbledb.Sync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("keys without a whole minute")
 }
 
 func TestTransactionLabels(t *testing.T) {
