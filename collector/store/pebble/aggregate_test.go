@@ -390,6 +390,28 @@ func TestAggregateReadsRefuseBadValues(t *testing.T) {
 	check("keys without a whole minute")
 }
 
+// TestInternedTypesBounded: the writer keeps one copy of each transaction type up to maxInternedTypes,
+// and past that still returns the type, without keeping it.
+func TestInternedTypesBounded(t *testing.T) {
+	var w aggWriter
+	for i := range maxInternedTypes + 1 {
+		typ := fmt.Sprintf("type%d", i)
+		if got := w.intern([]byte(typ)); got != typ {
+			t.Fatalf("intern(%q) = %q", typ, got)
+		}
+	}
+	if len(w.types) != maxInternedTypes {
+		t.Fatalf("%d types kept, at most %d", len(w.types), maxInternedTypes)
+	}
+	kept, over := []byte(fmt.Sprintf("type%d", maxInternedTypes-1)), []byte(fmt.Sprintf("type%d", maxInternedTypes))
+	if n := testing.AllocsPerRun(10, func() { w.intern(kept) }); n != 0 {
+		t.Errorf("interning a kept type: %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(10, func() { w.intern(over) }); n != 1 {
+		t.Errorf("a type past the bound: %v allocations, want 1 (a copy not kept)", n)
+	}
+}
+
 func TestTransactionLabels(t *testing.T) {
 	s := openTest(t, Config{Now: newClock(t0).Now})
 	var b collector.Batch
