@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"sync"
 	"time"
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
@@ -52,11 +51,6 @@ const profileBatchBytes = 4 << 20
 
 // maxProfileParts bounds a profile's parts: a part's index is one byte of its chunks' keys.
 const maxProfileParts = 256
-
-// profileState is the Store's profile writer state.
-type profileState struct {
-	mu sync.Mutex // serializes StoreProfile, so that "is the id free" and "take it" are one step
-}
 
 var errProfileID = fmt.Errorf("store: a profile id is 32 lower-case hex digits")
 
@@ -136,8 +130,8 @@ func (s *Store) StoreProfile(ctx context.Context, p *collector.Profile) error {
 		return err
 	}
 	defer s.release()
-	s.profileW.mu.Lock()
-	defer s.profileW.mu.Unlock()
+	s.profileMu.Lock()
+	defer s.profileMu.Unlock()
 
 	switch _, closer, err := s.db.Get(profileIDKey(id)); {
 	case err == nil:

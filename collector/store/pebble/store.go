@@ -155,7 +155,9 @@ type Store struct {
 	closeErr   error
 	cursors    cursors
 	diskCached atomic.Int64
-	profileW   profileState // StoreProfile's (profiles.go)
+	// profileMu serializes StoreProfile (profiles.go), so that "is the id free" and "take it" are one
+	// step.
+	profileMu sync.Mutex
 
 	// retentionMu serializes retention passes (the loop's and RunRetention's), which alone set and
 	// clear full: see retention.go.
