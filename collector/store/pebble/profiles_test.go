@@ -11,6 +11,7 @@ import (
 	"time"
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
@@ -173,6 +174,22 @@ func TestProfilePartsLimit(t *testing.T) {
 	last := p.Parts[maxProfileParts-1]
 	if data, ok, err := s.ProfilePart(context.Background(), p.ID, last.Kind); err != nil || !ok || !bytes.Equal(data, last.Data) {
 		t.Fatalf("part %d of %d: %v %v, %d bytes", maxProfileParts, maxProfileParts, ok, err, len(data))
+	}
+}
+
+// TestProfilesPageLimit: a page holds at most 1,000 profiles, whatever Limit asks, and the default is
+// 50. (An in-memory file system: 1,001 synced commits on disk would be slow.)
+func TestProfilesPageLimit(t *testing.T) {
+	s := openTest(t, Config{fs: vfs.NewMem()})
+	g := newGen(5, t0)
+	for i := range 1001 {
+		mustStoreProfile(t, s, testProfile(g, "search", t0.Add(time.Duration(i)*time.Second), 1, 1))
+	}
+	for _, c := range []struct{ limit, want int }{{0, 50}, {1000, 1000}, {1001, 1000}, {1 << 30, 1000}} {
+		page, err := s.Profiles(context.Background(), ProfileQuery{Limit: c.limit})
+		if err != nil || len(page.Profiles) != c.want || page.Next == "" {
+			t.Fatalf("limit %d: %d profiles, next %q, %v; want %d and a next page", c.limit, len(page.Profiles), page.Next, err, c.want)
+		}
 	}
 }
 
