@@ -177,6 +177,29 @@ func TestProfilePartsLimit(t *testing.T) {
 	}
 }
 
+// TestProfileChunkBoundaries: parts of no data, and of one byte less, exactly and one byte more than a
+// chunk, come back whole.
+func TestProfileChunkBoundaries(t *testing.T) {
+	s := openTest(t, Config{fs: vfs.NewMem()})
+	g := newGen(8, t0)
+	p := testProfile(g, "search", t0, 1, 1)
+	p.Parts = nil
+	for i, n := range []int{0, profileChunkBytes - 1, profileChunkBytes, profileChunkBytes + 1} {
+		data := make([]byte, n)
+		for j := range data {
+			data[j] = byte(j>>10 + j + i) // a pattern that a chunk out of place breaks
+		}
+		p.Parts = append(p.Parts, collector.ProfilePart{Kind: fmt.Sprintf("part%d", n), Data: data, Size: int64(n)})
+	}
+	mustStoreProfile(t, s, p)
+	for _, part := range p.Parts {
+		data, ok, err := s.ProfilePart(context.Background(), p.ID, part.Kind)
+		if err != nil || !ok || !bytes.Equal(data, part.Data) {
+			t.Errorf("%s: %v %v, %d bytes, want %d", part.Kind, ok, err, len(data), len(part.Data))
+		}
+	}
+}
+
 // TestProfilesPageLimit: a page holds at most 1,000 profiles, whatever Limit asks, and the default is
 // 50. (An in-memory file system: 1,001 synced commits on disk would be slow.)
 func TestProfilesPageLimit(t *testing.T) {
