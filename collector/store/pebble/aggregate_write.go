@@ -115,7 +115,7 @@ type breakdownDelta struct {
 }
 
 // escapedEmpty is appendEscaped(nil, ""): the name of the service-wide latency key.
-var escapedEmpty = []byte{0, 1}
+const escapedEmpty = "\x00\x01"
 
 // commitAggregates adds the aggregates of reqs' events to batch, in partition p.
 func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*request) error {
@@ -134,7 +134,7 @@ func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*reques
 				d.types.add(r.bytes(in.typ), r.bytes(in.subtype), in.count, in.micros)
 				continue
 			}
-			w.latency(w.aggKey(p, r.bytes(in.svc), aggService, escapedEmpty, in.minute), nil).add(in)
+			w.latency(w.aggKey(p, r.bytes(in.svc), aggService, []byte(escapedEmpty), in.minute), nil).add(in)
 			w.latency(w.aggKey(p, r.bytes(in.svc), aggEndpoint, r.bytes(in.name), in.minute), r.bytes(in.typ)).add(in)
 		}
 	}
