@@ -107,6 +107,14 @@ func decodeCursor(kind byte, c string, size int) ([]byte, error) {
 	return b[1:], nil
 }
 
+// indexDurable reports whether the event an index key (suffix: its end, which is the event's sequence
+// number) points at is durable. Pebble shows a group commit's keys as soon as it is applied, before
+// its fsync (writer.go), so listings hide the entries past LastSeq as reads of events do: a transaction
+// listed is one whose trace can be read.
+func indexDurable(suffix []byte, durable uint64) bool {
+	return binary.BigEndian.Uint64(suffix[len(suffix)-8:]) <= durable
+}
+
 func (s *Store) iter(ctx context.Context, ks byte) (*pebbledb.Iterator, error) {
 	it, err := s.db.NewIterWithContext(ctx, &pebbledb.IterOptions{LowerBound: []byte{ks}, UpperBound: []byte{ks + 1}})
 	if err != nil {
@@ -180,11 +188,15 @@ func (s *Store) Transactions(ctx context.Context, q TransactionQuery) (Transacti
 	m := newMerger(it, srcs, q.Order == NewestFirst)
 	var h head
 	var last []byte
+	durable := s.LastSeq()
 	for n := 0; m.next(&h); n++ {
 		if n%1024 == 1023 && ctx.Err() != nil {
 			return page, ctx.Err()
 		}
 		suffix := h.key[len(m.srcs[h.src].prefix):]
+		if !indexDurable(suffix, durable) {
+			continue
+		}
 		if ks == ksTxDur {
 			if t := binary.BigEndian.Uint64(suffix[8:]); t < lo || t >= hi {
 				continue
@@ -261,8 +273,12 @@ func (s *Store) Errors(ctx context.Context, q ErrorQuery) (ErrorPage, error) {
 	m := newMerger(it, srcs, true)
 	var h head
 	var last []byte
+	durable := s.LastSeq()
 	for m.next(&h) {
 		suffix := h.key[len(m.srcs[h.src].prefix):]
+		if !indexDurable(suffix, durable) {
+			continue
+		}
 		if len(page.Errors) == limit {
 			page.Next = encodeCursor('e', last)
 			break

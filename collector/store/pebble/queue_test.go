@@ -402,3 +402,51 @@ func TestFailedSyncStopsWrites(t *testing.T) {
 	}
 	mustProcess(t, s2, g.batch(5, 0))
 }
+
+// listed counts the transactions and errors the store lists, over every test service.
+func listed(t *testing.T, s *Store) int {
+	t.Helper()
+	n := 0
+	for _, svc := range services {
+		tx, err := s.Transactions(context.Background(), TransactionQuery{Service: svc, Limit: MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		er, err := s.Errors(context.Background(), ErrorQuery{Service: svc, Limit: MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(tx.Transactions) + len(er.Errors)
+	}
+	return n
+}
+
+// Pebble shows a group's keys once applied, before its fsync: the transaction and error listings must
+// not (a listed transaction's trace would not be readable yet), until the fsync is done.
+func TestListingsHideWhatIsNotDurable(t *testing.T) {
+	s, fs, _ := openGated(t)
+	defer s.Close()
+	var released sync.Once
+	release := func() { released.Do(fs.release) }
+	defer release() // before Close, also when the test fails while the fsync is held
+	g := newGen(13, t0)
+	mustProcess(t, s, g.batch(60, 2)) // a durable partition, which later groups add to
+	durable := listed(t, s)
+	if durable == 0 {
+		t.Fatal("nothing listed")
+	}
+	fs.block()
+	pending := processAsync(s, g.batch(60, 2))
+	<-fs.waiting
+	waitHeld(t, s, 1)
+	if n := listed(t, s); n != durable {
+		t.Fatalf("%d listed while a group waits for its fsync, want the %d durable ones", n, durable)
+	}
+	release()
+	if err := <-pending; err != nil {
+		t.Fatal(err)
+	}
+	if n := listed(t, s); n <= durable {
+		t.Fatalf("%d listed once the group is durable, want more than %d", n, durable)
+	}
+}
