@@ -1,32 +1,21 @@
 package main
 
 import (
-	"net/url"
 	"testing"
 
 	"go.elastic.co/apm/v2"
-	"go.elastic.co/apm/v2/transport"
+
+	"github.com/hotpath-apm/hotpath/internal/apmtest"
 )
 
 // newTestTracer returns a real Elastic Go agent for service (version, environment "test") that sends
-// to the collector at collectorURL with secretToken, if any. The caller closes it. apmhttp, under
-// agent.Wrap, starts apm.DefaultTracer() even when given another tracer: it is closed when the test
-// ends, so that the package's leak check passes.
+// to the collector at collectorURL with secretToken, if any; it is closed when the test ends, and may
+// be closed earlier. apmhttp, under agent.Wrap, starts apm.DefaultTracer() even when given another
+// tracer: that one is closed when the test ends too, so that the package's leak check passes.
 func newTestTracer(t *testing.T, collectorURL, secretToken, service, version string) *apm.Tracer {
 	t.Helper()
-	u, err := url.Parse(collectorURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}, SecretToken: secretToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: service, ServiceVersion: version,
-		ServiceEnvironment: "test", Transport: tp})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(apm.DefaultTracer().Close)
-	return tracer
+	return apmtest.NewTracer(t, collectorURL, apmtest.Options{
+		Service: service, Version: version, Environment: "test", SecretToken: secretToken,
+	})
 }

@@ -10,13 +10,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"sync"
 	"testing"
 
 	"go.elastic.co/apm/v2"
-	"go.elastic.co/apm/v2/transport"
+
+	"github.com/hotpath-apm/hotpath/internal/apmtest"
 )
 
 // Event is the part of an intake v2 transaction or span the tests look at.
@@ -64,17 +64,7 @@ func New(t testing.TB) *Intake {
 // Flush it before looking at what arrived.
 func (in *Intake) Tracer(t testing.TB, service string) *apm.Tracer {
 	t.Helper()
-	u, _ := url.Parse(in.srv.URL)
-	tr, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: service, Transport: tr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tracer.Close)
-	return tracer
+	return apmtest.NewTracer(t, in.srv.URL, apmtest.Options{Service: service})
 }
 
 func (in *Intake) serve(w http.ResponseWriter, r *http.Request) {
