@@ -496,8 +496,10 @@ func TestLatencyCodecRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzAggregateDecode: stored aggregate values that are not what the writer wrote give an error, never
-// a panic or an out-of-range histogram value.
+// FuzzAggregateDecode: stored aggregate values that are not what the writer wrote never make the
+// decoders panic (a bucket outside the histogram's range, a truncated or overlong value: an error). It
+// checks nothing more: a value the writer never produces (repeated buckets whose counts overflow) may
+// decode without an error.
 func FuzzAggregateDecode(f *testing.F) {
 	h := newHistogram()
 	_ = h.RecordValue(1500)
