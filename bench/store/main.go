@@ -405,11 +405,11 @@ func reads(s *pebble.Store, sample []string, end time.Time, print bool, reads in
 		fmt.Printf("engine=hotpath GetTrace (%d traces, %.1f events each) %s\n", len(sample), float64(events)/float64(len(sample)), percentiles(lat))
 	}
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, order := range []pebble.Order{pebble.SlowestFirst, pebble.NewestFirst} {
+	for _, order := range []collector.Order{collector.SlowestFirst, collector.NewestFirst} {
 		lat = lat[:0]
 		got := 0
 		for range reads / 5 {
-			q := pebble.TransactionQuery{Service: services[r.IntN(len(services))], Name: endpoints[r.IntN(len(endpoints))],
+			q := collector.TransactionQuery{Service: services[r.IntN(len(services))], Name: endpoints[r.IntN(len(endpoints))],
 				From: end.Add(-24 * time.Hour), To: end, Order: order, Limit: 50}
 			t0 := time.Now()
 			p, err := s.Transactions(ctx, q)
@@ -419,7 +419,7 @@ func reads(s *pebble.Store, sample []string, end time.Time, print bool, reads in
 			lat = append(lat, time.Since(t0))
 			got += len(p.Transactions)
 		}
-		name := map[pebble.Order]string{pebble.SlowestFirst: "50 slowest of an endpoint in 24h", pebble.NewestFirst: "50 newest of an endpoint in 24h"}[order]
+		name := map[collector.Order]string{collector.SlowestFirst: "50 slowest of an endpoint in 24h", collector.NewestFirst: "50 newest of an endpoint in 24h"}[order]
 		if print {
 			fmt.Printf("engine=hotpath %s (%d queries, %d rows) %s\n", name, len(lat), got, percentiles(lat))
 		}

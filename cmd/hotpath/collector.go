@@ -190,7 +190,7 @@ func openCollector(cfg collectorConfig, log *zap.Logger) (*collectorServer, erro
 // The query API (collector/query) is under /api/v1/, behind the intake's auth; the UI (collector/ui)
 // under /ui/, public (its files hold no data: it reads the API with the user's credentials). The
 // profile intake, POST /intake/v2/profile, has the events endpoint's authentication and stores into the
-// same store (profiles.go).
+// same store.
 func (c *collectorServer) routes(mux *http.ServeMux) {
 	c.intake.Register(mux)
 	mux.Handle("/intake/v2/profile", c.profileIntake())
@@ -198,6 +198,33 @@ func (c *collectorServer) routes(mux *http.ServeMux) {
 	mux.Handle(query.Prefix, c.intake.RequireAuth(c.queryAPI()))
 	mux.Handle(ui.Prefix, ui.Handler())
 	mux.Handle(strings.TrimSuffix(ui.Prefix, "/"), ui.Handler())
+}
+
+// The store is what the query API reads and what the profile intake writes to, as it is: the parts meet
+// in package collector's types, with no adapter between them.
+var (
+	_ query.Store         = (*pebble.Store)(nil)
+	_ query.ProfileReader = (*pebble.Store)(nil)
+	_ intake.ProfileSink  = (*pebble.Store)(nil)
+)
+
+// queryAPI is the query API over c's store.
+func (c *collectorServer) queryAPI() http.Handler {
+	api, err := query.New(query.Config{Store: c.store, Profiles: c.store, Logger: c.log.Named("query")})
+	if err != nil {
+		panic(err) // New fails only without a store, and openCollector has opened one
+	}
+	return api
+}
+
+// profileIntake is POST /intake/v2/profile over c's store, with the intake's authentication, limits and
+// metrics.
+func (c *collectorServer) profileIntake() http.Handler {
+	h, err := c.intake.ProfileHandler(intake.ProfileConfig{Sink: c.store})
+	if err != nil {
+		panic(err) // ProfileHandler fails only without a sink, and openCollector has opened the store
+	}
+	return h
 }
 
 // httpLimits are the HTTP server's timeouts and header limit.

@@ -87,7 +87,7 @@ func openBenchStore(b *testing.B) *benchStore {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	api, err := query.New(query.Config{Store: queryStore{s}, Logger: zap.NewNop(), Now: func() time.Time { return end }, Timeout: time.Minute})
+	api, err := query.New(query.Config{Store: s, Logger: zap.NewNop(), Now: func() time.Time { return end }, Timeout: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func openBenchStore(b *testing.B) *benchStore {
 	for range 2000 {
 		svc, name := benchServices[r.IntN(len(benchServices))], benchEndpoints[r.IntN(len(benchEndpoints))]
 		at := benchStart.Add(time.Duration(r.Int64N(int64(benchSpan))))
-		p, err := s.Transactions(context.Background(), pebble.TransactionQuery{Service: svc, Name: name, To: at, Limit: 1})
+		p, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: svc, Name: name, To: at, Limit: 1})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -266,7 +266,7 @@ func BenchmarkQueryEndpointStats24h(b *testing.B) {
 		timed(b, func(i int) {
 			h := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 2)
 			err := bs.s.EachTransaction(context.Background(), benchServices[i%len(benchServices)], benchEndpoints[i%len(benchEndpoints)], from, bs.now,
-				func(t *pebble.TransactionSummary) (bool, error) {
+				func(t *collector.TransactionSummary) (bool, error) {
 					_ = h.RecordValue(max(int64(t.Duration/time.Microsecond), 1))
 					return true, nil
 				})
@@ -294,7 +294,7 @@ func BenchmarkQuerySlowest50In24h(b *testing.B) {
 		timed(b, func(i int) {
 			var top []time.Duration
 			err := bs.s.EachTransaction(context.Background(), benchServices[i%len(benchServices)], benchEndpoints[i%len(benchEndpoints)], from, bs.now,
-				func(t *pebble.TransactionSummary) (bool, error) {
+				func(t *collector.TransactionSummary) (bool, error) {
 					if len(top) < 50 || t.Duration > top[0] {
 						top = append(top, t.Duration)
 						slices.Sort(top)

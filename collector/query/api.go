@@ -131,7 +131,7 @@ func (a *API) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &pe):
 		writeJSON(w, r, http.StatusBadRequest, errorJSON{Error: pe.Error(), Parameter: pe.Param})
-	case errors.Is(err, ErrBadCursor):
+	case errors.Is(err, collector.ErrBadCursor):
 		writeJSON(w, r, http.StatusBadRequest, errorJSON{Error: `parameter "cursor": not a cursor of this query`, Parameter: "cursor"})
 	case errors.As(err, &nf):
 		writeJSON(w, r, http.StatusNotFound, errorJSON{Error: nf.msg})

@@ -161,10 +161,10 @@ func TestStoreFailures(t *testing.T) {
 }
 
 func TestTransactionFilters(t *testing.T) {
-	s := &fakeStore{txPage: TransactionPage{Next: "c2", Transactions: []TransactionSummary{{
+	s := &fakeStore{txPage: collector.TransactionPage{Next: "c2", Transactions: []collector.TransactionSummary{{
 		Timestamp: now.Add(-time.Minute), Duration: 4200 * time.Millisecond, Service: "search", Name: "GET /search",
 		Type: "request", Result: "HTTP 2xx", Outcome: "success", TraceID: "t1", TransactionID: "x1", Sampled: true,
-		Labels: []Label{{"slow", "true"}},
+		Labels: []collector.SummaryLabel{{Key: "slow", Value: "true"}},
 	}}}}
 	a := newTestAPI(t, s)
 	q := url.Values{"service": {"search"}, "name": {"GET /search"}, "result": {"HTTP 2xx"}, "sort": {"duration"},
@@ -175,8 +175,8 @@ func TestTransactionFilters(t *testing.T) {
 		t.Fatal(code, body)
 	}
 	got := s.txQueries[0]
-	want := TransactionQuery{Service: "search", Name: "GET /search", Result: "HTTP 2xx", Order: SlowestFirst,
-		MinDuration: 250 * time.Millisecond, Labels: []Label{{"team", "search"}, {"region", "eu:west"}, {"slow", "true"}},
+	want := collector.TransactionQuery{Service: "search", Name: "GET /search", Result: "HTTP 2xx", Order: collector.SlowestFirst,
+		MinDuration: 250 * time.Millisecond, Labels: []collector.SummaryLabel{{Key: "team", Value: "search"}, {Key: "region", Value: "eu:west"}, {Key: "slow", Value: "true"}},
 		Limit: 10, Cursor: "c1", From: now.Add(-24 * time.Hour), To: now}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("query\n got %+v\nwant %+v", got, want)
@@ -188,10 +188,10 @@ func TestTransactionFilters(t *testing.T) {
 	}
 	// Defaults: newest first, 50 a page; min_duration as a Go duration.
 	do(t, a, http.MethodGet, "/api/v1/transactions?service=search&min_duration=1.5s")
-	if q := s.txQueries[1]; q.Order != NewestFirst || q.Limit != DefaultPageSize || q.MinDuration != 1500*time.Millisecond {
+	if q := s.txQueries[1]; q.Order != collector.NewestFirst || q.Limit != DefaultPageSize || q.MinDuration != 1500*time.Millisecond {
 		t.Errorf("defaults: %+v", q)
 	}
-	s.txPage = TransactionPage{}
+	s.txPage = collector.TransactionPage{}
 	code, body = do(t, a, http.MethodGet, "/api/v1/transactions?service=search")
 	if code != 200 || body["next"] != nil || len(body["transactions"].([]any)) != 0 {
 		t.Errorf("empty page: %v", body)
@@ -201,11 +201,11 @@ func TestTransactionFilters(t *testing.T) {
 func TestServicesAndEndpoints(t *testing.T) {
 	s := &fakeStore{
 		services: []string{"indexer", "search"},
-		aggs: map[string]AggregateResult{
-			"search\x00": {Total: Aggregate{Count: 4, Represented: 8, Successes: 2, Failures: 1, Sum: 10 * time.Millisecond,
+		aggs: map[string]collector.AggregateResult{
+			"search\x00": {Total: collector.Aggregate{Count: 4, Represented: 8, Successes: 2, Failures: 1, Sum: 10 * time.Millisecond,
 				Latency: hist(1000, 2000, 3000, 4000)}},
 		},
-		endpoints: map[string]Aggregate{
+		endpoints: map[string]collector.Aggregate{
 			"GET /a": {Count: 1, Represented: 1, Successes: 1, Type: "request", Latency: hist(100)},
 			"GET /b": {Count: 2, Represented: 2, Failures: 2, Type: "request", Latency: hist(5000, 9000)},
 			"GET /c": {Count: 1, Represented: 5, Type: "request", Latency: hist(200)},
@@ -253,11 +253,11 @@ func TestServicesAndEndpoints(t *testing.T) {
 
 func TestEndpointSeries(t *testing.T) {
 	from := now.Add(-30 * time.Minute)
-	s := &fakeStore{aggs: map[string]AggregateResult{"search\x00GET /search": {
-		Total: Aggregate{Count: 3, Represented: 3, Successes: 3, Type: "request", Latency: hist(1000, 1100, 250000)},
-		Series: []SeriesPoint{
-			{Start: from, Aggregate: Aggregate{Count: 2, Represented: 2, Successes: 2, Latency: hist(1000, 1100)}},
-			{Start: from.Add(15 * time.Minute), Aggregate: Aggregate{Latency: hist()}},
+	s := &fakeStore{aggs: map[string]collector.AggregateResult{"search\x00GET /search": {
+		Total: collector.Aggregate{Count: 3, Represented: 3, Successes: 3, Type: "request", Latency: hist(1000, 1100, 250000)},
+		Series: []collector.SeriesPoint{
+			{Start: from, Aggregate: collector.Aggregate{Count: 2, Represented: 2, Successes: 2, Latency: hist(1000, 1100)}},
+			{Start: from.Add(15 * time.Minute), Aggregate: collector.Aggregate{Latency: hist()}},
 		},
 	}}}
 	a := newTestAPI(t, s)
@@ -289,7 +289,7 @@ func TestEndpointSeries(t *testing.T) {
 }
 
 func TestBreakdownShares(t *testing.T) {
-	s := &fakeStore{breakdown: []SpanTypeTime{
+	s := &fakeStore{breakdown: []collector.SpanTypeTime{
 		{Type: "db", Subtype: "elasticsearch", Count: 10, Sum: 600 * time.Millisecond},
 		{Type: "app", Count: 10, Sum: 300 * time.Millisecond},
 		{Type: "external", Subtype: "http", Count: 5, Sum: 100 * time.Millisecond},
@@ -306,10 +306,10 @@ func TestBreakdownShares(t *testing.T) {
 }
 
 func TestErrorGroups(t *testing.T) {
-	var errs []ErrorSummary
+	var errs []collector.ErrorSummary
 	at := func(i int) time.Time { return now.Add(-time.Duration(i) * time.Second) }
 	for i := range 25 { // newest first: i = 0 is the newest
-		e := ErrorSummary{Timestamp: at(i), ErrorID: fmt.Sprint("e", i), TraceID: fmt.Sprint("t", i), TransactionName: "GET /search"}
+		e := collector.ErrorSummary{Timestamp: at(i), ErrorID: fmt.Sprint("e", i), TraceID: fmt.Sprint("t", i), TransactionName: "GET /search"}
 		switch {
 		case i%5 == 0:
 			e.GroupingKey, e.Culprit, e.Type, e.Message = "g-timeout", "search.query", "*url.Error", "context deadline exceeded"
@@ -346,9 +346,9 @@ func TestErrorGroups(t *testing.T) {
 // TestErrorGroupsBound: past MaxErrorsScanned errors, the answer is truncated, and the store is
 // asked in pages.
 func TestErrorGroupsBound(t *testing.T) {
-	errs := make([]ErrorSummary, MaxErrorsScanned+1)
+	errs := make([]collector.ErrorSummary, MaxErrorsScanned+1)
 	for i := range errs {
-		errs[i] = ErrorSummary{Timestamp: now, GroupingKey: "g"}
+		errs[i] = collector.ErrorSummary{Timestamp: now, GroupingKey: "g"}
 	}
 	s := &fakeStore{errs: errs}
 	a := newTestAPI(t, s)

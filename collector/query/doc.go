@@ -1,7 +1,7 @@
 // Package query is the collector's JSON query API, served under /api/v1/: what the web UI
 // (collector/ui) reads, and what scripts may read. It owns the HTTP surface, parameter checking and
-// the JSON shapes; it reads the store through the small interfaces of store.go, which cmd/hotpath
-// adapts the store to.
+// the JSON shapes; it reads the store through the small interfaces of store.go (Store, ProfileReader),
+// in the read-side types of package collector, which the store implements as it is.
 //
 // # Conventions
 //

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 type pointJSON struct {
@@ -35,7 +37,7 @@ func (a *API) endpoint(ctx context.Context, _ *http.Request, p *params) (any, er
 	if err := p.done(); err != nil {
 		return nil, err
 	}
-	res, err := a.cfg.Store.TransactionAggregate(ctx, AggregateQuery{Service: service, Name: name, From: from, To: to, Interval: interval})
+	res, err := a.cfg.Store.TransactionAggregate(ctx, collector.AggregateQuery{Service: service, Name: name, From: from, To: to, Interval: interval})
 	if err != nil {
 		return nil, err
 	}

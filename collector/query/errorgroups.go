@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // MaxErrorsScanned bounds the errors one request to /api/v1/errors reads to group them: the newest
@@ -57,7 +59,7 @@ func (a *API) errorGroups(ctx context.Context, _ *http.Request, p *params) (any,
 	}
 	out := errorsJSON{rangeJSON: rangeJSON{from, to}, Service: service, Name: name, Groups: []errorGroupJSON{}}
 	groups := map[string]*errorGroupJSON{}
-	q := ErrorQuery{Service: service, From: from, To: to, Limit: 10_000}
+	q := collector.ErrorQuery{Service: service, From: from, To: to, Limit: 10_000}
 	scanned := 0
 	for {
 		page, err := a.cfg.Store.Errors(ctx, q)

@@ -22,18 +22,18 @@ var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 type fakeStore struct {
 	mu        sync.Mutex
 	services  []string
-	aggs      map[string]AggregateResult // by service + "\x00" + name
-	endpoints map[string]Aggregate
-	breakdown []SpanTypeTime
-	txPage    TransactionPage
-	errs      []ErrorSummary
+	aggs      map[string]collector.AggregateResult // by service + "\x00" + name
+	endpoints map[string]collector.Aggregate
+	breakdown []collector.SpanTypeTime
+	txPage    collector.TransactionPage
+	errs      []collector.ErrorSummary
 	traces    map[string][]collector.Event
 	err       error // returned by every method when set
 	block     bool  // every method waits for ctx to end
 
-	aggQueries []AggregateQuery
-	txQueries  []TransactionQuery
-	errQueries []ErrorQuery
+	aggQueries []collector.AggregateQuery
+	txQueries  []collector.TransactionQuery
+	errQueries []collector.ErrorQuery
 }
 
 var _ Store = (*fakeStore)(nil)
@@ -50,47 +50,47 @@ func (f *fakeStore) Services(ctx context.Context, from, to time.Time) ([]string,
 	return f.services, f.wait(ctx)
 }
 
-func (f *fakeStore) TransactionAggregate(ctx context.Context, q AggregateQuery) (AggregateResult, error) {
+func (f *fakeStore) TransactionAggregate(ctx context.Context, q collector.AggregateQuery) (collector.AggregateResult, error) {
 	f.mu.Lock()
 	f.aggQueries = append(f.aggQueries, q)
 	f.mu.Unlock()
 	return f.aggs[q.Service+"\x00"+q.Name], f.wait(ctx)
 }
 
-func (f *fakeStore) EndpointAggregates(ctx context.Context, service string, from, to time.Time) (map[string]Aggregate, error) {
+func (f *fakeStore) EndpointAggregates(ctx context.Context, service string, from, to time.Time) (map[string]collector.Aggregate, error) {
 	return f.endpoints, f.wait(ctx)
 }
 
-func (f *fakeStore) Breakdown(ctx context.Context, service, name string, from, to time.Time) ([]SpanTypeTime, error) {
+func (f *fakeStore) Breakdown(ctx context.Context, service, name string, from, to time.Time) ([]collector.SpanTypeTime, error) {
 	return f.breakdown, f.wait(ctx)
 }
 
-func (f *fakeStore) Transactions(ctx context.Context, q TransactionQuery) (TransactionPage, error) {
+func (f *fakeStore) Transactions(ctx context.Context, q collector.TransactionQuery) (collector.TransactionPage, error) {
 	f.mu.Lock()
 	f.txQueries = append(f.txQueries, q)
 	f.mu.Unlock()
 	if q.Cursor == "bad" {
-		return TransactionPage{}, ErrBadCursor
+		return collector.TransactionPage{}, collector.ErrBadCursor
 	}
 	return f.txPage, f.wait(ctx)
 }
 
 // Errors pages through f.errs (which the test gives newest first) with a cursor holding the offset.
-func (f *fakeStore) Errors(ctx context.Context, q ErrorQuery) (ErrorPage, error) {
+func (f *fakeStore) Errors(ctx context.Context, q collector.ErrorQuery) (collector.ErrorPage, error) {
 	f.mu.Lock()
 	f.errQueries = append(f.errQueries, q)
 	f.mu.Unlock()
 	if err := f.wait(ctx); err != nil {
-		return ErrorPage{}, err
+		return collector.ErrorPage{}, err
 	}
 	off := 0
 	if q.Cursor != "" {
 		if err := json.Unmarshal([]byte(q.Cursor), &off); err != nil {
-			return ErrorPage{}, ErrBadCursor
+			return collector.ErrorPage{}, collector.ErrBadCursor
 		}
 	}
 	end := min(off+q.Limit, len(f.errs))
-	p := ErrorPage{Errors: f.errs[off:end]}
+	p := collector.ErrorPage{Errors: f.errs[off:end]}
 	if end < len(f.errs) {
 		b, _ := json.Marshal(end)
 		p.Next = string(b)
@@ -98,8 +98,17 @@ func (f *fakeStore) Errors(ctx context.Context, q ErrorQuery) (ErrorPage, error)
 	return p, nil
 }
 
-func (f *fakeStore) Trace(ctx context.Context, traceID string) ([]collector.Event, error) {
-	return f.traces[traceID], f.wait(ctx)
+func (f *fakeStore) GetTrace(ctx context.Context, traceID string) ([]collector.Record, error) {
+	return records(f.traces[traceID]), f.wait(ctx)
+}
+
+// records numbers events as the store would, from 1.
+func records(events []collector.Event) []collector.Record {
+	var out []collector.Record
+	for i, e := range events {
+		out = append(out, collector.Record{Seq: uint64(i + 1), Event: e})
+	}
+	return out
 }
 
 func newTestAPI(t testing.TB, s *fakeStore) *API {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // ParamError is a bad request parameter: the API answers 400 with its message and the parameter's
@@ -223,16 +225,16 @@ func (p *params) flag(name string) bool {
 }
 
 // labels reads the repeatable "label" parameter, each "key:value".
-func (p *params) labels() []Label {
+func (p *params) labels() []collector.SummaryLabel {
 	p.used["label"] = true
-	var out []Label
+	var out []collector.SummaryLabel
 	for _, s := range p.v["label"] {
 		k, v, ok := strings.Cut(s, ":")
 		if !ok || k == "" {
 			p.fail(badParam("label", "%q: want key:value", s))
 			return nil
 		}
-		out = append(out, Label{Key: k, Value: v})
+		out = append(out, collector.SummaryLabel{Key: k, Value: v})
 	}
 	if len(out) > 16 {
 		p.fail(badParam("label", "%d labels; at most 16", len(out)))

@@ -17,28 +17,12 @@ import (
 // for concurrent use and honour ctx.
 type ProfileReader interface {
 	// Profiles lists profiles, newest first, a page at a time; their parts carry no data.
-	Profiles(ctx context.Context, q ProfileQuery) (ProfilePage, error)
+	Profiles(ctx context.Context, q collector.ProfileQuery) (collector.ProfilePage, error)
 	// Profile returns a profile, its parts without their data; ok is false when there is none.
 	Profile(ctx context.Context, id string) (p collector.Profile, ok bool, err error)
 	// ProfilePart returns a part's data as stored (a gzipped pprof profile, or a gzipped Go execution
 	// trace); ok is false when there is no such profile or part.
 	ProfilePart(ctx context.Context, id, kind string) (data []byte, ok bool, err error)
-}
-
-// ProfileQuery selects profiles, newest first.
-type ProfileQuery struct {
-	Service       string // "" for every service
-	TransactionID string // only the captures of this transaction
-	TraceID       string // only the captures of this trace's requests
-	From, To      time.Time
-	Limit         int
-	Cursor        string
-}
-
-// ProfilePage is a page of profiles; Next continues it ("" after the last).
-type ProfilePage struct {
-	Profiles []collector.Profile
-	Next     string
 }
 
 // handleProfiles mounts the profile endpoints (see the package documentation, "Profiles").
@@ -157,7 +141,7 @@ func checkProfileID(id string) error {
 // profiles answers GET /api/v1/profiles: a page of profiles, newest first.
 func (a *API) profiles(ctx context.Context, r *http.Request, p *params) (any, error) {
 	pr := a.cfg.Profiles
-	q := ProfileQuery{Service: p.str("service"), TransactionID: p.str("transaction_id"), TraceID: p.str("trace_id"),
+	q := collector.ProfileQuery{Service: p.str("service"), TransactionID: p.str("transaction_id"), TraceID: p.str("trace_id"),
 		Limit: p.intIn("limit", 1, 1000, 50), Cursor: p.str("cursor")}
 	// By transaction or trace, every time unless a range is given; otherwise the usual range.
 	var from, to *time.Time
@@ -413,12 +397,12 @@ func (a *API) transactionProfile(ctx context.Context, r *http.Request, p *params
 	}
 	var tx *collector.Event
 	if traceID != "" {
-		events, err := a.cfg.Store.Trace(ctx, traceID)
+		recs, err := a.cfg.Store.GetTrace(ctx, traceID)
 		if err != nil {
 			return nil, err
 		}
-		for i := range events {
-			if e := &events[i]; e.Kind == collector.KindTransaction && e.Transaction != nil && e.Transaction.ID == txID {
+		for i := range recs {
+			if e := &recs[i].Event; e.Kind == collector.KindTransaction && e.Transaction != nil && e.Transaction.ID == txID {
 				tx = e
 				break
 			}
@@ -482,7 +466,7 @@ func (a *API) findTransactionProfile(ctx context.Context, txID string, tx *colle
 			}
 		}
 	}
-	page, err := pr.Profiles(ctx, ProfileQuery{TransactionID: txID, Limit: 10})
+	page, err := pr.Profiles(ctx, collector.ProfileQuery{TransactionID: txID, Limit: 10})
 	if err != nil {
 		return nil, "", err
 	}
@@ -496,7 +480,7 @@ func (a *API) findTransactionProfile(ctx context.Context, txID string, tx *colle
 	}
 	// A CPU profile of the service covering the transaction, whose samples carry its label.
 	start, end := tx.Timestamp, tx.Timestamp.Add(tx.Event.Duration)
-	page, err = pr.Profiles(ctx, ProfileQuery{Service: tx.Service.Name, From: start.Add(-time.Hour), To: end.Add(time.Minute), Limit: 50})
+	page, err = pr.Profiles(ctx, collector.ProfileQuery{Service: tx.Service.Name, From: start.Add(-time.Hour), To: end.Add(time.Minute), Limit: 50})
 	if err != nil {
 		return nil, "", err
 	}

@@ -23,14 +23,14 @@ import (
 type fakeProfiles struct {
 	mu       sync.Mutex
 	profiles []collector.Profile // with their parts' data, newest first
-	queries  []ProfileQuery
+	queries  []collector.ProfileQuery
 }
 
-func (f *fakeProfiles) Profiles(ctx context.Context, q ProfileQuery) (ProfilePage, error) {
+func (f *fakeProfiles) Profiles(ctx context.Context, q collector.ProfileQuery) (collector.ProfilePage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.queries = append(f.queries, q)
-	var page ProfilePage
+	var page collector.ProfilePage
 	for _, p := range f.profiles {
 		if (q.Service != "" && p.Metadata.Service.Name != q.Service) || (q.TransactionID != "" && (p.Transaction == nil || p.Transaction.ID != q.TransactionID)) ||
 			(!q.From.IsZero() && p.Timestamp.Before(q.From)) || (!q.To.IsZero() && !p.Timestamp.Before(q.To)) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // rangeJSON is the time range an answer covers, as asked (the aggregates widen it to whole minutes).
@@ -38,7 +40,7 @@ func (a *API) services(ctx context.Context, _ *http.Request, p *params) (any, er
 	out := servicesJSON{rangeJSON: rangeJSON{from, to}, Services: make([]serviceJSON, 0, len(names))}
 	minutes := rangeMinutes(from, to)
 	for _, name := range names {
-		res, err := a.cfg.Store.TransactionAggregate(ctx, AggregateQuery{Service: name, From: from, To: to})
+		res, err := a.cfg.Store.TransactionAggregate(ctx, collector.AggregateQuery{Service: name, From: from, To: to})
 		if err != nil {
 			return nil, err
 		}

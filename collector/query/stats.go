@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // stats is the JSON form of an Aggregate: what every listing and chart shows of a group of
@@ -32,7 +33,7 @@ type latency struct {
 }
 
 // statsOf summarises a over minutes minutes.
-func statsOf(a Aggregate, minutes float64) stats {
+func statsOf(a collector.Aggregate, minutes float64) stats {
 	s := stats{Transactions: a.Count, Failures: a.Failures}
 	if minutes > 0 {
 		s.ThroughputPerMinute = round3(a.Represented / minutes)

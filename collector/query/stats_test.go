@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // TestStatsPercentiles: p50, p95 and p99 are never below the exact percentile of the values (the value
@@ -23,7 +25,7 @@ func TestStatsPercentiles(t *testing.T) {
 			sum += vals[i]
 			_ = h.RecordValue(vals[i])
 		}
-		s := statsOf(Aggregate{Count: int64(n), Represented: float64(n), Successes: int64(n), Sum: time.Duration(sum) * time.Microsecond, Latency: h}, 10)
+		s := statsOf(collector.Aggregate{Count: int64(n), Represented: float64(n), Successes: int64(n), Sum: time.Duration(sum) * time.Microsecond, Latency: h}, 10)
 		slices.Sort(vals)
 		exact := func(p float64) int64 {
 			rank := max(int64(p/100*float64(n)+0.5), 1)
@@ -45,7 +47,7 @@ func TestStatsPercentiles(t *testing.T) {
 			t.Errorf("n=%d: %+v", n, s)
 		}
 	}
-	if s := statsOf(Aggregate{Latency: hist()}, 0); s.Latency != nil || s.ErrorRate != nil || s.ThroughputPerMinute != 0 {
+	if s := statsOf(collector.Aggregate{Latency: hist()}, 0); s.Latency != nil || s.ErrorRate != nil || s.ThroughputPerMinute != 0 {
 		t.Errorf("empty: %+v", s)
 	}
 }

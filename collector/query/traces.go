@@ -109,11 +109,11 @@ func (a *API) trace(ctx context.Context, r *http.Request, p *params) (any, error
 	if err := p.done(); err != nil {
 		return nil, err
 	}
-	events, err := a.cfg.Store.Trace(ctx, id)
+	recs, err := a.cfg.Store.GetTrace(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	t := buildTrace(id, events)
+	t := buildTrace(id, recs)
 	if len(t.Items) == 0 && len(t.Errors) == 0 {
 		return nil, errNotFound{"no trace " + id + " in the store (not received yet, or deleted by retention)"}
 	}
@@ -121,7 +121,7 @@ func (a *API) trace(ctx context.Context, r *http.Request, p *params) (any, error
 }
 
 // buildTrace arranges a trace's events for a waterfall.
-func buildTrace(id string, events []collector.Event) traceJSON {
+func buildTrace(id string, recs []collector.Record) traceJSON {
 	t := traceJSON{TraceID: id, Services: []string{}, Items: []itemJSON{}, Errors: []traceErrorJSON{}}
 	var items []itemJSON
 	var start time.Time
@@ -131,8 +131,8 @@ func buildTrace(id string, events []collector.Event) traceJSON {
 			start, first = ts, false
 		}
 	}
-	for i := range events {
-		e := &events[i]
+	for i := range recs {
+		e := &recs[i].Event
 		switch {
 		case e.Kind == collector.KindTransaction && e.Transaction != nil:
 			items = append(items, transactionItem(e))

@@ -56,7 +56,7 @@ func TestWaterfall(t *testing.T) {
 		txEvent("tx1", "", "search", "GET /search", t0, 400*ms),
 		{Kind: collector.KindMetricset, Timestamp: t0, TraceID: "t1", Metricset: &collector.Metricset{}}, // ignored
 	}
-	got := buildTrace("t1", events)
+	got := buildTrace("t1", records(events))
 	var lines []string
 	for _, it := range got.Items {
 		lines = append(lines, fmt.Sprintf("%s%s %s +%d %d", strings.Repeat("  ", it.Depth), it.Kind, it.Name, it.OffsetUS, it.DurationUS))
@@ -101,7 +101,7 @@ func TestWaterfallOrphansAndCycles(t *testing.T) {
 		spanEvent("d", "d", "tx", "own parent", "app", "", t0.Add(4*time.Millisecond), time.Millisecond),
 		spanEvent("e", "a", "tx", "child of orphan", "app", "", t0.Add(5*time.Millisecond), time.Millisecond),
 	}
-	got := buildTrace("t1", events)
+	got := buildTrace("t1", records(events))
 	var lines []string
 	for _, it := range got.Items {
 		lines = append(lines, fmt.Sprintf("%d %s %v", it.Depth, it.Name, it.Orphan))
@@ -121,11 +121,11 @@ func TestWaterfallBound(t *testing.T) {
 		events[i] = spanEvent(id, parent, "tx", id, "app", "", now.Add(time.Duration(i)), time.Microsecond)
 		parent = id
 	}
-	got := buildTrace("t1", events)
+	got := buildTrace("t1", records(events))
 	if len(got.Items) != MaxTraceItems || !got.Truncated || got.Items[MaxTraceItems-1].Depth != MaxTraceItems-1 {
 		t.Fatalf("%d items, truncated %v", len(got.Items), got.Truncated)
 	}
-	got = buildTrace("t1", events[:MaxTraceItems])
+	got = buildTrace("t1", records(events[:MaxTraceItems]))
 	if len(got.Items) != MaxTraceItems || got.Truncated {
 		t.Fatalf("exactly MaxTraceItems: %d items, truncated %v", len(got.Items), got.Truncated)
 	}

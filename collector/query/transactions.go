@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // Page sizes of listings.
@@ -36,15 +38,15 @@ type transactionsJSON struct {
 // transactions answers GET /api/v1/transactions?service=: transactions filtered and sorted, a page at
 // a time.
 func (a *API) transactions(ctx context.Context, _ *http.Request, p *params) (any, error) {
-	q := TransactionQuery{Service: p.required("service"), Name: p.str("name"), Result: p.str("result")}
+	q := collector.TransactionQuery{Service: p.required("service"), Name: p.str("name"), Result: p.str("result")}
 	q.From, q.To = p.timeRange()
 	if p.oneOf("sort", "time", "time", "duration") == "duration" {
-		q.Order = SlowestFirst
+		q.Order = collector.SlowestFirst
 	}
 	q.MinDuration = p.duration("min_duration")
 	q.Labels = p.labels()
 	if p.flag("slow") {
-		q.Labels = append(q.Labels, Label{Key: "slow", Value: "true"})
+		q.Labels = append(q.Labels, collector.SummaryLabel{Key: "slow", Value: "true"})
 	}
 	q.Limit = p.intIn("limit", 1, MaxPageSize, DefaultPageSize)
 	q.Cursor = p.str("cursor")

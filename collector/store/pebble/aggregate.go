@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // Pre-aggregated series, written by the writer in the same commit as the events they count, so that
@@ -94,8 +95,8 @@ func (c *latencyCounts) addCounts(o *latencyCounts) {
 	}
 }
 
-func (c *latencyCounts) aggregate(h *hdrhistogram.PackedHistogram) Aggregate {
-	return Aggregate{Count: c.count, Represented: c.represented, Successes: c.successes, Failures: c.failures,
+func (c *latencyCounts) aggregate(h *hdrhistogram.PackedHistogram) collector.Aggregate {
+	return collector.Aggregate{Count: c.count, Represented: c.represented, Successes: c.successes, Failures: c.failures,
 		Sum: time.Duration(c.sumMicros) * time.Microsecond, Type: c.typ, Latency: h}
 }
 
@@ -176,7 +177,7 @@ func decodeLatency(v []byte, c *latencyCounts, h recorder) error {
 }
 
 // spanTypes is a breakdown: self time by span type and subtype, a short list searched linearly.
-type spanTypes []SpanTypeTime
+type spanTypes []collector.SpanTypeTime
 
 // add adds count spans of micros µs to the entry of typ and subtype (converted to strings only for a
 // new entry).
@@ -189,7 +190,7 @@ func (b *spanTypes) add(typ, subtype []byte, count, micros int64) {
 			return
 		}
 	}
-	*b = append(*b, SpanTypeTime{Type: string(typ), Subtype: string(subtype), Count: count, Sum: time.Duration(micros) * time.Microsecond})
+	*b = append(*b, collector.SpanTypeTime{Type: string(typ), Subtype: string(subtype), Count: count, Sum: time.Duration(micros) * time.Microsecond})
 }
 
 // appendBreakdown encodes a breakdown: format, number of entries, then per entry type, subtype, count

@@ -12,65 +12,22 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/hotpath-apm/hotpath/collector"
 )
-
-// Aggregate is what the store pre-aggregates of a group of transactions: counts by outcome and a
-// latency histogram.
-type Aggregate struct {
-	// Count is the number of transactions stored.
-	Count int64
-	// Represented is the number of transactions they stand for: the sum of their representative counts
-	// (1 / sample rate; 1 when the agent sent none). It is Count unless agents sample.
-	Represented float64
-	// Successes and Failures count event.outcome "success" and "failure" (the rest is "unknown").
-	Successes, Failures int64
-	// Sum is the sum of the durations, at microsecond precision.
-	Sum time.Duration
-	// Type is the transaction type ("request"...), for the aggregates of one transaction name.
-	Type string
-	// Latency is the histogram of durations in microseconds (HistogramLowest to HistogramHighest,
-	// HistogramSignificantDigits): percentiles read from it are within 1% of the exact ones. Not nil.
-	Latency *hdrhistogram.PackedHistogram
-}
-
-// SeriesPoint is the aggregate of one interval of a series, [Start, Start+interval).
-type SeriesPoint struct {
-	Start time.Time
-	Aggregate
-}
-
-// AggregateQuery selects the pre-aggregated transactions of a service, or of one transaction name.
-type AggregateQuery struct {
-	Service string // required
-	Name    string // a transaction name; "" for every transaction of the service
-	// From and To bound the transactions' timestamps, widened to whole minutes (the aggregates'
-	// resolution): From is rounded down, To up. A zero From is unbounded; a zero To is now.
-	From, To time.Time
-	// Interval, when positive, also asks for a series: one point per Interval from From (rounded down
-	// to a multiple of Interval since the Unix epoch) to To. It must be a whole number of minutes, and
-	// the series at most 10,000 points; From must then be set.
-	Interval time.Duration
-}
 
 // maxSeriesPoints bounds the points of a series a query may ask for.
 const maxSeriesPoints = 10_000
-
-// AggregateResult is the answer to an AggregateQuery.
-type AggregateResult struct {
-	Total  Aggregate
-	Series []SeriesPoint // with AggregateQuery.Interval; every point present, empty ones with Count 0
-}
 
 // TransactionAggregate returns the pre-aggregated figures of a service's transactions, or of one
 // transaction name, over a time range, and optionally as a series. It reads one value per minute (and
 // per ingest hour holding events of that minute), never the transactions themselves, so its cost grows
 // with the range, not with the traffic.
-func (s *Store) TransactionAggregate(ctx context.Context, q AggregateQuery) (AggregateResult, error) {
+func (s *Store) TransactionAggregate(ctx context.Context, q collector.AggregateQuery) (collector.AggregateResult, error) {
 	if err := s.acquire(); err != nil {
-		return AggregateResult{}, err
+		return collector.AggregateResult{}, err
 	}
 	defer s.release()
-	var res AggregateResult
+	var res collector.AggregateResult
 	if q.Service == "" {
 		return res, errors.New("store: aggregate: a service is required")
 	}
@@ -89,7 +46,7 @@ func (s *Store) TransactionAggregate(ctx context.Context, q AggregateQuery) (Agg
 		if n > maxSeriesPoints {
 			return res, fmt.Errorf("store: aggregate: %d points, at most %d", n, maxSeriesPoints)
 		}
-		res.Series = make([]SeriesPoint, max(n, 0))
+		res.Series = make([]collector.SeriesPoint, max(n, 0))
 	}
 	level, name := byte(aggEndpoint), q.Name
 	if name == "" {
@@ -148,7 +105,7 @@ func (s *Store) TransactionAggregate(ctx context.Context, q AggregateQuery) (Agg
 			if d.count > 0 {
 				h.MergeFrom(window)
 			}
-			res.Series[i] = SeriesPoint{Start: time.Unix((first+int64(i)*step)*60, 0).UTC(), Aggregate: d.aggregate(h)}
+			res.Series[i] = collector.SeriesPoint{Start: time.Unix((first+int64(i)*step)*60, 0).UTC(), Aggregate: d.aggregate(h)}
 		}
 		tot.addCounts(&d)
 	}
@@ -169,7 +126,7 @@ type namedLatency struct {
 
 // EndpointAggregates returns the pre-aggregated figures of every transaction name of a service with
 // transactions in [from, to) (widened to whole minutes; zero from: unbounded, zero to: now).
-func (s *Store) EndpointAggregates(ctx context.Context, service string, from, to time.Time) (map[string]*Aggregate, error) {
+func (s *Store) EndpointAggregates(ctx context.Context, service string, from, to time.Time) (map[string]collector.Aggregate, error) {
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
@@ -190,31 +147,20 @@ func (s *Store) EndpointAggregates(ctx context.Context, service string, from, to
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*Aggregate, len(deltas))
+	out := make(map[string]collector.Aggregate, len(deltas))
 	for name, d := range deltas {
 		h := newHistogram()
 		h.MergeFrom(d.hist)
-		a := d.aggregate(h)
-		out[name] = &a
+		out[name] = d.aggregate(h)
 	}
 	return out, nil
-}
-
-// SpanTypeTime is the time spent in spans of one type and subtype (with "app" and no subtype for the
-// transactions' own code between spans), as the agents' breakdown metrics report it: self time, so
-// nested spans are not counted twice.
-type SpanTypeTime struct {
-	Type    string
-	Subtype string
-	Count   int64         // spans (or transactions, for "app")
-	Sum     time.Duration // their self time, at microsecond precision
 }
 
 // Breakdown returns where the time of a service's transactions (or of those named name, when name is
 // not "") went, by span type and subtype, over [from, to) widened to whole minutes, sorted by Sum,
 // largest first. It reads the span_breakdown metricsets the agents send (the Go agent every metrics
 // interval, 30 s by default), so the latest interval shows once the agent has sent it.
-func (s *Store) Breakdown(ctx context.Context, service, name string, from, to time.Time) ([]SpanTypeTime, error) {
+func (s *Store) Breakdown(ctx context.Context, service, name string, from, to time.Time) ([]collector.SpanTypeTime, error) {
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
@@ -230,11 +176,11 @@ func (s *Store) Breakdown(ctx context.Context, service, name string, from, to ti
 	if err != nil {
 		return nil, err
 	}
-	out := []SpanTypeTime(d)
+	out := []collector.SpanTypeTime(d)
 	if out == nil {
-		out = []SpanTypeTime{}
+		out = []collector.SpanTypeTime{}
 	}
-	slices.SortFunc(out, func(a, b SpanTypeTime) int {
+	slices.SortFunc(out, func(a, b collector.SpanTypeTime) int {
 		return cmp.Or(cmp.Compare(b.Sum, a.Sum), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Subtype, b.Subtype))
 	})
 	return out, nil

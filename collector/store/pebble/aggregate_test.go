@@ -40,7 +40,7 @@ type rawAgg struct {
 	rep                 float64
 }
 
-func (r *rawAgg) check(t *testing.T, what string, a Aggregate) {
+func (r *rawAgg) check(t *testing.T, what string, a collector.Aggregate) {
 	t.Helper()
 	if a.Count != int64(len(r.micros)) || a.Successes != r.successes || a.Failures != r.failures ||
 		a.Sum != time.Duration(r.sum)*time.Microsecond || math.Abs(a.Represented-r.rep) > 1e-6 {
@@ -131,7 +131,7 @@ func TestAggregatesMatchTheTransactions(t *testing.T) {
 					{{}, {}},
 				} {
 					what := fmt.Sprintf("%s %q %v..%v", svc, name, rng[0], rng[1])
-					res, err := s.TransactionAggregate(ctx, AggregateQuery{Service: svc, Name: name, From: rng[0], To: rng[1]})
+					res, err := s.TransactionAggregate(ctx, collector.AggregateQuery{Service: svc, Name: name, From: rng[0], To: rng[1]})
 					if err != nil {
 						t.Fatal(what, err)
 					}
@@ -147,7 +147,7 @@ func TestAggregatesMatchTheTransactions(t *testing.T) {
 			}
 		}
 		// A series of 10-minute points over the three hours.
-		res, err := s.TransactionAggregate(ctx, AggregateQuery{Service: "search", Name: "GET /search",
+		res, err := s.TransactionAggregate(ctx, collector.AggregateQuery{Service: "search", Name: "GET /search",
 			From: start.Add(5 * time.Minute), To: t0, Interval: 10 * time.Minute})
 		if err != nil {
 			t.Fatal(err)
@@ -175,7 +175,7 @@ func TestAggregatesMatchTheTransactions(t *testing.T) {
 			t.Fatalf("%d endpoints", len(eps))
 		}
 		for _, name := range names {
-			raw("indexer", name, start.Add(time.Hour), t0).check(t, "endpoints "+name, *eps[name])
+			raw("indexer", name, start.Add(time.Hour), t0).check(t, "endpoints "+name, eps[name])
 		}
 	}
 	check(t, s)
@@ -207,7 +207,7 @@ func TestAggregateMinuteBoundaries(t *testing.T) {
 		{m.Add(-time.Nanosecond), m.Add(time.Minute), 3},
 		{m.Add(time.Minute), m, 0},
 	} {
-		res, err := s.TransactionAggregate(context.Background(), AggregateQuery{Service: "svc", Name: "a", From: c.from, To: c.to})
+		res, err := s.TransactionAggregate(context.Background(), collector.AggregateQuery{Service: "svc", Name: "a", From: c.from, To: c.to})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func TestAggregateMinuteBoundaries(t *testing.T) {
 func TestAggregateQueryErrors(t *testing.T) {
 	s := openTest(t, Config{Now: newClock(t0).Now})
 	ctx := context.Background()
-	for _, q := range []AggregateQuery{
+	for _, q := range []collector.AggregateQuery{
 		{},
 		{Service: "a", From: t0.Add(-time.Hour), Interval: 90 * time.Second},
 		{Service: "a", Interval: time.Minute},
@@ -231,7 +231,7 @@ func TestAggregateQueryErrors(t *testing.T) {
 		}
 	}
 	// The boundary: 10,000 points are allowed.
-	res, err := s.TransactionAggregate(ctx, AggregateQuery{Service: "a", From: t0.Add(-10000 * time.Minute), To: t0, Interval: time.Minute})
+	res, err := s.TransactionAggregate(ctx, collector.AggregateQuery{Service: "a", From: t0.Add(-10000 * time.Minute), To: t0, Interval: time.Minute})
 	if err != nil || len(res.Series) != 10000 {
 		t.Fatal(err, len(res.Series))
 	}
@@ -271,7 +271,7 @@ func TestBreakdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []SpanTypeTime{
+	want := []collector.SpanTypeTime{
 		{Type: "db", Subtype: "elasticsearch", Count: 12, Sum: 800 * time.Millisecond},
 		{Type: "external", Subtype: "http", Count: 5, Sum: 300 * time.Millisecond},
 		{Type: "app", Count: 10, Sum: 100 * time.Millisecond},
@@ -301,7 +301,7 @@ func TestAggregatesRetention(t *testing.T) {
 	clk.Add(time.Hour)
 	mustProcess(t, s, collector.Batch{aggTx("svc", "a", ts, time.Millisecond, "success", 1)})
 	count := func() int64 {
-		res, err := s.TransactionAggregate(context.Background(), AggregateQuery{Service: "svc", Name: "a"})
+		res, err := s.TransactionAggregate(context.Background(), collector.AggregateQuery{Service: "svc", Name: "a"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -333,11 +333,11 @@ func TestAggregateReadsRefuseBadValues(t *testing.T) {
 	ctx := context.Background()
 	reads := map[string]func() error{
 		"service": func() error {
-			_, err := s.TransactionAggregate(ctx, AggregateQuery{Service: "svc"})
+			_, err := s.TransactionAggregate(ctx, collector.AggregateQuery{Service: "svc"})
 			return err
 		},
 		"name": func() error {
-			_, err := s.TransactionAggregate(ctx, AggregateQuery{Service: "svc", Name: "a"})
+			_, err := s.TransactionAggregate(ctx, collector.AggregateQuery{Service: "svc", Name: "a"})
 			return err
 		},
 		"endpoints": func() error { _, err := s.EndpointAggregates(ctx, "svc", time.Time{}, time.Time{}); return err },
@@ -375,7 +375,7 @@ func TestAggregateReadsRefuseBadValues(t *testing.T) {
 		}
 	}
 	check("values of an unknown format")
-	if _, err := s.TransactionAggregate(ctx, AggregateQuery{Service: "svc", From: ts, Interval: time.Minute}); err == nil ||
+	if _, err := s.TransactionAggregate(ctx, collector.AggregateQuery{Service: "svc", From: ts, Interval: time.Minute}); err == nil ||
 		!strings.Contains(err.Error(), "aggregate") {
 		t.Errorf("values of an unknown format, series: %v", err)
 	}
@@ -430,8 +430,8 @@ func TestTransactionLabels(t *testing.T) {
 	}
 	b = append(b, long)
 	mustProcess(t, s, b)
-	list := func(labels ...SummaryLabel) []time.Duration {
-		p, err := s.Transactions(context.Background(), TransactionQuery{Service: "svc", Order: SlowestFirst, Labels: labels})
+	list := func(labels ...collector.SummaryLabel) []time.Duration {
+		p, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: "svc", Order: collector.SlowestFirst, Labels: labels})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -443,20 +443,20 @@ func TestTransactionLabels(t *testing.T) {
 	}
 	ms := time.Millisecond
 	for _, c := range []struct {
-		labels []SummaryLabel
+		labels []collector.SummaryLabel
 		want   []time.Duration
 	}{
-		{[]SummaryLabel{{"slow", "true"}}, []time.Duration{5 * ms, 3 * ms, ms}},
-		{[]SummaryLabel{{"slow", "true"}, {"shard", "1"}}, []time.Duration{5 * ms}},
-		{[]SummaryLabel{{"team", "search"}, {"shard", "2"}}, []time.Duration{6 * ms, 3 * ms}},
-		{[]SummaryLabel{{"region", "eu"}}, nil}, // global labels are not kept
-		{[]SummaryLabel{{"slow", "false"}}, nil},
+		{[]collector.SummaryLabel{{Key: "slow", Value: "true"}}, []time.Duration{5 * ms, 3 * ms, ms}},
+		{[]collector.SummaryLabel{{Key: "slow", Value: "true"}, {Key: "shard", Value: "1"}}, []time.Duration{5 * ms}},
+		{[]collector.SummaryLabel{{Key: "team", Value: "search"}, {Key: "shard", Value: "2"}}, []time.Duration{6 * ms, 3 * ms}},
+		{[]collector.SummaryLabel{{Key: "region", Value: "eu"}}, nil}, // global labels are not kept
+		{[]collector.SummaryLabel{{Key: "slow", Value: "false"}}, nil},
 	} {
 		if got := list(c.labels...); !slices.Equal(got, c.want) {
 			t.Errorf("labels %v: %v, want %v", c.labels, got, c.want)
 		}
 	}
-	p, err := s.Transactions(context.Background(), TransactionQuery{Service: "svc", Order: OldestFirst, Limit: 1})
+	p, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: "svc", Order: collector.OldestFirst, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

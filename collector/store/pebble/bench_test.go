@@ -152,8 +152,8 @@ func BenchmarkSlowestOfEndpoint24h(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	for b.Loop() {
-		q := TransactionQuery{Service: services[r.IntN(len(services))], Name: endpoints[r.IntN(len(endpoints))],
-			From: now.Add(-24 * time.Hour), To: now, Order: SlowestFirst, Limit: 50}
+		q := collector.TransactionQuery{Service: services[r.IntN(len(services))], Name: endpoints[r.IntN(len(endpoints))],
+			From: now.Add(-24 * time.Hour), To: now, Order: collector.SlowestFirst, Limit: 50}
 		p, err := s.Transactions(context.Background(), q)
 		if err != nil || len(p.Transactions) != 50 {
 			b.Fatal(err, len(p.Transactions))

@@ -341,9 +341,9 @@ func FuzzDecodeIndexValues(f *testing.F) {
 	p := partition{P: 7, FirstSeq: 1, LastSeq: 9, Events: 9}
 	f.Add(p.marshal(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var ts TransactionSummary
+		var ts collector.TransactionSummary
 		_ = decodeTxSummary(b, &ts)
-		var es ErrorSummary
+		var es collector.ErrorSummary
 		_ = decodeErrSummary(b, &es)
 		if s, rest, ok := readEscaped(b); ok {
 			if again := appendEscaped(nil, s); !bytes.HasPrefix(b, again[:len(again)-2]) || len(rest) > len(b) {

@@ -41,8 +41,8 @@ func Example() {
 	// Query API: a trace, and the slowest transactions of an endpoint in the last 24 hours.
 	trace, _ := s.GetTrace(ctx, "0af7651916cd43dd8448eb211c80319c")
 	fmt.Println("trace events:", len(trace))
-	page, _ := s.Transactions(ctx, pebble.TransactionQuery{Service: "search", Name: "GET /search",
-		From: now.Add(-24 * time.Hour), To: now.Add(time.Minute), Order: pebble.SlowestFirst, Limit: 50})
+	page, _ := s.Transactions(ctx, collector.TransactionQuery{Service: "search", Name: "GET /search",
+		From: now.Add(-24 * time.Hour), To: now.Add(time.Minute), Order: collector.SlowestFirst, Limit: 50})
 	for _, tx := range page.Transactions {
 		fmt.Println("slowest:", tx.Name, tx.Duration)
 	}

@@ -140,7 +140,7 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func describe(r Record) string {
+func describe(r collector.Record) string {
 	e := r.Event
 	return fmt.Sprintf("#%d %s %s", r.Seq, e.Kind, e.TraceID)
 }

@@ -11,9 +11,9 @@ import (
 //
 //	e seq                                   -> chunk: the events of one request from seq on (chunk.go)
 //	t day   traceid               seq       -> uvarint gaps to the trace's next events (trace index)
-//	x part  service name  time    seq       -> TransactionSummary (transactions by time)
-//	d part  service name  ^dur time seq     -> TransactionSummary (transactions by duration, slowest first)
-//	r part  service       time    seq       -> ErrorSummary (errors by time)
+//	x part  service name  time    seq       -> collector.TransactionSummary (transactions by time)
+//	d part  service name  ^dur time seq     -> collector.TransactionSummary (transactions by duration, slowest first)
+//	r part  service       time    seq       -> collector.ErrorSummary (errors by time)
 //	n part  service type  name              -> nothing (names seen; type and name empty: the service only)
 //	p part                                  -> partition meta (partition.go)
 //	c name                                  -> cursor position (cursor.go)

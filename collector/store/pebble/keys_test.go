@@ -63,7 +63,7 @@ func TestNamesWithAwkwardBytes(t *testing.T) {
 		t.Fatalf("services %q %v", svcs, err)
 	}
 	for i, svc := range svcs {
-		p, err := s.Transactions(context.Background(), TransactionQuery{Service: svc})
+		p, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: svc})
 		if err != nil || len(p.Transactions) != 1 || p.Transactions[0].Name != "GET /\x00"+svc || p.Transactions[0].Duration != time.Duration(i+1)*time.Millisecond {
 			t.Fatalf("transactions of %q: %+v %v", svc, p.Transactions, err)
 		}
@@ -91,7 +91,7 @@ func TestEachTransaction(t *testing.T) {
 	}
 	got := 0
 	var last time.Time
-	err := s.EachTransaction(context.Background(), "search", "", time.Time{}, time.Time{}, func(tx *TransactionSummary) (bool, error) {
+	err := s.EachTransaction(context.Background(), "search", "", time.Time{}, time.Time{}, func(tx *collector.TransactionSummary) (bool, error) {
 		if tx.Timestamp.Before(last) {
 			t.Fatalf("not oldest first: %v after %v", tx.Timestamp, last)
 		}
@@ -103,7 +103,7 @@ func TestEachTransaction(t *testing.T) {
 		t.Fatalf("EachTransaction saw %d, want %d: %v", got, want, err)
 	}
 	stopped := 0
-	_ = s.EachTransaction(context.Background(), "search", "", time.Time{}, time.Time{}, func(*TransactionSummary) (bool, error) {
+	_ = s.EachTransaction(context.Background(), "search", "", time.Time{}, time.Time{}, func(*collector.TransactionSummary) (bool, error) {
 		stopped++
 		return stopped < 5, nil
 	})

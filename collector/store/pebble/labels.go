@@ -6,14 +6,6 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// SummaryLabel is a label a transaction carries, kept in the transaction indexes so that listings can
-// filter by it (TransactionQuery.Labels) without reading the events. Boolean labels have the value
-// "true" or "false", numeric ones their shortest decimal form ("42", "0.5").
-type SummaryLabel struct {
-	Key   string
-	Value string
-}
-
 // Bounds of the labels kept in a TransactionSummary: the transaction's own labels (not the agent's
 // global labels, which every event of the service repeats), the first maxSummaryLabels in the order
 // the agent sent them, values cut at maxSummaryLabelValue bytes (a cut value matches no filter), array
@@ -24,19 +16,19 @@ const (
 )
 
 // summaryLabels returns the labels of e kept in its transaction summary.
-func summaryLabels(e *collector.Event) []SummaryLabel {
-	var out []SummaryLabel
+func summaryLabels(e *collector.Event) []collector.SummaryLabel {
+	var out []collector.SummaryLabel
 	for _, l := range e.Labels {
 		if l.Global || l.Values != nil || len(out) == maxSummaryLabels {
 			continue
 		}
-		out = append(out, SummaryLabel{Key: l.Key, Value: cutLabel(l.Value)})
+		out = append(out, collector.SummaryLabel{Key: l.Key, Value: cutLabel(l.Value)})
 	}
 	for _, l := range e.NumericLabels {
 		if l.Global || l.Values != nil || len(out) == maxSummaryLabels {
 			continue
 		}
-		out = append(out, SummaryLabel{Key: l.Key, Value: strconv.FormatFloat(l.Value, 'f', -1, 64)})
+		out = append(out, collector.SummaryLabel{Key: l.Key, Value: strconv.FormatFloat(l.Value, 'f', -1, 64)})
 	}
 	return out
 }
@@ -50,7 +42,7 @@ func cutLabel(v string) string {
 
 // appendSummaryLabels writes each label as a length-delimited field of the summary, holding the key and
 // the value as two strings.
-func appendSummaryLabels(b []byte, key uint64, ls []SummaryLabel) []byte {
+func appendSummaryLabels(b []byte, key uint64, ls []collector.SummaryLabel) []byte {
 	for _, l := range ls {
 		b = appendKey(b, key)
 		m := len(b)
@@ -62,8 +54,8 @@ func appendSummaryLabels(b []byte, key uint64, ls []SummaryLabel) []byte {
 	return b
 }
 
-func decodeSummaryLabel(d *decoder) (SummaryLabel, error) {
-	var l SummaryLabel
+func decodeSummaryLabel(d *decoder) (collector.SummaryLabel, error) {
+	var l collector.SummaryLabel
 	sub, err := d.sub()
 	if err != nil {
 		return l, err
@@ -89,7 +81,7 @@ func decodeSummaryLabel(d *decoder) (SummaryLabel, error) {
 }
 
 // hasLabels reports whether ls holds every label of want (same key and value).
-func hasLabels(ls, want []SummaryLabel) bool {
+func hasLabels(ls, want []collector.SummaryLabel) bool {
 	for _, w := range want {
 		found := false
 		for _, l := range ls {

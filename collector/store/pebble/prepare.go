@@ -65,8 +65,8 @@ func (r *request) prepare(b collector.Batch) {
 	}
 	defer clear(r.traces) // its keys are the batch's strings, which the caller may reuse
 	r.minTS, r.maxTS = 1<<63-1, -1<<63
-	var ts TransactionSummary
-	var es ErrorSummary
+	var ts collector.TransactionSummary
+	var es collector.ErrorSummary
 	for i := range b {
 		e := &b[i]
 		ev := int32(len(r.events))

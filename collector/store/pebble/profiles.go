@@ -302,33 +302,10 @@ func (s *Store) ProfilePart(ctx context.Context, id, kind string) (data []byte, 
 	return data, true, nil
 }
 
-// ProfileQuery selects profiles, newest first (by Profile.Timestamp).
-type ProfileQuery struct {
-	// Service, when set, selects one service's profiles.
-	Service string
-	// TransactionID, when set, selects the captures of that slow transaction; TraceID those of the
-	// requests of a trace. The one given first of TransactionID, TraceID and Service picks the index
-	// read; the others filter.
-	TransactionID string
-	TraceID       string
-	// From and To bound Profile.Timestamp to [From, To); zero bounds are open.
-	From, To time.Time
-	// Limit is the page size: 1 to 1,000, default 50.
-	Limit int
-	// Cursor is a previous page's Next.
-	Cursor string
-}
-
-// ProfilePage is a page of profiles, their parts without data; Next continues it ("" after the last).
-type ProfilePage struct {
-	Profiles []collector.Profile
-	Next     string
-}
-
 // Profiles lists profiles, newest first, a page at a time, from one of the by-time indexes.
-func (s *Store) Profiles(ctx context.Context, q ProfileQuery) (ProfilePage, error) {
+func (s *Store) Profiles(ctx context.Context, q collector.ProfileQuery) (collector.ProfilePage, error) {
 	if err := s.acquire(); err != nil {
-		return ProfilePage{}, err
+		return collector.ProfilePage{}, err
 	}
 	defer s.release()
 	if q.Limit <= 0 {
@@ -349,7 +326,7 @@ func (s *Store) Profiles(ctx context.Context, q ProfileQuery) (ProfilePage, erro
 	const suffixLen = 8 + 16
 	after, err := decodeCursor(prefix[0], q.Cursor, suffixLen)
 	if err != nil {
-		return ProfilePage{}, err
+		return collector.ProfilePage{}, err
 	}
 	lo, hi := append([]byte(nil), prefix...), prefixEnd(prefix)
 	if !q.From.IsZero() {
@@ -365,14 +342,14 @@ func (s *Store) Profiles(ctx context.Context, q ProfileQuery) (ProfilePage, erro
 	}
 	it, err := s.db.NewIterWithContext(ctx, &pebbledb.IterOptions{LowerBound: lo, UpperBound: hi})
 	if err != nil {
-		return ProfilePage{}, fmt.Errorf("store: list profiles: %w", err)
+		return collector.ProfilePage{}, fmt.Errorf("store: list profiles: %w", err)
 	}
 	defer it.Close()
-	var page ProfilePage
+	var page collector.ProfilePage
 	var last []byte // the index suffix of the last profile listed
 	for it.Last(); it.Valid(); it.Prev() {
 		if err := ctx.Err(); err != nil {
-			return ProfilePage{}, err
+			return collector.ProfilePage{}, err
 		}
 		key, v := it.Key(), it.Value()
 		if len(key) != len(prefix)+suffixLen || len(v) != 4 {
@@ -386,7 +363,7 @@ func (s *Store) Profiles(ctx context.Context, q ProfileQuery) (ProfilePage, erro
 		copy(id[:], key[len(key)-16:])
 		p, ok, err := s.profileRecord(binary.BigEndian.Uint32(v), id)
 		if err != nil {
-			return ProfilePage{}, err
+			return collector.ProfilePage{}, err
 		}
 		if !ok || (q.Service != "" && p.Metadata.Service.Name != q.Service) ||
 			(q.TraceID != "" && p.TraceID != q.TraceID) {
@@ -396,7 +373,7 @@ func (s *Store) Profiles(ctx context.Context, q ProfileQuery) (ProfilePage, erro
 		last = bytes.Clone(key[len(prefix):])
 	}
 	if err := it.Error(); err != nil {
-		return ProfilePage{}, fmt.Errorf("store: list profiles: %w", err)
+		return collector.ProfilePage{}, fmt.Errorf("store: list profiles: %w", err)
 	}
 	return page, nil
 }

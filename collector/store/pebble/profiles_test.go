@@ -209,7 +209,7 @@ func TestProfilesPageLimit(t *testing.T) {
 		mustStoreProfile(t, s, testProfile(g, "search", t0.Add(time.Duration(i)*time.Second), 1, 1))
 	}
 	for _, c := range []struct{ limit, want int }{{0, 50}, {1000, 1000}, {1001, 1000}, {1 << 30, 1000}} {
-		page, err := s.Profiles(context.Background(), ProfileQuery{Limit: c.limit})
+		page, err := s.Profiles(context.Background(), collector.ProfileQuery{Limit: c.limit})
 		if err != nil || len(page.Profiles) != c.want || page.Next == "" {
 			t.Fatalf("limit %d: %d profiles, next %q, %v; want %d and a next page", c.limit, len(page.Profiles), page.Next, err, c.want)
 		}
@@ -248,7 +248,7 @@ func TestProfilesListing(t *testing.T) {
 		}
 		return out
 	}
-	list := func(q ProfileQuery) []string {
+	list := func(q collector.ProfileQuery) []string {
 		t.Helper()
 		var got []string
 		for n := 0; ; n++ {
@@ -273,37 +273,37 @@ func TestProfilesListing(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		q    ProfileQuery
+		q    collector.ProfileQuery
 		keep func(i int, p *collector.Profile) bool
 	}{
-		{"all", ProfileQuery{}, func(int, *collector.Profile) bool { return true }},
-		{"all, pages of 5", ProfileQuery{Limit: 5}, func(int, *collector.Profile) bool { return true }},
-		{"service", ProfileQuery{Service: "search", Limit: 3}, func(i int, p *collector.Profile) bool { return p.Metadata.Service.Name == "search" }},
-		{"range", ProfileQuery{From: t0.Add(3 * time.Minute), To: t0.Add(9 * time.Minute), Limit: 2},
+		{"all", collector.ProfileQuery{}, func(int, *collector.Profile) bool { return true }},
+		{"all, pages of 5", collector.ProfileQuery{Limit: 5}, func(int, *collector.Profile) bool { return true }},
+		{"service", collector.ProfileQuery{Service: "search", Limit: 3}, func(i int, p *collector.Profile) bool { return p.Metadata.Service.Name == "search" }},
+		{"range", collector.ProfileQuery{From: t0.Add(3 * time.Minute), To: t0.Add(9 * time.Minute), Limit: 2},
 			func(i int, p *collector.Profile) bool { return i >= 3 && i < 9 }},
-		{"service and range", ProfileQuery{Service: "segmenter", From: t0.Add(2 * time.Minute)},
+		{"service and range", collector.ProfileQuery{Service: "segmenter", From: t0.Add(2 * time.Minute)},
 			func(i int, p *collector.Profile) bool { return i >= 2 && p.Metadata.Service.Name == "segmenter" }},
-		{"transaction", ProfileQuery{TransactionID: all[4].Transaction.ID}, func(i int, p *collector.Profile) bool { return i == 4 }},
-		{"transaction of another service", ProfileQuery{TransactionID: all[4].Transaction.ID, Service: "search"}, func(int, *collector.Profile) bool { return false }},
-		{"trace", ProfileQuery{TraceID: all[5].TraceID}, func(i int, p *collector.Profile) bool { return i == 5 }},
-		{"unknown service", ProfileQuery{Service: "nope"}, func(int, *collector.Profile) bool { return false }},
+		{"transaction", collector.ProfileQuery{TransactionID: all[4].Transaction.ID}, func(i int, p *collector.Profile) bool { return i == 4 }},
+		{"transaction of another service", collector.ProfileQuery{TransactionID: all[4].Transaction.ID, Service: "search"}, func(int, *collector.Profile) bool { return false }},
+		{"trace", collector.ProfileQuery{TraceID: all[5].TraceID}, func(i int, p *collector.Profile) bool { return i == 5 }},
+		{"unknown service", collector.ProfileQuery{Service: "nope"}, func(int, *collector.Profile) bool { return false }},
 	} {
 		if got, want := list(tc.q), want(tc.keep); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %q\nwant %q", tc.name, got, want)
 		}
 	}
-	page, _ := s.Profiles(context.Background(), ProfileQuery{Limit: 2})
-	if _, err := s.Profiles(context.Background(), ProfileQuery{Service: "search", Cursor: page.Next}); !errors.Is(err, ErrBadCursor) {
+	page, _ := s.Profiles(context.Background(), collector.ProfileQuery{Limit: 2})
+	if _, err := s.Profiles(context.Background(), collector.ProfileQuery{Service: "search", Cursor: page.Next}); !errors.Is(err, collector.ErrBadCursor) {
 		t.Errorf("a cursor of another listing: %v", err)
 	}
-	if _, err := s.Profiles(context.Background(), ProfileQuery{Cursor: "!!"}); !errors.Is(err, ErrBadCursor) {
+	if _, err := s.Profiles(context.Background(), collector.ProfileQuery{Cursor: "!!"}); !errors.Is(err, collector.ErrBadCursor) {
 		t.Errorf("a broken cursor: %v", err)
 	}
 	// A second profile of the same transaction (say the Elastic agent's and hotpath's): both listed.
 	again := testProfile(g, "search", t0.Add(time.Hour), 10, 10)
 	again.Transaction.ID = all[4].Transaction.ID
 	mustStoreProfile(t, s, again)
-	if got := list(ProfileQuery{TransactionID: all[4].Transaction.ID}); !reflect.DeepEqual(got, []string{again.ID, all[4].ID}) {
+	if got := list(collector.ProfileQuery{TransactionID: all[4].Transaction.ID}); !reflect.DeepEqual(got, []string{again.ID, all[4].ID}) {
 		t.Errorf("two captures of a transaction: %q", got)
 	}
 }
@@ -335,7 +335,7 @@ func TestProfileRetentionByAge(t *testing.T) {
 	if _, ok, err := s.ProfilePart(context.Background(), old.ID, "trace"); ok || err != nil {
 		t.Errorf("its trace is still there (%v)", err)
 	}
-	for _, q := range []ProfileQuery{{}, {Service: "search"}, {TransactionID: old.Transaction.ID}, {TraceID: old.TraceID}} {
+	for _, q := range []collector.ProfileQuery{{}, {Service: "search"}, {TransactionID: old.Transaction.ID}, {TraceID: old.TraceID}} {
 		page, err := s.Profiles(context.Background(), q)
 		if err != nil {
 			t.Fatal(err)

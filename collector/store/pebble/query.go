@@ -12,16 +12,7 @@ import (
 	"time"
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
-)
-
-// Order is the order of a transaction listing.
-type Order uint8
-
-// Orders of TransactionQuery.
-const (
-	NewestFirst  Order = iota // by timestamp, newest first
-	SlowestFirst              // by duration, longest first (equal durations: oldest first)
-	OldestFirst               // by timestamp, oldest first
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // Query limits.
@@ -29,43 +20,6 @@ const (
 	DefaultLimit = 50
 	MaxLimit     = 10_000
 )
-
-// ErrBadCursor is returned for a page cursor that does not belong to the query.
-var ErrBadCursor = errors.New("store: bad page cursor")
-
-// TransactionQuery selects transactions of one service.
-type TransactionQuery struct {
-	Service string // required
-	Name    string // transaction name; "" for every name of the service
-	// From and To bound the transactions' timestamps: From <= @timestamp < To. Zero means unbounded.
-	From, To    time.Time
-	Order       Order
-	MinDuration time.Duration  // only transactions at least this long
-	Result      string         // only transactions with this result ("HTTP 5xx"...); "" for any
-	Labels      []SummaryLabel // only transactions with all of these labels (see SummaryLabel)
-	Limit       int            // page size; default DefaultLimit, at most MaxLimit
-	Cursor      string         // a previous page's Next, to continue it; "" for the first page
-}
-
-// TransactionPage is one page of a transaction listing. Next is "" after the last page.
-type TransactionPage struct {
-	Transactions []TransactionSummary
-	Next         string
-}
-
-// ErrorQuery selects errors of one service, newest first.
-type ErrorQuery struct {
-	Service  string // required
-	From, To time.Time
-	Limit    int
-	Cursor   string
-}
-
-// ErrorPage is one page of an error listing.
-type ErrorPage struct {
-	Errors []ErrorSummary
-	Next   string
-}
 
 // Endpoint is a transaction name of a service, with its transaction type ("request", ...).
 type Endpoint struct {
@@ -102,7 +56,7 @@ func decodeCursor(kind byte, c string, size int) ([]byte, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) != 1+size || b[0] != kind {
-		return nil, ErrBadCursor
+		return nil, fmt.Errorf("store: %w", collector.ErrBadCursor)
 	}
 	return b[1:], nil
 }
@@ -126,18 +80,18 @@ func (s *Store) iter(ctx context.Context, ks byte) (*pebbledb.Iterator, error) {
 // Transactions lists transactions of a service (and name) in a time range, ordered by time or by
 // duration, a page at a time. It reads only the transaction indexes: one source per hourly partition
 // that may hold the range (and per name when Name is ""), merged.
-func (s *Store) Transactions(ctx context.Context, q TransactionQuery) (TransactionPage, error) {
+func (s *Store) Transactions(ctx context.Context, q collector.TransactionQuery) (collector.TransactionPage, error) {
 	if err := s.acquire(); err != nil {
-		return TransactionPage{}, err
+		return collector.TransactionPage{}, err
 	}
 	defer s.release()
-	var page TransactionPage
+	var page collector.TransactionPage
 	if q.Service == "" {
 		return page, errors.New("store: transactions: a service is required")
 	}
 	limit := normLimit(q.Limit)
 	ks, kind, suffixLen := byte(ksTxTime), byte('t'), 16
-	if q.Order == SlowestFirst {
+	if q.Order == collector.SlowestFirst {
 		ks, kind, suffixLen = ksTxDur, 'd', 24
 	}
 	after, err := decodeCursor(kind+byte(q.Order), q.Cursor, suffixLen)
@@ -176,7 +130,7 @@ func (s *Store) Transactions(ctx context.Context, q TransactionQuery) (Transacti
 			}
 			if after != nil {
 				k := append(slices.Clip(prefix), after...)
-				if q.Order == NewestFirst {
+				if q.Order == collector.NewestFirst {
 					src.hi = k
 				} else {
 					src.lo = append(k, 0)
@@ -185,7 +139,7 @@ func (s *Store) Transactions(ctx context.Context, q TransactionQuery) (Transacti
 			srcs = append(srcs, src)
 		}
 	}
-	m := newMerger(it, srcs, q.Order == NewestFirst)
+	m := newMerger(it, srcs, q.Order == collector.NewestFirst)
 	var h head
 	var last []byte
 	durable := s.LastSeq()
@@ -202,7 +156,7 @@ func (s *Store) Transactions(ctx context.Context, q TransactionQuery) (Transacti
 				continue
 			}
 		}
-		var ts TransactionSummary
+		var ts collector.TransactionSummary
 		if err := decodeTxSummary(h.value, &ts); err != nil {
 			return page, fmt.Errorf("store: transaction index: %w", err)
 		}
@@ -236,12 +190,12 @@ func (s *Store) txNames(ctx context.Context, p uint32, service string) ([]string
 }
 
 // Errors lists errors of a service in a time range, newest first, a page at a time.
-func (s *Store) Errors(ctx context.Context, q ErrorQuery) (ErrorPage, error) {
+func (s *Store) Errors(ctx context.Context, q collector.ErrorQuery) (collector.ErrorPage, error) {
 	if err := s.acquire(); err != nil {
-		return ErrorPage{}, err
+		return collector.ErrorPage{}, err
 	}
 	defer s.release()
-	var page ErrorPage
+	var page collector.ErrorPage
 	if q.Service == "" {
 		return page, errors.New("store: errors: a service is required")
 	}
@@ -283,7 +237,7 @@ func (s *Store) Errors(ctx context.Context, q ErrorQuery) (ErrorPage, error) {
 			page.Next = encodeCursor('e', last)
 			break
 		}
-		var es ErrorSummary
+		var es collector.ErrorSummary
 		if err := decodeErrSummary(h.value, &es); err != nil {
 			return page, fmt.Errorf("store: error index: %w", err)
 		}
@@ -386,8 +340,8 @@ func (s *Store) endpointsIn(ctx context.Context, ps []uint32, service string) ([
 // "") with a timestamp in [from, to), oldest first, until fn returns false or an error. It reads only
 // the index, so it is the primitive for aggregations (per-minute latency histograms) over ranges that
 // have no pre-aggregated data. The summary passed to fn is valid only during the call.
-func (s *Store) EachTransaction(ctx context.Context, service, name string, from, to time.Time, fn func(*TransactionSummary) (bool, error)) error {
-	q := TransactionQuery{Service: service, Name: name, From: from, To: to, Order: OldestFirst, Limit: MaxLimit}
+func (s *Store) EachTransaction(ctx context.Context, service, name string, from, to time.Time, fn func(*collector.TransactionSummary) (bool, error)) error {
+	q := collector.TransactionQuery{Service: service, Name: name, From: from, To: to, Order: collector.OldestFirst, Limit: MaxLimit}
 	for {
 		page, err := s.Transactions(ctx, q)
 		if err != nil {

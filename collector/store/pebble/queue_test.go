@@ -296,7 +296,7 @@ func TestCloseCommitsQueuedAndRefusesNew(t *testing.T) {
 	if _, err := s.ReadFrom(context.Background(), 1, 10); !errors.Is(err, ErrClosed) || !errors.Is(err, collector.ErrShuttingDown) {
 		t.Fatalf("ReadFrom after Close: %v", err)
 	}
-	if _, err := s.Transactions(context.Background(), TransactionQuery{Service: "search"}); !errors.Is(err, ErrClosed) {
+	if _, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: "search"}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Transactions after Close: %v", err)
 	}
 	if err := s.CommitCursor("x", 1); !errors.Is(err, ErrClosed) {
@@ -408,11 +408,11 @@ func listed(t *testing.T, s *Store) int {
 	t.Helper()
 	n := 0
 	for _, svc := range services {
-		tx, err := s.Transactions(context.Background(), TransactionQuery{Service: svc, Limit: MaxLimit})
+		tx, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: svc, Limit: MaxLimit})
 		if err != nil {
 			t.Fatal(err)
 		}
-		er, err := s.Errors(context.Background(), ErrorQuery{Service: svc, Limit: MaxLimit})
+		er, err := s.Errors(context.Background(), collector.ErrorQuery{Service: svc, Limit: MaxLimit})
 		if err != nil {
 			t.Fatal(err)
 		}

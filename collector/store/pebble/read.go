@@ -13,12 +13,6 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// Record is a stored event and its sequence number. Strings in Event share one allocation per event.
-type Record struct {
-	Seq   uint64
-	Event collector.Event
-}
-
 // maxTraceEvents bounds what GetTrace collects for one trace id.
 const maxTraceEvents = 100_000
 
@@ -35,17 +29,17 @@ func (s *Store) OldestSeq() uint64 {
 
 // Get returns the event with sequence number seq; ok is false when there is none (never written, or
 // deleted by retention).
-func (s *Store) Get(seq uint64) (rec Record, ok bool, err error) {
+func (s *Store) Get(seq uint64) (rec collector.Record, ok bool, err error) {
 	recs, err := s.GetMany(context.Background(), []uint64{seq})
 	if err != nil || len(recs) == 0 {
-		return Record{}, false, err
+		return collector.Record{}, false, err
 	}
 	return recs[0], true, nil
 }
 
 // GetMany returns the events with the given sequence numbers that exist, in ascending order of
 // sequence number.
-func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]Record, error) {
+func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]collector.Record, error) {
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
@@ -62,7 +56,7 @@ func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]Record, error) {
 		return nil, fmt.Errorf("store: read events: %w", err)
 	}
 	defer it.Close()
-	out := make([]Record, 0, len(seqs))
+	out := make([]collector.Record, 0, len(seqs))
 	var key [9]byte
 	for len(seqs) > 0 && seqs[0] <= last {
 		// The chunk holding seqs[0] is the last one that starts at or before it.
@@ -83,7 +77,7 @@ func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]Record, error) {
 			if len(want) == 0 || want[0] != seq {
 				return nil
 			}
-			out = append(out, Record{Seq: seq})
+			out = append(out, collector.Record{Seq: seq})
 			if err := decodeEvent(body, &out[len(out)-1].Event); err != nil {
 				return fmt.Errorf("store: event %d: %w", seq, err)
 			}
@@ -108,7 +102,7 @@ func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]Record, error) {
 // committed. The next call's from is the last returned Seq + 1. Events deleted by retention are skipped
 // (a registered cursor prevents that). It returns no events when there is nothing after from yet:
 // WaitFor waits for more.
-func (s *Store) ReadFrom(ctx context.Context, from uint64, limit int) ([]Record, error) {
+func (s *Store) ReadFrom(ctx context.Context, from uint64, limit int) ([]collector.Record, error) {
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
@@ -128,7 +122,7 @@ func (s *Store) ReadFrom(ctx context.Context, from uint64, limit int) ([]Record,
 		return nil, fmt.Errorf("store: read from %d: %w", from, err)
 	}
 	defer it.Close()
-	out := make([]Record, 0, min(limit, int(last-from+1)))
+	out := make([]collector.Record, 0, min(limit, int(last-from+1)))
 	// Start at the chunk holding from, or at the first one after it.
 	ok := it.SeekLT(eventKey(key[:0], from+1))
 	if !ok {
@@ -144,7 +138,7 @@ func (s *Store) ReadFrom(ctx context.Context, from uint64, limit int) ([]Record,
 		lo := max(from, first)
 		to := min(last, lo+uint64(limit-len(out))-1)
 		_, err = eachInChunk(v, first, lo, to, func(seq uint64, body []byte) error {
-			out = append(out, Record{Seq: seq})
+			out = append(out, collector.Record{Seq: seq})
 			if err := decodeEvent(body, &out[len(out)-1].Event); err != nil {
 				return fmt.Errorf("store: event %d: %w", seq, err)
 			}
@@ -181,7 +175,7 @@ func (s *Store) WaitFor(ctx context.Context, seq uint64) error {
 // GetTrace returns every stored event (transactions, spans, errors, logs) of the trace, in the order
 // they were stored. It looks the trace id up once per stored day, so its cost does not grow with the
 // number of events stored.
-func (s *Store) GetTrace(ctx context.Context, traceID string) ([]Record, error) {
+func (s *Store) GetTrace(ctx context.Context, traceID string) ([]collector.Record, error) {
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}

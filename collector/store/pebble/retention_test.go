@@ -65,7 +65,7 @@ func TestRetentionByAge(t *testing.T) {
 		t.Fatal("fresh trace is gone")
 	}
 	for _, svc := range services {
-		p, err := s.Transactions(context.Background(), TransactionQuery{Service: svc, Order: OldestFirst, Limit: MaxLimit})
+		p, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: svc, Order: collector.OldestFirst, Limit: MaxLimit})
 		if err != nil {
 			t.Fatal(err)
 		}

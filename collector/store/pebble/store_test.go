@@ -52,7 +52,7 @@ func TestProcessBatchThenReadFrom(t *testing.T) {
 	if got := s.LastSeq(); got != uint64(len(want)) {
 		t.Fatalf("LastSeq = %d, want %d", got, len(want))
 	}
-	var got []Record
+	var got []collector.Record
 	for from := uint64(1); ; {
 		recs, err := s.ReadFrom(context.Background(), from, 64)
 		if err != nil {
@@ -194,9 +194,9 @@ func TestGetTrace(t *testing.T) {
 	}
 }
 
-func allTransactions(t *testing.T, s *Store, q TransactionQuery) []TransactionSummary {
+func allTransactions(t *testing.T, s *Store, q collector.TransactionQuery) []collector.TransactionSummary {
 	t.Helper()
-	var out []TransactionSummary
+	var out []collector.TransactionSummary
 	for pages := 0; ; pages++ {
 		p, err := s.Transactions(context.Background(), q)
 		if err != nil {
@@ -258,17 +258,17 @@ func TestTransactions(t *testing.T) {
 	all := func(collector.Event) bool { return true }
 	cases := []struct {
 		name string
-		q    TransactionQuery
+		q    collector.TransactionQuery
 		want []string
 	}{
-		{"newest of an endpoint", TransactionQuery{Name: "GET /search", Order: NewestFirst, Limit: 7}, expect("GET /search", all, newest)},
-		{"oldest of an endpoint", TransactionQuery{Name: "GET /search", Order: OldestFirst, Limit: 10}, expect("GET /search", all, oldest)},
-		{"slowest of an endpoint", TransactionQuery{Name: "GET /search", Order: SlowestFirst, Limit: 9}, expect("GET /search", all, slowest)},
-		{"slowest of the service", TransactionQuery{Order: SlowestFirst, Limit: 50}, expect("", all, slowest)},
-		{"newest of the service", TransactionQuery{Order: NewestFirst, Limit: 33}, expect("", all, newest)},
-		{"min duration", TransactionQuery{Name: "GET /suggest", Order: SlowestFirst, MinDuration: 15 * time.Millisecond},
+		{"newest of an endpoint", collector.TransactionQuery{Name: "GET /search", Order: collector.NewestFirst, Limit: 7}, expect("GET /search", all, newest)},
+		{"oldest of an endpoint", collector.TransactionQuery{Name: "GET /search", Order: collector.OldestFirst, Limit: 10}, expect("GET /search", all, oldest)},
+		{"slowest of an endpoint", collector.TransactionQuery{Name: "GET /search", Order: collector.SlowestFirst, Limit: 9}, expect("GET /search", all, slowest)},
+		{"slowest of the service", collector.TransactionQuery{Order: collector.SlowestFirst, Limit: 50}, expect("", all, slowest)},
+		{"newest of the service", collector.TransactionQuery{Order: collector.NewestFirst, Limit: 33}, expect("", all, newest)},
+		{"min duration", collector.TransactionQuery{Name: "GET /suggest", Order: collector.SlowestFirst, MinDuration: 15 * time.Millisecond},
 			expect("GET /suggest", func(e collector.Event) bool { return e.Event.Duration >= 15*time.Millisecond }, slowest)},
-		{"min duration by time", TransactionQuery{Order: NewestFirst, MinDuration: 60 * time.Millisecond},
+		{"min duration by time", collector.TransactionQuery{Order: collector.NewestFirst, MinDuration: 60 * time.Millisecond},
 			expect("", func(e collector.Event) bool { return e.Event.Duration >= 60*time.Millisecond }, newest)},
 	}
 	for _, c := range cases {
@@ -285,7 +285,7 @@ func TestTransactions(t *testing.T) {
 			if len(c.want) < 10 {
 				t.Fatalf("test data too small: %d", len(c.want))
 			}
-			if c.q.Order == SlowestFirst {
+			if c.q.Order == collector.SlowestFirst {
 				// Equal durations may come in either order of time; compare as sets per duration.
 				if !slices.Equal(sortedCopy(ids), sortedCopy(c.want)) {
 					t.Fatalf("got %d transactions, want %d", len(ids), len(c.want))
@@ -303,7 +303,7 @@ func TestTransactions(t *testing.T) {
 		})
 	}
 	t.Run("summary", func(t *testing.T) {
-		p, err := s.Transactions(context.Background(), TransactionQuery{Service: "search", Name: "GET /search", Limit: 1})
+		p, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: "search", Name: "GET /search", Limit: 1})
 		if err != nil || len(p.Transactions) != 1 {
 			t.Fatal(err)
 		}
@@ -313,29 +313,29 @@ func TestTransactions(t *testing.T) {
 			t.Fatal(ok, err)
 		}
 		e := rec.Event
-		want := TransactionSummary{Seq: got.Seq, Timestamp: e.Timestamp, Duration: e.Event.Duration, Service: "search", Name: e.Transaction.Name,
+		want := collector.TransactionSummary{Seq: got.Seq, Timestamp: e.Timestamp, Duration: e.Event.Duration, Service: "search", Name: e.Transaction.Name,
 			Type: e.Transaction.Type, Result: e.Transaction.Result, Outcome: e.Event.Outcome, TraceID: e.TraceID, TransactionID: e.Transaction.ID, Sampled: true}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("summary\n got %+v\nwant %+v", got, want)
 		}
 	})
 	t.Run("bad cursor", func(t *testing.T) {
-		p, err := s.Transactions(context.Background(), TransactionQuery{Service: "search", Order: NewestFirst, Limit: 1})
+		p, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: "search", Order: collector.NewestFirst, Limit: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range []string{"!!", "AAAA", p.Next[:len(p.Next)-2]} {
-			if _, err := s.Transactions(context.Background(), TransactionQuery{Service: "search", Cursor: c}); !errors.Is(err, ErrBadCursor) {
+			if _, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: "search", Cursor: c}); !errors.Is(err, collector.ErrBadCursor) {
 				t.Fatalf("cursor %q: %v", c, err)
 			}
 		}
 		// A time cursor is not a duration cursor.
-		if _, err := s.Transactions(context.Background(), TransactionQuery{Service: "search", Order: SlowestFirst, Cursor: p.Next}); !errors.Is(err, ErrBadCursor) {
+		if _, err := s.Transactions(context.Background(), collector.TransactionQuery{Service: "search", Order: collector.SlowestFirst, Cursor: p.Next}); !errors.Is(err, collector.ErrBadCursor) {
 			t.Fatalf("cursor of another order: %v", err)
 		}
 	})
 	t.Run("no service", func(t *testing.T) {
-		if _, err := s.Transactions(context.Background(), TransactionQuery{}); err == nil {
+		if _, err := s.Transactions(context.Background(), collector.TransactionQuery{}); err == nil {
 			t.Fatal("no error")
 		}
 	})
@@ -364,8 +364,8 @@ func TestErrorsServicesEndpoints(t *testing.T) {
 	mustProcess(t, s, collector.Batch{{Kind: collector.KindLog, Timestamp: t0, Service: collector.Service{Name: "cron"}, Message: "ran"}})
 
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Timestamp.After(errs[j].Timestamp) })
-	var got []ErrorSummary
-	q := ErrorQuery{Service: "indexer", Limit: 7}
+	var got []collector.ErrorSummary
+	q := collector.ErrorQuery{Service: "indexer", Limit: 7}
 	for {
 		p, err := s.Errors(context.Background(), q)
 		if err != nil {
@@ -381,7 +381,7 @@ func TestErrorsServicesEndpoints(t *testing.T) {
 		t.Fatalf("%d errors, want %d", len(got), len(errs))
 	}
 	for i, e := range errs {
-		w := ErrorSummary{Seq: got[i].Seq, Timestamp: e.Timestamp, Service: "indexer", ErrorID: e.Error.ID, GroupingKey: e.Error.GroupingKey, Culprit: "main.search",
+		w := collector.ErrorSummary{Seq: got[i].Seq, Timestamp: e.Timestamp, Service: "indexer", ErrorID: e.Error.ID, GroupingKey: e.Error.GroupingKey, Culprit: "main.search",
 			Type: "*errors.errorString", Message: "context deadline exceeded", Handled: collector.Some(true), TraceID: e.TraceID,
 			TransactionID: e.Transaction.ID, TransactionName: e.Transaction.Name}
 		if got[i] != w {

@@ -7,53 +7,20 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// TransactionSummary is what the transaction indexes keep of a transaction: enough to list it, sort it
-// and aggregate it without reading the whole event (Get(Seq) returns that).
-type TransactionSummary struct {
-	Seq           uint64
-	Timestamp     time.Time
-	Duration      time.Duration
-	Service       string
-	Name          string
-	Type          string
-	Result        string
-	Outcome       string // event.outcome
-	TraceID       string
-	TransactionID string
-	Sampled       bool
-	Labels        []SummaryLabel // the transaction's own labels (labels.go)
-}
-
-// ErrorSummary is what the error index keeps of an error.
-type ErrorSummary struct {
-	Seq             uint64
-	Timestamp       time.Time
-	Service         string
-	ErrorID         string
-	GroupingKey     string
-	Culprit         string
-	Type            string // exception type, or error.type
-	Message         string // exception message, log message or error.message; at most 1 KiB
-	Handled         collector.Optional[bool]
-	TraceID         string
-	TransactionID   string
-	TransactionName string
-}
-
 const maxSummaryMessage = 1 << 10
 
-func txSummaryOf(e *collector.Event) TransactionSummary {
+func txSummaryOf(e *collector.Event) collector.TransactionSummary {
 	t := e.Transaction
-	return TransactionSummary{
+	return collector.TransactionSummary{
 		Timestamp: e.Timestamp, Duration: e.Event.Duration, Service: e.Service.Name,
 		Name: t.Name, Type: t.Type, Result: t.Result, Outcome: e.Event.Outcome,
 		TraceID: e.TraceID, TransactionID: t.ID, Sampled: t.Sampled, Labels: summaryLabels(e),
 	}
 }
 
-func errSummaryOf(e *collector.Event) ErrorSummary {
+func errSummaryOf(e *collector.Event) collector.ErrorSummary {
 	er := e.Error
-	s := ErrorSummary{
+	s := collector.ErrorSummary{
 		Timestamp: e.Timestamp, Service: e.Service.Name, ErrorID: er.ID, GroupingKey: er.GroupingKey,
 		Culprit: er.Culprit, Type: er.Type, Message: er.Message, TraceID: e.TraceID,
 	}
@@ -80,7 +47,7 @@ func errSummaryOf(e *collector.Event) ErrorSummary {
 
 // Summaries are stored with the event codec's wire format; Seq, Timestamp and Service (and Duration,
 // Name) come from the key, not the value.
-func appendTxSummary(b []byte, s *TransactionSummary) []byte {
+func appendTxSummary(b []byte, s *collector.TransactionSummary) []byte {
 	if s.Duration != 0 {
 		b = appendInt(b, 1<<3, int64(s.Duration))
 	}
@@ -99,7 +66,7 @@ func appendTxSummary(b []byte, s *TransactionSummary) []byte {
 	return appendSummaryLabels(b, 10<<3|2, s.Labels)
 }
 
-func decodeTxSummary(v []byte, s *TransactionSummary) error {
+func decodeTxSummary(v []byte, s *collector.TransactionSummary) error {
 	d := decoder{s: string(v)}
 	for d.more() {
 		key, err := d.key()
@@ -162,7 +129,7 @@ func decodeTxSummary(v []byte, s *TransactionSummary) error {
 	return nil
 }
 
-func appendErrSummary(b []byte, s *ErrorSummary) []byte {
+func appendErrSummary(b []byte, s *collector.ErrorSummary) []byte {
 	for i, str := range [...]string{s.ErrorID, s.GroupingKey, s.Culprit, s.Type, s.Message, s.TraceID, s.TransactionID, s.TransactionName} {
 		if str != "" {
 			b = appendString(b, uint64(i+1)<<3|2, str)
@@ -177,7 +144,7 @@ func appendErrSummary(b []byte, s *ErrorSummary) []byte {
 	return b
 }
 
-func decodeErrSummary(v []byte, s *ErrorSummary) error {
+func decodeErrSummary(v []byte, s *collector.ErrorSummary) error {
 	d := decoder{s: string(v)}
 	fields := [...]*string{&s.ErrorID, &s.GroupingKey, &s.Culprit, &s.Type, &s.Message, &s.TraceID, &s.TransactionID, &s.TransactionName}
 	for d.more() {
