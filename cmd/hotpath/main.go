@@ -1,7 +1,9 @@
-// Command hotpath runs hotpath's collector and its demo.
+// Command hotpath runs hotpath's collector, its demo and its load generator.
 //
 //	hotpath collector [flags]   receive APM agents' data, store it, serve the UI (default 127.0.0.1:8200)
 //	hotpath demo [flags]        collector + an example search service + load, in one command
+//	hotpath loadgen [flags]     send traces to a collector (synthetic intake streams or the real Go
+//	                            agent) and report what was acknowledged
 //
 // Every subcommand takes -h. Flags may also be given as HOTPATH_* environment variables (flag
 // --secret-token is HOTPATH_SECRET_TOKEN); a flag on the command line wins over the environment.

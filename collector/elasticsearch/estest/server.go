@@ -1,9 +1,10 @@
 // Package estest is a strict in-process implementation of the parts of the Elasticsearch HTTP API that
 // hotpath's exporter uses: GET / (cluster info, for the version check) and POST /_bulk (plus, for tests
 // that count what was indexed as they would on a real cluster, _refresh and a size-0 _search with a
-// term or ids query). It is the one
-// fake in hotpath, for the one thing that cannot run on a developer machine or in CI, and it is strict
-// where Elasticsearch is strict, so that a test passing against it means something:
+// term or ids query). It is one of hotpath's two fakes, both of Elasticsearch, the one thing that cannot
+// run on a developer machine or in CI: this one stands in for the cluster the collector exports to;
+// examples/search/esstandin, a small search engine, for the one the search example queries. It is
+// strict where Elasticsearch is strict, so that a test passing against it means something:
 //
 //   - the product header the official client checks, authentication (basic or API key) when
 //     configured, Content-Type and Content-Encoding (gzip) as Elasticsearch accepts them;

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"sync"
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
@@ -85,13 +84,6 @@ func (s *Store) Cursor(name string) (pos uint64, ok bool) {
 	defer s.cursors.mu.Unlock()
 	pos, ok = s.cursors.m[name]
 	return pos, ok
-}
-
-// Cursors returns every registered cursor's position.
-func (s *Store) Cursors() map[string]uint64 {
-	s.cursors.mu.Lock()
-	defer s.cursors.mu.Unlock()
-	return maps.Clone(s.cursors.m)
 }
 
 // CommitCursor durably (fsync) moves the named cursor to pos, the sequence number of the next event its

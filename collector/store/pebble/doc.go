@@ -63,8 +63,9 @@
 // # Reading
 //
 // GetTrace, Get, GetMany, ReadFrom, Transactions (by time or duration, with a page cursor, filtered by
-// result, minimum duration and labels), EachTransaction (for aggregations), Errors, Services and
-// Endpoints.
+// result, minimum duration and labels), Errors and Services, in the read-side types of package
+// collector (collector.TransactionQuery, collector.TransactionSummary...): the Store implements the query
+// API's interfaces (query.Store, query.ProfileReader) as it is.
 //
 // # Aggregates
 //

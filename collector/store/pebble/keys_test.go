@@ -67,14 +67,16 @@ func TestNamesWithAwkwardBytes(t *testing.T) {
 		if err != nil || len(p.Transactions) != 1 || p.Transactions[0].Name != "GET /\x00"+svc || p.Transactions[0].Duration != time.Duration(i+1)*time.Millisecond {
 			t.Fatalf("transactions of %q: %+v %v", svc, p.Transactions, err)
 		}
-		eps, err := s.Endpoints(context.Background(), svc, time.Time{}, time.Time{})
-		if err != nil || len(eps) != 1 || eps[0].Name != "GET /\x00"+svc {
-			t.Fatalf("endpoints of %q: %q %v", svc, eps, err)
+		eps, err := s.EndpointAggregates(context.Background(), svc, time.Time{}, time.Time{})
+		if a, ok := eps["GET /\x00"+svc]; err != nil || len(eps) != 1 || !ok || a.Count != 1 {
+			t.Fatalf("endpoints of %q: %v %v", svc, eps, err)
 		}
 	}
 }
 
-func TestEachTransaction(t *testing.T) {
+// TestTransactionsOldestFirstPages pages through a service's transactions over three hourly partitions,
+// oldest first, a small page at a time: every transaction once, in order.
+func TestTransactionsOldestFirstPages(t *testing.T) {
 	clk := newClock(t0)
 	s := openTest(t, Config{Now: clk.Now})
 	g := newGen(15, t0)
@@ -89,25 +91,32 @@ func TestEachTransaction(t *testing.T) {
 		mustProcess(t, s, b)
 		clk.Add(time.Hour)
 	}
-	got := 0
+	q := collector.TransactionQuery{Service: "search", Order: collector.OldestFirst, Limit: 7}
+	seen := map[uint64]bool{}
 	var last time.Time
-	err := s.EachTransaction(context.Background(), "search", "", time.Time{}, time.Time{}, func(tx *collector.TransactionSummary) (bool, error) {
-		if tx.Timestamp.Before(last) {
-			t.Fatalf("not oldest first: %v after %v", tx.Timestamp, last)
+	for pages := 0; ; pages++ {
+		p, err := s.Transactions(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
 		}
-		last = tx.Timestamp
-		got++
-		return true, nil
-	})
-	if err != nil || got != want {
-		t.Fatalf("EachTransaction saw %d, want %d: %v", got, want, err)
+		for _, tx := range p.Transactions {
+			if tx.Timestamp.Before(last) {
+				t.Fatalf("not oldest first: %v after %v", tx.Timestamp, last)
+			}
+			if seen[tx.Seq] {
+				t.Fatalf("transaction %d listed twice", tx.Seq)
+			}
+			last, seen[tx.Seq] = tx.Timestamp, true
+		}
+		if p.Next == "" {
+			break
+		}
+		if len(p.Transactions) != q.Limit {
+			t.Fatalf("page %d: %d transactions and a next page", pages, len(p.Transactions))
+		}
+		q.Cursor = p.Next
 	}
-	stopped := 0
-	_ = s.EachTransaction(context.Background(), "search", "", time.Time{}, time.Time{}, func(*collector.TransactionSummary) (bool, error) {
-		stopped++
-		return stopped < 5, nil
-	})
-	if stopped != 5 {
-		t.Fatalf("EachTransaction went on after fn returned false: %d", stopped)
+	if len(seen) != want {
+		t.Fatalf("listed %d transactions, want %d", len(seen), want)
 	}
 }

@@ -21,12 +21,6 @@ const (
 	MaxLimit     = 10_000
 )
 
-// Endpoint is a transaction name of a service, with its transaction type ("request", ...).
-type Endpoint struct {
-	Type string
-	Name string
-}
-
 func bounds(from, to time.Time) (lo, hi uint64) {
 	lo, hi = 0, math.MaxUint64
 	if !from.IsZero() {
@@ -175,18 +169,28 @@ func (s *Store) Transactions(ctx context.Context, q collector.TransactionQuery) 
 	return page, it.Error()
 }
 
-// txNames returns the transaction names of a service in a partition.
+// txNames returns the transaction names of a service in a partition, sorted, from its name keys.
 func (s *Store) txNames(ctx context.Context, p uint32, service string) ([]string, error) {
-	eps, err := s.endpointsIn(ctx, []uint32{p}, service)
+	it, err := s.iter(ctx, ksNames)
 	if err != nil {
 		return nil, err
 	}
+	defer it.Close()
 	var names []string
-	for _, e := range eps {
-		names = append(names, e.Name)
+	prefix := appendEscaped(partKey(nil, ksNames, p), service)
+	for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
+		typ, rest, ok1 := readEscaped(it.Key()[len(prefix):])
+		name, _, ok2 := readEscaped(rest)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("store: bad name key %q", it.Key())
+		}
+		if typ == "" && name == "" {
+			continue // the service-only marker
+		}
+		names = append(names, name)
 	}
 	slices.Sort(names)
-	return slices.Compact(names), nil
+	return slices.Compact(names), it.Error()
 }
 
 // Errors lists errors of a service in a time range, newest first, a page at a time.
@@ -276,85 +280,4 @@ func (s *Store) Services(ctx context.Context, from, to time.Time) ([]string, err
 	}
 	slices.Sort(out)
 	return slices.Compact(out), it.Error()
-}
-
-// Endpoints returns the transaction types and names of a service seen in partitions that may hold
-// events with timestamps in [from, to), sorted by name then type.
-func (s *Store) Endpoints(ctx context.Context, service string, from, to time.Time) ([]Endpoint, error) {
-	if err := s.acquire(); err != nil {
-		return nil, err
-	}
-	defer s.release()
-	var ps []uint32
-	for _, p := range selectPartitions(s.parts.snapshot(), from, to) {
-		ps = append(ps, p.P)
-	}
-	eps, err := s.endpointsIn(ctx, ps, service)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortFunc(eps, func(a, b Endpoint) int {
-		if a.Name != b.Name {
-			return cmpString(a.Name, b.Name)
-		}
-		return cmpString(a.Type, b.Type)
-	})
-	return slices.Compact(eps), nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func (s *Store) endpointsIn(ctx context.Context, ps []uint32, service string) ([]Endpoint, error) {
-	it, err := s.iter(ctx, ksNames)
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	var out []Endpoint
-	for _, p := range ps {
-		prefix := appendEscaped(partKey(nil, ksNames, p), service)
-		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
-			typ, rest, ok1 := readEscaped(it.Key()[len(prefix):])
-			name, _, ok2 := readEscaped(rest)
-			if !ok1 || !ok2 {
-				return nil, fmt.Errorf("store: bad name key %q", it.Key())
-			}
-			if typ == "" && name == "" {
-				continue // the service-only marker
-			}
-			out = append(out, Endpoint{Type: typ, Name: name})
-		}
-	}
-	return out, it.Error()
-}
-
-// EachTransaction calls fn for every transaction of the service and name (or every name, when name is
-// "") with a timestamp in [from, to), oldest first, until fn returns false or an error. It reads only
-// the index, so it is the primitive for aggregations (per-minute latency histograms) over ranges that
-// have no pre-aggregated data. The summary passed to fn is valid only during the call.
-func (s *Store) EachTransaction(ctx context.Context, service, name string, from, to time.Time, fn func(*collector.TransactionSummary) (bool, error)) error {
-	q := collector.TransactionQuery{Service: service, Name: name, From: from, To: to, Order: collector.OldestFirst, Limit: MaxLimit}
-	for {
-		page, err := s.Transactions(ctx, q)
-		if err != nil {
-			return err
-		}
-		for i := range page.Transactions {
-			if more, err := fn(&page.Transactions[i]); !more || err != nil {
-				return err
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		q.Cursor = page.Next
-	}
 }

@@ -393,19 +393,23 @@ func TestErrorsServicesEndpoints(t *testing.T) {
 	if err != nil || !slices.Equal(svcs, []string{"cron", "indexer", "search", "segmenter"}) {
 		t.Fatalf("services %v %v", svcs, err)
 	}
-	eps, err := s.Endpoints(context.Background(), "search", t0.Add(-time.Hour), t0.Add(time.Hour))
+	// The endpoints of a service, as the query API lists them: one aggregate per transaction name.
+	eps, err := s.EndpointAggregates(context.Background(), "search", t0.Add(-time.Hour), t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []Endpoint
-	for _, n := range endpoints {
-		want = append(want, Endpoint{Type: "request", Name: n})
+	var names []string
+	for name, a := range eps {
+		if a.Type != "request" || a.Count == 0 {
+			t.Errorf("endpoint %q: type %q, %d transactions", name, a.Type, a.Count)
+		}
+		names = append(names, name)
 	}
-	sort.Slice(want, func(i, j int) bool { return want[i].Name < want[j].Name })
-	if !reflect.DeepEqual(eps, want) {
-		t.Fatalf("endpoints %v", eps)
+	slices.Sort(names)
+	if want := slices.Sorted(slices.Values(endpoints)); !slices.Equal(names, want) {
+		t.Fatalf("endpoints %q, want %q", names, want)
 	}
-	if eps, _ := s.Endpoints(context.Background(), "cron", time.Time{}, time.Time{}); len(eps) != 0 {
+	if eps, _ := s.EndpointAggregates(context.Background(), "cron", time.Time{}, time.Time{}); len(eps) != 0 {
 		t.Fatalf("cron endpoints %v", eps)
 	}
 	// A time range no partition holds.
