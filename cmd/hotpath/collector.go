@@ -200,10 +200,11 @@ func (c *collectorServer) routes(mux *http.ServeMux) {
 	mux.Handle(strings.TrimSuffix(ui.Prefix, "/"), ui.Handler())
 }
 
-// The store is what the query API reads and what the profile intake writes to, as it is: the parts meet
-// in package collector's types, with no adapter between them.
+// The store is what the query API and the Elasticsearch exporter read and what the profile intake writes
+// to, as it is: the parts meet in package collector's types, with no adapter between them.
 var (
 	_ query.Store         = (*pebble.Store)(nil)
+	_ elasticsearch.Spool = (*pebble.Store)(nil)
 	_ query.ProfileReader = (*pebble.Store)(nil)
 	_ intake.ProfileSink  = (*pebble.Store)(nil)
 )

@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
 	"github.com/hotpath-apm/hotpath/collector/store/pebble"
 )
@@ -114,7 +113,7 @@ func startExporter(ctx context.Context, cfg elasticsearch.Config, store *pebble.
 	cfg.CursorName = esCursor // the one startExport deletes when the export is off
 	cfg.Registerer = reg
 	cfg.Logger = log
-	x, err := elasticsearch.New(cfg, esSpool{store})
+	x, err := elasticsearch.New(cfg, store)
 	if err != nil {
 		return nil, fmt.Errorf("collector: %w", err)
 	}
@@ -148,15 +147,4 @@ func (e *esExporter) stop() error {
 	e.cancel()
 	err := <-e.done
 	return errors.Join(err, e.x.Close())
-}
-
-// esSpool adapts the store to the exporter's Spool.
-type esSpool struct{ *pebble.Store }
-
-func (s esSpool) ReadEvents(ctx context.Context, from uint64, limit int, fn func(uint64, *collector.Event)) (int, error) {
-	recs, err := s.ReadFrom(ctx, from, limit)
-	for i := range recs {
-		fn(recs[i].Seq, &recs[i].Event)
-	}
-	return len(recs), err
 }

@@ -53,7 +53,7 @@ func ExampleExporter() {
 	x, err := elasticsearch.New(elasticsearch.Config{
 		ClientConfig:  elasticsearch.ClientConfig{URLs: []string{es.URL}},
 		FlushInterval: 10 * time.Millisecond, // a partial batch waits this long (default 1s)
-	}, storeSpool{st})
+	}, st)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -17,7 +17,7 @@ import (
 )
 
 // Spool is what the Exporter needs from the store: an append-only log of events numbered from 1, with
-// named durable cursors that retention respects. cmd/hotpath adapts collector/store/pebble to it.
+// named durable cursors that retention respects. collector/store/pebble implements it as it is.
 type Spool interface {
 	// RegisterCursor creates the named cursor at the oldest stored event, or returns the saved position
 	// of an existing one: the sequence number of the next event to export.
@@ -28,9 +28,9 @@ type Spool interface {
 	LastSeq() uint64
 	// WaitFor blocks until LastSeq() >= seq or ctx ends.
 	WaitFor(ctx context.Context, seq uint64) error
-	// ReadEvents calls fn, in order, for up to limit stored events with sequence numbers from `from` on,
-	// and returns how many it read. The event is only valid during the call.
-	ReadEvents(ctx context.Context, from uint64, limit int, fn func(seq uint64, e *collector.Event)) (int, error)
+	// ReadFrom returns, in order, up to limit stored events with sequence numbers from `from` on; none
+	// when there is nothing after from yet.
+	ReadFrom(ctx context.Context, from uint64, limit int) ([]collector.Record, error)
 }
 
 // Config configures an Exporter. Zero values mean the documented default; only URLs is required.
@@ -408,23 +408,24 @@ func (x *Exporter) read(ctx context.Context, pos uint64, free <-chan *batch, wor
 		order++
 		var deadline time.Time
 		for b.body.size() < x.cfg.FlushBytes {
-			n, err := x.spool.ReadEvents(ctx, pos, readChunk, func(seq uint64, e *collector.Event) {
-				if err := b.body.add(e); err != nil {
+			recs, err := x.spool.ReadFrom(ctx, pos, readChunk)
+			for i := range recs {
+				if err := b.body.add(&recs[i].Event); err != nil {
 					// Only a bug (an event stored without enrichment) or a non-finite number gets here;
 					// retrying would not help, and holding the cursor would stop the export.
 					x.metrics.renderFailed.Inc()
 					x.log.Error("stored event cannot be rendered for elasticsearch; skipped",
-						zap.Uint64("seq", seq), zap.Stringer("kind", e.Kind), zap.Error(err))
+						zap.Uint64("seq", recs[i].Seq), zap.Stringer("kind", recs[i].Event.Kind), zap.Error(err))
 				}
-				pos = seq + 1
-			})
+				pos = recs[i].Seq + 1
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
 				return fmt.Errorf("elasticsearch: read store: %w", err)
 			}
-			if n > 0 {
+			if len(recs) > 0 {
 				if deadline.IsZero() {
 					deadline = time.Now().Add(x.cfg.FlushInterval)
 				}

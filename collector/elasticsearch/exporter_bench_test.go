@@ -79,7 +79,7 @@ func BenchmarkExport(b *testing.B) {
 		x, err := elasticsearch.New(elasticsearch.Config{
 			ClientConfig: elasticsearch.ClientConfig{URLs: []string{s.URL}},
 			CursorName:   fmt.Sprintf("bench-%d", n),
-		}, storeSpool{st})
+		}, st)
 		if err != nil {
 			b.Fatal(err)
 		}

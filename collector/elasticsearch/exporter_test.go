@@ -15,6 +15,7 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
 	"github.com/hotpath-apm/hotpath/collector/elasticsearch/estest"
+	"github.com/hotpath-apm/hotpath/collector/store/pebble"
 )
 
 // expectedDoc is what the fake must hold for one stored event.
@@ -302,7 +303,7 @@ func TestVersionCheck(t *testing.T) {
 		t.Errorf("8.14.3: %v", err)
 	}
 	st := openStore(t, t.TempDir())
-	x, err := elasticsearch.New(testConfig(t, old, nil), storeSpool{st})
+	x, err := elasticsearch.New(testConfig(t, old, nil), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +356,7 @@ func TestTLSAndAPIKey(t *testing.T) {
 	checkDelivered(t, expected(t, events), s.Docs())
 
 	cfg.CACert = nil // the system roots do not know the fake's certificate
-	x, _ := elasticsearch.New(cfg, storeSpool{st})
+	x, _ := elasticsearch.New(cfg, st)
 	defer x.Close()
 	if _, err := x.CheckVersion(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("without the CA: %v", err)
@@ -365,7 +366,7 @@ func TestTLSAndAPIKey(t *testing.T) {
 // failingCursor is a spool whose cursor can no longer be written after its first commit (a disk that
 // failed under the store).
 type failingCursor struct {
-	storeSpool
+	*pebble.Store
 	commits int
 }
 
@@ -376,7 +377,7 @@ func (f *failingCursor) CommitCursor(name string, pos uint64) error {
 	if f.commits > 1 {
 		return errCursorDisk
 	}
-	return f.storeSpool.CommitCursor(name, pos)
+	return f.Store.CommitCursor(name, pos)
 }
 
 // When the cursor cannot be written, the export stops on its own with that error (nothing more it
@@ -388,7 +389,7 @@ func TestCursorFailureStopsExport(t *testing.T) {
 	store(t, st, makeEvents(0, 2000))
 	cfg := testConfig(t, s, nil)
 	cfg.FlushBytes = 16 << 10 // many batches, so many commits
-	spool := &failingCursor{storeSpool: storeSpool{st}}
+	spool := &failingCursor{Store: st}
 	x, err := elasticsearch.New(cfg, spool)
 	if err != nil {
 		t.Fatal(err)

@@ -21,17 +21,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// storeSpool adapts the real store to the exporter's Spool, as cmd/hotpath does.
-type storeSpool struct{ *pebble.Store }
-
-func (s storeSpool) ReadEvents(ctx context.Context, from uint64, limit int, fn func(uint64, *collector.Event)) (int, error) {
-	recs, err := s.ReadFrom(ctx, from, limit)
-	for i := range recs {
-		fn(recs[i].Seq, &recs[i].Event)
-	}
-	return len(recs), err
-}
-
 // openStore opens the store in dir, closed at the end of the test unless closed before.
 func openStore(t *testing.T, dir string) *pebble.Store {
 	t.Helper()
@@ -122,7 +111,7 @@ type running struct {
 // start runs an exporter for cfg over st.
 func start(t *testing.T, cfg elasticsearch.Config, st *pebble.Store) *running {
 	t.Helper()
-	x, err := elasticsearch.New(cfg, storeSpool{st})
+	x, err := elasticsearch.New(cfg, st)
 	if err != nil {
 		t.Fatal(err)
 	}
