@@ -29,7 +29,7 @@ type esSummary struct {
 // the start of a JSON object (then the summary holds what came before the fault). When complete is false,
 // more bytes may add fields; the summary holds those read so far.
 func scanESSummary(b []byte) (s esSummary, complete bool) {
-	sc := scanner{b: b}
+	sc := summaryScanner{b: b}
 	err := sc.top(&s)
 	return s, !errors.Is(err, errShort)
 }
@@ -44,12 +44,12 @@ var (
 // unbounded stack (it tracks only a depth count, but the bound makes a fault of absurd input).
 const maxSkipDepth = 512
 
-type scanner struct {
+type summaryScanner struct {
 	b []byte
 	i int
 }
 
-func (sc *scanner) ws() {
+func (sc *summaryScanner) ws() {
 	for sc.i < len(sc.b) {
 		switch sc.b[sc.i] {
 		case ' ', '\t', '\n', '\r':
@@ -61,7 +61,7 @@ func (sc *scanner) ws() {
 }
 
 // next returns the next non-blank byte without consuming it.
-func (sc *scanner) next() (byte, error) {
+func (sc *summaryScanner) next() (byte, error) {
 	sc.ws()
 	if sc.i >= len(sc.b) {
 		return 0, errShort
@@ -69,7 +69,7 @@ func (sc *scanner) next() (byte, error) {
 	return sc.b[sc.i], nil
 }
 
-func (sc *scanner) expect(c byte) error {
+func (sc *summaryScanner) expect(c byte) error {
 	got, err := sc.next()
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func (sc *scanner) expect(c byte) error {
 }
 
 // top reads the top-level object.
-func (sc *scanner) top(s *esSummary) error {
+func (sc *summaryScanner) top(s *esSummary) error {
 	return sc.object(func(key []byte) error {
 		switch string(key) {
 		case "took":
@@ -116,7 +116,7 @@ func (sc *scanner) top(s *esSummary) error {
 }
 
 // hits reads the "hits" object up to its total.
-func (sc *scanner) hits(s *esSummary) error {
+func (sc *summaryScanner) hits(s *esSummary) error {
 	return sc.object(func(key []byte) error {
 		switch string(key) {
 		case "total":
@@ -161,7 +161,7 @@ func (sc *scanner) hits(s *esSummary) error {
 
 // object reads an object, calling member for each key with the scanner at the value, which member must
 // consume. An error from member other than errShort/errSyntax (errDone) ends the scan.
-func (sc *scanner) object(member func(key []byte) error) error {
+func (sc *summaryScanner) object(member func(key []byte) error) error {
 	if err := sc.expect('{'); err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (sc *scanner) object(member func(key []byte) error) error {
 }
 
 // str reads a string and returns its raw content (escapes left as they are).
-func (sc *scanner) str() ([]byte, error) {
+func (sc *summaryScanner) str() ([]byte, error) {
 	if err := sc.expect('"'); err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func (sc *scanner) str() ([]byte, error) {
 }
 
 // integer reads a JSON number and returns its integer part, saturated at ±(2^63-1).
-func (sc *scanner) integer() (int64, error) {
+func (sc *summaryScanner) integer() (int64, error) {
 	if _, err := sc.next(); err != nil {
 		return 0, err
 	}
@@ -259,7 +259,7 @@ func (sc *scanner) integer() (int64, error) {
 	return n, nil
 }
 
-func (sc *scanner) boolean() (bool, error) {
+func (sc *summaryScanner) boolean() (bool, error) {
 	if err := sc.literal("true"); err == nil {
 		return true, nil
 	} else if !errors.Is(err, errSyntax) {
@@ -271,7 +271,7 @@ func (sc *scanner) boolean() (bool, error) {
 	return false, nil
 }
 
-func (sc *scanner) literal(word string) error {
+func (sc *summaryScanner) literal(word string) error {
 	if _, err := sc.next(); err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func (sc *scanner) literal(word string) error {
 }
 
 // skip consumes one value of any type.
-func (sc *scanner) skip() error {
+func (sc *summaryScanner) skip() error {
 	c, err := sc.next()
 	if err != nil {
 		return err
@@ -315,7 +315,7 @@ func (sc *scanner) skip() error {
 }
 
 // skipNested consumes an object or array by counting brackets outside strings.
-func (sc *scanner) skipNested() error {
+func (sc *summaryScanner) skipNested() error {
 	depth := 0
 	for sc.i < len(sc.b) {
 		switch sc.b[sc.i] {

@@ -66,7 +66,7 @@ func New(cfg Config) (*API, error) {
 	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux()}
 	a.handle("services", a.services)
 	a.handle("endpoints", a.endpoints)
-	a.handle("endpoint", a.endpoint)
+	a.handle("endpoint", a.endpointStats)
 	a.handle("breakdown", a.breakdown)
 	a.handle("transactions", a.transactions)
 	a.handle("traces/{trace_id}", a.trace)

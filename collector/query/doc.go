@@ -5,12 +5,12 @@
 //
 // # Conventions
 //
-// Every endpoint answers GET (and HEAD) only: the API is read-only, any other method gets 405. Answers
+// Every path answers GET (and HEAD) only: the API is read-only, any other method gets 405. Answers
 // are JSON objects (Content-Type application/json, Cache-Control no-store). Times are RFC 3339 in UTC,
 // durations are integers in microseconds (fields ending in _us), rates are fractions from 0 to 1.
 //
 // A failure is {"error": "<message>"}: 400 for a bad parameter, with "parameter": "<name>" naming it
-// (a parameter the endpoint does not know is one: a misspelt filter must not quietly select everything;
+// (a parameter the path does not know is one: a misspelt filter must not quietly select everything;
 // a parameter given twice is another), 401 without valid credentials, 404 for an unknown trace or path,
 // 405 for a method other than GET or HEAD, 503 when the collector is shutting down or a query runs past
 // Config.Timeout (10 s by default), 500 for a store failure (logged by the collector, not detailed in
@@ -25,7 +25,7 @@
 //
 // # Time ranges
 //
-// Endpoints that cover a range take from and to, each an RFC 3339 time ("2026-03-01T12:00:00Z"),
+// Paths that cover a range take from and to, each an RFC 3339 time ("2026-03-01T12:00:00Z"),
 // Unix milliseconds ("1772366400000"), "now" or "now-<duration>" ("now-15m", "now-24h", "now-7d").
 // Defaults: to = now, from = to - 1 h. from must be before to, and the range at most 90 days.
 //
@@ -52,7 +52,10 @@
 //
 // latency_us is null when there are no transactions.
 //
-// # Endpoints
+// # Paths
+//
+// An endpoint, in this API, is a transaction name of a service ("GET /search"), as the agents name
+// transactions after their routes.
 //
 // GET /api/v1/services?from=&to=
 //

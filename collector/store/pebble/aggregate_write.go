@@ -14,7 +14,7 @@ import (
 )
 
 // How the writer maintains the aggregates (aggregate.go): prepare, in the caller's goroutine, notes
-// each event's contribution (aggInput) with the escaped names in the request's buffer. The writer, in
+// each event's contribution (aggInput) with the escaped names in the pending write's buffer. The writer, in
 // commit, adds a group commit's contributions up per key, then for each key reads the value an earlier
 // commit of the same hour wrote (if any), adds it, and writes the sum in the same Pebble batch as the
 // events. Only the writer writes these keys, so the read-modify-write needs no lock. Its state
@@ -22,12 +22,12 @@ import (
 
 // aggInput is what prepare records of an event for the aggregates.
 type aggInput struct {
-	level   byte // aggEndpoint (a transaction, also counted at aggService) or aggBreakdown
-	outcome byte // 's' success, 'f' failure, 0 otherwise
-	svc     span // escaped service name
-	name    span // escaped transaction name
-	typ     span // transaction type, or span type
-	subtype span
+	level   byte     // aggEndpoint (a transaction, also counted at aggService) or aggBreakdown
+	outcome byte     // 's' success, 'f' failure, 0 otherwise
+	svc     bufRange // escaped service name
+	name    bufRange // escaped transaction name
+	typ     bufRange // transaction type, or span type
+	subtype bufRange
 	minute  int64
 	micros  int64   // transaction duration, or self-time sum
 	count   int64   // breakdown: self-time count
@@ -35,7 +35,7 @@ type aggInput struct {
 }
 
 // prepareAggregate records e's contribution to the aggregates, if it makes one.
-func (r *request) prepareAggregate(e *collector.Event) {
+func (r *pendingWrite) prepareAggregate(e *collector.Event) {
 	if e.Service.Name == "" || e.Timestamp.IsZero() {
 		return
 	}
@@ -51,27 +51,27 @@ func (r *request) prepareAggregate(e *collector.Event) {
 		case "failure":
 			in.outcome = 'f'
 		}
-		in.typ = r.appendSpan(t.Type)
+		in.typ = r.appendToBuf(t.Type)
 	case e.Kind == collector.KindMetricset && e.Transaction != nil && e.Span != nil && e.Span.SelfTime != nil:
 		st := e.Span.SelfTime
 		in.level, in.micros, in.count, name = aggBreakdown, max(int64(st.Sum/time.Microsecond), 0), max(st.Count, 0), e.Transaction.Name
-		in.typ = r.appendSpan(e.Span.Type)
-		in.subtype = r.appendSpan(e.Span.Subtype)
+		in.typ = r.appendToBuf(e.Span.Type)
+		in.subtype = r.appendToBuf(e.Span.Subtype)
 	default:
 		return
 	}
 	start := r.mark()
 	r.buf = appendEscaped(r.buf, e.Service.Name)
-	in.svc = span{start, r.mark()}
+	in.svc = bufRange{start, r.mark()}
 	r.buf = appendEscaped(r.buf, name)
-	in.name = span{in.svc.end, r.mark()}
+	in.name = bufRange{in.svc.end, r.mark()}
 	r.aggs = append(r.aggs, in)
 }
 
-func (r *request) appendSpan(s string) span {
+func (r *pendingWrite) appendToBuf(s string) bufRange {
 	start := r.mark()
 	r.buf = append(r.buf, s...)
-	return span{start, r.mark()}
+	return bufRange{start, r.mark()}
 }
 
 // aggWriter is the writer goroutine's state for the aggregates.
@@ -118,7 +118,7 @@ type breakdownDelta struct {
 const escapedEmpty = "\x00\x01"
 
 // commitAggregates adds the aggregates of reqs' events to batch, in partition p.
-func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*request) error {
+func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*pendingWrite) error {
 	w := &s.agg
 	if w.index == nil {
 		w.index = map[string]int{}

@@ -6,19 +6,19 @@ import (
 	"fmt"
 )
 
-// Events are stored in chunks: one key per request (one ProcessBatch call), "e" and the sequence number
-// of its first event, whose value holds the request's events, which have consecutive sequence numbers.
+// Events are stored in chunks: one key per pending write (one ProcessBatch call), "e" and the sequence number
+// of its first event, whose value holds the pending write's events, which have consecutive sequence numbers.
 // One key per event made the event keyspace most of the keys that flushes and compactions handle, though
 // those keys never change after they are written; a chunk costs them one key for hundreds of events.
 //
 //	chunkVersion  uvarint(n)  n × uvarint(length)  n event bodies (appendEvent)
 //
-// Reading one event reads its chunk: a request's events are mostly read together anyway (a trace's
-// events arrive in the same request, the exporter reads them in order).
+// Reading one event reads its chunk: a pending write's events are mostly read together anyway (a trace's
+// events arrive in the same pending write, the exporter reads them in order).
 const chunkVersion = 0xc1
 
 // chunkSize is the size of the chunk of r's events.
-func (r *request) chunkSize() int {
+func (r *pendingWrite) chunkSize() int {
 	n := 1 + uvarintLen(uint64(len(r.events)))
 	for _, ev := range r.events {
 		l := int(ev.end - ev.off)
@@ -28,7 +28,7 @@ func (r *request) chunkSize() int {
 }
 
 // appendChunk appends the chunk of r's events to dst.
-func (r *request) appendChunk(dst []byte) []byte {
+func (r *pendingWrite) appendChunk(dst []byte) []byte {
 	dst = append(dst, chunkVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(r.events)))
 	for _, ev := range r.events {

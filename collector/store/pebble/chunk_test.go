@@ -76,7 +76,7 @@ func TestReadsAcrossChunks(t *testing.T) {
 // FuzzChunk: no chunk, however malformed, makes the reader panic, loop or report bodies outside it.
 func FuzzChunk(f *testing.F) {
 	g := newGen(22, t0)
-	var r request
+	var r pendingWrite
 	r.prepare(g.batch(5, 1))
 	f.Add(r.appendChunk(nil), uint64(1), uint64(3))
 	f.Add([]byte{chunkVersion, 0x80}, uint64(0), uint64(10))

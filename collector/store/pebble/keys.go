@@ -9,7 +9,7 @@ import (
 // Key layout. Every key starts with a one-byte keyspace. Integers are big-endian so that byte order is
 // numeric order; strings are escaped (appendEscaped) so that they sort as strings and end unambiguously.
 //
-//	e seq                                   -> chunk: the events of one request from seq on (chunk.go)
+//	e seq                                   -> chunk: the events of one pending write from seq on (chunk.go)
 //	t day   traceid               seq       -> uvarint gaps to the trace's next events (trace index)
 //	x part  service name  time    seq       -> collector.TransactionSummary (transactions by time)
 //	d part  service name  ^dur time seq     -> collector.TransactionSummary (transactions by duration, slowest first)

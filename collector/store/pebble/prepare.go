@@ -7,13 +7,13 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// A request is one ProcessBatch call on its way to the writer: its events already encoded (by the
+// A pendingWrite is one ProcessBatch call on its way to the writer: its events already encoded (by the
 // calling goroutine, so encoding runs in parallel and the caller may reuse its Batch as soon as
 // ProcessBatch returns) and its index entries prepared, lacking only the partition and sequence number
 // the writer gives them.
-type request struct {
+type pendingWrite struct {
 	buf     []byte     // encoded events, index key bodies and index values
-	events  []span     // one per event, in batch order
+	events  []bufRange // one per event, in batch order
 	entries []entry    // index entries
 	aggs    []aggInput // contributions to the pre-aggregated series (aggregate.go)
 	minTS   int64      // Unix nanoseconds of the earliest and latest event timestamps (saturated)
@@ -26,28 +26,30 @@ type request struct {
 	next   []int32
 }
 
-// traceRef is a trace's index entry in a request being prepared and the last event linked to it.
+// traceRef is a trace's index entry in a pending write being prepared and the last event linked to it.
 type traceRef struct{ entry, last int32 }
 
-type span struct{ off, end int32 }
+// bufRange is the bytes [off, end) of a pendingWrite's buf: an encoded event, an index key's body or
+// value, a name.
+type bufRange struct{ off, end int32 }
 
 // entry is one index key: keyspace, the body between partition and sequence number, and a value.
 type entry struct {
 	ks    byte
 	ev    int32 // index into events, whose sequence number ends the key (not for ksNames)
-	body  span
-	value span
+	body  bufRange
+	value bufRange
 }
 
-func (r *request) bytes(s span) []byte { return r.buf[s.off:s.end] }
+func (r *pendingWrite) bytes(s bufRange) []byte { return r.buf[s.off:s.end] }
 
-// size is what the request holds in memory, counted against Config.QueueBytes.
-func (r *request) size() int {
+// size is what the pending write holds in memory, counted against Config.QueueBytes.
+func (r *pendingWrite) size() int {
 	return cap(r.buf) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{})) +
 		cap(r.next)*4
 }
 
-func (r *request) reset() {
+func (r *pendingWrite) reset() {
 	r.buf = r.buf[:0]
 	r.events = r.events[:0]
 	r.entries = r.entries[:0]
@@ -55,10 +57,10 @@ func (r *request) reset() {
 	r.next = r.next[:0]
 }
 
-func (r *request) mark() int32 { return int32(len(r.buf)) }
+func (r *pendingWrite) mark() int32 { return int32(len(r.buf)) }
 
 // prepare encodes b into r.
-func (r *request) prepare(b collector.Batch) {
+func (r *pendingWrite) prepare(b collector.Batch) {
 	r.reset()
 	if r.traces == nil {
 		r.traces = make(map[string]traceRef)
@@ -72,7 +74,7 @@ func (r *request) prepare(b collector.Batch) {
 		ev := int32(len(r.events))
 		start := r.mark()
 		r.buf = appendEvent(r.buf, e)
-		r.events = append(r.events, span{start, r.mark()})
+		r.events = append(r.events, bufRange{start, r.mark()})
 		if t := int64(timeKey(e.Timestamp) ^ 1<<63); !e.Timestamp.IsZero() {
 			r.minTS, r.maxTS = min(r.minTS, t), max(r.maxTS, t)
 		}
@@ -86,7 +88,7 @@ func (r *request) prepare(b collector.Batch) {
 				r.traces[e.TraceID] = traceRef{int32(len(r.entries)), ev}
 				body := r.mark()
 				r.buf = appendTraceID(r.buf, e.TraceID)
-				r.entries = append(r.entries, entry{ks: ksTrace, ev: ev, body: span{body, r.mark()}})
+				r.entries = append(r.entries, entry{ks: ksTrace, ev: ev, body: bufRange{body, r.mark()}})
 			}
 		}
 		svc := e.Service.Name
@@ -95,44 +97,44 @@ func (r *request) prepare(b collector.Batch) {
 			r.buf = appendEscaped(r.buf, svc)
 			r.buf = appendEscaped(r.buf, "")
 			r.buf = appendEscaped(r.buf, "")
-			r.entries = append(r.entries, entry{ks: ksNames, body: span{body, r.mark()}})
+			r.entries = append(r.entries, entry{ks: ksNames, body: bufRange{body, r.mark()}})
 		}
 		switch {
 		case e.Kind == collector.KindTransaction && e.Transaction != nil:
 			ts = txSummaryOf(e)
 			val := r.mark()
 			r.buf = appendTxSummary(r.buf, &ts)
-			value := span{val, r.mark()}
+			value := bufRange{val, r.mark()}
 
 			body := r.mark()
 			r.buf = appendEscaped(r.buf, svc)
 			r.buf = appendEscaped(r.buf, ts.Name)
 			nameEnd := r.mark()
 			r.buf = binary.BigEndian.AppendUint64(r.buf, timeKey(e.Timestamp))
-			r.entries = append(r.entries, entry{ks: ksTxTime, ev: ev, body: span{body, r.mark()}, value: value})
+			r.entries = append(r.entries, entry{ks: ksTxTime, ev: ev, body: bufRange{body, r.mark()}, value: value})
 
 			body2 := r.mark()
 			r.buf = append(r.buf, r.buf[body:nameEnd]...)
 			r.buf = binary.BigEndian.AppendUint64(r.buf, durKey(ts.Duration))
 			r.buf = binary.BigEndian.AppendUint64(r.buf, timeKey(e.Timestamp))
-			r.entries = append(r.entries, entry{ks: ksTxDur, ev: ev, body: span{body2, r.mark()}, value: value})
+			r.entries = append(r.entries, entry{ks: ksTxDur, ev: ev, body: bufRange{body2, r.mark()}, value: value})
 
 			if svc != "" {
 				body3 := r.mark()
 				r.buf = appendEscaped(r.buf, svc)
 				r.buf = appendEscaped(r.buf, ts.Type)
 				r.buf = appendEscaped(r.buf, ts.Name)
-				r.entries = append(r.entries, entry{ks: ksNames, body: span{body3, r.mark()}})
+				r.entries = append(r.entries, entry{ks: ksNames, body: bufRange{body3, r.mark()}})
 			}
 		case e.Kind == collector.KindError && e.Error != nil:
 			es = errSummaryOf(e)
 			val := r.mark()
 			r.buf = appendErrSummary(r.buf, &es)
-			value := span{val, r.mark()}
+			value := bufRange{val, r.mark()}
 			body := r.mark()
 			r.buf = appendEscaped(r.buf, svc)
 			r.buf = binary.BigEndian.AppendUint64(r.buf, timeKey(e.Timestamp))
-			r.entries = append(r.entries, entry{ks: ksError, ev: ev, body: span{body, r.mark()}, value: value})
+			r.entries = append(r.entries, entry{ks: ksError, ev: ev, body: bufRange{body, r.mark()}, value: value})
 		}
 		r.prepareAggregate(e)
 	}
@@ -143,7 +145,7 @@ func (r *request) prepare(b collector.Batch) {
 // gaps between their positions (which are the gaps between their sequence numbers: a batch's events
 // get consecutive ones). The key ends with the first event's sequence number: a trace costs the index
 // one key per batch instead of one per event, which is most of what compactions would rewrite.
-func (r *request) linkTraces() {
+func (r *pendingWrite) linkTraces() {
 	for i := range r.entries {
 		en := &r.entries[i]
 		if en.ks != ksTrace || r.next[en.ev] < 0 {
@@ -153,6 +155,6 @@ func (r *request) linkTraces() {
 		for prev, ev := en.ev, r.next[en.ev]; ev >= 0; prev, ev = ev, r.next[ev] {
 			r.buf = binary.AppendUvarint(r.buf, uint64(ev-prev))
 		}
-		en.value = span{val, r.mark()}
+		en.value = bufRange{val, r.mark()}
 	}
 }

@@ -9,23 +9,23 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// queue is the bounded queue between ProcessBatch and the writer, bounded by the bytes its requests
-// hold; a request's bytes count until its commit is done.
+// queue is the bounded queue between ProcessBatch and the writer, bounded by the bytes its pending writes
+// hold; a pending write's bytes count until its commit is done.
 type queue struct {
 	mu     sync.Mutex
-	reqs   []*request    // waiting for the writer; guarded by mu
-	bytes  int           // held by queued and committing requests; guarded by mu
-	max    int           // bound on bytes
-	closed bool          // guarded by mu
-	space  chan struct{} // closed and replaced when bytes shrink; guarded by mu
-	ready  chan struct{} // wakes the writer (capacity 1)
+	reqs   []*pendingWrite // waiting for the writer; guarded by mu
+	bytes  int             // held by queued and committing pending writes; guarded by mu
+	max    int             // bound on bytes
+	closed bool            // guarded by mu
+	space  chan struct{}   // closed and replaced when bytes shrink; guarded by mu
+	ready  chan struct{}   // wakes the writer (capacity 1)
 }
 
 func newQueue(max int) *queue {
 	return &queue{max: max, space: make(chan struct{}), ready: make(chan struct{}, 1)}
 }
 
-func (q *queue) push(ctx context.Context, r *request, timeout time.Duration, m *metrics) error {
+func (q *queue) push(ctx context.Context, r *pendingWrite, timeout time.Duration, m *metrics) error {
 	n := r.size()
 	var timer *time.Timer
 	defer func() {
@@ -69,9 +69,9 @@ func (q *queue) push(ctx context.Context, r *request, timeout time.Duration, m *
 	}
 }
 
-// take waits for queued requests and returns those that fit in maxBytes (at least one), or nil once the
+// take waits for queued pending writes and returns those that fit in maxBytes (at least one), or nil once the
 // queue is closed and empty.
-func (q *queue) take(dst []*request, maxBytes int) []*request {
+func (q *queue) take(dst []*pendingWrite, maxBytes int) []*pendingWrite {
 	for {
 		q.mu.Lock()
 		if len(q.reqs) > 0 {
@@ -96,8 +96,8 @@ func (q *queue) take(dst []*request, maxBytes int) []*request {
 	}
 }
 
-// release returns the bytes of committed requests and wakes waiting pushers.
-func (q *queue) release(reqs []*request, m *metrics) {
+// release returns the bytes of committed pending writes and wakes waiting pushers.
+func (q *queue) release(reqs []*pendingWrite, m *metrics) {
 	n := 0
 	for _, r := range reqs {
 		n += r.size()

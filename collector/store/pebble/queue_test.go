@@ -115,7 +115,7 @@ func (f *gateFile) SyncTo(n int64) (bool, error) {
 	return f.File.SyncTo(n)
 }
 
-// waitHeld waits, without sleeping, until the queue holds n requests: queued, or applied behind a
+// waitHeld waits, without sleeping, until the queue holds n pending writes: queued, or applied behind a
 // stalled fsync (not durable yet, so not released either), as its gauge counts them.
 func waitHeld(t *testing.T, s *Store, n int) {
 	t.Helper()
@@ -133,7 +133,7 @@ func waitHeld(t *testing.T, s *Store, n int) {
 
 // requestSize is the number of queue bytes a batch holds.
 func requestSize(b collector.Batch) int {
-	var r request
+	var r pendingWrite
 	r.prepare(b)
 	return r.size()
 }
@@ -161,7 +161,7 @@ func TestQueueFullReturnsQuickly(t *testing.T) {
 	fs := newGateFS()
 	g := newGen(7, t0)
 	one, two, three := g.batch(50, 3), g.batch(50, 3), g.batch(50, 3)
-	// Room for the batch in the stalled commit and two queued behind it (requests fresh from the pool,
+	// Room for the batch in the stalled commit and two queued behind it (pending writes fresh from the pool,
 	// as these are, hold exactly requestSize).
 	room := requestSize(one) + requestSize(two) + requestSize(three)
 	s := openTest(t, Config{fs: fs, QueueBytes: room, EnqueueTimeout: 50 * time.Millisecond})
@@ -224,9 +224,9 @@ func TestQueueGroupsWaitingBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := newGen(8, t0)
-	var reqs []*request
+	var reqs []*pendingWrite
 	for range 5 {
-		r := &request{done: make(chan error, 1)}
+		r := &pendingWrite{done: make(chan error, 1)}
 		r.prepare(g.batch(10, 1))
 		if err := q.push(context.Background(), r, -1, m); err != nil {
 			t.Fatal(err)
@@ -235,19 +235,19 @@ func TestQueueGroupsWaitingBatches(t *testing.T) {
 	}
 	got := q.take(nil, 1<<30)
 	if len(got) != 5 {
-		t.Fatalf("took %d requests, want all 5 in one group", len(got))
+		t.Fatalf("took %d pending writes, want all 5 in one group", len(got))
 	}
-	// MaxCommitBytes splits groups, but a group always has at least one request.
+	// MaxCommitBytes splits groups, but a group always has at least one pending write.
 	for _, r := range reqs {
 		if err := q.push(context.Background(), r, -1, m); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := q.take(nil, 1); len(got) != 1 {
-		t.Fatalf("took %d requests with a tiny limit, want 1", len(got))
+		t.Fatalf("took %d pending writes with a tiny limit, want 1", len(got))
 	}
 	if got := q.take(nil, 2*reqs[0].size()+reqs[0].size()/2); len(got) != 2 {
-		t.Fatalf("took %d requests, want 2", len(got))
+		t.Fatalf("took %d pending writes, want 2", len(got))
 	}
 	q.close()
 	if err := q.push(context.Background(), reqs[0], -1, m); !errors.Is(err, collector.ErrShuttingDown) {

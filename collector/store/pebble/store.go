@@ -214,7 +214,7 @@ func Open(cfg Config) (*Store, error) {
 		stop:      make(chan struct{}),
 	}
 	s.stopCtx, s.cancel = context.WithCancel(context.Background())
-	s.reqPool.New = func() any { return &request{done: make(chan error, 1)} }
+	s.reqPool.New = func() any { return &pendingWrite{done: make(chan error, 1)} }
 	if err := s.load(); err != nil {
 		_ = db.Close()
 		m.unregister(cfg.Registerer)

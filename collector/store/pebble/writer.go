@@ -50,7 +50,7 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 	if b == nil || len(*b) == 0 {
 		return func() error { return nil }, nil
 	}
-	r := s.reqPool.Get().(*request)
+	r := s.reqPool.Get().(*pendingWrite)
 	r.prepare(*b)
 	if err := s.q.push(ctx, r, s.cfg.EnqueueTimeout, s.metrics); err != nil {
 		s.reqPool.Put(r)
@@ -73,10 +73,10 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 // whose fsync has not been confirmed yet.
 const maxGroupsSyncing = 4
 
-// A group is one group commit: the requests the writer took together, applied to Pebble as one batch,
-// then handed to the syncer, which waits for the batch's fsync and answers the requests.
+// A group is one group commit: the pending writes the writer took together, applied to Pebble as one batch,
+// then handed to the syncer, which waits for the batch's fsync and answers the pending writes.
 type group struct {
-	reqs   []*request
+	reqs   []*pendingWrite
 	batch  *pebbledb.Batch // applied, not yet synced; nil if err
 	err    error           // the group failed before or while it was applied
 	part   partition       // the meta of the partition the group wrote, as of the group
@@ -96,7 +96,7 @@ func (e *errWritesStopped) Error() string {
 }
 func (e *errWritesStopped) Unwrap() error { return e.err }
 
-// writeLoop is the single writer: it takes queued requests in groups, assigns their sequence numbers
+// writeLoop is the single writer: it takes queued pending writes in groups, assigns their sequence numbers
 // and applies each group to Pebble as one batch without waiting for its fsync, so that the next group
 // is built and applied while the previous one's fsync runs (DB.ApplyNoSyncWait). syncLoop waits for
 // the fsyncs in order and only then makes each group durable in the store's eyes: partitions, LastSeq,
@@ -186,7 +186,7 @@ func (s *Store) durableGroup(g *group) {
 	}
 }
 
-// apply writes g's requests in one Pebble batch and applies it without waiting for the fsync: on
+// apply writes g's pending writes in one Pebble batch and applies it without waiting for the fsync: on
 // success g.batch is the applied batch, for syncLoop to wait for; otherwise g.err says why.
 func (s *Store) apply(g *group) {
 	g.start = time.Now()
@@ -215,7 +215,7 @@ func (s *Store) apply(g *group) {
 	s.part, s.partOK = g.part, true
 }
 
-// build writes g's requests into batch: the events under the sequence numbers after s.seq, their
+// build writes g's pending writes into batch: the events under the sequence numbers after s.seq, their
 // index entries, the aggregates and the partition meta. It sets g's part, seq, events and nbytes.
 func (s *Store) build(g *group, batch *pebbledb.Batch) error {
 	reqs := g.reqs

@@ -13,7 +13,7 @@ type pointJSON struct {
 	stats
 }
 
-type endpointDetailJSON struct {
+type endpointStatsJSON struct {
 	rangeJSON
 	Service         string `json:"service"`
 	Name            string `json:"name,omitempty"`
@@ -24,9 +24,9 @@ type endpointDetailJSON struct {
 	Histogram []bin       `json:"histogram"`
 }
 
-// endpoint answers GET /api/v1/endpoint?service=&name=: one transaction name's figures (or the whole
+// endpointStats answers GET /api/v1/endpoint?service=&name=: one transaction name's figures (or the whole
 // service's, without name) over the range, as a series and as a latency histogram.
-func (a *API) endpoint(ctx context.Context, _ *http.Request, p *params) (any, error) {
+func (a *API) endpointStats(ctx context.Context, _ *http.Request, p *params) (any, error) {
 	service := p.required("service")
 	name := p.str("name")
 	from, to := p.timeRange()
@@ -41,7 +41,7 @@ func (a *API) endpoint(ctx context.Context, _ *http.Request, p *params) (any, er
 	if err != nil {
 		return nil, err
 	}
-	out := endpointDetailJSON{
+	out := endpointStatsJSON{
 		rangeJSON: rangeJSON{from, to}, Service: service, Name: name, Type: res.Total.Type,
 		IntervalSeconds: int64(interval / time.Second),
 		stats:           statsOf(res.Total, rangeMinutes(from, to)),
