@@ -10,6 +10,8 @@ import (
 
 	"go.elastic.co/apm/module/apmelasticsearch/v2"
 	"go.elastic.co/apm/v2"
+
+	"github.com/hotpath-apm/hotpath/agent/queryshape"
 )
 
 // DefaultStatementLimit is how many bytes of a request body ElasticsearchTransport records as
@@ -25,6 +27,14 @@ type ElasticsearchOption func(*esConfig)
 
 type esConfig struct {
 	statementLimit int
+	noShape        bool
+}
+
+// WithQueryShape says whether search spans are labelled with their query's shape (es_query_shape,
+// es_query_summary; see ElasticsearchTransport). Default: true. The shape holds no literal of the query,
+// so it is kept even when WithStatementLimit(0) keeps the body out of the span.
+func WithQueryShape(enabled bool) ElasticsearchOption {
+	return func(c *esConfig) { c.noShape = !enabled }
 }
 
 // WithStatementLimit caps how many bytes of a search request's body are recorded as the span's
@@ -45,7 +55,12 @@ func WithStatementLimit(n int) ElasticsearchOption {
 //     network and queueing time;
 //   - es_timed_out, es_shards_failed: whether the answer is partial;
 //   - es_hits (and es_hits_relation "gte" when it is a lower bound): the total hit count;
-//   - es_errors: whether a bulk request had failed items.
+//   - es_errors: whether a bulk request had failed items;
+//   - es_query_shape and es_query_summary: for searches (_search, _msearch, _count, _async_search and
+//     the template endpoints), the shape of the query (package queryshape: its structure without
+//     literals, as a stable id and a summary of at most 120 characters), so that spans can be grouped by
+//     the kind of query in hotpath's UI and in Kibana; es_query_truncated when the body was longer than
+//     queryshape.MaxBody, or could be read only in part (no GetBody: its first statement-limit bytes).
 //
 // The response fields are read from the first bytes of the body as the caller reads it (Elasticsearch
 // writes them first); at most 4 KiB are kept, whatever the size of the body, and the body reaches the
@@ -79,6 +94,7 @@ type esTransport struct {
 type esRequest struct {
 	getBody func() (io.ReadCloser, error) // the caller's GetBody
 	parent  *apm.Span                     // the span in the caller's context: not apmelasticsearch's
+	shape   queryshape.Shape              // the query's shape, if shaped (ID != "")
 }
 
 type esRequestKey struct{}
@@ -93,7 +109,11 @@ func (t *esTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	st := &esRequest{getBody: req.GetBody, parent: apm.SpanFromContext(ctx)}
 	view := req.WithContext(context.WithValue(ctx, esRequestKey{}, st))
+	shaped := !t.cfg.noShape && searchAPI(req.URL.Path)
 	if req.Body != nil && req.Body != http.NoBody {
+		if shaped && req.GetBody != nil && req.Header.Get("Content-Encoding") == "" {
+			st.shape = shapeFrom(req.URL.Path, req.GetBody)
+		}
 		switch {
 		case t.cfg.statementLimit <= 0:
 			view.GetBody = func() (io.ReadCloser, error) { return nil, errNoStatement }
@@ -112,7 +132,17 @@ func (t *esTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			n, err := io.ReadFull(req.Body, head)
 			head = head[:n]
 			var rest io.Reader = req.Body
-			if err != nil { // the body was shorter than the limit, or failed: replay what came, then the error
+			more := false
+			if err == nil { // head is full: does the body go on?
+				var next [1]byte
+				var k int
+				k, err = io.ReadFull(req.Body, next[:])
+				more = k == 1
+				if more {
+					rest = io.MultiReader(bytes.NewReader(next[:]), req.Body)
+				}
+			}
+			if err != nil { // the body was no longer than the limit, or failed: replay what came, then the error
 				rest = errReader{err}
 				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 					rest = eofReader{}
@@ -120,6 +150,12 @@ func (t *esTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			view.Body = readCloser{io.MultiReader(bytes.NewReader(head), rest), req.Body}
 			view.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(head)), nil }
+			if shaped && req.Header.Get("Content-Encoding") == "" {
+				if s, ok := queryshape.Request(req.URL.Path, head); ok {
+					s.Truncated = s.Truncated || more
+					st.shape = s
+				}
+			}
 		}
 	}
 	return t.traced.RoundTrip(view)
@@ -151,12 +187,47 @@ func (t *esSpanTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if index := esIndex(req.URL.Path); index != "" {
 		span.Context.SetLabel("es_index", index)
 	}
+	if st.shape.ID != "" {
+		span.Context.SetLabel("es_query_shape", st.shape.ID)
+		span.Context.SetLabel("es_query_summary", st.shape.Summary)
+		if st.shape.Truncated {
+			span.Context.SetLabel("es_query_truncated", true)
+		}
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil || resp.Body == nil || resp.Body == http.NoBody || resp.Header.Get("Content-Encoding") != "" {
 		return resp, err
 	}
 	resp.Body = &summaryReader{body: resp.Body, span: span}
 	return resp, nil
+}
+
+// searchAPI reports whether path is that of an API whose body is a search: _search, _msearch, _count,
+// _async_search, _rollup_search, _search/template, _msearch/template.
+func searchAPI(path string) bool {
+	path = strings.TrimSuffix(strings.TrimSuffix(path, "/"), "/template")
+	i := strings.LastIndexByte(path, '/')
+	switch path[i+1:] {
+	case "_search", "_msearch", "_count", "_async_search", "_rollup_search":
+		return true
+	}
+	return false
+}
+
+// shapeFrom reads the body again through getBody, at most queryshape.MaxBody bytes and one more (to
+// know whether it goes on), and shapes it.
+func shapeFrom(path string, getBody func() (io.ReadCloser, error)) queryshape.Shape {
+	body, err := getBody()
+	if err != nil {
+		return queryshape.Shape{}
+	}
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, queryshape.MaxBody+1))
+	if err != nil {
+		return queryshape.Shape{}
+	}
+	s, _ := queryshape.Request(path, b)
+	return s
 }
 
 // esIndex returns the index part of an Elasticsearch API path ("/products/_search" -> "products"), or ""

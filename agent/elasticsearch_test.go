@@ -18,6 +18,7 @@ import (
 	"go.elastic.co/apm/v2"
 
 	"github.com/hotpath-apm/hotpath/agent"
+	"github.com/hotpath-apm/hotpath/agent/queryshape"
 )
 
 // fakeES stands in for Elasticsearch, which cannot run here. It is strict about what go-elasticsearch
@@ -150,17 +151,24 @@ func TestElasticsearchSpan(t *testing.T) {
 	for _, s := range decode[sentSpan](t, in, "span") {
 		spans[s.Name] = s
 	}
+	shape, err := queryshape.Search([]byte(query))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, want := range map[string]struct {
 		labels    map[string]any
 		statement string
 		outcome   string
 	}{
 		"Elasticsearch: POST products/_search": {map[string]any{"es_index": "products", "es_took_ms": 42.0,
-			"es_timed_out": false, "es_shards_failed": 0.0, "es_hits": 1234.0}, query, "success"},
+			"es_timed_out": false, "es_shards_failed": 0.0, "es_hits": 1234.0,
+			"es_query_shape": shape.ID, "es_query_summary": shape.Summary}, query, "success"},
 		"Elasticsearch: POST articles/_search": {map[string]any{"es_index": "articles", "es_took_ms": 5012.0,
-			"es_timed_out": true, "es_shards_failed": 2.0, "es_hits": 88.0}, query, "success"},
-		"Elasticsearch: POST nope/_search": {map[string]any{"es_index": "nope"}, query, "failure"},
-		"Elasticsearch: POST _bulk":        {map[string]any{"es_took_ms": 30.0, "es_errors": true}, "", "success"},
+			"es_timed_out": true, "es_shards_failed": 2.0, "es_hits": 88.0,
+			"es_query_shape": shape.ID, "es_query_summary": shape.Summary}, query, "success"},
+		"Elasticsearch: POST nope/_search": {map[string]any{"es_index": "nope",
+			"es_query_shape": shape.ID, "es_query_summary": shape.Summary}, query, "failure"},
+		"Elasticsearch: POST _bulk": {map[string]any{"es_took_ms": 30.0, "es_errors": true}, "", "success"},
 	} {
 		s, ok := spans[name]
 		if !ok {
@@ -241,6 +249,32 @@ func TestElasticsearchStatementLimit(t *testing.T) {
 			spans := decode[sentSpan](t, in, "span")
 			if len(spans) != 2 {
 				t.Fatalf("%d spans", len(spans))
+			}
+			whole, _ := queryshape.Search([]byte(query))
+			var shaped, cut int
+			for _, s := range spans {
+				if s.Context.Tags["es_query_shape"] == whole.ID {
+					shaped++
+				}
+				if s.Context.Tags["es_query_truncated"] == true {
+					cut++
+				}
+			}
+			// With GetBody (go-elasticsearch's request), the whole body is shaped; without, the
+			// statement read: cut, and marked so, when the limit is below the body's length.
+			switch tc.name {
+			case "capped":
+				if shaped != 1 || cut != 1 {
+					t.Errorf("capped: %d spans with the whole shape, %d truncated; want 1 and 1", shaped, cut)
+				}
+			case "off":
+				if shaped != 1 || cut != 0 {
+					t.Errorf("off: %d spans with the whole shape, %d truncated; want 1 and 0", shaped, cut)
+				}
+			default:
+				if shaped != 2 || cut != 0 {
+					t.Errorf("%d spans with the shape, %d truncated; want 2 and 0", shaped, cut)
+				}
 			}
 			for _, s := range spans {
 				got := ""
