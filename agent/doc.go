@@ -43,7 +43,9 @@
 //     and the service-map node after the service rather than its address.
 //   - Elasticsearch: ElasticsearchTransport is a round-tripper for go-elasticsearch built on
 //     apmelasticsearch, which adds Elasticsearch's own "took", the index, hit count, timed_out and shard
-//     failures as span labels, read from the start of the response as it streams by.
+//     failures as span labels, read from the start of the response as it streams by, and the shape of
+//     each search's query (es_query_shape, es_query_summary: package queryshape), so that spans group by
+//     the kind of query.
 //   - Code blocks such as building a query need no helper: apm.StartSpan(ctx, "build query", "app")
 //     and defer span.End().
 //

@@ -58,28 +58,16 @@ func (n *node) canonical() string {
 		}
 		b.WriteByte('}')
 	case 'u':
-		n.sortElems()
 		b.WriteByte('(')
-		for j, e := range n.elems {
-			if j > 0 {
-				b.WriteByte('|')
-			}
-			b.WriteString(e.canonical())
-		}
+		n.writeElems(&b)
 		b.WriteByte(')')
 	case 'a':
 		if n.n == 0 {
 			n.canon = "[]"
 			return n.canon
 		}
-		n.sortElems()
 		b.WriteByte('[')
-		for j, e := range n.elems {
-			if j > 0 {
-				b.WriteByte('|')
-			}
-			b.WriteString(e.canonical())
-		}
+		n.writeElems(&b)
 		if n.more {
 			b.WriteString("|…")
 		}
@@ -88,6 +76,17 @@ func (n *node) canonical() string {
 	}
 	n.canon = b.String()
 	return n.canon
+}
+
+// writeElems writes the canonical forms of n's elements, sorted, joined by |.
+func (n *node) writeElems(b *strings.Builder) {
+	n.sortElems()
+	for j, e := range n.elems {
+		if j > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(e.canonical())
+	}
 }
 
 // sortElems puts an array's distinct elements in the order of their canonical forms.

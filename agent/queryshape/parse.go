@@ -207,17 +207,23 @@ func stripBoost(s []byte) []byte {
 	return s
 }
 
+// open consumes the opening bracket of an object or array and, if the next byte is its closing
+// bracket, that too: empty reports it.
+func (p *parser) open(closing byte) (empty bool, err error) {
+	p.i++
+	c, err := p.peek()
+	if err != nil || c != closing {
+		return false, err
+	}
+	p.i++
+	return true, nil
+}
+
 // object parses an object, the value of objKey.
 func (p *parser) object(objKey string, m mode, depth int) (*node, error) {
-	p.i++ // '{'
 	n := p.node('o')
-	c, err := p.peek()
-	if err != nil {
+	if empty, err := p.open('}'); empty || err != nil {
 		return n, err
-	}
-	if c == '}' {
-		p.i++
-		return n, nil
 	}
 	for {
 		if c, err := p.peek(); err != nil {
@@ -311,15 +317,9 @@ func (p *parser) member(key string, m mode, depth int) (*node, error) {
 }
 
 func (p *parser) array(key string, m mode, depth int) (*node, error) {
-	p.i++ // '['
 	n := p.node('a')
-	c, err := p.peek()
-	if err != nil {
+	if empty, err := p.open(']'); empty || err != nil {
 		return n, err
-	}
-	if c == ']' {
-		p.i++
-		return n, nil
 	}
 	for {
 		child, err := p.value(key, m, depth+1)
