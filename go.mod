@@ -10,12 +10,11 @@ require (
 	github.com/elastic/go-elasticsearch/v8 v8.19.3
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875
 	github.com/google/pprof v0.0.0-20261105003125-4bf881d7fb0b
+	github.com/hotpath-apm/hotpath/agent v0.0.0-00010101000000-000000000000
+	github.com/hotpath-apm/hotpath/profiling v0.0.0-00010101000000-000000000000
 	github.com/klauspost/compress v1.20.4
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
-	go.elastic.co/apm/module/apmelasticsearch/v2 v2.7.12
-	go.elastic.co/apm/module/apmhttp/v2 v2.7.12
-	go.elastic.co/apm/module/apmzap/v2 v2.7.12
 	go.elastic.co/apm/v2 v2.7.12
 	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.28.0
@@ -52,16 +51,24 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/rogpeppe/go-internal v1.14.1 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
+	go.elastic.co/apm/module/apmelasticsearch/v2 v2.7.12 // indirect
+	go.elastic.co/apm/module/apmhttp/v2 v2.7.12 // indirect
+	go.elastic.co/apm/module/apmzap/v2 v2.7.12 // indirect
 	go.elastic.co/fastjson v1.5.1 // indirect
 	go.opentelemetry.io/otel v1.28.0 // indirect
 	go.opentelemetry.io/otel/metric v1.28.0 // indirect
 	go.opentelemetry.io/otel/trace v1.28.0 // indirect
 	go.uber.org/multierr v1.10.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/exp v0.0.0-20230626212559-97b1e661b5df // indirect
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	howett.net/plist v0.0.0-20181124034731-591f970eefbb // indirect
+)
+
+// The library (agent, profiling) is a module of its own, so that a service importing it does not get the
+// collector's dependencies; it is developed in this repository.
+replace (
+	github.com/hotpath-apm/hotpath/agent => ./agent
+	github.com/hotpath-apm/hotpath/profiling => ./profiling
 )

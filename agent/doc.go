@@ -45,7 +45,8 @@
 //     apmelasticsearch, which adds Elasticsearch's own "took", the index, hit count, timed_out and shard
 //     failures as span labels, read from the start of the response as it streams by, and the shape of
 //     each search's query (es_query_shape, es_query_summary: package queryshape), so that spans group by
-//     the kind of query.
+//     the kind of query. It works with any client that takes an http.RoundTripper: the agent's module
+//     does not require go-elasticsearch.
 //   - Code blocks such as building a query need no helper: apm.StartSpan(ctx, "build query", "app")
 //     and defer span.End().
 //

@@ -12,9 +12,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime/pprof"
+	"strings"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"go.elastic.co/apm/v2"
 	"go.elastic.co/apm/v2/transport"
 	"go.uber.org/zap"
@@ -145,17 +145,26 @@ func ExampleWrapClient() {
 }
 
 func ExampleElasticsearchTransport() {
-	es, err := elasticsearch.NewClient(elasticsearch.Config{
-		Addresses: []string{"http://127.0.0.1:9200"},
-		Transport: agent.ElasticsearchTransport(nil, agent.WithStatementLimit(2000)),
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
+	// With go-elasticsearch, the transport goes in its config:
+	//
+	//	elasticsearch.NewClient(elasticsearch.Config{
+	//		Addresses: []string{"http://127.0.0.1:9200"},
+	//		Transport: agent.ElasticsearchTransport(nil, agent.WithStatementLimit(2000)),
+	//	})
+	//
+	// (examples/basic does that). Any client of Elasticsearch's REST API that takes an http.RoundTripper
+	// works the same way, net/http's own too:
+	es := &http.Client{Transport: agent.ElasticsearchTransport(nil, agent.WithStatementLimit(2000))}
 	search := func(ctx context.Context) error {
 		// ctx carries the transaction (r.Context() in a handler): the call is a span of it, labelled
 		// with Elasticsearch's took, the hit count and shard failures.
-		res, err := es.Search(es.Search.WithContext(ctx), es.Search.WithIndex("products"))
+		req, err := http.NewRequestWithContext(ctx, "POST", "http://127.0.0.1:9200/products/_search",
+			strings.NewReader(`{"query":{"match":{"title":"red shoes"}}}`))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		res, err := es.Do(req)
 		if err != nil {
 			return fmt.Errorf("search products: %w", err)
 		}

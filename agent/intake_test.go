@@ -15,7 +15,7 @@ import (
 
 	"go.elastic.co/apm/v2"
 
-	"github.com/hotpath-apm/hotpath/internal/apmtest"
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 )
 
 // intake is an APM Server on loopback for tests: it takes what the real Elastic Go agent sends to
@@ -129,7 +129,7 @@ func (in *intake) handleEvents(w http.ResponseWriter, r *http.Request) {
 // tracer returns a real tracer that sends to the intake; it is closed when the test ends.
 func (in *intake) tracer(t *testing.T) *apm.Tracer {
 	t.Helper()
-	return apmtest.NewTracer(t, in.srv.URL, apmtest.Options{Service: "agent-test", Version: "1.0.0"})
+	return agenttest.NewTracer(t, in.srv.URL, agenttest.Options{Service: "agent-test", Version: "1.0.0"})
 }
 
 // rawPayload returns every event body received so far, decompressed.

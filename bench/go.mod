@@ -8,6 +8,7 @@ require (
 	github.com/cockroachdb/pebble/v2 v2.1.7
 	github.com/elastic/apm-data v1.10.0
 	github.com/hotpath-apm/hotpath v0.0.0-00010101000000-000000000000
+	github.com/hotpath-apm/hotpath/agent v0.0.0-00010101000000-000000000000
 	github.com/mattn/go-sqlite3 v1.14.53
 	go.elastic.co/apm/module/apmhttp/v2 v2.7.12
 	go.elastic.co/apm/v2 v2.7.12
@@ -87,3 +88,7 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+replace github.com/hotpath-apm/hotpath/agent => ../agent
+
+replace github.com/hotpath-apm/hotpath/profiling => ../profiling

@@ -12,8 +12,8 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/hotpath-apm/hotpath/agent"
-	"github.com/hotpath-apm/hotpath/internal/cpuburn"
 	"github.com/hotpath-apm/hotpath/profiling"
+	"github.com/hotpath-apm/hotpath/profiling/profilingtest"
 )
 
 // collected is an Uploader that hands captures to the test.
@@ -121,7 +121,7 @@ func stackFuncs(s *profile.Sample) []string {
 
 // TestSlowRequestCaptures is the profiler's purpose: a request burning CPU in a known function and one
 // blocked on a channel both cross their threshold while running; each transaction gets a profile.id, and
-// the capture with that id has, for the first, a CPU profile whose top function is cpuburn.Burn (from the
+// the capture with that id has, for the first, a CPU profile whose top function is profilingtest.Burn (from the
 // request's start: the ring reaches back), and for the second a goroutine profile of that request only
 // whose top frames are the channel receive in waitForRelease.
 func TestSlowRequestCaptures(t *testing.T) {
@@ -136,7 +136,7 @@ func TestSlowRequestCaptures(t *testing.T) {
 	release := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, cpuburn.Burn(300*time.Millisecond))
+		fmt.Fprint(w, profilingtest.Burn(300*time.Millisecond))
 	})
 	mux.HandleFunc("GET /block", func(w http.ResponseWriter, r *http.Request) {
 		waitForRelease(release)
@@ -182,11 +182,11 @@ func TestSlowRequestCaptures(t *testing.T) {
 		}
 	}
 
-	// CPU: cpuburn.Burn on top, samples from the request's start.
+	// CPU: profilingtest.Burn on top, samples from the request's start.
 	cpu := parseProfile(t, burn.CPU)
 	top, n := topFrame(cpu)
-	if !strings.HasSuffix(top, "/cpuburn.Burn") {
-		t.Errorf("CPU top function %s (%d samples), want cpuburn.Burn; errors %q", top, n, burn.Errors)
+	if !strings.HasSuffix(top, "/profilingtest.Burn") {
+		t.Errorf("CPU top function %s (%d samples), want profilingtest.Burn; errors %q", top, n, burn.Errors)
 	}
 	if burn.CPUSamples < 10 || !burn.CPUStart.Equal(burn.Request.Start) {
 		t.Errorf("CPU: %d samples from %v, request started %v (errors %q); %+v", burn.CPUSamples,

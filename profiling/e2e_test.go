@@ -18,9 +18,9 @@ import (
 	"go.elastic.co/apm/v2"
 
 	"github.com/hotpath-apm/hotpath/agent"
-	"github.com/hotpath-apm/hotpath/internal/apmtest"
-	"github.com/hotpath-apm/hotpath/internal/cpuburn"
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 	"github.com/hotpath-apm/hotpath/profiling"
+	"github.com/hotpath-apm/hotpath/profiling/profilingtest"
 )
 
 // collector is what the collector will be for the service, on loopback: APM Server's events intake
@@ -80,13 +80,13 @@ func (c *collector) events(w http.ResponseWriter, r *http.Request) {
 // serverURL with secretToken, if any; it is closed when the test ends.
 func newTracer(t *testing.T, serverURL, secretToken, service string) *apm.Tracer {
 	t.Helper()
-	return apmtest.NewTracer(t, serverURL, apmtest.Options{Service: service, Version: "1.0.0", SecretToken: secretToken})
+	return agenttest.NewTracer(t, serverURL, agenttest.Options{Service: service, Version: "1.0.0", SecretToken: secretToken})
 }
 
 // TestEndToEnd is the "done means": a service with agent.Wrap and the profiler on real HTTP,
 // one handler burning CPU in a known function for 400 ms and one blocked on a channel, both slower
 // than their 100 ms threshold. The collector ends up with, for each slow transaction the Elastic agent
-// sent, a profile upload naming it, whose CPU profile's top function is cpuburn.Burn, and whose goroutine
+// sent, a profile upload naming it, whose CPU profile's top function is profilingtest.Burn, and whose goroutine
 // profile's top frames are the channel receive in waitForRelease; the transaction's labels.profile_id
 // names the upload.
 func TestEndToEnd(t *testing.T) {
@@ -101,7 +101,7 @@ func TestEndToEnd(t *testing.T) {
 	release := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, cpuburn.Burn(300*time.Millisecond))
+		fmt.Fprint(w, profilingtest.Burn(300*time.Millisecond))
 	})
 	mux.HandleFunc("GET /block/{id}", func(w http.ResponseWriter, r *http.Request) {
 		waitForRelease(release)
@@ -172,7 +172,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatalf("/burn: no cpu part; errors %q", c.Errors)
 			}
 			top, n := topFrame(cpu)
-			if !strings.HasSuffix(top, "/cpuburn.Burn") || c.CPU.Samples < 10 || c.CPU.Timestamp != c.Transaction.Timestamp {
+			if !strings.HasSuffix(top, "/profilingtest.Burn") || c.CPU.Samples < 10 || c.CPU.Timestamp != c.Transaction.Timestamp {
 				t.Errorf("/burn: CPU top %s (%d samples of %d), from %d, request from %d; errors %q", top, n,
 					c.CPU.Samples, c.CPU.Timestamp, c.Transaction.Timestamp, c.Errors)
 			}

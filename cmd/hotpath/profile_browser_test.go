@@ -41,17 +41,17 @@ func TestUIProfileFlameGraph(t *testing.T) {
 	if !strings.Contains(loc, "page=profile") || !strings.Contains(loc, "id="+burn.profileID) {
 		t.Errorf("profile page URL %q", loc)
 	}
-	// The frame where most CPU samples end is cpuburn.Burn, and it is drawn the widest of those.
+	// The frame where most CPU samples end is profilingtest.Burn, and it is drawn the widest of those.
 	most := evalJS[string](t, ctx, `[...document.querySelectorAll('.flame-card .flame-node.self')]
 		.sort((a, b) => b.dataset.self - a.dataset.self)[0].dataset.name`)
 	widest := evalJS[string](t, ctx, `[...document.querySelectorAll('.flame-card .flame-node.self')]
 		.sort((a, b) => b.getBoundingClientRect().width - a.getBoundingClientRect().width)[0].dataset.name`)
 	if !strings.HasSuffix(most, burnFunc) || widest != most {
-		t.Errorf("CPU flame graph: most samples end in %q, widest frame with samples %q; want cpuburn.Burn", most, widest)
+		t.Errorf("CPU flame graph: most samples end in %q, widest frame with samples %q; want profilingtest.Burn", most, widest)
 	}
 	label := evalJS[string](t, ctx, fmt.Sprintf(`document.querySelector('.flame-card .flame-node[data-name$=%q] span').textContent`, burnFunc))
-	if label != "cpuburn.Burn" {
-		t.Errorf("cpuburn.Burn's frame reads %q", label)
+	if label != "profilingtest.Burn" {
+		t.Errorf("profilingtest.Burn's frame reads %q", label)
 	}
 	// The sample count, honestly: a few dozen samples are flagged as few.
 	note := evalJS[string](t, ctx, `document.querySelector('.flame-card .samples-note').textContent`)

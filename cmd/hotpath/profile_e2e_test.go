@@ -112,7 +112,7 @@ func slowTransactions(t *testing.T, base, token string) map[string]transactionRe
 // The functions of this package the profiles must show (a test binary's package main is named by its
 // import path).
 const (
-	burnFunc = "/internal/cpuburn.Burn"
+	burnFunc = "/profiling/profilingtest.Burn"
 	waitFunc = "/cmd/hotpath.waitForRelease"
 )
 
@@ -168,7 +168,7 @@ func TestProfileEndToEnd(t *testing.T) {
 			}
 			path := heaviestPath(cpu.Root)
 			if len(path) == 0 || !strings.HasSuffix(path[len(path)-1], burnFunc) || !strings.HasSuffix(cpu.Functions[0].Name, burnFunc) {
-				t.Errorf("/burn: heaviest stack %q, top function %+v; want cpuburn.Burn on top", path, cpu.Functions[0])
+				t.Errorf("/burn: heaviest stack %q, top function %+v; want profilingtest.Burn on top", path, cpu.Functions[0])
 			}
 			// The sample count, told honestly: ~40 samples of 10 ms for 400 ms of CPU, which is few.
 			c := cpu.CPU
@@ -176,7 +176,7 @@ func TestProfileEndToEnd(t *testing.T) {
 				t.Errorf("/burn: CPU figures %+v", c)
 			}
 			share := float64(cpu.Functions[0].Self) / float64(cpu.Total)
-			t.Logf("/burn: %d CPU samples (%d ms), low_sample_count %v, cpuburn.Burn's share %.2f; %s", c.Samples, c.CPUUS/1000, c.LowSampleCount, share, c.Note)
+			t.Logf("/burn: %d CPU samples (%d ms), low_sample_count %v, profilingtest.Burn's share %.2f; %s", c.Samples, c.CPUUS/1000, c.LowSampleCount, share, c.Note)
 		case "GET /block/{id}":
 			g := p.Goroutine
 			if g == nil {

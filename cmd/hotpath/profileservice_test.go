@@ -10,20 +10,20 @@ import (
 	"time"
 
 	"github.com/hotpath-apm/hotpath/agent"
-	"github.com/hotpath-apm/hotpath/internal/cpuburn"
 	"github.com/hotpath-apm/hotpath/profiling"
+	"github.com/hotpath-apm/hotpath/profiling/profilingtest"
 )
 
 // profiledService is the service of the profile tests.
 const profiledService = "profiled"
 
-// burnFor is how much CPU the /burn handler burns in cpuburn.Burn.
+// burnFor is how much CPU the /burn handler burns in profilingtest.Burn.
 const burnFor = 400 * time.Millisecond
 
 // runProfiledService runs a service with agent.Wrap and the profiler, the real Elastic agent sending its
 // transactions to the collector at collectorURL and the profiler uploading its captures there (both
 // with the secret token), and sends it two requests slower than their 100 ms threshold: GET /burn, which
-// burns burnFor of CPU in cpuburn.Burn, and GET /block/{id}, which waits on a channel in waitForRelease until
+// burns burnFor of CPU in profilingtest.Burn, and GET /block/{id}, which waits on a channel in waitForRelease until
 // the profiler has started its capture. It returns once the profiler has uploaded both captures and the
 // agent has sent both transactions, each acknowledged by the collector (it answers once stored).
 func runProfiledService(t *testing.T, collectorURL, secretToken string) {
@@ -51,7 +51,7 @@ func runProfiledService(t *testing.T, collectorURL, secretToken string) {
 	release := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, cpuburn.Burn(burnFor))
+		fmt.Fprint(w, profilingtest.Burn(burnFor))
 	})
 	mux.HandleFunc("GET /block/{id}", func(w http.ResponseWriter, r *http.Request) {
 		waitForRelease(release)

@@ -5,7 +5,7 @@ import (
 
 	"go.elastic.co/apm/v2"
 
-	"github.com/hotpath-apm/hotpath/internal/apmtest"
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 )
 
 // newTestTracer returns a real Elastic Go agent for service (version, environment "test") that sends
@@ -15,7 +15,7 @@ import (
 func newTestTracer(t *testing.T, collectorURL, secretToken, service, version string) *apm.Tracer {
 	t.Helper()
 	t.Cleanup(apm.DefaultTracer().Close)
-	return apmtest.NewTracer(t, collectorURL, apmtest.Options{
+	return agenttest.NewTracer(t, collectorURL, agenttest.Options{
 		Service: service, Version: version, Environment: "test", SecretToken: secretToken,
 	})
 }

@@ -8,8 +8,8 @@ import (
 
 	"go.elastic.co/apm/v2/apmconfig"
 
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 	"github.com/hotpath-apm/hotpath/collector"
-	"github.com/hotpath-apm/hotpath/internal/apmtest"
 )
 
 // TestGoAgentCentralConfig: the Elastic Go agent's own config client gets the settings from the file,
@@ -20,7 +20,7 @@ func TestGoAgentCentralConfig(t *testing.T) {
 	api, _, reg := newTestAPI(t, Config{AgentConfigFile: path, AgentConfigMaxAge: time.Second, SecretToken: "tok"})
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()
-	tp := apmtest.NewTransport(t, srv.URL, apmtest.Options{SecretToken: "tok"})
+	tp := agenttest.NewTransport(t, srv.URL, agenttest.Options{SecretToken: "tok"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	changes := tp.WatchConfig(ctx, apmconfig.WatchParams{Service: struct{ Name, Environment string }{Name: "search"}})
@@ -57,7 +57,7 @@ func TestGoAgentDelivers(t *testing.T) {
 	api, rec, _ := newTestAPI(t, Config{APIKeys: []APIKey{{ID: "ci", Key: "k"}}})
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()
-	tracer := apmtest.NewTracer(t, srv.URL, apmtest.Options{Service: "agent-test", APIKey: "Y2k6aw=="}) // base64("ci:k")
+	tracer := agenttest.NewTracer(t, srv.URL, agenttest.Options{Service: "agent-test", APIKey: "Y2k6aw=="}) // base64("ci:k")
 	const txs = 50
 	for range txs {
 		tx := tracer.StartTransaction("GET /search", "request")

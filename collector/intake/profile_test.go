@@ -20,8 +20,8 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 	"github.com/hotpath-apm/hotpath/collector"
-	"github.com/hotpath-apm/hotpath/internal/apmtest"
 )
 
 // profileSink is a ProfileSink test double: it keeps what it is given, or answers err; with block set,
@@ -225,7 +225,7 @@ func TestProfileElasticAgent(t *testing.T) {
 	h, sink, _ := newProfileAPI(t, Config{SecretToken: "tok"}, ProfileConfig{})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	tr := apmtest.NewTransport(t, srv.URL, apmtest.Options{SecretToken: "tok"})
+	tr := agenttest.NewTransport(t, srv.URL, agenttest.Options{SecretToken: "tok"})
 	for _, kind := range []string{"cpu", "heap"} {
 		data := readFixture(t, "profile/"+kind+".pprof")
 		if err := tr.SendProfile(context.Background(), bytes.NewReader(readFixture(t, "profile/metadata.json")), bytes.NewReader(data)); err != nil {
@@ -245,7 +245,7 @@ func TestProfileElasticAgent(t *testing.T) {
 		t.Errorf("both uploads got id %s", got[0].ID)
 	}
 	// Without the token: 401, as the events endpoint.
-	tr2 := apmtest.NewTransport(t, srv.URL, apmtest.Options{})
+	tr2 := agenttest.NewTransport(t, srv.URL, agenttest.Options{})
 	err := tr2.SendProfile(context.Background(), strings.NewReader(testMetadata), bytes.NewReader(readFixture(t, "profile/cpu.pprof")))
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("without the token: %v", err)

@@ -16,7 +16,7 @@ import (
 
 	"go.elastic.co/apm/v2"
 
-	"github.com/hotpath-apm/hotpath/internal/apmtest"
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 )
 
 // Event is the part of an intake v2 transaction or span the tests look at.
@@ -64,7 +64,7 @@ func New(t testing.TB) *Intake {
 // Flush it before looking at what arrived.
 func (in *Intake) Tracer(t testing.TB, service string) *apm.Tracer {
 	t.Helper()
-	return apmtest.NewTracer(t, in.srv.URL, apmtest.Options{Service: service})
+	return agenttest.NewTracer(t, in.srv.URL, agenttest.Options{Service: service})
 }
 
 func (in *Intake) serve(w http.ResponseWriter, r *http.Request) {

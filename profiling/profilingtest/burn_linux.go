@@ -1,4 +1,4 @@
-package cpuburn
+package profilingtest
 
 import (
 	"runtime"

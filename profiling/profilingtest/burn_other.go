@@ -1,6 +1,6 @@
 //go:build !linux
 
-package cpuburn
+package profilingtest
 
 import "time"
 

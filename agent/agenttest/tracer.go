@@ -1,6 +1,8 @@
-// Package apmtest gives tests the real Elastic Go agent pointed at a server of theirs (a collector, an
-// intake recorder): its own HTTP transport, and a tracer on it, set up and torn down with the test.
-package apmtest
+// Package agenttest holds the test doubles of hotpath's library, shipped as a package as Elastic's apmtest
+// and transporttest are, for the library's own tests and for services that use it: the real Elastic Go
+// agent pointed at a server of the test's (a collector, an intake recorder), with its own HTTP transport
+// and a tracer on it, set up and torn down with the test.
+package agenttest
 
 import (
 	"net/url"
