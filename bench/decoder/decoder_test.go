@@ -17,7 +17,7 @@ import (
 )
 
 // fixtures are the intake v2 bodies hotpath's decoder tests use.
-const fixtures = "../../collector/intake/decoder/testdata"
+const fixtures = "../../collector/testdata/apm-server/intake-v2"
 
 var requestTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 

@@ -29,7 +29,7 @@ import (
 )
 
 const (
-	fixture = "../../collector/elasticsearch/testdata/intake/heavy.ndjson"
+	fixture = "../../collector/testdata/apm-server/intake-v2/heavy.ndjson"
 	events  = 1920
 	// batch holds the whole fixture, so every event is alive in one ProcessBatch call.
 	batch = 4096

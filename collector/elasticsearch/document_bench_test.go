@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hotpath-apm/hotpath/collector"
@@ -12,10 +13,10 @@ import (
 	"github.com/hotpath-apm/hotpath/collector/intake/enrich"
 )
 
-// withHeavy decodes and enriches testdata/intake/heavy.ndjson (1920 transactions, spans, errors and
+// withHeavy decodes and enriches the fixture heavy.ndjson (1920 transactions, spans, errors and
 // metricsets) in one batch and calls fn with it, while the events are alive.
 func withHeavy(b *testing.B, fn func(events collector.Batch)) {
-	body, err := os.ReadFile("testdata/intake/heavy.ndjson")
+	body, err := os.ReadFile(filepath.Join(fixtures, "heavy.ndjson"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,10 +19,10 @@ import (
 	"github.com/hotpath-apm/hotpath/collector/intake/enrich"
 )
 
-// The golden documents in testdata/es-source are what Elastic APM Server 9.6.0 (apm-data v1.22.1)
-// sends to Elasticsearch for the intake fixtures in testdata/intake; testdata/es-source/CHAIN.md says
-// exactly how they were made. The test runs the real chain hotpath runs, decoder then enrich then
-// rendering, on the same input (request time 2026-01-01T00:00:00Z, client 127.0.0.1), and compares
+// The golden documents (goldens) are what Elastic APM Server 9.6.0 (apm-data v1.22.1) sends to
+// Elasticsearch for the intake fixtures (fixtures); es-source/CHAIN.md says exactly how they were made.
+// This is hotpath's one golden test of events as documents: it runs the real chain hotpath runs,
+// decoder (in batches of 10, so that events cross batches) then enrich then rendering, on the same input (request time 2026-01-01T00:00:00Z, client 127.0.0.1), and compares
 // every document as canonical JSON: keys sorted, numbers as numbers, metricset.samples sorted by name
 // (APM Server's order comes from a Go map), observer.hostname, observer.version and
 // observer.ephemeral_id left out (they describe the server, not the event).
@@ -58,8 +58,9 @@ type goldenDoc struct {
 	Source json.RawMessage `json:"source"`
 }
 
-// renderFixture decodes an intake fixture, enriches and renders every event as the exporter would.
-func renderFixture(t testing.TB, body []byte, endpoint string) []goldenDoc {
+// renderFixture decodes an intake fixture, enriches and renders every event as the exporter would. It
+// returns the documents and the number of events the decoder accepted.
+func renderFixture(t testing.TB, body []byte, endpoint string) ([]goldenDoc, int) {
 	t.Helper()
 	en := enrich.New(enrich.Config{ObserverHostname: "hotpath-test"})
 	var docs []goldenDoc
@@ -87,19 +88,19 @@ func renderFixture(t testing.TB, body []byte, endpoint string) []goldenDoc {
 		return nil
 	})
 	base := goldenBase(endpoint)
-	res, err := decoder.New(decoder.Options{}).Decode(context.Background(), bytes.NewReader(body), &base, p)
+	res, err := decoder.New(decoder.Options{BatchSize: 10}).Decode(context.Background(), bytes.NewReader(body), &base, p)
 	if err != nil {
 		t.Fatalf("decode: %v", err)
 	}
 	if len(res.Errors) > 0 {
 		t.Fatalf("decode errors: %+v", res.Errors)
 	}
-	return docs
+	return docs, res.Accepted
 }
 
 func TestGoldenDocuments(t *testing.T) {
 	var manifest []goldenEntry
-	raw, err := os.ReadFile("testdata/es-source/MANIFEST.json")
+	raw, err := os.ReadFile(filepath.Join(goldens, "MANIFEST.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestGoldenDocuments(t *testing.T) {
 	}
 	tested := 0
 	for _, m := range manifest {
-		golden, err := os.ReadFile(filepath.Join("testdata/es-source", m.Golden))
+		golden, err := os.ReadFile(filepath.Join(goldens, m.Golden))
 		if os.IsNotExist(err) {
 			continue // the manifest also lists fixtures whose golden file was not shipped
 		}
@@ -117,7 +118,7 @@ func TestGoldenDocuments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body, err := os.ReadFile(filepath.Join("testdata/intake", m.Fixture))
+			body, err := os.ReadFile(filepath.Join(fixtures, m.Fixture))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +126,10 @@ func TestGoldenDocuments(t *testing.T) {
 			if len(want) != m.Indexed {
 				t.Fatalf("golden file has %d documents, manifest says %d", len(want), m.Indexed)
 			}
-			got := renderFixture(t, body, m.Endpoint)
+			got, accepted := renderFixture(t, body, m.Endpoint)
+			if accepted != m.Accepted {
+				t.Errorf("decoder accepted %d events, want %d", accepted, m.Accepted)
+			}
 			if len(got) != len(want) {
 				t.Errorf("%d documents, want %d", len(got), len(want))
 			}

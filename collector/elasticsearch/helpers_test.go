@@ -21,6 +21,13 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// The intake fixtures of Elastic APM Server's tests (and hotpath's own) and the documents APM Server
+// writes for them, shared with the intake and decoder tests: collector/testdata/apm-server.
+const (
+	fixtures = "../testdata/apm-server/intake-v2"
+	goldens  = "../testdata/apm-server/es-source"
+)
+
 // openStore opens the store in dir, closed at the end of the test unless closed before.
 func openStore(t *testing.T, dir string) *pebble.Store {
 	t.Helper()

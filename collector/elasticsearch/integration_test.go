@@ -88,7 +88,7 @@ func exportFixtures(t *testing.T, cfg elasticsearch.Config) {
 	run := hex.EncodeToString(rnd[:])
 	st := openStore(t, t.TempDir())
 	var manifest []goldenEntry
-	raw, _ := os.ReadFile("testdata/es-source/MANIFEST.json")
+	raw, _ := os.ReadFile(filepath.Join(goldens, "MANIFEST.json"))
 	if err := json.Unmarshal(raw, &manifest); err != nil {
 		t.Fatal(err)
 	}
@@ -97,10 +97,10 @@ func exportFixtures(t *testing.T, cfg elasticsearch.Config) {
 	unique := map[string]bool{}
 	total, withoutID := 0, 0
 	for fi, m := range manifest {
-		if _, err := os.Stat(filepath.Join("testdata/es-source", m.Golden)); err != nil {
+		if _, err := os.Stat(filepath.Join(goldens, m.Golden)); err != nil {
 			continue
 		}
-		body, err := os.ReadFile(filepath.Join("testdata/intake", m.Fixture))
+		body, err := os.ReadFile(filepath.Join(fixtures, m.Fixture))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,10 @@ import (
 // spends a minute shrinking each new input): go test ./collector/intake -run X -fuzz FuzzEvents
 // -fuzzminimizetime 2s.
 func FuzzEvents(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "intake-v2", "*.ndjson"))
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "apm-server", "intake-v2", "*.ndjson"))
+	if len(files) == 0 {
+		f.Fatal("no intake fixtures in ../testdata/apm-server/intake-v2")
+	}
 	for _, name := range files {
 		b, err := os.ReadFile(name)
 		if err != nil {

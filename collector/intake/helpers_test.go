@@ -105,7 +105,7 @@ func serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
 
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "apm-server", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hotpath-apm/hotpath/collector"
@@ -12,7 +13,7 @@ import (
 // BenchmarkDecodeHeavy decodes heavy.ndjson (1920 events of the four kinds) with a processor that does
 // nothing. bench/decoder runs the same input through apm-data side by side.
 func BenchmarkDecodeHeavy(b *testing.B) {
-	body, err := os.ReadFile("testdata/heavy.ndjson")
+	body, err := os.ReadFile(filepath.Join(fixtures, "heavy.ndjson"))
 	if err != nil {
 		b.Fatal(err)
 	}

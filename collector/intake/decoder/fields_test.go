@@ -19,7 +19,7 @@ import (
 
 func decodeFixture(t *testing.T, name string) []collector.Event {
 	t.Helper()
-	body, err := os.ReadFile(filepath.Join("testdata", name))
+	body, err := os.ReadFile(filepath.Join(fixtures, name))
 	if err != nil {
 		t.Fatal(err)
 	}

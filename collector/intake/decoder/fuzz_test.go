@@ -19,7 +19,7 @@ import (
 //	go test ./collector/intake/decoder -run '^$' -fuzz FuzzDecodeLine -fuzztime 5m
 
 func fixtureBodies(f *testing.F) [][]byte {
-	paths, err := filepath.Glob("testdata/*.ndjson")
+	paths, err := filepath.Glob(filepath.Join(fixtures, "*.ndjson"))
 	if err != nil || len(paths) == 0 {
 		f.Fatal("no fixtures", err)
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // TestAPMServerResponses replays the invalid-input cases of APM Server's handler tests
-// (testdata/responses.json, from its approved files): same accepted count, same errors, same documents.
+// (responses/index.json of collector/testdata/apm-server, from its approved files): same accepted count, same errors, same documents.
 // Messages are compared exactly where APM Server's wording is known, by prefix otherwise.
 func TestAPMServerResponses(t *testing.T) {
 	var index struct {
@@ -26,7 +26,7 @@ func TestAPMServerResponses(t *testing.T) {
 			} `json:"body"`
 		} `json:"cases"`
 	}
-	readJSON(t, "testdata/responses.json", &index)
+	readJSON(t, responsesIndex, &index)
 	ran := 0
 	for _, c := range index.Cases {
 		opts := Options{}
@@ -41,7 +41,7 @@ func TestAPMServerResponses(t *testing.T) {
 		}
 		ran++
 		t.Run(c.Case, func(t *testing.T) {
-			body, err := os.ReadFile(filepath.Join("testdata", *c.Fixture))
+			body, err := os.ReadFile(filepath.Join(fixtures, *c.Fixture))
 			if err != nil {
 				t.Fatal(err)
 			}
