@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/http"
+	"os"
 
 	"go.elastic.co/apm/module/apmhttp/v2"
 	"go.elastic.co/apm/v2"
@@ -25,14 +26,14 @@ func WithTargetService(name string) ClientOption {
 // WrapClient returns a copy of c (http.DefaultClient if nil) whose requests are exit spans of the
 // transaction in their context (apmhttp.WrapClient): a span per request, ended when the response body is
 // closed or read to the end, and the traceparent/tracestate headers that continue the trace in the called
-// service. Requests without a transaction in their context are sent untraced.
+// service. Requests without a transaction in their context are sent untraced. The URL a span records has
+// the values of sensitive query parameters (the sanitizer's names: the Elastic agent's defaults and
+// ELASTIC_APM_SANITIZE_FIELD_NAMES) and the password of its user information "[REDACTED]"; the request
+// sent is unchanged.
 func WrapClient(c *http.Client, opts ...ClientOption) *http.Client {
 	var cfg clientConfig
 	for _, o := range opts {
 		o(&cfg)
-	}
-	if cfg.target == "" {
-		return apmhttp.WrapClient(c)
 	}
 	if c == nil {
 		c = http.DefaultClient
@@ -42,30 +43,42 @@ func WrapClient(c *http.Client, opts ...ClientOption) *http.Client {
 		base = http.DefaultTransport
 	}
 	inner := *c
-	inner.Transport = &targetTransport{base: base, target: cfg.target}
+	inner.Transport = &spanTransport{base: base, target: cfg.target, names: sanitizedFieldNames(os.Getenv)}
+	if cfg.target == "" {
+		return apmhttp.WrapClient(&inner)
+	}
 	target := cfg.target
 	return apmhttp.WrapClient(&inner, apmhttp.WithClientRequestName(func(r *http.Request) string {
 		return r.Method + " " + target
 	}))
 }
 
-// targetTransport runs inside apmhttp's round-tripper, after it has started the span and described the
-// request, and replaces the span's destination (the request's address) by the named target.
-type targetTransport struct {
+// spanTransport runs inside apmhttp's round-tripper, after it has started the span and described the
+// request: it replaces the span's destination (the request's address) by the named target, if any, and
+// the URL the span records by one without secrets.
+type spanTransport struct {
 	base   http.RoundTripper
-	target string
+	target string // "": apmhttp's naming by host
+	names  fieldNames
 }
 
-func (t *targetTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *spanTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if span := apm.SpanFromContext(req.Context()); span != nil && isSpanOf(span, req) {
-		span.Context.SetServiceTarget(apm.ServiceTargetSpanContext{Type: "http", Name: t.target})
+		if u := t.names.redactURL(req.URL); u != req.URL {
+			r := *req
+			r.URL = u
+			span.Context.SetHTTPRequest(&r)
+		}
+		if t.target != "" {
+			span.Context.SetServiceTarget(apm.ServiceTargetSpanContext{Type: "http", Name: t.target})
+		}
 	}
 	return t.base.RoundTrip(req)
 }
 
 // CloseIdleConnections closes the base transport's idle connections, so that http.Client.CloseIdleConnections
 // reaches it through apmhttp.
-func (t *targetTransport) CloseIdleConnections() {
+func (t *spanTransport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}

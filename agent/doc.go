@@ -31,10 +31,15 @@
 //   - Ignored paths (WithIgnorePaths): served without a transaction and without allocating.
 //   - Slow requests: a transaction that took longer than its threshold (WithSlowThreshold, 500 ms by
 //     default; WithRouteSlowThreshold per route) carries the label slow=true.
-//   - Redaction: Authorization, Proxy-Authorization and every cookie value are "[REDACTED]" in what is sent,
-//     whatever ELASTIC_APM_SANITIZE_FIELD_NAMES says; the agent's sanitizer redacts the rest (its defaults
-//     cover Set-Cookie and fields named like password, token, secret, key, session...). The handler sees
-//     the request unchanged.
+//   - Redaction, before the tracer sees the request (so also in the errors captured during the handler,
+//     which record the request as the tracer received it): Authorization, Proxy-Authorization, X-Api-Key
+//     and every cookie value are "[REDACTED]", and so are the values of query parameters whose names
+//     match the sanitizer's names (the Elastic agent's defaults, such as password, *token*, *key,
+//     *session*, *auth*, plus ELASTIC_APM_SANITIZE_FIELD_NAMES), whatever the tracer's own sanitizer
+//     settings; a form body is never given to the tracer's body capture (ELASTIC_APM_CAPTURE_BODY). The
+//     tracer's sanitizer redacts the rest (other headers by name, Set-Cookie). The handler sees the
+//     request unchanged. WrapClient's spans record the called URL with the same query parameters and
+//     any password redacted.
 //
 // # Spans
 //

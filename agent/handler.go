@@ -56,6 +56,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
+	if rr := h.cfg.names.redactedCopy(r); rr != nil {
+		r = rr
+	}
 	h.traced.ServeHTTP(w, r)
 }
 
@@ -63,6 +66,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type served struct {
 	tx        *apm.Transaction
 	r         *http.Request // apmhttp's copy of the request, which it records from
+	hr        *http.Request // the request given to the handler (r, or the original of a redacted r)
 	start     time.Time
 	req       *Request // non-nil when a listener is told about the request
 	pattern   string   // the ServeMux pattern the transaction was named by before the handler, if any
@@ -75,13 +79,14 @@ type served struct {
 // is created.
 func (h *handler) serveTraced(w http.ResponseWriter, r *http.Request) {
 	tx := apm.TransactionFromContext(r.Context())
+	hr := handlerRequest(r)
 	if tx == nil { // apmhttp ignored it (ELASTIC_APM_TRANSACTION_IGNORE_URLS)
-		h.next.ServeHTTP(w, r)
+		h.next.ServeHTTP(w, hr)
 		return
 	}
-	s := served{tx: tx, r: r, start: time.Now()}
+	s := served{tx: tx, r: r, hr: hr, start: time.Now()}
 	defer h.finish(&s)
-	tx.Name, s.pattern = h.startName(r)
+	tx.Name, s.pattern = h.startName(hr)
 	if f := h.cfg.inflight; f != nil {
 		if wd := f.current.Load(); wd != nil {
 			h.serveListened(wd, w, &s)
@@ -89,7 +94,7 @@ func (h *handler) serveTraced(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.next.ServeHTTP(w, r)
+	h.next.ServeHTTP(w, hr)
 	s.completed = true
 }
 
@@ -100,14 +105,14 @@ func (h *handler) serveListened(wd *watchdog, w http.ResponseWriter, s *served) 
 		TraceID:       tc.Trace,
 		TransactionID: tc.Span,
 		Sampled:       s.tx.Sampled(),
-		Method:        s.r.Method,
+		Method:        s.hr.Method,
 		Route:         s.tx.Name,
 		Start:         s.start,
 		wd:            wd,
 		index:         -1,
 		next:          h.next,
 		w:             w,
-		hr:            s.r,
+		hr:            s.hr,
 	}
 	hex.Encode(req.ids[:32], tc.Trace[:])
 	hex.Encode(req.ids[32:], tc.Span[:])
@@ -117,7 +122,7 @@ func (h *handler) serveListened(wd *watchdog, w http.ResponseWriter, s *served) 
 		req.deadline = req.Start.Add(req.Threshold)
 		wd.watch(req)
 	}
-	ctx := s.r.Context()
+	ctx := s.hr.Context()
 	wd.listener.ServeRequest(ctx, req)
 	if !req.served {
 		req.Serve(ctx)
@@ -125,7 +130,7 @@ func (h *handler) serveListened(wd *watchdog, w http.ResponseWriter, s *served) 
 }
 
 // finish renames the transaction if the router learned its route while dispatching, labels it slow,
-// applies a listener's labels and redacts the request, on the request's goroutine before apmhttp records
+// applies a listener's labels and redacts the credentials a handler may have added to the request, on the request's goroutine before apmhttp records
 // the request and ends the transaction. It runs even if the handler panicked, before apmhttp records the
 // panic's error, which so carries the final name.
 func (h *handler) finish(s *served) {

@@ -175,3 +175,57 @@ func followedByEquals(s, name string) bool {
 		i += j + 1
 	}
 }
+
+func TestGlobFold(t *testing.T) {
+	for _, tc := range []struct {
+		p, s string
+		want bool
+	}{
+		{"password", "Password", true},
+		{"password", "passwords", false},
+		{"*key", "X-Api-Key", true},
+		{"*key", "keys", false},
+		{"*token*", "access_TOKEN_v2", true},
+		{"*auth*", "Authorization", true},
+		{"a*b*c", "aXbYc", true},
+		{"a*b*c", "aXcYb", false},
+		{"*", "", true},
+		{"", "", true},
+		{"", "x", false},
+	} {
+		if got := globFold(tc.p, tc.s); got != tc.want {
+			t.Errorf("globFold(%q, %q) = %v, want %v", tc.p, tc.s, got, tc.want)
+		}
+	}
+}
+
+// FuzzRedactQuery: whatever the query string, redactQuery keeps its parameters in order, each either
+// unchanged or, when its name is sensitive, with the value "[REDACTED]".
+func FuzzRedactQuery(f *testing.F) {
+	names := sanitizedFieldNames(func(string) string { return "password" })
+	f.Add("password=a&token=b&q=c")
+	f.Add("a%20key=x&&=y&api_key&Pass%77ord=z")
+	f.Fuzz(func(t *testing.T, q string) {
+		out := names.redactQuery(q)
+		in, got := strings.Split(q, "&"), strings.Split(out, "&")
+		if q == "" {
+			in = nil
+		}
+		if out == "" {
+			got = nil
+		}
+		if len(in) != len(got) {
+			t.Fatalf("%q -> %q", q, out)
+		}
+		for i := range in {
+			if names.sensitiveParam(in[i]) {
+				name, _, _ := strings.Cut(in[i], "=")
+				if got[i] != name+"="+redacted {
+					t.Fatalf("%q -> %q: %q became %q", q, out, in[i], got[i])
+				}
+			} else if got[i] != in[i] {
+				t.Fatalf("%q -> %q: %q became %q", q, out, in[i], got[i])
+			}
+		}
+	})
+}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/http"
+	"os"
 	"time"
 
 	"go.elastic.co/apm/v2"
@@ -20,6 +21,7 @@ type config struct {
 	slow      time.Duration              // <= 0: slow detection off
 	routeSlow map[string]time.Duration   // per transaction name; overrides slow
 	inflight  *InFlight                  // nil: no in-flight registry
+	names     fieldNames                 // the sanitizer's names, applied to query strings
 }
 
 func newConfig(opts []Option) config {
@@ -30,6 +32,7 @@ func newConfig(opts []Option) config {
 	if c.tracer == nil {
 		c.tracer = apm.DefaultTracer()
 	}
+	c.names = sanitizedFieldNames(os.Getenv)
 	return c
 }
 

@@ -1,11 +1,14 @@
 package agent_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"go.elastic.co/apm/v2"
 
 	"github.com/hotpath-apm/hotpath/agent"
 )
@@ -93,6 +96,97 @@ func TestSecretsNeverSent(t *testing.T) {
 			}
 			if got := errs[0].Context.Request.Headers["Authorization"]; got != "[REDACTED]" {
 				t.Errorf("error's request Authorization sent as %v", got)
+			}
+		})
+	}
+}
+
+// TestSecretsNeverSentAnyWay: every kind of secret a request carries (Authorization, Proxy-Authorization,
+// X-Api-Key, cookies, sensitive query parameters, a form body) and a token in the URL of an outgoing call,
+// with the tracer capturing request bodies and an error captured inside the handler (which records the
+// request as the tracer received it), under the default sanitizer and under
+// ELASTIC_APM_SANITIZE_FIELD_NAMES=password. None is in the bytes the agent sent; the handler and the
+// called service saw them all.
+func TestSecretsNeverSentAnyWay(t *testing.T) {
+	for _, env := range []string{"", "password"} {
+		t.Run("sanitize="+env, func(t *testing.T) {
+			t.Setenv("ELASTIC_APM_SANITIZE_FIELD_NAMES", env)
+			in := newIntake(t)
+			tracer := in.tracer(t)
+			tracer.SetCaptureBody(apm.CaptureBodyAll)
+			if env != "" {
+				if err := tracer.SetSanitizedFieldNames(env); err != nil {
+					t.Fatal(err)
+				}
+			}
+			backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Query().Get("token") != "out-GGGG" || r.URL.User != nil {
+					t.Errorf("the called service saw %s", r.URL)
+				}
+			}))
+			defer backend.Close()
+			client := agent.WrapClient(backend.Client())
+			var seen []string
+			mux := http.NewServeMux()
+			handle := func(w http.ResponseWriter, r *http.Request) {
+				if err := r.ParseForm(); err != nil {
+					t.Error(err)
+				}
+				seen = append(seen, r.Header.Get("Authorization"), r.Header.Get("X-Api-Key"),
+					r.Form.Get("password"), r.Form.Get("token"), r.Form.Get("api_key"))
+				if c, err := r.Cookie("sid"); err == nil {
+					seen = append(seen, c.Value)
+				}
+				out, _ := http.NewRequestWithContext(r.Context(), "GET", backend.URL+"/lookup?token=out-GGGG&q=visible-out", nil)
+				if resp, err := client.Do(out); err != nil {
+					t.Error(err)
+				} else {
+					resp.Body.Close()
+				}
+				apm.CaptureError(r.Context(), errors.New("captured inside the handler")).Send()
+			}
+			mux.HandleFunc("GET /account", handle)
+			mux.HandleFunc("POST /form", handle)
+			srv := httptest.NewServer(agent.Wrap(mux, agent.WithTracer(tracer)))
+			defer srv.Close()
+
+			get, _ := http.NewRequest("GET", srv.URL+"/account?password=q-HHHH&token=q-IIII&q=visible-q", nil)
+			post, _ := http.NewRequest("POST", srv.URL+"/form?x=1", strings.NewReader("password=form-JJJJ&api_key=form-KKKK&q=visible-form"))
+			post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for _, req := range []*http.Request{get, post} {
+				req.Header.Set("Authorization", "Bearer tok-AAAA")
+				req.Header.Set("Proxy-Authorization", "Basic cHJveHktRERERA==")
+				req.Header.Set("X-Api-Key", "apikey-LLLL")
+				req.Header.Add("Cookie", "sid=sid-BBBB")
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			tracer.Flush(nil)
+
+			secrets := []string{"tok-AAAA", "cHJveHktRERERA", "apikey-LLLL", "sid-BBBB", "q-HHHH", "q-IIII",
+				"form-JJJJ", "form-KKKK", "out-GGGG"}
+			for _, s := range secrets {
+				if !strings.Contains(strings.Join(seen, " "), s) && !strings.HasPrefix(s, "cHJ") && !strings.HasPrefix(s, "out") {
+					t.Errorf("the handler did not see %q (saw %q)", s, seen)
+				}
+			}
+			raw := in.rawPayload()
+			for _, s := range secrets {
+				if strings.Contains(raw, s) {
+					t.Errorf("%q was sent to the APM server", s)
+				}
+			}
+			for _, want := range []string{"visible-q", "visible-out", "captured inside the handler", "token=[REDACTED]"} {
+				if !strings.Contains(raw, want) {
+					t.Errorf("the payload has no %q: the test proves nothing", want)
+				}
+			}
+			if errs := decode[sentError](t, in, "error"); len(errs) != 2 || errs[0].Context.Request == nil {
+				t.Errorf("errors %+v", errs)
 			}
 		})
 	}
