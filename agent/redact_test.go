@@ -53,12 +53,7 @@ func TestSecretsNeverSent(t *testing.T) {
 				req.Header.Add("Cookie", "sid=sid-BBBB; theme=theme-EEEE")
 				req.Header.Add("Cookie", "prefs=prefs-FFFF")
 				req.Header.Set("X-Request-Id", "visible-1")
-				resp, err := srv.Client().Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				send(t, srv.Client(), req)
 			}
 			tracer.Flush(nil)
 
@@ -158,12 +153,7 @@ func TestSecretsNeverSentAnyWay(t *testing.T) {
 				req.Header.Set("Proxy-Authorization", "Basic cHJveHktRERERA==")
 				req.Header.Set("X-Api-Key", "apikey-LLLL")
 				req.Header.Add("Cookie", "sid=sid-BBBB")
-				resp, err := srv.Client().Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+				send(t, srv.Client(), req)
 			}
 			tracer.Flush(nil)
 
@@ -190,4 +180,15 @@ func TestSecretsNeverSentAnyWay(t *testing.T) {
 			}
 		})
 	}
+}
+
+// send sends req and reads the answer to its end.
+func send(t *testing.T, c *http.Client, req *http.Request) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 }
