@@ -87,16 +87,19 @@ func newAuthenticator(secretToken string, keys []APIKey) (*authenticator, error)
 func (a *authenticator) enabled() bool { return a.hasSecretToken || len(a.apiKeys) > 0 }
 
 // authenticate checks the Authorization header value. On failure the error's text is the one APM
-// Server answers with in its 401 body.
+// Server answers with in its 401 body, except that an unknown scheme is not echoed. The scheme is
+// matched without regard to case (RFC 9110 §11.1), as the profiler's endpoint matches it, where APM
+// Server takes only "Bearer" and "ApiKey" exactly: agents send those, and "bearer <token>" from curl
+// works on both of hotpath's endpoints alike.
 func (a *authenticator) authenticate(header string) (authMethod, error) {
 	if !a.enabled() {
 		return authNone, nil
 	}
 	kind, token := parseAuthorizationHeader(header)
-	switch kind {
-	case "":
+	switch {
+	case kind == "":
 		return authAnonymous, errors.New(msgAuthMissing)
-	case "ApiKey":
+	case strings.EqualFold(kind, "ApiKey"):
 		if len(a.apiKeys) == 0 {
 			break
 		}
@@ -113,7 +116,7 @@ func (a *authenticator) authenticate(header string) (authMethod, error) {
 		if subtle.ConstantTimeCompare(got[:], want[:]) == 1 && known {
 			return authAPIKey, nil
 		}
-	case "Bearer":
+	case strings.EqualFold(kind, "Bearer"):
 		if !a.hasSecretToken {
 			break
 		}
@@ -122,7 +125,9 @@ func (a *authenticator) authenticate(header string) (authMethod, error) {
 			return authSecretToken, nil
 		}
 	default:
-		return authAnonymous, fmt.Errorf("%s: unknown Authentication header %s: %s", msgAuthFailed, kind, expectedAuthHeaderFormat)
+		// APM Server names the scheme it did not know; hotpath does not echo what a client sent in its
+		// Authorization header (it may be a credential in a scheme sent by mistake).
+		return authAnonymous, errors.New(msgAuthFailed + ": unknown Authentication header: " + expectedAuthHeaderFormat)
 	}
 	return authAnonymous, errors.New(msgAuthFailed)
 }

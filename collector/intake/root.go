@@ -2,6 +2,8 @@ package intake
 
 import (
 	"net/http"
+	"os"
+	"strings"
 	"runtime/debug"
 	"time"
 )
@@ -15,25 +17,61 @@ type serverInfo struct {
 	Version      string `json:"version"`
 }
 
-// buildInfo reads the commit and its time from the binary's VCS stamp; without one (go test, go run
-// outside a checkout) they are APM Server's zero values.
+// buildInfo returns the build date and commit reported at GET /, from what the binary knows of its
+// build (see buildInfoFrom).
 func buildInfo() (date, sha string) {
-	date = time.Time{}.Format(time.RFC3339)
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return date, ""
+	info, _ := debug.ReadBuildInfo()
+	var built time.Time
+	if exe, err := os.Executable(); err == nil {
+		if fi, err := os.Stat(exe); err == nil {
+			built = fi.ModTime()
+		}
 	}
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			sha = s.Value
-		case "vcs.time":
-			if t, err := time.Parse(time.RFC3339, s.Value); err == nil {
-				date = t.UTC().Format(time.RFC3339)
+	return buildInfoFrom(info, built)
+}
+
+// pseudoVersion returns the commit time and short hash at the end of a Go pseudo-version
+// (v0.0.0-20260101120000-abcdef123456, v1.2.4-0.20260101120000-abcdef123456), or ok false.
+func pseudoVersion(v string) (t time.Time, sha string, ok bool) {
+	v = strings.TrimSuffix(v, "+incompatible")
+	const shaLen, timeLen = 12, 14
+	if len(v) < shaLen+timeLen+2 || v[len(v)-shaLen-1] != '-' {
+		return t, "", false
+	}
+	sha, v = v[len(v)-shaLen:], v[:len(v)-shaLen-1]
+	stamp := v[len(v)-timeLen:]
+	if c := v[len(v)-timeLen-1]; c != '-' && c != '.' || strings.Trim(sha, "0123456789abcdef") != "" {
+		return t, "", false
+	}
+	t, err := time.Parse("20060102150405", stamp)
+	return t, sha, err == nil
+}
+
+// buildInfoFrom takes the commit and its time from the binary's VCS stamp (go build in a checkout); else
+// from the main module's pseudo-version (go install of a commit); else the date is built, the
+// executable's modification time (go run builds it just before it runs), and the commit unknown ("").
+// Without any, the date is APM Server's zero value.
+func buildInfoFrom(info *debug.BuildInfo, built time.Time) (date, sha string) {
+	var t time.Time
+	if info != nil {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				sha = s.Value
+			case "vcs.time":
+				t, _ = time.Parse(time.RFC3339, s.Value)
+			}
+		}
+		if sha == "" {
+			if pt, psha, ok := pseudoVersion(info.Main.Version); ok {
+				t, sha = pt, psha
 			}
 		}
 	}
-	return date, sha
+	if t.IsZero() {
+		t = built
+	}
+	return t.UTC().Truncate(time.Second).Format(time.RFC3339), sha
 }
 
 // serveRoot answers GET and HEAD / as APM Server's root handler: the server information to an

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"testing"
+	"time"
 )
 
 func TestRoot(t *testing.T) {
@@ -135,5 +137,39 @@ func TestMountBeside(t *testing.T) {
 	}
 	if w := serve(mux, httptest.NewRequest(http.MethodGet, "/elsewhere", nil)); w.Code != http.StatusNotFound {
 		t.Errorf("fallback: %d", w.Code)
+	}
+}
+
+// TestBuildInfo: GET /'s build_date and build_sha come from the VCS stamp, else the module's
+// pseudo-version, else (go run) the date the executable was built; the zero date only with nothing.
+func TestBuildInfo(t *testing.T) {
+	built := time.Date(2026, 12, 6, 15, 4, 5, 999, time.FixedZone("X", 3600))
+	vcs := []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123456789abcdef01234567"},
+		{Key: "vcs.time", Value: "2026-11-30T10:00:00Z"}}
+	for _, tc := range []struct {
+		name      string
+		info      *debug.BuildInfo
+		built     time.Time
+		date, sha string
+	}{
+		{"vcs stamp", &debug.BuildInfo{Settings: vcs, Main: debug.Module{Version: "(devel)"}}, built,
+			"2026-11-30T10:00:00Z", "0123456789abcdef0123456789abcdef01234567"},
+		{"pseudo-version", &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261201081500-abcdef123456"}}, built,
+			"2026-12-01T08:15:00Z", "abcdef123456"},
+		{"pseudo-version after a tag", &debug.BuildInfo{Main: debug.Module{Version: "v1.2.4-0.20261201081500-abcdef123456+incompatible"}}, built,
+			"2026-12-01T08:15:00Z", "abcdef123456"},
+		{"go run", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, built, "2026-12-06T14:04:05Z", ""},
+		{"not a pseudo-version", &debug.BuildInfo{Main: debug.Module{Version: "v1.0.0-rc1-abcdefabcdef"}}, built, "2026-12-06T14:04:05Z", ""},
+		{"a release", &debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}}, built, "2026-12-06T14:04:05Z", ""},
+		{"nothing", nil, time.Time{}, "0001-01-01T00:00:00Z", ""},
+	} {
+		date, sha := buildInfoFrom(tc.info, tc.built)
+		if date != tc.date || sha != tc.sha {
+			t.Errorf("%s: %q %q, want %q %q", tc.name, date, sha, tc.date, tc.sha)
+		}
+	}
+	// This test binary was built moments ago: GET / says so.
+	if date, _ := buildInfo(); date == "0001-01-01T00:00:00Z" {
+		t.Errorf("build_date %s", date)
 	}
 }
