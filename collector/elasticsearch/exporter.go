@@ -167,8 +167,8 @@ func (x *Exporter) Close() error {
 	return nil
 }
 
-// Lag returns how many stored events Elasticsearch has not confirmed yet (0 before Run registered
-// its cursor).
+// Lag returns how many stored events Elasticsearch has not confirmed yet, counted from the cursor in
+// the store as soon as Run starts, before the cluster answers (0 before Run).
 func (x *Exporter) Lag() uint64 {
 	last, next := x.spool.LastSeq(), x.confirmed.Load()
 	if next == 0 || last < next {
@@ -178,7 +178,7 @@ func (x *Exporter) Lag() uint64 {
 }
 
 // Confirmed returns the exporter's cursor position: every stored event before it is confirmed by
-// Elasticsearch (or was refused for good). It is 0 before Run registered the cursor.
+// Elasticsearch (or was refused for good). It is 0 before Run has read the cursor.
 func (x *Exporter) Confirmed() uint64 { return x.confirmed.Load() }
 
 // WaitConfirmed blocks until every stored event before pos is confirmed (Confirmed() >= pos) or ctx
@@ -223,12 +223,8 @@ func (x *Exporter) Run(ctx context.Context) error {
 		return errors.New("elasticsearch: exporter already running")
 	}
 	defer x.running.Store(false)
-	if err := x.waitForCluster(ctx); err != nil {
-		if errors.Is(err, ErrConfig) {
-			return err
-		}
-		return nil // ctx ended
-	}
+	// The cursor first, so that Lag counts from it while the cluster does not answer: an alert on lag
+	// must not stay silent during exactly that outage.
 	pos, err := x.spool.RegisterCursor(x.cfg.CursorName)
 	if err != nil {
 		return fmt.Errorf("elasticsearch: %w", err)
@@ -237,6 +233,12 @@ func (x *Exporter) Run(ctx context.Context) error {
 		pos = 1
 	}
 	x.setConfirmed(pos)
+	if err := x.waitForCluster(ctx); err != nil {
+		if errors.Is(err, ErrConfig) {
+			return err
+		}
+		return nil // ctx ended
+	}
 	return x.pipeline(ctx, pos)
 }
 

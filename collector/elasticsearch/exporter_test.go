@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -404,5 +405,52 @@ func TestCursorFailureStopsExport(t *testing.T) {
 	}
 	if got := x.Confirmed(); got != pos {
 		t.Fatalf("Confirmed() = %d, cursor at %d: only what was written is confirmed", got, pos)
+	}
+}
+
+// TestLagFromTheCursorWhileElasticsearchNeverAnswers: after a restart, while the cluster does not
+// answer even the version check, hotpath_elasticsearch_lag_events counts the events after the cursor on
+// disk (all of them when there is none yet), so an alert on lag fires during that outage.
+func TestLagFromTheCursorWhileElasticsearchNeverAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		cursor uint64 // 0: none on disk
+		want   float64
+	}{
+		{"no cursor yet", 0, 500},
+		{"cursor on disk", 201, 300},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			asked := make(chan struct{}, 1)
+			silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case asked <- struct{}{}:
+				default:
+				}
+				<-r.Context().Done() // never answers
+			}))
+			defer silent.Close()
+			st := openStore(t, t.TempDir())
+			store(t, st, makeEvents(0, 500))
+			if tc.cursor != 0 {
+				if _, err := st.RegisterCursor("elasticsearch"); err != nil {
+					t.Fatal(err)
+				}
+				if err := st.CommitCursor("elasticsearch", tc.cursor); err != nil {
+					t.Fatal(err)
+				}
+			}
+			reg := prometheus.NewRegistry()
+			cfg := testConfig(t, nil, reg)
+			cfg.URLs = []string{silent.URL}
+			r := start(t, cfg, st)
+			<-asked // Run is waiting for the cluster
+			if got := metric(t, reg, "hotpath_elasticsearch_lag_events"); got != tc.want {
+				t.Errorf("lag_events = %v, want %v", got, tc.want)
+			}
+			if err := r.stop(t); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -94,10 +94,14 @@ func store(t *testing.T, st *pebble.Store, b collector.Batch) {
 	}
 }
 
-// testConfig is a Config for the fake at url with fast timings.
+// testConfig is a Config for the fake s (none when nil: set URLs) with fast timings.
 func testConfig(t *testing.T, s *estest.Server, reg prometheus.Registerer) elasticsearch.Config {
+	var urls []string
+	if s != nil {
+		urls = []string{s.URL}
+	}
 	return elasticsearch.Config{
-		ClientConfig:    elasticsearch.ClientConfig{URLs: []string{s.URL}},
+		ClientConfig:    elasticsearch.ClientConfig{URLs: urls},
 		FlushInterval:   20 * time.Millisecond,
 		FlushBytes:      64 << 10,
 		RetryBackoff:    5 * time.Millisecond,
