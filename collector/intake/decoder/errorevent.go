@@ -38,7 +38,7 @@ func (d *Decoder) errorEvent(ev *collector.Event) bool {
 		case "culprit":
 			ok = d.kw(&er.Culprit, "culprit")
 		case "timestamp":
-			ok = d.timestamp()
+			ok = d.timestamp("timestamp")
 		case "log":
 			ok = d.nested("log", func() bool { return d.errorLog(er) })
 			logSet = logSet || ok

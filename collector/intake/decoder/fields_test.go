@@ -308,6 +308,15 @@ func TestValidation(t *testing.T) {
 		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":1,"span_count":{"started":1},"context":{"request":{"method":"GET","body":5}}}}`, "validation error: transaction: context: request: 'body': validation rule 'inputTypes(string;object)' violated "},
 		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":1,"span_count":{"started":1},"context":{"user":{"id":1.5}}}}`, "validation error: transaction: context: user: 'id': validation rule 'inputTypes(string;int)' violated"},
 		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":1,"span_count":{"started":1},"links":[{"span_id":"x"}]}}`, "validation error: transaction: links: 'trace_id' required"},
+		// Out of the range the collector can store and answer with (year 1 to 9999, time.Duration's span),
+		// at the boundary and past it.
+		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":1,"span_count":{"started":1},"timestamp":253402300800000000}}`, "validation error: transaction: 'timestamp': validation rule 'max(253402300799999999)' violated"},
+		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":1,"span_count":{"started":1},"timestamp":300000000000000000}}`, "validation error: transaction: 'timestamp': validation rule 'max(253402300799999999)' violated"},
+		{`{"error":{"id":"a","log":{"message":"m"},"timestamp":-1000000000000000000}}`, "validation error: error: 'timestamp': validation rule 'min(-62135596800000000)' violated"},
+		{`{"error":{"id":"a","log":{"message":"m"},"timestamp":-62135596800000001}}`, "validation error: error: 'timestamp': validation rule 'min(-62135596800000000)' violated"},
+		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":9223372036855,"span_count":{"started":1}}}`, "validation error: transaction: 'duration': validation rule 'max(9223372036854)' violated"},
+		{`{"span":{"id":"a","trace_id":"b","parent_id":"c","name":"n","type":"t","duration":1.7976931348623157e308,"start":0}}`, "validation error: span: 'duration': validation rule 'max(9223372036854)' violated"},
+		{`{"span":{"id":"a","trace_id":"b","parent_id":"c","name":"n","type":"t","duration":1,"start":-1e300}}`, "validation error: span: 'start': validation rule 'max(9223372036854)' violated"},
 		{`{"span":{"id":"a","trace_id":"b","parent_id":"c","name":"n","type":"t","duration":1}}`, "validation error: span: requires at least one of the fields 'start;timestamp'"},
 		{`{"span":{"id":"a","trace_id":"b","parent_id":"c","name":"n","type":"t","duration":1,"start":0,"stacktrace":[{"lineno":1}]}}`, "validation error: span: stacktrace: requires at least one of the fields 'classname;filename'"},
 		{`{"span":{"id":"a","trace_id":"b","parent_id":"c","name":"n","type":"t","duration":1,"start":0,"stacktrace":[null]}}`, "validation error: span: stacktrace slice element required"},
@@ -371,4 +380,23 @@ func ExampleDecoder_Decode() {
 	// transaction search GET /search 12.5ms
 	// 1 <nil>
 	// 400 validation error: span: requires at least one of the fields 'start;timestamp'
+}
+
+// TestTimeRangeEdges: the last microsecond of year 9999, the second of year 1 and the longest duration
+// are accepted as they are (one past each is refused: TestValidation).
+func TestTimeRangeEdges(t *testing.T) {
+	ev, err := decodeOne(t, metadataLine, `{"transaction":{"id":"a","trace_id":"b","type":"t","duration":9223372036854,"span_count":{"started":1},"timestamp":253402300799999999}}`)
+	if err != nil {
+		t.Fatal(err.Message)
+	}
+	equal(t, "timestamp", ev.Timestamp, time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC))
+	if ev.Event.Duration < 9223372036853*time.Millisecond {
+		t.Errorf("duration %v", ev.Event.Duration)
+	}
+	// (The first microsecond of year 1 is time.Time's zero, which means "no timestamp": the next one.)
+	ev, err = decodeOne(t, metadataLine, `{"error":{"id":"a","log":{"message":"m"},"timestamp":-62135596799999999}}`)
+	if err != nil {
+		t.Fatal(err.Message)
+	}
+	equal(t, "timestamp", ev.Timestamp, time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC))
 }

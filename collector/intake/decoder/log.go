@@ -78,7 +78,7 @@ func (d *Decoder) logEvent(ev *collector.Event) bool {
 		case "labels":
 			return d.labels(&d.pool.ls, "labels", false)
 		case "@timestamp":
-			return d.timestamp()
+			return d.timestamp("@timestamp")
 		case "trace.id":
 			f.traceSet = d.kw(&f.traceID, "trace.id") || f.traceSet
 			return f.traceSet

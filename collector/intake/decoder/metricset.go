@@ -23,7 +23,7 @@ func (d *Decoder) metricset(ev *collector.Event) bool {
 	set := d.object(typeMetricset, func(key []byte) bool {
 		switch string(key) {
 		case "timestamp":
-			return d.timestamp()
+			return d.timestamp("timestamp")
 		case "samples":
 			ok := d.samples(ms)
 			samplesSet = samplesSet || ok

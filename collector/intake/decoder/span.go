@@ -70,10 +70,13 @@ func (d *Decoder) span(ev *collector.Event) bool {
 		case "start":
 			e.start, ok = s.float()
 			e.startSet = e.startSet || ok
+			if ok && (e.start > maxMillis || e.start < -maxMillis) {
+				d.v.fail("'start': validation rule 'max(9223372036854)' violated")
+			}
 		case "duration":
 			ok = d.duration()
 		case "timestamp":
-			ok = d.timestamp()
+			ok = d.timestamp("timestamp")
 		case "outcome":
 			ok = d.enumOutcome(&e.outcome)
 			e.outcomeSet = e.outcomeSet || ok

@@ -43,7 +43,7 @@ func (d *Decoder) transaction(ev *collector.Event) bool {
 		case "duration":
 			ok = d.duration()
 		case "timestamp":
-			ok = d.timestamp()
+			ok = d.timestamp("timestamp")
 		case "span_count":
 			ok = d.nested("span_count", func() bool { return d.spanCount(&tx.SpanCount) })
 			spanCountSet = spanCountSet || ok
@@ -104,12 +104,26 @@ func (d *Decoder) transaction(ev *collector.Event) bool {
 	return set
 }
 
+// The ranges of times and durations the collector can store and answer with, which apm-data's schema
+// leaves open (it takes any int64 of microseconds, any float of milliseconds): a timestamp past year
+// 9999 cannot be written as an RFC 3339 time (the query API's, Elasticsearch's @timestamp), nor a
+// duration longer than time.Duration's ~292 years kept. Values outside are refused as the schema
+// refuses a negative duration, in its words.
+const (
+	minTimestampMicros = -62135596800000000 // 0001-01-01T00:00:00Z
+	maxTimestampMicros = 253402300799999999 // 9999-12-31T23:59:59.999999Z
+	maxMillis          = 9223372036854      // the longest time.Duration, in whole milliseconds
+)
+
 func (d *Decoder) duration() bool {
 	v, ok := d.s.float()
 	if ok {
 		d.ev.duration, d.ev.durationSet = v, true
-		if v < 0 {
+		switch {
+		case v < 0:
 			d.v.fail("'duration': validation rule 'min(0)' violated")
+		case v > maxMillis:
+			d.v.fail("'duration': validation rule 'max(9223372036854)' violated")
 		}
 	}
 	return ok
@@ -122,8 +136,9 @@ var supportedTimeFormats = [...]string{
 	"2006-01-02T15:04:05Z07",
 }
 
-// timestamp reads a timestamp: microseconds since the epoch, or an RFC 3339 string.
-func (d *Decoder) timestamp() bool {
+// timestamp reads the timestamp called field: microseconds since the epoch (between year 1 and 9999),
+// or an RFC 3339 string.
+func (d *Decoder) timestamp(field string) bool {
 	s := &d.s
 	switch c := s.peek(); {
 	case c == 'n':
@@ -132,6 +147,14 @@ func (d *Decoder) timestamp() bool {
 	case isNumberStart(c):
 		us, ok := s.int()
 		if !ok {
+			return false
+		}
+		switch {
+		case us < minTimestampMicros:
+			d.v.fail("'" + field + "': validation rule 'min(-62135596800000000)' violated")
+			return false
+		case us > maxTimestampMicros:
+			d.v.fail("'" + field + "': validation rule 'max(253402300799999999)' violated")
 			return false
 		}
 		sec := us / 1000000
