@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -97,7 +98,9 @@ func (a *API) handle(path string, h handlerFunc) {
 			writeFile(w, r, f)
 			return
 		}
-		writeJSON(w, r, http.StatusOK, v)
+		if err := writeJSON(w, r, http.StatusOK, v); err != nil {
+			a.log.Error("query failed", zap.String("path", r.URL.Path), zap.Error(err))
+		}
 	})
 }
 
@@ -147,16 +150,27 @@ func (a *API) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+// writeJSON answers status with v encoded as JSON. v is encoded before anything is written, so a value
+// that does not encode (a time past year 9999 in a stored event...) is answered 500 rather than a 200
+// with an empty or cut body; the error is returned for the caller to log.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		err = fmt.Errorf("query: encode the answer: %w", err)
+		status = http.StatusInternalServerError
+		body, _ = json.Marshal(errorJSON{Error: "internal error encoding the answer (logged by the collector)"})
+	}
+	body = append(body, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	if r.Method == http.MethodHead {
-		return
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body) // the client went away: nothing left to tell it
 	}
-	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing left to tell it
+	return err
 }
 
 // file is an answer sent as a download (a profile's part) rather than as JSON.

@@ -145,3 +145,16 @@ func TestTraceEndpoint(t *testing.T) {
 		t.Fatalf("unknown trace: %d %v", code, body)
 	}
 }
+
+// TestAnswerThatDoesNotEncode: a stored event whose time cannot be written as JSON (past year 9999:
+// intake refuses them now, older stores may hold some) is answered 500 with an error body, never 200
+// with an empty or cut one.
+func TestAnswerThatDoesNotEncode(t *testing.T) {
+	s := &fakeStore{traces: map[string][]collector.Event{
+		"0af7651916cd43dd8448eb211c80319c": {txEvent("tx1", "", "search", "GET /search", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Second)},
+	}}
+	code, body := do(t, newTestAPI(t, s), http.MethodGet, "/api/v1/traces/0af7651916cd43dd8448eb211c80319c")
+	if code != http.StatusInternalServerError || !strings.Contains(fmt.Sprint(body["error"]), "encoding the answer") {
+		t.Fatalf("%d %v", code, body)
+	}
+}
