@@ -3,8 +3,8 @@ package intake
 import (
 	"net/http"
 	"os"
-	"strings"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
