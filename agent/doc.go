@@ -58,6 +58,34 @@
 // Logger(ctx, base) adds trace.id, transaction.id and span.id to a zap logger (apmzap); ReportErrors makes
 // the errors logged through it APM errors attached to the trace.
 //
+// # Circuit breakers
+//
+// A Breaker is a small hook that makes any circuit-breaker library visible on traces, without the agent
+// knowing the library (it adds no dependency). An adapter calls it; examples/search/breaker is the one
+// for github.com/sony/gobreaker/v2:
+//
+//	hook := agent.NewBreaker("elasticsearch")
+//	hook.Decide(ctx, agent.DecisionAllowed)             // or DecisionProbe (half-open), DecisionRejected
+//	hook.Done(err == nil)                               // the outcome of a call let through
+//	hook.Changed(agent.BreakerClosed, agent.BreakerOpen, time.Now()) // from the library's callback
+//	agent.ServedBy(ctx, "emergency_cache")              // who answered the request
+//
+// Per call, Decide labels the request's transaction, and the span in ctx if there is one, with
+// breaker=<name>, breaker_decision=allowed|rejected|probe and breaker_state=closed|open|half-open;
+// ServedBy labels the transaction served_by=<who>: the backend ("elasticsearch"), a fallback
+// ("emergency_cache"), or "rejected" (ServedRejected) when nobody answered. Per breaker, each Changed is
+// sent at once as a transaction of type "breaker" named "<name>: <from> -> <to>", timestamped at the
+// change, of no duration, with result <to> and labels breaker, breaker_from, breaker_to, breaker_from_ms
+// (time spent in <from>) and the counts of <from> as the hook saw them (breaker_requests,
+// breaker_successes, breaker_failures, breaker_rejected, breaker_consecutive_successes,
+// breaker_consecutive_failures): gobreaker's own OnStateChange cannot give them, as it clears its counts
+// before calling it (sony/gobreaker#72). These transactions are always sampled (they carry a trace id
+// and the recorded flag, which the agent honours instead of its sampler), so no state change is lost
+// to sampling, and an open period of a few milliseconds is as visible as a long one; a gauge polled
+// every few seconds misses them. Everything travels over the standard intake as labels and
+// transactions, so Kibana APM shows them as well as hotpath: filter on labels.breaker_decision, or pick
+// the transaction type "breaker".
+//
 // # The in-flight hook (for the profiler)
 //
 // An InFlight is a registry of running requests and the one Listener told about them. Give it to the
