@@ -58,4 +58,11 @@
 // nested bool levels, 4,096 clauses (match terms included), from + size <= 10,000.
 //
 // Scripts are single Painless expressions; script.go lists what they may use.
+//
+// # Overload episodes
+//
+// Config.Overload schedules episodes during which every _search answers Overload.Delay later (its took
+// includes the wait), as a cluster with saturated search thread pools does: the demo's circuit breaker
+// has something to open for. A search whose client gives up meanwhile is answered 503
+// task_cancelled_exception. NextOverload tells when the current or next episode is.
 package esstandin

@@ -38,6 +38,8 @@ type Config struct {
 	MaxDocuments int
 	// Logger logs requests answered with a 5xx. Default: no logs.
 	Logger *zap.Logger
+	// Overload schedules overload episodes, during which searches are slow. Default: none.
+	Overload Overload
 }
 
 // StandIn is the Elasticsearch stand-in. Serve its Handler (loopback.Serve does it on 127.0.0.1).
@@ -47,8 +49,10 @@ type StandIn struct {
 	mu      sync.RWMutex // guards indices
 	indices map[string]*index
 
-	searches atomic.Int64
-	work     atomic.Int64
+	start              time.Time // when New was called: the origin of Overload's schedule
+	searches           atomic.Int64
+	work               atomic.Int64
+	overloadedSearches atomic.Int64
 }
 
 // New returns an empty stand-in.
@@ -65,7 +69,7 @@ func New(cfg Config) *StandIn {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	return &StandIn{cfg: cfg, indices: map[string]*index{}}
+	return &StandIn{cfg: cfg, indices: map[string]*index{}, start: time.Now()}
 }
 
 // Stats are counters of the work the stand-in did.
@@ -75,11 +79,13 @@ type Stats struct {
 	// expression nodes evaluated (a script of n nodes on m documents is n × m). It grows with the
 	// query: more terms, more clauses, larger scripts.
 	Work int64
+	// Overloaded is the searches slowed by an overload episode (Config.Overload).
+	Overloaded int64
 }
 
 // Stats returns the counters since New.
 func (s *StandIn) Stats() Stats {
-	return Stats{Searches: s.searches.Load(), Work: s.work.Load()}
+	return Stats{Searches: s.searches.Load(), Work: s.work.Load(), Overloaded: s.overloadedSearches.Load()}
 }
 
 func (s *StandIn) index(name string) *index {
@@ -293,6 +299,9 @@ func (s *StandIn) serveSearch(w http.ResponseWriter, r *http.Request, name strin
 	req, e := parseSearch(ix, body)
 	if e != nil {
 		return 0, nil, e
+	}
+	if !s.overloaded(r.Context(), start) {
+		return 0, nil, errorf(http.StatusServiceUnavailable, "task_cancelled_exception", "the search was cancelled while the stand-in was overloaded")
 	}
 	out, e := s.search(ix, req, start)
 	if e != nil {
