@@ -46,6 +46,9 @@ type Config struct {
 
 	// Trouble turns on realistic performance problems, for the demo. Default: none.
 	Trouble Trouble
+	// Failover puts a circuit breaker in front of Elasticsearch and an emergency cache behind it.
+	// Default: off.
+	Failover Failover
 	// Seed seeds the choice of which requests get heavy ranking (Trouble.HeavyRanking). Default: 0.
 	Seed uint64
 
@@ -87,6 +90,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Trouble.HeavyRanking < 0 || c.Trouble.HeavyRanking > 1 {
 		return fmt.Errorf("search: Trouble.HeavyRanking %v outside [0, 1]", c.Trouble.HeavyRanking)
+	}
+	if c.Failover.On {
+		c.Failover.setDefaults()
 	}
 	if c.SegmenterTimeout <= 0 {
 		c.SegmenterTimeout = DefaultSegmenterTimeout

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,6 +88,9 @@ func NewQueryMix(seed uint64) *QueryMix {
 	m.zipf = rand.NewZipf(r, 1.1, 2, uint64(len(m.popular)-1))
 	return m
 }
+
+// PopularQueries returns the popular queries, the most frequent first.
+func (m *QueryMix) PopularQueries() []string { return slices.Clone(m.popular) }
 
 // Next draws a query.
 func (m *QueryMix) Next() Query {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"go.elastic.co/apm/v2"
@@ -29,7 +30,8 @@ type Service struct {
 	closeSeg     func()
 	es           *elasticsearch.Client
 	closeES      func()
-	personalized string // the personalized script's source, built once
+	personalized string    // the personalized script's source, built once
+	failover     *failover // nil: Config.Failover off
 
 	mu   sync.Mutex // guards rand
 	rand *rand.Rand
@@ -56,6 +58,9 @@ func New(cfg Config) (*Service, error) {
 		personalized: personalizedScript(),
 		rand:         rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5ea7c4)),
 	}
+	if cfg.Failover.On {
+		s.failover = newFailover(cfg)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /search", s.search)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
@@ -81,7 +86,7 @@ func (s *Service) Close() {
 
 // search answers GET /search: segment the query (the segmenter, over HTTP), build the Elasticsearch query
 // (synonyms, filters, ranking script: the "build query" span), search (the Elasticsearch span, with
-// took), render.
+// took), render. With Config.Failover on, the search goes through the breaker (failover.go).
 func (s *Service) search(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	log := agent.Logger(ctx, s.log)
@@ -90,33 +95,60 @@ func (s *Service) search(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if s.failover != nil {
+		s.searchFailover(ctx, w, log, req)
+		return
+	}
+	answer, f := s.answer(ctx, log, req, 0)
+	if f != nil {
+		writeError(w, f.status, f.msg)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(answer)
+}
+
+// failure is why a search has no answer: the status and message the client gets, and whether
+// Elasticsearch failed (what a breaker counts).
+type failure struct {
+	status        int
+	msg           string
+	elasticsearch bool
+	err           error
+}
+
+func (f *failure) Error() string { return f.msg + ": " + f.err.Error() }
+
+// answer computes the answer to req; esTimeout > 0 bounds the Elasticsearch round-trip.
+func (s *Service) answer(ctx context.Context, log *zap.Logger, req Request, esTimeout time.Duration) ([]byte, *failure) {
 	tokens, err := s.segment(ctx, req.Q)
 	if err != nil {
 		log.Error("segmenter failed", zap.Error(err))
-		writeError(w, http.StatusBadGateway, "segmenter unavailable")
-		return
+		return nil, &failure{status: http.StatusBadGateway, msg: "segmenter unavailable", err: err}
 	}
 	if len(tokens) == 0 {
-		writeError(w, http.StatusBadRequest, "q has no searchable words")
-		return
+		return nil, &failure{status: http.StatusBadRequest, msg: "q has no searchable words", err: errNoWords}
 	}
 	body, exp, ranking, err := s.buildQuery(ctx, req, tokens)
 	if err != nil {
 		log.Error("build query failed", zap.Error(err))
-		writeError(w, http.StatusInternalServerError, "could not build the query")
-		return
+		return nil, &failure{status: http.StatusInternalServerError, msg: "could not build the query", err: err}
 	}
-	result, err := s.query(ctx, body)
+	qctx := ctx
+	if esTimeout > 0 {
+		var cancel context.CancelFunc
+		qctx, cancel = context.WithTimeout(ctx, esTimeout)
+		defer cancel()
+	}
+	result, err := s.query(qctx, body)
 	if err != nil {
 		log.Error("search failed", zap.Error(err))
-		writeError(w, http.StatusBadGateway, "search unavailable")
-		return
+		return nil, &failure{status: http.StatusBadGateway, msg: "search unavailable", elasticsearch: true, err: err}
 	}
 	log.Info("search", zap.String("q", truncate(req.Q, 200)), zap.Int("tokens", len(tokens)),
 		zap.Int("units", len(exp.Units)), zap.Int("synonyms", exp.Synonyms()), zap.String("ranking", string(ranking)),
 		zap.Int("hits", result.Hits.Total.Value), zap.Int("took_ms", result.Took))
-	w.Header().Set("Content-Type", "application/json")
-	w.Write(render(req, tokens, exp, ranking, result))
+	return render(req, tokens, exp, ranking, result), nil
 }
 
 // buildQuery is a span of its own: synonym expansion (CPU-bound, quadratic with the trouble on) and the

@@ -34,6 +34,14 @@ const (
 	DemoSlowThreshold         = 250 * time.Millisecond // search.Config.SlowThreshold
 )
 
+// DemoOverload returns the demo's schedule of Elasticsearch overload episodes (Config.Overload): the first a
+// minute after the start, then every four minutes, each half a minute of searches 1.5 s slower, three
+// times the breaker's default time limit.
+func DemoOverload() esstandin.Overload {
+	return esstandin.Overload{First: time.Minute, Every: 4 * time.Minute, Length: 30 * time.Second,
+		Delay: 1500 * time.Millisecond}
+}
+
 // Config configures Start. The zero value starts the example without trouble, on the stand-in, with the
 // default catalog, traced by apm.DefaultTracer() (the service) and a tracer named "segmenter".
 type Config struct {
@@ -70,6 +78,13 @@ type Config struct {
 	// also lowers the slow threshold to DemoSlowThreshold if Search.SlowThreshold is zero: pasted
 	// queries and heavy rankings take 100 ms to 1 s, slow calls to the segmenter about DemoSegmenterSlowDelay.
 	Trouble bool
+
+	// Overload schedules the stand-in's overload episodes (esstandin.Config.Overload); DemoOverload is
+	// the demo's. Ignored with a real cluster. Default: none.
+	Overload esstandin.Overload
+	// WarmQueries are loaded into the search service's emergency cache before Start returns, when
+	// Search.Failover is on (search.Service.WarmCache). Default: none.
+	WarmQueries []string
 
 	// Logger logs startup and the parts' logs. Default: none.
 	Logger *zap.Logger
@@ -137,7 +152,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	st.ElasticsearchURL = cfg.ElasticsearchURL
 	setup := cfg.SetupIndex
 	if st.ElasticsearchURL == "" {
-		st.StandIn = esstandin.New(esstandin.Config{Logger: cfg.Logger.Named("esstandin")})
+		st.StandIn = esstandin.New(esstandin.Config{Logger: cfg.Logger.Named("esstandin"), Overload: cfg.Overload})
 		srv, err := st.serve("", st.StandIn.Handler())
 		if err != nil {
 			return nil, fmt.Errorf("stack: Elasticsearch stand-in: %w", err)
@@ -174,6 +189,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	if st.Service, err = search.New(sc); err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
+	}
+	if len(cfg.WarmQueries) > 0 {
+		if _, err := st.Service.WarmCache(ctx, cfg.WarmQueries); err != nil {
+			return nil, fmt.Errorf("stack: warm the emergency cache: %w", err)
+		}
 	}
 	srv, err := st.serve(cfg.SearchAddr, st.Service.Handler())
 	if err != nil {
