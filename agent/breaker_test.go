@@ -110,7 +110,7 @@ func TestBreakerChangedSentAlways(t *testing.T) {
 	}
 	tx := txs[0]
 	if tx.Type != "breaker" || tx.Name != "es: closed -> open" || tx.Result != "open" || tx.Duration != 0 ||
-		!time.Time(tx.Timestamp).Equal(opened) || (tx.Sampled != nil && !*tx.Sampled) || tx.ParentID != (model.SpanID{}) {
+		!time.Time(tx.Timestamp).Equal(opened.Truncate(time.Microsecond)) || (tx.Sampled != nil && !*tx.Sampled) || tx.ParentID != (model.SpanID{}) {
 		t.Errorf("change transaction %+v", tx)
 	}
 	l := labelMap(tx.Context.Tags)
