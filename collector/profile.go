@@ -7,14 +7,15 @@ import (
 
 // Profile is one upload to /intake/v2/profile: a slow-request or resource capture of hotpath's profiler,
 // or a periodic profile of the Elastic Go agent (ELASTIC_APM_CPU_PROFILE_INTERVAL). The upload's wire
-// format is the profiling package's documentation; intake decodes it into a Profile, the store keeps
+// format is package profileupload's documentation; intake decodes it into a Profile, the store keeps
 // it, the query API serves it.
 type Profile struct {
 	// ID is 32 lower-case hex digits: the capture's ID, which its slow transaction carries as
 	// labels.profile_id; for an Elastic agent's upload, which has none, an ID the collector chose.
 	ID string
 	// Trigger is what started the capture: "slow_request", "cpu", "heap", "goroutines",
-	// "sched_latency", or ProfilePeriodic for an Elastic agent's upload.
+	// "sched_latency", a trigger a later profiler added (kept as it was sent), or ProfilePeriodic for an
+	// Elastic agent's upload.
 	Trigger string
 	// Timestamp is when the capture was triggered and Duration how long it collected; for an Elastic
 	// agent's upload, the first profile's own time and duration (when the collector received it, and

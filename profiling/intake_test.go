@@ -10,19 +10,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/google/pprof/profile"
+
+	"github.com/hotpath-apm/hotpath/profiling/profileupload"
 )
 
-// profileUpload is one upload as the strict intake below decoded it. Its capture part's types follow
-// the package documentation's wire format, written again here from the document (not shared with the
-// package), with unknown fields refused: the collector will be built against the same text.
+// profileUpload is one upload as the intake below read it, through package profileupload (the format's
+// one owner, which the collector reads with too), with the rest of what a collector checks: metadata
+// with a service, profiles that parse, a trace that is a gzipped Go execution trace, the limits.
 type profileUpload struct {
 	Header     http.Header
 	Metadata   map[string]any
-	Capture    *wireCapture // nil for an Elastic agent's own periodic profile
+	Capture    *profileupload.Capture // nil for an Elastic agent's own periodic profile
 	CaptureRaw []byte
 	Profiles   map[string]*profile.Profile
 	Raw        map[string][]byte // profile parts as sent, by kind
@@ -34,49 +35,6 @@ type partInfo struct {
 	Name, Disposition, ContentType, ContentEncoding string
 	Size                                            int
 }
-
-type wireCapture struct {
-	ID          string  `json:"id"`
-	Trigger     string  `json:"trigger"`
-	Timestamp   int64   `json:"timestamp"`
-	Duration    float64 `json:"duration"`
-	Transaction *struct {
-		ID        string  `json:"id"`
-		Name      string  `json:"name"`
-		Sampled   bool    `json:"sampled"`
-		Timestamp int64   `json:"timestamp"`
-		Threshold float64 `json:"threshold"`
-		Ended     bool    `json:"ended"`
-	} `json:"transaction"`
-	Trace *struct {
-		ID string `json:"id"`
-	} `json:"trace"`
-	Resource *struct {
-		Name      string   `json:"name"`
-		Value     float64  `json:"value"`
-		Rule      string   `json:"rule"`
-		Threshold float64  `json:"threshold"`
-		Average   *float64 `json:"average"`
-	} `json:"resource"`
-	CPU *struct {
-		Timestamp int64   `json:"timestamp"`
-		Duration  float64 `json:"duration"`
-		Samples   int64   `json:"samples"`
-	} `json:"cpu"`
-	Goroutine *struct {
-		Snapshots int `json:"snapshots"`
-	} `json:"goroutine"`
-	Parts  []string `json:"parts"`
-	Errors []string `json:"errors"`
-}
-
-// Limits of the wire format (package documentation).
-const (
-	wireMaxMetadata = 10 << 10
-	wireMaxCapture  = 10 << 10
-	wireMaxProfiles = 10 << 20
-	wireMaxTrace    = 32 << 20
-)
 
 // intake is a collector's /intake/v2/profile on loopback for tests, strict about the protocol: anything
 // the package documentation does not allow fails the test and is answered 400.
@@ -128,49 +86,30 @@ func decodeUpload(r *http.Request, auth string) (*profileUpload, error) {
 		return nil, fmt.Errorf("Content-Type %q", r.Header.Get("Content-Type"))
 	}
 	u := &profileUpload{Header: r.Header, Profiles: map[string]*profile.Profile{}, Raw: map[string][]byte{}}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, err
-	}
+	ur := profileupload.NewReader(r.Body, params["boundary"], 16)
 	profilesSize := 0
 	var kinds []string // the profile and trace parts, in order
-	for i := 0; ; i++ {
-		part, err := mr.NextRawPart()
+	for {
+		part, err := ur.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("part %d: %w", i, err)
+			return nil, err
 		}
-		name := part.FormName()
-		ct := part.Header.Get("Content-Type")
-		mt, params, err := mime.ParseMediaType(ct)
-		if err != nil {
-			return nil, fmt.Errorf("part %d (%s): Content-Type %q: %v", i, name, ct, err)
-		}
-		limit := map[string]int{"metadata": wireMaxMetadata, "capture": wireMaxCapture,
-			"profile": wireMaxProfiles - profilesSize, "trace": wireMaxTrace}[name]
+		limit := map[string]int{profileupload.PartMetadata: profileupload.MaxMetadataSize, profileupload.PartCapture: profileupload.MaxCaptureSize,
+			profileupload.PartProfile: profileupload.MaxProfilesSize - profilesSize, profileupload.PartTrace: profileupload.MaxTraceSize}[part.Name]
 		data, err := io.ReadAll(io.LimitReader(part, int64(limit)+1))
 		if err != nil {
-			return nil, fmt.Errorf("part %d (%s): %w", i, name, err)
+			return nil, fmt.Errorf("part %d (%s): %w", part.Index, part.Name, err)
 		}
 		if len(data) > limit {
-			return nil, fmt.Errorf("part %d (%s): over its limit of %d bytes", i, name, limit)
+			return nil, fmt.Errorf("part %d (%s): over its limit of %d bytes", part.Index, part.Name, limit)
 		}
-		u.Parts = append(u.Parts, partInfo{name, part.Header.Get("Content-Disposition"), ct,
+		u.Parts = append(u.Parts, partInfo{part.Name, part.Header.Get("Content-Disposition"), part.Header.Get("Content-Type"),
 			part.Header.Get("Content-Encoding"), len(data)})
-		for k := range part.Header {
-			if k != "Content-Disposition" && k != "Content-Type" && !(name == "trace" && k == "Content-Encoding") {
-				return nil, fmt.Errorf("part %d (%s): header %s", i, name, k)
-			}
-		}
-		switch {
-		case i == 0 && name != "metadata":
-			return nil, fmt.Errorf("first part %q, want metadata", name)
-		case name == "metadata":
-			if i != 0 || mt != "application/json" {
-				return nil, fmt.Errorf("metadata part %d, %s", i, mt)
-			}
+		switch part.Name {
+		case profileupload.PartMetadata:
 			if err := json.Unmarshal(data, &u.Metadata); err != nil {
 				return nil, fmt.Errorf("metadata: %w", err)
 			}
@@ -184,40 +123,27 @@ func decodeUpload(r *http.Request, auth string) (*profileUpload, error) {
 					return nil, fmt.Errorf("metadata: unknown field %q", k)
 				}
 			}
-		case name == "capture":
-			if i != 1 || mt != "application/json" {
-				return nil, fmt.Errorf("capture part %d, %s: it must be second", i, mt)
+		case profileupload.PartCapture:
+			if u.Capture, err = profileupload.DecodeCapture(data); err != nil {
+				return nil, err
 			}
-			dec := json.NewDecoder(bytes.NewReader(data))
-			dec.DisallowUnknownFields()
-			u.Capture, u.CaptureRaw = new(wireCapture), data
-			if err := dec.Decode(u.Capture); err != nil {
-				return nil, fmt.Errorf("capture: %w: %s", err, data)
-			}
-		case name == "profile":
-			if mt != "application/x-protobuf" || params["messagetype"] != "perftools.profiles.Profile" {
-				return nil, fmt.Errorf("profile part %d: Content-Type %q", i, ct)
-			}
+			u.CaptureRaw = data
+		case profileupload.PartProfile:
 			p, err := profile.ParseData(data)
 			if err != nil {
-				return nil, fmt.Errorf("profile part %d: %w", i, err)
+				return nil, fmt.Errorf("profile part %d: %w", part.Index, err)
 			}
 			profilesSize += len(data)
-			kind := strings.TrimSuffix(part.FileName(), ".pprof")
-			if u.Capture != nil {
-				if !slices.Contains([]string{"cpu", "goroutine", "heap"}, kind) || u.Profiles[kind] != nil {
-					return nil, fmt.Errorf("profile part %d: filename %q", i, part.FileName())
-				}
-			} else {
+			kind := part.Kind
+			if kind == "" {
 				kind = fmt.Sprint(len(u.Profiles)) // an Elastic agent's parts have no filename
+			}
+			if u.Profiles[kind] != nil {
+				return nil, fmt.Errorf("profile part %d: a second %s profile", part.Index, kind)
 			}
 			u.Profiles[kind], u.Raw[kind] = p, data
 			kinds = append(kinds, kind)
-		case name == "trace":
-			if u.Capture == nil || mt != "application/x-go-trace" || part.Header.Get("Content-Encoding") != "gzip" ||
-				part.FileName() != "trace.out" || u.Trace != nil {
-				return nil, fmt.Errorf("trace part %d: %v", i, part.Header)
-			}
+		case profileupload.PartTrace:
 			zr, err := gzip.NewReader(bytes.NewReader(data))
 			if err != nil {
 				return nil, fmt.Errorf("trace part: %w", err)
@@ -228,57 +154,20 @@ func decodeUpload(r *http.Request, auth string) (*profileUpload, error) {
 			if !bytes.HasPrefix(u.Trace, []byte("go 1.")) {
 				return nil, fmt.Errorf("trace part: not a Go execution trace: %q", u.Trace[:min(len(u.Trace), 16)])
 			}
-			kinds = append(kinds, "trace")
-		default:
-			return nil, fmt.Errorf("part %d: unknown part %q", i, name)
+			kinds = append(kinds, part.Kind)
 		}
 	}
-	if u.Metadata == nil {
-		return nil, fmt.Errorf("no metadata part")
-	}
 	if c := u.Capture; c != nil {
-		if err := checkCapture(c, kinds); err != nil {
+		if err := c.Check(kinds); err != nil {
 			return nil, err
+		}
+		// The profiler writes nothing the format does not know: every field it sent decodes back.
+		var sent map[string]json.RawMessage
+		again, _ := json.Marshal(c)
+		var known map[string]json.RawMessage
+		if json.Unmarshal(u.CaptureRaw, &sent) != nil || json.Unmarshal(again, &known) != nil || len(sent) != len(known) {
+			return nil, fmt.Errorf("capture: fields %s, of which the format knows %s", u.CaptureRaw, again)
 		}
 	}
 	return u, nil
-}
-
-// checkCapture checks the capture part's own rules.
-func checkCapture(c *wireCapture, kinds []string) error {
-	isHex := func(s string, n int) bool {
-		if len(s) != n {
-			return false
-		}
-		for _, r := range s {
-			if !strings.ContainsRune("0123456789abcdef", r) {
-				return false
-			}
-		}
-		return true
-	}
-	if !isHex(c.ID, 32) || c.Timestamp <= 0 || c.Duration < 0 {
-		return fmt.Errorf("capture: id %q, timestamp %d, duration %v", c.ID, c.Timestamp, c.Duration)
-	}
-	if !slices.Equal(c.Parts, kinds) {
-		return fmt.Errorf("capture: parts %q, the upload has %q", c.Parts, kinds)
-	}
-	if (c.CPU != nil) != slices.Contains(kinds, "cpu") || (c.Goroutine != nil) != slices.Contains(kinds, "goroutine") {
-		return fmt.Errorf("capture: cpu/goroutine descriptions do not match the parts %q", kinds)
-	}
-	switch c.Trigger {
-	case "slow_request":
-		if c.Transaction == nil || c.Trace == nil || c.Resource != nil || !isHex(c.Transaction.ID, 16) ||
-			!isHex(c.Trace.ID, 32) || c.Transaction.Name == "" || c.Transaction.Timestamp <= 0 || c.Transaction.Threshold <= 0 {
-			return fmt.Errorf("capture: slow_request with transaction %+v, trace %+v, resource %+v", c.Transaction, c.Trace, c.Resource)
-		}
-	case "cpu", "heap", "goroutines", "sched_latency":
-		if c.Resource == nil || c.Resource.Name != c.Trigger || c.Transaction != nil || c.Trace != nil ||
-			(c.Resource.Rule != "abs" && c.Resource.Rule != "diff") {
-			return fmt.Errorf("capture: %s with resource %+v, transaction %+v", c.Trigger, c.Resource, c.Transaction)
-		}
-	default:
-		return fmt.Errorf("capture: trigger %q", c.Trigger)
-	}
-	return nil
 }

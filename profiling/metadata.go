@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/hotpath-apm/hotpath/profiling/profileupload"
 )
 
 // service is what the upload's metadata says about the service.
@@ -106,8 +108,8 @@ func metadataJSON(s service) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profiling: encode metadata: %w", err)
 	}
-	if len(b) > maxMetadataSize {
-		return nil, fmt.Errorf("profiling: metadata is %d bytes, more than the intake's %d", len(b), maxMetadataSize)
+	if len(b) > profileupload.MaxMetadataSize {
+		return nil, fmt.Errorf("profiling: metadata is %d bytes, more than the intake's %d", len(b), profileupload.MaxMetadataSize)
 	}
 	return b, nil
 }

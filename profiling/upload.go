@@ -5,18 +5,17 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"os"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/hotpath-apm/hotpath/profiling/profileupload"
 )
 
 // Uploader sends finished captures somewhere. Upload is called from one goroutine at a time, with a
@@ -25,28 +24,12 @@ type Uploader interface {
 	Upload(ctx context.Context, c *Capture) error
 }
 
-// Limits of an upload: APM Server's for its profile intake (metadata, profile parts), and the
-// extension's (capture, trace parts). The uploader keeps to them, leaving out what does not fit (and
-// saying so in the capture part's errors); a collector enforces them.
-const (
-	maxMetadataSize = 10 << 10 // the metadata part
-	maxCaptureSize  = 10 << 10 // the capture part
-	maxProfilesSize = 10 << 20 // the profile parts together
-	maxTraceSize    = 32 << 20 // the trace part, compressed
-	maxErrorBody    = 1 << 10  // of an error answer, quoted in the error
-)
-
-// Media types of the upload's parts.
-const (
-	metadataMediaType = "application/json"
-	captureMediaType  = "application/json"
-	pprofMediaType    = `application/x-protobuf; messageType="perftools.profiles.Profile"`
-	traceMediaType    = "application/x-go-trace"
-)
+// maxErrorBody is how much of an error answer is quoted in the error.
+const maxErrorBody = 1 << 10
 
 // ProfilePath is where the uploader sends captures, under the server URL: the Elastic Go agent's
 // profile intake.
-const ProfilePath = "/intake/v2/profile"
+const ProfilePath = profileupload.Path
 
 // intakeUploader uploads captures to a collector's (or an APM Server's) /intake/v2/profile as a
 // multipart/form-data request: the Elastic Go agent's format, extended (see the package documentation).
@@ -158,111 +141,60 @@ func (u *intakeUploader) Upload(ctx context.Context, c *Capture) error {
 	return nil
 }
 
-// capturePart is the JSON of the upload's capture part (see the package documentation).
-type capturePart struct {
-	ID          string              `json:"id"`
-	Trigger     Trigger             `json:"trigger"`
-	Timestamp   int64               `json:"timestamp"`
-	Duration    float64             `json:"duration"`
-	Transaction *captureTransaction `json:"transaction,omitempty"`
-	Trace       *captureTrace       `json:"trace,omitempty"`
-	Resource    *captureResource    `json:"resource,omitempty"`
-	CPU         *captureCPU         `json:"cpu,omitempty"`
-	Goroutine   *captureGoroutine   `json:"goroutine,omitempty"`
-	Parts       []string            `json:"parts"`
-	Errors      []string            `json:"errors,omitempty"`
-}
-
-type captureTransaction struct {
-	ID        string  `json:"id"`
-	Name      string  `json:"name"`
-	Sampled   bool    `json:"sampled"`
-	Timestamp int64   `json:"timestamp"`
-	Threshold float64 `json:"threshold"`
-	Ended     bool    `json:"ended"`
-}
-
-type captureTrace struct {
-	ID string `json:"id"`
-}
-
-type captureResource struct {
-	Name      Resource `json:"name"`
-	Value     float64  `json:"value"`
-	Rule      string   `json:"rule"`
-	Threshold float64  `json:"threshold"`
-	Average   *float64 `json:"average,omitempty"`
-}
-
-type captureCPU struct {
-	Timestamp int64   `json:"timestamp"`
-	Duration  float64 `json:"duration"`
-	Samples   int64   `json:"samples"`
-}
-
-type captureGoroutine struct {
-	Snapshots int `json:"snapshots"`
-}
-
-// micros is t in microseconds since the Unix epoch, as Elastic's intake writes timestamps.
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-// millis is d in milliseconds, as Elastic's intake writes durations.
-func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// uploadPart is one profile or trace part to write.
-type uploadPart struct {
-	name, filename, mediaType, encoding string
-	data                                []byte
-}
-
-// encodeUpload writes c's upload body to w and returns its Content-Type. Parts that do not fit the
-// limits are left out and said so in the capture part's errors.
+// encodeUpload writes c's upload body to w (package profileupload's format) and returns its
+// Content-Type. Parts that do not fit the format's limits are left out and said so in the capture
+// part's errors.
 func encodeUpload(w io.Writer, metadata []byte, c *Capture) (contentType string, err error) {
-	cp := capturePart{
+	micros, millis := profileupload.Micros, profileupload.Millis
+	cp := profileupload.Capture{
 		ID:        c.ID,
-		Trigger:   c.Trigger,
+		Trigger:   string(c.Trigger),
 		Timestamp: micros(c.Time),
 		Duration:  millis(c.End.Sub(c.Time)),
 		Errors:    append([]string(nil), c.Errors...),
 		Parts:     []string{},
 	}
 	if r := c.Request; r != nil {
-		cp.Transaction = &captureTransaction{ID: r.TransactionID, Name: r.Route, Sampled: r.Sampled,
+		cp.Transaction = &profileupload.Transaction{ID: r.TransactionID, Name: r.Route, Sampled: r.Sampled,
 			Timestamp: micros(r.Start), Threshold: millis(r.Threshold), Ended: r.Ended}
-		cp.Trace = &captureTrace{ID: r.TraceID}
+		cp.Trace = &profileupload.Trace{ID: r.TraceID}
 	}
 	if e := c.Resource; e != nil {
-		cp.Resource = &captureResource{Name: e.Resource, Value: e.Value, Rule: e.Rule, Threshold: e.Threshold}
+		cp.Resource = &profileupload.Resource{Name: string(e.Resource), Value: e.Value, Rule: e.Rule, Threshold: e.Threshold}
 		if !math.IsNaN(e.Average) {
 			avg := e.Average
 			cp.Resource.Average = &avg
 		}
 	}
 
-	var parts []uploadPart
+	type part struct {
+		kind string
+		data []byte
+	}
+	var profiles []part
 	profilesSize := 0
 	addProfile := func(kind string, data []byte) bool {
 		if data == nil {
 			return false
 		}
-		if profilesSize+len(data) > maxProfilesSize {
+		if profilesSize+len(data) > profileupload.MaxProfilesSize {
 			cp.Errors = append(cp.Errors, fmt.Sprintf("%s: left out of the upload: %d bytes, over the %d bytes of profiles an upload may carry",
-				kind, len(data), maxProfilesSize))
+				kind, len(data), profileupload.MaxProfilesSize))
 			return false
 		}
 		profilesSize += len(data)
-		parts = append(parts, uploadPart{name: "profile", filename: kind + ".pprof", mediaType: pprofMediaType, data: data})
+		profiles = append(profiles, part{kind, data})
 		cp.Parts = append(cp.Parts, kind)
 		return true
 	}
-	if addProfile("cpu", c.CPU) {
-		cp.CPU = &captureCPU{Timestamp: micros(c.CPUStart), Duration: millis(c.CPUEnd.Sub(c.CPUStart)), Samples: c.CPUSamples}
+	if addProfile(profileupload.KindCPU, c.CPU) {
+		cp.CPU = &profileupload.CPU{Timestamp: micros(c.CPUStart), Duration: millis(c.CPUEnd.Sub(c.CPUStart)), Samples: c.CPUSamples}
 	}
-	if addProfile("goroutine", c.Goroutine) {
-		cp.Goroutine = &captureGoroutine{Snapshots: c.GoroutineSnapshots}
+	if addProfile(profileupload.KindGoroutine, c.Goroutine) {
+		cp.Goroutine = &profileupload.Goroutine{Snapshots: c.GoroutineSnapshots}
 	}
-	addProfile("heap", c.Heap)
+	addProfile(profileupload.KindHeap, c.Heap)
+	var trace []byte // gzipped
 	if c.Trace != nil {
 		var z bytes.Buffer
 		zw := gzip.NewWriter(&z)
@@ -270,58 +202,32 @@ func encodeUpload(w io.Writer, metadata []byte, c *Capture) (contentType string,
 		if err := zw.Close(); err != nil {
 			return "", fmt.Errorf("profiling: compress trace: %w", err)
 		}
-		if z.Len() > maxTraceSize {
-			cp.Errors = append(cp.Errors, fmt.Sprintf("trace: left out of the upload: %d bytes compressed, over %d", z.Len(), maxTraceSize))
+		if z.Len() > profileupload.MaxTraceSize {
+			cp.Errors = append(cp.Errors, fmt.Sprintf("trace: left out of the upload: %d bytes compressed, over %d", z.Len(), profileupload.MaxTraceSize))
 		} else {
-			parts = append(parts, uploadPart{name: "trace", filename: "trace.out", mediaType: traceMediaType, encoding: "gzip", data: z.Bytes()})
-			cp.Parts = append(cp.Parts, "trace")
+			trace = z.Bytes()
+			cp.Parts = append(cp.Parts, profileupload.KindTrace)
 		}
 	}
 
-	capJSON, err := json.Marshal(cp)
-	for err == nil && len(capJSON) > maxCaptureSize && len(cp.Errors) > 0 {
-		cp.Errors = cp.Errors[:len(cp.Errors)-1]
-		capJSON, err = json.Marshal(cp)
+	uw := profileupload.NewWriter(w)
+	err = uw.WriteMetadata(metadata)
+	if err == nil {
+		err = uw.WriteCapture(&cp)
+	}
+	for _, p := range profiles {
+		if err == nil {
+			err = uw.WriteProfile(p.kind, p.data)
+		}
+	}
+	if err == nil && trace != nil {
+		err = uw.WriteTrace(trace)
+	}
+	if err == nil {
+		err = uw.Close()
 	}
 	if err != nil {
-		return "", fmt.Errorf("profiling: encode capture part: %w", err)
+		return "", fmt.Errorf("profiling: upload %s: %w", c.ID, err)
 	}
-	if len(capJSON) > maxCaptureSize {
-		return "", fmt.Errorf("profiling: capture part is %d bytes, over %d", len(capJSON), maxCaptureSize)
-	}
-
-	mw := multipart.NewWriter(w)
-	write := func(name, filename, mediaType, encoding string, data []byte) error {
-		h := make(textproto.MIMEHeader)
-		disposition := `form-data; name="` + name + `"`
-		if filename != "" {
-			disposition += `; filename="` + filename + `"`
-		}
-		h.Set("Content-Disposition", disposition)
-		h.Set("Content-Type", mediaType)
-		if encoding != "" {
-			h.Set("Content-Encoding", encoding)
-		}
-		pw, err := mw.CreatePart(h)
-		if err != nil {
-			return err
-		}
-		_, err = pw.Write(data)
-		return err
-	}
-	if err := write("metadata", "", metadataMediaType, "", metadata); err != nil {
-		return "", fmt.Errorf("profiling: write upload: %w", err)
-	}
-	if err := write("capture", "", captureMediaType, "", capJSON); err != nil {
-		return "", fmt.Errorf("profiling: write upload: %w", err)
-	}
-	for _, p := range parts {
-		if err := write(p.name, p.filename, p.mediaType, p.encoding, p.data); err != nil {
-			return "", fmt.Errorf("profiling: write upload: %w", err)
-		}
-	}
-	if err := mw.Close(); err != nil {
-		return "", fmt.Errorf("profiling: write upload: %w", err)
-	}
-	return mw.FormDataContentType(), nil
+	return uw.ContentType(), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
+	"github.com/hotpath-apm/hotpath/profiling/profileupload"
 )
 
 // ProfileSink stores the profile uploads the profile endpoint accepted (the store, in the collector).
@@ -25,18 +26,18 @@ type ProfileSink interface {
 	StoreProfile(ctx context.Context, p *collector.Profile) error
 }
 
-// Defaults of ProfileConfig's fields: the limits of the upload's wire format (the profiling package's
+// Defaults of ProfileConfig's fields: the limits of the upload's wire format (package profileupload's
 // documentation), and what intake allows itself to spend on uploads.
 const (
 	// DefaultMaxMetadataBytes is the metadata part's limit (APM Server's).
-	DefaultMaxMetadataBytes = 10 << 10
+	DefaultMaxMetadataBytes = profileupload.MaxMetadataSize
 	// DefaultMaxCaptureBytes is the capture part's limit.
-	DefaultMaxCaptureBytes = 10 << 10
+	DefaultMaxCaptureBytes = profileupload.MaxCaptureSize
 	// DefaultMaxProfileBytes is the limit of all profile parts of an upload together, as sent (APM
 	// Server's).
-	DefaultMaxProfileBytes = 10 << 20
+	DefaultMaxProfileBytes = profileupload.MaxProfilesSize
 	// DefaultMaxTraceBytes is the trace part's limit, as sent (gzipped).
-	DefaultMaxTraceBytes = 32 << 20
+	DefaultMaxTraceBytes = profileupload.MaxTraceSize
 	// DefaultMaxDecodedProfileBytes limits one profile part once decompressed: a gzip bomb must not make
 	// the parser allocate gigabytes. runtime/pprof's profiles of a large service are a few MiB at most.
 	DefaultMaxDecodedProfileBytes = 32 << 20
@@ -108,11 +109,13 @@ const (
 //
 //	mux.Handle("/intake/v2/profile", h)
 //
-// It accepts the multipart uploads of the profiling package (documented there: a metadata part, a
-// capture part, profile parts, a trace part) and the Elastic Go agent's periodic profiles (a metadata
-// part, then profile parts), with the same authentication as the events endpoint, checks them strictly
-// (part names, order, headers and media types; the metadata decoded as intake v2 metadata; every
-// profile parsed as pprof; the trace a gzipped Go execution trace; the limits of ProfileConfig), hands
+// It accepts the multipart uploads of the profiling package (their format is package profileupload's,
+// which reads them here: a metadata part, a capture part, profile parts, a trace part) and the Elastic
+// Go agent's periodic profiles (a metadata part, then profile parts), with the same authentication as
+// the events endpoint, checks them strictly (part names, order, headers and media types; the metadata
+// decoded as intake v2 metadata; every profile parsed as pprof; the trace a gzipped Go execution trace;
+// the limits of ProfileConfig) but takes a capture part's fields and triggers it does not know from a
+// later profiler (the fields ignored, the trigger kept), hands
 // the decoded collector.Profile to cfg.Sink, and answers as APM Server's profile endpoint did:
 //
 //	202 {"accepted": N}   stored; N is the number of parts (profiles and trace)
