@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.elastic.co/apm/v2"
@@ -193,7 +194,14 @@ func TestListenerNotToldAboutFastRequests(t *testing.T) {
 
 // TestRequestSlowHoldsTheRequest: serve does not return while RequestSlow runs for its request, so a
 // label set at the end of RequestSlow is on the transaction even if the handler has returned meanwhile.
+//
+// It runs in a synctest bubble: "serve has not returned" is checked once every goroutine of the test is
+// blocked (synctest.Wait), when a wrong implementation would have returned, not after a while.
 func TestRequestSlowHoldsTheRequest(t *testing.T) {
+	synctest.Test(t, testRequestSlowHoldsTheRequest)
+}
+
+func testRequestSlowHoldsTheRequest(t *testing.T) {
 	rt := recordingTracer(t)
 	f := agent.NewInFlight()
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -223,10 +231,11 @@ func TestRequestSlowHoldsTheRequest(t *testing.T) {
 		do(h, "GET", "/x")
 	}()
 	waitFor(t, handlerReturned, "the handler")
+	synctest.Wait() // serve returns now, or not until RequestSlow does
 	select {
 	case <-serveReturned:
 		t.Fatal("serve returned while RequestSlow was running")
-	case <-time.After(50 * time.Millisecond): // a wrong implementation returns within microseconds
+	default:
 	}
 	releaseOnce()
 	waitFor(t, done, "the request")
@@ -375,11 +384,20 @@ func TestListenNil(t *testing.T) {
 
 // TestStopWhileRequestsRun: stop returns without waiting for requests, which then end normally, and
 // RequestSlow is not called once stop has returned, even for a request that passes its deadline after.
+// In a synctest bubble, the clock moves only when every goroutine waits: the deadline passes after stop,
+// while the handler sleeps, however loaded the machine.
 func TestStopWhileRequestsRun(t *testing.T) {
+	synctest.Test(t, testStopWhileRequestsRun)
+}
+
+func testStopWhileRequestsRun(t *testing.T) {
 	rt := recordingTracer(t)
 	f := agent.NewInFlight()
-	var stopped, lateCall atomic.Bool
-	stop, err := f.Listen(&listener{requestSlow: func(*agent.Request) { lateCall.Store(stopped.Load()) }})
+	var stopped, lateCall, early atomic.Bool
+	stop, err := f.Listen(&listener{requestSlow: func(*agent.Request) {
+		lateCall.Store(stopped.Load())
+		early.Store(!stopped.Load())
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +406,7 @@ func TestStopWhileRequestsRun(t *testing.T) {
 	h := agent.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
 		<-release
-		time.Sleep(3 * threshold) // outlive the deadline, after stop
+		time.Sleep(3 * threshold) // outlive the deadline, after stop (the bubble's clock)
 	}), agent.WithTracer(rt.Tracer), agent.WithInFlight(f), agent.WithSlowThreshold(threshold))
 	done := make(chan struct{})
 	go func() {
@@ -402,6 +420,9 @@ func TestStopWhileRequestsRun(t *testing.T) {
 	waitFor(t, done, "the request")
 	if lateCall.Load() {
 		t.Error("RequestSlow called after stop returned")
+	}
+	if early.Load() {
+		t.Error("the request passed its deadline before stop: the test did not test anything")
 	}
 	if txs := transactions(rt); len(txs) != 1 {
 		t.Fatalf("%d transactions", len(txs))

@@ -1,6 +1,7 @@
 package profiling
 
 import (
+	"runtime"
 	"sync"
 	"time"
 )
@@ -52,7 +53,21 @@ func (c *fakeClock) NewTimer(d time.Duration) (<-chan time.Time, func()) { retur
 func (c *fakeClock) NewTicker(d time.Duration) (<-chan time.Time, func()) { return c.add(d, d) }
 
 // Advance moves the clock by d and fires the timers and tickers it passes.
-func (c *fakeClock) Advance(d time.Duration) {
+func (c *fakeClock) Advance(d time.Duration) { c.advance(d) }
+
+// AdvanceUntilTaken moves the clock by d as Advance does, then waits until the value of every timer and
+// ticker it fired has been received (yielding, not sleeping): the goroutine that took it is then
+// acting on it, and the next tick cannot be dropped for its being late.
+func (c *fakeClock) AdvanceUntilTaken(d time.Duration) {
+	for _, ch := range c.advance(d) {
+		for len(ch) > 0 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// advance moves the clock by d, fires the timers and tickers it passes, and returns their channels.
+func (c *fakeClock) advance(d time.Duration) (fired []chan time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
@@ -66,6 +81,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 			case t.ch <- c.now:
 			default:
 			}
+			fired = append(fired, t.ch)
 			if t.period == 0 {
 				continue
 			}
@@ -76,6 +92,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 		live = append(live, t)
 	}
 	c.timers = live
+	return fired
 }
 
 // Created receives once per timer or ticker made: tests wait on it for a goroutine to have set its timer
