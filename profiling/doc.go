@@ -49,7 +49,7 @@
 // runtime/metrics and getrusage does not, admission is a short lock, the capture runs on a goroutine of
 // its own and its upload is queued without waiting (dropped when the queue is full).
 //
-// # On-demand endpoint
+// # On-demand handler
 //
 // Profiler.Handler is an http.Handler for an admin listener: cpu, heap, goroutine and trace profiles,
 // bearer-token protected, GET only, with a capped seconds parameter. It never starts a second CPU
@@ -64,7 +64,7 @@
 // to be profiling before anyone knows the request will be slow. So, by default, it profiles all the
 // time, as a sequence of profiles (chunks of DefaultCPUChunk, 5 s), and keeps the chunks of the last
 // DefaultCPURing (10 s): the ring. A capture holds the chunks since its request's start, and cuts the
-// current chunk when the request ends, so it waits for nothing; the on-demand endpoint cuts at its start
+// current chunk when the request ends, so it waits for nothing; the on-demand handler cuts at its start
 // and end. Consumers never call pprof.StartCPUProfile themselves: they share the one profile.
 //
 // The trade-off, measured (BENCHMARKS.md):

@@ -12,7 +12,7 @@ import (
 )
 
 // A service with the agent and the profiler: requests slower than 500 ms are captured while they run
-// and uploaded to the collector (ELASTIC_APM_SERVER_URL); the on-demand endpoint is on an admin port of
+// and uploaded to the collector (ELASTIC_APM_SERVER_URL); the on-demand handler is on an admin port of
 // its own, on loopback.
 func Example() {
 	inflight := agent.NewInFlight()

@@ -8,7 +8,7 @@ import (
 )
 
 // flightRecorder owns the process's runtime/trace.FlightRecorder (the runtime allows one): it keeps the
-// last seconds of execution trace in memory, and snapshots them for captures and the on-demand endpoint,
+// last seconds of execution trace in memory, and snapshots them for captures and the on-demand handler,
 // one at a time (FlightRecorder.WriteTo refuses concurrent calls; mu queues them instead).
 type flightRecorder struct {
 	fr   *trace.FlightRecorder

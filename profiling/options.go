@@ -46,7 +46,7 @@ type config struct {
 	uploader           Uploader      // nil: the intake uploader, built by New from upload
 	upload             uploadConfig
 	rules              map[Resource]Rule
-	endpointMaxSeconds int
+	onDemandMaxSeconds int
 	triggerInterval    time.Duration
 
 	readResources func() resourceValues // tests: replaces the runtime's readings
@@ -66,7 +66,7 @@ func newConfig(opts []Option) config {
 		maxCapture:         DefaultMaxCaptureDuration,
 		goroutineEvery:     DefaultGoroutineInterval,
 		triggerInterval:    DefaultTriggerInterval,
-		endpointMaxSeconds: DefaultEndpointMaxSeconds,
+		onDemandMaxSeconds: DefaultOnDemandMaxSeconds,
 	}
 	for _, o := range opts {
 		o(&c)
@@ -211,13 +211,13 @@ func WithTriggerInterval(d time.Duration) Option {
 	return func(c *config) { c.triggerInterval = d }
 }
 
-// WithEndpointMaxSeconds caps the seconds parameter of the on-demand endpoint (Handler) at n. n must be
-// positive. Default: DefaultEndpointMaxSeconds (60).
-func WithEndpointMaxSeconds(n int) Option {
+// WithOnDemandMaxSeconds caps the seconds parameter of the on-demand handler (Handler) at n. n must be
+// positive. Default: DefaultOnDemandMaxSeconds (60).
+func WithOnDemandMaxSeconds(n int) Option {
 	if n <= 0 {
-		panic("profiling: WithEndpointMaxSeconds needs n > 0")
+		panic("profiling: WithOnDemandMaxSeconds needs n > 0")
 	}
-	return func(c *config) { c.endpointMaxSeconds = n }
+	return func(c *config) { c.onDemandMaxSeconds = n }
 }
 
 // WithServerURL uploads captures to url + ProfilePath (url is the collector's, or an APM Server's, base

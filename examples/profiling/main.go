@@ -2,7 +2,7 @@
 // GET /wait waits on a slow "backend", GET /fast answers at once. Requests slower than -slow are
 // captured while they run, and each capture is uploaded to the collector (ELASTIC_APM_SERVER_URL, as the
 // Elastic agent) or, with -dir, written there as files that go tool pprof and go tool trace open. The
-// on-demand endpoint listens on -admin (loopback) when HOTPATH_PROFILING_TOKEN is set:
+// on-demand handler listens on -admin (loopback) when HOTPATH_PROFILING_TOKEN is set:
 //
 //	go run ./examples/profiling -dir /tmp/captures &
 //	curl localhost:8080/work; curl localhost:8080/wait
@@ -28,7 +28,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "the service's address")
-	admin := flag.String("admin", "127.0.0.1:6060", "the on-demand endpoint's address (needs HOTPATH_PROFILING_TOKEN)")
+	admin := flag.String("admin", "127.0.0.1:6060", "the on-demand handler's address (needs HOTPATH_PROFILING_TOKEN)")
 	dir := flag.String("dir", "", "write captures to this directory instead of uploading them")
 	slow := flag.Duration("slow", 200*time.Millisecond, "slow-request threshold")
 	flag.Parse()
@@ -64,7 +64,7 @@ func run(addr, adminAddr, dir string, slow time.Duration) error {
 		srv := &http.Server{Addr: adminAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go srv.ListenAndServe()
 		defer srv.Close()
-		log.Printf("on-demand endpoint on http://%s/debug/hotpath/{cpu,heap,goroutine,trace}", adminAddr)
+		log.Printf("on-demand handler on http://%s/debug/hotpath/{cpu,heap,goroutine,trace}", adminAddr)
 	}
 
 	mux := http.NewServeMux()

@@ -19,7 +19,7 @@ import (
 
 const testToken = "s3cret-token"
 
-// adminServer mounts p's endpoint on an admin mux, as a user does.
+// adminServer mounts p's on-demand handler on an admin mux, as a user does.
 func adminServer(t *testing.T, p *profiling.Profiler, configure func(*http.Server)) *httptest.Server {
 	t.Helper()
 	mux := http.NewServeMux()
@@ -125,7 +125,7 @@ func parseBody(t *testing.T, a answer) *profile.Profile {
 
 // TestEndpointProfiles: each kind answers what go tool pprof / go tool trace open.
 func TestEndpointProfiles(t *testing.T) {
-	p := newProfiler(t, profiling.WithEndpointMaxSeconds(1))
+	p := newProfiler(t, profiling.WithOnDemandMaxSeconds(1))
 	srv := adminServer(t, p, nil)
 	auth := "Bearer " + testToken
 
@@ -139,7 +139,7 @@ func TestEndpointProfiles(t *testing.T) {
 		!strings.HasPrefix(string(a.body), "goroutine ") || !strings.HasPrefix(a.header.Get("Content-Type"), "text/plain") {
 		t.Errorf("goroutine debug=2: %d %q", a.status, a.body[:min(len(a.body), 40)])
 	}
-	// seconds is capped at WithEndpointMaxSeconds.
+	// seconds is capped at WithOnDemandMaxSeconds.
 	a := get(t, srv, "GET", "/debug/hotpath/cpu?seconds=30", auth)
 	if cp := parseBody(t, a); cp.SampleType[1].Type != "cpu" || a.header.Get("X-Hotpath-Seconds") != "1" {
 		t.Errorf("cpu: sample types %v, X-Hotpath-Seconds %q", cp.SampleType, a.header.Get("X-Hotpath-Seconds"))
@@ -213,7 +213,7 @@ func TestEndpointAfterShutdown(t *testing.T) {
 	}
 }
 
-// TestHandlerNeedsToken: an endpoint without a token is a programming error.
+// TestHandlerNeedsToken: a handler without a token is a programming error.
 func TestHandlerNeedsToken(t *testing.T) {
 	p := newProfiler(t, profiling.WithoutCPURing(), profiling.WithoutFlightRecorder())
 	defer func() {

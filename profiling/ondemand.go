@@ -18,26 +18,26 @@ import (
 	"time"
 )
 
-// Defaults of the on-demand endpoint.
+// Defaults of the on-demand handler.
 const (
-	DefaultEndpointMaxSeconds = 60
+	DefaultOnDemandMaxSeconds = 60
 	defaultCPUSeconds         = 30 // as net/http/pprof
 	defaultTraceSeconds       = 1  // as net/http/pprof
-	maxEndpointConcurrent     = 4  // requests being served at once; more get 429
+	maxOnDemandConcurrent     = 4  // requests being served at once; more get 429
 )
 
-// endpoint is the on-demand http.Handler (Profiler.Handler).
-type endpoint struct {
+// onDemand is the on-demand http.Handler (Profiler.Handler).
+type onDemand struct {
 	p         *Profiler
 	tokenHash [sha256.Size]byte
-	slots     chan struct{} // capacity maxEndpointConcurrent
+	slots     chan struct{} // capacity maxOnDemandConcurrent
 
 	traceMu    sync.Mutex // held while an execution trace of our own (trace.Start) runs
 	traceUntil time.Time  // when it ends; guarded by traceMu's holder, read under traceEndMu
 	traceEndMu sync.Mutex
 }
 
-// Handler returns the on-demand profiling endpoint, to mount on an admin listener (never on the
+// Handler returns the on-demand profiling handler, to mount on an admin listener (never on the
 // service's public one, nor on http.DefaultServeMux):
 //
 //	admin := http.NewServeMux()
@@ -55,7 +55,7 @@ type endpoint struct {
 //
 // Every request must carry "Authorization: Bearer <token>" (compared in constant time): else 401. Other
 // methods get 405, other paths 404, a `seconds` that is not a positive integer 400; `seconds` is capped at
-// WithEndpointMaxSeconds (and, for trace with a flight recorder, at its MinAge), and the header
+// WithOnDemandMaxSeconds (and, for trace with a flight recorder, at its MinAge), and the header
 // X-Hotpath-Seconds says the duration served. When what a request needs is held by someone else (the CPU
 // profiler by code outside this Profiler; the execution tracer by another trace request when there is
 // no flight recorder), the answer is 409 with Retry-After, never a 500. At most 4 requests are served at
@@ -65,12 +65,12 @@ func (p *Profiler) Handler(token string) http.Handler {
 	if token == "" {
 		panic("profiling: Handler needs a token")
 	}
-	return &endpoint{p: p, tokenHash: sha256.Sum256([]byte(token)), slots: make(chan struct{}, maxEndpointConcurrent)}
+	return &onDemand{p: p, tokenHash: sha256.Sum256([]byte(token)), slots: make(chan struct{}, maxOnDemandConcurrent)}
 }
 
-// authorized compares the request's bearer token with the endpoint's in constant time (both hashed, so
+// authorized compares the request's bearer token with the handler's in constant time (both hashed, so
 // that the comparison does not depend on the token's length either).
-func (e *endpoint) authorized(r *http.Request) bool {
+func (e *onDemand) authorized(r *http.Request) bool {
 	const prefix = "Bearer "
 	h := r.Header.Get("Authorization")
 	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
@@ -93,7 +93,7 @@ func errorf(status int, format string, args ...any) *httpError {
 	return &httpError{status: status, msg: fmt.Sprintf(format, args...)}
 }
 
-func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e *onDemand) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	if !e.authorized(r) {
@@ -122,7 +122,7 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer func() { <-e.slots }()
 	default:
 		writeError(w, &httpError{status: http.StatusTooManyRequests, retryAfter: 1,
-			msg: fmt.Sprintf("%d profiling requests are being served already", maxEndpointConcurrent)})
+			msg: fmt.Sprintf("%d profiling requests are being served already", maxOnDemandConcurrent)})
 		return
 	}
 
@@ -183,9 +183,9 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(body)
 }
 
-// seconds parses the request's seconds parameter: def when absent, capped at WithEndpointMaxSeconds and
+// seconds parses the request's seconds parameter: def when absent, capped at WithOnDemandMaxSeconds and
 // at limit (if > 0), and refused if the server's WriteTimeout would cut the answer.
-func (e *endpoint) seconds(r *http.Request, def, limit int) (int, error) {
+func (e *onDemand) seconds(r *http.Request, def, limit int) (int, error) {
 	n := def
 	if s := r.URL.Query().Get("seconds"); s != "" {
 		v, err := strconv.Atoi(s)
@@ -194,7 +194,7 @@ func (e *endpoint) seconds(r *http.Request, def, limit int) (int, error) {
 		}
 		n = v
 	}
-	n = min(n, e.p.cfg.endpointMaxSeconds)
+	n = min(n, e.p.cfg.onDemandMaxSeconds)
 	if limit > 0 {
 		n = min(n, limit)
 	}
@@ -207,7 +207,7 @@ func (e *endpoint) seconds(r *http.Request, def, limit int) (int, error) {
 
 // cpu returns the CPU profile of the next d, from the profiler's sampler: the current chunk is cut now
 // and at the end, so that the profile covers the d asked for (within the cuts' gaps).
-func (e *endpoint) cpu(ctx context.Context, d time.Duration) ([]byte, error) {
+func (e *onDemand) cpu(ctx context.Context, d time.Duration) ([]byte, error) {
 	h, err := e.p.cpu.hold(time.Now())
 	if errors.Is(err, ErrCPUBusy) {
 		return nil, &httpError{status: http.StatusConflict, retryAfter: int(d / time.Second), msg: err.Error()}
@@ -238,7 +238,7 @@ func (e *endpoint) cpu(ctx context.Context, d time.Duration) ([]byte, error) {
 
 // trace returns an execution trace: the flight recorder's window d from now, or else a trace of the
 // next d.
-func (e *endpoint) trace(ctx context.Context, d time.Duration) ([]byte, error) {
+func (e *onDemand) trace(ctx context.Context, d time.Duration) ([]byte, error) {
 	if e.p.fr != nil {
 		if err := e.wait(ctx, d); err != nil {
 			return nil, err
@@ -270,7 +270,7 @@ func (e *endpoint) trace(ctx context.Context, d time.Duration) ([]byte, error) {
 }
 
 // wait waits for d, or for the client to go away, or for the profiler to shut down.
-func (e *endpoint) wait(ctx context.Context, d time.Duration) error {
+func (e *onDemand) wait(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
