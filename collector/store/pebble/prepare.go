@@ -12,11 +12,12 @@ import (
 // ProcessBatch returns) and its index entries prepared, lacking only the partition and sequence number
 // the writer gives them.
 type pendingWrite struct {
-	buf     []byte     // encoded events, index key bodies and index values
-	events  []bufRange // one per event, in batch order
-	entries []entry    // index entries
-	aggs    []aggInput // contributions to the pre-aggregated series (aggregate.go)
-	minTS   int64      // Unix nanoseconds of the earliest and latest event timestamps (saturated)
+	buf     []byte       // encoded events, index key bodies and index values
+	events  []bufRange   // one per event, in batch order
+	entries []entry      // index entries
+	aggs    []aggInput   // contributions to the pre-aggregated series (aggregate.go)
+	shapes  []shapeInput // contributions to the query shapes' aggregates (queryshape.go)
+	minTS   int64        // Unix nanoseconds of the earliest and latest event timestamps (saturated)
 	maxTS   int64
 	done    chan error
 
@@ -46,7 +47,7 @@ func (r *pendingWrite) bytes(s bufRange) []byte { return r.buf[s.off:s.end] }
 // size is what the pending write holds in memory, counted against Config.QueueBytes.
 func (r *pendingWrite) size() int {
 	return cap(r.buf) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{})) +
-		cap(r.next)*4
+		cap(r.shapes)*int(unsafe.Sizeof(shapeInput{})) + cap(r.next)*4
 }
 
 func (r *pendingWrite) reset() {
@@ -54,6 +55,7 @@ func (r *pendingWrite) reset() {
 	r.events = r.events[:0]
 	r.entries = r.entries[:0]
 	r.aggs = r.aggs[:0]
+	r.shapes = r.shapes[:0]
 	r.next = r.next[:0]
 }
 
@@ -137,6 +139,7 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 			r.entries = append(r.entries, entry{ks: ksError, ev: ev, body: bufRange{body, r.mark()}, value: value})
 		}
 		r.prepareAggregate(e)
+		r.prepareQueryShape(e)
 	}
 	r.linkTraces()
 }

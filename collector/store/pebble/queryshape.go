@@ -1,0 +1,183 @@
+package pebble
+
+import (
+	"encoding/binary"
+	"slices"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Query shapes (issue 14): per service, shape and minute, the database spans whose statement has that
+// shape, in the aggregate keyspace beside the transaction aggregates, written in the same commit as the
+// events:
+//
+//	a part service 'q' shape minute       -> shape aggregate (one minute)
+//	a part service 'Q' shape hour*60      -> shape aggregate (the event hour: what listings over
+//	                                         long ranges read)
+//	a part service 'X' shape hour*60      -> the slowest calls of the shape in that event hour
+//
+// A shape aggregate is: format, count, errors, sum of µs, took count, flags (1: truncated), db type,
+// summary, then the duration histogram and the took histogram, each as its populated buckets (value
+// delta, count). The examples are: format, their number, then for each µs, Unix nanoseconds, trace id,
+// transaction id, span id and statement, slowest first.
+const (
+	aggShapeMinute   = 'q'
+	aggShapeHour     = 'Q'
+	aggShapeExamples = 'X'
+)
+
+// Bounds of what a shape keeps.
+const (
+	// shapeExamples is how many of the slowest calls of a shape an hour keeps.
+	shapeExamples = 5
+	// maxExampleStatement bounds an example's statement (the APM intake's own limit).
+	maxExampleStatement = 10_000
+)
+
+// shapeCounts is a shape aggregate's counts and names.
+type shapeCounts struct {
+	count, errors, sumMicros, tookCount int64
+	truncated                           bool
+	dbType, summary                     string
+}
+
+func (c *shapeCounts) add(o *shapeCounts) {
+	c.count += o.count
+	c.errors += o.errors
+	c.sumMicros += o.sumMicros
+	c.tookCount += o.tookCount
+	c.truncated = c.truncated || o.truncated
+	if c.summary == "" {
+		c.dbType, c.summary = o.dbType, o.summary
+	}
+}
+
+func appendShapeAgg(b []byte, c *shapeCounts, dur, took *hdrhistogram.PackedHistogram) []byte {
+	b = append(b, aggFormat)
+	for _, u := range [...]int64{c.count, c.errors, c.sumMicros, c.tookCount} {
+		b = binary.AppendUvarint(b, uint64(u))
+	}
+	flags := byte(0)
+	if c.truncated {
+		flags = 1
+	}
+	b = append(b, flags)
+	b = appendBytes(b, c.dbType)
+	b = appendBytes(b, c.summary)
+	b = appendHistogram(b, dur)
+	return appendHistogram(b, took)
+}
+
+func appendBytes(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendHistogram appends h's populated buckets: their number, then (value delta, count) pairs in
+// ascending order of value.
+func appendHistogram(b []byte, h *hdrhistogram.PackedHistogram) []byte {
+	b = binary.AppendUvarint(b, uint64(h.Populated()))
+	prev := int64(0)
+	for value, count := range h.ForEachBucket {
+		b = binary.AppendUvarint(b, uint64(value-prev))
+		b = binary.AppendUvarint(b, uint64(count))
+		prev = value
+	}
+	return b
+}
+
+// decodeShapeAgg adds an encoded shape aggregate to c, dur and took.
+func decodeShapeAgg(v []byte, c *shapeCounts, dur, took recorder) error {
+	if len(v) == 0 || v[0] != aggFormat {
+		return errBadAggregate
+	}
+	r := byteReader{b: v[1:]}
+	var o shapeCounts
+	o.count, o.errors, o.sumMicros, o.tookCount = int64(r.uvarint()), int64(r.uvarint()), int64(r.uvarint()), int64(r.uvarint())
+	if r.err != nil || len(r.b) == 0 {
+		return errBadAggregate
+	}
+	o.truncated = r.b[0]&1 != 0
+	r.b = r.b[1:]
+	o.dbType, o.summary = string(r.bytes()), string(r.bytes())
+	if err := decodeHistogram(&r, dur); err != nil {
+		return err
+	}
+	if err := decodeHistogram(&r, took); err != nil {
+		return err
+	}
+	c.add(&o)
+	return r.err
+}
+
+func decodeHistogram(r *byteReader, h recorder) error {
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(r.b)) {
+		return errBadAggregate
+	}
+	value := int64(0)
+	for range n {
+		value += int64(r.uvarint())
+		count := int64(r.uvarint())
+		if r.err != nil || value < HistogramLowest || value > HistogramHighest || count < 0 {
+			return errBadAggregate
+		}
+		_ = h.RecordValues(value, count)
+	}
+	return nil
+}
+
+// shapeExample is a stored example call.
+type shapeExample struct {
+	micros, unixNanos                int64
+	traceID, txID, spanID, statement string
+}
+
+func appendShapeExamples(b []byte, xs []shapeExample) []byte {
+	b = append(b, aggFormat)
+	b = binary.AppendUvarint(b, uint64(len(xs)))
+	for _, x := range xs {
+		b = binary.AppendUvarint(b, uint64(x.micros))
+		b = binary.AppendUvarint(b, uint64(x.unixNanos))
+		for _, s := range [...]string{x.traceID, x.txID, x.spanID, x.statement} {
+			b = appendBytes(b, s)
+		}
+	}
+	return b
+}
+
+func decodeShapeExamples(v []byte, xs *[]shapeExample) error {
+	if len(v) == 0 || v[0] != aggFormat {
+		return errBadAggregate
+	}
+	r := byteReader{b: v[1:]}
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(r.b)) {
+		return errBadAggregate
+	}
+	for range n {
+		x := shapeExample{micros: int64(r.uvarint()), unixNanos: int64(r.uvarint())}
+		x.traceID, x.txID, x.spanID, x.statement = string(r.bytes()), string(r.bytes()), string(r.bytes()), string(r.bytes())
+		if r.err != nil {
+			return errBadAggregate
+		}
+		*xs = append(*xs, x)
+	}
+	return nil
+}
+
+// keepSlowest sorts xs slowest first and keeps shapeExamples of them.
+func keepSlowest(xs []shapeExample) []shapeExample { return keepSlowestN(xs, shapeExamples) }
+
+// keepSlowestN sorts xs slowest first (then oldest first) and keeps n of them.
+func keepSlowestN(xs []shapeExample, n int) []shapeExample {
+	slices.SortStableFunc(xs, func(a, b shapeExample) int {
+		if a.micros != b.micros {
+			return int(min(max(b.micros-a.micros, -1), 1))
+		}
+		return int(min(max(a.unixNanos-b.unixNanos, -1), 1))
+	})
+	return xs[:min(len(xs), n)]
+}
+
+func hourMinute(minute int64) int64 { return floorDiv(minute, 60) * 60 }

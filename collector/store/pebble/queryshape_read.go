@@ -1,0 +1,126 @@
+package pebble
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// HourlyShapesFrom is the range from which QueryShapes reads hourly figures: ranges at least this long
+// are widened to whole hours, so that a day costs 24 values per shape instead of 1,440.
+const HourlyShapesFrom = 6 * time.Hour
+
+// shapeStats is a shape's figures as read: counts and histograms.
+func newShapeStats(shape string) *collector.QueryShapeStats {
+	return &collector.QueryShapeStats{Shape: shape, Duration: newHistogram(), Took: newHistogram()}
+}
+
+// addShape decodes an encoded shape aggregate into st.
+func addShape(st *collector.QueryShapeStats, v []byte) error {
+	c := shapeCounts{count: st.Count, errors: st.Errors, sumMicros: int64(st.Sum / time.Microsecond),
+		tookCount: st.TookCount, truncated: st.Truncated, dbType: st.DBType, summary: st.Summary}
+	if err := decodeShapeAgg(v, &c, st.Duration, st.Took); err != nil {
+		return err
+	}
+	st.Count, st.Errors, st.Sum, st.TookCount = c.count, c.errors, time.Duration(c.sumMicros)*time.Microsecond, c.tookCount
+	st.Truncated, st.DBType, st.Summary = c.truncated, c.dbType, c.summary
+	return nil
+}
+
+// QueryShapes returns the figures of each query shape of a service in [from, to), in no particular
+// order, and the range they cover: from and to widened to whole minutes, or to whole hours for ranges of
+// HourlyShapesFrom or more.
+func (s *Store) QueryShapes(ctx context.Context, service string, from, to time.Time) ([]collector.QueryShapeStats, time.Time, time.Time, error) {
+	if err := s.acquire(); err != nil {
+		return nil, from, to, err
+	}
+	defer s.release()
+	if service == "" {
+		return nil, from, to, errors.New("store: query shapes: a service is required")
+	}
+	lo, hi := s.minuteRange(from, to)
+	level := byte(aggShapeMinute)
+	if !from.IsZero() && hi-lo >= int64(HourlyShapesFrom/time.Minute) {
+		level, lo, hi = aggShapeHour, hourMinute(lo), hourMinute(hi+59)
+	}
+	byShape := map[string]*collector.QueryShapeStats{}
+	err := s.eachAggregate(ctx, service, level, "", false, lo, hi, func(shape string, v []byte) error {
+		st := byShape[shape]
+		if st == nil {
+			st = newShapeStats(shape)
+			byShape[shape] = st
+		}
+		return addShape(st, v)
+	})
+	if err != nil {
+		return nil, from, to, err
+	}
+	out := make([]collector.QueryShapeStats, 0, len(byShape))
+	for _, st := range byShape {
+		if st.TookCount == 0 {
+			st.Took = nil
+		}
+		out = append(out, *st)
+	}
+	return out, minuteTime(lo), minuteTime(hi), nil
+}
+
+// QueryShape returns one shape's figures in [from, to) (widened to whole minutes), a series of one
+// point per interval (a whole number of minutes; none when interval <= 0) and the slowest calls of the
+// hours the range touches, slowest first.
+func (s *Store) QueryShape(ctx context.Context, service, shape string, from, to time.Time, interval time.Duration) (
+	collector.QueryShapeStats, []collector.QueryShapePoint, []collector.QueryShapeExample, error) {
+	total := newShapeStats(shape)
+	if err := s.acquire(); err != nil {
+		return *total, nil, nil, err
+	}
+	defer s.release()
+	lo, hi := s.minuteRange(from, to)
+	step := int64(interval / time.Minute)
+	var points []collector.QueryShapePoint
+	if step > 0 {
+		if from.IsZero() || (hi-lo)/step > 10_000 {
+			return *total, nil, nil, errors.New("store: query shape series: give from, and at most 10,000 points")
+		}
+		lo = floorDiv(lo, step) * step
+		for m := lo; m < hi; m += step {
+			points = append(points, collector.QueryShapePoint{Start: minuteTime(m), QueryShapeStats: *newShapeStats(shape)})
+		}
+	}
+	err := s.eachAggregate(ctx, service, aggShapeMinute, shape, true, lo, hi, func(_ string, v []byte) error {
+		return addShape(total, v)
+	})
+	if err == nil && step > 0 {
+		// Points read the same keys again, each into its interval: the keys' minutes are not passed to
+		// fn, so read them per interval.
+		for i := range points {
+			m := lo + int64(i)*step
+			if err = s.eachAggregate(ctx, service, aggShapeMinute, shape, true, m, min(m+step, hi), func(_ string, v []byte) error {
+				return addShape(&points[i].QueryShapeStats, v)
+			}); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return *total, nil, nil, err
+	}
+	var xs []shapeExample
+	err = s.eachAggregate(ctx, service, aggShapeExamples, shape, true, hourMinute(lo), hi, func(_ string, v []byte) error {
+		return decodeShapeExamples(v, &xs)
+	})
+	if err != nil {
+		return *total, nil, nil, err
+	}
+	var examples []collector.QueryShapeExample
+	for _, x := range keepSlowestN(xs, 2*shapeExamples) {
+		examples = append(examples, collector.QueryShapeExample{TraceID: x.traceID, TransactionID: x.txID, SpanID: x.spanID,
+			Timestamp: time.Unix(0, x.unixNanos).UTC(), Duration: time.Duration(x.micros) * time.Microsecond, Statement: x.statement})
+	}
+	if total.TookCount == 0 {
+		total.Took = nil
+	}
+	return *total, points, examples, nil
+}

@@ -1,0 +1,169 @@
+package pebble
+
+import (
+	"math"
+	"strings"
+	"time"
+
+	pebbledb "github.com/cockroachdb/pebble/v2"
+
+	"github.com/hotpath-apm/hotpath/agent/queryshape"
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// shapeInput is what prepare records of a database span for the query shapes.
+type shapeInput struct {
+	svc, shape, summary, dbType      bufRange
+	statement, traceID, txID, spanID bufRange
+	truncated, failed                bool
+	minute                           int64
+	unixNanos                        int64
+	micros                           int64 // the span's duration (a composite span's: the average)
+	count                            int64 // 1, or a composite span's count
+	tookMicros                       int64 // -1: not reported
+}
+
+// prepareQueryShape records a database span's shape: the agent's label (es_query_shape,
+// es_query_summary, es_query_truncated) when it sent one, else the shape of its Elasticsearch
+// db.statement, computed here, so that spans from every Elastic agent get one.
+func (r *pendingWrite) prepareQueryShape(e *collector.Event) {
+	if e.Kind != collector.KindSpan || e.Span == nil || e.Service.Name == "" || e.Timestamp.IsZero() {
+		return
+	}
+	var id, summary, dbType string
+	truncated := false
+	for _, l := range e.Labels {
+		switch l.Key {
+		case "es_query_shape":
+			id = l.Value
+		case "es_query_summary":
+			summary = l.Value
+		case "es_query_truncated":
+			truncated = l.Bool || l.Value == "true"
+		}
+	}
+	db := e.Span.DB
+	if db != nil {
+		dbType = db.Type
+	}
+	if id == "" {
+		if db == nil || db.Type != "elasticsearch" || db.Statement == "" {
+			return
+		}
+		s, ok := queryshape.Request(e.URL.Path, []byte(db.Statement))
+		if !ok {
+			return
+		}
+		id, summary, truncated = s.ID, s.Summary, s.Truncated
+	} else if dbType == "" {
+		dbType = "elasticsearch"
+	}
+	in := shapeInput{truncated: truncated, failed: e.Event.Outcome == "failure", minute: unixMinute(e.Timestamp),
+		unixNanos: e.Timestamp.UnixNano(), micros: max(int64(e.Event.Duration/time.Microsecond), 0), count: 1, tookMicros: -1}
+	if c := e.Span.Composite; c != nil && c.Count > 1 {
+		in.count = int64(c.Count)
+		in.micros = max(int64(c.SumMillis*1000)/in.count, 0)
+	}
+	for _, l := range e.NumericLabels {
+		if l.Key == "es_took_ms" && l.Value >= 0 && !math.IsInf(l.Value, 0) {
+			in.tookMicros = int64(min(l.Value, float64(HistogramHighest/1000)) * 1000)
+		}
+	}
+	in.svc = r.appendToBuf(e.Service.Name)
+	in.shape = r.appendToBuf(id)
+	in.summary = r.appendToBuf(summary)
+	in.dbType = r.appendToBuf(dbType)
+	if db != nil {
+		stmt := db.Statement
+		if len(stmt) > maxExampleStatement {
+			stmt = strings.ToValidUTF8(stmt[:maxExampleStatement], "")
+		}
+		in.statement = r.appendToBuf(stmt)
+	}
+	in.traceID = r.appendToBuf(e.TraceID)
+	if e.Transaction != nil {
+		in.txID = r.appendToBuf(e.Transaction.ID)
+	}
+	in.spanID = r.appendToBuf(e.Span.ID)
+	r.shapes = append(r.shapes, in)
+}
+
+// shapeDelta is what a commit adds to one shape key.
+type shapeDelta struct {
+	counts shapeCounts
+	micros []int64 // (duration in µs, count) pairs
+	took   []int64 // (took in µs, count) pairs
+}
+
+// commitQueryShapes adds the shape aggregates and examples of reqs' spans to batch, in partition p:
+// read, add, write, as commitAggregates does.
+func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendingWrite) error {
+	deltas := map[string]*shapeDelta{}
+	var keys []string
+	examples := map[string][]shapeExample{}
+	var exKeys []string
+	var key []byte
+	for _, r := range reqs {
+		for i := range r.shapes {
+			in := &r.shapes[i]
+			esvc := appendEscaped(nil, string(r.bytes(in.svc)))
+			eshape := appendEscaped(nil, string(r.bytes(in.shape)))
+			for _, lv := range [...]struct {
+				level  byte
+				minute int64
+			}{{aggShapeMinute, in.minute}, {aggShapeHour, hourMinute(in.minute)}} {
+				key = s.agg.aggKey(p, esvc, lv.level, eshape, lv.minute)
+				d, ok := deltas[string(key)]
+				if !ok {
+					d = &shapeDelta{}
+					deltas[string(key)] = d
+					keys = append(keys, string(key))
+				}
+				d.counts.add(&shapeCounts{count: in.count, sumMicros: in.micros * in.count, truncated: in.truncated,
+					dbType: string(r.bytes(in.dbType)), summary: string(r.bytes(in.summary))})
+				if in.failed {
+					d.counts.errors += in.count
+				}
+				d.micros = append(d.micros, in.micros, in.count)
+				if in.tookMicros >= 0 {
+					d.counts.tookCount += in.count
+					d.took = append(d.took, in.tookMicros, in.count)
+				}
+			}
+			key = s.agg.aggKey(p, esvc, aggShapeExamples, eshape, hourMinute(in.minute))
+			if _, ok := examples[string(key)]; !ok {
+				exKeys = append(exKeys, string(key))
+			}
+			examples[string(key)] = keepSlowest(append(examples[string(key)], shapeExample{micros: in.micros,
+				unixNanos: in.unixNanos, traceID: string(r.bytes(in.traceID)), txID: string(r.bytes(in.txID)),
+				spanID: string(r.bytes(in.spanID)), statement: string(r.bytes(in.statement))}))
+		}
+	}
+	var val []byte
+	for _, k := range keys {
+		d := deltas[k]
+		var c shapeCounts
+		dur, took := newHistogram(), newHistogram()
+		if err := s.aggGet([]byte(k), func(v []byte) error { return decodeShapeAgg(v, &c, dur, took) }); err != nil {
+			return err
+		}
+		c.add(&d.counts)
+		for i := 0; i < len(d.micros); i += 2 {
+			_ = dur.RecordValues(clampMicros(d.micros[i]), d.micros[i+1])
+		}
+		for i := 0; i < len(d.took); i += 2 {
+			_ = took.RecordValues(clampMicros(d.took[i]), d.took[i+1])
+		}
+		val = appendShapeAgg(val[:0], &c, dur, took)
+		setAgg(batch, []byte(k), val)
+	}
+	for _, k := range exKeys {
+		xs := examples[k]
+		if err := s.aggGet([]byte(k), func(v []byte) error { return decodeShapeExamples(v, &xs) }); err != nil {
+			return err
+		}
+		val = appendShapeExamples(val[:0], keepSlowest(xs))
+		setAgg(batch, []byte(k), val)
+	}
+	return nil
+}
