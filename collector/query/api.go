@@ -29,6 +29,10 @@ type Config struct {
 	// answer 404.
 	Profiles ProfileReader
 
+	// Queries reads the query shapes' aggregates (queries.go). Default: none, and /queries and /query
+	// answer 404.
+	Queries QueryShapeReader
+
 	// Logger receives the errors the API answers 500 with (the request's path and the error; never
 	// the Authorization header). Default: no logging.
 	Logger *zap.Logger
@@ -73,6 +77,10 @@ func New(cfg Config) (*API, error) {
 	a.handle("traces/{trace_id}", a.trace)
 	a.handle("errors", a.errorGroups)
 	a.handleProfiles()
+	if cfg.Queries != nil {
+		a.handle("queries", a.queries)
+		a.handle("query", a.query)
+	}
 	a.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusNotFound, errorJSON{Error: "no such API endpoint: " + r.URL.Path +
 			" (see the query package's documentation for the endpoints)"})

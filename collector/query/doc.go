@@ -89,6 +89,28 @@
 // every 30 s), so nested spans are not counted twice; type "app" is the transactions' own code between
 // spans. share is sum_us / total_us.
 //
+// GET /api/v1/queries?service=&from=&to=&sort=
+//
+// The service's query shapes (package agent/queryshape: an Elasticsearch query's structure without its
+// literals), like pg_stat_statements: {"from", "to", "service", "sort", "queries": [{"shape", "summary",
+// "db_type", "count", "errors", "total_us", "share", "duration_us": {"p50", "p95", "p99"}, "took_us":
+// {"p50", "p95", "p99"} or null, "overhead_us": {"p50", "p99"} or null, "truncated", "example":
+// {"trace_id", "transaction_id", "span_id", "timestamp", "duration_us", "statement"}}]}, sorted by
+// total time (sort=total, the default), p99 or count, largest first. share is the shape's part of the
+// service's time in shaped database calls; took_us is Elasticsearch's own time (the es_took_ms label,
+// null when no call reported it); overhead_us is duration minus took, percentile by percentile: the
+// network, queueing and the client. truncated: the statements were cut, the shape is that of what was
+// there. The example is the slowest call of the range's hours (the first 20 shapes listed have one).
+// Ranges of 6 hours or more are read at hour resolution, from and to widened to whole hours (the
+// answer's from and to say so). Served when Config.Queries is set.
+//
+// GET /api/v1/query?service=&shape=&from=&to=&interval=
+//
+// One shape: the fields of a /queries entry (without example), "interval_seconds", "series" (one point
+// per interval, as /endpoint's: "start", "count", "errors", "total_us", "duration_us", "took_us"),
+// "histogram" (as /endpoint's) and "examples": the slowest calls of the hours the range touches (5 per
+// hour kept), slowest first, each a link to its trace. 404 when the shape has no call in the range.
+//
 // GET /api/v1/transactions?service=&name=&result=&slow=&min_duration=&label=&from=&to=&sort=&limit=&cursor=
 //
 // Transactions of a service, a page at a time: {"from", "to", "transactions": [{"trace_id",

@@ -1,0 +1,93 @@
+package query
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// fakeShapes answers QueryShapes and QueryShape from fixed figures.
+type fakeShapes struct {
+	stats    []collector.QueryShapeStats
+	examples []collector.QueryShapeExample
+}
+
+func (f fakeShapes) QueryShapes(_ context.Context, service string, from, to time.Time) ([]collector.QueryShapeStats, time.Time, time.Time, error) {
+	return f.stats, from, to, nil
+}
+
+func (f fakeShapes) QueryShape(_ context.Context, service, shape string, from, to time.Time, interval time.Duration) (
+	collector.QueryShapeStats, []collector.QueryShapePoint, []collector.QueryShapeExample, error) {
+	for _, st := range f.stats {
+		if st.Shape == shape {
+			return st, []collector.QueryShapePoint{{Start: from, QueryShapeStats: st}}, f.examples, nil
+		}
+	}
+	return collector.QueryShapeStats{}, nil, nil, nil
+}
+
+func TestQueries(t *testing.T) {
+	shapes := fakeShapes{
+		stats: []collector.QueryShapeStats{
+			{Shape: "aaaa000000000001", Summary: "match[title] size≤10", DBType: "elasticsearch", Count: 100, Errors: 2,
+				Sum: 100 * 5 * time.Millisecond, Duration: hist(4000, 5000, 6000), TookCount: 3, Took: hist(1000, 2000, 3000)},
+			{Shape: "aaaa000000000002", Summary: "bool(should: match[title]×5–16) script_score(script 3fa1)", DBType: "elasticsearch",
+				Count: 10, Sum: 10 * 900 * time.Millisecond, Duration: hist(900_000), Truncated: true},
+		},
+		examples: []collector.QueryShapeExample{{TraceID: "t1", TransactionID: "x1", SpanID: "s1", Duration: 900 * time.Millisecond, Statement: "{}"}},
+	}
+	a, err := New(Config{Store: &fakeStore{}, Queries: shapes, Now: func() time.Time { return now }, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := do(t, a, http.MethodGet, "/api/v1/queries?service=search")
+	if code != 200 {
+		t.Fatalf("%d %v", code, body)
+	}
+	qs := body["queries"].([]any)
+	first, second := qs[0].(map[string]any), qs[1].(map[string]any)
+	if len(qs) != 2 || first["shape"] != "aaaa000000000002" || first["truncated"] != true || first["took_us"] != nil ||
+		first["overhead_us"] != nil || first["example"].(map[string]any)["span_id"] != "s1" {
+		t.Errorf("by total time: %v", qs)
+	}
+	if share := first["share"].(float64) + second["share"].(float64); share < 0.999 || share > 1.001 {
+		t.Errorf("shares add up to %v", share)
+	}
+	took := second["took_us"].(map[string]any)
+	over := second["overhead_us"].(map[string]any)
+	d := second["duration_us"].(map[string]any)
+	if took["p50"].(float64) <= 0 || over["p50"].(float64) != d["p50"].(float64)-took["p50"].(float64) || second["errors"] != 2.0 {
+		t.Errorf("took %v overhead %v duration %v", took, over, d)
+	}
+	for _, k := range []string{"from", "to", "service"} {
+		if body[k] == nil {
+			t.Errorf("no %q in %v", k, body)
+		}
+	}
+	_, body = do(t, a, http.MethodGet, "/api/v1/queries?service=search&sort=count")
+	if body["queries"].([]any)[0].(map[string]any)["shape"] != "aaaa000000000001" {
+		t.Errorf("by count: %v", body["queries"])
+	}
+	if code, _ := do(t, a, http.MethodGet, "/api/v1/queries?service=search&sort=name"); code != 400 {
+		t.Errorf("sort=name: %d", code)
+	}
+	if code, _ := do(t, a, http.MethodGet, "/api/v1/queries"); code != 400 {
+		t.Errorf("no service: %d", code)
+	}
+
+	code, body = do(t, a, http.MethodGet, "/api/v1/query?service=search&shape=aaaa000000000001&from=now-1h")
+	if code != 200 || body["summary"] != "match[title] size≤10" || len(body["series"].([]any)) != 1 ||
+		len(body["examples"].([]any)) != 1 || len(body["histogram"].([]any)) == 0 {
+		t.Errorf("one shape: %d %v", code, body)
+	}
+	if code, _ := do(t, a, http.MethodGet, "/api/v1/query?service=search&shape=ffff"); code != 404 {
+		t.Errorf("unknown shape: %d", code)
+	}
+	// Without a QueryShapeReader, no such endpoint.
+	if code, _ := do(t, newTestAPI(t, &fakeStore{}), http.MethodGet, "/api/v1/queries?service=search"); code != 404 {
+		t.Errorf("without Queries: %d", code)
+	}
+}
