@@ -241,7 +241,7 @@ func BenchmarkQueryTrace(b *testing.B) {
 	})
 	b.Run("store", func(b *testing.B) {
 		timed(b, func(i int) {
-			recs, err := bs.s.GetTrace(context.Background(), bs.traces[i%len(bs.traces)])
+			recs, err := bs.s.GetTrace(context.Background(), bs.traces[i%len(bs.traces)], 0)
 			if err != nil || len(recs) != 6 {
 				b.Fatal(err, len(recs))
 			}

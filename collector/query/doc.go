@@ -136,7 +136,8 @@
 // item whose parent is not in the trace is a root with "orphan": true. errors are the trace's errors
 // ({"id", "parent_id", "transaction_id", "offset_us", "timestamp", "service", "grouping_key",
 // "culprit", "type", "message", "handled"}) by time. At most 10,000 items are listed (truncated: true
-// past it). An unknown trace is a 404.
+// past it); the first 20,000 stored events of a trace are read and no more, so a trace of millions of
+// events costs what 20,000 cost (truncated: true when it had that many). An unknown trace is a 404.
 //
 // GET /api/v1/errors?service=&name=&from=&to=&limit=
 //

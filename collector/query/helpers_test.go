@@ -31,9 +31,10 @@ type fakeStore struct {
 	err       error // returned by every method when set
 	block     bool  // every method waits for ctx to end
 
-	aggQueries []collector.AggregateQuery
-	txQueries  []collector.TransactionQuery
-	errQueries []collector.ErrorQuery
+	aggQueries  []collector.AggregateQuery
+	txQueries   []collector.TransactionQuery
+	errQueries  []collector.ErrorQuery
+	traceLimits []int
 }
 
 var _ Store = (*fakeStore)(nil)
@@ -98,8 +99,15 @@ func (f *fakeStore) Errors(ctx context.Context, q collector.ErrorQuery) (collect
 	return p, nil
 }
 
-func (f *fakeStore) GetTrace(ctx context.Context, traceID string) ([]collector.Record, error) {
-	return records(f.traces[traceID]), f.wait(ctx)
+func (f *fakeStore) GetTrace(ctx context.Context, traceID string, limit int) ([]collector.Record, error) {
+	f.mu.Lock()
+	f.traceLimits = append(f.traceLimits, limit)
+	f.mu.Unlock()
+	evs := f.traces[traceID]
+	if len(evs) > limit {
+		evs = evs[:limit]
+	}
+	return records(evs), f.wait(ctx)
 }
 
 // records numbers events as the store would, from 1.

@@ -397,7 +397,7 @@ func (a *API) transactionProfile(ctx context.Context, r *http.Request, p *params
 	}
 	var tx *collector.Event
 	if traceID != "" {
-		recs, err := a.cfg.Store.GetTrace(ctx, traceID)
+		recs, err := a.cfg.Store.GetTrace(ctx, traceID, maxTraceEvents)
 		if err != nil {
 			return nil, err
 		}

@@ -47,9 +47,10 @@ type ErrorLister interface {
 	Errors(ctx context.Context, q collector.ErrorQuery) (collector.ErrorPage, error)
 }
 
-// TraceReader reads every stored event of a trace.
+// TraceReader reads the stored events of a trace.
 type TraceReader interface {
-	// GetTrace returns the stored events of the trace (transactions, spans, errors, logs), none when
-	// there are none.
-	GetTrace(ctx context.Context, traceID string) ([]collector.Record, error)
+	// GetTrace returns the stored events of the trace (transactions, spans, errors, logs) in the order
+	// they were stored, at most limit of them (the store may bound it lower), none when there are none.
+	// It reads no more than it returns.
+	GetTrace(ctx context.Context, traceID string, limit int) ([]collector.Record, error)
 }

@@ -15,6 +15,10 @@ import (
 // answer says truncated past it.
 const MaxTraceItems = 10_000
 
+// maxTraceEvents is how many of a trace's events the API reads from the store: MaxTraceItems and as
+// many again for its errors and logs. A trace of more is read no further (the answer says truncated).
+const maxTraceEvents = 2 * MaxTraceItems
+
 // itemJSON is one bar of a waterfall: a transaction or a span.
 type itemJSON struct {
 	Kind          string `json:"kind"` // "transaction" or "span"
@@ -109,7 +113,7 @@ func (a *API) trace(ctx context.Context, r *http.Request, p *params) (any, error
 	if err := p.done(); err != nil {
 		return nil, err
 	}
-	recs, err := a.cfg.Store.GetTrace(ctx, id)
+	recs, err := a.cfg.Store.GetTrace(ctx, id, maxTraceEvents)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +183,7 @@ func buildTrace(id string, recs []collector.Record) traceJSON {
 	}
 	slices.SortStableFunc(t.Errors, func(x, y traceErrorJSON) int { return x.Timestamp.Compare(y.Timestamp) })
 	t.Items, t.Truncated = waterfall(items)
+	t.Truncated = t.Truncated || len(recs) >= maxTraceEvents
 	return t
 }
 

@@ -158,3 +158,21 @@ func TestAnswerThatDoesNotEncode(t *testing.T) {
 		t.Fatalf("%d %v", code, body)
 	}
 }
+
+// TestTraceReadIsBounded: the trace endpoint asks the store for maxTraceEvents events, not the whole
+// trace, and says truncated when the store had that many.
+func TestTraceReadIsBounded(t *testing.T) {
+	const id = "0af7651916cd43dd8448eb211c80319c"
+	evs := make([]collector.Event, maxTraceEvents+5)
+	for i := range evs {
+		evs[i] = txEvent(fmt.Sprintf("tx%d", i), "", "search", "GET /search", now, time.Millisecond)
+	}
+	s := &fakeStore{traces: map[string][]collector.Event{id: evs}}
+	code, body := do(t, newTestAPI(t, s), http.MethodGet, "/api/v1/traces/"+id)
+	if code != 200 || body["truncated"] != true || len(body["items"].([]any)) != MaxTraceItems {
+		t.Fatalf("%d truncated=%v items=%d", code, body["truncated"], len(body["items"].([]any)))
+	}
+	if !slices.Equal(s.traceLimits, []int{maxTraceEvents}) {
+		t.Errorf("the store was asked for %v events", s.traceLimits)
+	}
+}

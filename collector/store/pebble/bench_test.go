@@ -140,7 +140,7 @@ func BenchmarkGetTrace(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	b.ReportAllocs()
 	for b.Loop() {
-		recs, err := s.GetTrace(context.Background(), ids[r.IntN(len(ids))])
+		recs, err := s.GetTrace(context.Background(), ids[r.IntN(len(ids))], 0)
 		if err != nil || len(recs) == 0 {
 			b.Fatal(err, len(recs))
 		}

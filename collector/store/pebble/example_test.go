@@ -39,7 +39,7 @@ func Example() {
 	}
 
 	// Query API: a trace, and the slowest transactions of an endpoint in the last 24 hours.
-	trace, _ := s.GetTrace(ctx, "0af7651916cd43dd8448eb211c80319c")
+	trace, _ := s.GetTrace(ctx, "0af7651916cd43dd8448eb211c80319c", 0)
 	fmt.Println("trace events:", len(trace))
 	page, _ := s.Transactions(ctx, collector.TransactionQuery{Service: "search", Name: "GET /search",
 		From: now.Add(-24 * time.Hour), To: now.Add(time.Minute), Order: collector.SlowestFirst, Limit: 50})

@@ -13,8 +13,8 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// maxTraceEvents bounds what GetTrace collects for one trace id.
-const maxTraceEvents = 100_000
+// MaxTraceEvents bounds what GetTrace reads of one trace id, whatever limit it is given.
+const MaxTraceEvents = 100_000
 
 // OldestSeq returns the sequence number of the oldest stored event, or LastSeq()+1 when the store holds
 // none.
@@ -172,10 +172,15 @@ func (s *Store) WaitFor(ctx context.Context, seq uint64) error {
 	}
 }
 
-// GetTrace returns every stored event (transactions, spans, errors, logs) of the trace, in the order
-// they were stored. It looks the trace id up once per stored day, so its cost does not grow with the
+// GetTrace returns the stored events (transactions, spans, errors, logs) of the trace, in the order
+// they were stored: the first limit of them (MaxTraceEvents when limit is <= 0 or larger). It stops
+// reading the index at limit and reads only those events, so a trace of millions of events costs what
+// limit events cost. It looks the trace id up once per stored day, so its cost does not grow with the
 // number of events stored.
-func (s *Store) GetTrace(ctx context.Context, traceID string) ([]collector.Record, error) {
+func (s *Store) GetTrace(ctx context.Context, traceID string, limit int) ([]collector.Record, error) {
+	if limit <= 0 || limit > MaxTraceEvents {
+		limit = MaxTraceEvents
+	}
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
@@ -206,7 +211,10 @@ func (s *Store) GetTrace(ctx context.Context, traceID string) ([]collector.Recor
 		prefix = appendTraceID(partKey(prefix[:0], ksTrace, day), traceID)
 		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
 			k := it.Key()
-			if len(k) != len(prefix)+8 || len(seqs) >= maxTraceEvents {
+			if len(seqs) >= limit {
+				break
+			}
+			if len(k) != len(prefix)+8 {
 				continue
 			}
 			seq := binary.BigEndian.Uint64(k[len(prefix):])
@@ -217,7 +225,7 @@ func (s *Store) GetTrace(ctx context.Context, traceID string) ([]collector.Recor
 				break
 			}
 			// The trace's other events of the same batch: gaps between sequence numbers (prepare.go).
-			for len(v) > 0 && len(seqs) < maxTraceEvents {
+			for len(v) > 0 && len(seqs) < limit {
 				gap, n := binary.Uvarint(v)
 				if n <= 0 || gap == 0 {
 					break // not ours: ignore the rest rather than invent events

@@ -55,13 +55,13 @@ func TestRetentionByAge(t *testing.T) {
 	if got, want := firstSeq(t, s), uint64(len(old[0])+1); got != want {
 		t.Fatalf("oldest event after retention: %d, want %d", got, want)
 	}
-	if tr, _ := s.GetTrace(context.Background(), old[0][0].TraceID); len(tr) != 0 {
+	if tr, _ := s.GetTrace(context.Background(), old[0][0].TraceID, 0); len(tr) != 0 {
 		t.Fatalf("trace of a deleted hour still has %d events", len(tr))
 	}
-	if tr, _ := s.GetTrace(context.Background(), old[1][0].TraceID); len(tr) == 0 {
+	if tr, _ := s.GetTrace(context.Background(), old[1][0].TraceID, 0); len(tr) == 0 {
 		t.Fatal("trace of a kept hour is gone")
 	}
-	if tr, _ := s.GetTrace(context.Background(), fresh[0][0].TraceID); len(tr) == 0 {
+	if tr, _ := s.GetTrace(context.Background(), fresh[0][0].TraceID, 0); len(tr) == 0 {
 		t.Fatal("fresh trace is gone")
 	}
 	for _, svc := range services {

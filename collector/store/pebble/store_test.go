@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -121,7 +122,7 @@ func TestReopenKeepsEventsAndSequence(t *testing.T) {
 	if err != nil || !ok || !reflect.DeepEqual(rec.Event, utc(b2)[0]) {
 		t.Fatalf("first event after reopen: %v %v %+v", ok, err, rec)
 	}
-	tr, err := s.GetTrace(context.Background(), b[0].TraceID)
+	tr, err := s.GetTrace(context.Background(), b[0].TraceID, 0)
 	if err != nil || len(tr) == 0 {
 		t.Fatalf("trace after reopen: %v %d", err, len(tr))
 	}
@@ -174,7 +175,7 @@ func TestGetTrace(t *testing.T) {
 	traces[odd[0].TraceID] = utc(odd)
 
 	for id, want := range traces {
-		got, err := s.GetTrace(context.Background(), id)
+		got, err := s.GetTrace(context.Background(), id, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +189,7 @@ func TestGetTrace(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"", "0123456789abcdef0123456789abcdef", strings.Repeat("f", 300)} {
-		if got, err := s.GetTrace(context.Background(), id); err != nil || len(got) != 0 {
+		if got, err := s.GetTrace(context.Background(), id, 0); err != nil || len(got) != 0 {
 			t.Fatalf("unknown trace %q: %v %d", id, err, len(got))
 		}
 	}
@@ -513,5 +514,48 @@ func TestWaitFor(t *testing.T) {
 	cancel()
 	if err := s.WaitFor(ctx, 1000); !errors.Is(err, context.Canceled) {
 		t.Fatalf("WaitFor with a cancelled context: %v", err)
+	}
+}
+
+// TestGetTraceLimit: GetTrace reads a trace only up to its limit: the first limit events, in stored
+// order, at and around the boundaries, and what a read of 100 events of a trace of 10,000 allocates is
+// a small fraction of what reading all of them does (the query API asks for a bounded number, so one
+// huge trace no longer costs its whole size in memory per request).
+func TestGetTraceLimit(t *testing.T) {
+	s := openTest(t, Config{})
+	g := newGen(5, t0)
+	const n = 10_000
+	tr := g.trace(n)
+	for i := 0; i < n; i += 1_000 {
+		mustProcess(t, s, tr[i:i+1_000])
+	}
+	want := utc(tr)
+	id := tr[0].TraceID
+	for _, limit := range []int{1, 999, 1000, 1001, n - 1, n, n + 1, 0} {
+		got, err := s.GetTrace(context.Background(), id, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantN := min(limit, n)
+		if limit == 0 {
+			wantN = n
+		}
+		if len(got) != wantN || !reflect.DeepEqual(got[len(got)-1].Event, want[wantN-1]) {
+			t.Fatalf("limit %d: %d events, want the first %d", limit, len(got), wantN)
+		}
+	}
+	allocated := func(limit int) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := s.GetTrace(context.Background(), id, limit); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	small, all := allocated(100), allocated(0)
+	t.Logf("GetTrace allocates %d bytes for 100 events, %d for all %d", small, all, n)
+	if small*20 > all {
+		t.Errorf("reading 100 events of %d allocates %d bytes, reading all %d: the read is not bounded", n, small, all)
 	}
 }
