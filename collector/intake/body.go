@@ -134,13 +134,18 @@ func (b *body) zlib(src io.Reader) (io.Reader, error) {
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.decoded.Read(p)
 	if b.budget != nil && n > 0 {
-		if berr := b.budget.take(n); berr != nil {
+		// Line ends are not charged: the decoder skips blank lines and keeps no newline, so a body of
+		// blank lines holds nothing (APM Server skips them too) and ends at MaxDecodedBytes, not at the
+		// budget with a 503 that tells the agent to send it again.
+		if berr := b.budget.take(n - bytes.Count(p[:n], newline)); berr != nil {
 			b.decoded.err = berr
 			return n, berr
 		}
 	}
 	return n, err
 }
+
+var newline = []byte{'\n'}
 
 // readErr returns the first error, other than io.EOF, met while reading the body: a read timeout, a
 // broken connection, corrupt compressed data, a *bodyTooLargeError or errMemoryBudget.

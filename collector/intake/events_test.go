@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -466,6 +467,30 @@ func TestEventsMemoryBudget(t *testing.T) {
 		// The events read before the budget ran out are handed over (and count), as with the body limits.
 		if w.Code == 503 && (res.Accepted >= 400 || res.Errors[0].Message != errMemoryBudget.Error()) {
 			t.Errorf("refusal %+v", res)
+		}
+		if got := metric(t, reg, "hotpath_intake_decoded_bytes_in_flight"); got != 0 {
+			t.Errorf("%v bytes still counted after the stream", got)
+		}
+	}
+}
+
+// TestBlankLinesHoldNoBudget: a body of metadata and then only blank lines, far more of them than the
+// memory budget, is answered as APM Server answers it (202, nothing accepted), not 503 "retry later";
+// past MaxDecodedBytes it is the body limit's 400.
+func TestBlankLinesHoldNoBudget(t *testing.T) {
+	meta := newStream("svc").bytes()
+	for _, tt := range []struct {
+		blank      int
+		wantStatus int
+	}{
+		{blank: 1 << 20, wantStatus: 202},
+		{blank: 4 << 20, wantStatus: 400},
+	} {
+		api, _, reg := newTestAPI(t, Config{MemoryBudget: 64 << 10, MaxEventSize: 4096, MaxDecodedBytes: 2 << 20})
+		body := append(slices.Clone(meta), bytes.Repeat([]byte("\n"), tt.blank)...)
+		w, res := post(t, api.Handler(), bytes.NewReader(body), nil)
+		if w.Code != tt.wantStatus || res.Accepted != 0 {
+			t.Errorf("%d blank lines: %d %+v, want %d", tt.blank, w.Code, res, tt.wantStatus)
 		}
 		if got := metric(t, reg, "hotpath_intake_decoded_bytes_in_flight"); got != 0 {
 			t.Errorf("%v bytes still counted after the stream", got)
