@@ -66,18 +66,25 @@ func (f *esFlags) config() (*elasticsearch.Config, error) {
 // esCursor is the name of the exporter's cursor in the store.
 const esCursor = "elasticsearch"
 
+// esMetricsCursor is the cursor of the aggregated metricsets (the exporter names it after esCursor).
+const esMetricsCursor = esCursor + "-metrics"
+
 // startExport starts the exporter when --elasticsearch is set. Without it, a cursor left by an earlier
 // run with the export on is deleted: it would keep retention from deleting anything after it, until the
 // disk budget stopped intake.
 func (c *collectorServer) startExport(ctx context.Context) error {
 	if c.cfg.elasticsearch == nil {
-		if pos, ok := c.store.Cursor(esCursor); ok {
-			if err := c.store.DeleteCursor(esCursor); err != nil {
+		for _, name := range []string{esCursor, esMetricsCursor} {
+			pos, ok := c.store.Cursor(name)
+			if !ok {
+				continue
+			}
+			if err := c.store.DeleteCursor(name); err != nil {
 				return fmt.Errorf("collector: %w", err)
 			}
 			c.log.Warn("the export to Elasticsearch is off: its cursor is deleted, so that retention can free "+
 				"what it held; with --elasticsearch again, the export restarts from the oldest stored event",
-				zap.Uint64("cursor", pos))
+				zap.String("name", name), zap.Uint64("cursor", pos))
 		}
 		return nil
 	}

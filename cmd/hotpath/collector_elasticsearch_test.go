@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
 	"github.com/hotpath-apm/hotpath/collector/elasticsearch/estest"
 )
@@ -107,7 +109,12 @@ func TestCollectorExportThroughOutageAndRestart(t *testing.T) {
 		t.Fatalf("%d events stored, want 240", len(events))
 	}
 	docs := map[string]estest.Doc{}
+	var metricDocs []estest.Doc
 	for _, d := range es.Docs() {
+		if isAggregatedMetricset(d.Index) {
+			metricDocs = append(metricDocs, d)
+			continue
+		}
 		if d.GeneratedID {
 			t.Fatalf("document without an _id of its own: %s", d.Source)
 		}
@@ -135,6 +142,54 @@ func TestCollectorExportThroughOutageAndRestart(t *testing.T) {
 	}
 	if len(docs) != 0 {
 		t.Errorf("%d documents in Elasticsearch that the store does not hold", len(docs))
+	}
+	checkMetricsetCounts(t, metricDocs, events)
+}
+
+// isAggregatedMetricset reports whether index is one of APM Server's aggregated metricsets' data
+// streams (metrics-apm.transaction.1m-default...).
+func isAggregatedMetricset(index string) bool {
+	for _, ms := range []string{"transaction", "service_transaction", "service_summary", "service_destination"} {
+		if strings.HasPrefix(index, "metrics-apm."+ms+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkMetricsetCounts checks that, for the transaction and service_transaction metricsets at every
+// interval, the documents count each stored transaction exactly once (by its representative count),
+// and that no _id was created twice.
+func checkMetricsetCounts(t *testing.T, docs []estest.Doc, events []collector.Event) {
+	t.Helper()
+	var want float64
+	for i := range events {
+		if e := &events[i]; e.APMType() == collector.KindTransaction {
+			want += e.Transaction.RepresentativeCount
+		}
+	}
+	got := map[string]float64{}
+	ids := map[string]bool{}
+	for _, d := range docs {
+		if ids[d.ID] {
+			t.Errorf("metricset _id %s created twice", d.ID)
+		}
+		ids[d.ID] = true
+		var src struct {
+			DocCount float64 `json:"_doc_count"`
+		}
+		if err := json.Unmarshal(d.Source, &src); err != nil {
+			t.Fatal(err)
+		}
+		got[d.Index] += src.DocCount
+	}
+	for _, ms := range []string{"transaction", "service_transaction"} {
+		for _, ivl := range []string{"1m", "10m", "60m"} {
+			idx := "metrics-apm." + ms + "." + ivl + "-default"
+			if got[idx] != want {
+				t.Errorf("%s: _doc_count sums to %v, want %v (the stored transactions' representative counts)", idx, got[idx], want)
+			}
+		}
 	}
 }
 

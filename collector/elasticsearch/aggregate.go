@@ -45,16 +45,16 @@ type aggServiceKey struct {
 
 // aggTxKey is a transaction metricset group (apm-aggregation's TransactionAggregationKey).
 type aggTxKey struct {
-	Root                                                                 bool
-	ContainerID, PodName                                                 string
-	Version, NodeName, RuntimeName, RuntimeVersion, LanguageVersion      string
-	HostHostname, HostName, OSPlatform                                   string
-	Outcome, Name, Type, Result                                          string
-	FaasColdstart                                                        uint8 // 0 absent, 1 false, 2 true
-	FaasID, FaasName, FaasVersion, FaasTrigger                           string
-	CloudProvider, CloudRegion, CloudAZ, CloudServiceName                string
-	CloudAccountID, CloudAccountName, CloudMachineType, CloudProjectID   string
-	CloudProjectName                                                     string
+	Root                                                               bool
+	ContainerID, PodName                                               string
+	Version, NodeName, RuntimeName, RuntimeVersion, LanguageVersion    string
+	HostHostname, HostName, OSPlatform                                 string
+	Outcome, Name, Type, Result                                        string
+	FaasColdstart                                                      uint8 // 0 absent, 1 false, 2 true
+	FaasID, FaasName, FaasVersion, FaasTrigger                         string
+	CloudProvider, CloudRegion, CloudAZ, CloudServiceName              string
+	CloudAccountID, CloudAccountName, CloudMachineType, CloudProjectID string
+	CloudProjectName                                                   string
 }
 
 // aggSpanKey is a service_destination group.
@@ -104,7 +104,7 @@ type aggBucket struct {
 // aggTable is the open buckets of one interval, by start (Unix nanoseconds). The limits count groups
 // across all of them, as APM Server counts them across one harvest.
 type aggTable struct {
-	Buckets                                    map[int64]*aggBucket
+	Buckets                                     map[int64]*aggBucket
 	Services, TxGroups, SvcTxGroups, SpanGroups int
 }
 

@@ -3,7 +3,7 @@
 // (traces-apm-default, logs-apm.error-default, metrics-apm.app.<service>-default...), the same
 // _source documents, created with op_type create.
 //
-// It owns three things:
+// It owns four things:
 //
 //   - AppendDocument and AppendIndex render a collector.Event as the document and data stream name
 //     APM Server (apm-data's modeljson) produces for it, by appending JSON by hand: this is the
@@ -15,14 +15,29 @@
 //     a document Elasticsearch refuses for good (a mapping error) is logged, counted and dropped
 //     without holding up the others. The cursor advances, in order, only over documents Elasticsearch
 //     confirmed, so an outage or a restart loses nothing: the store is the spool.
+//   - The aggregated metricsets APM Server's aggregator writes, which much of Kibana APM reads
+//     (Dependencies, service maps, latency and failed-transaction-rate alerts, SLOs, throughput by
+//     representative count): metrics-apm.{transaction,service_transaction,service_summary,
+//     service_destination}.{1m,10m,60m}-<namespace>, with the same _source (HDR duration histograms
+//     with 2 significant figures, summaries, _doc_count, event.success_count, response times,
+//     service.target.*, `_other` overflow documents past AggregationLimits). Unlike APM Server, which
+//     aggregates in memory, they are derived from the store behind a cursor of their own whose saved
+//     state holds the open buckets and the harvest being delivered, so neither a crash nor a restart
+//     loses or double-counts anything (aggregate_export.go says how); each document has a
+//     deterministic _id. A 1m document is written AggregationConfig.Grace after its minute, 10m and
+//     60m ones at their boundaries, and stopping flushes every open bucket. One known difference:
+//     unsampled transactions of agents older than 8.0 that carry a sample rate are dropped by intake
+//     before the store, so they are not counted.
 //   - The version check (CheckVersion): Elasticsearch 8.15 and later install the APM index templates,
 //     ingest pipelines and lifecycle policies themselves; older clusters are refused with a clear
 //     message.
 //
 // Transactions, spans and errors are created with the _id "<trace.id>-<id>" (AppendDocumentID), so a
 // bulk request sent again creates nothing twice; metricsets and logs get Elasticsearch's own ids.
+// Aggregated documents get "<harvest>-<hash of the document>".
 //
 // The exporter's metrics (lag, documents indexed, duplicate, retried and refused, bulk requests by
-// status and their duration) are registered with Config.Registerer. estest is the strict in-process
+// status and their duration; for the aggregated metricsets their lag, documents, harvests and open
+// buckets) are registered with Config.Registerer. estest is the strict in-process
 // Elasticsearch the tests run against.
 package elasticsearch

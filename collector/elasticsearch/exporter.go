@@ -64,6 +64,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Logger receives failures. Default: no logging.
 	Logger *zap.Logger
+	// Aggregation configures APM Server's aggregated metricsets, written when the spool is a
+	// StateSpool (see aggregate_export.go).
+	Aggregation AggregationConfig
 }
 
 func (c *Config) setDefaults() error {
@@ -126,6 +129,9 @@ type Exporter struct {
 	lag       prometheus.GaugeFunc
 	running   atomic.Bool
 
+	// agg writes the aggregated metricsets; nil when the spool keeps no cursor state or they are off.
+	agg *aggregation
+
 	mu sync.Mutex
 	// advanced is closed and replaced each time confirmed moves (see WaitConfirmed); guarded by mu.
 	advanced chan struct{}
@@ -146,8 +152,13 @@ func New(cfg Config, spool Spool) (*Exporter, error) {
 	x.lag = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hotpath", Subsystem: "elasticsearch",
 		Name: "lag_events", Help: "Stored events not yet confirmed by Elasticsearch."},
 		func() float64 { return float64(x.Lag()) })
+	cs := append(x.metrics.collectors(), x.lag)
+	if sp, ok := spool.(StateSpool); ok && !cfg.Aggregation.Disabled {
+		x.agg = newAggregation(cfg.Aggregation, cfg.CursorName+"-metrics", sp)
+		cs = append(cs, x.agg.collectors()...)
+	}
 	if cfg.Registerer != nil {
-		for _, c := range append(x.metrics.collectors(), x.lag) {
+		for _, c := range cs {
 			if err := cfg.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("elasticsearch: register metrics: %w", err)
 			}
@@ -233,13 +244,47 @@ func (x *Exporter) Run(ctx context.Context) error {
 		pos = 1
 	}
 	x.setConfirmed(pos)
+	if x.agg != nil {
+		// The same for the aggregation's cursor (its lag).
+		if err := x.agg.register(); err != nil {
+			return err
+		}
+	}
 	if err := x.waitForCluster(ctx); err != nil {
 		if errors.Is(err, ErrConfig) {
 			return err
 		}
 		return nil // ctx ended
 	}
-	return x.pipeline(ctx, pos)
+	if x.agg == nil {
+		return x.pipeline(ctx, pos)
+	}
+	// The aggregation runs beside the event export, behind its own cursor; when the export fails it
+	// stops too (and flushes what it holds).
+	actx, stop := context.WithCancel(ctx)
+	aggErr := make(chan error, 1)
+	go func() { aggErr <- x.agg.run(actx, x) }()
+	err = x.pipeline(ctx, pos)
+	stop()
+	return errors.Join(err, <-aggErr)
+}
+
+// MetricsCursor returns the name of the aggregated metricsets' cursor in the store, or "" when they
+// are not written.
+func (x *Exporter) MetricsCursor() string {
+	if x.agg == nil {
+		return ""
+	}
+	return x.agg.cursor
+}
+
+// MetricsConfirmed returns the aggregation cursor's position: every stored event before it is in
+// aggregated documents Elasticsearch confirmed. It is 0 when they are not written or before Run.
+func (x *Exporter) MetricsConfirmed() uint64 {
+	if x.agg == nil {
+		return 0
+	}
+	return x.agg.position.Load()
 }
 
 // waitForCluster checks the version until the cluster answers.

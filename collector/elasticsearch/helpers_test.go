@@ -109,6 +109,8 @@ func testConfig(t *testing.T, s *estest.Server, reg prometheus.Registerer) elast
 		RequestTimeout:  2 * time.Minute, // a loaded CI machine must not cause retries (and duplicates)
 		Registerer:      reg,
 		Logger:          zaptest.NewLogger(t),
+		// These tests count per-event documents; the aggregated ones have their own tests.
+		Aggregation: elasticsearch.AggregationConfig{Disabled: true},
 	}
 }
 

@@ -311,6 +311,9 @@ func (s *Server) index(actions []action) []item {
 			src.Reset(a.source)
 			dec.Reset(&src)
 			fail = checkSource(dec, isDataStream(a.index))
+			if fail == nil {
+				fail = checkMetricset(a.index, a.source)
+			}
 		}
 		if fail == nil && s.itemFault != nil {
 			fail = s.itemFault(doc)

@@ -12,6 +12,10 @@
 //     keys only, malformed lines refused with Elasticsearch's 400 answers;
 //   - each source document: valid UTF-8 JSON object with no duplicate member names, and, in a data
 //     stream (traces-*, logs-*, metrics-*), op_type create and an @timestamp;
+//   - APM Server's aggregated metricsets (metrics-apm.transaction.1m-* ...) as the APM index templates
+//     map them: histogram values ascending with whole counts, aggregate_metric_double summaries,
+//     whole _doc_count and response times, metricset.name and interval matching the data stream
+//     (metricsets.go);
 //   - per-item results with errors:true, 409 for a create whose _id exists;
 //   - injected faults: whole-request statuses (429, 503...), an outage that lasts until it is lifted,
 //     requests that hang or whose connection drops, before or after the documents were indexed (as a

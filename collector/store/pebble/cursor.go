@@ -123,6 +123,9 @@ func (s *Store) DeleteCursor(name string) error {
 	defer s.release()
 	s.cursors.mu.Lock()
 	defer s.cursors.mu.Unlock()
+	if err := s.db.Delete(cursorStateKey(name), pebbledb.NoSync); err != nil {
+		return fmt.Errorf("store: delete cursor %q state: %w", name, err)
+	}
 	if err := s.db.Delete(cursorKey(name), pebbledb.Sync); err != nil {
 		return fmt.Errorf("store: delete cursor %q: %w", name, err)
 	}

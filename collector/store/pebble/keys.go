@@ -17,6 +17,7 @@ import (
 //	n part  service type  name              -> nothing (names seen; type and name empty: the service only)
 //	p part                                  -> partition meta (partition.go)
 //	c name                                  -> cursor position (cursor.go)
+//	s name                                  -> state saved with the cursor (cursor_state.go)
 //	m name                                  -> store meta (last sequence number, format)
 //	a part  service level name minute       -> pre-aggregated series (aggregate.go)
 //	f g F H h i j                           -> profiles: records, data and indexes (profiles.go)
