@@ -23,6 +23,9 @@ type esFlags struct {
 	password secretFlag
 	apiKey   secretFlag
 	caCert   string
+	// metricsGrace is how long a closed aggregation bucket waits for late events.
+	metricsGrace time.Duration
+	noMetrics    bool
 }
 
 // register adds the flags to fs.
@@ -32,6 +35,8 @@ func (f *esFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.password, "es-password", "Elasticsearch `password` (prefer HOTPATH_ES_PASSWORD)")
 	fs.Var(&f.apiKey, "es-api-key", "Elasticsearch API `key`, base64 of id:api_key as Elasticsearch returns it (prefer HOTPATH_ES_API_KEY)")
 	fs.StringVar(&f.caCert, "es-ca-cert", "", "PEM `file` of the certificate authorities to trust for https Elasticsearch URLs (default: the system's)")
+	fs.DurationVar(&f.metricsGrace, "es-metrics-grace", 30*time.Second, "how `long` after its end an aggregation bucket waits for late events before its metricsets are written (a 1m document arrives about this long after its minute)")
+	fs.BoolVar(&f.noMetrics, "es-no-metrics", false, "write only per-event documents, not APM Server's aggregated metricsets (transaction, service_transaction, service_summary, service_destination)")
 }
 
 // config returns the exporter's configuration, or nil when --elasticsearch is not set.
@@ -44,7 +49,7 @@ func (f *esFlags) config() (*elasticsearch.Config, error) {
 	}
 	cfg := &elasticsearch.Config{ClientConfig: elasticsearch.ClientConfig{
 		Username: f.username, Password: string(f.password), APIKey: string(f.apiKey),
-	}}
+	}, Aggregation: elasticsearch.AggregationConfig{Grace: f.metricsGrace, Disabled: f.noMetrics}}
 	for _, u := range strings.Split(f.urls, ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			cfg.URLs = append(cfg.URLs, strings.TrimSuffix(u, "/"))
