@@ -12,8 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
-
-	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // Exactly-once aggregated metricsets.
@@ -220,10 +218,12 @@ func (g *aggregation) run(ctx context.Context, x *Exporter) error {
 	}
 	lastHarvest := g.now()
 	for {
-		n, err := g.spool.ReadEvents(ctx, h.pos, readChunk, func(seq uint64, e *collector.Event) {
-			agg.add(e)
-			h.pos = seq + 1
-		})
+		recs, err := g.spool.ReadFrom(ctx, h.pos, readChunk)
+		for i := range recs {
+			agg.add(&recs[i].Event)
+			h.pos = recs[i].Seq + 1
+		}
+		n := len(recs)
 		if err != nil {
 			if ctx.Err() != nil {
 				return h.stopped(ctx, nil)
