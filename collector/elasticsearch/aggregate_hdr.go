@@ -79,13 +79,6 @@ func (h *hdrHistogram) add(idx int32, n int64) {
 	h.Count = slices.Insert(h.Count, at, n)
 }
 
-// merge adds every count of o.
-func (h *hdrHistogram) merge(o *hdrHistogram) {
-	for i, idx := range o.Index {
-		h.add(idx, o.Count[i])
-	}
-}
-
 // buckets returns the histogram as Elasticsearch's histogram field holds it (values ascending, whole
 // counts; a bar whose count rounds to 0 is left out) with the total count.
 func (h *hdrHistogram) buckets() (total uint64, counts []uint64, values []float64) {
