@@ -38,7 +38,7 @@ func TestCheckMetricset(t *testing.T) {
 
 // TestGoldenMetricsetsPass: every document APM Server's aggregator wrote for the fixtures passes.
 func TestGoldenMetricsetsPass(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/es-metrics/*.metrics.ndjson")
+	files, _ := filepath.Glob("../../testdata/apm-server/es-metrics/*.metrics.ndjson")
 	if len(files) == 0 {
 		t.Fatal("no golden metricsets found")
 	}
