@@ -18,7 +18,7 @@ import (
 // the trace from the span (traceparent), so its transaction's parent is that span.
 func TestWrapClientPropagatesAndNamesByService(t *testing.T) {
 	in := newIntake(t)
-	tracer := in.tracer(t)
+	tracer := tracer(t, in)
 
 	var gotTraceparent string
 	segMux := http.NewServeMux()

@@ -142,7 +142,7 @@ const query = `{"query":{"bool":{"must":[{"match":{"title":"red shoes"}}],"filte
 
 func TestElasticsearchSpan(t *testing.T) {
 	in := newIntake(t)
-	tracer := in.tracer(t)
+	tracer := tracer(t, in)
 	es := newFakeES(t, map[string]fakeAnswer{
 		"POST /products/_search": {200, testdata(t, "search.json")},
 		"POST /articles/_search": {200, testdata(t, "search_partial.json")},
@@ -243,7 +243,7 @@ func TestElasticsearchStatementLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := newIntake(t)
-			tracer := in.tracer(t)
+			tracer := tracer(t, in)
 			es := newFakeES(t, map[string]fakeAnswer{"POST /products/_search": {200, testdata(t, "search.json")}})
 			client := es.client(tc.opts...)
 			transport := agent.ElasticsearchTransport(es.srv.Client().Transport, tc.opts...)
@@ -332,7 +332,7 @@ func TestElasticsearchTookFromTheStartOfTheBody(t *testing.T) {
 	}
 	big.WriteString("]}}")
 	in := newIntake(t)
-	tracer := in.tracer(t)
+	tracer := tracer(t, in)
 	es := newFakeES(t, map[string]fakeAnswer{"POST /products/_search": {200, big.Bytes()}})
 	client := es.client()
 	inTransaction(tracer, func(ctx context.Context) {

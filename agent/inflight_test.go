@@ -16,6 +16,7 @@ import (
 	"go.elastic.co/apm/v2"
 
 	"github.com/hotpath-apm/hotpath/agent"
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 )
 
 // listener is an agent.Listener made of functions; nil ones do the minimum.
@@ -47,16 +48,10 @@ func listen(t *testing.T, f *agent.InFlight, l agent.Listener) {
 	t.Cleanup(stop)
 }
 
-// waitFor fails the test if ch does not deliver in a time no correct run comes near.
+// waitFor is agenttest.Receive: what ch delivers, or the test fails.
 func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
+	return agenttest.Receive(t, ch, what)
 }
 
 func hexID(b []byte) string { return fmt.Sprintf("%x", b) }

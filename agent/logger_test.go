@@ -19,7 +19,7 @@ import (
 // an error logged through ReportErrors reaches the APM server attached to that transaction and span.
 func TestLoggerTraceIDs(t *testing.T) {
 	in := newIntake(t)
-	tracer := in.tracer(t)
+	tracer := tracer(t, in)
 	core, logs := observer.New(zapcore.InfoLevel)
 	base := agent.ReportErrors(zap.New(core), tracer)
 

@@ -25,7 +25,7 @@ func TestSecretsNeverSent(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			in := newIntake(t)
-			tracer := in.tracer(t)
+			tracer := tracer(t, in)
 			if reconfigured {
 				if err := tracer.SetSanitizedFieldNames("password", "set-cookie"); err != nil {
 					t.Fatal(err)
@@ -57,7 +57,7 @@ func TestSecretsNeverSent(t *testing.T) {
 			}
 			tracer.Flush(nil)
 
-			raw := in.rawPayload()
+			raw := in.Payload()
 			for _, secret := range []string{"tok-AAAA", "sid-BBBB", "set-CCCC", "cHJveHktRERERA", "theme-EEEE", "prefs-FFFF"} {
 				if strings.Contains(raw, secret) {
 					t.Errorf("%q was sent to the APM server", secret)
@@ -107,7 +107,7 @@ func TestSecretsNeverSentAnyWay(t *testing.T) {
 		t.Run("sanitize="+env, func(t *testing.T) {
 			t.Setenv("ELASTIC_APM_SANITIZE_FIELD_NAMES", env)
 			in := newIntake(t)
-			tracer := in.tracer(t)
+			tracer := tracer(t, in)
 			tracer.SetCaptureBody(apm.CaptureBodyAll)
 			if env != "" {
 				if err := tracer.SetSanitizedFieldNames(env); err != nil {
@@ -164,7 +164,7 @@ func TestSecretsNeverSentAnyWay(t *testing.T) {
 					t.Errorf("the handler did not see %q (saw %q)", s, seen)
 				}
 			}
-			raw := in.rawPayload()
+			raw := in.Payload()
 			for _, s := range secrets {
 				if strings.Contains(raw, s) {
 					t.Errorf("%q was sent to the APM server", s)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/hotpath-apm/hotpath/agent"
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 	"github.com/hotpath-apm/hotpath/profiling"
 	"github.com/hotpath-apm/hotpath/profiling/profilingtest"
 )
@@ -28,16 +29,10 @@ func (c collected) Upload(ctx context.Context, cp *profiling.Capture) error {
 	}
 }
 
-// waitFor fails the test if ch does not deliver in a time no correct run comes near.
+// waitFor is agenttest.Receive: what ch delivers, or the test fails.
 func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(30 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
+	return agenttest.Receive(t, ch, what)
 }
 
 // waitForRelease blocks on ch: the goroutine profile shows it under runtime.chanrecv1.

@@ -1,26 +1,22 @@
 package main
 
 import (
-	"bufio"
-	"compress/zlib"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.elastic.co/apm/v2"
-	"go.elastic.co/apm/v2/transport"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 )
 
 // TestMain checks that the service leaves no goroutine behind once run returns. apmhttp.Wrap creates
@@ -48,59 +44,11 @@ type event struct {
 	} `json:"context"`
 }
 
-// intake is an APM server on loopback keeping the transactions and spans it receives.
-type intake struct {
-	mu           sync.Mutex
-	transactions map[string]event
-	spans        map[string]event
-}
-
-func (in *intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/intake/v2/events" {
-		io.WriteString(w, `{"version":"8.19.0"}`)
-		return
-	}
-	body, err := zlib.NewReader(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	sc := bufio.NewScanner(body)
-	sc.Buffer(nil, 1<<20)
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	for sc.Scan() {
-		var ev struct{ Transaction, Span *event }
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		if ev.Transaction != nil {
-			in.transactions[ev.Transaction.Name] = *ev.Transaction
-		}
-		if ev.Span != nil {
-			in.spans[ev.Span.Name] = *ev.Span
-		}
-	}
-	w.WriteHeader(http.StatusAccepted)
-}
-
 // TestService runs the example against an intake and a stand-in for Elasticsearch (which cannot run
 // here), over real HTTP on loopback, and checks the trace it produces.
 func TestService(t *testing.T) {
-	in := &intake{transactions: map[string]event{}, spans: map[string]event{}}
-	intakeSrv := httptest.NewServer(in)
-	defer intakeSrv.Close()
-	u, _ := url.Parse(intakeSrv.URL)
-	tr, err := transport.NewHTTPTransport(transport.HTTPTransportOptions{ServerURLs: []*url.URL{u}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: "basic", Transport: tr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tracer.Close()
+	in := agenttest.NewIntake(t)
+	tracer := in.Tracer(t, agenttest.Options{Service: "basic"})
 
 	searchAnswer, err := os.ReadFile("testdata/search.json")
 	if err != nil {
@@ -161,27 +109,32 @@ func TestService(t *testing.T) {
 	}
 	tracer.Flush(nil)
 
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	search, ok := in.transactions["GET /search"]
-	if !ok {
-		t.Fatalf("transactions %v", in.transactions)
+	transactions, spans := map[string]event{}, map[string]event{}
+	for _, e := range agenttest.Decode[event](t, in, "transaction") {
+		transactions[e.Name] = e
 	}
-	if _, ok := in.transactions["GET /healthz"]; ok || len(in.transactions) != 3 {
-		t.Errorf("transactions %v, want GET /search, POST /tokenize, GET /report/{name}", in.transactions)
+	for _, e := range agenttest.Decode[event](t, in, "span") {
+		spans[e.Name] = e
+	}
+	search, ok := transactions["GET /search"]
+	if !ok {
+		t.Fatalf("transactions %v", transactions)
+	}
+	if _, ok := transactions["GET /healthz"]; ok || len(transactions) != 3 {
+		t.Errorf("transactions %v, want GET /search, POST /tokenize, GET /report/{name}", transactions)
 	}
 	for _, name := range []string{"POST segmenter", "build query", "Elasticsearch: POST products/_search"} {
-		if s, ok := in.spans[name]; !ok || s.ParentID != search.ID {
+		if s, ok := spans[name]; !ok || s.ParentID != search.ID {
 			t.Errorf("span %q: %+v (present %v), want child of %s", name, s, ok, search.ID)
 		}
 	}
-	if took := in.spans["Elasticsearch: POST products/_search"].Context.Tags["es_took_ms"]; took != 42.0 {
+	if took := spans["Elasticsearch: POST products/_search"].Context.Tags["es_took_ms"]; took != 42.0 {
 		t.Errorf("es_took_ms %v", took)
 	}
-	if tok := in.transactions["POST /tokenize"]; tok.ParentID != in.spans["POST segmenter"].ID {
-		t.Errorf("segmenter transaction's parent %s, want the span %s", tok.ParentID, in.spans["POST segmenter"].ID)
+	if tok := transactions["POST /tokenize"]; tok.ParentID != spans["POST segmenter"].ID {
+		t.Errorf("segmenter transaction's parent %s, want the span %s", tok.ParentID, spans["POST segmenter"].ID)
 	}
-	report := in.transactions["GET /report/{name}"]
+	report := transactions["GET /report/{name}"]
 	if report.Context.Tags["slow"] != true || report.Context.Tags["seen_running_slow"] != true {
 		t.Errorf("report labels %v", report.Context.Tags)
 	}

@@ -1,17 +1,10 @@
-// Package intaketest is an APM intake on loopback for the search example's tests: it receives what the
-// real Elastic Go agent sends (/intake/v2/events, zlib ndjson) and keeps the transactions and spans, so
-// a test can look at the trace its requests produced.
+// Package intaketest is the search example's view of agenttest.Intake, the library's one APM intake
+// recorder: the transactions and spans its tests look at, with their service's name, so a test can
+// follow the trace its requests produced.
 package intaketest
 
 import (
-	"bufio"
-	"compress/zlib"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"slices"
-	"sync"
 	"testing"
 
 	"go.elastic.co/apm/v2"
@@ -43,95 +36,49 @@ type Event struct {
 	Service string // the metadata's service name
 }
 
-// Intake is an APM server on loopback.
+// Intake is an APM server on loopback (agenttest.Intake).
 type Intake struct {
-	srv *httptest.Server
-
-	mu           sync.Mutex
-	transactions []Event
-	spans        []Event
+	t  testing.TB
+	in *agenttest.Intake
 }
 
 // New starts an intake; it is closed when the test ends.
 func New(t testing.TB) *Intake {
-	in := &Intake{}
-	in.srv = httptest.NewServer(http.HandlerFunc(in.serve))
-	t.Cleanup(in.srv.Close)
-	return in
+	return &Intake{t: t, in: agenttest.NewIntake(t)}
 }
 
 // Tracer returns a tracer named service that sends to the intake; it is closed when the test ends.
 // Flush it before looking at what arrived.
 func (in *Intake) Tracer(t testing.TB, service string) *apm.Tracer {
 	t.Helper()
-	return agenttest.NewTracer(t, in.srv.URL, agenttest.Options{Service: service})
+	return in.in.Tracer(t, agenttest.Options{Service: service})
 }
 
-func (in *Intake) serve(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/intake/v2/events" {
-		io.WriteString(w, `{"version":"8.19.0"}`)
-		return
-	}
-	body, err := zlib.NewReader(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	sc := bufio.NewScanner(body)
-	sc.Buffer(nil, 1<<20)
-	var service string
-	var txs, spans []Event
-	for sc.Scan() {
-		var ev struct {
-			Metadata *struct {
-				Service struct {
-					Name string `json:"name"`
-				} `json:"service"`
-			} `json:"metadata"`
-			Transaction, Span *Event
+// events returns the events of type kind received so far, with their service's name.
+func (in *Intake) events(kind string) []Event {
+	var out []Event
+	for _, e := range in.in.Events(kind) {
+		var ev Event
+		if err := json.Unmarshal(e.JSON, &ev); err != nil {
+			in.t.Errorf("intake: %s %s: %v", kind, e.JSON, err)
+			continue
 		}
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		switch {
-		case ev.Metadata != nil:
-			service = ev.Metadata.Service.Name
-		case ev.Transaction != nil:
-			ev.Transaction.Service = service
-			txs = append(txs, *ev.Transaction)
-		case ev.Span != nil:
-			ev.Span.Service = service
-			spans = append(spans, *ev.Span)
-		}
+		ev.Service = e.Service
+		out = append(out, ev)
 	}
-	in.mu.Lock()
-	in.transactions = append(in.transactions, txs...)
-	in.spans = append(in.spans, spans...)
-	in.mu.Unlock()
-	w.WriteHeader(http.StatusAccepted)
+	return out
 }
 
 // Transactions returns the transactions received so far.
-func (in *Intake) Transactions() []Event {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return slices.Clone(in.transactions)
-}
+func (in *Intake) Transactions() []Event { return in.events("transaction") }
 
 // Spans returns the spans received so far.
-func (in *Intake) Spans() []Event {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return slices.Clone(in.spans)
-}
+func (in *Intake) Spans() []Event { return in.events("span") }
 
 // Children returns the spans and transactions whose parent is id.
 func (in *Intake) Children(id string) []Event {
-	in.mu.Lock()
-	defer in.mu.Unlock()
 	var out []Event
-	for _, evs := range [][]Event{in.spans, in.transactions} {
+	for _, evs := range [][]Event{in.Spans(), in.Transactions()} {
 		for _, e := range evs {
 			if e.ParentID == id {
 				out = append(out, e)
@@ -142,4 +89,4 @@ func (in *Intake) Children(id string) []Event {
 }
 
 // URL returns the intake's base URL, for ELASTIC_APM_SERVER_URL.
-func (in *Intake) URL() string { return in.srv.URL }
+func (in *Intake) URL() string { return in.in.URL() }
