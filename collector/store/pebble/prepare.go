@@ -12,12 +12,13 @@ import (
 // ProcessBatch returns) and its index entries prepared, lacking only the partition and sequence number
 // the writer gives them.
 type pendingWrite struct {
-	buf     []byte       // encoded events, index key bodies and index values
-	events  []bufRange   // one per event, in batch order
-	entries []entry      // index entries
-	aggs    []aggInput   // contributions to the pre-aggregated series (aggregate.go)
-	shapes  []shapeInput // contributions to the query shapes' aggregates (queryshape.go)
-	minTS   int64        // Unix nanoseconds of the earliest and latest event timestamps (saturated)
+	buf     []byte          // encoded events, index key bodies and index values
+	events  []bufRange      // one per event, in batch order
+	entries []entry         // index entries
+	aggs    []aggInput      // contributions to the pre-aggregated series (aggregate.go)
+	shapes  []shapeInput    // contributions to the query shapes' aggregates (queryshape.go)
+	fo      []failoverInput // contributions to the failover aggregates (failover.go)
+	minTS   int64           // Unix nanoseconds of the earliest and latest event timestamps (saturated)
 	maxTS   int64
 	done    chan error
 
@@ -56,6 +57,7 @@ func (r *pendingWrite) reset() {
 	r.entries = r.entries[:0]
 	r.aggs = r.aggs[:0]
 	r.shapes = r.shapes[:0]
+	r.fo = r.fo[:0]
 	r.next = r.next[:0]
 }
 
@@ -140,6 +142,7 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 		}
 		r.prepareAggregate(e)
 		r.prepareQueryShape(e)
+		r.prepareFailover(e)
 	}
 	r.linkTraces()
 }

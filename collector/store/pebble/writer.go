@@ -287,6 +287,9 @@ func (s *Store) build(g *group, batch *pebbledb.Batch) error {
 	if err := s.commitQueryShapes(batch, p, reqs); err != nil {
 		return err
 	}
+	if err := s.commitFailover(batch, p, reqs); err != nil {
+		return err
+	}
 	cur.LastSeq = seq
 	cur.Bytes += uint64(nbytes)
 	var meta [partitionMetaSize]byte
