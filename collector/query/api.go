@@ -76,6 +76,7 @@ func New(cfg Config) (*API, error) {
 	a.handle("transactions", a.transactions)
 	a.handle("traces/{trace_id}", a.trace)
 	a.handle("errors", a.errorGroups)
+	a.handle("failover", a.failover)
 	a.handleProfiles()
 	if cfg.Queries != nil {
 		a.handle("queries", a.queries)

@@ -148,6 +148,18 @@
 // "transaction_name", "timestamp"}}], "truncated"}. At most limit groups (default 50, at most 1,000).
 // The newest 50,000 errors of the range are grouped; truncated says there were more.
 //
+// GET /api/v1/failover?service=&from=&to=
+//
+// What the service's circuit breakers did (the agent's breaker hook: agent.Breaker), from aggregates the
+// store keeps as it writes: {"from", "to", "service", "breakers": [{"name", "open_intervals": [{"from",
+// "to"}], "changes"}], "served_by": [{"minute", "elasticsearch", "emergency_cache", "rejected"}],
+// "decisions": [{"minute", "allowed", "rejected", "probe"}]}. A breaker's open intervals are exact (to
+// the microsecond, from the state-change transactions the hook sends the moment a breaker changes, so
+// an open period of a few milliseconds is there), clipped to the range; "to" is null while it is still
+// open; changes counts its state changes in the range. served_by counts, per minute with any, the
+// transactions by their label served_by (elasticsearch: the backend answered; emergency_cache; rejected:
+// nobody did); decisions by breaker_decision. 404 with a store that keeps no failover aggregates.
+//
 // # Profiles
 //
 // The profiles the collector received at /intake/v2/profile (hotpath's captures of slow requests and
