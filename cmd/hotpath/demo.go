@@ -23,6 +23,7 @@ import (
 	"github.com/hotpath-apm/hotpath/collector/ui"
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/catalog"
+	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
 	"github.com/hotpath-apm/hotpath/examples/search/segmenter"
 	"github.com/hotpath-apm/hotpath/examples/search/stack"
 	"github.com/hotpath-apm/hotpath/profiling"
@@ -68,11 +69,16 @@ type demoConfig struct {
 	esCACert        []byte
 	setupIndex      bool
 
+	// overload: the stand-in's overload episodes (stack.DemoOverload), which the search service's
+	// breaker and emergency cache ride out.
+	overload bool
+
 	// Not flags: what the end-to-end test adjusts.
 	seed          uint64             // the query mix's seed
 	profilerOpts  []profiling.Option // appended to the demo's profiler options
 	progressEvery time.Duration      // 0: every second on a terminal, every 10 s otherwise
 	ready         func(demoRunning)  // called once everything runs, before the load starts
+	episodes      esstandin.Overload // with overload: the schedule; zero: stack.DemoOverload()
 }
 
 // demoRunning is what a running demo tells demoConfig.ready.
@@ -107,6 +113,7 @@ func parseDemoFlags(args []string, lookupEnv func(string) (string, bool), stderr
 	fs.IntVar(&cfg.catalogSize, "catalog-size", catalog.DefaultSize, "products in the catalog loaded into the Elasticsearch stand-in")
 	fs.DurationVar(&cfg.slowThreshold, "slow", stack.DemoSlowThreshold, "`threshold` past which a search is slow: labelled so, and profiled while it runs")
 	fs.BoolVar(&cfg.setupIndex, "setup-index", false, "with ELASTICSEARCH_URL: recreate the index and load the catalog into the cluster first")
+	fs.BoolVar(&cfg.overload, "overload", true, "Elasticsearch stand-in overload episodes (30 s, the first a minute in, then every 4 minutes): the breaker opens, the emergency cache answers; --overload=false turns them off")
 	fs.Var(&logLevel, "log-level", "`level` of the logs written to stderr: debug, info, warn, error")
 	if err := parseFlags(fs, args, lookupEnv); err != nil {
 		return cfg, err
@@ -255,9 +262,11 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) (err er
 		CatalogSize:         cfg.catalogSize,
 		Trouble:             true,
 		Search: search.Config{Tracer: searchTracer, InFlight: inflight, SlowThreshold: cfg.slowThreshold,
-			Seed: cfg.seed},
-		Segmenter: segmenter.Config{Tracer: segTracer, Seed: cfg.seed},
-		Logger:    log.Named("example"),
+			Seed: cfg.seed, Failover: search.Failover{On: true}},
+		Overload:    demoOverload(cfg),
+		WarmQueries: search.NewQueryMix(cfg.seed).PopularQueries(),
+		Segmenter:   segmenter.Config{Tracer: segTracer, Seed: cfg.seed},
+		Logger:      log.Named("example"),
 	})
 	if err != nil {
 		stopErr := stopAll(stopProfiler(), closeTracers())
@@ -423,4 +432,15 @@ Slow searches (over %v) start within a minute. Then, in the UI:
 
 func formatRate(r float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", r), "0"), ".")
+}
+
+// demoOverload returns the stand-in's overload schedule: none with --overload=false.
+func demoOverload(cfg demoConfig) esstandin.Overload {
+	switch {
+	case !cfg.overload:
+		return esstandin.Overload{}
+	case cfg.episodes != (esstandin.Overload{}):
+		return cfg.episodes
+	}
+	return stack.DemoOverload()
 }
