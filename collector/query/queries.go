@@ -20,6 +20,8 @@ type QueryShapeReader interface {
 	// QueryShape returns one shape's figures, a series of one point per interval and its slowest calls.
 	QueryShape(ctx context.Context, service, shape string, from, to time.Time, interval time.Duration) (
 		collector.QueryShapeStats, []collector.QueryShapePoint, []collector.QueryShapeExample, error)
+	// QueryShapeExamples returns the slowest calls of a shape in the hours [from, to) touches.
+	QueryShapeExamples(ctx context.Context, service, shape string, from, to time.Time) ([]collector.QueryShapeExample, error)
 }
 
 type percentilesJSON struct {
@@ -117,7 +119,7 @@ func (a *API) queries(ctx context.Context, _ *http.Request, p *params) (any, err
 	// The slowest call of each of the first shapes listed, as its example.
 	for i := range out.Queries[:min(len(out.Queries), 20)] {
 		q := &out.Queries[i]
-		if _, _, xs, err := a.cfg.Queries.QueryShape(ctx, service, q.Shape, from, to, 0); err == nil && len(xs) > 0 {
+		if xs, err := a.cfg.Queries.QueryShapeExamples(ctx, service, q.Shape, from, to); err == nil && len(xs) > 0 {
 			q.Example = exampleOf(xs[0])
 		} else if err != nil {
 			return nil, err

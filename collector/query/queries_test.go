@@ -29,6 +29,10 @@ func (f fakeShapes) QueryShape(_ context.Context, service, shape string, from, t
 	return collector.QueryShapeStats{}, nil, nil, nil
 }
 
+func (f fakeShapes) QueryShapeExamples(_ context.Context, service, shape string, from, to time.Time) ([]collector.QueryShapeExample, error) {
+	return f.examples, nil
+}
+
 func TestQueries(t *testing.T) {
 	shapes := fakeShapes{
 		stats: []collector.QueryShapeStats{

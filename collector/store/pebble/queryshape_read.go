@@ -107,20 +107,39 @@ func (s *Store) QueryShape(ctx context.Context, service, shape string, from, to 
 	if err != nil {
 		return *total, nil, nil, err
 	}
+	examples, err := s.shapeExamples(ctx, service, shape, lo, hi)
+	if err != nil {
+		return *total, nil, nil, err
+	}
+	if total.TookCount == 0 {
+		total.Took = nil
+	}
+	return *total, points, examples, nil
+}
+
+// QueryShapeExamples returns the slowest calls of a shape in the hours that [from, to) touches, slowest
+// first, at most 10.
+func (s *Store) QueryShapeExamples(ctx context.Context, service, shape string, from, to time.Time) ([]collector.QueryShapeExample, error) {
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.release()
+	lo, hi := s.minuteRange(from, to)
+	return s.shapeExamples(ctx, service, shape, lo, hi)
+}
+
+func (s *Store) shapeExamples(ctx context.Context, service, shape string, lo, hi int64) ([]collector.QueryShapeExample, error) {
 	var xs []shapeExample
-	err = s.eachAggregate(ctx, service, aggShapeExamples, shape, true, hourMinute(lo), hi, func(_ string, v []byte) error {
+	err := s.eachAggregate(ctx, service, aggShapeExamples, shape, true, hourMinute(lo), hi, func(_ string, v []byte) error {
 		return decodeShapeExamples(v, &xs)
 	})
 	if err != nil {
-		return *total, nil, nil, err
+		return nil, err
 	}
 	var examples []collector.QueryShapeExample
 	for _, x := range keepSlowestN(xs, 2*shapeExamples) {
 		examples = append(examples, collector.QueryShapeExample{TraceID: x.traceID, TransactionID: x.txID, SpanID: x.spanID,
 			Timestamp: time.Unix(0, x.unixNanos).UTC(), Duration: time.Duration(x.micros) * time.Microsecond, Statement: x.statement})
 	}
-	if total.TookCount == 0 {
-		total.Took = nil
-	}
-	return *total, points, examples, nil
+	return examples, nil
 }
