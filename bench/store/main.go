@@ -394,7 +394,7 @@ func reads(s *pebble.Store, sample []string, end time.Time, print bool, reads in
 	events := 0
 	for _, id := range sample {
 		t0 := time.Now()
-		recs, err := s.GetTrace(ctx, id)
+		recs, err := s.GetTrace(ctx, id, pebble.MaxTraceEvents)
 		if err != nil {
 			return err
 		}
