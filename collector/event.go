@@ -86,6 +86,7 @@ type Event struct {
 	Client      Client      // client.*
 	Source      Source      // source.*
 	Destination Destination // destination.*
+	Device      Device      // device.* (mobile apps, from OpenTelemetry resources)
 	Session     Session     // session.*
 	URL         URL         // url.*
 	Observer    Observer    // observer.*
@@ -180,13 +181,14 @@ type OS struct {
 
 // Process is the service's process.
 type Process struct {
-	PID        int32    // process.pid
-	PPID       int32    // process.parent.pid
-	Title      string   // process.title
-	Argv       []string // process.args
-	Executable string   // process.executable
-	ThreadName string   // process.thread.name
-	ThreadID   int64    // process.thread.id
+	PID         int32    // process.pid
+	PPID        int32    // process.parent.pid
+	Title       string   // process.title
+	Argv        []string // process.args
+	CommandLine string   // process.command_line
+	Executable  string   // process.executable
+	ThreadName  string   // process.thread.name
+	ThreadID    int64    // process.thread.id
 }
 
 // Container is the container the service runs in.
@@ -284,6 +286,14 @@ type Source struct {
 type Destination struct {
 	Address string
 	Port    uint16
+}
+
+// Device is the device a mobile app runs on (device.*).
+type Device struct {
+	ID              string // device.id
+	Manufacturer    string // device.manufacturer
+	ModelIdentifier string // device.model.identifier
+	ModelName       string // device.model.name
 }
 
 // Session is the RUM user session.

@@ -38,6 +38,7 @@ func AppendDocument(dst []byte, e *collector.Event) ([]byte, error) {
 	writeContainer(&w, &e.Container)
 	writeDataStream(&w, &e.DataStream)
 	writeDestination(&w, &e.Destination)
+	writeDevice(&w, &e.Device)
 	if e.Error != nil {
 		writeError(&w, e.Error)
 	}

@@ -87,6 +87,17 @@ func writeDestination(w *jsonWriter, d *collector.Destination) {
 	w.close(m)
 }
 
+func writeDevice(w *jsonWriter, d *collector.Device) {
+	m := w.open("device")
+	w.str("id", d.ID)
+	w.str("manufacturer", d.Manufacturer)
+	n := w.open("model")
+	w.str("identifier", d.ModelIdentifier)
+	w.str("name", d.ModelName)
+	w.close(n)
+	w.close(m)
+}
+
 func writeFaas(w *jsonWriter, f *collector.Faas) {
 	m := w.open("faas")
 	w.optBool("coldstart", f.ColdStart)
@@ -164,6 +175,7 @@ func writeNetwork(w *jsonWriter, nw *collector.Network) {
 func writeProcess(w *jsonWriter, p *collector.Process) {
 	m := w.open("process")
 	w.strings("args", p.Argv)
+	w.str("command_line", p.CommandLine)
 	w.str("executable", p.Executable)
 	n := w.open("parent")
 	w.int("pid", int64(p.PPID))

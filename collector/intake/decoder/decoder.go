@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/collector/intake/otelattr"
 )
 
 // maxPoolBytes bounds the pool memory that invalid events may leave behind before the batch is handed
@@ -61,7 +62,7 @@ type Decoder struct {
 	labelTmp  []labelEntry
 	sampleErr []string
 	hdrTmp    []rawHeader
-	attrTmp   []attr
+	attrTmp   []otelattr.Attr
 
 	kvIdx, hdrIdx, markIdx, measureIdx, sampleIdx, labelIdx, rawHdrIdx, attrIdx keyIndex
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/collector/intake/otelattr"
 )
 
 const typeTransaction = "v2.transaction"
@@ -664,7 +665,7 @@ func (d *Decoder) applyHTTP(ev *collector.Event) {
 		ev.URL = e.request.url
 	}
 	if e.page.urlSet && !e.request.urlSet {
-		ev.URL = parseURL(e.page.url, "", "")
+		ev.URL = otelattr.ParseURL(e.page.url, "", "")
 	}
 	if e.page.refererSet {
 		if ev.HTTP == nil {

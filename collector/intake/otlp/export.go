@@ -1,0 +1,175 @@
+package otlp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/collector/intake"
+)
+
+// signal is one of OTLP's three signals.
+type signal uint8
+
+const (
+	signalTraces signal = iota
+	signalMetrics
+	signalLogs
+)
+
+var signalNames = [...]string{"traces", "metrics", "logs"}
+
+func (s signal) String() string { return signalNames[s] }
+
+func signalOfMethod(fullMethod string) string {
+	switch {
+	case len(fullMethod) > len(grpcMetricsService) && fullMethod[:len(grpcMetricsService)] == grpcMetricsService:
+		return signalMetrics.String()
+	case len(fullMethod) > len(grpcLogsService) && fullMethod[:len(grpcLogsService)] == grpcLogsService:
+		return signalLogs.String()
+	}
+	return signalTraces.String()
+}
+
+// result is what an export did: the items (spans, data points, log records) it refused, and why.
+type result struct {
+	accepted int
+	rejected int64
+	message  string
+}
+
+// reject counts n items refused for msg; the partial success lists the first message.
+func (r *result) reject(n int64, msg string) {
+	if n <= 0 {
+		return
+	}
+	r.rejected += n
+	if r.message == "" {
+		r.message = msg
+	}
+}
+
+// process hands the events of one export request to the intake's Processor; it returns once they are
+// durable.
+func (r *Receiver) process(ctx context.Context, adm *intake.Admission, b *collector.Batch, res *result) error {
+	if len(*b) == 0 {
+		return nil
+	}
+	n := len(*b)
+	if err := adm.Process(ctx, b); err != nil {
+		return fmt.Errorf("cannot process batch: %w", err)
+	}
+	res.accepted = n
+	return nil
+}
+
+// errInvalid marks a request that does not decode: OTLP's HTTP 400 and gRPC INVALID_ARGUMENT.
+var errInvalid = errors.New("invalid request")
+
+// invalidError is an errInvalid with its own message.
+type invalidError string
+
+func (e invalidError) Error() string        { return string(e) }
+func (e invalidError) Is(target error) bool { return target == errInvalid }
+
+// failure is how an error is answered, in both transports. classify is the one place errors are mapped.
+type failure struct {
+	status int        // HTTP
+	code   codes.Code // gRPC
+	retry  bool       // backpressure: the client should retry after Config.RetryAfter
+	reason string     // the label of hotpath_otlp_rejected_total
+}
+
+func classify(ctx context.Context, err error) failure {
+	switch {
+	case errors.Is(err, errInvalid):
+		return failure{status: http.StatusBadRequest, code: codes.InvalidArgument, reason: "invalid"}
+	case errors.Is(err, intake.ErrDecompression):
+		return failure{status: http.StatusBadRequest, code: codes.InvalidArgument, reason: "decompression"}
+	case errors.Is(err, intake.ErrBodyTooLarge):
+		return failure{status: http.StatusRequestEntityTooLarge, code: codes.ResourceExhausted, reason: "body_too_large"}
+	case errors.Is(err, collector.ErrQueueFull):
+		return failure{status: http.StatusServiceUnavailable, code: codes.ResourceExhausted, retry: true, reason: "queue_full"}
+	case errors.Is(err, intake.ErrStreamLimit):
+		return failure{status: http.StatusServiceUnavailable, code: codes.ResourceExhausted, retry: true, reason: "stream_limit"}
+	case errors.Is(err, intake.ErrMemoryBudget):
+		return failure{status: http.StatusServiceUnavailable, code: codes.ResourceExhausted, retry: true, reason: "memory_budget"}
+	case errors.Is(err, collector.ErrShuttingDown):
+		return failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "shutting_down"}
+	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), isTimeout(err):
+		return failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "timeout"}
+	}
+	return failure{status: http.StatusInternalServerError, code: codes.Internal, reason: "internal"}
+}
+
+// grpcStatus is the gRPC status of a failure, with RetryInfo when the client should retry (OTLP
+// clients retry RESOURCE_EXHAUSTED only with it).
+func (f failure) grpcStatus(msg string, retryAfter time.Duration) *status.Status {
+	st := status.New(f.code, msg)
+	if f.retry {
+		if withInfo, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retryAfter)}); err == nil {
+			st = withInfo
+		}
+	}
+	return st
+}
+
+type timeout interface{ Timeout() bool }
+
+func isTimeout(err error) bool {
+	var t timeout
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// exportTraces maps td into events and stores them. Spans without a valid trace id or span id (the
+// OTLP specification requires both) are refused and reported in the partial success; the others are
+// stored.
+func (r *Receiver) exportTraces(ctx context.Context, adm *intake.Admission, td ptrace.Traces, transport string) (result, error) {
+	var res result
+	res.reject(dropInvalidSpans(td), "spans without a valid trace_id or span_id were rejected")
+	t := r.pool.Get().(*translator)
+	defer r.pool.Put(t)
+	t.batch = t.traces(td, time.Now(), t.batch[:0])
+	err := r.process(ctx, adm, &t.batch, &res)
+	t.reset()
+	r.countItems(signalTraces, int64(td.SpanCount()), res, err)
+	return res, err
+}
+
+// dropInvalidSpans removes the spans whose trace or span id is empty (all zero) and returns how many.
+func dropInvalidSpans(td ptrace.Traces) int64 {
+	var n int64
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		sss := rss.At(i).ScopeSpans()
+		for j := range sss.Len() {
+			sss.At(j).Spans().RemoveIf(func(s ptrace.Span) bool {
+				if s.TraceID().IsEmpty() || s.SpanID().IsEmpty() {
+					n++
+					return true
+				}
+				return false
+			})
+		}
+	}
+	return n
+}
+
+// countItems counts an export's items as accepted or rejected; kept is what the request held after
+// the rejected were removed.
+func (r *Receiver) countItems(sig signal, kept int64, res result, err error) {
+	if err != nil {
+		return
+	}
+	r.metrics.items.WithLabelValues(sig.String(), "accepted").Add(float64(kept))
+	r.metrics.items.WithLabelValues(sig.String(), "rejected").Add(float64(res.rejected))
+}

@@ -1,0 +1,200 @@
+package otlp
+
+import (
+	"context"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+const (
+	contentTypeProtobuf = "application/x-protobuf"
+	contentTypeJSON     = "application/json"
+)
+
+// httpHandler answers OTLP/HTTP requests of one signal:
+//
+//   - authentication first (401), then method (POST, else 405) and Content-Type
+//     (application/x-protobuf or application/json, else 415);
+//   - a stream slot (503 with Retry-After when none frees up);
+//   - the body, decompressed (gzip, deflate) within the limits and the memory budget;
+//   - decoded (400 with a google.rpc.Status when it does not decode), mapped, stored durably;
+//   - 200 with the Export*ServiceResponse, in the request's encoding, with the partial success when
+//     some items were refused.
+func (r *Receiver) httpHandler(sig signal) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		start := time.Now()
+		code, msg := r.serveHTTP(w, req, sig)
+		r.metrics.requests.WithLabelValues(sig.String(), transportHTTP, strconv.Itoa(code)).Inc()
+		r.metrics.duration.WithLabelValues(sig.String(), transportHTTP).Observe(time.Since(start).Seconds())
+		r.logRequest(code >= 500, code >= 400, "handled OTLP/HTTP request", zap.String("url.path", req.URL.Path),
+			zap.String("source.address", req.RemoteAddr), zap.Int("http.response.status_code", code),
+			zap.Duration("event.duration", time.Since(start)), zap.String("error.message", msg))
+	})
+}
+
+// serveHTTP answers one request and returns its status code and, for a failure, its message.
+func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request, sig signal) (int, string) {
+	ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	isJSON := ct == contentTypeJSON
+	if err := r.intake.Authenticate(req.Header.Get("Authorization")); err != nil {
+		return writeStatus(w, isJSON, http.StatusUnauthorized, failure{code: codes.Unauthenticated}, err.Error(), 0)
+	}
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return writeStatus(w, isJSON, http.StatusMethodNotAllowed, failure{code: codes.Unimplemented}, "only POST requests are supported", 0)
+	}
+	if ct != contentTypeProtobuf && !isJSON {
+		return writeStatus(w, false, http.StatusUnsupportedMediaType, failure{code: codes.InvalidArgument},
+			"unsupported content type "+strconv.Quote(req.Header.Get("Content-Type"))+": use application/x-protobuf or application/json", 0)
+	}
+	ctx := req.Context()
+	out, err := r.exportHTTP(ctx, req, sig, isJSON)
+	if err != nil {
+		f := classify(ctx, err)
+		return writeStatus(w, isJSON, f.status, f, err.Error(), r.retryAfter(f))
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out) // the client went away: nothing left to tell it
+	return http.StatusOK, ""
+}
+
+func (r *Receiver) retryAfter(f failure) time.Duration {
+	if f.retry {
+		return r.cfg.RetryAfter
+	}
+	return 0
+}
+
+// exportHTTP admits, reads, decodes and exports one request body; it returns the encoded response.
+func (r *Receiver) exportHTTP(ctx context.Context, req *http.Request, sig signal, isJSON bool) ([]byte, error) {
+	adm, err := r.intake.Admit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer adm.Close()
+	body, err := adm.ReadBody(req, int64(r.cfg.MaxMessageBytes))
+	if err != nil {
+		return nil, err
+	}
+	unmarshal := func(m interface {
+		UnmarshalProto([]byte) error
+		UnmarshalJSON([]byte) error
+	}) error {
+		var err error
+		if isJSON {
+			err = m.UnmarshalJSON(body)
+		} else {
+			err = m.UnmarshalProto(body)
+		}
+		if err != nil {
+			return invalidError("failed to unmarshal request body: " + err.Error())
+		}
+		return nil
+	}
+	type marshaler interface {
+		MarshalProto() ([]byte, error)
+		MarshalJSON() ([]byte, error)
+	}
+	var resp marshaler
+	switch sig {
+	case signalTraces:
+		x := ptraceotlp.NewExportRequest()
+		if err := unmarshal(x); err != nil {
+			return nil, err
+		}
+		res, err := r.exportTraces(ctx, adm, x.Traces(), transportHTTP)
+		if err != nil {
+			return nil, err
+		}
+		rsp := ptraceotlp.NewExportResponse()
+		if res.rejected > 0 {
+			rsp.PartialSuccess().SetRejectedSpans(res.rejected)
+			rsp.PartialSuccess().SetErrorMessage(res.message)
+		}
+		resp = rsp
+	case signalMetrics:
+		x := pmetricotlp.NewExportRequest()
+		if err := unmarshal(x); err != nil {
+			return nil, err
+		}
+		res, err := r.exportMetrics(ctx, adm, x.Metrics(), transportHTTP)
+		if err != nil {
+			return nil, err
+		}
+		rsp := pmetricotlp.NewExportResponse()
+		if res.rejected > 0 {
+			rsp.PartialSuccess().SetRejectedDataPoints(res.rejected)
+			rsp.PartialSuccess().SetErrorMessage(res.message)
+		}
+		resp = rsp
+	case signalLogs:
+		x := plogotlp.NewExportRequest()
+		if err := unmarshal(x); err != nil {
+			return nil, err
+		}
+		res, err := r.exportLogs(ctx, adm, x.Logs(), transportHTTP)
+		if err != nil {
+			return nil, err
+		}
+		rsp := plogotlp.NewExportResponse()
+		if res.rejected > 0 {
+			rsp.PartialSuccess().SetRejectedLogRecords(res.rejected)
+			rsp.PartialSuccess().SetErrorMessage(res.message)
+		}
+		resp = rsp
+	}
+	var out []byte
+	if isJSON {
+		out, err = resp.MarshalJSON()
+	} else {
+		out, err = resp.MarshalProto()
+	}
+	return out, err
+}
+
+// writeStatus answers a failure with a google.rpc.Status body in the request's encoding, as the OTLP
+// specification asks, and Retry-After when the client should retry.
+func writeStatus(w http.ResponseWriter, isJSON bool, httpStatus int, f failure, msg string, retryAfter time.Duration) (int, string) {
+	st := f.grpcStatus(msg, retryAfter).Proto()
+	var b []byte
+	if isJSON {
+		b, _ = protojson.Marshal(st) // a Status always marshals
+		w.Header().Set("Content-Type", contentTypeJSON)
+	} else {
+		b, _ = proto.Marshal(st)
+		w.Header().Set("Content-Type", contentTypeProtobuf)
+	}
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
+	}
+	w.WriteHeader(httpStatus)
+	_, _ = w.Write(b)
+	return httpStatus, msg
+}
+
+// logRequest writes the line of one answered request: error level for server failures, info for
+// client ones, debug otherwise. Secrets are never among the fields.
+func (r *Receiver) logRequest(serverErr, clientErr bool, msg string, fields ...zap.Field) {
+	level := zapcore.DebugLevel
+	switch {
+	case serverErr:
+		level = zapcore.ErrorLevel
+	case clientErr:
+		level = zapcore.InfoLevel
+	}
+	if ce := r.log.Check(level, msg); ce != nil {
+		ce.Write(fields...)
+	}
+}
