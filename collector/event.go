@@ -117,6 +117,9 @@ type EventInfo struct {
 	Type     string        // event.type
 	Module   string        // event.module
 	Severity Optional[int64]
+	// Present writes "event": {} even when nothing else is set, as APM Server does for every OTLP event
+	// (its event.received, which it removes before indexing, made the object).
+	Present bool
 }
 
 // Agent is the agent that sent the event.
@@ -168,6 +171,9 @@ type Host struct {
 	Type         string       // host.type
 	IP           []netip.Addr // host.ip
 	OS           OS           // host.os.*
+	// Present writes "host": {} even when nothing else is set: an OTLP resource with host attributes
+	// whose host name APM Server then removed (Kubernetes without a node name).
+	Present bool
 }
 
 // OS is the host's operating system.
@@ -387,6 +393,9 @@ type Log struct {
 	FunctionName string // log.origin.function
 	FileName     string // log.origin.file.name
 	FileLine     int32  // log.origin.file.line
+	// Present writes "log": {} even when nothing else is set, as APM Server does for an OTLP log
+	// record without severity text.
+	Present bool
 }
 
 // Transaction is transaction.*. On errors and spans only ID, Name, Type and Sampled are set.

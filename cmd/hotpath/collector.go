@@ -21,6 +21,7 @@ import (
 
 	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
 	"github.com/hotpath-apm/hotpath/collector/intake"
+	"github.com/hotpath-apm/hotpath/collector/intake/otlp"
 	"github.com/hotpath-apm/hotpath/collector/query"
 	"github.com/hotpath-apm/hotpath/collector/store/pebble"
 	"github.com/hotpath-apm/hotpath/collector/ui"
@@ -117,6 +118,7 @@ func runCollector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "hotpath collector listening on %s (data in %s)\n", url, cfg.dataDir)
 	fmt.Fprintf(stdout, "  agents:  ELASTIC_APM_SERVER_URL=%s\n", url)
+	fmt.Fprintf(stdout, "  OTel:    OTEL_EXPORTER_OTLP_ENDPOINT=%s (OTLP/HTTP and OTLP/gRPC)\n", url)
 	fmt.Fprintf(stdout, "  metrics: %s/metrics\n", url)
 	fmt.Fprintf(stdout, "  UI:      %s%s (query API under %s%s)\n", url, ui.Prefix, url, query.Prefix)
 	return c.serve(ctx, ln)
@@ -138,6 +140,7 @@ type collectorServer struct {
 	registry *prometheus.Registry
 	store    *pebble.Store
 	intake   *intake.API
+	otlp     *otlp.Receiver
 	http     *http.Server
 	exporter *esExporter // nil without --elasticsearch
 }
@@ -171,7 +174,11 @@ func openCollector(cfg collectorConfig, log *zap.Logger) (*collectorServer, erro
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("collector: %w", err), store.Close())
 	}
-	c := &collectorServer{cfg: cfg, log: log, registry: reg, store: store, intake: api}
+	rcv, err := otlp.New(otlp.Config{Intake: api, Logger: log.Named("otlp"), Registerer: reg})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("collector: %w", err), store.Close())
+	}
+	c := &collectorServer{cfg: cfg, log: log, registry: reg, store: store, intake: api, otlp: rcv}
 	mux := http.NewServeMux()
 	c.routes(mux)
 	c.http = newHTTPServer(mux, cfg.http, log)
@@ -190,9 +197,11 @@ func openCollector(cfg collectorConfig, log *zap.Logger) (*collectorServer, erro
 // The query API (collector/query) is under /api/v1/, behind the intake's auth; the UI (collector/ui)
 // under /ui/, public (its files hold no data: it reads the API with the user's credentials). The
 // profile intake, POST /intake/v2/profile, has the events endpoint's authentication and stores into the
-// same store.
+// same store. OTLP (collector/intake/otlp) mounts /v1/traces, /v1/metrics, /v1/logs and
+// the OTLP/gRPC services' paths, served over h2c by the same server.
 func (c *collectorServer) routes(mux *http.ServeMux) {
 	c.intake.Register(mux)
+	c.otlp.Register(mux)
 	mux.Handle("/intake/v2/profile", c.profileIntake())
 	mux.Handle("GET /metrics", c.intake.RequireAuth(promhttp.HandlerFor(c.registry, promhttp.HandlerOpts{})))
 	mux.Handle(query.Prefix, c.intake.RequireAuth(c.queryAPI()))
@@ -246,9 +255,15 @@ var defaultHTTPLimits = httpLimits{
 	maxHeaderBytes:    1 << 20,
 }
 
+// newHTTPServer returns the collector's server: HTTP/1.1 and, for OTLP/gRPC, unencrypted HTTP/2 (h2c
+// with prior knowledge, as gRPC clients speak it without TLS) on the same port.
 func newHTTPServer(h http.Handler, l httpLimits, log *zap.Logger) *http.Server {
 	errLog, _ := zap.NewStdLogAt(log.Named("http"), zapcore.WarnLevel) // only fails for invalid levels
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
+		Protocols:         protocols,
 		Handler:           h,
 		ReadHeaderTimeout: l.readHeaderTimeout,
 		ReadTimeout:       l.readTimeout,

@@ -136,7 +136,7 @@ func writeDataStream(w *jsonWriter, ds *collector.DataStream) {
 }
 
 func writeEventInfo(w *jsonWriter, ev *collector.EventInfo) {
-	m := w.open("event")
+	m := w.openKeep("event", ev.Present)
 	w.str("action", ev.Action)
 	w.str("category", ev.Category)
 	w.str("dataset", ev.Dataset)

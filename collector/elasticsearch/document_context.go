@@ -113,7 +113,7 @@ func writeFaas(w *jsonWriter, f *collector.Faas) {
 }
 
 func writeHost(w *jsonWriter, h *collector.Host) {
-	m := w.open("host")
+	m := w.openKeep("host", h.Present)
 	w.str("architecture", h.Architecture)
 	w.str("hostname", h.Hostname)
 	w.str("id", h.ID)
@@ -303,7 +303,7 @@ func writeHTTP(w *jsonWriter, h *collector.HTTP) {
 }
 
 func writeLog(w *jsonWriter, l *collector.Log) {
-	m := w.open("log")
+	m := w.openKeep("log", l.Present)
 	w.str("level", l.Level)
 	w.str("logger", l.Logger)
 	if l.FunctionName != "" || l.FileName != "" || l.FileLine != 0 {

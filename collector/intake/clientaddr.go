@@ -12,22 +12,32 @@ import (
 // order), else the connection's peer. Headers are trusted as APM Server trusts them: a proxy in front
 // of the collector is expected to set them.
 func clientIP(r *http.Request) netip.Addr {
-	if ip := forwardedFor(r.Header.Get("Forwarded")); ip.IsValid() {
+	if ip := ForwardedIP(r.Header.Get); ip.IsValid() {
 		return ip
 	}
-	if ip := splitAddr(r.Header.Get("X-Real-Ip")); ip.IsValid() {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// ForwardedIP returns the client address a proxy recorded, as APM Server reads it: the first address
+// of the Forwarded, X-Real-IP or X-Forwarded-For header, in that order; the zero Addr without one.
+// header returns a header's first value (http.Header.Get, or a lookup in gRPC metadata).
+func ForwardedIP(header func(name string) string) netip.Addr {
+	if ip := forwardedFor(header("Forwarded")); ip.IsValid() {
 		return ip
 	}
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+	if ip := splitAddr(header("X-Real-Ip")); ip.IsValid() {
+		return ip
+	}
+	if xff := header("X-Forwarded-For"); xff != "" {
 		if i := strings.IndexByte(xff, ','); i > 0 {
 			xff = xff[:i]
 		}
 		if ip := splitAddr(strings.TrimSpace(xff)); ip.IsValid() {
 			return ip
 		}
-	}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap()
 	}
 	return netip.Addr{}
 }

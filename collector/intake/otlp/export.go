@@ -133,12 +133,13 @@ func isTimeout(err error) bool {
 // exportTraces maps td into events and stores them. Spans without a valid trace id or span id (the
 // OTLP specification requires both) are refused and reported in the partial success; the others are
 // stored.
-func (r *Receiver) exportTraces(ctx context.Context, adm *intake.Admission, td ptrace.Traces, transport string) (result, error) {
+func (r *Receiver) exportTraces(ctx context.Context, adm *intake.Admission, td ptrace.Traces, meta *clientMetadata) (result, error) {
 	var res result
 	res.reject(dropInvalidSpans(td), "spans without a valid trace_id or span_id were rejected")
 	t := r.pool.Get().(*translator)
 	defer r.pool.Put(t)
 	t.batch = t.traces(td, time.Now(), t.batch[:0])
+	meta.apply(t.batch)
 	err := r.process(ctx, adm, &t.batch, &res)
 	t.reset()
 	r.countItems(signalTraces, int64(td.SpanCount()), res, err)

@@ -35,7 +35,7 @@ func (s *traceServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) 
 	rsp := ptraceotlp.NewExportResponse()
 	var sizer ptrace.ProtoMarshaler
 	res, err := s.r.exportGRPC(ctx, signalTraces, sizer.TracesSize(req.Traces()), func(adm *intake.Admission) (result, error) {
-		return s.r.exportTraces(ctx, adm, req.Traces(), transportGRPC)
+		return s.r.exportTraces(ctx, adm, req.Traces(), grpcClientMetadata(ctx))
 	})
 	if res.rejected > 0 {
 		rsp.PartialSuccess().SetRejectedSpans(res.rejected)
@@ -54,7 +54,7 @@ func (s *metricsServer) Export(ctx context.Context, req pmetricotlp.ExportReques
 	rsp := pmetricotlp.NewExportResponse()
 	var sizer pmetric.ProtoMarshaler
 	res, err := s.r.exportGRPC(ctx, signalMetrics, sizer.MetricsSize(req.Metrics()), func(adm *intake.Admission) (result, error) {
-		return s.r.exportMetrics(ctx, adm, req.Metrics(), transportGRPC)
+		return s.r.exportMetrics(ctx, adm, req.Metrics(), grpcClientMetadata(ctx))
 	})
 	if res.rejected > 0 {
 		rsp.PartialSuccess().SetRejectedDataPoints(res.rejected)
@@ -73,7 +73,7 @@ func (s *logsServer) Export(ctx context.Context, req plogotlp.ExportRequest) (pl
 	rsp := plogotlp.NewExportResponse()
 	var sizer plog.ProtoMarshaler
 	res, err := s.r.exportGRPC(ctx, signalLogs, sizer.LogsSize(req.Logs()), func(adm *intake.Admission) (result, error) {
-		return s.r.exportLogs(ctx, adm, req.Logs(), transportGRPC)
+		return s.r.exportLogs(ctx, adm, req.Logs(), grpcClientMetadata(ctx))
 	})
 	if res.rejected > 0 {
 		rsp.PartialSuccess().SetRejectedLogRecords(res.rejected)

@@ -34,7 +34,21 @@ const (
 func (r *Receiver) httpHandler(sig signal) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		start := time.Now()
-		code, msg := r.serveHTTP(w, req, sig)
+		code, msg := http.StatusInternalServerError, "panic handling request"
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				r.log.Error("panic handling OTLP/HTTP request", zap.String("url.path", req.URL.Path), zap.Any("panic", p), zap.Stack("stack"))
+				func() {
+					defer func() { _ = recover() }() // the response may already be half written
+					writeStatus(w, false, code, failure{code: codes.Internal}, msg, 0)
+				}()
+				r.metrics.requests.WithLabelValues(sig.String(), transportHTTP, strconv.Itoa(code)).Inc()
+			}
+		}()
+		code, msg = r.serveHTTP(w, req, sig)
 		r.metrics.requests.WithLabelValues(sig.String(), transportHTTP, strconv.Itoa(code)).Inc()
 		r.metrics.duration.WithLabelValues(sig.String(), transportHTTP).Observe(time.Since(start).Seconds())
 		r.logRequest(code >= 500, code >= 400, "handled OTLP/HTTP request", zap.String("url.path", req.URL.Path),
@@ -114,7 +128,7 @@ func (r *Receiver) exportHTTP(ctx context.Context, req *http.Request, sig signal
 		if err := unmarshal(x); err != nil {
 			return nil, err
 		}
-		res, err := r.exportTraces(ctx, adm, x.Traces(), transportHTTP)
+		res, err := r.exportTraces(ctx, adm, x.Traces(), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +143,7 @@ func (r *Receiver) exportHTTP(ctx context.Context, req *http.Request, sig signal
 		if err := unmarshal(x); err != nil {
 			return nil, err
 		}
-		res, err := r.exportMetrics(ctx, adm, x.Metrics(), transportHTTP)
+		res, err := r.exportMetrics(ctx, adm, x.Metrics(), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -144,7 +158,7 @@ func (r *Receiver) exportHTTP(ctx context.Context, req *http.Request, sig signal
 		if err := unmarshal(x); err != nil {
 			return nil, err
 		}
-		res, err := r.exportLogs(ctx, adm, x.Logs(), transportHTTP)
+		res, err := r.exportLogs(ctx, adm, x.Logs(), nil)
 		if err != nil {
 			return nil, err
 		}

@@ -42,7 +42,7 @@ func logRecord(rec plog.LogRecord, scope pcommon.InstrumentationScope, base *col
 	}
 	ev.Timestamp = ts.AsTime().Add(delta)
 	ev.Event.Severity = collector.Some(int64(rec.SeverityNumber()))
-	ev.Log = &collector.Log{Level: rec.SeverityText()}
+	ev.Log = &collector.Log{Level: rec.SeverityText(), Present: true}
 	if body := rec.Body(); body.Type() != pcommon.ValueTypeEmpty {
 		ev.Message = body.AsString()
 		if body.Type() == pcommon.ValueTypeMap {

@@ -17,8 +17,13 @@ import (
 func resourceEvent(res pcommon.Resource) collector.Event {
 	var ev collector.Event
 	b := newLabels(&ev)
+	ev.Event.Present = true
 	var exporterVersion string
 	for k, v := range res.Attributes().All() {
+		switch k {
+		case "host.name", "host.id", "host.type", "host.arch", "host.ip", "os.type", "os.description", "os.name", "os.version":
+			ev.Host.Present = true
+		}
 		s := func() string { return otelattr.Truncate(v.Str()) }
 		switch k {
 		case "service.name":
@@ -149,8 +154,8 @@ func resourceEvent(res pcommon.Resource) collector.Event {
 		ev.Agent.Version = "unknown"
 	}
 	attrs := res.Attributes()
-	distro, _ := attrs.Get("telemetry.distro.name")
-	if name := distro.Str(); distro.Type() == pcommon.ValueTypeStr && name != "" {
+	if distro, ok := attrs.Get("telemetry.distro.name"); ok && distro.Str() != "" {
+		name := distro.Str()
 		lang := ev.Service.Language.Name
 		if lang == "" {
 			lang = "unknown"

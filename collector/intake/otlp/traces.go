@@ -97,7 +97,7 @@ func (t *translator) spanEvent(se ptrace.SpanEvent, parent, base *collector.Even
 	ev := *parent
 	// Only the resource's labels: not the span's.
 	ev.Labels, ev.NumericLabels = base.Labels, base.NumericLabels
-	ev.Event = collector.EventInfo{}
+	ev.Event = collector.EventInfo{Present: true}
 	ev.Destination = collector.Destination{}
 	ev.Transaction, ev.Span, ev.ParentID, ev.ChildIDs = nil, nil, "", nil
 	ev.Service.Target = collector.ServiceTarget{}
