@@ -55,7 +55,6 @@ func decode(req otlpRequest, b []byte, protobuf bool) error {
 	return req.UnmarshalJSON(b)
 }
 
-
 func FuzzTraces(f *testing.F) {
 	seed(f, "traces", func() otlpRequest { return ptraceotlp.NewExportRequest() })
 	f.Fuzz(func(t *testing.T, b []byte, protobuf bool) {

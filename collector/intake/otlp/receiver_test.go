@@ -275,4 +275,3 @@ func TestMessageSizeLimit(t *testing.T) {
 		}
 	}
 }
-
