@@ -60,6 +60,13 @@
 //	mux.Handle("GET /metrics", api.RequireAuth(promhttp.HandlerFor(registry, promhttp.HandlerOpts{})))
 //	mux.Handle("/api/v1/", api.RequireAuth(queryAPI))
 //
+// # Other protocols
+//
+// Receivers of other protocols mounted beside intake, the OTLP receiver (collector/intake/otlp), share
+// its guarantees through an Admission (API.Admit): the same authentication (API.Authenticate), stream
+// slots, body limits and decompression (Admission.ReadBody), memory budget (Admission.Charge) and
+// Processor behind enrichment (Admission.Process), so the bounds above hold for all protocols together.
+//
 // # Metrics
 //
 // With Config.Registerer set: hotpath_intake_events_accepted_total, hotpath_intake_rejected_total by
