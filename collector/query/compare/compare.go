@@ -1,0 +1,248 @@
+package compare
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Verdict is the answer for one endpoint's latency.
+type Verdict string
+
+// Verdicts.
+const (
+	Faster   Verdict = "faster"
+	Slower   Verdict = "slower"
+	NoChange Verdict = "no_change"
+	TooFew   Verdict = "too_few"
+)
+
+// ErrorVerdict is the answer for one endpoint's error rate.
+type ErrorVerdict string
+
+// Error verdicts.
+const (
+	FewerErrors   ErrorVerdict = "fewer_errors"
+	MoreErrors    ErrorVerdict = "more_errors"
+	ErrorsSame    ErrorVerdict = "no_change"
+	ErrorsTooFew  ErrorVerdict = "too_few"
+	errorsNoCheck ErrorVerdict = ""
+)
+
+// Config sets the thresholds of the verdicts. The zero value gives the defaults.
+type Config struct {
+	// MinCount is the fewest transactions each side needs for a verdict; fewer is too_few.
+	// Default 100.
+	MinCount int64
+	// FDR is the false discovery rate the q-values are held to. Default 0.05.
+	FDR float64
+	// MinRelativeChange is the smallest change of a percentile, relative to A's, that counts as a
+	// change. Default 0.05 (5%, five times the histograms' resolution).
+	MinRelativeChange float64
+	// MinChangeMicros is the smallest change of a percentile, in µs, that counts as a change.
+	// Default 100.
+	MinChangeMicros int64
+	// MinErrorRateChange is the smallest change of the error rate that counts. Default 0.001 (0.1
+	// percentage points).
+	MinErrorRateChange float64
+}
+
+// WithDefaults returns c with its zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.MinCount <= 0 {
+		c.MinCount = 100
+	}
+	if c.FDR <= 0 {
+		c.FDR = 0.05
+	}
+	if c.MinRelativeChange <= 0 {
+		c.MinRelativeChange = 0.05
+	}
+	if c.MinChangeMicros <= 0 {
+		c.MinChangeMicros = 100
+	}
+	if c.MinErrorRateChange <= 0 {
+		c.MinErrorRateChange = 0.001
+	}
+	return c
+}
+
+// Side is one population of an endpoint's transactions.
+type Side struct {
+	Latency Histogram
+	// Successes and Failures count the transactions by outcome (those of unknown outcome are in
+	// neither).
+	Successes, Failures int64
+}
+
+// Endpoint is an endpoint's two populations.
+type Endpoint struct {
+	Name string
+	A, B Side
+}
+
+// Percentiles are the percentiles compared.
+var Percentiles = [3]float64{50, 95, 99}
+
+// PercentileChange is how one percentile moved from A to B.
+type PercentileChange struct {
+	P    float64
+	A, B int64 // µs
+	// Delta is B − A in µs.
+	Delta int64
+	// CILo and CIHi bound the 95% interval of Delta, when HasCI (a side with fewer than 5
+	// transactions beyond the percentile has none).
+	CILo, CIHi int64
+	HasCI      bool
+	// PValue is the bootstrap's p-value of "no difference" at this percentile (NaN without an
+	// interval).
+	PValue float64
+	// Moved is +1 when the percentile is meaningfully slower (its interval above 0 and the change at
+	// least the thresholds of Config), −1 when faster, 0 otherwise.
+	Moved int
+}
+
+// ErrorChange is how the error rate moved from A to B.
+type ErrorChange struct {
+	// RateA and RateB are failures / (successes + failures); NaN when a side has neither.
+	RateA, RateB float64
+	// Delta is RateB − RateA; CILo and CIHi its 95% interval (Newcombe's hybrid score).
+	Delta, CILo, CIHi float64
+	// PValue tests RateA = RateB (two-proportion z-test, or Fisher's exact test for small counts);
+	// QValue adjusts it across the comparison's endpoints. NaN when too few.
+	PValue, QValue float64
+	Verdict        ErrorVerdict
+}
+
+// Result is the comparison of one endpoint.
+type Result struct {
+	Name           string
+	CountA, CountB int64
+	Percentiles    [3]PercentileChange
+	MannWhitney    MannWhitney
+	KS             KolmogorovSmirnov
+	// PValue tests that A and B have the same distribution: the Bonferroni combination of the
+	// Mann–Whitney test and the bootstrap tests of p50, p95 and p99 (those with an interval) (min(1, k × the smallest of the k
+	// p-values)). QValue is its Benjamini–Hochberg adjustment across the comparison's endpoints. Both
+	// NaN for too_few.
+	PValue, QValue float64
+	Verdict        Verdict
+	// Reason says in a sentence why the verdict is what it is.
+	Reason string
+	Errors ErrorChange
+}
+
+// Compare compares each endpoint's two sides and adjusts the p-values across the endpoints.
+func Compare(cfg Config, endpoints []Endpoint) []Result {
+	cfg = cfg.WithDefaults()
+	out := make([]Result, len(endpoints))
+	ps, eps := make([]float64, len(endpoints)), make([]float64, len(endpoints))
+	for i, e := range endpoints {
+		out[i] = compareOne(cfg, e)
+		ps[i], eps[i] = out[i].PValue, out[i].Errors.PValue
+	}
+	qs, eqs := benjaminiHochberg(ps), benjaminiHochberg(eps)
+	for i := range out {
+		out[i].QValue, out[i].Errors.QValue = qs[i], eqs[i]
+		out[i].Verdict, out[i].Reason = verdict(cfg, &out[i])
+		out[i].Errors.Verdict = errorVerdict(cfg, &out[i].Errors)
+	}
+	return out
+}
+
+func compareOne(cfg Config, e Endpoint) Result {
+	a, b := e.A.Latency, e.B.Latency
+	r := Result{Name: e.Name, CountA: a.Total(), CountB: b.Total(), PValue: math.NaN()}
+	for i, p := range Percentiles {
+		pc := PercentileChange{P: p, A: a.Percentile(p), B: b.Percentile(p)}
+		pc.Delta = pc.B - pc.A
+		pc.PValue = math.NaN()
+		if r.CountA > 0 && r.CountB > 0 {
+			pc.CILo, pc.CIHi, pc.PValue, pc.HasCI = percentileDiff(a, b, p)
+		}
+		if pc.HasCI && math.Abs(float64(pc.Delta)) >= max(cfg.MinRelativeChange*float64(pc.A), float64(cfg.MinChangeMicros)) {
+			switch {
+			case pc.CILo > 0 && pc.Delta > 0:
+				pc.Moved = 1
+			case pc.CIHi < 0 && pc.Delta < 0:
+				pc.Moved = -1
+			}
+		}
+		r.Percentiles[i] = pc
+	}
+	r.Errors = errorChange(e.A, e.B, cfg.MinCount)
+	if r.CountA < cfg.MinCount || r.CountB < cfg.MinCount {
+		return r
+	}
+	r.MannWhitney = mannWhitney(a, b)
+	r.KS = kolmogorovSmirnov(a, b)
+	minP, k := r.MannWhitney.PValue, 1.0
+	for _, pc := range r.Percentiles {
+		if pc.HasCI {
+			minP, k = min(minP, pc.PValue), k+1
+		}
+	}
+	r.PValue = min(1, k*minP)
+	return r
+}
+
+func verdict(cfg Config, r *Result) (Verdict, string) {
+	if r.CountA < cfg.MinCount || r.CountB < cfg.MinCount {
+		return TooFew, fmt.Sprintf("%d and %d transactions: a verdict needs %d on each side", r.CountA, r.CountB, cfg.MinCount)
+	}
+	if !(r.QValue < cfg.FDR) {
+		return NoChange, fmt.Sprintf("no significant difference (q = %.2g)", r.QValue)
+	}
+	var slower, faster []string
+	for _, pc := range r.Percentiles {
+		name := fmt.Sprintf("p%g %+.0f%%", pc.P, 100*float64(pc.Delta)/float64(max(pc.A, 1)))
+		switch pc.Moved {
+		case 1:
+			slower = append(slower, name)
+		case -1:
+			faster = append(faster, name)
+		}
+	}
+	switch {
+	case len(slower) > 0 && len(faster) > 0:
+		return Slower, fmt.Sprintf("slower at %s though faster at %s (q = %.2g)", strings.Join(slower, ", "), strings.Join(faster, ", "), r.QValue)
+	case len(slower) > 0:
+		return Slower, fmt.Sprintf("slower at %s (q = %.2g)", strings.Join(slower, ", "), r.QValue)
+	case len(faster) > 0:
+		return Faster, fmt.Sprintf("faster at %s (q = %.2g)", strings.Join(faster, ", "), r.QValue)
+	}
+	return NoChange, fmt.Sprintf("the distributions differ (q = %.2g) but no percentile moved by %g%% and %d µs with its interval clear of 0",
+		r.QValue, 100*cfg.MinRelativeChange, cfg.MinChangeMicros)
+}
+
+func errorChange(a, b Side, minCount int64) ErrorChange {
+	na, nb := a.Successes+a.Failures, b.Successes+b.Failures
+	e := ErrorChange{RateA: math.NaN(), RateB: math.NaN(), Delta: math.NaN(), CILo: math.NaN(), CIHi: math.NaN(),
+		PValue: math.NaN(), Verdict: errorsNoCheck}
+	if na > 0 {
+		e.RateA = float64(a.Failures) / float64(na)
+	}
+	if nb > 0 {
+		e.RateB = float64(b.Failures) / float64(nb)
+	}
+	if na < minCount || nb < minCount {
+		e.Verdict = ErrorsTooFew
+		return e
+	}
+	e.Delta = e.RateB - e.RateA
+	e.CILo, e.CIHi = newcombe(a.Failures, na, b.Failures, nb)
+	e.PValue = twoProportion(a.Failures, na, b.Failures, nb)
+	return e
+}
+
+func errorVerdict(cfg Config, e *ErrorChange) ErrorVerdict {
+	switch {
+	case e.Verdict == ErrorsTooFew:
+		return ErrorsTooFew
+	case e.QValue < cfg.FDR && e.Delta >= cfg.MinErrorRateChange:
+		return MoreErrors
+	case e.QValue < cfg.FDR && e.Delta <= -cfg.MinErrorRateChange:
+		return FewerErrors
+	}
+	return ErrorsSame
+}
