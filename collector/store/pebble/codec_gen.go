@@ -153,6 +153,14 @@ func encEvent(b []byte, v *collector.Event) []byte {
 	}
 	{
 		k := len(b)
+		b = appendKey(b, 274)
+		m := len(b)
+		b = append(b, 0)
+		b = encDevice(b, &v.Device)
+		b = finishOptionalMessage(b, k, m)
+	}
+	{
+		k := len(b)
 		b = appendKey(b, 178)
 		m := len(b)
 		b = append(b, 0)
@@ -270,6 +278,9 @@ func encEventInfo(b []byte, v *collector.EventInfo) []byte {
 	if v.Severity.Valid {
 		b = appendInt(b, 72, int64(v.Severity.V))
 	}
+	if v.Present {
+		b = appendBool(b, 80, v.Present)
+	}
 	return b
 }
 
@@ -372,6 +383,9 @@ func encHost(b []byte, v *collector.Host) []byte {
 		b = encOS(b, &v.OS)
 		b = finishOptionalMessage(b, k, m)
 	}
+	if v.Present {
+		b = appendBool(b, 64, v.Present)
+	}
 	return b
 }
 
@@ -387,6 +401,9 @@ func encProcess(b []byte, v *collector.Process) []byte {
 	}
 	for i := range v.Argv {
 		b = appendString(b, 34, string(v.Argv[i]))
+	}
+	if len(v.CommandLine) > 0 {
+		b = appendString(b, 66, string(v.CommandLine))
 	}
 	if len(v.Executable) > 0 {
 		b = appendString(b, 42, string(v.Executable))
@@ -592,6 +609,22 @@ func encDestination(b []byte, v *collector.Destination) []byte {
 	return b
 }
 
+func encDevice(b []byte, v *collector.Device) []byte {
+	if len(v.ID) > 0 {
+		b = appendString(b, 10, string(v.ID))
+	}
+	if len(v.Manufacturer) > 0 {
+		b = appendString(b, 18, string(v.Manufacturer))
+	}
+	if len(v.ModelIdentifier) > 0 {
+		b = appendString(b, 26, string(v.ModelIdentifier))
+	}
+	if len(v.ModelName) > 0 {
+		b = appendString(b, 34, string(v.ModelName))
+	}
+	return b
+}
+
 func encSession(b []byte, v *collector.Session) []byte {
 	if len(v.ID) > 0 {
 		b = appendString(b, 10, string(v.ID))
@@ -735,6 +768,9 @@ func encLog(b []byte, v *collector.Log) []byte {
 	}
 	if v.FileLine != 0 {
 		b = appendInt(b, 40, int64(v.FileLine))
+	}
+	if v.Present {
+		b = appendBool(b, 48, v.Present)
 	}
 	return b
 }
@@ -1660,6 +1696,14 @@ func (d *decoder) decEvent(v *collector.Event) error {
 			if err := sub.decDestination(&v.Destination); err != nil {
 				return err
 			}
+		case 274:
+			sub, err := d.sub()
+			if err != nil {
+				return err
+			}
+			if err := sub.decDevice(&v.Device); err != nil {
+				return err
+			}
 		case 178:
 			sub, err := d.sub()
 			if err != nil {
@@ -1835,6 +1879,12 @@ func (d *decoder) decEventInfo(v *collector.EventInfo) error {
 			}
 			v.Severity.V = int64(i)
 			v.Severity.Valid = true
+		case 80:
+			u, err := d.uvarint()
+			if err != nil {
+				return err
+			}
+			v.Present = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2015,6 +2065,12 @@ func (d *decoder) decHost(v *collector.Host) error {
 			if err := sub.decOS(&v.OS); err != nil {
 				return err
 			}
+		case 64:
+			u, err := d.uvarint()
+			if err != nil {
+				return err
+			}
+			v.Present = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2055,6 +2111,12 @@ func (d *decoder) decProcess(v *collector.Process) error {
 				return err
 			}
 			v.Argv = append(v.Argv, string(s))
+		case 66:
+			s, err := d.bytes()
+			if err != nil {
+				return err
+			}
+			v.CommandLine = string(s)
 		case 42:
 			s, err := d.bytes()
 			if err != nil {
@@ -2533,6 +2595,46 @@ func (d *decoder) decDestination(v *collector.Destination) error {
 	return nil
 }
 
+func (d *decoder) decDevice(v *collector.Device) error {
+	for d.more() {
+		key, err := d.key()
+		if err != nil {
+			return err
+		}
+		switch key {
+		case 10:
+			s, err := d.bytes()
+			if err != nil {
+				return err
+			}
+			v.ID = string(s)
+		case 18:
+			s, err := d.bytes()
+			if err != nil {
+				return err
+			}
+			v.Manufacturer = string(s)
+		case 26:
+			s, err := d.bytes()
+			if err != nil {
+				return err
+			}
+			v.ModelIdentifier = string(s)
+		case 34:
+			s, err := d.bytes()
+			if err != nil {
+				return err
+			}
+			v.ModelName = string(s)
+		default:
+			if err := d.skip(key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (d *decoder) decSession(v *collector.Session) error {
 	for d.more() {
 		key, err := d.key()
@@ -2864,6 +2966,12 @@ func (d *decoder) decLog(v *collector.Log) error {
 				return err
 			}
 			v.FileLine = int32(i)
+		case 48:
+			u, err := d.uvarint()
+			if err != nil {
+				return err
+			}
+			v.Present = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err
