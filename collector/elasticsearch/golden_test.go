@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
 	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
 	"github.com/hotpath-apm/hotpath/collector/intake/enrich"
+	"github.com/hotpath-apm/hotpath/internal/esdoctest"
 )
 
 // The golden documents (goldens) are what Elastic APM Server 9.6.0 (apm-data v1.22.1) sends to
@@ -137,9 +137,9 @@ func TestGoldenDocuments(t *testing.T) {
 				if got[i].Index != want[i].Index {
 					t.Errorf("document %d: index %q, want %q", i, got[i].Index, want[i].Index)
 				}
-				g, w := canonical(t, got[i].Source), canonical(t, want[i].Source)
+				g, w := esdoctest.Canonical(t, got[i].Source, nil), esdoctest.Canonical(t, want[i].Source, nil)
 				if g != w {
-					t.Errorf("document %d (%s) differs from APM Server's:\n%s", i, want[i].Index, diffJSON(g, w))
+					t.Errorf("document %d (%s) differs from APM Server's:\n%s", i, want[i].Index, esdoctest.Diff(g, w))
 				}
 			}
 		})
@@ -162,94 +162,4 @@ func readGolden(t *testing.T, b []byte) []goldenDoc {
 		docs = append(docs, d)
 	}
 	return docs
-}
-
-// canonical returns src as canonical JSON (see the comment at the top of the file), indented one
-// member per line so that a diff is readable.
-func canonical(t *testing.T, src []byte) string {
-	t.Helper()
-	var v map[string]any
-	d := json.NewDecoder(bytes.NewReader(src))
-	if err := d.Decode(&v); err != nil {
-		t.Fatalf("not a JSON object: %v: %s", err, src)
-	}
-	if o, ok := v["observer"].(map[string]any); ok {
-		delete(o, "hostname")
-		delete(o, "version")
-		delete(o, "ephemeral_id")
-	}
-	if ms, ok := v["metricset"].(map[string]any); ok {
-		if samples, ok := ms["samples"].([]any); ok {
-			sort.SliceStable(samples, func(i, j int) bool {
-				return fmt.Sprint(samples[i].(map[string]any)["name"]) < fmt.Sprint(samples[j].(map[string]any)["name"])
-			})
-		}
-	}
-	out, err := json.MarshalIndent(v, "", " ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
-}
-
-// diffJSON lists the leaf values that differ, as path: got / want.
-func diffJSON(got, want string) string {
-	g, w := flatten(got), flatten(want)
-	var paths []string
-	for p := range g {
-		if g[p] != w[p] {
-			paths = append(paths, p)
-		}
-	}
-	for p := range w {
-		if _, ok := g[p]; !ok {
-			paths = append(paths, p)
-		}
-	}
-	sort.Strings(paths)
-	var b strings.Builder
-	for _, p := range paths {
-		gv, gok := g[p]
-		wv, wok := w[p]
-		if !gok {
-			gv = "(absent)"
-		}
-		if !wok {
-			wv = "(absent)"
-		}
-		fmt.Fprintf(&b, "  %s:\n      got  %s\n      want %s\n", p, gv, wv)
-	}
-	return b.String()
-}
-
-// flatten maps each leaf path (a.b[0].c) of a JSON document to its JSON value; empty objects and
-// arrays are leaves too.
-func flatten(doc string) map[string]string {
-	var v any
-	_ = json.Unmarshal([]byte(doc), &v)
-	out := map[string]string{}
-	var walk func(path string, v any)
-	walk = func(path string, v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if len(x) == 0 {
-				out[path] = "{}"
-			}
-			for k, c := range x {
-				walk(strings.TrimPrefix(path+"."+k, "."), c)
-			}
-		case []any:
-			if len(x) == 0 {
-				out[path] = "[]"
-			}
-			for i, c := range x {
-				walk(fmt.Sprintf("%s[%d]", path, i), c)
-			}
-		default:
-			b, _ := json.Marshal(x)
-			out[path] = string(b)
-		}
-	}
-	walk("", v)
-	return out
 }
