@@ -1,16 +1,12 @@
 package profiling_test
 
 import (
-	"bufio"
 	"bytes"
-	"compress/zlib"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,59 +18,6 @@ import (
 	"github.com/hotpath-apm/hotpath/profiling"
 	"github.com/hotpath-apm/hotpath/profiling/profilingtest"
 )
-
-// collector is what the collector will be for the service, on loopback: APM Server's events intake
-// (decoding the transactions the real Elastic agent sends) and the strict profile intake.
-type collector struct {
-	*intake
-	mu           sync.Mutex
-	transactions []map[string]any
-}
-
-func newCollector(t *testing.T, auth string) *collector {
-	c := &collector{intake: newIntake(t, auth)}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/intake/v2/profile", c.handle)
-	mux.HandleFunc("/intake/v2/events", c.events)
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"version":"8.19.0"}`)
-	})
-	mux.HandleFunc("/config/v1/agents", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=300")
-		io.WriteString(w, `{}`)
-	})
-	c.srv.Config.Handler = mux
-	return c
-}
-
-// events keeps the transactions of an intake v2 events stream (zlib, ndjson, metadata first).
-func (c *collector) events(w http.ResponseWriter, r *http.Request) {
-	zr, err := zlib.NewReader(r.Body)
-	if err != nil {
-		c.t.Errorf("events: %v", err)
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	sc := bufio.NewScanner(zr)
-	sc.Buffer(nil, 1<<20)
-	for i := 0; sc.Scan(); i++ {
-		var ev map[string]json.RawMessage
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			c.t.Errorf("events line %d: %v", i, err)
-			continue
-		}
-		if raw, ok := ev["transaction"]; ok {
-			var tx map[string]any
-			if err := json.Unmarshal(raw, &tx); err != nil {
-				c.t.Errorf("transaction: %v", err)
-			}
-			c.mu.Lock()
-			c.transactions = append(c.transactions, tx)
-			c.mu.Unlock()
-		}
-	}
-	w.WriteHeader(http.StatusAccepted)
-}
 
 // newTracer returns the real Elastic agent for service (version 1.0.0), sending to the server at
 // serverURL with secretToken, if any; it is closed when the test ends.
@@ -90,11 +33,11 @@ func newTracer(t *testing.T, serverURL, secretToken, service string) *apm.Tracer
 // profile's top frames are the channel receive in waitForRelease; the transaction's labels.profile_id
 // names the upload.
 func TestEndToEnd(t *testing.T) {
-	coll := newCollector(t, "Bearer collector-token")
-	tracer := newTracer(t, coll.srv.URL, "", "search")
+	coll := newIntake(t, "Bearer collector-token")
+	tracer := newTracer(t, coll.URL(), "", "search")
 	f := agent.NewInFlight()
 	started := make(chan string, 4)
-	newProfiler(t, profiling.WithInFlight(f), profiling.WithServerURL(coll.srv.URL),
+	newProfiler(t, profiling.WithInFlight(f), profiling.WithServerURL(coll.URL()),
 		profiling.WithSecretToken("collector-token"), profiling.WithService("search", "1.0.0", ""),
 		profiling.WithSlowHook(func(id string) { started <- id }))
 
@@ -135,13 +78,11 @@ func TestEndToEnd(t *testing.T) {
 
 	uploads := map[string]*profileUpload{}
 	for range 2 {
-		u := waitFor(t, coll.got, "a profile upload")
+		u := coll.next()
 		uploads[u.Capture.ID] = u
 	}
 	tracer.Flush(nil)
-	coll.mu.Lock()
-	txs := coll.transactions
-	coll.mu.Unlock()
+	txs := agenttest.Decode[map[string]any](t, coll.Intake, "transaction")
 	if len(txs) != 2 {
 		t.Fatalf("%d transactions", len(txs))
 	}

@@ -8,12 +8,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"testing"
 
 	"github.com/google/pprof/profile"
 
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 	"github.com/hotpath-apm/hotpath/profiling/profileupload"
 )
 
@@ -36,48 +36,35 @@ type partInfo struct {
 	Size                                            int
 }
 
-// intake is a collector's /intake/v2/profile on loopback for tests, strict about the protocol: anything
-// the package documentation does not allow fails the test and is answered 400.
+// intake is agenttest.Intake (a collector's intake on loopback, recording what it is sent) read
+// strictly: each profile upload goes through decodeUpload, and anything the package documentation does
+// not allow fails the test.
 type intake struct {
+	*agenttest.Intake
 	t    *testing.T
-	srv  *httptest.Server
 	auth string // the Authorization header uploads must carry; "" for none
-	got  chan *profileUpload
+	read int    // uploads next has returned
 }
 
 func newIntake(t *testing.T, auth string) *intake {
 	t.Helper()
-	in := &intake{t: t, auth: auth, got: make(chan *profileUpload, 64)}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/intake/v2/profile", in.handle)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("intake: unexpected %s %s", r.Method, r.URL)
-		http.NotFound(w, r)
-	})
-	in.srv = httptest.NewServer(mux)
-	t.Cleanup(in.srv.Close)
-	return in
+	return &intake{Intake: agenttest.NewIntake(t), t: t, auth: auth}
 }
 
-func (in *intake) handle(w http.ResponseWriter, r *http.Request) {
-	u, err := decodeUpload(r, in.auth)
+// next returns the upload after the last one next returned, read strictly, once it has arrived.
+func (in *intake) next() *profileUpload {
+	in.t.Helper()
+	up := in.WaitUploads(in.t, in.read+1)[in.read]
+	in.read++
+	u, err := decodeUpload(up, in.auth)
 	if err != nil {
-		in.t.Errorf("intake: %v", err)
-		w.Header().Set("Connection", "Close")
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		in.t.Fatalf("upload %d: %v", in.read, err)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	io.WriteString(w, `{"accepted":1}`)
-	in.got <- u
+	return u
 }
 
-// decodeUpload is the strict reading of an upload.
-func decodeUpload(r *http.Request, auth string) (*profileUpload, error) {
-	if r.Method != http.MethodPost {
-		return nil, fmt.Errorf("method %s", r.Method)
-	}
+// decodeUpload is the strict reading of an upload (POST is the only method agenttest.Intake takes).
+func decodeUpload(r agenttest.Upload, auth string) (*profileUpload, error) {
 	if got := r.Header.Get("Authorization"); got != auth {
 		return nil, fmt.Errorf("Authorization %q, want %q", got, auth)
 	}
@@ -86,7 +73,7 @@ func decodeUpload(r *http.Request, auth string) (*profileUpload, error) {
 		return nil, fmt.Errorf("Content-Type %q", r.Header.Get("Content-Type"))
 	}
 	u := &profileUpload{Header: r.Header, Profiles: map[string]*profile.Profile{}, Raw: map[string][]byte{}}
-	ur := profileupload.NewReader(r.Body, params["boundary"], 16)
+	ur := profileupload.NewReader(bytes.NewReader(r.Body), params["boundary"], 16)
 	profilesSize := 0
 	var kinds []string // the profile and trace parts, in order
 	for {

@@ -2,12 +2,13 @@ package profiling_test
 
 import (
 	"bytes"
-	"net/http/httptest"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 	"github.com/hotpath-apm/hotpath/profiling"
 )
 
@@ -44,9 +45,7 @@ func FuzzUploadRoundTrip(f *testing.F) {
 			}
 			return
 		}
-		r := httptest.NewRequest("POST", "/intake/v2/profile", &body)
-		r.Header.Set("Content-Type", ct)
-		u, err := decodeUpload(r, "")
+		u, err := decodeUpload(agenttest.Upload{Header: http.Header{"Content-Type": {ct}}, Body: body.Bytes()}, "")
 		if err != nil {
 			t.Fatalf("the strict intake refused the upload: %v", err)
 		}

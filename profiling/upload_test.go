@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 	"github.com/hotpath-apm/hotpath/profiling"
 )
 
@@ -82,7 +83,7 @@ func slowCapture(t *testing.T) *profiling.Capture {
 
 // uploadingProfiler is a profiler that uploads to in, with nothing running in the background.
 func uploadingProfiler(t *testing.T, in *intake, opts ...profiling.Option) *profiling.Profiler {
-	return newProfiler(t, append([]profiling.Option{profiling.WithServerURL(in.srv.URL),
+	return newProfiler(t, append([]profiling.Option{profiling.WithServerURL(in.URL()),
 		profiling.WithService("search", "1.2.3", "test"), profiling.WithoutCPURing(),
 		profiling.WithoutFlightRecorder()}, opts...)...)
 }
@@ -98,7 +99,7 @@ func TestUploadWire(t *testing.T) {
 	if err := profiling.Upload(p, c); err != nil {
 		t.Fatal(err)
 	}
-	u := waitFor(t, in.got, "the upload")
+	u := in.next()
 	if ua := u.Header.Get("User-Agent"); ua != "hotpath-profiling (search)" {
 		t.Errorf("User-Agent %q", ua)
 	}
@@ -173,7 +174,11 @@ func TestUploadAuthAndURL(t *testing.T) {
 			t.Setenv("ELASTIC_APM_SERVER_URL", "")
 			got := make(chan *http.Request, 1)
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if _, err := decodeUpload(r, r.Header.Get("Authorization")); err != nil {
+				body, err := io.ReadAll(r.Body)
+				if err != nil {
+					t.Error(err)
+				}
+				if _, err := decodeUpload(agenttest.Upload{Header: r.Header, Body: body}, r.Header.Get("Authorization")); err != nil {
 					t.Error(err)
 				}
 				got <- r
@@ -233,14 +238,14 @@ func TestUploadLimits(t *testing.T) {
 	if err := profiling.Upload(p, c); err != nil {
 		t.Fatal(err)
 	}
-	if u := waitFor(t, in.got, "the upload at the limit"); u.Raw["heap"] == nil || len(u.Capture.Errors) != 1 {
+	if u := in.next(); u.Raw["heap"] == nil || len(u.Capture.Errors) != 1 {
 		t.Fatalf("at the limit: parts %q, errors %q", u.Capture.Parts, u.Capture.Errors)
 	}
 	c.Heap = paddedProfile(t, readTestdata(t, "heap.pprof"), room+1)
 	if err := profiling.Upload(p, c); err != nil {
 		t.Fatal(err)
 	}
-	u := waitFor(t, in.got, "the upload over the limit")
+	u := in.next()
 	if u.Raw["heap"] != nil || u.Raw["cpu"] == nil || len(u.Capture.Errors) != 2 ||
 		!strings.HasPrefix(u.Capture.Errors[1], "heap: left out of the upload") {
 		t.Fatalf("over the limit: parts %q, errors %q", u.Capture.Parts, u.Capture.Errors)
@@ -286,21 +291,10 @@ func paddedProfile(t *testing.T, gz []byte, size int) []byte {
 // metadata, then profile parts, no capture part.
 func TestElasticAgentProfileAccepted(t *testing.T) {
 	in := newIntake(t, "Bearer agent-token")
-	mux := http.NewServeMux()
-	mux.HandleFunc("/intake/v2/profile", in.handle)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { // server info, events, config
-		io.Copy(io.Discard, r.Body)
-		if r.URL.Path == "/" {
-			io.WriteString(w, `{"version":"8.19.0"}`)
-			return
-		}
-		w.WriteHeader(http.StatusAccepted)
-	})
-	in.srv.Config.Handler = mux
 	t.Setenv("ELASTIC_APM_CPU_PROFILE_INTERVAL", "100ms")
 	t.Setenv("ELASTIC_APM_CPU_PROFILE_DURATION", "100ms")
-	tracer := newTracer(t, in.srv.URL, "agent-token", "agent-svc")
-	up := waitFor(t, in.got, "the agent's profile")
+	tracer := newTracer(t, in.URL(), "agent-token", "agent-svc")
+	up := in.next()
 	tracer.Close()
 	if up.Capture != nil || len(up.Profiles) == 0 || up.Profiles["0"].SampleType[1].Type != "cpu" {
 		t.Errorf("agent upload: capture %v, %d profiles", up.Capture, len(up.Profiles))
@@ -334,7 +328,7 @@ func TestUploadResourceCapture(t *testing.T) {
 	if err := profiling.Upload(p, c); err != nil {
 		t.Fatal(err)
 	}
-	u := waitFor(t, in.got, "the upload")
+	u := in.next()
 	if r := u.Capture.Resource; r == nil || r.Name != "sched_latency" || r.Value != 0.2 || r.Threshold != 0.1 ||
 		r.Average != nil || bytes.Contains(u.CaptureRaw, []byte("average")) {
 		t.Errorf("capture %s", u.CaptureRaw)
@@ -353,9 +347,7 @@ func TestUploadCaptureLimit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := httptest.NewRequest(http.MethodPost, profiling.ProfilePath, &body)
-		r.Header.Set("Content-Type", ct)
-		u, err := decodeUpload(r, "")
+		u, err := decodeUpload(agenttest.Upload{Header: http.Header{"Content-Type": {ct}}, Body: body.Bytes()}, "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,10 +28,11 @@ type Intake struct {
 	t   testing.TB
 	srv *httptest.Server
 
-	mu      sync.Mutex
-	raw     bytes.Buffer
-	events  []Event
-	uploads []Upload
+	mu       sync.Mutex
+	raw      bytes.Buffer
+	events   []Event
+	uploads  []Upload
+	uploaded chan struct{} // closed, and replaced, at each upload
 }
 
 // Upload is one request to /intake/v2/profile, as sent.
@@ -50,7 +51,7 @@ type Event struct {
 // NewIntake starts an Intake.
 func NewIntake(t testing.TB) *Intake {
 	t.Helper()
-	in := &Intake{t: t}
+	in := &Intake{t: t, uploaded: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -102,6 +103,26 @@ func (in *Intake) Uploads() []Upload {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return slices.Clone(in.uploads)
+}
+
+// WaitUploads returns the first n profile uploads once they have arrived, failing the test if they do
+// not in a time no correct run comes near (30 s, as Receive).
+func (in *Intake) WaitUploads(t testing.TB, n int) []Upload {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		in.mu.Lock()
+		got, uploaded := slices.Clone(in.uploads), in.uploaded
+		in.mu.Unlock()
+		if len(got) >= n {
+			return got[:n]
+		}
+		select {
+		case <-uploaded:
+		case <-timeout:
+			t.Fatalf("timed out waiting for profile upload %d (%d arrived)", n, len(got))
+		}
+	}
 }
 
 // Payload returns every stream received so far, decompressed.
@@ -219,6 +240,8 @@ func (in *Intake) handleProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	in.mu.Lock()
 	in.uploads = append(in.uploads, Upload{Header: r.Header.Clone(), Body: body})
+	close(in.uploaded)
+	in.uploaded = make(chan struct{})
 	in.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
