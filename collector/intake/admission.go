@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/netip"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
@@ -26,6 +27,9 @@ var (
 	ErrBodyTooLarge = errors.New("request body too large")
 	// ErrDecompression: the body's compression does not decode.
 	ErrDecompression = errors.New("data decoding error")
+	// ErrTooSlow: the body arrived slower than Config.MinStreamRate allows (errors.Is also finds the
+	// read's timeout in the error).
+	ErrTooSlow = errTooSlow
 )
 
 // Authenticate checks an Authorization value, from an HTTP header or gRPC metadata, against the
@@ -43,33 +47,36 @@ func (a *API) AuthRequired() bool { return a.auth.enabled() }
 // Close, and charges what it reads or is given to the memory budget until its batch is handed over.
 type Admission struct {
 	a      *API
+	client netip.Prefix
 	budget *streamBudget
 	closed bool
 }
 
-// Admit takes a stream slot for a request, waiting up to Config.StreamWait; it fails with
+// Admit takes a stream slot for a request from client (the connection's peer address: the slots a
+// client may hold are Config.MaxStreamsPerClient), waiting up to Config.StreamWait; it fails with
 // ErrStreamLimit, or ctx's error. The caller must Close the Admission.
-func (a *API) Admit(ctx context.Context) (*Admission, error) {
-	if err := takeSlot(ctx, a.streams.slots, a.streams.wait, a.metrics.streamsWaiting, errStreamLimit); err != nil {
+func (a *API) Admit(ctx context.Context, client netip.Addr) (*Admission, error) {
+	p := clientPrefix(client)
+	if err := a.streams.take(ctx, p); err != nil {
 		if errors.Is(err, errStreamLimit) {
-			a.metrics.reject(reasonStreamLimit)
+			a.metrics.reject(slotReason(err))
 		}
 		return nil, err
 	}
-	a.metrics.streams.Inc()
-	return &Admission{a: a, budget: &streamBudget{b: a.budget}}, nil
+	return &Admission{a: a, client: p, budget: &streamBudget{b: a.budget}}, nil
 }
 
 // ReadBody reads r's whole body as intake reads event streams: decompressed by Content-Encoding
 // (gzip, deflate) or by sniffing, within Config.MaxBodyBytes and maxDecoded (at most
-// Config.MaxDecodedBytes; 0 means it), and charged to the memory budget. Errors wrap ErrBodyTooLarge, ErrMemoryBudget or ErrDecompression, or are the
-// connection's (a read timeout, the client gone).
-func (ad *Admission) ReadBody(r *http.Request, maxDecoded int64) ([]byte, error) {
+// Config.MaxDecodedBytes; 0 means it), held to Config.MinStreamRate through w's connection, and
+// charged to the memory budget. Errors wrap ErrBodyTooLarge, ErrMemoryBudget or ErrDecompression, or
+// are the connection's (a read timeout, the client gone, or too slow: ErrTooSlow).
+func (ad *Admission) ReadBody(w http.ResponseWriter, r *http.Request, maxDecoded int64) ([]byte, error) {
 	a := ad.a
 	if maxDecoded <= 0 || maxDecoded > a.cfg.MaxDecodedBytes {
 		maxDecoded = a.cfg.MaxDecodedBytes
 	}
-	body, err := a.decomp.openBody(r, a.cfg.MaxBodyBytes, maxDecoded)
+	body, err := a.decomp.openBody(r, a.newPacer(w, r), a.cfg.MaxBodyBytes, maxDecoded)
 	if err != nil {
 		return nil, errors.Join(ErrDecompression, err)
 	}
@@ -89,6 +96,9 @@ func (ad *Admission) ReadBody(r *http.Request, maxDecoded int64) ([]byte, error)
 			return nil, errors.Join(ErrBodyTooLarge, rerr)
 		case errors.Is(rerr, errMemoryBudget):
 			a.metrics.reject(reasonMemoryBudget)
+			return nil, rerr
+		case errors.Is(rerr, errTooSlow):
+			a.metrics.reject(reasonTooSlow)
 			return nil, rerr
 		case isTimeout(rerr):
 			return nil, rerr
@@ -158,6 +168,5 @@ func (ad *Admission) Close() {
 	}
 	ad.closed = true
 	ad.budget.release()
-	ad.a.metrics.streams.Dec()
-	<-ad.a.streams.slots
+	ad.a.streams.release(nil, ad.client)
 }

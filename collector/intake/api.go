@@ -35,6 +35,13 @@ const (
 	DefaultMaxBatchesInFlight = 4
 	// DefaultStreamWait is how long a stream waits for a slot before a 503.
 	DefaultStreamWait = 5 * time.Second
+	// DefaultStreamGrace is how long a stream may send nothing from its start: the agents' request
+	// time (ELASTIC_APM_API_REQUEST_TIME, 10 s), during which the Go agent may send no byte at all
+	// (it compresses into a buffer and sends it when full or at the end), and 2 s to spare.
+	DefaultStreamGrace = 12 * time.Second
+	// DefaultMinStreamRate is the slowest average a stream may keep after its grace, in bytes per
+	// second as received: far below any real link, far above a byte a second.
+	DefaultMinStreamRate = 1024
 	// DefaultMaxBodyBytes limits an intake request body as received. Agents send at most 768 KiB
 	// (compressed) per request by default.
 	DefaultMaxBodyBytes = 64 << 20
@@ -91,6 +98,24 @@ type Config struct {
 	// StreamWait is how long a stream waits for one of the MaxConcurrentStreams slots before it is
 	// answered 503. Default: DefaultStreamWait.
 	StreamWait time.Duration
+
+	// MaxStreamsPerClient is how many of the stream slots one client may hold at once: a connection's
+	// peer address (IPv4, or IPv6 /64), never a header, so that one address cannot take every slot.
+	// Its streams past the share wait StreamWait for one of its own to end, then get APM Server's 503
+	// (reason client_stream_limit). Behind a proxy that hides the agents' addresses, set it to
+	// MaxConcurrentStreams. Default: a quarter of MaxConcurrentStreams (at least 1).
+	MaxStreamsPerClient int
+
+	// StreamGrace and MinStreamRate hold a stream's body to a minimum transfer rate, so that a client
+	// sending a byte a second loses its slot in seconds rather than at the server's read timeout: at
+	// any time t from its start a stream must have received MinStreamRate × (t − StreamGrace) bytes
+	// (as received, compressed); each byte buys 1/MinStreamRate s. The HTTP server's ReadTimeout
+	// still bounds the whole stream. A stream that falls behind ends with 503 "request timed out"
+	// (reason too_slow), its events decoded so far kept. StreamGrace must be longer than the agents'
+	// request time (ELASTIC_APM_API_REQUEST_TIME): the Go agent may send nothing until it ends.
+	// Defaults: DefaultStreamGrace, DefaultMinStreamRate (bytes per second).
+	StreamGrace   time.Duration
+	MinStreamRate int64
 
 	// MaxBodyBytes limits an intake request body as received, MaxDecodedBytes after decompression.
 	// Past either the stream ends with a 400 naming the limit; the events before it count.
@@ -154,6 +179,9 @@ func New(cfg Config) (*API, error) {
 	setDefault(&cfg.BatchSize, DefaultBatchSize)
 	setDefault(&cfg.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&cfg.StreamWait, DefaultStreamWait)
+	setDefault(&cfg.MaxStreamsPerClient, max(1, cfg.MaxConcurrentStreams/4))
+	setDefault(&cfg.StreamGrace, DefaultStreamGrace)
+	setDefault(&cfg.MinStreamRate, DefaultMinStreamRate)
 	setDefault(&cfg.MaxBatchesInFlight, DefaultMaxBatchesInFlight)
 	setDefault(&cfg.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&cfg.MaxDecodedBytes, DefaultMaxDecodedBytes)
@@ -187,7 +215,7 @@ func New(cfg Config) (*API, error) {
 		log:     cfg.Logger,
 		auth:    auth,
 		metrics: m,
-		streams: newStreamSlots(cfg.MaxConcurrentStreams, cfg.StreamWait,
+		streams: newStreamSlots(cfg.MaxConcurrentStreams, cfg.MaxStreamsPerClient, cfg.StreamWait,
 			decoder.Options{MaxEventSize: cfg.MaxEventSize, BatchSize: cfg.BatchSize}, m),
 		processor:               enr.Wrap(cfg.Processor),
 		enrich:                  enr,

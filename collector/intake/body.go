@@ -44,11 +44,12 @@ type errDecompression struct{ err error }
 func (e errDecompression) Error() string { return "data decoding error: " + e.err.Error() }
 func (e errDecompression) Unwrap() error { return e.err }
 
-// openBody prepares r's body for decoding. maxWire limits the bytes read from the connection, maxDecoded
-// the bytes after decompression. An error is an errDecompression.
-func (d *decompressors) openBody(r *http.Request, maxWire, maxDecoded int64) (*body, error) {
+// openBody prepares r's body for decoding, read through wire (r.Body paced, see pacer). maxWire limits
+// the bytes read from the connection, maxDecoded the bytes after decompression. An error is an
+// errDecompression.
+func (d *decompressors) openBody(r *http.Request, wire io.Reader, maxWire, maxDecoded int64) (*body, error) {
 	b := &body{pool: d}
-	b.wire = limitedReader{r: r.Body, limit: maxWire, what: "request body"}
+	b.wire = limitedReader{r: wire, limit: maxWire, what: "request body"}
 	var src io.Reader = &b.wire
 	if r.ContentLength != 0 {
 		var err error

@@ -35,9 +35,14 @@
 //
 // Every resource a client can make the collector spend is bounded: MaxEventSize per event (APM
 // Server's 300 KiB, same boundary), MaxBodyBytes and MaxDecodedBytes per request, MaxConcurrentStreams
-// streams decoded at once (a stream that finds none free waits StreamWait, then gets 503),
-// MemoryBudget for the decoded bytes all streams' batches hold (past it, 503), and the Processor's own
-// queue. So intake's memory is about MemoryBudget plus a fixed amount per stream slot, whatever the
+// streams decoded at once (a stream that finds none free waits StreamWait, then gets 503), of which
+// one client address holds at most MaxStreamsPerClient (a quarter), MemoryBudget for the decoded bytes
+// all streams' batches hold (past it, 503), and the Processor's own queue. A stream's body must keep
+// up with MinStreamRate once its StreamGrace (longer than the agents' 10 s request time, during which
+// the Go agent may send nothing) is over, or it loses its slot with 503 "request timed out": a client
+// sending a byte a second holds a slot for the grace, not for the server's read timeout, and one
+// address with many such streams holds only its share. A stream refused a slot is answered at once,
+// without reading its body. So intake's memory is about MemoryBudget plus a fixed amount per stream slot, whatever the
 // number of clients or the size of their events. The HTTP server's timeouts and header limit are the
 // caller's (cmd/hotpath uses APM Server's defaults).
 //
@@ -71,7 +76,7 @@
 //
 // With Config.Registerer set: hotpath_intake_events_accepted_total, hotpath_intake_rejected_total by
 // reason (events: invalid, too_large; requests: unauthorized, queue_full, stream_limit,
-// body_too_large...; profile uploads: invalid_profile, profile_too_large, profile_limit, profile_exists), hotpath_intake_requests_total by endpoint and status code,
+// client_stream_limit, too_slow, body_too_large...; profile uploads: invalid_profile, profile_too_large, profile_limit, profile_exists), hotpath_intake_requests_total by endpoint and status code,
 // hotpath_intake_request_duration_seconds by endpoint (for events, the time to a durable 202),
 // hotpath_intake_streams_in_flight, hotpath_intake_streams_waiting,
 // hotpath_intake_decoded_bytes_in_flight and hotpath_intake_request_body_bytes_total.

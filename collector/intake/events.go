@@ -46,26 +46,26 @@ func (a *API) serveEvents(w http.ResponseWriter, r *http.Request, x *exchange) {
 	case ct != "" && !strings.Contains(ct, contentTypeNDJSON):
 		res.add(http.StatusBadRequest, reasonContentType, streamError{Message: "invalid content type: '" + ct + "'"})
 	default:
-		a.decodeStream(r, received, &res)
+		a.decodeStream(w, r, received, &res)
 	}
 	a.answer(w, r, x, &res)
 }
 
 // decodeStream decodes r's body into res.
-func (a *API) decodeStream(r *http.Request, received time.Time, res *outcome) {
+func (a *API) decodeStream(w http.ResponseWriter, r *http.Request, received time.Time, res *outcome) {
 	ctx := r.Context()
-	dec, err := a.streams.acquire(ctx)
+	client := clientOf(r)
+	dec, err := a.streams.acquire(ctx, client)
 	if err != nil {
-		if errors.Is(err, errStreamLimit) {
-			res.add(http.StatusServiceUnavailable, reasonStreamLimit, streamError{Message: err.Error()})
-		} else {
-			res.add(http.StatusServiceUnavailable, reasonTimeout, streamError{Message: msgTimeout})
-		}
+		res.add(http.StatusServiceUnavailable, slotReason(err), streamError{Message: slotMessage(err)})
+		// The body will not be read: answer now rather than after net/http has read what is left of it
+		// (a slow client's trickle, until the read timeout), then close the connection.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 		return
 	}
-	defer a.streams.release(dec)
+	defer a.streams.release(dec, client)
 
-	body, err := a.decomp.openBody(r, a.cfg.MaxBodyBytes, a.cfg.MaxDecodedBytes)
+	body, err := a.decomp.openBody(r, a.newPacer(w, r), a.cfg.MaxBodyBytes, a.cfg.MaxDecodedBytes)
 	if err != nil {
 		res.add(http.StatusBadRequest, reasonDecompression, streamError{Message: err.Error()})
 		return
@@ -120,6 +120,8 @@ func (a *API) classify(ctx context.Context, err, readErr error) (int, string, st
 		return http.StatusBadRequest, reasonBodyTooLarge, streamError{Message: tooLarge.Error()}
 	case errors.Is(readErr, errMemoryBudget):
 		return http.StatusServiceUnavailable, reasonMemoryBudget, streamError{Message: errMemoryBudget.Error()}
+	case errors.Is(readErr, errTooSlow):
+		return http.StatusServiceUnavailable, reasonTooSlow, streamError{Message: msgTimeout}
 	case readErr != nil && isTimeout(readErr), ctx.Err() != nil:
 		return http.StatusServiceUnavailable, reasonTimeout, streamError{Message: msgTimeout}
 	case readErr != nil:
@@ -135,6 +137,26 @@ func (a *API) classify(ctx context.Context, err, readErr error) (int, string, st
 	}
 	// The request's log line (error level) carries the message.
 	return http.StatusInternalServerError, reasonInternal, streamError{Message: withStreamPrefix(err)}
+}
+
+// slotReason is the reason label of a stream that got no slot: every slot busy, its client's share in
+// use, or ctx ended while it waited.
+func slotReason(err error) string {
+	switch {
+	case errors.Is(err, errClientStreamLimit):
+		return reasonClientStreamLimit
+	case errors.Is(err, errStreamLimit):
+		return reasonStreamLimit
+	}
+	return reasonTimeout
+}
+
+// slotMessage is APM Server's message for a stream that got no slot.
+func slotMessage(err error) string {
+	if errors.Is(err, errStreamLimit) {
+		return errStreamLimit.Error()
+	}
+	return msgTimeout
 }
 
 // withStreamPrefix gives a Processor's error APM Server's wording, "cannot handle stream: cannot

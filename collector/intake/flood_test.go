@@ -51,7 +51,7 @@ func TestFloodBoundedMemory(t *testing.T) {
 	)
 	probe := &concurrencyProbe{delay: time.Millisecond}
 	api, _, reg := newTestAPI(t, Config{
-		Processor: probe, MaxConcurrentStreams: streams, StreamWait: 20 * time.Millisecond, BatchSize: batch,
+		Processor: probe, MaxConcurrentStreams: streams, MaxStreamsPerClient: streams, StreamWait: 20 * time.Millisecond, BatchSize: batch,
 	})
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()
@@ -178,7 +178,7 @@ func floodWithBudget(t *testing.T, budget int64) floodResult {
 	)
 	probe := &concurrencyProbe{delay: 5 * time.Millisecond}
 	api, _, reg := newTestAPI(t, Config{
-		Processor: probe, MaxConcurrentStreams: clients, BatchSize: batch, MemoryBudget: budget, MaxEventSize: 64 << 10,
+		Processor: probe, MaxConcurrentStreams: clients, MaxStreamsPerClient: clients, BatchSize: batch, MemoryBudget: budget, MaxEventSize: 64 << 10,
 	})
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()

@@ -19,9 +19,12 @@ const (
 	reasonShuttingDown  = "shutting_down"  // the store was closed (503)
 	reasonStreamLimit   = "stream_limit"   // MaxConcurrentStreams were busy for StreamWait (503)
 	reasonMemoryBudget  = "memory_budget"  // the streams' decoded bytes reached MemoryBudget (503)
-	reasonTimeout       = "timeout"        // the client was too slow or went away
-	reasonInternal      = "internal"       // anything else (500)
-	reasonInvalidQuery  = "invalid_query"  // a malformed agent configuration query
+	reasonTooSlow       = "too_slow"       // the body arrived slower than MinStreamRate (503)
+	// a client held MaxStreamsPerClient slots for StreamWait (503)
+	reasonClientStreamLimit = "client_stream_limit"
+	reasonTimeout           = "timeout"       // the client was too slow or went away
+	reasonInternal          = "internal"      // anything else (500)
+	reasonInvalidQuery      = "invalid_query" // a malformed agent configuration query
 )
 
 // Endpoint names: the values of the "endpoint" label.

@@ -21,6 +21,17 @@ type clientMetadata struct {
 	forwarded netip.Addr
 }
 
+// grpcPeer is the address of a gRPC request's peer (the zero Addr if unknown): the client its stream
+// slot counts against.
+func grpcPeer(ctx context.Context) netip.Addr {
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		if ap, err := netip.ParseAddrPort(p.Addr.String()); err == nil {
+			return ap.Addr()
+		}
+	}
+	return netip.Addr{}
+}
+
 // grpcClientMetadata reads the peer and the forwarding headers of a gRPC request.
 func grpcClientMetadata(ctx context.Context) *clientMetadata {
 	var m clientMetadata

@@ -87,7 +87,7 @@ func (s *logsServer) Export(ctx context.Context, req plogotlp.ExportRequest) (pl
 func (r *Receiver) exportGRPC(ctx context.Context, sig signal, size int, export func(*intake.Admission) (result, error)) (result, error) {
 	start := time.Now()
 	res, err := func() (result, error) {
-		adm, err := r.intake.Admit(ctx)
+		adm, err := r.intake.Admit(ctx, grpcPeer(ctx))
 		if err != nil {
 			return result{}, err
 		}

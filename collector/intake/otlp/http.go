@@ -4,6 +4,7 @@ import (
 	"context"
 	"mime"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -73,7 +74,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request, sig signa
 			"unsupported content type "+strconv.Quote(req.Header.Get("Content-Type"))+": use application/x-protobuf or application/json", 0)
 	}
 	ctx := req.Context()
-	out, err := r.exportHTTP(ctx, req, sig, isJSON)
+	out, err := r.exportHTTP(ctx, w, req, sig, isJSON)
 	if err != nil {
 		f := classify(ctx, err)
 		return writeStatus(w, isJSON, f.status, f, err.Error(), r.retryAfter(f))
@@ -92,13 +93,17 @@ func (r *Receiver) retryAfter(f failure) time.Duration {
 }
 
 // exportHTTP admits, reads, decodes and exports one request body; it returns the encoded response.
-func (r *Receiver) exportHTTP(ctx context.Context, req *http.Request, sig signal, isJSON bool) ([]byte, error) {
-	adm, err := r.intake.Admit(ctx)
+func (r *Receiver) exportHTTP(ctx context.Context, w http.ResponseWriter, req *http.Request, sig signal, isJSON bool) ([]byte, error) {
+	var client netip.Addr
+	if ap, err := netip.ParseAddrPort(req.RemoteAddr); err == nil {
+		client = ap.Addr()
+	}
+	adm, err := r.intake.Admit(ctx, client)
 	if err != nil {
 		return nil, err
 	}
 	defer adm.Close()
-	body, err := adm.ReadBody(req, int64(r.cfg.MaxMessageBytes))
+	body, err := adm.ReadBody(w, req, int64(r.cfg.MaxMessageBytes))
 	if err != nil {
 		return nil, err
 	}
