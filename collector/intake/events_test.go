@@ -413,6 +413,22 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// postHTTP posts body to srv's path over real HTTP and returns the status and the decoded answer.
+func postHTTP(t *testing.T, srv *httptest.Server, path string, body io.Reader) (int, streamResult) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+path, body)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var res streamResult
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, res
+}
+
 // TestEventsReadTimeout: a client that stops sending mid-stream is cut off by the server's read
 // timeout and answered 503 "request timed out"; what it sent before counts.
 func TestEventsReadTimeout(t *testing.T) {
@@ -428,18 +444,9 @@ func TestEventsReadTimeout(t *testing.T) {
 		// ... and then nothing, until the test ends.
 	}()
 	defer pw.Close()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/intake/v2/events", pr)
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var res streamResult
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != 503 || res.Accepted != 20 || res.Errors[len(res.Errors)-1].Message != msgTimeout {
-		t.Errorf("%d %+v", resp.StatusCode, res)
+	code, res := postHTTP(t, srv, "/intake/v2/events", pr)
+	if code != 503 || res.Accepted != 20 || res.Errors[len(res.Errors)-1].Message != msgTimeout {
+		t.Errorf("%d %+v", code, res)
 	}
 	if got := metric(t, reg, "hotpath_intake_rejected_total", "reason=timeout"); got != 1 {
 		t.Errorf("rejected{timeout} %v", got)

@@ -2,7 +2,6 @@ package intake
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -83,17 +82,8 @@ func TestMinStreamRate(t *testing.T) {
 		}()
 		defer pw.Close()
 		start := time.Now()
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/intake/v2/events?verbose", pr)
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var res streamResult
-		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, res, time.Since(start)
+		code, res := postHTTP(t, srv, "/intake/v2/events?verbose", pr)
+		return code, res, time.Since(start)
 	}
 
 	code, res, took := send(512, 125*time.Millisecond) // 4 KiB/s: the body (about 13 KB) in about 3 s
