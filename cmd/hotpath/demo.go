@@ -79,6 +79,7 @@ type demoConfig struct {
 	progressEvery time.Duration      // 0: every second on a terminal, every 10 s otherwise
 	ready         func(demoRunning)  // called once everything runs, before the load starts
 	episodes      esstandin.Overload // with overload: the schedule; zero: stack.DemoOverload()
+	esTimeout     time.Duration      // a search's Elasticsearch round-trip under the breaker; 0: its default
 }
 
 // demoRunning is what a running demo tells demoConfig.ready.
@@ -262,7 +263,7 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) (err er
 		CatalogSize:         cfg.catalogSize,
 		Trouble:             true,
 		Search: search.Config{Tracer: searchTracer, InFlight: inflight, SlowThreshold: cfg.slowThreshold,
-			Seed: cfg.seed, Failover: search.Failover{On: true}},
+			Seed: cfg.seed, Failover: search.Failover{On: true, Timeout: cfg.esTimeout}},
 		Overload:    demoOverload(cfg),
 		WarmQueries: search.NewQueryMix(cfg.seed).PopularQueries(),
 		Segmenter:   segmenter.Config{Tracer: segTracer, Seed: cfg.seed},

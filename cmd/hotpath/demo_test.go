@@ -132,6 +132,14 @@ func (e *demoEvidence) trace(t *testing.T, base, id string) (complete bool, buil
 	return missing == nil, build, es
 }
 
+// sawTop records a CPU profile looked at that does not show the story, so that it is not read again.
+func (e *demoEvidence) sawTop(id string, top []string) {
+	if e.tops == nil {
+		e.tops = map[string][]string{}
+	}
+	e.tops[id] = top
+}
+
 // look reads the query API once and records what it shows.
 func (e *demoEvidence) look(t *testing.T, base string, slow time.Duration) {
 	t.Helper()
@@ -199,10 +207,7 @@ func (e *demoEvidence) look(t *testing.T, base string, slow time.Duration) {
 			top = topFrames(p.CPU.Root, 3)
 		}
 		if !slices.ContainsFunc(top, func(f string) bool { return strings.HasSuffix(f, quadraticFunc) }) {
-			if e.tops == nil {
-				e.tops = map[string][]string{}
-			}
-			e.tops[id] = top
+			e.sawTop(id, top)
 			continue
 		}
 		// The waterfall of the same search says the same: the time went into building the query.
@@ -211,7 +216,10 @@ func (e *demoEvidence) look(t *testing.T, base string, slow time.Duration) {
 		case !complete:
 			e.problems = append(e.problems, fmt.Sprintf("the trace of expandSynonyms' profile %s lacks %q", id, e.traces[tx.TraceID]))
 		case build <= es:
-			t.Fatalf("profile %s has expandSynonyms on top, but its search's build query took %v and Elasticsearch %v", id, build, es)
+			// Wall time: on a machine busy enough, the stand-in's share of it can be mostly waiting for a
+			// CPU. The test looks for a search where the profile and the waterfall tell the same story.
+			e.sawTop(id, top)
+			e.problems = append(e.problems, fmt.Sprintf("profile %s has expandSynonyms on top, but its search's build query took %v and Elasticsearch %v", id, build, es))
 		default:
 			e.quadratic = fmt.Sprintf("profile %s of transaction %s (%v): top frames %q, %d CPU samples; build query %v, Elasticsearch %v",
 				id, tx.TransactionID, time.Duration(tx.Duration)*time.Microsecond, top, p.CPU.Samples, build, es)
@@ -228,7 +236,11 @@ func (e *demoEvidence) look(t *testing.T, base string, slow time.Duration) {
 func TestDemoEndToEnd(t *testing.T) {
 	// Without the overload episodes: the first starts a minute in, and this test, which can take longer
 	// on a loaded machine, asserts the three clicks, not the failover (TestDemoFailover does that).
-	cfg, err := parseDemoFlags([]string{"--listen", "127.0.0.1:0", "--rate", "10", "--catalog-size", "500",
+	// At 4 searches a second, not the demo's 10: the load is open-loop, and a 2-core machine busy with
+	// other tests, running this one under -race, serves fewer than 10 (every search then queues, is
+	// slow, and takes the profiler's turns from the pasted queries). The mix's first pasted queries
+	// (seed 1) are its 38th, 82nd and 96th searches: 10 to 25 seconds in.
+	cfg, err := parseDemoFlags([]string{"--listen", "127.0.0.1:0", "--rate", "4", "--catalog-size", "500",
 		"--duration", "2m", "--overload=false"}, envMap(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -236,11 +248,14 @@ func TestDemoEndToEnd(t *testing.T) {
 	ready := make(chan demoRunning, 1)
 	cfg.ready = func(r demoRunning) { ready <- r }
 	cfg.progressEvery = time.Second
-	// The mix's first pasted queries (seed 1) are its 38th, 82nd and 96th searches: at 10 a second, one
-	// is profiled within seconds. On a machine so busy that every search is slow, slow segmenter calls
-	// and heavy rankings could take every turn of the profiler (2 captures at a time, 10 a minute): the
-	// test lets it take more.
-	cfg.profilerOpts = []profiling.Option{profiling.WithMaxConcurrentCaptures(6), profiling.WithRateLimit(120, time.Minute)}
+	// On a machine so busy that many searches are slow, slow segmenter calls and heavy rankings could
+	// take every turn of the profiler (2 captures at a time, 10 a minute) from the pasted queries: the
+	// test lets it capture every slow search (at most 4 a second).
+	cfg.profilerOpts = []profiling.Option{profiling.WithMaxConcurrentCaptures(32), profiling.WithRateLimit(600, time.Minute)}
+	// The breaker's 500 ms bound on Elasticsearch fails the pasted queries' large searches when such a
+	// machine runs them slowly (and then opens): this test is about the three clicks, TestDemoFailover
+	// about the failover.
+	cfg.esTimeout = 30 * time.Second
 
 	ctx, interrupt := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
