@@ -192,7 +192,7 @@ func (s *Store) StoreProfile(ctx context.Context, p *collector.Profile) error {
 	if err := b.Commit(pebbledb.Sync); err != nil {
 		return fmt.Errorf("store: profile %s: commit: %w", p.ID, err)
 	}
-	if s.cfg.MaxDisk > 0 {
+	if s.maxDisk.Load() > 0 {
 		select {
 		case s.retention <- struct{}{}:
 		default:

@@ -383,7 +383,7 @@ func TestProfileRetentionByDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, used := s.updateDiskMetrics()
-	s.cfg.MaxDisk = used * 7 / 10
+	s.maxDisk.Store(used * 7 / 10)
 	if err := s.RunRetention(); err != nil {
 		t.Fatal(err)
 	}

@@ -77,21 +77,22 @@ func (s *Store) applyRetention() error {
 		}
 	}
 	usage, live := s.updateDiskMetrics()
-	if s.cfg.MaxDisk <= 0 {
+	budget := s.maxDisk.Load()
+	if budget <= 0 {
 		return nil
 	}
-	if live <= s.cfg.MaxDisk {
+	if live <= budget {
 		s.full.Store(nil)
 		return nil
 	}
 	// Free down to the low-water mark. Files a compaction made obsolete leave the disk a little later, so
 	// the measure is what remains without them (live), taken again after each partition.
-	target := int64(float64(s.cfg.MaxDisk) * diskLowWater)
+	target := int64(float64(budget) * diskLowWater)
 	for live > target {
 		parts := s.parts.snapshot()
 		if len(parts) < 2 {
-			if live > s.cfg.MaxDisk {
-				s.setFull(fmt.Errorf("%w: %d bytes on disk, budget %d, and the current hour's events alone exceed it", ErrDiskBudget, usage, s.cfg.MaxDisk))
+			if live > budget {
+				s.setFull(fmt.Errorf("%w: %d bytes on disk, budget %d, and the current hour's events alone exceed it", ErrDiskBudget, usage, budget))
 			} else {
 				s.full.Store(nil)
 			}
@@ -102,10 +103,10 @@ func (s *Store) applyRetention() error {
 			return err
 		}
 		if !dropped {
-			if live > s.cfg.MaxDisk {
+			if live > budget {
 				name, pos, _ := s.cursors.min()
 				s.setFull(fmt.Errorf("%w: %d bytes on disk, budget %d; cursor %q (at event %d) has not read the oldest events (%d-%d)",
-					ErrDiskBudget, usage, s.cfg.MaxDisk, name, pos, parts[0].FirstSeq, parts[0].LastSeq))
+					ErrDiskBudget, usage, budget, name, pos, parts[0].FirstSeq, parts[0].LastSeq))
 			} else {
 				s.full.Store(nil)
 			}

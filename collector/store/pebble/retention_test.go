@@ -148,13 +148,13 @@ func TestRetentionByDiskSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, used := s.updateDiskMetrics()
-	s.cfg.MaxDisk = used * 6 / 10
+	s.maxDisk.Store(used * 6 / 10)
 	if err := s.RunRetention(); err != nil {
 		t.Fatal(err)
 	}
 	// Files a compaction made obsolete leave the disk asynchronously: count what remains.
-	if _, live := s.updateDiskMetrics(); live > s.cfg.MaxDisk {
-		t.Fatalf("disk usage %d after retention, budget %d (was %d)", live, s.cfg.MaxDisk, used)
+	if _, live := s.updateDiskMetrics(); live > s.maxDisk.Load() {
+		t.Fatalf("disk usage %d after retention, budget %d (was %d)", live, s.maxDisk.Load(), used)
 	}
 	oldest := firstSeq(t, s)
 	if oldest <= uint64(len(hours[0])) {
@@ -189,7 +189,7 @@ func overBudgetWithCursor(t *testing.T) (*Store, *gen, []collector.Batch) {
 		t.Fatal(err)
 	}
 	_, used := s.updateDiskMetrics()
-	s.cfg.MaxDisk = used * 6 / 10
+	s.maxDisk.Store(used * 6 / 10)
 	if err := s.RunRetention(); err != nil {
 		t.Fatal(err)
 	}
@@ -225,8 +225,8 @@ func TestDiskBudgetRefusesWhileCursorHoldsData(t *testing.T) {
 	if got := firstSeq(t, s); got != freed+1 {
 		t.Fatalf("oldest event %d after the cursor moved to %d", got, freed+1)
 	}
-	if _, live := s.updateDiskMetrics(); live > s.cfg.MaxDisk {
-		t.Fatalf("disk usage %d after retention, budget %d", live, s.cfg.MaxDisk)
+	if _, live := s.updateDiskMetrics(); live > s.maxDisk.Load() {
+		t.Fatalf("disk usage %d after retention, budget %d", live, s.maxDisk.Load())
 	}
 }
 

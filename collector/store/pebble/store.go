@@ -145,6 +145,7 @@ type Store struct {
 	notifyMu   sync.Mutex
 	notifyCh   chan struct{} // closed and replaced when durable moves; guarded by notifyMu
 	full       atomic.Pointer[error]
+	maxDisk    atomic.Int64  // Config.MaxDisk; a test lowers it while the retention loop runs
 	retention  chan struct{} // kicks the retention loop (capacity 1)
 	closing    atomic.Bool
 	stop       chan struct{} // closed by Close: stops the retention loop
@@ -213,6 +214,7 @@ func Open(cfg Config) (*Store, error) {
 		retention: make(chan struct{}, 1),
 		stop:      make(chan struct{}),
 	}
+	s.maxDisk.Store(cfg.MaxDisk)
 	s.stopCtx, s.cancel = context.WithCancel(context.Background())
 	s.reqPool.New = func() any { return &pendingWrite{done: make(chan error, 1)} }
 	if err := s.load(); err != nil {

@@ -177,9 +177,9 @@ func (s *Store) durableGroup(g *group) {
 	s.metrics.commitEvents.Observe(float64(g.events))
 	s.metrics.events.Add(float64(g.events))
 	s.metrics.retainedEvents.Add(float64(g.events))
-	if s.cfg.MaxDisk > 0 {
+	if s.maxDisk.Load() > 0 {
 		s.sinceKick += g.nbytes
-		if int64(s.sinceKick) > s.cfg.MaxDisk/50 {
+		if int64(s.sinceKick) > s.maxDisk.Load()/50 {
 			s.sinceKick = 0
 			s.kickRetention()
 		}
