@@ -43,8 +43,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *rate <= 0 || *rate > 10000 {
 		return fmt.Errorf("-rate must be in (0, 10000]")
 	}
-	ctx, cancel := context.WithTimeout(ctx, *duration)
-	defer cancel()
+	// Sending stops after the duration; the requests in flight then finish (or ctx, Ctrl-C, ends them).
+	sending, stopSending := context.WithTimeout(ctx, *duration)
+	defer stopSending()
 	transport := &http.Transport{MaxIdleConnsPerHost: 64}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 loop:
 	for {
 		select {
-		case <-ctx.Done():
+		case <-sending.Done():
 			break loop
 		case <-tick.C:
 		}
