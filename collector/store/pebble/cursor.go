@@ -86,13 +86,9 @@ func (s *Store) Cursor(name string) (pos uint64, ok bool) {
 	return pos, ok
 }
 
-// CommitCursor durably (fsync) moves the named cursor to pos, the sequence number of the next event its
-// consumer will read. It may move backwards (to read again), but not past LastSeq()+1.
-func (s *Store) CommitCursor(name string, pos uint64) error {
-	if err := s.acquire(); err != nil {
-		return err
-	}
-	defer s.release()
+// lockCursorCommit checks a commit of the named cursor to pos (registered, not past LastSeq()+1) and
+// returns with s.cursors.mu held; on an error it is not held.
+func (s *Store) lockCursorCommit(name string, pos uint64) error {
 	if last := s.LastSeq(); pos > last+1 {
 		return fmt.Errorf("store: commit cursor %q to %d: past the last event (%d)", name, pos, last)
 	}
@@ -100,6 +96,19 @@ func (s *Store) CommitCursor(name string, pos uint64) error {
 	if _, ok := s.cursors.m[name]; !ok {
 		s.cursors.mu.Unlock()
 		return fmt.Errorf("%w %q", ErrUnknownCursor, name)
+	}
+	return nil
+}
+
+// CommitCursor durably (fsync) moves the named cursor to pos, the sequence number of the next event its
+// consumer will read. It may move backwards (to read again), but not past LastSeq()+1.
+func (s *Store) CommitCursor(name string, pos uint64) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.release()
+	if err := s.lockCursorCommit(name, pos); err != nil {
+		return err
 	}
 	err := s.db.Set(cursorKey(name), binary.BigEndian.AppendUint64(nil, pos), pebbledb.Sync)
 	if err == nil {

@@ -26,13 +26,8 @@ func (s *Store) CommitCursorState(name string, pos uint64, state []byte) error {
 		return err
 	}
 	defer s.release()
-	if last := s.LastSeq(); pos > last+1 {
-		return fmt.Errorf("store: commit cursor %q to %d: past the last event (%d)", name, pos, last)
-	}
-	s.cursors.mu.Lock()
-	if _, ok := s.cursors.m[name]; !ok {
-		s.cursors.mu.Unlock()
-		return fmt.Errorf("%w %q", ErrUnknownCursor, name)
+	if err := s.lockCursorCommit(name, pos); err != nil {
+		return err
 	}
 	b := s.db.NewBatch()
 	err := errors.Join(
