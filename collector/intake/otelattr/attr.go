@@ -167,6 +167,55 @@ func setNetwork(n *collector.Network, key, v string) bool {
 	return true
 }
 
+// jaegerSampler gathers the sampler.type and sampler.param attributes of a span from a Jaeger agent,
+// which set the representative count rather than labels.
+type jaegerSampler struct {
+	on         bool // the agent is Jaeger's
+	typ, param Value
+	typSet     bool
+}
+
+func newJaegerSampler(ev *collector.Event) jaegerSampler {
+	return jaegerSampler{on: strings.HasPrefix(ev.Agent.Name, "Jaeger")}
+}
+
+// take keeps a, and reports true, if it is one of the sampler's attributes.
+func (j *jaegerSampler) take(a *Attr) bool {
+	if !j.on {
+		return false
+	}
+	switch a.Key {
+	case "sampler.type":
+		j.typ, j.typSet = a.Value, true
+	case "sampler.param":
+		j.param = a.Value
+	default:
+		return false
+	}
+	return true
+}
+
+// apply applies the sampler, once the rest of the event is mapped.
+func (j *jaegerSampler) apply(ev *collector.Event, b Builder) {
+	if j.typSet {
+		samplerAttributes(ev, &j.typ, &j.param, b)
+	}
+}
+
+// SetDataStream sets the data stream field key names (data_stream.dataset or data_stream.namespace)
+// to v, sanitized as apm-data does, and reports whether key was one of them.
+func SetDataStream(ds *collector.DataStream, key, v string) bool {
+	switch key {
+	case "data_stream.dataset":
+		ds.Dataset = SanitizeDataset(v)
+	case "data_stream.namespace":
+		ds.Namespace = SanitizeNamespace(v)
+	default:
+		return false
+	}
+	return true
+}
+
 // samplerAttributes is apm-data's parseSamplerAttributes, for Jaeger's sampler.type/sampler.param.
 func samplerAttributes(ev *collector.Event, typ, param *Value, b Builder) {
 	t := ""

@@ -14,7 +14,7 @@ import (
 // unspecified). ev.Span must be set and ev.Event.Outcome hold the outcome of the span's status.
 func Span(ev *collector.Event, attrs []Attr, kind string, b Builder) {
 	sp := ev.Span
-	isJaeger := strings.HasPrefix(ev.Agent.Name, "Jaeger")
+	sampler := newJaegerSampler(ev)
 	var (
 		netPeerName, netPeerIP, peerService, peerAddress string
 		netPeerPort                                      int64
@@ -31,20 +31,11 @@ func Span(ev *collector.Event, attrs []Attr, kind string, b Builder) {
 		destSvc                                          collector.DestinationService
 		target                                           collector.ServiceTarget
 		isHTTP, isDB, isRPC, isMessaging, isGenAI        bool
-		samplerType, samplerParam                        Value
-		samplerTypeSet                                   bool
 	)
 	for i := range attrs {
 		a := &attrs[i]
-		if isJaeger {
-			switch a.Key {
-			case "sampler.type":
-				samplerType, samplerTypeSet = a.Value, true
-				continue
-			case "sampler.param":
-				samplerParam = a.Value
-				continue
-			}
+		if sampler.take(a) {
+			continue
 		}
 		k := ReplaceDots(a.Key)
 		switch a.Kind {
@@ -123,12 +114,8 @@ func Span(ev *collector.Event, attrs []Attr, kind string, b Builder) {
 				genAISystem, isGenAI = v, true
 			case "peer.service":
 				peerService = v
-			case "data_stream.dataset":
-				ev.DataStream.Dataset = SanitizeDataset(v)
-			case "data_stream.namespace":
-				ev.DataStream.Namespace = SanitizeNamespace(v)
 			default:
-				if !setNetwork(&ev.Network, a.Key, v) {
+				if !SetDataStream(&ev.DataStream, a.Key, v) && !setNetwork(&ev.Network, a.Key, v) {
 					b.SetLabel(collector.Label{Key: k, Value: v})
 				}
 			}
@@ -299,9 +286,7 @@ func Span(ev *collector.Event, attrs []Attr, kind string, b Builder) {
 	if target != (collector.ServiceTarget{}) {
 		ev.Service.Target = target
 	}
-	if samplerTypeSet {
-		samplerAttributes(ev, &samplerType, &samplerParam, b)
-	}
+	sampler.apply(ev, b)
 	if ev.Event.Outcome == "unknown" {
 		ev.Event.Outcome = "success"
 	}

@@ -16,7 +16,7 @@ import (
 // metadata.
 func Transaction(ev *collector.Event, attrs []Attr, statusResult string, b Builder) {
 	tx := ev.Transaction
-	isJaeger := strings.HasPrefix(ev.Agent.Name, "Jaeger")
+	sampler := newJaegerSampler(ev)
 	var (
 		netHostName                               string
 		netHostPort                               int64
@@ -28,20 +28,11 @@ func Transaction(ev *collector.Event, attrs []Attr, statusResult string, b Build
 		isHTTP, isRPC, isMessaging                bool
 		queueName                                 string
 		sourceTouched                             bool
-		samplerType, samplerParam                 Value
-		samplerTypeSet                            bool
 	)
 	for i := range attrs {
 		a := &attrs[i]
-		if isJaeger {
-			switch a.Key {
-			case "sampler.type":
-				samplerType, samplerTypeSet = a.Value, true
-				continue
-			case "sampler.param":
-				samplerParam = a.Value
-				continue
-			}
+		if sampler.take(a) {
+			continue
 		}
 		k := ReplaceDots(a.Key)
 		switch a.Kind {
@@ -143,12 +134,8 @@ func Transaction(ev *collector.Event, attrs []Attr, statusResult string, b Build
 				ev.Session.ID = v
 			case "service.version":
 				ev.Service.Version = v
-			case "data_stream.dataset":
-				ev.DataStream.Dataset = SanitizeDataset(v)
-			case "data_stream.namespace":
-				ev.DataStream.Namespace = SanitizeNamespace(v)
 			default:
-				if !setNetwork(&ev.Network, a.Key, v) {
+				if !SetDataStream(&ev.DataStream, a.Key, v) && !setNetwork(&ev.Network, a.Key, v) {
 					b.SetLabel(collector.Label{Key: k, Value: v})
 				}
 			}
@@ -216,9 +203,7 @@ func Transaction(ev *collector.Event, attrs []Attr, statusResult string, b Build
 	if ev.Client == (collector.Client{}) && (sourceTouched || ev.Source != (collector.Source{})) {
 		ev.Client = collector.Client{IP: ev.Source.IP, Port: ev.Source.Port, Domain: ev.Source.Domain}
 	}
-	if samplerTypeSet {
-		samplerAttributes(ev, &samplerType, &samplerParam, b)
-	}
+	sampler.apply(ev, b)
 	if tx.Result == "" {
 		tx.Result = statusResult
 	}

@@ -7,8 +7,42 @@ import (
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
 	"github.com/hotpath-apm/hotpath/collector"
 )
+
+// exceptionAttrs are the exception.* attributes of an exception span event or a log record.
+type exceptionAttrs struct {
+	message, stacktrace, typ string
+	escaped                  bool
+}
+
+// take keeps v, and reports true, if k is one of the exception attributes.
+func (x *exceptionAttrs) take(k string, v pcommon.Value) bool {
+	switch k {
+	case "exception.message":
+		x.message = v.Str()
+	case "exception.stacktrace":
+		x.stacktrace = v.Str()
+	case "exception.type":
+		x.typ = v.Str()
+	case "exception.escaped":
+		x.escaped = v.Bool()
+	default:
+		return false
+	}
+	return true
+}
+
+// error returns the error the attributes describe (exceptionError), or nil if they have neither a
+// message nor a type.
+func (x *exceptionAttrs) error(language string) *collector.Error {
+	if x.message == "" && x.typ == "" {
+		return nil
+	}
+	return exceptionError(x.typ, x.message, x.stacktrace, x.escaped, language)
+}
 
 // exceptionError is apm-data's convertOpenTelemetryExceptionSpanEvent: the error of an exception span
 // event (or log record). Java stack traces are parsed into frames and causes; others, and Java ones

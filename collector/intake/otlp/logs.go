@@ -55,18 +55,13 @@ func logRecord(rec plog.LogRecord, scope pcommon.InstrumentationScope, base *col
 	if id := rec.SpanID(); !id.IsEmpty() {
 		ev.Span = &collector.Span{ID: spanIDString(id)}
 	}
-	var exMessage, exStacktrace, exType, eventName, eventDomain string
-	var exEscaped bool
+	var x exceptionAttrs
+	var eventName, eventDomain string
 	for k, v := range rec.Attributes().All() {
+		if x.take(k, v) || otelattr.SetDataStream(&ev.DataStream, k, v.Str()) {
+			continue
+		}
 		switch k {
-		case "exception.message":
-			exMessage = v.Str()
-		case "exception.stacktrace":
-			exStacktrace = v.Str()
-		case "exception.type":
-			exType = v.Str()
-		case "exception.escaped":
-			exEscaped = v.Bool()
 		case "event.name":
 			eventName = v.Str()
 		case "event.domain":
@@ -75,17 +70,11 @@ func logRecord(rec plog.LogRecord, scope pcommon.InstrumentationScope, base *col
 			ev.Session.ID = v.Str()
 		case "network.connection.type":
 			ev.Network.ConnectionType = v.Str()
-		case "data_stream.dataset":
-			ev.DataStream.Dataset = otelattr.SanitizeDataset(v.Str())
-		case "data_stream.namespace":
-			ev.DataStream.Namespace = otelattr.SanitizeNamespace(v.Str())
 		default:
 			b.setLabel(otelattr.ReplaceDots(k), v)
 		}
 	}
-	if exMessage != "" || exType != "" {
-		ev.Error = exceptionError(exType, exMessage, exStacktrace, exEscaped, ev.Service.Language.Name)
-	}
+	ev.Error = x.error(ev.Service.Language.Name)
 	if eventDomain == "device" && eventName != "" || strings.HasPrefix(eventName, "device.") {
 		ev.Event.Category = "device"
 		if action := strings.TrimPrefix(eventName, "device."); action == "crash" {

@@ -233,10 +233,8 @@ func (set *metricset) event(base *collector.Event, scope pcommon.Instrumentation
 	b := newLabels(&ev)
 	for k, v := range set.attrs.All() {
 		switch k {
-		case "data_stream.dataset":
-			ev.DataStream.Dataset = otelattr.SanitizeDataset(v.Str())
-		case "data_stream.namespace":
-			ev.DataStream.Namespace = otelattr.SanitizeNamespace(v.Str())
+		case "data_stream.dataset", "data_stream.namespace":
+			otelattr.SetDataStream(&ev.DataStream, k, v.Str())
 		case "event.dataset":
 			ev.Event.Dataset = v.Str()
 		case "event.module":

@@ -119,10 +119,8 @@ func resourceEvent(res pcommon.Resource) collector.Event {
 		case "opencensus.exporterversion":
 			exporterVersion = v.Str()
 		case "telemetry.sdk.elastic_export_timestamp", "telemetry.distro.name", "telemetry.distro.version":
-		case "data_stream.dataset":
-			ev.DataStream.Dataset = otelattr.SanitizeDataset(v.Str())
-		case "data_stream.namespace":
-			ev.DataStream.Namespace = otelattr.SanitizeNamespace(v.Str())
+		case "data_stream.dataset", "data_stream.namespace":
+			otelattr.SetDataStream(&ev.DataStream, k, v.Str())
 		default:
 			b.setLabel(otelattr.ReplaceDots(k), v)
 		}
@@ -225,10 +223,8 @@ func cleanServiceName(name string) string {
 func scopeMetadata(scope pcommon.InstrumentationScope, ev *collector.Event) {
 	for k, v := range scope.Attributes().All() {
 		switch k {
-		case "data_stream.dataset":
-			ev.DataStream.Dataset = otelattr.SanitizeDataset(v.Str())
-		case "data_stream.namespace":
-			ev.DataStream.Namespace = otelattr.SanitizeNamespace(v.Str())
+		case "data_stream.dataset", "data_stream.namespace":
+			otelattr.SetDataStream(&ev.DataStream, k, v.Str())
 		}
 	}
 	if name := scope.Name(); name != "" {

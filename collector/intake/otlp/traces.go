@@ -110,29 +110,13 @@ func (t *translator) spanEvent(se ptrace.SpanEvent, parent, base *collector.Even
 	case isJaeger:
 		ev.Error = jaegerErrorEvent(se, &ev, b)
 	case se.Name() == "exception":
-		var escaped bool
-		var message, stacktrace, typ string
+		var x exceptionAttrs
 		for k, v := range se.Attributes().All() {
-			switch k {
-			case "exception.message":
-				message = v.Str()
-			case "exception.stacktrace":
-				stacktrace = v.Str()
-			case "exception.type":
-				typ = v.Str()
-			case "exception.escaped":
-				escaped = v.Bool()
-			case "data_stream.dataset":
-				ev.DataStream.Dataset = otelattr.SanitizeDataset(v.Str())
-			case "data_stream.namespace":
-				ev.DataStream.Namespace = otelattr.SanitizeNamespace(v.Str())
-			default:
+			if !x.take(k, v) && !otelattr.SetDataStream(&ev.DataStream, k, v.Str()) {
 				b.setLabel(otelattr.ReplaceDots(k), v)
 			}
 		}
-		if message != "" || typ != "" {
-			ev.Error = exceptionError(typ, message, stacktrace, escaped, parent.Service.Language.Name)
-		}
+		ev.Error = x.error(parent.Service.Language.Name)
 	}
 	if ev.Error != nil {
 		ev.Kind = collector.KindError
@@ -160,19 +144,15 @@ func (t *translator) spanEvent(se ptrace.SpanEvent, parent, base *collector.Even
 		ev.Span = &collector.Span{ID: parent.Span.ID}
 	}
 	for k, v := range se.Attributes().All() {
-		switch k {
-		case "data_stream.dataset":
-			ev.DataStream.Dataset = otelattr.SanitizeDataset(v.Str())
-		case "data_stream.namespace":
-			ev.DataStream.Namespace = otelattr.SanitizeNamespace(v.Str())
-		default:
-			key := otelattr.ReplaceDots(k)
-			if isJaeger && key == "message" {
-				ev.Message = otelattr.Truncate(v.Str())
-				continue
-			}
-			b.setLabel(key, v)
+		if otelattr.SetDataStream(&ev.DataStream, k, v.Str()) {
+			continue
 		}
+		key := otelattr.ReplaceDots(k)
+		if isJaeger && key == "message" {
+			ev.Message = otelattr.Truncate(v.Str())
+			continue
+		}
+		b.setLabel(key, v)
 	}
 	return ev
 }
@@ -200,12 +180,10 @@ func jaegerErrorEvent(se ptrace.SpanEvent, ev *collector.Event, b *labels) *coll
 			isError = s == "error"
 		case "message":
 			logMessage = s
-		case "data_stream.dataset":
-			ev.DataStream.Dataset = otelattr.SanitizeDataset(v.Str())
-		case "data_stream.namespace":
-			ev.DataStream.Namespace = otelattr.SanitizeNamespace(v.Str())
 		default:
-			b.setLabel(otelattr.ReplaceDots(k), v)
+			if !otelattr.SetDataStream(&ev.DataStream, k, v.Str()) {
+				b.setLabel(otelattr.ReplaceDots(k), v)
+			}
 		}
 	}
 	if !isError || logMessage == "" && exMessage == "" && exType == "" {
