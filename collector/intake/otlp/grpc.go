@@ -32,15 +32,9 @@ type traceServer struct {
 
 // Export is the TraceService's Export.
 func (s *traceServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	rsp := ptraceotlp.NewExportResponse()
-	var sizer ptrace.ProtoMarshaler
-	res, err := s.r.exportGRPC(ctx, signalTraces, sizer.TracesSize(req.Traces()), func(adm *intake.Admission) (result, error) {
-		return s.r.exportTraces(ctx, adm, req.Traces(), grpcClientMetadata(ctx))
-	})
-	if res.rejected > 0 {
-		rsp.PartialSuccess().SetRejectedSpans(res.rejected)
-		rsp.PartialSuccess().SetErrorMessage(res.message)
-	}
+	rsp, td := ptraceotlp.NewExportResponse(), req.Traces()
+	err := exportGRPC(ctx, s.r, signalTraces, td, new(ptrace.ProtoMarshaler).TracesSize(td), s.r.exportTraces,
+		rsp.PartialSuccess().SetRejectedSpans, rsp.PartialSuccess().SetErrorMessage)
 	return rsp, err
 }
 
@@ -51,15 +45,9 @@ type metricsServer struct {
 
 // Export is the MetricsService's Export.
 func (s *metricsServer) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	rsp := pmetricotlp.NewExportResponse()
-	var sizer pmetric.ProtoMarshaler
-	res, err := s.r.exportGRPC(ctx, signalMetrics, sizer.MetricsSize(req.Metrics()), func(adm *intake.Admission) (result, error) {
-		return s.r.exportMetrics(ctx, adm, req.Metrics(), grpcClientMetadata(ctx))
-	})
-	if res.rejected > 0 {
-		rsp.PartialSuccess().SetRejectedDataPoints(res.rejected)
-		rsp.PartialSuccess().SetErrorMessage(res.message)
-	}
+	rsp, md := pmetricotlp.NewExportResponse(), req.Metrics()
+	err := exportGRPC(ctx, s.r, signalMetrics, md, new(pmetric.ProtoMarshaler).MetricsSize(md), s.r.exportMetrics,
+		rsp.PartialSuccess().SetRejectedDataPoints, rsp.PartialSuccess().SetErrorMessage)
 	return rsp, err
 }
 
@@ -70,21 +58,18 @@ type logsServer struct {
 
 // Export is the LogsService's Export.
 func (s *logsServer) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	rsp := plogotlp.NewExportResponse()
-	var sizer plog.ProtoMarshaler
-	res, err := s.r.exportGRPC(ctx, signalLogs, sizer.LogsSize(req.Logs()), func(adm *intake.Admission) (result, error) {
-		return s.r.exportLogs(ctx, adm, req.Logs(), grpcClientMetadata(ctx))
-	})
-	if res.rejected > 0 {
-		rsp.PartialSuccess().SetRejectedLogRecords(res.rejected)
-		rsp.PartialSuccess().SetErrorMessage(res.message)
-	}
+	rsp, ld := plogotlp.NewExportResponse(), req.Logs()
+	err := exportGRPC(ctx, s.r, signalLogs, ld, new(plog.ProtoMarshaler).LogsSize(ld), s.r.exportLogs,
+		rsp.PartialSuccess().SetRejectedLogRecords, rsp.PartialSuccess().SetErrorMessage)
 	return rsp, err
 }
 
-// exportGRPC admits a gRPC export of size bytes (the decoded message, charged to the memory budget),
-// runs it, and maps its error to a gRPC status.
-func (r *Receiver) exportGRPC(ctx context.Context, sig signal, size int, export func(*intake.Admission) (result, error)) (result, error) {
+// exportGRPC admits a gRPC export of data, size bytes decoded (charged to the memory budget), runs
+// export on it, and maps its error to a gRPC status. Items the export rejected are counted in the
+// response's partial success with setRejected and setMessage.
+func exportGRPC[D any](ctx context.Context, r *Receiver, sig signal, data D, size int,
+	export func(context.Context, *intake.Admission, D, *clientMetadata) (result, error),
+	setRejected func(int64), setMessage func(string)) error {
 	start := time.Now()
 	res, err := func() (result, error) {
 		adm, err := r.intake.Admit(ctx, grpcPeer(ctx))
@@ -95,7 +80,7 @@ func (r *Receiver) exportGRPC(ctx context.Context, sig signal, size int, export 
 		if err := adm.Charge(size); err != nil {
 			return result{}, err
 		}
-		return export(adm)
+		return export(ctx, adm, data, grpcClientMetadata(ctx))
 	}()
 	code := codes.OK
 	msg := ""
@@ -109,5 +94,9 @@ func (r *Receiver) exportGRPC(ctx context.Context, sig signal, size int, export 
 	serverErr := code == codes.Internal || code == codes.Unavailable || code == codes.ResourceExhausted
 	r.logRequest(serverErr, code != codes.OK, "handled OTLP/gRPC request", zap.String("signal", sig.String()),
 		zap.String("grpc.code", code.String()), zap.Duration("event.duration", time.Since(start)), zap.String("error.message", msg))
-	return res, err
+	if res.rejected > 0 {
+		setRejected(res.rejected)
+		setMessage(res.message)
+	}
+	return err
 }
