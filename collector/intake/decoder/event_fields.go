@@ -2,8 +2,11 @@ package decoder
 
 import "time"
 
-// This file reads the members that transactions and spans (and, for timestamp, every event) share:
-// timestamp, duration, sample_rate, links and otel.
+// The decoders of transaction, span and error lines (events_gen.go) are generated, with the members
+// they share written once (internal/eventgen/events.go.tmpl). This file reads the values of those
+// members that take more than a keyword: timestamp, duration, links and otel.
+
+//go:generate go run ./internal/genevents
 
 // The ranges of times and durations the collector can store and answer with, which apm-data's schema
 // leaves open (it takes any int64 of microseconds, any float of milliseconds): a timestamp past year
