@@ -40,7 +40,7 @@
 //   - service, transaction name, duration (longest first), timestamp -> TransactionSummary:
 //     Transactions ordered by duration ("the 50 slowest of an endpoint in 24 h").
 //   - service, timestamp -> ErrorSummary: Errors.
-//   - service, transaction type and name, per partition: Services and Endpoints.
+//   - service, transaction type and name, per partition: Services.
 //
 // Trace ids are random. In a global B-tree index, random keys scatter writes over the whole index, and
 // insert rate falls as it outgrows memory. Here the trace key starts with the day, so new keys only
