@@ -35,6 +35,19 @@ func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
 	return agenttest.Receive(t, ch, what)
 }
 
+// burnAndBlock is the service the capture tests profile: GET /burn burns the CPU for 300 ms in
+// profilingtest.Burn; a request to block waits in waitForRelease until release is closed.
+func burnAndBlock(block string, release <-chan struct{}) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, profilingtest.Burn(300*time.Millisecond))
+	})
+	mux.HandleFunc(block, func(w http.ResponseWriter, r *http.Request) {
+		waitForRelease(release)
+	})
+	return mux
+}
+
 // waitForRelease blocks on ch: the goroutine profile shows it under runtime.chanrecv1.
 //
 //go:noinline
@@ -129,14 +142,7 @@ func TestSlowRequestCaptures(t *testing.T) {
 		profiling.WithSlowHook(func(id string) { started <- id }))
 
 	release := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, profilingtest.Burn(300*time.Millisecond))
-	})
-	mux.HandleFunc("GET /block", func(w http.ResponseWriter, r *http.Request) {
-		waitForRelease(release)
-	})
-	h := agent.Wrap(mux, agent.WithTracer(rt.Tracer), agent.WithInFlight(f),
+	h := agent.Wrap(burnAndBlock("GET /block", release), agent.WithTracer(rt.Tracer), agent.WithInFlight(f),
 		agent.WithSlowThreshold(50*time.Millisecond))
 
 	// The CPU-bound request.

@@ -2,9 +2,7 @@ package profiling_test
 
 import (
 	"bytes"
-	"fmt"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -16,7 +14,6 @@ import (
 	"github.com/hotpath-apm/hotpath/agent"
 	"github.com/hotpath-apm/hotpath/agent/agenttest"
 	"github.com/hotpath-apm/hotpath/profiling"
-	"github.com/hotpath-apm/hotpath/profiling/profilingtest"
 )
 
 // newTracer returns the real Elastic agent for service (version 1.0.0), sending to the server at
@@ -42,14 +39,7 @@ func TestEndToEnd(t *testing.T) {
 		profiling.WithSlowHook(func(id string) { started <- id }))
 
 	release := make(chan struct{})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /burn", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, profilingtest.Burn(300*time.Millisecond))
-	})
-	mux.HandleFunc("GET /block/{id}", func(w http.ResponseWriter, r *http.Request) {
-		waitForRelease(release)
-	})
-	svc := httptest.NewServer(agent.Wrap(mux, agent.WithTracer(tracer), agent.WithInFlight(f),
+	svc := httptest.NewServer(agent.Wrap(burnAndBlock("GET /block/{id}", release), agent.WithTracer(tracer), agent.WithInFlight(f),
 		agent.WithSlowThreshold(100*time.Millisecond)))
 	defer svc.Close()
 

@@ -162,24 +162,19 @@ func (in *Intake) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body io.Reader = r.Body
+	var err error
 	switch enc := r.Header.Get("Content-Encoding"); enc {
 	case "deflate":
-		zr, err := zlib.NewReader(r.Body)
-		if err != nil {
-			cut(w)
-			return
-		}
-		body = zr
+		body, err = zlib.NewReader(r.Body)
 	case "gzip":
-		gr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			cut(w)
-			return
-		}
-		body = gr
+		body, err = gzip.NewReader(r.Body)
 	case "":
 	default:
 		fail("content encoding %q", enc)
+		return
+	}
+	if err != nil {
+		cut(w)
 		return
 	}
 	data, err := io.ReadAll(io.LimitReader(body, 10<<20))
