@@ -23,7 +23,6 @@ const maxCooldownKeys = 1024
 // then one per 1/rate on average (a token bucket), and one per key (route, trigger) per cooldown. A
 // refusal costs a lock and a map lookup, so that a burst of slow requests costs almost nothing.
 type admission struct {
-	clock     clock
 	maxActive int
 	burst     float64
 	rate      float64 // tokens per second
@@ -37,15 +36,14 @@ type admission struct {
 	closed  bool
 }
 
-func newAdmission(c clock, maxActive, burst int, per, cooldown time.Duration) *admission {
+func newAdmission(maxActive, burst int, per, cooldown time.Duration) *admission {
 	return &admission{
-		clock:     c,
 		maxActive: maxActive,
 		burst:     float64(burst),
 		rate:      float64(burst) / per.Seconds(),
 		cooldown:  cooldown,
 		tokens:    float64(burst),
-		refill:    c.Now(),
+		refill:    time.Now(),
 		lastKey:   make(map[string]time.Time),
 	}
 }
@@ -53,7 +51,7 @@ func newAdmission(c clock, maxActive, burst int, per, cooldown time.Duration) *a
 // admit reports whether a capture for key may start; if it does, done must be called when it ends. The
 // empty key has no cooldown.
 func (a *admission) admit(key string) skipReason {
-	now := a.clock.Now()
+	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {

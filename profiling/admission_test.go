@@ -2,14 +2,18 @@ package profiling
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
+// The admission tests run in synctest bubbles, where time.Sleep moves the clock by exactly its duration.
+
 // TestAdmissionCooldown: a key is refused until exactly cooldown has passed since it was admitted;
 // other keys are not affected.
-func TestAdmissionCooldown(t *testing.T) {
-	c := newFakeClock()
-	a := newAdmission(c, 10, 100, time.Second, time.Minute)
+func TestAdmissionCooldown(t *testing.T) { synctest.Test(t, testAdmissionCooldown) }
+
+func testAdmissionCooldown(t *testing.T) {
+	a := newAdmission(10, 100, time.Second, time.Minute)
 	if r := a.admit("route a"); r != admitted {
 		t.Fatalf("first: %v", r)
 	}
@@ -18,11 +22,11 @@ func TestAdmissionCooldown(t *testing.T) {
 		t.Fatalf("other key: %v", r)
 	}
 	a.done()
-	c.Advance(time.Minute - time.Nanosecond)
+	time.Sleep(time.Minute - time.Nanosecond)
 	if r := a.admit("route a"); r != skipCooldown {
 		t.Fatalf("1ns before the cooldown ends: %v", r)
 	}
-	c.Advance(time.Nanosecond)
+	time.Sleep(time.Nanosecond)
 	if r := a.admit("route a"); r != admitted {
 		t.Fatalf("when the cooldown ends: %v", r)
 	}
@@ -30,9 +34,10 @@ func TestAdmissionCooldown(t *testing.T) {
 }
 
 // TestAdmissionRateLimit: burst admissions in a row, then one per period/burst.
-func TestAdmissionRateLimit(t *testing.T) {
-	c := newFakeClock()
-	a := newAdmission(c, 100, 3, 3*time.Second, 0) // 3 in a row, then 1 per second
+func TestAdmissionRateLimit(t *testing.T) { synctest.Test(t, testAdmissionRateLimit) }
+
+func testAdmissionRateLimit(t *testing.T) {
+	a := newAdmission(100, 3, 3*time.Second, 0) // 3 in a row, then 1 per second
 	for i := range 3 {
 		if r := a.admit("k"); r != admitted {
 			t.Fatalf("admission %d: %v", i, r)
@@ -42,16 +47,16 @@ func TestAdmissionRateLimit(t *testing.T) {
 	if r := a.admit("k"); r != skipRate {
 		t.Fatalf("past the burst: %v", r)
 	}
-	c.Advance(999 * time.Millisecond)
+	time.Sleep(999 * time.Millisecond)
 	if r := a.admit("k"); r != skipRate {
 		t.Fatalf("before a token is back: %v", r)
 	}
-	c.Advance(time.Millisecond)
+	time.Sleep(time.Millisecond)
 	if r := a.admit("k"); r != admitted {
 		t.Fatalf("when a token is back: %v", r)
 	}
 	a.done()
-	c.Advance(time.Hour) // tokens do not pile up past the burst
+	time.Sleep(time.Hour) // tokens do not pile up past the burst
 	for i := range 3 {
 		if r := a.admit("k"); r != admitted {
 			t.Fatalf("after an hour, admission %d: %v", i, r)
@@ -65,9 +70,10 @@ func TestAdmissionRateLimit(t *testing.T) {
 
 // TestAdmissionConcurrency: at most maxActive at a time; done makes room; a refusal for concurrency
 // neither spends a token nor starts a cooldown.
-func TestAdmissionConcurrency(t *testing.T) {
-	c := newFakeClock()
-	a := newAdmission(c, 2, 3, time.Hour, time.Hour)
+func TestAdmissionConcurrency(t *testing.T) { synctest.Test(t, testAdmissionConcurrency) }
+
+func testAdmissionConcurrency(t *testing.T) {
+	a := newAdmission(2, 3, time.Hour, time.Hour)
 	if a.admit("a") != admitted || a.admit("b") != admitted {
 		t.Fatal("first two refused")
 	}
@@ -87,22 +93,23 @@ func TestAdmissionConcurrency(t *testing.T) {
 		t.Fatalf("fourth, tokens spent by the three admitted: %v", r)
 	}
 	a.close()
-	c.Advance(2 * time.Hour)
+	time.Sleep(2 * time.Hour)
 	if r := a.admit("e"); r != skipClosed {
 		t.Fatalf("after close: %v", r)
 	}
 }
 
 // TestAdmissionForgetsKeys: the cooldown map stays bounded.
-func TestAdmissionForgetsKeys(t *testing.T) {
-	c := newFakeClock()
-	a := newAdmission(c, 1, 1, time.Nanosecond, time.Second)
+func TestAdmissionForgetsKeys(t *testing.T) { synctest.Test(t, testAdmissionForgetsKeys) }
+
+func testAdmissionForgetsKeys(t *testing.T) {
+	a := newAdmission(1, 1, time.Nanosecond, time.Second)
 	for i := range 3 * maxCooldownKeys {
 		if r := a.admit(string(rune(i))); r != admitted {
 			t.Fatalf("key %d: %v", i, r)
 		}
 		a.done()
-		c.Advance(time.Second)
+		time.Sleep(time.Second)
 	}
 	if n := len(a.lastKey); n > maxCooldownKeys {
 		t.Fatalf("%d keys remembered", n)

@@ -106,13 +106,13 @@ func (p *Profiler) runSlow(sc *slowCapture, key *agent.Request) {
 	defer p.wg.Done()
 	defer p.adm.done()
 	c := sc.c
-	maxC, stopMax := p.cfg.clock.NewTimer(p.cfg.maxCapture)
-	defer stopMax()
+	maxC := time.NewTimer(p.cfg.maxCapture)
+	defer maxC.Stop()
 	var tick <-chan time.Time
 	if p.cfg.goroutineEvery > 0 {
-		var stopTick func()
-		tick, stopTick = p.cfg.clock.NewTicker(p.cfg.goroutineEvery)
-		defer stopTick()
+		t := time.NewTicker(p.cfg.goroutineEvery)
+		defer t.Stop()
+		tick = t.C
 	}
 wait:
 	for {
@@ -121,7 +121,7 @@ wait:
 			c.End = end
 			c.Request.Ended = true
 			break wait
-		case <-maxC:
+		case <-maxC.C:
 			break wait
 		case <-p.quit:
 			break wait

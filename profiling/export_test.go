@@ -9,18 +9,6 @@ func WithSlowHook(f func(id string)) Option {
 	return func(c *config) { c.slowHook = f }
 }
 
-// WithClock makes the profiler's timers (admission, triggers, capture deadlines, goroutine snapshots)
-// follow c.
-func WithClock(c *FakeClock) Option {
-	return func(cfg *config) { cfg.clock = c }
-}
-
-// FakeClock is a clock tests move by hand.
-type FakeClock = fakeClock
-
-// NewFakeClock returns a FakeClock at a fixed time.
-func NewFakeClock() *FakeClock { return newFakeClock() }
-
 // WithResourceReader replaces the runtime's readings with read's: CPU, heap, goroutines, scheduling
 // latency, in Resource units (NaN: unknown).
 func WithResourceReader(read func() [4]float64) Option {

@@ -33,7 +33,6 @@ type Option func(*config)
 type config struct {
 	inflight           *agent.InFlight // nil: no per-request labels, no slow-request captures
 	logger             *zap.Logger     // never nil after newConfig
-	clock              clock           // never nil after newConfig
 	cpuChunk           time.Duration
 	cpuRing            time.Duration               // 0: record CPU only while a capture needs it
 	flight             *trace.FlightRecorderConfig // nil: no flight recorder
@@ -73,9 +72,6 @@ func newConfig(opts []Option) config {
 	}
 	if c.logger == nil {
 		c.logger = zap.NewNop()
-	}
-	if c.clock == nil {
-		c.clock = realClock{}
 	}
 	return c
 }

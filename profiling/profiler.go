@@ -63,7 +63,7 @@ func New(opts ...Option) (*Profiler, error) {
 	p := &Profiler{
 		cfg:         cfg,
 		log:         cfg.logger,
-		adm:         newAdmission(cfg.clock, cfg.maxConcurrent, cfg.rateN, cfg.ratePer, cfg.routeCooldown),
+		adm:         newAdmission(cfg.maxConcurrent, cfg.rateN, cfg.ratePer, cfg.routeCooldown),
 		cpu:         newCPUSampler(cfg.cpuChunk, cfg.cpuRing),
 		quit:        make(chan struct{}),
 		slow:        make(map[*agent.Request]*slowCapture),

@@ -106,13 +106,12 @@ func (s *ruleState) fire(now time.Time) {
 // triggerChecker is the goroutine that checks the resources every interval. It never blocks: reading
 // the resources does not, admission is a short lock, and a capture runs on its own goroutine.
 type triggerChecker struct {
-	p     *Profiler
-	rules []*ruleState
-	read  func() resourceValues
-	tick  <-chan time.Time
-	stop  func()
-	quit  chan struct{}
-	done  chan struct{}
+	p      *Profiler
+	rules  []*ruleState
+	read   func() resourceValues
+	ticker *time.Ticker
+	quit   chan struct{}
+	done   chan struct{}
 }
 
 func (p *Profiler) newTriggerChecker() *triggerChecker {
@@ -130,19 +129,19 @@ func (p *Profiler) newTriggerChecker() *triggerChecker {
 		read = newResourceReader().read
 	}
 	tc := &triggerChecker{p: p, rules: rules, read: read, quit: make(chan struct{}), done: make(chan struct{})}
-	tc.tick, tc.stop = p.cfg.clock.NewTicker(p.cfg.triggerInterval)
+	tc.ticker = time.NewTicker(p.cfg.triggerInterval)
 	tc.read() // the first reading starts the CPU and latency deltas
 	return tc
 }
 
 func (tc *triggerChecker) run() {
 	defer close(tc.done)
-	defer tc.stop()
+	defer tc.ticker.Stop()
 	for {
 		select {
 		case <-tc.quit:
 			return
-		case <-tc.tick:
+		case <-tc.ticker.C:
 			tc.check()
 		}
 	}
@@ -150,7 +149,7 @@ func (tc *triggerChecker) run() {
 
 func (tc *triggerChecker) check() {
 	p := tc.p
-	now := p.cfg.clock.Now()
+	now := time.Now()
 	v := tc.read()
 	for _, rs := range tc.rules {
 		ev := rs.check(now, v[resourceIndex(rs.resource)])
@@ -201,19 +200,19 @@ func (p *Profiler) startTrigger(ev *ResourceEvent) bool {
 	p.mu.Unlock()
 	// The capture's deadline is set here, on the checker's goroutine, so that it follows the trigger in
 	// the clock's order.
-	after, stop := p.cfg.clock.NewTimer(p.cfg.triggerInterval)
+	after := time.NewTimer(p.cfg.triggerInterval)
 	p.stats.captures.Add(1)
 	p.stats.triggers.Add(1)
 	p.log.Info("profiling: resource trigger", zap.String("profile.id", c.ID), zap.String("resource", string(ev.Resource)),
 		zap.Float64("value", ev.Value), zap.String("rule", ev.Rule), zap.Float64("threshold", ev.Threshold))
-	go p.runTrigger(c, after, stop)
+	go p.runTrigger(c, after)
 	return true
 }
 
 // runTrigger collects a resource trigger's capture: the goroutine and heap profiles now, the CPU
 // profile from one check interval before the trigger to one after it (the ring has the part before),
 // and the flight recorder at the end.
-func (p *Profiler) runTrigger(c *Capture, after <-chan time.Time, stop func()) {
+func (p *Profiler) runTrigger(c *Capture, after *time.Timer) {
 	defer p.wg.Done()
 	defer p.adm.done()
 	from := c.Time.Add(-p.cfg.triggerInterval)
@@ -234,10 +233,10 @@ func (p *Profiler) runTrigger(c *Capture, after <-chan time.Time, stop func()) {
 		c.Heap = heap.Bytes()
 	}
 	select {
-	case <-after:
+	case <-after.C:
 	case <-p.quit:
 	}
-	stop()
+	after.Stop()
 	c.End = time.Now()
 	p.assemble(c, hold, from, "", "", goroutines)
 	p.submit(c)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hotpath-apm/hotpath/profiling"
@@ -26,15 +27,20 @@ func (b blockingUploader) Upload(ctx context.Context, c *profiling.Capture) erro
 // TestCheckerNeverBlocks: with a rule that fires at every check and an uploader stuck on its first
 // capture, the checker still reads the resources at every tick (each tick waits for the reading, so a
 // blocked checker fails the test) and starts a capture at each; the captures that cannot be queued for
-// upload are dropped and counted, and after Close every capture is accounted for.
+// upload are dropped and counted, and after Close every capture is accounted for. It runs in a synctest
+// bubble: time.Sleep moves the clock past the next check, and the checker's reading is waited for.
 func TestCheckerNeverBlocks(t *testing.T) {
+	holdCPUProfiler(t)
+	synctest.Test(t, testCheckerNeverBlocks)
+}
+
+func testCheckerNeverBlocks(t *testing.T) {
 	const ticks = 12
-	clock := profiling.NewFakeClock()
 	values := make(chan [4]float64, 1)
 	reads := make(chan struct{}, 1)
 	values <- [4]float64{50, 1, 1, 0} // New's first reading
 	up := blockingUploader{started: make(chan struct{}, 1)}
-	p := newProfiler(t, profiling.WithClock(clock), profiling.WithUploader(up),
+	p := newProfiler(t, profiling.WithUploader(up),
 		profiling.WithoutCPURing(), profiling.WithoutFlightRecorder(),
 		profiling.WithRateLimit(1000, time.Second), profiling.WithMaxConcurrentCaptures(1000),
 		profiling.WithTrigger(profiling.ResourceCPU, profiling.Rule{Abs: 80, Cooldown: time.Nanosecond}),
@@ -47,11 +53,11 @@ func TestCheckerNeverBlocks(t *testing.T) {
 	<-reads
 	for i := range ticks {
 		values <- [4]float64{90, 1, 1, 0}
-		clock.Advance(time.Second)
+		time.Sleep(time.Second)
 		waitFor(t, reads, "the checker to read the resources")
 		if i == 2 {
-			// The capture of check 0 set its timer during check 0, which ended before read 1: advance
-			// 2 fired it.
+			// The capture of check 0 waited one interval, to the time of check 1, and was uploaded
+			// then.
 			waitFor(t, up.started, "the first upload")
 		}
 	}
@@ -80,24 +86,19 @@ func parkedInTrigger(started *sync.WaitGroup, release <-chan struct{}) {
 	<-release
 }
 
-// TestGoroutineTrigger reads the real runtime: a goroutine pile-up past the absolute rule is captured,
-// and the goroutine profile shows where the goroutines are (and the CPU, heap and trace parts exist).
+// TestGoroutineTrigger reads the real runtime, on the real clock: a goroutine pile-up past the absolute
+// rule is captured at the next check, and the goroutine profile shows where the goroutines are (and the
+// CPU, heap and trace parts exist). The rule's cooldown (a minute) keeps it to one capture.
 func TestGoroutineTrigger(t *testing.T) {
 	const pile = 500
-	clock := profiling.NewFakeClock()
 	got := make(collected, 1)
-	threshold := float64(runtime.NumGoroutine() + pile/2)
-	p := newProfiler(t, profiling.WithClock(clock), profiling.WithUploader(got),
-		profiling.WithTrigger(profiling.ResourceGoroutines, profiling.Rule{Abs: threshold}),
-		profiling.WithTriggerInterval(time.Second))
 	release := make(chan struct{})
 	defer close(release)
+	threshold := float64(runtime.NumGoroutine() + pile/2)
 	parkGoroutines(pile, release)
-	created := clock.Created()
-	waitFor(t, created, "the checker's ticker")
-	clock.Advance(time.Second) // the check: it fires, and sets the capture's timer
-	waitFor(t, created, "the capture's timer")
-	clock.Advance(time.Second) // the capture's wait is over
+	p := newProfiler(t, profiling.WithUploader(got),
+		profiling.WithTrigger(profiling.ResourceGoroutines, profiling.Rule{Abs: threshold}),
+		profiling.WithTriggerInterval(250*time.Millisecond))
 	c := waitFor(t, got, "the capture")
 	if c.Trigger != profiling.TriggerGoroutines || c.Resource == nil || c.Resource.Rule != "abs" ||
 		c.Resource.Value < threshold || c.Request != nil {
