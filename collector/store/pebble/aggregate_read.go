@@ -135,8 +135,16 @@ func (s *Store) EndpointAggregates(ctx context.Context, service string, from, to
 		return nil, errors.New("store: aggregate: a service is required")
 	}
 	lo, hi := s.minuteRange(from, to)
+	return s.namedAggregates(ctx, lo, hi, func(b []byte, p uint32) []byte {
+		return aggPrefix(b, p, service, aggEndpoint, "", false)
+	})
+}
+
+// namedAggregates adds up, per transaction name, the latency aggregates under prefix (a prefix
+// followed by the escaped name and the minute) whose minute is in [lo, hi).
+func (s *Store) namedAggregates(ctx context.Context, lo, hi int64, prefix func(b []byte, p uint32) []byte) (map[string]collector.Aggregate, error) {
 	deltas := map[string]*namedLatency{}
-	err := s.eachAggregate(ctx, service, aggEndpoint, "", false, lo, hi, func(name string, v []byte) error {
+	err := s.eachAggregateUnder(ctx, lo, hi, false, "", prefix, func(name string, _ int64, v []byte) error {
 		d := deltas[name]
 		if d == nil {
 			d = &namedLatency{hist: newDenseHistogram()}
@@ -176,6 +184,11 @@ func (s *Store) Breakdown(ctx context.Context, service, name string, from, to ti
 	if err != nil {
 		return nil, err
 	}
+	return sortedBreakdown(d), nil
+}
+
+// sortedBreakdown returns d sorted by Sum, largest first (never nil).
+func sortedBreakdown(d spanTypes) []collector.SpanTypeTime {
 	out := []collector.SpanTypeTime(d)
 	if out == nil {
 		out = []collector.SpanTypeTime{}
@@ -183,7 +196,7 @@ func (s *Store) Breakdown(ctx context.Context, service, name string, from, to ti
 	slices.SortFunc(out, func(a, b collector.SpanTypeTime) int {
 		return cmp.Or(cmp.Compare(b.Sum, a.Sum), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Subtype, b.Subtype))
 	})
-	return out, nil
+	return out
 }
 
 // eachAggregate calls fn with the transaction name and the value of each aggregate key of service at
@@ -191,6 +204,16 @@ func (s *Store) Breakdown(ctx context.Context, service, name string, from, to ti
 // keys read are name's; without, every name's (and fn gets each key's).
 func (s *Store) eachAggregate(ctx context.Context, service string, level byte, name string, withName bool, lo, hi int64,
 	fn func(name string, v []byte) error) error {
+	return s.eachAggregateUnder(ctx, lo, hi, withName, name, func(b []byte, p uint32) []byte {
+		return aggPrefix(b, p, service, level, name, withName)
+	}, func(name string, _ int64, v []byte) error { return fn(name, v) })
+}
+
+// eachAggregateUnder is eachAggregate for the keys under prefix(b, partition) (appended to b): with
+// withName, each followed by the minute only (and fn gets name); without, by an escaped name and the
+// minute; fn also gets the key's minute.
+func (s *Store) eachAggregateUnder(ctx context.Context, lo, hi int64, withName bool, name string,
+	prefixOf func(b []byte, p uint32) []byte, fn func(name string, minute int64, v []byte) error) error {
 	it, err := s.iter(ctx, ksAgg)
 	if err != nil {
 		return err
@@ -198,7 +221,7 @@ func (s *Store) eachAggregate(ctx context.Context, service string, level byte, n
 	defer it.Close()
 	var prefix []byte
 	for _, p := range selectPartitions(s.parts.snapshot(), minuteTime(lo), minuteTime(hi)) {
-		prefix = aggPrefix(prefix[:0], p.P, service, level, name, withName)
+		prefix = prefixOf(prefix[:0], p.P)
 		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
 			keyName, rest := name, it.Key()[len(prefix):]
 			if !withName {
@@ -210,10 +233,11 @@ func (s *Store) eachAggregate(ctx context.Context, service string, level byte, n
 			if len(rest) != 8 {
 				return fmt.Errorf("store: bad aggregate key %q", it.Key())
 			}
-			if m := int64(binary.BigEndian.Uint64(rest) ^ 1<<63); m < lo || m >= hi {
+			m := int64(binary.BigEndian.Uint64(rest) ^ 1<<63)
+			if m < lo || m >= hi {
 				continue
 			}
-			if err := fn(keyName, it.Value()); err != nil {
+			if err := fn(keyName, m, it.Value()); err != nil {
 				return fmt.Errorf("store: aggregate %q: %w", it.Key(), err)
 			}
 		}

@@ -28,6 +28,7 @@ type aggInput struct {
 	name    bufRange // escaped transaction name
 	typ     bufRange // transaction type, or span type
 	subtype bufRange
+	ver     bufRange // escaped service.version, empty when there is none (version_aggregate.go)
 	minute  int64
 	micros  int64   // transaction duration, or self-time sum
 	count   int64   // breakdown: self-time count
@@ -52,11 +53,13 @@ func (r *pendingWrite) prepareAggregate(e *collector.Event) {
 			in.outcome = 'f'
 		}
 		in.typ = r.appendToBuf(t.Type)
+		in.ver = r.appendVersion(e.Service.Version)
 	case e.Kind == collector.KindMetricset && e.Transaction != nil && e.Span != nil && e.Span.SelfTime != nil:
 		st := e.Span.SelfTime
 		in.level, in.micros, in.count, name = aggBreakdown, max(int64(st.Sum/time.Microsecond), 0), max(st.Count, 0), e.Transaction.Name
 		in.typ = r.appendToBuf(e.Span.Type)
 		in.subtype = r.appendToBuf(e.Span.Subtype)
+		in.ver = r.appendVersion(e.Service.Version)
 	default:
 		return
 	}
@@ -132,10 +135,12 @@ func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*pendin
 			if in.level == aggBreakdown {
 				d := w.breakdown(w.aggKey(p, r.bytes(in.svc), aggBreakdown, r.bytes(in.name), in.minute))
 				d.types.add(r.bytes(in.typ), r.bytes(in.subtype), in.count, in.micros)
+				w.addVersionBreakdown(p, r, in)
 				continue
 			}
 			w.latency(w.aggKey(p, r.bytes(in.svc), aggService, []byte(escapedEmpty), in.minute), nil).add(in)
 			w.latency(w.aggKey(p, r.bytes(in.svc), aggEndpoint, r.bytes(in.name), in.minute), r.bytes(in.typ)).add(in)
+			w.addVersion(p, r, in)
 		}
 	}
 	for i := range w.lat {
