@@ -87,7 +87,7 @@ func openBenchStore(b *testing.B) *benchStore {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	api, err := query.New(query.Config{Store: s, Logger: zap.NewNop(), Now: func() time.Time { return end }, Timeout: time.Minute})
+	api, err := query.New(query.Config{Store: s, Compare: s, Logger: zap.NewNop(), Now: func() time.Time { return end }, Timeout: time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}

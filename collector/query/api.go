@@ -33,6 +33,10 @@ type Config struct {
 	// answer 404.
 	Queries QueryShapeReader
 
+	// Compare reads what comparisons need beyond Store (compare_store.go). Default: none, and
+	// /api/v1/versions and /api/v1/compare answer 404.
+	Compare CompareReader
+
 	// Logger receives the errors the API answers 500 with (the request's path and the error; never
 	// the Authorization header). Default: no logging.
 	Logger *zap.Logger
@@ -82,6 +86,7 @@ func New(cfg Config) (*API, error) {
 		a.handle("queries", a.queries)
 		a.handle("query", a.query)
 	}
+	a.handleCompare()
 	a.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusNotFound, errorJSON{Error: "no such API endpoint: " + r.URL.Path +
 			" (see the query package's documentation for the endpoints)"})

@@ -92,17 +92,24 @@ func (a *API) breakdown(ctx context.Context, _ *http.Request, p *params) (any, e
 	if err != nil {
 		return nil, err
 	}
-	out := breakdownJSON{rangeJSON: rangeJSON{from, to}, Service: service, Name: name, Types: make([]spanTypeJSON, 0, len(types))}
+	out := breakdownJSON{rangeJSON: rangeJSON{from, to}, Service: service, Name: name}
+	out.TotalUS, out.Types = spanTypesJSON(types)
+	return out, nil
+}
+
+// spanTypesJSON returns the total self time of types and each one's JSON, with its share of it.
+func spanTypesJSON(types []collector.SpanTypeTime) (totalUS int64, out []spanTypeJSON) {
 	for _, t := range types {
-		out.TotalUS += int64(t.Sum / time.Microsecond)
+		totalUS += int64(t.Sum / time.Microsecond)
 	}
+	out = make([]spanTypeJSON, 0, len(types))
 	for _, t := range types {
 		us := int64(t.Sum / time.Microsecond)
 		share := 0.0
-		if out.TotalUS > 0 {
-			share = round6(float64(us) / float64(out.TotalUS))
+		if totalUS > 0 {
+			share = round6(float64(us) / float64(totalUS))
 		}
-		out.Types = append(out.Types, spanTypeJSON{Type: t.Type, Subtype: t.Subtype, Count: t.Count, SumUS: us, Share: share})
+		out = append(out, spanTypeJSON{Type: t.Type, Subtype: t.Subtype, Count: t.Count, SumUS: us, Share: share})
 	}
-	return out, nil
+	return totalUS, out
 }
