@@ -160,6 +160,56 @@
 // transactions by their label served_by (elasticsearch: the backend answered; emergency_cache; rejected:
 // nobody did); decisions by breaker_decision. 404 with a store that keeps no failover aggregates.
 //
+// # Comparisons
+//
+// Did version 1.5.0 (or cluster es7, or today) make an endpoint faster, slower, or change nothing, and
+// how sure is that: two populations of one service's transactions, compared endpoint by endpoint with
+// the statistics of package collector/query/compare (its documentation says how each figure is
+// computed and why).
+//
+// GET /api/v1/versions?service=&from=&to=
+//
+// The service.versions of a service's transactions in the range, the first seen first:
+// {"from", "to", "service", "versions": [{"version", "first_seen", "last_seen", "count"}]}. first_seen
+// is the start of the first minute with a transaction of the version, last_seen the end of the last.
+// Transactions sent without a service.version are in none.
+//
+// GET /api/v1/compare?service=&by=&a=&b=&from=&to=&name=
+//
+// by is version (a and b are two versions), label:<key> (a and b are two values of the transaction
+// label key: by=label:es_cluster&a=es2&b=es7) or time (a_from, a_to, b_from and b_to instead of a, b,
+// from and to: two windows, as from and to are read). The answer: {"service", "by", "a", "b", "a_from",
+// "a_to", "b_from", "b_to", "name", "min_count", "scanned", "truncated", "endpoints": [{"name",
+// "a": {"count", "p50_us", "p95_us", "p99_us", "error_rate"}, "b": {...}, "p50": {"delta_us", "ci_us":
+// [lo, hi], "p_value"}, "p95": {...}, "p99": {...}, "p_value", "q_value", "verdict", "reason",
+// "mann_whitney": {"u", "prob_b_slower", "p_value"}, "ks": {"d", "p_value"}, "errors": {"delta", "ci",
+// "p_value", "q_value", "verdict"}}], "histograms", "breakdown"}. For a time comparison a and b are the
+// windows as RFC 3339 intervals ("2026-03-01T10:00:00Z/2026-03-01T11:00:00Z").
+//
+// Every endpoint with transactions on either side is listed, the slower first, then the faster (each
+// by q_value), then no_change and too_few. delta_us is B − A; ci_us its 95% interval, null when a side
+// has fewer than 5 transactions beyond the percentile. p_value tests that the two distributions are
+// the same; q_value is its Benjamini–Hochberg adjustment across the comparison's endpoints (with name,
+// still across all of them, so that the one endpoint shows what the table shows). verdict is faster,
+// slower, no_change or too_few (fewer than min_count, 100, transactions on a side; then p_value,
+// q_value, mann_whitney and ks are null); reason says why in a sentence. errors compares the error
+// rates: delta (B − A), its 95% interval, the test's p- and q-values, and a verdict more_errors,
+// fewer_errors, no_change or too_few.
+//
+// With name, the answer holds that endpoint only, and "histograms": {"a": [...], "b": [...]}, the
+// latency histograms of the two sides as /api/v1/endpoint draws them (the same bars, so they
+// overlay). "breakdown": {"a": {"total_us", "types": [...]}, "b": {...}} is where the time went on each
+// side (of name's transactions, or of all), as /api/v1/breakdown shows it: for versions, from the
+// breakdown metricsets of the agents reporting each version; for time windows, each window's; null
+// for labels (breakdown metrics carry no transaction labels).
+//
+// Versions and time windows read the per-minute aggregates (per version and transaction name, kept
+// by the store for every service.version), so they cost what /api/v1/endpoints costs. Labels are not
+// aggregated: a label comparison reads the stored transactions of the service in the range, at most
+// MaxCompareTransactions (2,000,000; scanned says how many were read, truncated that there were more).
+// Without a store that keeps per-version aggregates (Config.Compare), versions and compare by version
+// or label answer 404.
+//
 // # Profiles
 //
 // The profiles the collector received at /intake/v2/profile (hotpath's captures of slow requests and
@@ -210,9 +260,9 @@
 //
 // # Cost
 //
-// services, endpoints, endpoint and breakdown read one pre-aggregated value per minute of the range
-// (per service or per transaction name), never the transactions, so their cost grows with the range and
-// the number of names, not with the traffic. transactions reads the store's indexes (by time, or by
+// services, endpoints, endpoint, breakdown, versions and compare (by version or time) read one
+// pre-aggregated value per minute of the range (per service, transaction name or version), never the
+// transactions, so their cost grows with the range and the number of names, not with the traffic. transactions reads the store's indexes (by time, or by
 // duration for the slowest first), and a trace one index lookup per stored day plus its events. The
 // floors, measured over a store of 1M transactions and 5M spans, are in BENCHMARKS.md ("Query API").
 package query
