@@ -40,6 +40,8 @@ const (
 	demoMaxRate = 1000
 	// demoService and segmenterService name the two traced services.
 	demoService      = "search"
+	demoOldVersion   = "1.4.2" // the search service with the example's trouble
+	demoNewVersion   = "1.5.0" // beside it, with the trouble fixed
 	segmenterService = "segmenter"
 	// demoEnvironment is the services' environment in their metadata.
 	demoEnvironment = "demo"
@@ -207,19 +209,27 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) (err er
 	}
 
 	// The agents of the two services, and the profiler of the search service.
-	searchTracer, err := newDemoTracer(demoService, collectorURL)
+	// The search service runs as two versions side by side, as during a deploy: demoOldVersion with
+	// the example's trouble, demoNewVersion with it fixed; the load goes half to each.
+	searchTracer, err := newDemoTracer(demoService, demoOldVersion, collectorURL)
 	if err != nil {
 		return stopAll(err)
 	}
-	segTracer, err := newDemoTracer(segmenterService, collectorURL)
+	newTracer, err := newDemoTracer(demoService, demoNewVersion, collectorURL)
 	if err != nil {
 		searchTracer.Close()
+		return stopAll(err)
+	}
+	segTracer, err := newDemoTracer(segmenterService, "", collectorURL)
+	if err != nil {
+		searchTracer.Close()
+		newTracer.Close()
 		return stopAll(err)
 	}
 	closeTracers := func() error {
 		fctx, cancel := context.WithTimeout(context.Background(), demoStopTimeout)
 		defer cancel()
-		for _, tr := range []*apm.Tracer{searchTracer, segTracer} {
+		for _, tr := range []*apm.Tracer{searchTracer, newTracer, segTracer} {
 			tr.Flush(fctx.Done())
 			tr.Close()
 		}
@@ -264,7 +274,8 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) (err er
 		Trouble:             true,
 		Search: search.Config{Tracer: searchTracer, InFlight: inflight, SlowThreshold: cfg.slowThreshold,
 			Seed: cfg.seed, Failover: search.Failover{On: true, Timeout: cfg.esTimeout}},
-		Overload:    demoOverload(cfg),
+		Beside: &search.Config{Tracer: newTracer, InFlight: inflight, SlowThreshold: cfg.slowThreshold, Seed: cfg.seed,
+			Failover: search.Failover{On: true, Timeout: cfg.esTimeout}},		Overload:    demoOverload(cfg),
 		WarmQueries: search.NewQueryMix(cfg.seed).PopularQueries(),
 		Segmenter:   segmenter.Config{Tracer: segTracer, Seed: cfg.seed},
 		Logger:      log.Named("example"),
@@ -296,7 +307,7 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) (err er
 		runCtx, cancelRun = context.WithTimeout(ctx, cfg.duration)
 	}
 	defer cancelRun()
-	load := newSearchLoad(st.SearchURL, cfg.rate, search.NewQueryMix(cfg.seed), cfg.slowThreshold)
+	load := newSearchLoad([]string{st.SearchURL, st.BesideURL}, cfg.rate, search.NewQueryMix(cfg.seed), cfg.slowThreshold)
 	progress := newProgress(stdout, cfg.progressEvery, func() progressFigures {
 		return progressFigures{load: load.snapshot(), profiles: prof.Stats().Uploaded}
 	})
@@ -361,9 +372,9 @@ func startDemoCollector(cfg demoConfig, dataDir string, log *zap.Logger, stdout 
 	return c, ln, nil
 }
 
-// newDemoTracer returns an Elastic APM tracer for service that sends to the collector at collectorURL.
-// The other ELASTIC_APM_* settings apply as usual.
-func newDemoTracer(service, collectorURL string) (*apm.Tracer, error) {
+// newDemoTracer returns an Elastic APM tracer for service (and its version, when not "") that sends to
+// the collector at collectorURL. The other ELASTIC_APM_* settings apply as usual.
+func newDemoTracer(service, version, collectorURL string) (*apm.Tracer, error) {
 	u, err := url.Parse(collectorURL)
 	if err != nil {
 		return nil, fmt.Errorf("demo: collector URL: %w", err)
@@ -372,7 +383,7 @@ func newDemoTracer(service, collectorURL string) (*apm.Tracer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("demo: %s's agent: %w", service, err)
 	}
-	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: service, ServiceEnvironment: demoEnvironment, Transport: tp})
+	tracer, err := apm.NewTracerOptions(apm.TracerOptions{ServiceName: service, ServiceVersion: version, ServiceEnvironment: demoEnvironment, Transport: tp})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %s's agent: %w", service, err)
 	}
@@ -425,10 +436,15 @@ Slow searches (over %v) start within a minute. Then, in the UI:
   3. Under the waterfall, "Open the flame graphs": the profile captured while that search was running.
      For a long build query, expandSynonyms is on top of the CPU flame graph: the synonym expansion is
      quadratic in the query's length. For a slow segmenter call, the Goroutines tab shows where it waited.
+  4. The service runs as two versions side by side, half the searches each: %s with that trouble, %s
+     with it fixed. "Compare versions" on the endpoint page says, with confidence, what the fix did:
+     %s
 
 %s.
 `, formatRate(cfg.rate), uiURL, collectorURL, st.SearchURL, dataDir, fate, cfg.slowThreshold, demoService, endpoint,
-		"about "+stack.DemoSegmenterSlowDelay.String(), stop)
+		"about "+stack.DemoSegmenterSlowDelay.String(), demoOldVersion, demoNewVersion,
+		uiURL+"?"+url.Values{"page": {"compare"}, "service": {demoService}, "by": {"version"}, "a": {demoOldVersion},
+			"b": {demoNewVersion}, "range": {"15m"}}.Encode(), stop)
 }
 
 func formatRate(r float64) string {

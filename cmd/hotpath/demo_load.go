@@ -28,7 +28,8 @@ const (
 // searchLoad sends the search service search.QueryMix's traffic at a steady rate and measures what the
 // client sees.
 type searchLoad struct {
-	base      string
+	bases     []string // the service's instances (versions), sent to in turn
+	sent      int      // used by run's goroutine only
 	interval  time.Duration
 	mix       *search.QueryMix // used by run's goroutine only
 	slow      time.Duration
@@ -51,10 +52,10 @@ type loadFigures struct {
 
 // newSearchLoad returns a load of rate searches a second drawn from mix, which it then owns; searches
 // answered after slow count as slow.
-func newSearchLoad(base string, rate float64, mix *search.QueryMix, slow time.Duration) *searchLoad {
+func newSearchLoad(bases []string, rate float64, mix *search.QueryMix, slow time.Duration) *searchLoad {
 	t := &http.Transport{MaxIdleConnsPerHost: loadMaxInFlight, IdleConnTimeout: 30 * time.Second}
 	return &searchLoad{
-		base:      base,
+		bases:     bases,
 		interval:  time.Duration(float64(time.Second) / rate),
 		mix:       mix,
 		slow:      slow,
@@ -95,6 +96,8 @@ func (l *searchLoad) run(ctx context.Context) {
 			return
 		}
 		path := l.mix.Next().Path()
+		base := l.bases[l.sent%len(l.bases)]
+		l.sent++
 		select {
 		case slots <- struct{}{}:
 		default:
@@ -107,15 +110,16 @@ func (l *searchLoad) run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			l.search(reqCtx, path)
+			l.search(reqCtx, base+path)
 		}()
 	}
 }
 
-func (l *searchLoad) search(ctx context.Context, path string) {
+// search sends one search to url.
+func (l *searchLoad) search(ctx context.Context, url string) {
 	begin := time.Now()
 	ok := false
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.base+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err == nil {
 		var resp *http.Response
 		if resp, err = l.client.Do(req); err == nil {

@@ -23,7 +23,7 @@ func TestSearchLoadBoundsInFlight(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	load := newSearchLoad(srv.URL, demoMaxRate, search.NewQueryMix(1), time.Hour)
+	load := newSearchLoad([]string{srv.URL}, demoMaxRate, search.NewQueryMix(1), time.Hour)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

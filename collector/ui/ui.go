@@ -12,6 +12,11 @@
 //	                                            coloured by type, Elasticsearch's took); a click shows a span's
 //	                                            details (db.statement, labels, HTTP); the transaction's profile
 //	/ui/?page=errors&service=S                  errors grouped by grouping key
+//	/ui/?page=compare&service=S&by=version&a=A&b=B&name=N
+//	                                            Compare: each endpoint (or N) in A against B (versions, the
+//	                                            newest two by default; by=label:K, or by=time with a_from,
+//	                                            a_to, b_from, b_to): deltas, 95% intervals, q, a verdict
+//	                                            chip; for N, the histograms overlaid and the breakdowns
 //	/ui/?page=profile&id=P&trace=ID&tx=TX       a profile: CPU and goroutine flame graphs (a click zooms), the
 //	                                            largest functions or where the goroutines waited, the sample
 //	                                            count said honestly, downloads for go tool pprof and go tool
@@ -22,8 +27,9 @@
 //
 // The files are plain ES modules and CSS, no build step and no third-party code: app.js (pages and
 // routing), nav.js (links between pages, keeping the time range), api.js (the query API client),
-// chart.js (SVG line and bar charts), waterfall.js, profile.js (a transaction's profile under its
-// waterfall, and the profile page), flamegraph.js (a DOM flame graph of the API's frame tree),
+// chart.js (SVG line and bar charts, with version markers), compare.js (the Compare view: two
+// versions, label values or time windows of a service, endpoint by endpoint), waterfall.js,
+// profile.js (a transaction's profile under its waterfall, and the profile page), flamegraph.js (a DOM flame graph of the API's frame tree),
 // format.js and dom.js (which builds elements from text only, so no data from the API is ever parsed
 // as HTML).
 package ui

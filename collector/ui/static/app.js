@@ -8,6 +8,7 @@ import { current, link } from './nav.js';
 import { lineChart, barChart } from './chart.js';
 import { renderWaterfall } from './waterfall.js';
 import { renderProfile, profilePage } from './profile.js';
+import { comparePage } from './compare.js';
 
 const ranges = [['15m', 'Last 15 minutes'], ['1h', 'Last hour'], ['6h', 'Last 6 hours'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days']];
 const main = document.getElementById('app');
@@ -177,6 +178,7 @@ async function overview(box, signal) {
         el('span', { class: 'chip' }, fmt.perMinute(svc.throughput_per_minute)),
         el('span', { class: `chip${svc.error_rate > 0.05 ? ' bad' : ''}` }, `errors ${fmt.rate(svc.error_rate)}`),
         el('span', { class: 'chip' }, `p99 ${fmt.us(svc.latency_us?.p99)}`)),
+      link({ page: 'compare', service: svc.name }, 'compare →', { class: 'side-link compare-link' }),
       link({ page: 'errors', service: svc.name }, 'errors →', { class: 'side-link' }));
     const body = el('div', { class: 'card-body' }, loading('endpoints'));
     box.append(el('section', { class: 'card service', 'data-service': svc.name }, head, body));
@@ -203,7 +205,8 @@ async function endpointPage(box, signal) {
   }
   box.replaceChildren(
     el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service)),
-    el('h1', {}, name || `${service} (all transactions)`));
+    el('h1', {}, name || `${service} (all transactions)`,
+      link({ page: 'compare', service, name }, 'Compare versions →', { class: 'side-link compare-link' })));
   const summary = el('div', {}, loading('figures'));
   box.append(summary);
   const grid = el('div', { class: 'grid' });
@@ -211,8 +214,10 @@ async function endpointPage(box, signal) {
 
   const params = { service, name, ...timeParams() };
   let detail;
-  const load = () => get('endpoint', params, signal).then((d) => {
+  let versions = [];
+  const load = () => Promise.all([get('endpoint', params, signal), get('versions', { service, ...timeParams() }, signal).catch(() => null)]).then(([d, v]) => {
     detail = d;
+    versions = v?.versions || [];
     summary.replaceChildren(tiles(d));
     renderCharts();
   }).catch((err) => failure(summary, err, load));
@@ -237,6 +242,8 @@ async function endpointPage(box, signal) {
       points: d.series.map((p) => ({ t: new Date(p.start), values: p.latency_us ? [p.latency_us.p50, p.latency_us.p95, p.latency_us.p99] : [null, null, null] })),
       series: [{ name: 'p50', cls: 's-p50' }, { name: 'p95', cls: 's-p95' }, { name: 'p99', cls: 's-p99' }],
       yFormat: fmt.us,
+      // A marker where each service.version but the first seen in the range starts.
+      markers: versions.slice(1).map((v) => ({ t: new Date(v.first_seen), label: v.version })),
     });
     const hist = el('div', { class: 'histogram' });
     hb.replaceChildren(hist);
@@ -425,9 +432,9 @@ export function render() {
   const page = current().get('page') || 'overview';
   const box = el('main', { 'data-page': page });
   main.replaceChildren(header(), box, footer());
-  const pages = { overview, endpoint: endpointPage, trace: tracePage, errors: errorsPage, profile: profilePage };
+  const pages = { overview, endpoint: endpointPage, trace: tracePage, errors: errorsPage, profile: profilePage, compare: (b, sig) => comparePage(b, sig, navigate) };
   const fn = pages[page] || overview;
-  const titles = { overview: 'Services', endpoint: current().get('name') || 'Endpoint', trace: 'Trace', errors: 'Errors', profile: 'Profile' };
+  const titles = { overview: 'Services', endpoint: current().get('name') || 'Endpoint', trace: 'Trace', errors: 'Errors', profile: 'Profile', compare: 'Compare' };
   document.title = `${titles[page] || 'Services'} · hotpath`;
   box.append(loading(page === 'overview' ? 'services' : page));
   fn(box, signal).catch((err) => failure(box, err, render));

@@ -36,7 +36,8 @@ function responsive(container, draw) {
 }
 
 // lineChart draws series over time. opts: points [{t: Date, values: [number|null...]}], series
-// [{name, cls}], yFormat(value) for the axis and the tooltip, height.
+// [{name, cls}], yFormat(value) for the axis and the tooltip, height, markers [{t: Date, label}]
+// (vertical lines at events, such as a new version).
 export function lineChart(container, opts) {
   container.classList.add('chart');
   const { points, series, yFormat } = opts;
@@ -92,6 +93,14 @@ export function lineChart(container, opts) {
         }
       });
     });
+    // Markers (a new service.version): a dashed line and a label at their time.
+    for (const mk of opts.markers || []) {
+      const t = mk.t.getTime();
+      if (t < t0 || t > t1) continue;
+      const mg = svgEl('g', { class: 'marker', 'data-marker': mk.label }, svg);
+      svgEl('line', { x1: x(t), x2: x(t), y1: m.top, y2: m.top + h }, mg);
+      svgEl('text', { x: x(t) + 3, y: m.top + 10 }, mg).textContent = mk.label;
+    }
     // Hover: a cursor line and the values of the nearest point.
     const cursor = svgEl('line', { y1: m.top, y2: m.top + h, class: 'cursor', visibility: 'hidden' }, svg);
     const tip = document.createElement('div');

@@ -71,6 +71,12 @@ type Config struct {
 	Search search.Config
 	// SearchAddr is where the service listens. Default: loopback.DefaultAddr (127.0.0.1, any port).
 	SearchAddr string
+	// Beside, when set, starts a second search service beside the first, on the same segmenter and
+	// Elasticsearch, with this configuration (Start fills its URLs; Trouble does not apply to it): another
+	// version of the service, as a deploy runs old and new side by side (the demo's 1.5.0, with the
+	// trouble fixed, beside 1.4.2). Give it a tracer of its own reporting its service.version.
+	// Default: none.
+	Beside *search.Config
 
 	// Trouble turns on the example's deliberate problems with the demo's settings, where Search.Trouble
 	// and Segmenter leave them zero: quadratic synonyms, DemoHeavyRanking, and the segmenter's
@@ -97,6 +103,8 @@ type Stack struct {
 	ElasticsearchURL string             // the cluster or the stand-in
 	StandIn          *esstandin.StandIn // the stand-in, nil with a real cluster
 	Service          *search.Service    // the search service
+	BesideURL        string             // the second search service (Config.Beside), or ""
+	Beside           *search.Service    // the second search service, or nil
 	Products         []catalog.Product  // the catalog loaded (nil with a cluster and no SetupIndex)
 	servers          []*loopback.Server // started, in order
 	segTracer        *apm.Tracer        // owned: closed at Shutdown
@@ -200,6 +208,22 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, fmt.Errorf("stack: search service: %w", err)
 	}
 	st.SearchURL = srv.URL()
+	if cfg.Beside != nil {
+		bc := *cfg.Beside
+		bc.SegmenterURL, bc.ElasticsearchURL = st.SegmenterURL, st.ElasticsearchURL
+		bc.ElasticsearchAPIKey, bc.ElasticsearchCACert = cfg.ElasticsearchAPIKey, cfg.ElasticsearchCACert
+		if bc.Logger == nil {
+			bc.Logger = cfg.Logger.Named("search-beside")
+		}
+		if st.Beside, err = search.New(bc); err != nil {
+			return nil, fmt.Errorf("stack: second search service: %w", err)
+		}
+		srv, err := st.serve("", st.Beside.Handler())
+		if err != nil {
+			return nil, fmt.Errorf("stack: second search service: %w", err)
+		}
+		st.BesideURL = srv.URL()
+	}
 	cfg.Logger.Info("search example running", zap.String("search", st.SearchURL),
 		zap.String("segmenter", st.SegmenterURL), zap.Bool("standin", st.StandIn != nil),
 		zap.Int("products", len(st.Products)))
@@ -245,6 +269,9 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 	st.servers = nil
 	if st.Service != nil {
 		st.Service.Close()
+	}
+	if st.Beside != nil {
+		st.Beside.Close()
 	}
 	if st.segTracer != nil {
 		st.segTracer.Flush(ctx.Done())
