@@ -28,7 +28,7 @@ const (
 // searchLoad sends the search service search.QueryMix's traffic at a steady rate and measures what the
 // client sees.
 type searchLoad struct {
-	bases     []string // the service's instances (versions), sent to in turn
+	bases     []string // the service's instances (versions), sent to in turn, the k-th search to bases[k % len]
 	sent      int      // used by run's goroutine only
 	interval  time.Duration
 	mix       *search.QueryMix // used by run's goroutine only
@@ -96,8 +96,8 @@ func (l *searchLoad) run(ctx context.Context) {
 			return
 		}
 		path := l.mix.Next().Path()
-		base := l.bases[l.sent%len(l.bases)]
 		l.sent++
+		base := l.bases[l.sent%len(l.bases)] // the k-th search (from 1) to bases[k mod len(bases)]
 		select {
 		case slots <- struct{}{}:
 		default:
