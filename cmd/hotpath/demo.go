@@ -437,7 +437,7 @@ Slow searches (over %v) start within a minute. Then, in the UI:
      For a long build query, expandSynonyms is on top of the CPU flame graph: the synonym expansion is
      quadratic in the query's length. For a slow segmenter call, the Goroutines tab shows where it waited.
   4. The service runs as two versions side by side, half the searches each: %s with that trouble, %s
-     with it fixed. "Compare versions" on the endpoint page says, with confidence, what the fix did:
+     with it fixed. "Compare versions" on the endpoint page says what the fix did, and how sure that is:
      %s
 
 %s.

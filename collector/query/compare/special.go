@@ -77,34 +77,30 @@ func betaCF(a, b, x float64) float64 {
 	// billions.
 	for m := 1.0; m <= 100_000; m++ {
 		m2 := 2 * m
-		aa := m * (b - m) * x / ((qam + m2) * (a + m2))
-		d = 1 + aa*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + aa/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		h *= d * c
-		aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-		d = 1 + aa*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + aa/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		del := d * c
+		h *= lentzStep(m*(b-m)*x/((qam+m2)*(a+m2)), &c, &d)
+		del := lentzStep(-(a+m)*(qab+m)*x/((a+m2)*(qap+m2)), &c, &d)
 		h *= del
 		if math.Abs(del-1) < eps {
 			break
 		}
 	}
 	return h
+}
+
+// lentzStep advances the modified Lentz evaluation of a continued fraction by the term aa, updating
+// c and d, and returns the factor the fraction's value is multiplied by.
+func lentzStep(aa float64, c, d *float64) float64 {
+	const tiny = 1e-300
+	*d = 1 + aa**d
+	if math.Abs(*d) < tiny {
+		*d = tiny
+	}
+	*c = 1 + aa/(*c)
+	if math.Abs(*c) < tiny {
+		*c = tiny
+	}
+	*d = 1 / *d
+	return *d * *c
 }
 
 // logChoose is log(n choose k).
