@@ -88,8 +88,8 @@ type Config struct {
 	// Overload schedules the stand-in's overload episodes (esstandin.Config.Overload); DemoOverload is
 	// the demo's. Ignored with a real cluster. Default: none.
 	Overload esstandin.Overload
-	// WarmQueries are loaded into the search service's emergency cache before Start returns, when
-	// Search.Failover is on (search.Service.WarmCache). Default: none.
+	// WarmQueries are loaded into the search service's emergency cache (and the second one's, with
+	// Beside) before Start returns, when Failover is on (search.Service.WarmCache). Default: none.
 	WarmQueries []string
 
 	// Logger logs startup and the parts' logs. Default: none.
@@ -217,6 +217,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		}
 		if st.Beside, err = search.New(bc); err != nil {
 			return nil, fmt.Errorf("stack: second search service: %w", err)
+		}
+		if len(cfg.WarmQueries) > 0 {
+			if _, err := st.Beside.WarmCache(ctx, cfg.WarmQueries); err != nil {
+				return nil, fmt.Errorf("stack: warm the second service's emergency cache: %w", err)
+			}
 		}
 		srv, err := st.serve("", st.Beside.Handler())
 		if err != nil {
