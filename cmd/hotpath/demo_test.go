@@ -248,9 +248,8 @@ func TestDemoEndToEnd(t *testing.T) {
 	ready := make(chan demoRunning, 1)
 	cfg.ready = func(r demoRunning) { ready <- r }
 	cfg.progressEvery = time.Second
-	// The mix's first pasted queries (seed 1) are its 38th, 82nd and 96th searches, which go to 1.4.2
-	// (the even-numbered ones do), the version with the quadratic expansion (and the profiler).
-	// On a machine so busy that many searches are slow, slow segmenter calls and heavy rankings could
+	// The pasted queries go to 1.4.2 (the even-numbered searches do), the version with the quadratic
+	// expansion and the profiler. On a machine so busy that many searches are slow, slow segmenter calls and heavy rankings could
 	// take every turn of the profiler (2 captures at a time, 10 a minute) from the pasted queries: the
 	// test lets it capture every slow search (at most 4 a second).
 	cfg.profilerOpts = []profiling.Option{profiling.WithMaxConcurrentCaptures(32), profiling.WithRateLimit(600, time.Minute)}
