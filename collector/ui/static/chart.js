@@ -5,7 +5,8 @@ import { axisTime } from './format.js';
 
 const svgNS = 'http://www.w3.org/2000/svg';
 
-function svgEl(name, attrs = {}, parent) {
+// svgEl creates an SVG element with attributes, appended to parent when given.
+export function svgEl(name, attrs = {}, parent) {
   const e = document.createElementNS(svgNS, name);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   if (parent) parent.appendChild(e);

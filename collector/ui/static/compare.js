@@ -7,15 +7,8 @@ import { get } from './api.js';
 import * as fmt from './format.js';
 import { el, message, loading, table } from './dom.js';
 import { current, href, link } from './nav.js';
+import { svgEl } from './chart.js';
 
-const svgNS = 'http://www.w3.org/2000/svg';
-
-function svgEl(name, attrs = {}, parent) {
-  const e = document.createElementNS(svgNS, name);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (parent) parent.appendChild(e);
-  return e;
-}
 
 // delta formats a change in µs with its sign.
 function delta(v) {

@@ -198,10 +198,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if st.Service, err = search.New(sc); err != nil {
 		return nil, fmt.Errorf("stack: %w", err)
 	}
-	if len(cfg.WarmQueries) > 0 {
-		if _, err := st.Service.WarmCache(ctx, cfg.WarmQueries); err != nil {
-			return nil, fmt.Errorf("stack: warm the emergency cache: %w", err)
-		}
+	if _, err := st.Service.WarmCache(ctx, cfg.WarmQueries); err != nil {
+		return nil, fmt.Errorf("stack: warm the emergency cache: %w", err)
 	}
 	srv, err := st.serve(cfg.SearchAddr, st.Service.Handler())
 	if err != nil {
@@ -218,10 +216,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		if st.Beside, err = search.New(bc); err != nil {
 			return nil, fmt.Errorf("stack: second search service: %w", err)
 		}
-		if len(cfg.WarmQueries) > 0 {
-			if _, err := st.Beside.WarmCache(ctx, cfg.WarmQueries); err != nil {
-				return nil, fmt.Errorf("stack: warm the second service's emergency cache: %w", err)
-			}
+		if _, err := st.Beside.WarmCache(ctx, cfg.WarmQueries); err != nil {
+			return nil, fmt.Errorf("stack: warm the second service's emergency cache: %w", err)
 		}
 		srv, err := st.serve("", st.Beside.Handler())
 		if err != nil {
