@@ -473,8 +473,11 @@ func (x *Exporter) read(ctx context.Context, pos uint64, free <-chan *batch, wor
 				return fmt.Errorf("elasticsearch: read store: %w", err)
 			}
 			if len(recs) > 0 {
+				now := time.Now()
 				if deadline.IsZero() {
-					deadline = time.Now().Add(x.cfg.FlushInterval)
+					deadline = now.Add(x.cfg.FlushInterval)
+				} else if !now.Before(deadline) {
+					break // events keep coming, too few to fill the batch: its oldest has waited enough
 				}
 				continue
 			}

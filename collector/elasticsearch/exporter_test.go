@@ -457,3 +457,26 @@ func TestLagFromTheCursorWhileElasticsearchNeverAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestFlushIntervalWhileReading: a batch is sent once its oldest event has waited FlushInterval, also
+// while the reader still finds more events at every read (a backlog, or intake faster than the reader)
+// and the batch is far from FlushBytes. The reader used to check the interval only when the store had
+// nothing new, so a collector restarted with a backlog, or under steady load, held its first batch
+// until FlushBytes filled.
+func TestFlushIntervalWhileReading(t *testing.T) {
+	s := estest.NewServer()
+	defer s.Close()
+	st := openStore(t, t.TempDir())
+	events := makeEvents(0, 3000) // several reads; rendering them takes longer than the interval
+	store(t, st, events)
+	cfg := testConfig(t, s, nil)
+	cfg.FlushInterval = time.Millisecond
+	cfg.FlushBytes = 64 << 20
+	r := start(t, cfg, st)
+	r.waitConfirmed(t, st.LastSeq()+1)
+	_ = r.stop(t)
+	checkDelivered(t, expected(t, events), s.Docs())
+	if n := s.BulkRequests(); n < 2 {
+		t.Fatalf("%d bulk request for 3,000 events read with a 1 ms flush interval: the batch was not cut", n)
+	}
+}
