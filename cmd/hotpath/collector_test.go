@@ -313,10 +313,16 @@ func TestCollectorGracefulShutdown(t *testing.T) {
 // waitForCond polls cond until it holds, failing after 10 s.
 func waitForCond(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitForCondWithin(t, 10*time.Second, "condition", cond)
+}
+
+// waitForCondWithin polls cond until it holds, failing the test with what after d.
+func waitForCondWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
+			t.Fatalf("%s: not met in %v", what, d)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

@@ -17,7 +17,6 @@ import (
 // (go test ./cmd/hotpath -run TestSIGKILL -count=1 -v -args -sigkill.rounds=50).
 var (
 	sigkillRounds = flag.Int("sigkill.rounds", 4, "TestSIGKILL: how many times the collector is killed")
-	sigkillExport = flag.Bool("sigkill.export", false, "TestSIGKILLExport: run it (a known failure, issue 12)")
 	sigkillSeed   = flag.Uint64("sigkill.seed", 0, "TestSIGKILL: seed of the kill times (0: random, logged)")
 	sigkillMinRun = flag.Duration("sigkill.min", 150*time.Millisecond, "TestSIGKILL: shortest time a collector runs before it is killed")
 	sigkillMaxRun = flag.Duration("sigkill.max", 700*time.Millisecond, "TestSIGKILL: longest time a collector runs before it is killed")
