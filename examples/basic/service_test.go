@@ -138,8 +138,16 @@ func TestService(t *testing.T) {
 	if report.Context.Tags["slow"] != true || report.Context.Tags["seen_running_slow"] != true {
 		t.Errorf("report labels %v", report.Context.Tags)
 	}
-	if n := logs.FilterMessage("request still running past its threshold").Len(); n != 1 {
-		t.Errorf("%d slow-request log lines, want 1", n)
+	// The report, and only it, is slow by design; on a busy machine another request may cross the 50 ms
+	// too, and is logged as well.
+	var reportSlow int
+	for _, e := range logs.FilterMessage("request still running past its threshold").All() {
+		if e.ContextMap()["route"] == "GET /report/{name}" {
+			reportSlow++
+		}
+	}
+	if reportSlow != 1 {
+		t.Errorf("%d slow-request log lines for the report, want 1: %v", reportSlow, logs.All())
 	}
 	searched := logs.FilterMessage("searched").All()
 	if len(searched) != 1 || searched[0].ContextMap()["trace.id"] != search.TraceID {
