@@ -125,6 +125,10 @@ func (s *Service) searchFailover(ctx context.Context, w http.ResponseWriter, log
 	}
 	var fl *failure
 	if errors.As(err, &fl) && !fl.elasticsearch {
+		if fl.status >= http.StatusInternalServerError { // the segmenter failed: nobody answered
+			agent.ServedBy(ctx, agent.ServedRejected)
+			w.Header().Set("X-Served-By", agent.ServedRejected)
+		}
 		writeError(w, fl.status, fl.msg)
 		return
 	}

@@ -239,6 +239,35 @@ func TestSegmenterDown(t *testing.T) {
 	}
 }
 
+// TestSegmenterDownWithFailover: with the breaker on, a search whose segmenter fails is served by
+// nobody (served_by rejected, 502), and the breaker, which counts Elasticsearch's failures only, stays
+// closed.
+func TestSegmenterDownWithFailover(t *testing.T) {
+	e := startStack(t, stack.Config{SegmenterURL: httpServerClosed(t),
+		Search: search.Config{Failover: search.Failover{On: true, TripAfter: 1}}})
+	for range 2 {
+		if status, _, raw := e.get(t, "q=shoes"); status != http.StatusBadGateway || !strings.Contains(raw, "segmenter unavailable") {
+			t.Fatalf("%d %s", status, raw)
+		}
+	}
+	if state, _ := e.st.Service.Breaker().State(); state != "closed" {
+		t.Errorf("breaker %s after segmenter failures", state)
+	}
+	e.flush()
+	n := 0
+	for _, tx := range e.in.Transactions() {
+		if tx.Name == "GET /search" {
+			n++
+			if l := tx.Context.Tags; l["served_by"] != "rejected" || l["breaker_decision"] != "allowed" {
+				t.Errorf("labels %v", l)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d search transactions, want 2", n)
+	}
+}
+
 // httpServerClosed returns the URL of a loopback port nothing listens on.
 func httpServerClosed(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
