@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -46,18 +45,12 @@ const agentConfigFileName = "agent-config.json"
 
 // parseCollectorFlags reads the flags of `hotpath collector`, then the environment for those not given.
 func parseCollectorFlags(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (collectorConfig, error) {
-	fs := flag.NewFlagSet("collector", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotpath collector [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Receives what Elastic APM agents send (APM Server's intake protocol), stores it and serves it.")
-		fmt.Fprintln(stderr, "Point agents at it with ELASTIC_APM_SERVER_URL=http://<listen address>. Every flag may be")
-		fmt.Fprintln(stderr, "given as an environment variable instead: --secret-token is HOTPATH_SECRET_TOKEN (prefer it for")
-		fmt.Fprintln(stderr, "secrets: command lines are visible to other users); HOTPATH_API_KEY takes a comma-separated list.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("collector", stderr,
+		"Receives what Elastic APM agents send (APM Server's intake protocol), stores it and serves it.",
+		"Point agents at it with ELASTIC_APM_SERVER_URL=http://<listen address>. Every flag may be",
+		"given as an environment variable instead: --secret-token is HOTPATH_SECRET_TOKEN (prefer it for",
+		"secrets: command lines are visible to other users); HOTPATH_API_KEY takes a comma-separated list.",
+	)
 	var (
 		cfg       collectorConfig
 		token     secretFlag

@@ -93,20 +93,14 @@ type demoRunning struct {
 
 // parseDemoFlags reads the flags of `hotpath demo`, then the environment for those not given.
 func parseDemoFlags(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (demoConfig, error) {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotpath demo [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Runs, in this process, the collector (with a temporary data directory), the example search")
-		fmt.Fprintln(stderr, "service (examples/search: a segmenter, Elasticsearch or its stand-in, the service itself),")
-		fmt.Fprintln(stderr, "traced by hotpath's agent and profiled by its profiler, and a shop's search traffic, with the")
-		fmt.Fprintln(stderr, "example's performance problems turned on. It prints the UI's address and what to look at;")
-		fmt.Fprintln(stderr, "Ctrl-C stops it. With ELASTICSEARCH_URL (and ELASTICSEARCH_API_KEY or ELASTICSEARCH_CA_CERT)")
-		fmt.Fprintln(stderr, "the service searches that cluster instead of the stand-in.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("demo", stderr,
+		"Runs, in this process, the collector (with a temporary data directory), the example search",
+		"service (examples/search: a segmenter, Elasticsearch or its stand-in, the service itself),",
+		"traced by hotpath's agent and profiled by its profiler, and a shop's search traffic, with the",
+		"example's performance problems turned on. It prints the UI's address and what to look at;",
+		"Ctrl-C stops it. With ELASTICSEARCH_URL (and ELASTICSEARCH_API_KEY or ELASTICSEARCH_CA_CERT)",
+		"the service searches that cluster instead of the stand-in.",
+	)
 	cfg := demoConfig{seed: 1}
 	logLevel := zapcore.WarnLevel
 	fs.StringVar(&cfg.listen, "listen", demoListen, "`address` of the collector and its UI; if the default is busy, a free port is used instead")

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -33,19 +32,13 @@ type loadgenConfig struct {
 }
 
 func parseLoadgenFlags(args []string, stderr io.Writer) (loadgenConfig, error) {
-	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hotpath loadgen [flags]")
-		fmt.Fprintln(stderr)
-		fmt.Fprintln(stderr, "Sends traces to a collector (or an APM Server) and reports what was acknowledged.")
-		fmt.Fprintln(stderr, "  -mode intake: concurrent intake v2 streams of synthetic traces, shaped as the Go agent's;")
-		fmt.Fprintln(stderr, "                reports events/s acknowledged (202) and the 202 latency.")
-		fmt.Fprintln(stderr, "  -mode agent:  the real Elastic Go agent, paced at -rate transactions/s with -spans spans each;")
-		fmt.Fprintln(stderr, "                reports the agent's own statistics (sent, dropped). ELASTIC_APM_* variables apply.")
-		fmt.Fprintln(stderr)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("loadgen", stderr,
+		"Sends traces to a collector (or an APM Server) and reports what was acknowledged.",
+		"  -mode intake: concurrent intake v2 streams of synthetic traces, shaped as the Go agent's;",
+		"                reports events/s acknowledged (202) and the 202 latency.",
+		"  -mode agent:  the real Elastic Go agent, paced at -rate transactions/s with -spans spans each;",
+		"                reports the agent's own statistics (sent, dropped). ELASTIC_APM_* variables apply.",
+	)
 	var cfg loadgenConfig
 	fs.StringVar(&cfg.url, "url", "http://127.0.0.1:8200", "collector `URL`")
 	fs.StringVar(&cfg.mode, "mode", "intake", "intake or agent")

@@ -24,6 +24,22 @@ import (
 	"syscall"
 )
 
+// newFlagSet returns the flag set of `hotpath name`, whose usage message is the usage line, about (a
+// line each), and the flags.
+func newFlagSet(name string, stderr io.Writer, about ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: hotpath %s [flags]\n\n", name)
+		for _, line := range about {
+			fmt.Fprintln(stderr, line)
+		}
+		fmt.Fprintln(stderr)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // command is one subcommand: run parses args and runs until ctx is done or the work ends.
 type command struct {
 	summary string

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hotpath-apm/hotpath/collector"
-	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
 	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
 	"github.com/hotpath-apm/hotpath/collector/intake/enrich"
 	"github.com/hotpath-apm/hotpath/internal/esdoctest"
@@ -52,18 +51,12 @@ type goldenEntry struct {
 	Indices  map[string]int `json:"indices"`
 }
 
-// goldenDoc is one line of a golden file, and what the exporter sends for one event.
-type goldenDoc struct {
-	Index  string          `json:"index"`
-	Source json.RawMessage `json:"source"`
-}
-
 // renderFixture decodes an intake fixture, enriches and renders every event as the exporter would. It
 // returns the documents and the number of events the decoder accepted.
-func renderFixture(t testing.TB, body []byte, endpoint string) ([]goldenDoc, int) {
+func renderFixture(t testing.TB, body []byte, endpoint string) ([]esdoctest.Doc, int) {
 	t.Helper()
 	en := enrich.New(enrich.Config{ObserverHostname: "hotpath-test"})
-	var docs []goldenDoc
+	var docs []esdoctest.Doc
 	p := collector.ProcessBatchFunc(func(_ context.Context, b *collector.Batch) error {
 		if endpoint == "rum" {
 			en.ProcessRUM(b)
@@ -72,18 +65,14 @@ func renderFixture(t testing.TB, body []byte, endpoint string) ([]goldenDoc, int
 		}
 		for i := range *b {
 			e := &(*b)[i]
-			idx, err := elasticsearch.Index(e)
+			doc, err := esdoctest.Render(e)
 			if err != nil {
 				return err
 			}
-			src, err := elasticsearch.AppendDocument(nil, e)
-			if err != nil {
-				return err
+			if !json.Valid(doc.Source) {
+				return fmt.Errorf("invalid JSON rendered: %s", doc.Source)
 			}
-			if !json.Valid(src) {
-				return fmt.Errorf("invalid JSON rendered: %s", src)
-			}
-			docs = append(docs, goldenDoc{Index: idx, Source: src})
+			docs = append(docs, doc)
 		}
 		return nil
 	})
@@ -122,7 +111,7 @@ func TestGoldenDocuments(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := readGolden(t, golden)
+			want := esdoctest.ReadGolden(t, golden)
 			if len(want) != m.Indexed {
 				t.Fatalf("golden file has %d documents, manifest says %d", len(want), m.Indexed)
 			}
@@ -147,19 +136,4 @@ func TestGoldenDocuments(t *testing.T) {
 	if tested < 18 {
 		t.Errorf("only %d golden files tested", tested)
 	}
-}
-
-func readGolden(t *testing.T, b []byte) []goldenDoc {
-	var docs []goldenDoc
-	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
-		if len(line) == 0 {
-			continue
-		}
-		var d goldenDoc
-		if err := json.Unmarshal(line, &d); err != nil {
-			t.Fatal(err)
-		}
-		docs = append(docs, d)
-	}
-	return docs
 }

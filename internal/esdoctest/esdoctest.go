@@ -1,4 +1,4 @@
-// Package esdoctest compares Elasticsearch documents with APM Server's golden documents, for the
+// Package esdoctest renders events as the exporter does and compares the documents with APM Server's golden documents, for the
 // golden tests of every intake (the Elastic intake's in collector/elasticsearch, OTLP's in
 // collector/intake/otlp): documents are compared as canonical JSON, and a difference is shown leaf by
 // leaf.
@@ -11,12 +11,29 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/hotpath-apm/hotpath/collector"
+	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
 )
 
 // Doc is one line of a golden file ({"index": ..., "source": {...}}), and one rendered event.
 type Doc struct {
 	Index  string          `json:"index"`
 	Source json.RawMessage `json:"source"`
+}
+
+// Render renders e as the exporter indexes it: its index and its document (elasticsearch.Index and
+// AppendDocument, the one renderer).
+func Render(e *collector.Event) (Doc, error) {
+	idx, err := elasticsearch.Index(e)
+	if err != nil {
+		return Doc{}, err
+	}
+	src, err := elasticsearch.AppendDocument(nil, e)
+	if err != nil {
+		return Doc{}, err
+	}
+	return Doc{Index: idx, Source: src}, nil
 }
 
 // ReadGolden reads a golden file: one Doc per line.

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/hotpath-apm/hotpath/collector"
-	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
 	"github.com/hotpath-apm/hotpath/collector/intake"
 	"github.com/hotpath-apm/hotpath/collector/intake/otlp"
 	"github.com/hotpath-apm/hotpath/internal/esdoctest"
@@ -40,16 +39,12 @@ func (r *recorder) ProcessBatch(_ context.Context, b *collector.Batch) error {
 	}
 	for i := range *b {
 		e := &(*b)[i]
-		idx, err := elasticsearch.Index(e)
-		if err != nil {
-			return err
-		}
-		src, err := elasticsearch.AppendDocument(nil, e)
+		doc, err := esdoctest.Render(e)
 		if err != nil {
 			return err
 		}
 		r.events = append(r.events, *e)
-		r.docs = append(r.docs, esdoctest.Doc{Index: idx, Source: src})
+		r.docs = append(r.docs, doc)
 	}
 	return nil
 }
