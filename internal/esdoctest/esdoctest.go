@@ -1,7 +1,7 @@
-// Package esdoctest renders events as the exporter does and compares the documents with APM Server's golden documents, for the
-// golden tests of every intake (the Elastic intake's in collector/elasticsearch, OTLP's in
-// collector/intake/otlp): documents are compared as canonical JSON, and a difference is shown leaf by
-// leaf.
+// Package esdoctest renders events as the exporter does and compares the documents with APM Server's
+// golden documents, for the golden tests of every intake (the Elastic intake's in
+// collector/elasticsearch, OTLP's in collector/intake/otlp): documents are compared as canonical JSON,
+// and a difference is shown leaf by leaf.
 package esdoctest
 
 import (
