@@ -215,15 +215,23 @@ async function endpointPage(box, signal) {
   const params = { service, name, ...timeParams() };
   let detail;
   let versions = [];
-  const load = () => Promise.all([get('endpoint', params, signal), get('versions', { service, ...timeParams() }, signal).catch(() => null)]).then(([d, v]) => {
+  let failover = null;
+  const load = () => Promise.all([
+    get('endpoint', params, signal),
+    get('versions', { service, ...timeParams() }, signal).catch(() => null),
+    get('failover', { service, ...timeParams() }, signal).catch(() => null),
+  ]).then(([d, v, f]) => {
     detail = d;
     versions = v?.versions || [];
+    failover = f;
     summary.replaceChildren(tiles(d));
     renderCharts();
   }).catch((err) => failure(summary, err, load));
   const latencyCard = el('section', { class: 'card wide' }, el('h2', {}, 'Latency over time'), el('div', { class: 'card-body' }, loading('latency')));
   const histCard = el('section', { class: 'card' }, el('h2', {}, 'Latency distribution'), el('div', { class: 'card-body' }, loading('histogram')));
-  grid.append(latencyCard, histCard);
+  // The service's circuit breakers, shown when it has any: the share the emergency cache served.
+  const failoverCard = el('section', { class: 'card wide failover', hidden: true }, el('h2', {}, 'Failover'), el('div', { class: 'card-body' }));
+  grid.append(latencyCard, histCard, failoverCard);
   const renderCharts = () => {
     const d = detail;
     const lb = latencyCard.querySelector('.card-body');
@@ -244,7 +252,10 @@ async function endpointPage(box, signal) {
       yFormat: fmt.us,
       // A marker where each service.version but the first seen in the range starts.
       markers: versions.slice(1).map((v) => ({ t: new Date(v.first_seen), label: v.version })),
+      bands: breakerBands(failover),
+      stepMs: d.interval_seconds * 1000,
     });
+    renderFailover(failoverCard, failover);
     const hist = el('div', { class: 'histogram' });
     hb.replaceChildren(hist);
     barChart(hist, {
@@ -282,6 +293,72 @@ async function endpointPage(box, signal) {
     const e = await get('errors', { ...params, limit: 10 }, signal);
     body.replaceChildren(errorTable(e, service));
   }));
+}
+
+// breakerBands turns the failover API's open intervals into the latency chart's shaded bands.
+function breakerBands(f) {
+  const bands = [];
+  for (const b of f?.breakers || []) {
+    for (const iv of b.open_intervals || []) {
+      const from = new Date(iv.from);
+      const to = iv.to ? new Date(iv.to) : null;
+      const length = to ? fmt.us((to - from) * 1000) : 'still open';
+      bands.push({ from, to, label: b.name, title: `breaker ${b.name} open from ${fmt.when(from)} (${length})` });
+    }
+  }
+  return bands;
+}
+
+// renderFailover fills card with the service's breakers and, per minute, the share of its requests the
+// emergency cache served, over the same shaded open intervals; the card stays hidden for a service
+// without breakers.
+function renderFailover(card, f) {
+  const minutes = (f?.served_by || []).filter((m) => m.elasticsearch + m.emergency_cache + m.rejected > 0);
+  if (!f || ((f.breakers || []).length === 0 && minutes.length === 0)) {
+    card.hidden = true;
+    return;
+  }
+  card.hidden = false;
+  const body = card.querySelector('.card-body');
+  let cached = 0;
+  let total = 0;
+  for (const m of minutes) {
+    cached += m.emergency_cache;
+    total += m.elasticsearch + m.emergency_cache + m.rejected;
+  }
+  const chart = el('div', { class: 'cache-share-chart' });
+  body.replaceChildren(
+    el('div', { class: 'legend' },
+      el('span', { class: 'legend-item' }, el('span', { class: 'key s-cache' }), 'served by the emergency cache, share per minute'),
+      el('span', { class: 'legend-item' }, el('span', { class: 'key s-band' }), 'breaker open'),
+      el('span', { class: 'hint' }, ` ${fmt.rate(total ? cached / total : 0)} of ${fmt.count(total)} requests in the range`)),
+    chart,
+    table([{ text: 'Breaker' }, { text: 'State changes', num: true }, { text: 'Open', num: true }, { text: 'Open for', num: true }],
+      (f.breakers || []).map((b) => {
+        let openUs = 0;
+        let stillOpen = false;
+        for (const iv of b.open_intervals || []) {
+          if (iv.to) openUs += (new Date(iv.to) - new Date(iv.from)) * 1000;
+          else stillOpen = true;
+        }
+        return el('tr', { 'data-breaker': b.name },
+          el('td', {}, b.name),
+          el('td', { class: 'num' }, fmt.count(b.changes)),
+          el('td', { class: 'num' }, `${fmt.count((b.open_intervals || []).length)}×`),
+          el('td', { class: 'num' }, `${fmt.us(openUs)}${stillOpen ? ', still open' : ''}`));
+      }), 'breakers'));
+  lineChart(chart, {
+    label: 'share of requests served by the emergency cache per minute',
+    height: 160,
+    points: minutes.map((m) => {
+      const n = m.elasticsearch + m.emergency_cache + m.rejected;
+      return { t: new Date(m.minute), values: [m.emergency_cache / n] };
+    }),
+    series: [{ name: 'emergency cache', cls: 's-cache' }],
+    yFormat: fmt.rate,
+    bands: breakerBands(f),
+    stepMs: 60e3,
+  });
 }
 
 // transactionsCard lists transactions with the filters of the URL (sort, slow, min_duration, result,
@@ -387,6 +464,7 @@ async function tracePage(box, signal) {
     el('div', { class: 'chips' },
       tx ? el('span', { class: 'chip strong' }, fmt.us(tx.duration_us)) : null,
       tx?.result ? el('span', { class: `chip${tx.outcome === 'failure' ? ' bad' : ''}` }, tx.result) : null,
+      failoverNote(tx),
       tx ? el('span', { class: 'chip' }, fmt.when(tx.timestamp)) : null,
       el('span', { class: 'chip' }, `${t.items.length} spans and transactions`),
       el('span', { class: 'chip' }, `services: ${t.services.join(', ')}`),
@@ -405,6 +483,26 @@ async function tracePage(box, signal) {
   const profile = el('section', { class: 'card profile', id: 'profile' });
   box.append(profile);
   renderProfile(profile, { traceId: t.trace_id, transaction: tx });
+}
+
+// failoverNote says, for a transaction a circuit breaker decided (the agent's breaker labels), when it
+// was short-circuited or answered from the emergency cache; null otherwise.
+function failoverNote(tx) {
+  const l = tx?.labels || {};
+  const breaker = l.breaker ? `breaker ${l.breaker}` : 'the breaker';
+  let text = null;
+  if (l.served_by === 'emergency_cache') {
+    text = l.breaker_decision === 'rejected'
+      ? `short-circuited (${breaker} open): answered from the emergency cache`
+      : 'answered from the emergency cache (the backend failed)';
+  } else if (l.breaker_decision === 'rejected') {
+    text = `short-circuited (${breaker} open): refused`;
+  } else if (l.breaker_decision === 'probe') {
+    text = `a probe of ${breaker}, half-open`;
+  } else if (l.served_by === 'rejected') {
+    text = 'served by nobody: the backend failed';
+  }
+  return text && el('span', { class: 'chip failover-note', 'data-served-by': l.served_by || '', 'data-decision': l.breaker_decision || '' }, text);
 }
 
 async function errorsPage(box, signal) {

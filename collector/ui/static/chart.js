@@ -38,7 +38,8 @@ function responsive(container, draw) {
 
 // lineChart draws series over time. opts: points [{t: Date, values: [number|null...]}], series
 // [{name, cls}], yFormat(value) for the axis and the tooltip, height, markers [{t: Date, label}]
-// (vertical lines at events, such as a new version).
+// (vertical lines at events, such as a new version), bands [{from: Date, to: Date|null, label}]
+// (shaded intervals, such as a circuit breaker open; to null: still open), stepMs (the points' step).
 export function lineChart(container, opts) {
   container.classList.add('chart');
   const { points, series, yFormat } = opts;
@@ -50,8 +51,12 @@ export function lineChart(container, opts) {
     const h = height - m.top - m.bottom;
     const svg = svgEl('svg', { width, height, role: 'img', 'aria-label': opts.label || 'chart' }, container);
     if (points.length === 0) return;
+    // The points are the starts of their steps (opts.stepMs): a band in the last step widens the axis
+    // to its end, so that an interval of the current minute shows.
     const t0 = points[0].t.getTime();
-    const t1 = Math.max(points[points.length - 1].t.getTime(), t0 + 1);
+    const last = points[points.length - 1].t.getTime();
+    let t1 = Math.max(last, t0 + 1);
+    for (const b of opts.bands || []) t1 = Math.max(t1, Math.min(b.to ? b.to.getTime() : Infinity, last + (opts.stepMs || 0)));
     let max = 0;
     for (const p of points) for (const v of p.values) if (v !== null && v > max) max = v;
     const step = niceStep(max || 1, 4);
@@ -70,6 +75,18 @@ export function lineChart(container, opts) {
       svgEl('line', { x1: x(t), x2: x(t), y1: m.top + h, y2: m.top + h + 4, class: 'tick' }, g);
       const label = svgEl('text', { x: x(t), y: m.top + h + 16, 'text-anchor': 'middle' }, g);
       label.textContent = axisTime(new Date(t), span);
+    }
+    // Bands under the lines: each interval clipped to the chart, at least 2 px wide, so that an open
+    // period shorter than a pixel's worth of time still shows.
+    for (const b of opts.bands || []) {
+      const from = Math.max(b.from.getTime(), t0);
+      const to = Math.min(b.to ? b.to.getTime() : t1, t1);
+      if (to < t0 || from > t1 || to < from) continue;
+      const width = x(to) - x(from);
+      const rect = svgEl('rect', {
+        x: x(from), y: m.top, width: Math.max(2, width), height: h, class: width < 4 ? 'band narrow' : 'band', 'data-band': b.label,
+      }, svg);
+      svgEl('title', {}, rect).textContent = b.title || b.label;
     }
     series.forEach((s, i) => {
       let d = '';
