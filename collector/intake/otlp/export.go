@@ -138,14 +138,24 @@ func isTimeout(err error) bool {
 func (r *Receiver) exportTraces(ctx context.Context, adm *intake.Admission, td ptrace.Traces, meta *clientMetadata) (result, error) {
 	var res result
 	res.reject(dropInvalidSpans(td), "spans without a valid trace_id or span_id were rejected")
-	t := r.pool.Get().(*translator)
-	defer r.pool.Put(t)
-	t.batch = t.traces(td, time.Now(), t.batch[:0])
-	meta.apply(t.batch)
-	err := r.process(ctx, adm, &t.batch, &res)
-	t.reset()
+	err := r.export(ctx, adm, meta, &res, func(t *translator, dst []collector.Event) []collector.Event {
+		return t.traces(td, time.Now(), dst)
+	})
 	r.countItems(signalTraces, int64(td.SpanCount()), res, err)
 	return res, err
+}
+
+// export translates a request with a pooled translator (translate appends its events to dst), gives
+// the events the client's metadata and stores them under adm, adding to res what was accepted.
+func (r *Receiver) export(ctx context.Context, adm *intake.Admission, meta *clientMetadata, res *result,
+	translate func(t *translator, dst []collector.Event) []collector.Event) error {
+	t := r.pool.Get().(*translator)
+	defer r.pool.Put(t)
+	t.batch = translate(t, t.batch[:0])
+	meta.apply(t.batch)
+	err := r.process(ctx, adm, &t.batch, res)
+	t.reset()
+	return err
 }
 
 // dropInvalidSpans removes the spans whose trace or span id is empty (all zero) and returns how many.
