@@ -396,8 +396,19 @@ func (d *Decoder) requestURL(u *collector.URL) bool {
 }
 
 func (d *Decoder) response(r *collector.HTTPResponse) bool {
+	set := d.httpResponse("v2.contextResponse", r, &d.coldW().statusSet)
+	c := d.coldW()
+	c.responseSet = set || c.responseSet
+	r.Present = r.Present || set
+	return set
+}
+
+// httpResponse decodes an HTTP response object into r (typeName is apm-data's struct): a transaction's
+// or an error's context.response, with finished and headers_sent, and *statusSet set when it has a
+// status code; or, with statusSet nil, a span's context.http.response, which has neither.
+func (d *Decoder) httpResponse(typeName string, r *collector.HTTPResponse, statusSet *bool) bool {
 	s := &d.s
-	set := d.object("v2.contextResponse", func(key []byte) bool {
+	return d.object(typeName, func(key []byte) bool {
 		switch string(key) {
 		case "headers":
 			hs, ok := d.headers()
@@ -409,7 +420,9 @@ func (d *Decoder) response(r *collector.HTTPResponse) bool {
 			v, ok := s.int()
 			if ok {
 				r.StatusCode = int32(v)
-				d.coldW().statusSet = true
+				if statusSet != nil {
+					*statusSet = true
+				}
 			}
 			return ok
 		case "transfer_size":
@@ -419,17 +432,17 @@ func (d *Decoder) response(r *collector.HTTPResponse) bool {
 		case "encoded_body_size":
 			return d.optInt(&r.EncodedBodySize)
 		case "finished":
-			return d.optBool(&r.Finished)
+			if statusSet != nil {
+				return d.optBool(&r.Finished)
+			}
 		case "headers_sent":
-			return d.optBool(&r.HeadersSent)
+			if statusSet != nil {
+				return d.optBool(&r.HeadersSent)
+			}
 		}
 		s.skip()
 		return false
 	})
-	c := d.coldW()
-	c.responseSet = set || c.responseSet
-	r.Present = r.Present || set
-	return set
 }
 
 // message decodes context.message (transactions and spans).

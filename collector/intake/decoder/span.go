@@ -219,31 +219,7 @@ func (d *Decoder) spanContextHTTP() bool {
 		case "response":
 			ok := d.nested("response", func() bool {
 				h.response = collector.HTTPResponse{}
-				return d.object("v2.spanContextHTTPResponse", func(key []byte) bool {
-					r := &h.response
-					switch string(key) {
-					case "headers":
-						hs, ok := d.headers()
-						if ok {
-							r.Headers = hs
-						}
-						return ok
-					case "decoded_body_size":
-						return d.optInt(&r.DecodedBodySize)
-					case "encoded_body_size":
-						return d.optInt(&r.EncodedBodySize)
-					case "status_code":
-						v, ok := s.int()
-						if ok {
-							r.StatusCode = int32(v)
-						}
-						return ok
-					case "transfer_size":
-						return d.optInt(&r.TransferSize)
-					}
-					s.skip()
-					return false
-				})
+				return d.httpResponse("v2.spanContextHTTPResponse", &h.response, nil)
 			})
 			h.responseSet = h.responseSet || ok
 			h.response.Present = h.responseSet
