@@ -4,7 +4,41 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/hotpath-apm/hotpath/agent/queryshape"
 )
+
+// ShapeOf returns the query shape of a span: the one its agent sent (the labels es_query_shape,
+// es_query_summary and es_query_truncated, which hotpath's agent sets), else that of its
+// Elasticsearch db.statement with its URL path, computed here, so that the spans of every Elastic agent
+// have one. ok is false for other events and for statements that hold no search.
+func ShapeOf(e *Event) (id, summary string, truncated, ok bool) {
+	if e.Kind != KindSpan || e.Span == nil {
+		return "", "", false, false
+	}
+	for _, l := range e.Labels {
+		switch l.Key {
+		case "es_query_shape":
+			id = l.Value
+		case "es_query_summary":
+			summary = l.Value
+		case "es_query_truncated":
+			truncated = l.Bool || l.Value == "true"
+		}
+	}
+	if id != "" {
+		return id, summary, truncated, true
+	}
+	db := e.Span.DB
+	if db == nil || db.Type != "elasticsearch" || db.Statement == "" {
+		return "", "", false, false
+	}
+	s, ok := queryshape.Request(e.URL.Path, []byte(db.Statement))
+	if !ok {
+		return "", "", false, false
+	}
+	return s.ID, s.Summary, s.Truncated, true
+}
 
 // QueryShapeStats is what the store keeps of one query shape of a service over a range: the database
 // spans whose statement has that shape (package agent/queryshape for Elasticsearch), counted, with

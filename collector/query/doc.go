@@ -131,7 +131,8 @@
 // "transaction_id", "depth", "offset_us" (its start from the trace's start), "duration_us", "timestamp",
 // "name", "service", "type", "subtype", "action", "outcome", "result", "sync", "labels" (with their
 // types: es_took_ms, the time an Elasticsearch span's server reported, is a number), "db" ({"type",
-// "instance", "statement", "user", "rows_affected"}), "http" ({"method", "url", "status_code"}),
+// "instance", "statement", "user", "rows_affected"}), "query_shape" ({"shape", "summary", "truncated"}:
+// an Elasticsearch span's query shape, as /queries counts it), "http" ({"method", "url", "status_code"}),
 // "destination" ({"address", "port", "service_type", "service_name"}), "composite" and "error_count"; an
 // item whose parent is not in the trace is a root with "orphan": true. errors are the trace's errors
 // ({"id", "parent_id", "transaction_id", "offset_us", "timestamp", "service", "grouping_key",

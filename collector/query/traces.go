@@ -43,8 +43,11 @@ type itemJSON struct {
 	Sync       *bool     `json:"sync,omitempty"`
 	// Labels are the event's own labels with their types (es_took_ms on Elasticsearch spans is a
 	// number: the server-side time Elasticsearch reported).
-	Labels      map[string]any   `json:"labels,omitempty"`
-	DB          *dbJSON          `json:"db,omitempty"`
+	Labels map[string]any `json:"labels,omitempty"`
+	DB     *dbJSON        `json:"db,omitempty"`
+	// QueryShape is a database span's query shape (collector.ShapeOf): /api/v1/query?shape= has its
+	// figures.
+	QueryShape  *queryShapeJSON  `json:"query_shape,omitempty"`
 	HTTP        *httpJSON        `json:"http,omitempty"`
 	Destination *destinationJSON `json:"destination,omitempty"`
 	Composite   *compositeJSON   `json:"composite,omitempty"`
@@ -57,6 +60,12 @@ type dbJSON struct {
 	Statement    string `json:"statement,omitempty"`
 	User         string `json:"user,omitempty"`
 	RowsAffected *int64 `json:"rows_affected,omitempty"`
+}
+
+type queryShapeJSON struct {
+	Shape     string `json:"shape"`
+	Summary   string `json:"summary"`
+	Truncated bool   `json:"truncated,omitempty"`
 }
 
 type httpJSON struct {
@@ -291,6 +300,9 @@ func spanItem(e *collector.Event) itemJSON {
 			n := db.RowsAffected.V
 			it.DB.RowsAffected = &n
 		}
+	}
+	if id, summary, truncated, ok := collector.ShapeOf(e); ok {
+		it.QueryShape = &queryShapeJSON{Shape: id, Summary: summary, Truncated: truncated}
 	}
 	it.HTTP = httpOf(e, cmp.Or(e.URL.Original, e.URL.Full))
 	if e.Destination.Address != "" || e.Service.Target.Type != "" || e.Service.Target.Name != "" {

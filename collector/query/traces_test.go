@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotpath-apm/hotpath/agent/queryshape"
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
@@ -40,6 +41,7 @@ func TestWaterfall(t *testing.T) {
 	es.NumericLabels = []collector.NumericLabel{{Key: "es_took_ms", Value: 42}}
 	es.Labels = []collector.Label{{Key: "es_index", Value: "products"}}
 	es.Destination = collector.Destination{Address: "es", Port: 9200}
+	es.URL.Path = "/products/_search"
 	es.Service.Target = collector.ServiceTarget{Type: "elasticsearch"}
 	seg := spanEvent("s2", "tx1", "tx1", "POST segmenter", "external", "http", t0.Add(5*ms), 10*ms)
 	seg.URL.Original = "http://segmenter/segment"
@@ -83,6 +85,15 @@ func TestWaterfall(t *testing.T) {
 		esItem.Labels["es_took_ms"] != 42.0 || esItem.Labels["es_index"] != "products" || esItem.ErrorCount != 1 ||
 		esItem.Destination.Port != 9200 || esItem.Destination.ServiceType != "elasticsearch" || !*esItem.Sync || esItem.TransactionID != "tx1" {
 		t.Errorf("es span %+v", esItem)
+	}
+	// The Elasticsearch span sent no shape (another agent's): it gets the one its statement has, the
+	// shape /queries counts it under; the segmenter call has none.
+	want0, _ := queryshape.Request("/products/_search", []byte(es.Span.DB.Statement))
+	if qs := esItem.QueryShape; qs == nil || qs.Shape != want0.ID || qs.Summary != want0.Summary || qs.Truncated {
+		t.Errorf("es span's query shape %+v, want %s %q", qs, want0.ID, want0.Summary)
+	}
+	if got.Items[1].QueryShape != nil {
+		t.Errorf("segmenter span's query shape %+v", got.Items[1].QueryShape)
 	}
 	if got.Items[1].HTTP.URL != "http://segmenter/segment" {
 		t.Errorf("segmenter span %+v", got.Items[1].HTTP)

@@ -7,7 +7,6 @@ import (
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
 
-	"github.com/hotpath-apm/hotpath/agent/queryshape"
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
@@ -23,40 +22,19 @@ type shapeInput struct {
 	tookMicros                       int64 // -1: not reported
 }
 
-// prepareQueryShape records a database span's shape: the agent's label (es_query_shape,
-// es_query_summary, es_query_truncated) when it sent one, else the shape of its Elasticsearch
-// db.statement, computed here, so that spans from every Elastic agent get one.
+// prepareQueryShape records a database span's shape (collector.ShapeOf).
 func (r *pendingWrite) prepareQueryShape(e *collector.Event) {
 	if e.Kind != collector.KindSpan || e.Span == nil || e.Service.Name == "" || e.Timestamp.IsZero() {
 		return
 	}
-	var id, summary, dbType string
-	truncated := false
-	for _, l := range e.Labels {
-		switch l.Key {
-		case "es_query_shape":
-			id = l.Value
-		case "es_query_summary":
-			summary = l.Value
-		case "es_query_truncated":
-			truncated = l.Bool || l.Value == "true"
-		}
+	id, summary, truncated, ok := collector.ShapeOf(e)
+	if !ok {
+		return
 	}
 	db := e.Span.DB
-	if db != nil {
+	dbType := "elasticsearch" // a shape the agent sent is of an Elasticsearch request
+	if db != nil && db.Type != "" {
 		dbType = db.Type
-	}
-	if id == "" {
-		if db == nil || db.Type != "elasticsearch" || db.Statement == "" {
-			return
-		}
-		s, ok := queryshape.Request(e.URL.Path, []byte(db.Statement))
-		if !ok {
-			return
-		}
-		id, summary, truncated = s.ID, s.Summary, s.Truncated
-	} else if dbType == "" {
-		dbType = "elasticsearch"
 	}
 	in := shapeInput{truncated: truncated, failed: e.Event.Outcome == "failure", minute: unixMinute(e.Timestamp),
 		unixNanos: e.Timestamp.UnixNano(), micros: max(int64(e.Event.Duration/time.Microsecond), 0), count: 1, tookMicros: -1}
