@@ -171,8 +171,17 @@ func (a *API) query(ctx context.Context, _ *http.Request, p *params) (any, error
 	if st.Count == 0 {
 		return nil, errNotFound{"no calls of query shape " + shape + " of service " + service + " in the range"}
 	}
+	// The share is of the service's time in all its shapes, as /queries says it.
+	all, _, _, err := a.cfg.Queries.QueryShapes(ctx, service, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var total time.Duration
+	for _, s := range all {
+		total += s.Sum
+	}
 	out := queryJSON{rangeJSON: rangeJSON{from, to}, Service: service, IntervalSeconds: int64(interval / time.Second),
-		shapeJSON: shapeOf(st, st.Sum), Series: make([]shapePointJSON, 0, len(points)),
+		shapeJSON: shapeOf(st, max(total, st.Sum)), Series: make([]shapePointJSON, 0, len(points)),
 		Histogram: histogramBins(st.Duration), Examples: make([]exampleJSON, 0, len(xs))}
 	for _, pt := range points {
 		sp := shapePointJSON{Start: pt.Start, Count: pt.Count, Errors: pt.Errors, TotalUs: int64(pt.Sum / time.Microsecond),

@@ -87,6 +87,10 @@ func TestQueries(t *testing.T) {
 		len(body["examples"].([]any)) != 1 || len(body["histogram"].([]any)) == 0 {
 		t.Errorf("one shape: %d %v", code, body)
 	}
+	// Its share is of the service's time in every shape, as in the list: 0.5 s of 9.5 s.
+	if share, want := body["share"].(float64), second["share"].(float64); share != want {
+		t.Errorf("one shape's share %v, the list's %v", share, want)
+	}
 	if code, _ := do(t, a, http.MethodGet, "/api/v1/query?service=search&shape=ffff"); code != 404 {
 		t.Errorf("unknown shape: %d", code)
 	}

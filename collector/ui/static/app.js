@@ -9,6 +9,7 @@ import { lineChart, barChart } from './chart.js';
 import { renderWaterfall } from './waterfall.js';
 import { renderProfile, profilePage } from './profile.js';
 import { comparePage } from './compare.js';
+import { queriesPage, queryPage } from './queries.js';
 
 const ranges = [['15m', 'Last 15 minutes'], ['1h', 'Last hour'], ['6h', 'Last 6 hours'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days']];
 const main = document.getElementById('app');
@@ -179,6 +180,7 @@ async function overview(box, signal) {
         el('span', { class: `chip${svc.error_rate > 0.05 ? ' bad' : ''}` }, `errors ${fmt.rate(svc.error_rate)}`),
         el('span', { class: 'chip' }, `p99 ${fmt.us(svc.latency_us?.p99)}`)),
       link({ page: 'compare', service: svc.name }, 'compare →', { class: 'side-link compare-link' }),
+      link({ page: 'queries', service: svc.name }, 'queries →', { class: 'side-link queries-link' }),
       link({ page: 'errors', service: svc.name }, 'errors →', { class: 'side-link' }));
     const body = el('div', { class: 'card-body' }, loading('endpoints'));
     box.append(el('section', { class: 'card service', 'data-service': svc.name }, head, body));
@@ -206,7 +208,8 @@ async function endpointPage(box, signal) {
   box.replaceChildren(
     el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service)),
     el('h1', {}, name || `${service} (all transactions)`,
-      link({ page: 'compare', service, name }, 'Compare versions →', { class: 'side-link compare-link' })));
+      link({ page: 'compare', service, name }, 'Compare versions →', { class: 'side-link compare-link' }),
+      link({ page: 'queries', service }, 'Queries →', { class: 'side-link queries-link' })));
   const summary = el('div', {}, loading('figures'));
   box.append(summary);
   const grid = el('div', { class: 'grid' });
@@ -530,9 +533,13 @@ export function render() {
   const page = current().get('page') || 'overview';
   const box = el('main', { 'data-page': page });
   main.replaceChildren(header(), box, footer());
-  const pages = { overview, endpoint: endpointPage, trace: tracePage, errors: errorsPage, profile: profilePage, compare: (b, sig) => comparePage(b, sig, navigate) };
+  const ui = { timeParams, section, noData };
+  const pages = {
+    overview, endpoint: endpointPage, trace: tracePage, errors: errorsPage, profile: profilePage,
+    compare: (b, sig) => comparePage(b, sig, navigate), queries: (b, sig) => queriesPage(b, sig, ui), query: (b, sig) => queryPage(b, sig, ui),
+  };
   const fn = pages[page] || overview;
-  const titles = { overview: 'Services', endpoint: current().get('name') || 'Endpoint', trace: 'Trace', errors: 'Errors', profile: 'Profile', compare: 'Compare' };
+  const titles = { overview: 'Services', endpoint: current().get('name') || 'Endpoint', trace: 'Trace', errors: 'Errors', profile: 'Profile', compare: 'Compare', queries: 'Queries', query: 'Query shape' };
   document.title = `${titles[page] || 'Services'} · hotpath`;
   box.append(loading(page === 'overview' ? 'services' : page));
   fn(box, signal).catch((err) => failure(box, err, render));

@@ -69,6 +69,11 @@ export function renderWaterfall(container, trace, selectedTx, onSelect) {
       el('span', { class: 'wf-text' }, item.name));
     name.style.paddingLeft = `${0.3 + Math.min(item.depth, 12) * 1.1}rem`;
     if (item.service !== rootService) name.append(el('span', { class: 'tag' }, item.service));
+    // A database call's query shape: a link to the shape's figures (its click opens it, not the row).
+    if (item.query_shape) {
+      name.append(link({ page: 'query', service: item.service, shape: item.query_shape.shape }, 'shape',
+        { class: 'tag shape-link', title: item.query_shape.summary }));
+    }
     if (item.error_count) name.append(el('span', { class: 'tag tag-error', title: `${item.error_count} error(s)` }, '!'));
     const bar = el('div', { class: `wf-bar ${cls}` });
     bar.style.left = pct(item.offset_us);
@@ -119,7 +124,9 @@ export function renderWaterfall(container, trace, selectedTx, onSelect) {
       open = { row, detail };
       if (onSelect) onSelect(item);
     };
-    row.addEventListener('click', toggle);
+    row.addEventListener('click', (ev) => {
+      if (!ev.target.closest('a')) toggle();
+    });
     row.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' || ev.key === ' ') {
         ev.preventDefault();
@@ -172,6 +179,10 @@ function details(item, trace) {
   if (item.kind === 'transaction' && profileIdOf(item)) {
     panel.append(el('p', {}, link({ page: 'profile', id: profileIdOf(item), trace: trace.trace_id, tx: item.id },
       'Profile of this request: CPU and goroutine flame graphs →', { class: 'profile-link' })));
+  }
+  if (item.query_shape) {
+    panel.append(el('p', {}, link({ page: 'query', service: item.service, shape: item.query_shape.shape },
+      `Query shape ${item.query_shape.summary}: its calls over time and the slowest →`, { class: 'shape-detail-link' })));
   }
   if (item.db?.statement) {
     panel.append(el('div', { class: 'statement-title' }, 'db.statement'), el('pre', { class: 'statement' }, item.db.statement));

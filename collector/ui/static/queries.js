@@ -1,0 +1,131 @@
+// The Queries view: a service's database calls grouped by query shape (the structure of an
+// Elasticsearch query without its literals), ranked by the time they cost, with Elasticsearch's own
+// time (took) against the rest (network, queueing, client); and one shape: its latency over time, its
+// histogram and its slowest calls, each a link to its waterfall. It reads /api/v1/queries and
+// /api/v1/query.
+
+import { get } from './api.js';
+import * as fmt from './format.js';
+import { el, message, table } from './dom.js';
+import { current, link } from './nav.js';
+import { lineChart, barChart } from './chart.js';
+
+const sorts = [['total', 'total time'], ['p99', 'p99'], ['count', 'calls']];
+
+// shapeName is a shape's summary with its markers: the database when it is not Elasticsearch, and
+// "truncated" when the statements were cut.
+function shapeName(q) {
+  return [
+    el('span', { class: 'shape-summary mono' }, q.summary || q.shape),
+    q.db_type && q.db_type !== 'elasticsearch' ? el('span', { class: 'tag' }, q.db_type) : null,
+    q.truncated ? el('span', { class: 'tag', title: 'the statements were cut: the shape is that of what was there' }, 'truncated') : null,
+  ];
+}
+
+// tookCell shows Elasticsearch's took against the rest of the call, at p99: a split bar and the two
+// figures.
+function tookCell(q) {
+  if (!q.took_us || !q.overhead_us) return el('td', { class: 'num muted' }, '–');
+  const took = q.took_us.p99;
+  const over = q.overhead_us.p99;
+  const bar = el('span', { class: 'split', title: `p99: Elasticsearch took ${fmt.us(took)}, the rest ${fmt.us(over)}` },
+    el('span', { class: 'split-took' }), el('span', { class: 'split-over' }));
+  const share = took + over > 0 ? (100 * took) / (took + over) : 0;
+  bar.firstChild.style.width = `${share}%`;
+  bar.lastChild.style.width = `${100 - share}%`;
+  return el('td', { class: 'num took' }, bar, ` ${fmt.us(took)} / ${fmt.us(over)}`);
+}
+
+// queriesPage lists a service's query shapes. ui holds the app's helpers: timeParams, section, noData.
+export async function queriesPage(box, signal, ui) {
+  const s = current();
+  const service = s.get('service');
+  if (!service) {
+    box.replaceChildren(message('error', 'No service in the URL.'));
+    return;
+  }
+  const sort = sorts.some(([k]) => k === s.get('sort')) ? s.get('sort') : 'total';
+  box.replaceChildren(
+    el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › queries'),
+    el('h1', {}, `Queries of ${service}`),
+    el('p', { class: 'hint' }, 'Database calls grouped by query shape: the structure of the query without its values. ',
+      'Elasticsearch took / the rest is the p99 of the time Elasticsearch reported against the time around it (network, queueing, client).'),
+    el('nav', { class: 'tabs sort' }, 'Sort by ', sorts.map(([k, text]) => link({ page: 'queries', service, sort: k }, text, { class: k === sort ? 'active' : '' }))));
+  box.append(ui.section('Query shapes', async (body) => {
+    const d = await get('queries', { service, sort, ...ui.timeParams() }, signal);
+    if (d.queries.length === 0) {
+      body.replaceChildren(ui.noData('database calls with a query shape'));
+      return;
+    }
+    body.replaceChildren(table([
+      { text: 'Shape' }, { text: 'Calls', num: true }, { text: 'Errors', num: true, opt: true }, { text: 'Total time', num: true },
+      { text: 'Share of DB time', num: true }, { text: 'p50', num: true, opt: true }, { text: 'p99', num: true },
+      { text: 'Elasticsearch took / the rest (p99)', num: true, opt: true },
+    ], d.queries.map((q) => {
+      const share = el('span', { class: 'share-bar' }, el('span', {}));
+      share.firstChild.style.width = `${Math.min(100, q.share * 100)}%`;
+      return el('tr', { 'data-shape': q.shape },
+        el('td', { class: 'name' }, link({ page: 'query', service, shape: q.shape }, shapeName(q), { class: 'shape-link' })),
+        el('td', { class: 'num' }, fmt.count(q.count)),
+        el('td', { class: `num opt${q.errors > 0 ? ' bad' : ''}` }, fmt.count(q.errors)),
+        el('td', { class: 'num total' }, fmt.us(q.total_us)),
+        el('td', { class: 'num' }, share, ` ${fmt.rate(q.share)}`),
+        el('td', { class: 'num opt' }, fmt.us(q.duration_us.p50)),
+        el('td', { class: 'num p99' }, fmt.us(q.duration_us.p99)),
+        tookCell(q));
+    }), 'queries'));
+  }, { class: 'card' }));
+}
+
+// queryPage shows one shape.
+export async function queryPage(box, signal, ui) {
+  const s = current();
+  const service = s.get('service');
+  const shape = s.get('shape');
+  if (!service || !shape) {
+    box.replaceChildren(message('error', 'No service or shape in the URL.'));
+    return;
+  }
+  const d = await get('query', { service, shape, ...ui.timeParams() }, signal);
+  const tile = (label, value, cls = '') => el('div', { class: `tile ${cls}` }, el('div', { class: 'tile-label' }, label), el('div', { class: 'tile-value' }, value));
+  const chart = el('div', { class: 'latency-chart' });
+  const hist = el('div', { class: 'histogram' });
+  box.replaceChildren(
+    el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › ', link({ page: 'queries', service }, 'queries'), ' › shape'),
+    el('h1', { class: 'shape-title' }, shapeName(d)),
+    el('p', { class: 'hint mono' }, `shape ${d.shape}`),
+    el('div', { class: 'tiles' },
+      tile('Calls', fmt.count(d.count)),
+      tile('Errors', fmt.count(d.errors), d.errors > 0 ? 'bad' : ''),
+      tile('Total time', fmt.us(d.total_us)),
+      tile('Share of DB time', fmt.rate(d.share)),
+      tile('p50', fmt.us(d.duration_us.p50)),
+      tile('p99', fmt.us(d.duration_us.p99), 'p99'),
+      d.took_us ? tile('Elasticsearch took p99', fmt.us(d.took_us.p99)) : null,
+      d.overhead_us ? tile('The rest p99', fmt.us(d.overhead_us.p99)) : null),
+    el('div', { class: 'grid' },
+      el('section', { class: 'card wide' }, el('h2', {}, 'Latency over time'), el('div', { class: 'card-body' },
+        el('div', { class: 'legend' }, ['p50', 'p95', 'p99'].map((p) => el('span', { class: 'legend-item' }, el('span', { class: `key s-${p}` }), p)),
+          el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), chart)),
+      el('section', { class: 'card' }, el('h2', {}, 'Latency distribution'), el('div', { class: 'card-body' }, hist))));
+  lineChart(chart, {
+    label: 'the shape\'s latency percentiles over time',
+    points: d.series.map((p) => ({ t: new Date(p.start), values: p.count ? [p.duration_us.p50, p.duration_us.p95, p.duration_us.p99] : [null, null, null] })),
+    series: [{ name: 'p50', cls: 's-p50' }, { name: 'p95', cls: 's-p95' }, { name: 'p99', cls: 's-p99' }],
+    yFormat: fmt.us,
+    stepMs: d.interval_seconds * 1000,
+  });
+  barChart(hist, {
+    label: 'the shape\'s latency histogram',
+    bins: d.histogram.map((b) => ({ label: fmt.us(b.from_us), count: b.count, title: `${fmt.us(b.from_us)} – ${fmt.us(b.to_us)}` })),
+  });
+  const examples = d.examples || [];
+  box.append(el('section', { class: 'card' }, el('h2', {}, 'Slowest calls'), el('div', { class: 'card-body' },
+    examples.length === 0 ? message('empty', 'No calls kept as examples in this range.') : table(
+      [{ text: 'Duration', num: true }, { text: 'Time' }, { text: 'Statement' }],
+      examples.map((x) => el('tr', {},
+        el('td', { class: 'num' }, link({ page: 'trace', trace: x.trace_id, tx: x.transaction_id, service }, fmt.us(x.duration_us), { class: 'example-link' })),
+        el('td', {}, fmt.when(x.timestamp)),
+        el('td', { class: 'statement-cell mono', title: x.statement }, x.statement.length > 160 ? `${x.statement.slice(0, 160)}…` : x.statement))),
+      'examples'))));
+}
