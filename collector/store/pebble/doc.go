@@ -21,6 +21,14 @@
 // event log. LastSeq is the newest durable one; ReadFrom(from, limit) reads the log, WaitFor waits for
 // it to grow, and named durable cursors (RegisterCursor, CommitCursor) remember where a consumer is.
 //
+// # What one trace may take
+//
+// One trace id keeps at most Config.MaxTraceEvents events per ingest day (100,000 by default, what
+// GetTrace reads at most): the trace's later events are dropped when their batch is queued, counted in
+// hotpath_store_trace_events_dropped_total, and the trace id is logged once when it reaches the cap.
+// A client repeating one trace id (millions of events in one gzip body) cannot make the store keep
+// them. The counts are a count-min sketch of 1 MiB (tracecap.go): never below the true count.
+//
 // # Events and their encoding
 //
 // Events are stored whole, one chunk per ProcessBatch call (chunk.go: one key for all of its events,
@@ -92,5 +100,6 @@
 // hotpath_store_commit_events, hotpath_store_events_total, hotpath_store_rejected_batches_total{reason},
 // hotpath_store_queue_batches, hotpath_store_queue_bytes, hotpath_store_disk_bytes,
 // hotpath_store_events, hotpath_store_retention_deleted_events_total{reason},
-// hotpath_store_retention_deleted_partitions_total{reason} and hotpath_store_write_stalls_total.
+// hotpath_store_retention_deleted_partitions_total{reason}, hotpath_store_write_stalls_total and
+// hotpath_store_trace_events_dropped_total.
 package pebble

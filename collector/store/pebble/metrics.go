@@ -19,6 +19,7 @@ type metrics struct {
 	deleted        *prometheus.CounterVec // reason: age, disk
 	deletedParts   *prometheus.CounterVec
 	writeStalls    prometheus.Counter
+	traceDropped   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -60,6 +61,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		writeStalls: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotpath_store_write_stalls_total", Help: "Times Pebble delayed writes because flushes or compactions were behind.",
 		}),
+		traceDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotpath_store_trace_events_dropped_total",
+			Help: "Events not stored because their trace id had reached Config.MaxTraceEvents that day.",
+		}),
 	}
 	for _, r := range []string{"queue_full", "disk_budget", "shutting_down", "write_failed"} {
 		m.rejected.WithLabelValues(r)
@@ -82,7 +87,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.commitSeconds, m.commitEvents, m.events, m.rejected, m.queueRequests,
-		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts, m.writeStalls}
+		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts, m.writeStalls, m.traceDropped}
 }
 
 func (m *metrics) unregister(reg prometheus.Registerer) {

@@ -22,6 +22,11 @@ type pendingWrite struct {
 	maxTS   int64
 	done    chan error
 
+	// Set before prepare when the store caps traces (tracecap.go): whether each event of the batch is
+	// kept (prepare skips the others), and the counters of the kept events that have a trace id.
+	keep     []bool
+	capSlots []traceSlot
+
 	// While prepare runs: the trace-index entry of each trace id in the batch, and for each event the
 	// next event of the same trace (-1 for none), so that a trace's events share one index key.
 	traces map[string]traceRef
@@ -48,7 +53,7 @@ func (r *pendingWrite) bytes(s bufRange) []byte { return r.buf[s.off:s.end] }
 // size is what the pending write holds in memory, counted against Config.QueueBytes.
 func (r *pendingWrite) size() int {
 	return cap(r.buf) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{})) +
-		cap(r.shapes)*int(unsafe.Sizeof(shapeInput{})) + cap(r.next)*4
+		cap(r.shapes)*int(unsafe.Sizeof(shapeInput{})) + cap(r.next)*4 + cap(r.keep) + cap(r.capSlots)*8
 }
 
 func (r *pendingWrite) reset() {
@@ -63,7 +68,7 @@ func (r *pendingWrite) reset() {
 
 func (r *pendingWrite) mark() int32 { return int32(len(r.buf)) }
 
-// prepare encodes b into r.
+// prepare encodes b into r, but for the events r.keep says to drop.
 func (r *pendingWrite) prepare(b collector.Batch) {
 	r.reset()
 	if r.traces == nil {
@@ -74,6 +79,9 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 	var ts collector.TransactionSummary
 	var es collector.ErrorSummary
 	for i := range b {
+		if i < len(r.keep) && !r.keep[i] {
+			continue
+		}
 		e := &b[i]
 		ev := int32(len(r.events))
 		start := r.mark()

@@ -58,6 +58,13 @@ type Config struct {
 	// about twice this on disk, counted against MaxDisk. Default 32 MiB.
 	MemTableBytes int
 
+	// MaxTraceEvents is the most events of one trace id the store keeps per ingest day; the trace's
+	// later events are dropped when queued (not stored, indexed, aggregated or exported) and counted
+	// in hotpath_store_trace_events_dropped_total. The counts are approximate from above and start over
+	// each day and at Open (see traceCap). Default: MaxTraceEvents, what GetTrace reads at most.
+	// Negative: no cap.
+	MaxTraceEvents int
+
 	// Registerer receives the store's metrics (hotpath_store_*). Default: none registered.
 	Registerer prometheus.Registerer
 
@@ -96,6 +103,9 @@ func (c *Config) setDefaults() error {
 	if c.MemTableBytes <= 0 {
 		c.MemTableBytes = 32 << 20
 	}
+	if c.MaxTraceEvents == 0 {
+		c.MaxTraceEvents = MaxTraceEvents
+	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
@@ -125,6 +135,7 @@ type Store struct {
 	log     *zap.Logger
 	metrics *metrics
 	q       *queue
+	traces  *traceCap // nil without a cap
 	reqPool sync.Pool
 	parts   partitions
 
@@ -209,6 +220,7 @@ func Open(cfg Config) (*Store, error) {
 	s := &Store{
 		cfg: cfg, db: db, log: cfg.Logger, metrics: m,
 		q:         newQueue(cfg.QueueBytes),
+		traces:    newTraceCap(cfg.MaxTraceEvents, cfg.Now, cfg.Logger),
 		names:     map[string]struct{}{},
 		notifyCh:  make(chan struct{}),
 		retention: make(chan struct{}, 1),

@@ -51,8 +51,21 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 		return func() error { return nil }, nil
 	}
 	r := s.reqPool.Get().(*pendingWrite)
+	r.keep, r.capSlots = r.keep[:0], r.capSlots[:0]
+	dropped := 0
+	if s.traces != nil {
+		r.keep, r.capSlots, dropped = s.traces.admit(*b, r.keep, r.capSlots)
+		if dropped == len(*b) {
+			s.metrics.traceDropped.Add(float64(dropped))
+			s.reqPool.Put(r)
+			return func() error { return nil }, nil
+		}
+	}
 	r.prepare(*b)
 	if err := s.q.push(ctx, r, s.cfg.EnqueueTimeout, s.metrics); err != nil {
+		if s.traces != nil {
+			s.traces.refund(r.capSlots)
+		}
 		s.reqPool.Put(r)
 		switch err {
 		case collector.ErrQueueFull:
@@ -62,6 +75,7 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 		}
 		return nil, err
 	}
+	s.metrics.traceDropped.Add(float64(dropped))
 	return func() error {
 		err := <-r.done
 		s.reqPool.Put(r)
