@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/elasticsearch"
 	"github.com/hotpath-apm/hotpath/collector/intake"
 	"github.com/hotpath-apm/hotpath/collector/intake/otlp"
@@ -34,6 +35,7 @@ type collectorConfig struct {
 	apiKeys         []intake.APIKey
 	retention       time.Duration // < 0: keep everything
 	maxDisk         int64         // 0: no budget
+	memoryLimit     int64         // --memory-limit: see memoryPlan
 	shutdownTimeout time.Duration
 	logLevel        zapcore.Level
 	http            httpLimits
@@ -57,6 +59,7 @@ func parseCollectorFlags(args []string, lookupEnv func(string) (string, bool), s
 		keys      listFlag
 		retention = retentionFlag{d: 7 * 24 * time.Hour}
 		maxDisk   byteSizeFlag
+		memLimit  = byteSizeFlag{n: defaultMemoryLimit}
 		logLevel  = zapcore.InfoLevel
 	)
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8200", "`address` to listen on (APM Server's port; use 0.0.0.0:8200 to accept other machines)")
@@ -65,6 +68,7 @@ func parseCollectorFlags(args []string, lookupEnv func(string) (string, bool), s
 	fs.Var(&keys, "api-key", "accept the API key `id:key` (repeatable); agents send ELASTIC_APM_API_KEY=base64(id:key)")
 	fs.Var(&retention, "retention", "keep events this `long`: days (7d), a duration (36h) or off")
 	fs.Var(&maxDisk, "max-disk", "disk budget of the store, `size` such as 20GB or 512MiB; 0 for none; past it the oldest hours are deleted")
+	fs.Var(&memLimit, "memory-limit", "memory `size` the collector keeps to at any load (stream slots, decoded batches and the store's queue share 7/16 of it; past that intake answers 503, which agents retry)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how `long` to wait for requests in flight")
 	fs.Var(&logLevel, "log-level", "log `level`: debug (one line per request), info (the default), warn, error")
 	var es esFlags
@@ -81,6 +85,9 @@ func parseCollectorFlags(args []string, lookupEnv func(string) (string, bool), s
 		cfg.apiKeys = append(cfg.apiKeys, key)
 	}
 	cfg.retention, cfg.maxDisk, cfg.logLevel = retention.d, maxDisk.n, logLevel
+	if cfg.memoryLimit = memLimit.n; cfg.memoryLimit < 64<<20 {
+		return cfg, fmt.Errorf("collector: --memory-limit %s is less than the 64MiB the collector needs", memLimit.String())
+	}
 	cfg.http = defaultHTTPLimits
 	esCfg, err := es.config()
 	if err != nil {
@@ -146,18 +153,28 @@ func openCollector(cfg collectorConfig, log *zap.Logger) (*collectorServer, erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	mem := planMemory(cfg.memoryLimit)
+	budget := collector.NewMemoryBudget(mem.budget)
+	if err := registerMemoryMetrics(reg, mem, budget); err != nil {
+		return nil, fmt.Errorf("collector: %w", err)
+	}
 	store, err := pebble.Open(pebble.Config{
-		Dir:        filepath.Join(cfg.dataDir, "store"),
-		MaxAge:     cfg.retention,
-		MaxDisk:    cfg.maxDisk,
-		Registerer: reg,
-		Logger:     log.Named("store"),
+		Dir:           filepath.Join(cfg.dataDir, "store"),
+		MaxAge:        cfg.retention,
+		MaxDisk:       cfg.maxDisk,
+		Budget:        budget,
+		QueueBytes:    int(mem.budget),
+		CacheBytes:    mem.cacheBytes,
+		MemTableBytes: int(mem.memTableBytes),
+		Registerer:    reg,
+		Logger:        log.Named("store"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("collector: %w", err)
 	}
 	api, err := intake.New(intake.Config{
 		Processor:       store,
+		Budget:          budget,
 		Logger:          log.Named("intake"),
 		Registerer:      reg,
 		SecretToken:     cfg.secretToken,
@@ -277,8 +294,16 @@ func (c *collectorServer) serve(ctx context.Context, ln net.Listener) error {
 	if err := c.startExport(ctx); err != nil {
 		return errors.Join(err, c.close())
 	}
+	planMemory(c.cfg.memoryLimit).apply()
 	served := make(chan error, 1)
 	go func() { served <- c.http.Serve(ln) }()
+	idleCtx, stopIdle := context.WithCancel(ctx)
+	idleDone := make(chan struct{})
+	go func() {
+		defer close(idleDone)
+		returnIdleMemory(idleCtx, 5*time.Second, c.intake.ReleaseIdle)
+	}()
+	defer func() { stopIdle(); <-idleDone }()
 
 	var err error
 	select {

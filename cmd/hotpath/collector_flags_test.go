@@ -74,6 +74,7 @@ func TestCollectorFlagsErrors(t *testing.T) {
 		{args: []string{"extra"}, want: "unexpected arguments"},
 		{env: map[string]string{"HOTPATH_MAX_DISK": "-5"}, want: "HOTPATH_MAX_DISK"},
 		{env: map[string]string{"HOTPATH_LOG_LEVEL": "loud"}, want: "HOTPATH_LOG_LEVEL"},
+		{args: []string{"--memory-limit", "63MiB"}, want: "less than the 64MiB"},
 	} {
 		_, err := parseCollectorFlags(tt.args, envMap(tt.env), new(bytes.Buffer))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {

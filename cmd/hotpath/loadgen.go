@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -29,6 +30,7 @@ type loadgenConfig struct {
 	apiKey      string // base64(id:key), as ELASTIC_APM_API_KEY
 	service     string
 	sink        bool // send to an in-process server that only reads the bodies, instead of url
+	clients     int  // intake: loopback addresses the streams come from (127.0.0.1 .. 127.0.0.N)
 }
 
 func parseLoadgenFlags(args []string, stderr io.Writer) (loadgenConfig, error) {
@@ -51,6 +53,7 @@ func parseLoadgenFlags(args []string, stderr io.Writer) (loadgenConfig, error) {
 	fs.StringVar(&cfg.secretToken, "secret-token", os.Getenv("ELASTIC_APM_SECRET_TOKEN"), "secret `token` (default $ELASTIC_APM_SECRET_TOKEN)")
 	fs.StringVar(&cfg.apiKey, "api-key", os.Getenv("ELASTIC_APM_API_KEY"), "API key, `base64(id:key)` (default $ELASTIC_APM_API_KEY)")
 	fs.StringVar(&cfg.service, "service", "loadgen", "service name of the events")
+	fs.IntVar(&cfg.clients, "clients", 1, "intake mode: send from this many loopback addresses, 127.0.0.1 and up, in turn (the collector gives one address a quarter of its stream slots); -url must be on loopback")
 	fs.BoolVar(&cfg.sink, "sink", false, "send to an in-process server that reads and discards the bodies instead of -url: the baseline of what the client side alone can do")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -58,6 +61,8 @@ func parseLoadgenFlags(args []string, stderr io.Writer) (loadgenConfig, error) {
 	switch {
 	case cfg.mode != "intake" && cfg.mode != "agent":
 		return cfg, fmt.Errorf("loadgen: unknown -mode %q", cfg.mode)
+	case cfg.clients < 1 || cfg.clients > 254:
+		return cfg, errors.New("loadgen: -clients must be 1 to 254")
 	case cfg.concurrency < 1 || cfg.events < 1+cfg.spans || cfg.spans < 0 || cfg.duration <= 0 || cfg.rate < 0:
 		return cfg, errors.New("loadgen: -concurrency, -events (at least one trace), -spans, -duration and -rate must be positive")
 	}
@@ -105,10 +110,10 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // intakeLoad sends intake streams from concurrent workers and records what was acknowledged.
 type intakeLoad struct {
-	cfg    loadgenConfig
-	gen    *payloadGen
-	client *http.Client
-	traces int // per request
+	cfg     loadgenConfig
+	gen     *payloadGen
+	clients []*http.Client // one per source address; worker i sends with clients[i%len]
+	traces  int            // per request
 
 	mu  sync.Mutex // guards rep
 	rep intakeReport
@@ -130,34 +135,38 @@ type intakeReport struct {
 
 func newIntakeLoad(cfg loadgenConfig) *intakeLoad {
 	traces := cfg.events / (1 + cfg.spans)
-	return &intakeLoad{
+	l := &intakeLoad{
 		cfg:    cfg,
 		gen:    newPayloadGen(cfg.service, cfg.spans),
 		traces: traces,
-		client: &http.Client{
-			Timeout: time.Minute,
-			Transport: &http.Transport{
-				MaxIdleConnsPerHost: cfg.concurrency,
-				DisableCompression:  true,
-			},
-		},
-		rep: intakeReport{statuses: map[int]int{}},
+		rep:    intakeReport{statuses: map[int]int{}},
 	}
+	for i := range max(cfg.clients, 1) {
+		tr := &http.Transport{MaxIdleConnsPerHost: cfg.concurrency, DisableCompression: true}
+		if cfg.clients > 1 {
+			d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i))}, Timeout: 30 * time.Second}
+			tr.DialContext = d.DialContext
+		}
+		l.clients = append(l.clients, &http.Client{Timeout: time.Minute, Transport: tr})
+	}
+	return l
 }
 
 // run sends until ctx is done, waits for the requests in flight, and returns the report.
 func (l *intakeLoad) run(ctx context.Context) intakeReport {
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range l.cfg.concurrency {
+	for i := range l.cfg.concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.worker(ctx)
+			l.worker(ctx, l.clients[i%len(l.clients)])
 		}()
 	}
 	wg.Wait()
-	l.client.CloseIdleConnections()
+	for _, c := range l.clients {
+		c.CloseIdleConnections()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.rep.took = time.Since(start)
@@ -171,7 +180,7 @@ func (l *intakeLoad) acked() int {
 	return l.rep.acked
 }
 
-func (l *intakeLoad) worker(ctx context.Context) {
+func (l *intakeLoad) worker(ctx context.Context, client *http.Client) {
 	var raw, body bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&body, gzip.BestSpeed) // BestSpeed is a valid level
 	// Pacing: each worker sends its share of the rate, a request every interval.
@@ -205,7 +214,7 @@ func (l *intakeLoad) worker(ctx context.Context) {
 		}
 		// A request once sent is waited for, even past the end of the run: a request cut off would be
 		// neither acknowledged nor refused, and the collector's counts would not match the report.
-		status, msg, took, err := l.send(context.WithoutCancel(ctx), payload)
+		status, msg, took, err := l.send(context.WithoutCancel(ctx), client, payload)
 		l.record(status, msg, took, err, len(payload), first)
 		if err != nil || status == http.StatusServiceUnavailable {
 			// The collector is down or full: back off a little, as agents do.
@@ -221,7 +230,7 @@ func (l *intakeLoad) worker(ctx context.Context) {
 }
 
 // send posts one stream and returns the answer's status and body.
-func (l *intakeLoad) send(ctx context.Context, payload []byte) (int, string, time.Duration, error) {
+func (l *intakeLoad) send(ctx context.Context, client *http.Client, payload []byte) (int, string, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.cfg.url+"/intake/v2/events", bytes.NewReader(payload))
 	if err != nil {
 		return 0, "", 0, err
@@ -237,7 +246,7 @@ func (l *intakeLoad) send(ctx context.Context, payload []byte) (int, string, tim
 		req.Header.Set("Authorization", "Bearer "+l.cfg.secretToken)
 	}
 	start := time.Now()
-	resp, err := l.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, "", 0, err
 	}

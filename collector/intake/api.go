@@ -50,6 +50,9 @@ const (
 	// DefaultMemoryBudget bounds the decoded bytes all streams hold in batches at once: room for
 	// every stream slot's batch of 500 events of 4 KiB.
 	DefaultMemoryBudget = 128 << 20
+	// decodedEventBytes is what the structures of one decoded event of a batch take, about: what a
+	// stream slot's decoder is charged per event of its batch (Config.Budget).
+	decodedEventBytes = 2 << 10
 	// DefaultAgentConfigMaxAge is the Cache-Control max-age of agent configuration answers (APM
 	// Server's agent.config.cache.expiration).
 	DefaultAgentConfigMaxAge = 30 * time.Second
@@ -130,6 +133,13 @@ type Config struct {
 	// Default: DefaultMemoryBudget.
 	MemoryBudget int64
 
+	// Budget, when set, is the memory budget intake shares with the rest of the collector (the store's
+	// queue): the decoded bytes above and the stream slots' decoders (2 × MaxEventSize + BatchSize ×
+	// 2 KiB each, charged while the stream runs; a stream that finds the budget spent is answered 503
+	// "intake memory budget exceeded") are charged to it, and MemoryBudget is not used. Default: a
+	// budget of MemoryBudget bytes for the decoded bytes alone.
+	Budget *collector.MemoryBudget
+
 	// AgentConfigFile is the JSON file of agent central configuration (see serveAgentConfig's
 	// documentation in agentconfig.go for its format). It need not exist. Default: none, so every
 	// agent is told "no configuration" (settings {}, ETag "-").
@@ -207,6 +217,12 @@ func New(cfg Config) (*API, error) {
 	if err != nil {
 		return nil, err
 	}
+	budget, slotCost := cfg.Budget, int64(0)
+	if budget == nil {
+		budget = collector.NewMemoryBudget(cfg.MemoryBudget)
+	} else {
+		slotCost = int64(2*cfg.MaxEventSize + cfg.BatchSize*decodedEventBytes)
+	}
 	date, sha := buildInfo()
 	enr := enrich.New(enrich.Config{ObserverVersion: cfg.Version})
 	enq, _ := cfg.Processor.(BatchEnqueuer)
@@ -216,16 +232,23 @@ func New(cfg Config) (*API, error) {
 		auth:    auth,
 		metrics: m,
 		streams: newStreamSlots(cfg.MaxConcurrentStreams, cfg.MaxStreamsPerClient, cfg.StreamWait,
-			decoder.Options{MaxEventSize: cfg.MaxEventSize, BatchSize: cfg.BatchSize}, m),
+			decoder.Options{MaxEventSize: cfg.MaxEventSize, BatchSize: cfg.BatchSize}, m).charging(budget, slotCost),
 		processor:               enr.Wrap(cfg.Processor),
 		enrich:                  enr,
-		budget:                  &memoryBudget{limit: cfg.MemoryBudget, free: int64(cfg.MaxEventSize), m: m},
+		budget:                  &memoryBudget{shared: budget, free: int64(cfg.MaxEventSize), m: m},
 		enqueuer:                enq,
 		agentConfig:             acfg,
 		agentConfigCacheControl: fmt.Sprintf("max-age=%d, must-revalidate", int(cfg.AgentConfigMaxAge/time.Second)),
 		info:                    serverInfo{BuildDate: date, BuildSHA: sha, Version: cfg.Version},
 	}, nil
 }
+
+// ReleaseIdle lets go of the decoders intake keeps for later streams (each holds a line buffer of
+// MaxEventSize and a batch: about 1.3 MiB by default) if no stream runs or started for quiet, and
+// reports whether it did, so that the caller can have the memory returned to the system
+// (debug.FreeOSMemory). cmd/hotpath calls it periodically: a collector gives back what a burst of load
+// took once the burst is over.
+func (a *API) ReleaseIdle(quiet time.Duration) bool { return a.streams.dropIdle(quiet) }
 
 func setDefault[T comparable](v *T, def T) {
 	var zero T

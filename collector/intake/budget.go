@@ -3,7 +3,6 @@ package intake
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
@@ -22,11 +21,13 @@ var errMemoryBudget = errors.New("unable to service request: intake memory budge
 // rather than held by the batch. The rest are charged to the budget until the batch is handed over; a
 // read that takes the total past the limit ends its stream with a 503, which agents retry. So the
 // batches of all streams hold at most the budget plus a line buffer or two per stream.
+//
+// The budget is a collector.MemoryBudget (part BudgetDecoded) that the stream slots (BudgetStreamSlots)
+// and the store's queue may share: Config.Budget.
 type memoryBudget struct {
-	limit int64
-	free  int64 // bytes per stream and batch not charged
-	inUse atomic.Int64
-	m     *metrics
+	shared *collector.MemoryBudget
+	free   int64 // bytes per stream and batch not charged
+	m      *metrics
 }
 
 // streamBudget is one stream's share of the memory budget.
@@ -45,9 +46,9 @@ func (s *streamBudget) take(n int) error {
 		return nil
 	}
 	s.held += charge
-	inUse := s.b.inUse.Add(charge)
-	s.b.m.memoryInUse.Set(float64(inUse))
-	if inUse > s.b.limit {
+	ok := s.b.shared.Charge(collector.BudgetDecoded, charge)
+	s.b.m.memoryInUse.Set(float64(s.b.shared.InUse(collector.BudgetDecoded)))
+	if !ok {
 		return errMemoryBudget
 	}
 	return nil
@@ -59,8 +60,8 @@ func (s *streamBudget) release() {
 	if s.held == 0 {
 		return
 	}
-	inUse := s.b.inUse.Add(-s.held)
-	s.b.m.memoryInUse.Set(float64(inUse))
+	s.b.shared.Release(collector.BudgetDecoded, s.held)
+	s.b.m.memoryInUse.Set(float64(s.b.shared.InUse(collector.BudgetDecoded)))
 	s.held = 0
 }
 

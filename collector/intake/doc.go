@@ -42,8 +42,11 @@
 // the Go agent may send nothing) is over, or it loses its slot with 503 "request timed out": a client
 // sending a byte a second holds a slot for the grace, not for the server's read timeout, and one
 // address with many such streams holds only its share. A stream refused a slot is answered at once,
-// without reading its body. So intake's memory is about MemoryBudget plus a fixed amount per stream slot, whatever the
-// number of clients or the size of their events. The HTTP server's timeouts and header limit are the
+// without reading its body. So intake's memory is about MemoryBudget plus a fixed amount per stream
+// slot, whatever the number of clients or the size of their events. With Config.Budget, one
+// collector.MemoryBudget that the store's queue shares, the running streams' decoders are charged to it
+// too: intake and the queue together hold at most about that budget (cmd/hotpath's --memory-limit).
+// The HTTP server's timeouts and header limit are the
 // caller's (cmd/hotpath uses APM Server's defaults).
 //
 // # Authentication

@@ -51,16 +51,25 @@ func (a *API) serveEvents(w http.ResponseWriter, r *http.Request, x *exchange) {
 	a.answer(w, r, x, &res)
 }
 
+// refusedBodyWait is how long the rest of a refused stream's body may take to arrive (see decodeStream).
+const refusedBodyWait = time.Second
+
 // decodeStream decodes r's body into res.
 func (a *API) decodeStream(w http.ResponseWriter, r *http.Request, received time.Time, res *outcome) {
 	ctx := r.Context()
 	client := clientOf(r)
 	dec, err := a.streams.acquire(ctx, client)
 	if err != nil {
-		res.add(http.StatusServiceUnavailable, slotReason(err), streamError{Message: slotMessage(err)})
-		// The body will not be read: answer now rather than after net/http has read what is left of it
-		// (a slow client's trickle, until the read timeout), then close the connection.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		if errors.Is(err, errMemoryBudget) {
+			res.add(http.StatusServiceUnavailable, reasonMemoryBudget, streamError{Message: err.Error()})
+		} else {
+			res.add(http.StatusServiceUnavailable, slotReason(err), streamError{Message: slotMessage(err)})
+		}
+		// The body will not be decoded. net/http reads some of what is left of it before answering, so
+		// that a client still sending gets the answer rather than a reset connection: a fast client's
+		// body arrives within refusedBodyWait, a slow client's trickle is cut there rather than at the
+		// read timeout.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(refusedBodyWait))
 		return
 	}
 	defer a.streams.release(dec, client)

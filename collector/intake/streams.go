@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
 )
 
@@ -43,6 +45,10 @@ type streamSlots struct {
 	wait      time.Duration
 	perClient int
 	m         *metrics
+	budget    *collector.MemoryBudget // charged cost per stream running, if set
+	cost      int64
+
+	lastTaken atomic.Int64 // Unix nanoseconds of the last slot taken
 
 	mu    sync.Mutex           // guards idle, held and freed
 	idle  []*decoder.Decoder   // most recently released last
@@ -55,6 +61,15 @@ func newStreamSlots(n, perClient int, wait time.Duration, opts decoder.Options, 
 		slots: make(chan struct{}, n), opts: opts, wait: wait, perClient: perClient, m: m,
 		held: make(map[netip.Prefix]int), freed: make(chan struct{}),
 	}
+}
+
+// charging makes each stream charge cost bytes to budget while it runs (none if cost is 0); a stream
+// that finds the budget spent gets errMemoryBudget.
+func (s *streamSlots) charging(budget *collector.MemoryBudget, cost int64) *streamSlots {
+	if cost > 0 {
+		s.budget, s.cost = budget, cost
+	}
+	return s
 }
 
 // clientOf returns the client a request counts against: its connection's peer, never a header (any
@@ -86,6 +101,10 @@ func (s *streamSlots) acquire(ctx context.Context, client netip.Prefix) (*decode
 	if err := s.take(ctx, client); err != nil {
 		return nil, err
 	}
+	if s.budget != nil && !s.budget.TryCharge(collector.BudgetStreamSlots, s.cost) {
+		s.release(nil, client)
+		return nil, errMemoryBudget
+	}
 	return s.took(), nil
 }
 
@@ -100,6 +119,7 @@ func (s *streamSlots) take(ctx context.Context, client netip.Prefix) error {
 		return err
 	}
 	s.m.streams.Inc()
+	s.lastTaken.Store(time.Now().UnixNano())
 	return nil
 }
 
@@ -167,6 +187,23 @@ func takeSlot(ctx context.Context, slots chan<- struct{}, wait time.Duration, wa
 	}
 }
 
+// dropIdle lets go of the decoders kept for later streams if no slot was taken since quiet ago and none
+// is in use, and reports whether it dropped any: the memory is then the garbage collector's to
+// return, so that a collector whose load has ended does not keep a decoder per slot that ran.
+func (s *streamSlots) dropIdle(quiet time.Duration) bool {
+	if time.Since(time.Unix(0, s.lastTaken.Load())) < quiet || len(s.slots) > 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.idle) == 0 {
+		return false
+	}
+	clear(s.idle)
+	s.idle = s.idle[:0:0]
+	return true
+}
+
 func (s *streamSlots) took() *decoder.Decoder {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -184,6 +221,9 @@ func (s *streamSlots) release(d *decoder.Decoder, client netip.Prefix) {
 		s.mu.Lock()
 		s.idle = append(s.idle, d)
 		s.mu.Unlock()
+		if s.budget != nil {
+			s.budget.Release(collector.BudgetStreamSlots, s.cost)
+		}
 	}
 	s.m.streams.Dec()
 	<-s.slots

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -218,4 +219,48 @@ func countService(rec *recorder, service string) int {
 		}
 	}
 	return n
+}
+
+// TestStreamsChargeSharedBudget: with a shared budget, a running stream's decoder is charged to it
+// (2 × MaxEventSize + BatchSize × 2 KiB) and given back when the stream ends; a stream that finds the
+// budget spent by another part (the store's queue) is answered 503 "intake memory budget exceeded",
+// and one that finds exactly its cost free runs.
+func TestStreamsChargeSharedBudget(t *testing.T) {
+	const eventSize, batch = 4096, 10
+	cost := int64(2*eventSize + batch*decodedEventBytes)
+	budget := collector.NewMemoryBudget(cost + 64<<10) // a slot's cost and room for its decoded bytes
+	slotCharged := make(chan int64, 1)
+	proc := collector.ProcessBatchFunc(func(ctx context.Context, b *collector.Batch) error {
+		select {
+		case slotCharged <- budget.InUse(collector.BudgetStreamSlots):
+		default:
+		}
+		return nil
+	})
+	api, _, reg := newTestAPI(t, Config{Processor: proc, Budget: budget, MaxEventSize: eventSize, BatchSize: batch})
+	body := newStream("svc").transactions(5).bytes()
+
+	if w, res := post(t, api.Handler(), bytes.NewReader(body), nil); w.Code != 202 {
+		t.Fatalf("within the budget: %d %+v", w.Code, res)
+	}
+	if got := <-slotCharged; got != cost {
+		t.Errorf("a running stream charged %d, want %d", got, cost)
+	}
+	if got := budget.Total(); got != 0 {
+		t.Errorf("%d bytes still charged after the stream", got)
+	}
+
+	spent := budget.Limit() - cost + 1
+	budget.Charge(collector.BudgetStoreQueue, spent) // one byte less than a slot's cost is free
+	w, res := post(t, api.Handler(), bytes.NewReader(body), nil)
+	if w.Code != 503 || res.Errors[0].Message != errMemoryBudget.Error() {
+		t.Errorf("budget spent: %d %+v", w.Code, res)
+	}
+	if got := metric(t, reg, "hotpath_intake_rejected_total", "reason=memory_budget"); got != 1 {
+		t.Errorf("rejected{memory_budget} %v", got)
+	}
+	budget.Release(collector.BudgetStoreQueue, 1) // exactly a slot's cost free
+	if w, res := post(t, api.Handler(), bytes.NewReader(body), nil); w.Code != 202 {
+		t.Errorf("a slot's cost free: %d %+v", w.Code, res)
+	}
 }

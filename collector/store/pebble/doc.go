@@ -12,7 +12,8 @@
 // marked experimental in Pebble v2 and pinned here with the rest of Pebble); the groups are answered in
 // order, each once its own fsync is done. A failed fsync fails its group and every group behind it, and
 // the store then refuses writes until it is reopened, which recovers the WAL's durable prefix.
-// The queue is bounded by bytes (Config.QueueBytes); a batch that does not fit waits at most
+// The queue is bounded by bytes (Config.QueueBytes, and the collector.MemoryBudget it may share with
+// intake, Config.Budget); a batch that does not fit waits at most
 // Config.EnqueueTimeout, then gets collector.ErrQueueFull. After Close, collector.ErrShuttingDown (and
 // reads return ErrClosed). EnqueueBatch splits ProcessBatch in two (queue now, wait later), so that one
 // intake stream can keep several batches in flight (intake.BatchEnqueuer).

@@ -12,6 +12,7 @@ import (
 // queue is the bounded queue between ProcessBatch and the writer, bounded by the bytes its pending writes
 // hold; a pending write's bytes count until its commit is done.
 type queue struct {
+	budget *collector.MemoryBudget // charged with bytes too, if set (Config.Budget)
 	mu     sync.Mutex
 	reqs   []*pendingWrite // waiting for the writer; guarded by mu
 	bytes  int             // held by queued and committing pending writes; guarded by mu
@@ -21,8 +22,20 @@ type queue struct {
 	ready  chan struct{}   // wakes the writer (capacity 1)
 }
 
-func newQueue(max int) *queue {
-	return &queue{max: max, space: make(chan struct{}), ready: make(chan struct{}, 1)}
+func newQueue(max int, budget *collector.MemoryBudget) *queue {
+	return &queue{budget: budget, max: max, space: make(chan struct{}), ready: make(chan struct{}, 1)}
+}
+
+// fits reports whether n more bytes may be queued, and if so charges them to the budget. An empty queue
+// takes a batch whatever its size and the budget, so that the store always makes progress.
+func (q *queue) fits(n int) bool {
+	if q.bytes == 0 {
+		if q.budget != nil {
+			q.budget.Charge(collector.BudgetStoreQueue, int64(n))
+		}
+		return true
+	}
+	return q.bytes+n <= q.max && (q.budget == nil || q.budget.TryCharge(collector.BudgetStoreQueue, int64(n)))
 }
 
 func (q *queue) push(ctx context.Context, r *pendingWrite, timeout time.Duration, m *metrics) error {
@@ -39,7 +52,7 @@ func (q *queue) push(ctx context.Context, r *pendingWrite, timeout time.Duration
 			q.mu.Unlock()
 			return collector.ErrShuttingDown
 		}
-		if q.bytes == 0 || q.bytes+n <= q.max {
+		if q.fits(n) {
 			q.reqs = append(q.reqs, r)
 			q.bytes += n
 			m.queueRequests.Inc()
@@ -101,6 +114,9 @@ func (q *queue) release(reqs []*pendingWrite, m *metrics) {
 	n := 0
 	for _, r := range reqs {
 		n += r.size()
+	}
+	if q.budget != nil {
+		q.budget.Release(collector.BudgetStoreQueue, int64(n))
 	}
 	q.mu.Lock()
 	q.bytes -= n

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/zap"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
@@ -134,6 +135,7 @@ func waitHeld(t *testing.T, s *Store, n int) {
 // requestSize is the number of queue bytes a batch holds.
 func requestSize(b collector.Batch) int {
 	var r pendingWrite
+	r.keep, r.capSlots, _ = newTraceCap(MaxTraceEvents, time.Now, zap.NewNop()).admit(b, nil, nil)
 	r.prepare(b)
 	return r.size()
 }
@@ -218,7 +220,7 @@ func TestQueueFullReturnsQuickly(t *testing.T) {
 }
 
 func TestQueueGroupsWaitingBatches(t *testing.T) {
-	q := newQueue(1 << 20)
+	q := newQueue(1<<20, nil)
 	m, err := newMetrics(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -449,5 +451,42 @@ func TestListingsHideWhatIsNotDurable(t *testing.T) {
 	}
 	if n := listed(t, s); n <= durable {
 		t.Fatalf("%d listed once the group is durable, want more than %d", n, durable)
+	}
+}
+
+// TestQueueSharesBudget: with a shared memory budget, a batch is queued only if the budget has room for
+// it as well as QueueBytes; an empty queue takes one whatever the budget (the store always makes
+// progress); committed batches give their bytes back to the budget.
+func TestQueueSharesBudget(t *testing.T) {
+	m, err := newMetrics(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGen(9, t0)
+	first := &pendingWrite{done: make(chan error, 1)}
+	first.prepare(g.batch(10, 1))
+	second := &pendingWrite{done: make(chan error, 1)}
+	second.prepare(g.batch(10, 1))
+	size := int64(first.size())
+
+	budget := collector.NewMemoryBudget(size + int64(second.size()))
+	budget.Charge(collector.BudgetDecoded, size) // intake holds the rest of it
+	q := newQueue(1<<20, budget)
+	if err := q.push(context.Background(), first, -1, m); err != nil {
+		t.Fatalf("empty queue, budget spent: %v", err)
+	}
+	if err := q.push(context.Background(), second, -1, m); err != collector.ErrQueueFull {
+		t.Fatalf("second batch past the budget: %v, want ErrQueueFull", err)
+	}
+	budget.Release(collector.BudgetDecoded, size) // intake handed its batch over: exactly room for it
+	if err := q.push(context.Background(), second, -1, m); err != nil {
+		t.Fatalf("second batch within the budget: %v", err)
+	}
+	if got := budget.InUse(collector.BudgetStoreQueue); got != budget.Limit() {
+		t.Errorf("queue charged %d, want %d", got, budget.Limit())
+	}
+	q.release(q.take(nil, 1<<30), m)
+	if got := budget.Total(); got != 0 {
+		t.Errorf("budget holds %d after the commit, want 0", got)
 	}
 }

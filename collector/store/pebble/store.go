@@ -38,6 +38,11 @@ type Config struct {
 	// Default 64 MiB.
 	QueueBytes int
 
+	// Budget, when set, is the memory budget the queue shares with the rest of the collector (intake's
+	// stream slots and decoded batches): a batch is queued only if both QueueBytes and the budget have
+	// room for it (or the queue is empty), else it waits as for a full queue. Default: QueueBytes alone.
+	Budget *collector.MemoryBudget
+
 	// EnqueueTimeout is how long ProcessBatch waits for room in a full queue before it returns
 	// collector.ErrQueueFull (or ctx's error, if ctx ends first). Default 250ms; negative: do not wait.
 	EnqueueTimeout time.Duration
@@ -219,7 +224,7 @@ func Open(cfg Config) (*Store, error) {
 	}
 	s := &Store{
 		cfg: cfg, db: db, log: cfg.Logger, metrics: m,
-		q:         newQueue(cfg.QueueBytes),
+		q:         newQueue(cfg.QueueBytes, cfg.Budget),
 		traces:    newTraceCap(cfg.MaxTraceEvents, cfg.Now, cfg.Logger),
 		names:     map[string]struct{}{},
 		notifyCh:  make(chan struct{}),
