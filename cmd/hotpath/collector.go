@@ -111,6 +111,9 @@ func runCollector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	// The Go runtime's limit is the process's: set here, where the process is the collector, not in
+	// openCollector, which the demo also runs beside its services.
+	planMemory(cfg.memoryLimit).apply()
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return errors.Join(fmt.Errorf("collector: listen: %w", err), c.close())
@@ -153,6 +156,9 @@ func openCollector(cfg collectorConfig, log *zap.Logger) (*collectorServer, erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	if cfg.memoryLimit == 0 {
+		cfg.memoryLimit = defaultMemoryLimit
+	}
 	mem := planMemory(cfg.memoryLimit)
 	budget := collector.NewMemoryBudget(mem.budget)
 	if err := registerMemoryMetrics(reg, mem, budget); err != nil {
@@ -294,7 +300,6 @@ func (c *collectorServer) serve(ctx context.Context, ln net.Listener) error {
 	if err := c.startExport(ctx); err != nil {
 		return errors.Join(err, c.close())
 	}
-	planMemory(c.cfg.memoryLimit).apply()
 	served := make(chan error, 1)
 	go func() { served <- c.http.Serve(ln) }()
 	idleCtx, stopIdle := context.WithCancel(ctx)

@@ -39,7 +39,8 @@ func planMemory(total int64) memoryPlan {
 	return p
 }
 
-// apply sets the Go runtime's memory limit, unless GOMEMLIMIT already set a lower one.
+// apply sets the Go runtime's memory limit, unless GOMEMLIMIT already set a lower one. `hotpath
+// collector` applies it; the demo, whose process also runs the services and the load, does not.
 func (p memoryPlan) apply() {
 	if cur := debug.SetMemoryLimit(-1); cur == math.MaxInt64 || cur > p.goLimit {
 		debug.SetMemoryLimit(p.goLimit)

@@ -178,6 +178,8 @@ func TestSlowlorisBesideAgent(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("the agent's stream ended after %v", time.Since(agentStart).Round(time.Millisecond))
+	// The agent counts what it sent once it has read the answer, just after the events arrived.
+	waitFor(t, func() bool { st := tracer.Stats(); return st.TransactionsSent == 2 || st.Errors.SendStream != 0 })
 	if st := tracer.Stats(); st.Errors.SendStream != 0 || st.TransactionsSent != 2 {
 		t.Errorf("agent stats %+v", st)
 	}
