@@ -18,6 +18,10 @@ var errTooSlow = errors.New("request body arrived too slowly")
 //
 //	MinStreamRate × (t − StreamGrace) bytes (as received, compressed),
 //
+// where t counts only the time the server waited for the body (in Read): time the handler spends
+// elsewhere (decoding, or waiting for the store under backpressure) is the server's, not the client's,
+// and a client whose bytes wait in the connection meanwhile is not too slow.
+//
 // and it ends when the HTTP server's ReadTimeout from the handler's start ends, whatever its rate (the
 // deadline the pacer sets replaces the server's, so it keeps that bound). The grace is for agents: the Elastic Go agent
 // compresses events into a buffer and may send nothing at all until its request time
@@ -34,8 +38,10 @@ type pacer struct {
 	grace    time.Duration
 	rate     float64   // bytes per second
 	end      time.Time // the server's ReadTimeout from start; zero without one
-	n        int64     // bytes read
-	deadline time.Time // the read deadline last set; zero before the first read
+	n        int64         // bytes read
+	deadline time.Time     // the read deadline last set; zero before the first read
+	idle     time.Duration // time out of Read since start: the server's, which the deadline is moved by
+	returned time.Time     // when the last Read returned (start before the first)
 }
 
 // paceStep is how far behind its due value the deadline may be left before it is moved: setting a
@@ -45,7 +51,7 @@ const paceStep = 250 * time.Millisecond
 // newPacer paces r's body; w is r's ResponseWriter (nil: no pacing).
 func (a *API) newPacer(w http.ResponseWriter, r *http.Request) *pacer {
 	start := time.Now()
-	p := &pacer{r: r.Body, start: start, grace: a.cfg.StreamGrace, rate: float64(a.cfg.MinStreamRate)}
+	p := &pacer{r: r.Body, start: start, returned: start, grace: a.cfg.StreamGrace, rate: float64(a.cfg.MinStreamRate)}
 	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 {
 		p.end = start.Add(srv.ReadTimeout)
 	}
@@ -55,9 +61,9 @@ func (a *API) newPacer(w http.ResponseWriter, r *http.Request) *pacer {
 	return p
 }
 
-// due is the read deadline after p.n bytes.
+// due is the read deadline after p.n bytes and p.idle out of Read.
 func (p *pacer) due() time.Time {
-	d := p.start.Add(p.grace + time.Duration(float64(p.n)/p.rate*float64(time.Second)))
+	d := p.start.Add(p.idle + p.grace + time.Duration(float64(p.n)/p.rate*float64(time.Second)))
 	if !p.end.IsZero() && d.After(p.end) {
 		return p.end
 	}
@@ -66,6 +72,7 @@ func (p *pacer) due() time.Time {
 
 func (p *pacer) Read(b []byte) (int, error) {
 	if p.rc != nil {
+		p.idle += time.Since(p.returned)
 		if d := p.due(); p.deadline.IsZero() || d.Sub(p.deadline) >= paceStep || (d.Equal(p.end) && !p.deadline.Equal(p.end)) {
 			if err := p.rc.SetReadDeadline(d); err != nil {
 				p.rc = nil // not supported here: the server's timeouts apply
@@ -76,6 +83,9 @@ func (p *pacer) Read(b []byte) (int, error) {
 	}
 	n, err := p.r.Read(b)
 	p.n += int64(n)
+	if p.rc != nil {
+		p.returned = time.Now()
+	}
 	if err != nil && p.rc != nil && isTimeout(err) && (p.end.IsZero() || p.deadline.Before(p.end)) {
 		return n, errors.Join(errTooSlow, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -24,8 +25,13 @@ func (d *deadlineRecorder) SetReadDeadline(t time.Time) error {
 }
 
 // TestPacerDeadline: the read deadline is the grace from the start plus 1/MinStreamRate s per byte
-// received, moved in steps of at least paceStep, and never past the server's read timeout.
+// received plus the time the server spent out of Read, moved in steps of at least paceStep, and never
+// past the server's read timeout. In a synctest bubble: time moves only where the test sleeps.
 func TestPacerDeadline(t *testing.T) {
+	synctest.Test(t, testPacerDeadline)
+}
+
+func testPacerDeadline(t *testing.T) {
 	api, _, _ := newTestAPI(t, Config{StreamGrace: 10 * time.Second, MinStreamRate: 1000})
 	srv := &http.Server{ReadTimeout: 30 * time.Second}
 	r := httptest.NewRequest(http.MethodPost, "/intake/v2/events", strings.NewReader(strings.Repeat("x", 30_000)))
@@ -45,6 +51,11 @@ func TestPacerDeadline(t *testing.T) {
 	read(50)
 	read(1) // 250 bytes before this read: the deadline moves by 250 ms
 	want = append(want, p.start.Add(10*time.Second+250*time.Millisecond))
+	// The server busy for 5 s between two reads (decoding, the store's backpressure): the client's
+	// bytes wait in the connection, and the deadline moves by those 5 s.
+	time.Sleep(5 * time.Second)
+	read(1)
+	want = append(want, p.start.Add(15*time.Second+251*time.Millisecond))
 	if fmt.Sprint(w.deadlines) != fmt.Sprint(want) {
 		t.Fatalf("deadlines %v, want %v", w.deadlines, want)
 	}
