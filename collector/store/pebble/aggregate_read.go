@@ -144,11 +144,15 @@ func (s *Store) EndpointAggregates(ctx context.Context, service string, from, to
 // followed by the escaped name and the minute) whose minute is in [lo, hi).
 func (s *Store) namedAggregates(ctx context.Context, lo, hi int64, prefix func(b []byte, p uint32) []byte) (map[string]collector.Aggregate, error) {
 	deltas := map[string]*namedLatency{}
+	var d *namedLatency // the last name's, read again while its minutes follow
+	lastName := ""
 	err := s.eachAggregateUnder(ctx, lo, hi, false, "", prefix, func(name string, _ int64, v []byte) error {
-		d := deltas[name]
-		if d == nil {
-			d = &namedLatency{hist: newDenseHistogram()}
-			deltas[name] = d
+		if d == nil || name != lastName {
+			if d = deltas[name]; d == nil {
+				d = &namedLatency{hist: newDenseHistogram()}
+				deltas[name] = d
+			}
+			lastName = name
 		}
 		return decodeLatency(v, &d.latencyCounts, d.hist)
 	})
@@ -220,15 +224,24 @@ func (s *Store) eachAggregateUnder(ctx context.Context, lo, hi int64, withName b
 	}
 	defer it.Close()
 	var prefix []byte
+	// A name's minutes are adjacent keys: its escaped form is compared, and unescaped once.
+	var lastEscaped []byte
+	lastName := ""
 	for _, p := range selectPartitions(s.parts.snapshot(), minuteTime(lo), minuteTime(hi)) {
 		prefix = prefixOf(prefix[:0], p.P)
 		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
 			keyName, rest := name, it.Key()[len(prefix):]
-			if !withName {
+			switch {
+			case withName:
+			case len(lastEscaped) > 0 && len(rest) == len(lastEscaped)+8 && bytes.HasPrefix(rest, lastEscaped):
+				keyName, rest = lastName, rest[len(lastEscaped):]
+			default:
+				escaped := rest
 				var ok bool
 				if keyName, rest, ok = readEscaped(rest); !ok {
 					return fmt.Errorf("store: bad aggregate key %q", it.Key())
 				}
+				lastEscaped, lastName = append(lastEscaped[:0], escaped[:len(escaped)-len(rest)]...), keyName
 			}
 			if len(rest) != 8 {
 				return fmt.Errorf("store: bad aggregate key %q", it.Key())

@@ -75,7 +75,8 @@ func TestAggregatesMatchTheTransactions(t *testing.T) {
 	s := openTest(t, Config{Dir: dir, Now: clk.Now})
 	r := rand.New(rand.NewPCG(3, 3))
 	start := t0.Add(-3 * time.Hour)
-	names := []string{"GET /search", "GET /suggest", "POST /index"}
+	// Names one the prefix of another, and with the key escape's bytes: a name's key ends where it ends.
+	names := []string{"GET /search", "GET /suggest", "POST /index", "GET /s", "GET /search\x00", "GET /search\x00\x01"}
 	var all []collector.Event
 	for range 4 {
 		var b collector.Batch
