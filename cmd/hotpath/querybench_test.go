@@ -71,27 +71,8 @@ func openBenchStore(b *testing.B) *benchStore {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), fmt.Sprintf("hotpath-querybench-%d", n))
 	}
-	done := filepath.Join(dir, "built")
-	end := benchStart.Add(benchSpan)
-	if _, err := os.Stat(done); err != nil {
-		_ = os.RemoveAll(dir)
-		start := time.Now()
-		buildBenchStore(b, filepath.Join(dir, "store"), n)
-		if err := os.WriteFile(done, nil, 0o644); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("built a store of %d transactions and %d spans in %v", n, 5*n, time.Since(start).Round(time.Second))
-	}
-	s, err := pebble.Open(pebble.Config{Dir: filepath.Join(dir, "store"), MaxAge: -1, Now: func() time.Time { return end }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	api, err := query.New(query.Config{Store: s, Compare: s, Logger: zap.NewNop(), Now: func() time.Time { return end }, Timeout: time.Minute})
-	if err != nil {
-		b.Fatal(err)
-	}
-	bs := &benchStore{s: s, api: api, now: end}
+	bs := openBuiltStore(b, dir, n, benchTrace)
+	s := bs.s
 	// A sample of trace ids: the first trace of every 20,000th transaction's batch, read back by time.
 	r := rand.New(rand.NewPCG(7, 7))
 	for range 2000 {
@@ -108,9 +89,37 @@ func openBenchStore(b *testing.B) *benchStore {
 	return bs
 }
 
-// buildBenchStore writes n traces of a transaction and 5 spans, shaped as the Go agent sends them, from
-// 8 concurrent writers in batches of about 120 events, with the store's clock moving over benchSpan.
-func buildBenchStore(b *testing.B, dir string, n int) {
+// openBuiltStore opens the store in dir, first building it of n traces made by gen unless an earlier
+// run did, with the API over it.
+func openBuiltStore(b *testing.B, dir string, n int, gen func(r *rand.Rand, now time.Time, out collector.Batch) collector.Batch) *benchStore {
+	b.Helper()
+	done := filepath.Join(dir, "built")
+	end := benchStart.Add(benchSpan)
+	if _, err := os.Stat(done); err != nil {
+		_ = os.RemoveAll(dir)
+		start := time.Now()
+		buildBenchStore(b, filepath.Join(dir, "store"), n, gen)
+		if err := os.WriteFile(done, nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("built a store of %d traces in %v", n, time.Since(start).Round(time.Second))
+	}
+	s, err := pebble.Open(pebble.Config{Dir: filepath.Join(dir, "store"), MaxAge: -1, Now: func() time.Time { return end }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	api, err := query.New(query.Config{Store: s, Compare: s, Logger: zap.NewNop(), Now: func() time.Time { return end }, Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &benchStore{s: s, api: api, now: end}
+}
+
+// buildBenchStore writes n traces made by gen (benchTrace: a transaction and 5 spans, shaped as the Go
+// agent sends them) from 8 concurrent writers, 20 traces a batch, with the store's clock moving over
+// benchSpan.
+func buildBenchStore(b *testing.B, dir string, n int, gen func(r *rand.Rand, now time.Time, out collector.Batch) collector.Batch) {
 	var written atomic.Int64
 	now := func() time.Time {
 		return benchStart.Add(time.Duration(float64(benchSpan) * float64(written.Load()) / float64(n)))
@@ -132,7 +141,7 @@ func buildBenchStore(b *testing.B, dir string, n int) {
 				batch = batch[:0]
 				t := now()
 				for range 20 {
-					batch = benchTrace(r, t, batch)
+					batch = gen(r, t, batch)
 				}
 				if err := s.ProcessBatch(context.Background(), &batch); err != nil {
 					failed.CompareAndSwap(nil, &err)
