@@ -82,6 +82,7 @@ type demoConfig struct {
 	ready         func(demoRunning)  // called once everything runs, before the load starts
 	episodes      esstandin.Overload // with overload: the schedule; zero: stack.DemoOverload()
 	esTimeout     time.Duration      // a search's Elasticsearch round-trip under the breaker; 0: its default
+	heavyRanking  float64            // 1.4.2's share of heavily ranked searches; 0: stack.DemoHeavyRanking
 }
 
 // demoRunning is what a running demo tells demoConfig.ready.
@@ -267,7 +268,8 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) (err er
 		CatalogSize:         cfg.catalogSize,
 		Trouble:             true,
 		Search: search.Config{Tracer: searchTracer, InFlight: inflight, SlowThreshold: cfg.slowThreshold,
-			Seed: cfg.seed, Failover: search.Failover{On: true, Timeout: cfg.esTimeout}},
+			Seed: cfg.seed, Failover: search.Failover{On: true, Timeout: cfg.esTimeout},
+			Trouble: search.Trouble{QuadraticSynonyms: cfg.heavyRanking > 0, HeavyRanking: cfg.heavyRanking}},
 		// 1.5.0 is not profiled: in this one process, a CPU profile taken while one of its searches ran
 		// would show the CPU of 1.4.2's concurrent searches (the quadratic expansion on top of a search that
 		// never expands), where a deployed 1.5.0 has a process, and a profiler, of its own.
