@@ -52,7 +52,7 @@
 //
 // The tests simulate comparisons from a long-tailed distribution (5 ms plus a log-normal of median
 // 30 ms and σ = 1) through the store's HDR histograms, with fixed seeds: over 200 comparisons of 5
-// endpoints with no change (100 to 15,000 transactions a side), about 1% of endpoints are called
+// endpoints with no change (100 to 15,000 transactions a side), 0.5% of endpoints are called
 // faster or slower (at most 5% is required), and the unadjusted p-values reject at their level; a
 // regression that makes every transaction 20% slower, with 10,000 a side, is found in every one of
 // 200 trials; a change confined to the slowest 3% (p99 +20%, p50 and p95 unchanged) in about half,

@@ -86,6 +86,13 @@
 // from the sum of the minutes' histograms, so they are exact to within the histogram's 1%, never averages
 // of averages, and their cost grows with the range, not with the traffic.
 //
+// Transactions and breakdown metricsets that carry a service.version are aggregated a second time under
+// their version (version_aggregate.go): per service and version, per version and transaction name, and
+// the breakdown per version and name. Versions, VersionAggregates and VersionBreakdown read them, for
+// the query API's version comparisons; a service has few versions, so this costs a few keys a minute.
+// What the aggregates do not keep, such as a label's value, ScanTransactions reads from the
+// transactions themselves, in one pass over a service's time index.
+//
 // # Profiles
 //
 // StoreProfile keeps the uploads of /intake/v2/profile (collector.Profile: a record, and its parts'
