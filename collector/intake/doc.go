@@ -41,7 +41,9 @@
 // up with MinStreamRate once its StreamGrace (longer than the agents' 10 s request time, during which
 // the Go agent may send nothing) is over, or it loses its slot with 503 "request timed out": a client
 // sending a byte a second holds a slot for the grace, not for the server's read timeout, and one
-// address with many such streams holds only its share. A stream refused a slot is answered at once,
+// address with many such streams holds only its share; the time counted is the time the server waited
+// for the body, not the time it spent decoding or under backpressure. Profile uploads are held to the
+// same rate (their slots, ProfileConfig.MaxConcurrent, have no per-client share). A stream refused a slot is answered at once,
 // without reading its body. So intake's memory is about MemoryBudget plus a fixed amount per stream
 // slot, whatever the number of clients or the size of their events. With Config.Budget, one
 // collector.MemoryBudget that the store's queue shares, the running streams' decoders are charged to it

@@ -1,6 +1,7 @@
 package intake
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // deadlineRecorder is a ResponseWriter whose connection read deadline is recorded (what
@@ -107,5 +110,47 @@ func TestMinStreamRate(t *testing.T) {
 	}
 	if got := metric(t, reg, "hotpath_intake_rejected_total", "reason=too_slow"); got != 1 {
 		t.Errorf("rejected{too_slow} %v, want 1", got)
+	}
+}
+
+// TestProfileUploadMinRate: a profile upload is held to the same minimum rate: one sending a byte every
+// 100 ms loses its slot at the end of the grace, 503 "request timed out" (reason too_slow), and the slot
+// is free for the next upload.
+func TestProfileUploadMinRate(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h, sink, _ := newProfileAPI(t, Config{StreamGrace: time.Second, MinStreamRate: 1024, Registerer: reg}, ProfileConfig{MaxConcurrent: 1})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	body, ctype := multipartBody(t, metaPart(testMetadata), profPart("goroutine", goroutinePprof(t)))
+	post := func(r io.Reader) (int, string, time.Duration) {
+		start := time.Now()
+		resp, err := srv.Client().Post(srv.URL+"/intake/v2/profile", ctype, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), time.Since(start)
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		for _, c := range body {
+			if _, err := pw.Write([]byte{c}); err != nil {
+				return // the server answered and closed
+			}
+			time.Sleep(100 * time.Millisecond) // the client's pace, not synchronisation
+		}
+		pw.Close()
+	}()
+	defer pw.Close()
+	code, answer, took := post(pr)
+	if code != 503 || !strings.Contains(answer, msgTimeout) || took > 3*time.Second {
+		t.Errorf("10 bytes/s: %d %s after %v, want 503 at the grace's end", code, answer, took)
+	}
+	if got := metric(t, reg, "hotpath_intake_rejected_total", "reason=too_slow"); got != 1 {
+		t.Errorf("rejected{too_slow} %v, want 1", got)
+	}
+	if code, answer, _ := post(bytes.NewReader(body)); code != 202 || len(sink.profiles()) != 1 {
+		t.Errorf("the next upload, at once: %d %s", code, answer)
 	}
 }

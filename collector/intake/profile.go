@@ -124,7 +124,9 @@ const (
 //	405                   a method other than POST
 //	409                   a profile with the capture's id is already stored
 //	413                   a part past its limit
-//	503                   MaxConcurrent uploads busy for Wait, the store's queue full, or shutting down
+//	503                   MaxConcurrent uploads busy for Wait, the body slower than Config.MinStreamRate
+//	                      after Config.StreamGrace (as the events' streams), the store's queue full, or
+//	                      shutting down
 //
 // An error answer closes the connection.
 func (a *API) ProfileHandler(cfg ProfileConfig) (http.Handler, error) {
@@ -197,7 +199,8 @@ func (e *profileEndpoint) serve(w http.ResponseWriter, r *http.Request, x *excha
 	if ip := clientIP(r); ip.IsValid() {
 		base.Host.IP = []netip.Addr{ip}
 	}
-	body := &limitedReader{r: r.Body, limit: maxBody, what: "request body"}
+	// Held to the events' minimum transfer rate: a slow upload loses its slot after the grace.
+	body := &limitedReader{r: a.newPacer(w, r), limit: maxBody, what: "request body"}
 	up := uploadReader{
 		cfg:  &e.cfg,
 		meta: decoder.New(decoder.Options{MaxEventSize: e.cfg.MaxMetadataBytes + 64, BatchSize: 1}),
@@ -211,6 +214,8 @@ func (e *profileEndpoint) serve(w http.ResponseWriter, r *http.Request, x *excha
 		switch {
 		case errors.As(body.err, &tooLarge):
 			status, reason, msg = http.StatusRequestEntityTooLarge, reasonProfileTooLarge, tooLarge.Error()
+		case errors.Is(body.err, errTooSlow):
+			status, reason, msg = http.StatusServiceUnavailable, reasonTooSlow, msgTimeout
 		case body.err != nil && isTimeout(body.err), r.Context().Err() != nil:
 			status, reason, msg = http.StatusServiceUnavailable, reasonTimeout, msgTimeout
 		}
