@@ -36,8 +36,8 @@ type pacer struct {
 	rc       *http.ResponseController
 	start    time.Time
 	grace    time.Duration
-	rate     float64   // bytes per second
-	end      time.Time // the server's ReadTimeout from start; zero without one
+	rate     float64       // bytes per second
+	end      time.Time     // the server's ReadTimeout from start; zero without one
 	n        int64         // bytes read
 	deadline time.Time     // the read deadline last set; zero before the first read
 	idle     time.Duration // time out of Read since start: the server's, which the deadline is moved by
