@@ -44,7 +44,7 @@ for c in "${cases[@]}"; do
 	for n in "$N1" "$N2"; do
 		least=
 		for _ in $(seq "$REPS"); do
-			GOMAXPROCS=1 ELASTIC_APM_METRICS_INTERVAL=0s GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --toggle-collect="$fn" \
+			GOMAXPROCS=1 ELASTIC_APM_METRICS_INTERVAL=0s GOGC=off GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --toggle-collect="$fn" \
 				--callgrind-out-file="$out/cg.out" "$out/$bin" -test.run '^$' \
 				-test.bench "$bench/$name\$" -test.benchtime "${n}x" >/dev/null 2>"$out/cg.err"
 			got=$(grep -m1 -o 'Collected : [0-9]*' "$out/cg.err" | awk '{print $3}')
