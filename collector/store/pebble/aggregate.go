@@ -136,13 +136,38 @@ func appendLatency(b []byte, c *latencyCounts, h *hdrhistogram.PackedHistogram) 
 
 var errBadAggregate = errors.New("bad aggregate value")
 
+// aggBody returns an aggregate value's body after its format byte, or errBadAggregate for a value of
+// another format.
+func aggBody(v []byte) ([]byte, error) {
+	if len(v) == 0 || v[0] != aggFormat {
+		return nil, errBadAggregate
+	}
+	return v[1:], nil
+}
+
+// aggList opens an aggregate value that is a counted list: a reader after the count, and the count,
+// which cannot exceed the bytes left (each item takes at least one).
+func aggList(v []byte) (byteReader, uint64, error) {
+	b, err := aggBody(v)
+	if err != nil {
+		return byteReader{}, 0, err
+	}
+	r := byteReader{b: b}
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(r.b)) {
+		return byteReader{}, 0, errBadAggregate
+	}
+	return r, n, nil
+}
+
 // decodeLatency adds an encoded latency aggregate's counts to c and its buckets to h. c keeps its type
 // unless it has none.
 func decodeLatency(v []byte, c *latencyCounts, h recorder) error {
-	if len(v) == 0 || v[0] != aggFormat {
-		return errBadAggregate
+	b, err := aggBody(v)
+	if err != nil {
+		return err
 	}
-	r := byteReader{b: v[1:]}
+	r := byteReader{b: b}
 	var u [4]uint64
 	for i := range u {
 		u[i] = r.uvarint()
@@ -211,13 +236,9 @@ func appendBreakdown(b []byte, d spanTypes) []byte {
 
 // decodeBreakdown adds an encoded breakdown to d.
 func decodeBreakdown(v []byte, d *spanTypes) error {
-	if len(v) == 0 || v[0] != aggFormat {
-		return errBadAggregate
-	}
-	r := byteReader{b: v[1:]}
-	n := r.uvarint()
-	if r.err != nil || n > uint64(len(r.b)) {
-		return errBadAggregate
+	r, n, err := aggList(v)
+	if err != nil {
+		return err
 	}
 	for range n {
 		typ, sub := r.bytes(), r.bytes()

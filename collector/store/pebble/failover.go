@@ -142,11 +142,9 @@ func (s *Store) commitFailover(batch *pebbledb.Batch, p uint32, reqs []*pendingW
 	for k, add := range changes {
 		val := []byte{aggFormat}
 		if err := s.aggGet([]byte(k), func(v []byte) error {
-			if len(v) == 0 || v[0] != aggFormat {
-				return fmt.Errorf("unknown format")
-			}
-			val = append(val, v[1:]...)
-			return nil
+			b, err := aggBody(v)
+			val = append(val, b...)
+			return err
 		}); err != nil {
 			return err
 		}
@@ -165,10 +163,10 @@ func appendChange(b []byte, at int64, from, to string) []byte {
 
 func decodeFailoverCounts(v []byte) ([foCounters]int64, error) {
 	var c [foCounters]int64
-	if len(v) == 0 || v[0] != aggFormat {
-		return c, fmt.Errorf("unknown format")
+	v, err := aggBody(v)
+	if err != nil {
+		return c, err
 	}
-	v = v[1:]
 	for i := range c {
 		n, k := binary.Varint(v)
 		if k <= 0 {
@@ -180,10 +178,10 @@ func decodeFailoverCounts(v []byte) ([foCounters]int64, error) {
 }
 
 func decodeChanges(breaker string, v []byte, out []collector.BreakerChange) ([]collector.BreakerChange, error) {
-	if len(v) == 0 || v[0] != aggFormat {
-		return out, fmt.Errorf("unknown format")
+	v, err := aggBody(v)
+	if err != nil {
+		return out, err
 	}
-	v = v[1:]
 	str := func() (string, bool) {
 		n, k := binary.Uvarint(v)
 		if k <= 0 || uint64(len(v)-k) < n {

@@ -88,10 +88,11 @@ func appendHistogram(b []byte, h *hdrhistogram.PackedHistogram) []byte {
 
 // decodeShapeAgg adds an encoded shape aggregate to c, dur and took.
 func decodeShapeAgg(v []byte, c *shapeCounts, dur, took recorder) error {
-	if len(v) == 0 || v[0] != aggFormat {
-		return errBadAggregate
+	b, err := aggBody(v)
+	if err != nil {
+		return err
 	}
-	r := byteReader{b: v[1:]}
+	r := byteReader{b: b}
 	var o shapeCounts
 	o.count, o.errors, o.sumMicros, o.tookCount = int64(r.uvarint()), int64(r.uvarint()), int64(r.uvarint()), int64(r.uvarint())
 	if r.err != nil || len(r.b) == 0 {
@@ -147,13 +148,9 @@ func appendShapeExamples(b []byte, xs []shapeExample) []byte {
 }
 
 func decodeShapeExamples(v []byte, xs *[]shapeExample) error {
-	if len(v) == 0 || v[0] != aggFormat {
-		return errBadAggregate
-	}
-	r := byteReader{b: v[1:]}
-	n := r.uvarint()
-	if r.err != nil || n > uint64(len(r.b)) {
-		return errBadAggregate
+	r, n, err := aggList(v)
+	if err != nil {
+		return err
 	}
 	for range n {
 		x := shapeExample{micros: int64(r.uvarint()), unixNanos: int64(r.uvarint())}
