@@ -68,6 +68,15 @@ func percentiles(h *hdrhistogram.PackedHistogram) percentilesJSON {
 	return percentilesJSON{P50: h.ValueAtPercentile(50), P95: h.ValueAtPercentile(95), P99: h.ValueAtPercentile(99)}
 }
 
+// dbTime is the time a service spent in the calls of its shapes: what a shape's share is of.
+func dbTime(stats []collector.QueryShapeStats) time.Duration {
+	var total time.Duration
+	for _, st := range stats {
+		total += st.Sum
+	}
+	return total
+}
+
 // shapeOf turns a shape's figures into JSON; share is its part of total.
 func shapeOf(st collector.QueryShapeStats, total time.Duration) shapeJSON {
 	out := shapeJSON{Shape: st.Shape, Summary: st.Summary, DBType: st.DBType, Count: st.Count, Errors: st.Errors,
@@ -98,10 +107,7 @@ func (a *API) queries(ctx context.Context, _ *http.Request, p *params) (any, err
 	if err != nil {
 		return nil, err
 	}
-	var total time.Duration
-	for _, st := range stats {
-		total += st.Sum
-	}
+	total := dbTime(stats)
 	out := queriesJSON{rangeJSON: rangeJSON{from, to}, Service: service, Sort: sortBy, Queries: make([]shapeJSON, 0, len(stats))}
 	for _, st := range stats {
 		out.Queries = append(out.Queries, shapeOf(st, total))
@@ -176,10 +182,7 @@ func (a *API) query(ctx context.Context, _ *http.Request, p *params) (any, error
 	if err != nil {
 		return nil, err
 	}
-	var total time.Duration
-	for _, s := range all {
-		total += s.Sum
-	}
+	total := dbTime(all)
 	out := queryJSON{rangeJSON: rangeJSON{from, to}, Service: service, IntervalSeconds: int64(interval / time.Second),
 		shapeJSON: shapeOf(st, max(total, st.Sum)), Series: make([]shapePointJSON, 0, len(points)),
 		Histogram: histogramBins(st.Duration), Examples: make([]exampleJSON, 0, len(xs))}
