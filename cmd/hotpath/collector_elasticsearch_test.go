@@ -93,9 +93,14 @@ func TestCollectorExportThroughOutageAndRestart(t *testing.T) {
 	es.SetOutage(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := tc.c.exporter.x.WaitConfirmed(ctx, tc.c.store.LastSeq()+1); err != nil {
+	last := tc.c.store.LastSeq()
+	if err := tc.c.exporter.x.WaitConfirmed(ctx, last+1); err != nil {
 		t.Fatalf("export did not catch up: %v", err)
 	}
+	// The graceful stop sends what the aggregation has read; what it has not read yet would wait for
+	// the next start, which this test does not make.
+	waitForCondWithin(t, 30*time.Second, "the aggregation reading every event",
+		func() bool { return tc.c.exporter.x.MetricsRead() > last })
 	_, page = get(t, tc.url+"/metrics", "")
 	if lag := metricLine(page, "hotpath_elasticsearch_lag_events"); lag != "0" {
 		t.Errorf("lag_events after recovery = %q, want 0", lag)

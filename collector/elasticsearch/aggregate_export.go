@@ -136,8 +136,11 @@ type aggregation struct {
 	spool  StateSpool
 	// position is the aggregation cursor's saved position (0 before it is registered).
 	position atomic.Uint64
-	metrics  aggMetrics
-	now      func() time.Time
+	// read is the run's read position: every stored event before it is in the open buckets or in
+	// saved documents (0 before run reads).
+	read    atomic.Uint64
+	metrics aggMetrics
+	now     func() time.Time
 	// harvestEvery bounds how often a backlog being read is harvested (see run).
 	harvestEvery time.Duration
 }
@@ -223,6 +226,7 @@ func (g *aggregation) run(ctx context.Context, x *Exporter) error {
 			agg.add(&recs[i].Event)
 			h.pos = recs[i].Seq + 1
 		}
+		g.read.Store(h.pos)
 		n := len(recs)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -287,6 +287,16 @@ func (x *Exporter) MetricsConfirmed() uint64 {
 	return x.agg.position.Load()
 }
 
+// MetricsRead returns how far the aggregation has read the store: every stored event before it is
+// counted in an open bucket or in a saved harvest, which a graceful stop sends. It is 0 when the
+// aggregated metricsets are not written or before they read anything.
+func (x *Exporter) MetricsRead() uint64 {
+	if x.agg == nil {
+		return 0
+	}
+	return x.agg.read.Load()
+}
+
 // waitForCluster checks the version until the cluster answers.
 func (x *Exporter) waitForCluster(ctx context.Context) error {
 	ix := indexer{minBackoff: x.cfg.RetryBackoff, maxBackoff: x.cfg.MaxRetryBackoff}
