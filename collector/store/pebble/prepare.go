@@ -16,7 +16,7 @@ type pendingWrite struct {
 	events  []bufRange      // one per event, in batch order
 	entries []entry         // index entries
 	aggs    []aggInput      // contributions to the pre-aggregated series (aggregate.go)
-	shapes  []shapeInput    // contributions to the query shapes' aggregates (queryshape.go)
+	shapes  []shapeInput    // contributions to the query shapes' and dependencies' aggregates (queryshape.go)
 	fo      []failoverInput // contributions to the failover aggregates (failover.go)
 	minTS   int64           // Unix nanoseconds of the earliest and latest event timestamps (saturated)
 	maxTS   int64
@@ -150,6 +150,7 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 		}
 		r.prepareAggregate(e)
 		r.prepareQueryShape(e)
+		r.prepareDependency(e)
 		r.prepareFailover(e)
 	}
 	r.linkTraces()

@@ -20,11 +20,35 @@ import (
 // summary, then the duration histogram and the took histogram, each as its populated buckets (value
 // delta, count). The examples are: format, their number, then for each µs, Unix nanoseconds, trace id,
 // transaction id, span id and statement, slowest first.
+//
+// Dependencies (issue 12) are the same aggregates of a service's exit spans, per dependency
+// (collector.DependencyOf) instead of shape, under their own levels ('d', 'D', 'Y'): the took
+// histogram stays empty, and an example's statement is the span's name.
 const (
 	aggShapeMinute   = 'q'
 	aggShapeHour     = 'Q'
 	aggShapeExamples = 'X'
+
+	aggDependencyMinute   = 'd'
+	aggDependencyHour     = 'D'
+	aggDependencyExamples = 'Y'
 )
+
+// aggFamily is a kind of shape aggregate: query shapes or dependencies.
+type aggFamily uint8
+
+const (
+	familyQueryShape aggFamily = iota
+	familyDependency
+)
+
+// levels returns the levels f's aggregates are kept under.
+func (f aggFamily) levels() (minute, hour, examples byte) {
+	if f == familyDependency {
+		return aggDependencyMinute, aggDependencyHour, aggDependencyExamples
+	}
+	return aggShapeMinute, aggShapeHour, aggShapeExamples
+}
 
 // Bounds of what a shape keeps.
 const (

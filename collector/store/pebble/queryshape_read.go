@@ -33,17 +33,27 @@ func addShape(st *collector.QueryShapeStats, v []byte) error {
 // order, and the range they cover: from and to widened to whole minutes, or to whole hours for ranges of
 // HourlyShapesFrom or more.
 func (s *Store) QueryShapes(ctx context.Context, service string, from, to time.Time) ([]collector.QueryShapeStats, time.Time, time.Time, error) {
+	return s.shapeList(ctx, familyQueryShape, service, from, to)
+}
+
+// Dependencies returns the figures of each dependency a service called in [from, to), in no
+// particular order, and the range they cover, as QueryShapes.
+func (s *Store) Dependencies(ctx context.Context, service string, from, to time.Time) ([]collector.DependencyStats, time.Time, time.Time, error) {
+	return s.shapeList(ctx, familyDependency, service, from, to)
+}
+
+func (s *Store) shapeList(ctx context.Context, f aggFamily, service string, from, to time.Time) ([]collector.QueryShapeStats, time.Time, time.Time, error) {
 	if err := s.acquire(); err != nil {
 		return nil, from, to, err
 	}
 	defer s.release()
 	if service == "" {
-		return nil, from, to, errors.New("store: query shapes: a service is required")
+		return nil, from, to, errors.New("store: query shapes and dependencies: a service is required")
 	}
 	lo, hi := s.minuteRange(from, to)
-	level := byte(aggShapeMinute)
+	level, hourly, _ := f.levels()
 	if !from.IsZero() && hi-lo >= int64(HourlyShapesFrom/time.Minute) {
-		level, lo, hi = aggShapeHour, hourMinute(lo), hourMinute(hi+59)
+		level, lo, hi = hourly, hourMinute(lo), hourMinute(hi+59)
 	}
 	byShape := map[string]*collector.QueryShapeStats{}
 	err := s.eachAggregate(ctx, service, level, "", false, lo, hi, func(shape string, v []byte) error {
@@ -72,6 +82,19 @@ func (s *Store) QueryShapes(ctx context.Context, service string, from, to time.T
 // hours the range touches, slowest first.
 func (s *Store) QueryShape(ctx context.Context, service, shape string, from, to time.Time, interval time.Duration) (
 	collector.QueryShapeStats, []collector.QueryShapePoint, []collector.QueryShapeExample, error) {
+	return s.shapeDetail(ctx, familyQueryShape, service, shape, from, to, interval)
+}
+
+// Dependency returns one dependency's figures in [from, to), a series and the slowest calls, as
+// QueryShape.
+func (s *Store) Dependency(ctx context.Context, service, target string, from, to time.Time, interval time.Duration) (
+	collector.DependencyStats, []collector.DependencyPoint, []collector.DependencyExample, error) {
+	return s.shapeDetail(ctx, familyDependency, service, target, from, to, interval)
+}
+
+func (s *Store) shapeDetail(ctx context.Context, f aggFamily, service, shape string, from, to time.Time, interval time.Duration) (
+	collector.QueryShapeStats, []collector.QueryShapePoint, []collector.QueryShapeExample, error) {
+	minute, _, _ := f.levels()
 	total := newShapeStats(shape)
 	if err := s.acquire(); err != nil {
 		return *total, nil, nil, err
@@ -89,7 +112,7 @@ func (s *Store) QueryShape(ctx context.Context, service, shape string, from, to 
 			points = append(points, collector.QueryShapePoint{Start: minuteTime(m), QueryShapeStats: *newShapeStats(shape)})
 		}
 	}
-	err := s.eachAggregate(ctx, service, aggShapeMinute, shape, true, lo, hi, func(_ string, v []byte) error {
+	err := s.eachAggregate(ctx, service, minute, shape, true, lo, hi, func(_ string, v []byte) error {
 		return addShape(total, v)
 	})
 	if err == nil && step > 0 {
@@ -97,7 +120,7 @@ func (s *Store) QueryShape(ctx context.Context, service, shape string, from, to 
 		// fn, so read them per interval.
 		for i := range points {
 			m := lo + int64(i)*step
-			if err = s.eachAggregate(ctx, service, aggShapeMinute, shape, true, m, min(m+step, hi), func(_ string, v []byte) error {
+			if err = s.eachAggregate(ctx, service, minute, shape, true, m, min(m+step, hi), func(_ string, v []byte) error {
 				return addShape(&points[i].QueryShapeStats, v)
 			}); err != nil {
 				break
@@ -107,7 +130,7 @@ func (s *Store) QueryShape(ctx context.Context, service, shape string, from, to 
 	if err != nil {
 		return *total, nil, nil, err
 	}
-	examples, err := s.shapeExamples(ctx, service, shape, lo, hi)
+	examples, err := s.shapeExamples(ctx, f, service, shape, lo, hi)
 	if err != nil {
 		return *total, nil, nil, err
 	}
@@ -125,12 +148,13 @@ func (s *Store) QueryShapeExamples(ctx context.Context, service, shape string, f
 	}
 	defer s.release()
 	lo, hi := s.minuteRange(from, to)
-	return s.shapeExamples(ctx, service, shape, lo, hi)
+	return s.shapeExamples(ctx, familyQueryShape, service, shape, lo, hi)
 }
 
-func (s *Store) shapeExamples(ctx context.Context, service, shape string, lo, hi int64) ([]collector.QueryShapeExample, error) {
+func (s *Store) shapeExamples(ctx context.Context, f aggFamily, service, shape string, lo, hi int64) ([]collector.QueryShapeExample, error) {
+	_, _, level := f.levels()
 	var xs []shapeExample
-	err := s.eachAggregate(ctx, service, aggShapeExamples, shape, true, hourMinute(lo), hi, func(_ string, v []byte) error {
+	err := s.eachAggregate(ctx, service, level, shape, true, hourMinute(lo), hi, func(_ string, v []byte) error {
 		return decodeShapeExamples(v, &xs)
 	})
 	if err != nil {

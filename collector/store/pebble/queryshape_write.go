@@ -10,8 +10,10 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// shapeInput is what prepare records of a database span for the query shapes.
+// shapeInput is what prepare records of a database span for the query shapes, or of an exit span for
+// the dependencies (the same aggregates under other levels: family).
 type shapeInput struct {
+	family                           aggFamily
 	svc, shape, summary, dbType      bufRange
 	statement, traceID, txID, spanID bufRange
 	truncated, failed                bool
@@ -36,7 +38,7 @@ func (r *pendingWrite) prepareQueryShape(e *collector.Event) {
 	if db != nil && db.Type != "" {
 		dbType = db.Type
 	}
-	in := shapeInput{truncated: truncated, failed: e.Event.Outcome == "failure", minute: unixMinute(e.Timestamp),
+	in := shapeInput{family: familyQueryShape, truncated: truncated, failed: e.Event.Outcome == "failure", minute: unixMinute(e.Timestamp),
 		unixNanos: e.Timestamp.UnixNano(), micros: max(int64(e.Event.Duration/time.Microsecond), 0), count: 1, tookMicros: -1}
 	if c := e.Span.Composite; c != nil && c.Count > 1 {
 		in.count = int64(c.Count)
@@ -47,7 +49,6 @@ func (r *pendingWrite) prepareQueryShape(e *collector.Event) {
 			in.tookMicros = int64(min(l.Value, float64(HistogramHighest/1000)) * 1000)
 		}
 	}
-	in.svc = r.appendToBuf(e.Service.Name)
 	in.shape = r.appendToBuf(id)
 	in.summary = r.appendToBuf(summary)
 	in.dbType = r.appendToBuf(dbType)
@@ -58,12 +59,44 @@ func (r *pendingWrite) prepareQueryShape(e *collector.Event) {
 		}
 		in.statement = r.appendToBuf(stmt)
 	}
+	r.appendShapeInput(e, in)
+}
+
+// appendShapeInput records in with e's service and ids.
+func (r *pendingWrite) appendShapeInput(e *collector.Event, in shapeInput) {
+	in.svc = r.appendToBuf(e.Service.Name)
 	in.traceID = r.appendToBuf(e.TraceID)
 	if e.Transaction != nil {
 		in.txID = r.appendToBuf(e.Transaction.ID)
 	}
 	in.spanID = r.appendToBuf(e.Span.ID)
 	r.shapes = append(r.shapes, in)
+}
+
+// prepareDependency records an exit span's call to its dependency (collector.DependencyOf).
+func (r *pendingWrite) prepareDependency(e *collector.Event) {
+	if e.Kind != collector.KindSpan || e.Span == nil || e.Service.Name == "" || e.Timestamp.IsZero() {
+		return
+	}
+	id, typ, name, ok := collector.DependencyOf(e)
+	if !ok {
+		return
+	}
+	in := shapeInput{family: familyDependency, failed: e.Event.Outcome == "failure", minute: unixMinute(e.Timestamp),
+		unixNanos: e.Timestamp.UnixNano(), micros: max(int64(e.Event.Duration/time.Microsecond), 0), count: 1, tookMicros: -1}
+	if c := e.Span.Composite; c != nil && c.Count > 1 {
+		in.count = int64(c.Count)
+		in.micros = max(int64(c.SumMillis*1000)/in.count, 0)
+	}
+	in.shape = r.appendToBuf(id)
+	in.summary = r.appendToBuf(name)
+	in.dbType = r.appendToBuf(typ)
+	name = e.Span.Name
+	if len(name) > maxExampleStatement {
+		name = strings.ToValidUTF8(name[:maxExampleStatement], "")
+	}
+	in.statement = r.appendToBuf(name)
+	r.appendShapeInput(e, in)
 }
 
 // shapeDelta is what a commit adds to one shape key.
@@ -73,8 +106,8 @@ type shapeDelta struct {
 	took   []int64 // (took in µs, count) pairs
 }
 
-// commitQueryShapes adds the shape aggregates and examples of reqs' spans to batch, in partition p:
-// read, add, write, as commitAggregates does.
+// commitQueryShapes adds the shape and dependency aggregates and examples of reqs' spans to batch, in
+// partition p: read, add, write, as commitAggregates does.
 func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendingWrite) error {
 	deltas := map[string]*shapeDelta{}
 	var keys []string
@@ -86,10 +119,11 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 			in := &r.shapes[i]
 			esvc := appendEscaped(nil, string(r.bytes(in.svc)))
 			eshape := appendEscaped(nil, string(r.bytes(in.shape)))
+			minute, hour, exLevel := in.family.levels()
 			for _, lv := range [...]struct {
 				level  byte
 				minute int64
-			}{{aggShapeMinute, in.minute}, {aggShapeHour, hourMinute(in.minute)}} {
+			}{{minute, in.minute}, {hour, hourMinute(in.minute)}} {
 				key = s.agg.aggKey(p, esvc, lv.level, eshape, lv.minute)
 				d, ok := deltas[string(key)]
 				if !ok {
@@ -108,7 +142,7 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 					d.took = append(d.took, in.tookMicros, in.count)
 				}
 			}
-			key = s.agg.aggKey(p, esvc, aggShapeExamples, eshape, hourMinute(in.minute))
+			key = s.agg.aggKey(p, esvc, exLevel, eshape, hourMinute(in.minute))
 			if _, ok := examples[string(key)]; !ok {
 				exKeys = append(exKeys, string(key))
 			}
