@@ -236,7 +236,7 @@ var (
 
 // queryAPI is the query API over c's store.
 func (c *collectorServer) queryAPI() http.Handler {
-	api, err := query.New(query.Config{Store: c.store, Profiles: c.store, Queries: c.store, Compare: c.store, Logger: c.log.Named("query")})
+	api, err := query.New(query.Config{Store: c.store, Profiles: c.store, Queries: c.store, Dependencies: c.store, Compare: c.store, Logger: c.log.Named("query")})
 	if err != nil {
 		panic(err) // New fails only without a store, and openCollector has opened one
 	}

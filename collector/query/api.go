@@ -33,6 +33,10 @@ type Config struct {
 	// answer 404.
 	Queries QueryShapeReader
 
+	// Dependencies reads the dependencies' aggregates (dependencies.go). Default: none, and
+	// /dependencies and /dependency answer 404.
+	Dependencies DependencyReader
+
 	// Compare reads what comparisons need beyond Store (compare_store.go). Default: none, and
 	// /api/v1/versions and /api/v1/compare answer 404.
 	Compare CompareReader
@@ -85,6 +89,10 @@ func New(cfg Config) (*API, error) {
 	if cfg.Queries != nil {
 		a.handle("queries", a.queries)
 		a.handle("query", a.query)
+	}
+	if cfg.Dependencies != nil {
+		a.handle("dependencies", a.dependencies)
+		a.handle("dependency", a.dependency)
 	}
 	a.handleCompare()
 	a.mux.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {

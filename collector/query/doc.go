@@ -111,6 +111,27 @@
 // "histogram" (as /endpoint's) and "examples": the slowest calls of the hours the range touches (5 per
 // hour kept), slowest first, each a link to its trace. 404 when the shape has no call in the range.
 //
+// GET /api/v1/dependencies?service=&from=&to=&sort=
+//
+// What the service calls (its exit spans, by service.target, else destination resource, as Kibana's
+// Dependencies): {"from", "to", "service", "sort", "dependencies": [{"target", "type", "name", "calls",
+// "calls_per_minute", "errors", "error_rate", "total_us", "mean_us", "share", "duration_us": {"p50",
+// "p95", "p99"}}]}, sorted by total time (sort=total, the default), p99, calls or errors, largest
+// first. target is "type/name" (or the one of them the spans have, or the destination resource): what
+// /dependency takes. Percentiles come from HDR histograms (2 significant digits), not averages; a
+// composite span counts as the calls it stands for, each at their average duration. share is the
+// dependency's part of the service's time in all its dependencies; calls_per_minute is over the
+// answer's range. Long ranges are read at hour resolution, as /queries. Served when
+// Config.Dependencies is set.
+//
+// GET /api/v1/dependency?service=&target=&from=&to=&interval=
+//
+// One dependency: the fields of a /dependencies entry, "interval_seconds", "series" (one point per
+// interval: "start", "calls", "errors", "total_us", "duration_us"), "histogram" (as /endpoint's) and
+// "slowest": the slowest calls of the hours the range touches (5 per hour kept), slowest first, each
+// {"trace_id", "transaction_id", "span_id", "timestamp", "duration_us", "name"}: a link to its trace.
+// 404 when the service made no call to target in the range.
+//
 // GET /api/v1/transactions?service=&name=&result=&slow=&min_duration=&label=&from=&to=&sort=&limit=&cursor=
 //
 // Transactions of a service, a page at a time: {"from", "to", "transactions": [{"trace_id",

@@ -1,0 +1,162 @@
+package query
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// DependencyReader reads the dependencies' aggregates (store/pebble implements it).
+type DependencyReader interface {
+	// Dependencies returns the figures of each dependency a service called in [from, to), and the
+	// range they cover (widened to whole minutes, or hours for long ranges).
+	Dependencies(ctx context.Context, service string, from, to time.Time) ([]collector.DependencyStats, time.Time, time.Time, error)
+	// Dependency returns one dependency's figures, a series of one point per interval and its slowest
+	// calls.
+	Dependency(ctx context.Context, service, target string, from, to time.Time, interval time.Duration) (
+		collector.DependencyStats, []collector.DependencyPoint, []collector.DependencyExample, error)
+}
+
+// dependencyJSON is a dependency's figures over a range.
+type dependencyJSON struct {
+	Target         string          `json:"target"`
+	Type           string          `json:"type"`
+	Name           string          `json:"name"`
+	Calls          int64           `json:"calls"`
+	CallsPerMinute float64         `json:"calls_per_minute"`
+	Errors         int64           `json:"errors"`
+	ErrorRate      float64         `json:"error_rate"`
+	TotalUs        int64           `json:"total_us"`
+	MeanUs         int64           `json:"mean_us"`
+	Share          float64         `json:"share"`
+	DurationUs     percentilesJSON `json:"duration_us"`
+}
+
+type dependenciesJSON struct {
+	rangeJSON
+	Service      string           `json:"service"`
+	Sort         string           `json:"sort"`
+	Dependencies []dependencyJSON `json:"dependencies"`
+}
+
+// dependencyOf turns a dependency's figures into JSON: calls per minute over [from, to), share of total.
+func dependencyOf(st collector.DependencyStats, from, to time.Time, total time.Duration) dependencyJSON {
+	out := dependencyJSON{Target: st.Shape, Type: st.DBType, Name: st.Summary, Calls: st.Count, Errors: st.Errors,
+		TotalUs: int64(st.Sum / time.Microsecond), DurationUs: percentiles(st.Duration)}
+	if minutes := to.Sub(from).Minutes(); minutes > 0 {
+		out.CallsPerMinute = float64(st.Count) / minutes
+	}
+	if st.Count > 0 {
+		out.ErrorRate = float64(st.Errors) / float64(st.Count)
+		out.MeanUs = out.TotalUs / st.Count
+	}
+	if total > 0 {
+		out.Share = float64(st.Sum) / float64(total)
+	}
+	return out
+}
+
+// dependencies answers GET /api/v1/dependencies?service=&from=&to=&sort=: what the service called over
+// the range, sorted by total time (total, the default), p99, calls or errors, largest first.
+func (a *API) dependencies(ctx context.Context, _ *http.Request, p *params) (any, error) {
+	service := p.required("service")
+	from, to := p.timeRange()
+	sortBy := p.oneOf("sort", "total", "total", "p99", "calls", "errors")
+	if err := p.done(); err != nil {
+		return nil, err
+	}
+	stats, from, to, err := a.cfg.Dependencies.Dependencies(ctx, service, from, to)
+	if err != nil {
+		return nil, err
+	}
+	total := dbTime(stats)
+	out := dependenciesJSON{rangeJSON: rangeJSON{from, to}, Service: service, Sort: sortBy,
+		Dependencies: make([]dependencyJSON, 0, len(stats))}
+	for _, st := range stats {
+		out.Dependencies = append(out.Dependencies, dependencyOf(st, from, to, total))
+	}
+	key := func(d dependencyJSON) int64 {
+		switch sortBy {
+		case "p99":
+			return d.DurationUs.P99
+		case "calls":
+			return d.Calls
+		case "errors":
+			return d.Errors
+		}
+		return d.TotalUs
+	}
+	slices.SortFunc(out.Dependencies, func(x, y dependencyJSON) int {
+		return cmp.Or(cmp.Compare(key(y), key(x)), cmp.Compare(x.Target, y.Target))
+	})
+	return out, nil
+}
+
+type dependencyPointJSON struct {
+	Start      time.Time       `json:"start"`
+	Calls      int64           `json:"calls"`
+	Errors     int64           `json:"errors"`
+	TotalUs    int64           `json:"total_us"`
+	DurationUs percentilesJSON `json:"duration_us"`
+}
+
+type dependencyCallJSON struct {
+	TraceID       string    `json:"trace_id"`
+	TransactionID string    `json:"transaction_id"`
+	SpanID        string    `json:"span_id"`
+	Timestamp     time.Time `json:"timestamp"`
+	DurationUs    int64     `json:"duration_us"`
+	Name          string    `json:"name"`
+}
+
+type dependencyDetailJSON struct {
+	rangeJSON
+	Service         string `json:"service"`
+	IntervalSeconds int64  `json:"interval_seconds"`
+	dependencyJSON
+	Series    []dependencyPointJSON `json:"series"`
+	Histogram []bin                 `json:"histogram"`
+	Slowest   []dependencyCallJSON  `json:"slowest"`
+}
+
+// dependency answers GET /api/v1/dependency?service=&target=&from=&to=&interval=: one dependency's
+// figures, its series, a duration histogram and its slowest calls.
+func (a *API) dependency(ctx context.Context, _ *http.Request, p *params) (any, error) {
+	service, target := p.required("service"), p.required("target")
+	from, to := p.timeRange()
+	var interval time.Duration
+	if p.err == nil {
+		interval = p.interval(from, to)
+	}
+	if err := p.done(); err != nil {
+		return nil, err
+	}
+	st, points, xs, err := a.cfg.Dependencies.Dependency(ctx, service, target, from, to, interval)
+	if err != nil {
+		return nil, err
+	}
+	if st.Count == 0 {
+		return nil, errNotFound{"no calls from service " + service + " to " + target + " in the range"}
+	}
+	// The share is of the service's time in all its dependencies, as /dependencies says it.
+	all, _, _, err := a.cfg.Dependencies.Dependencies(ctx, service, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := dependencyDetailJSON{rangeJSON: rangeJSON{from, to}, Service: service, IntervalSeconds: int64(interval / time.Second),
+		dependencyJSON: dependencyOf(st, from, to, max(dbTime(all), st.Sum)), Series: make([]dependencyPointJSON, 0, len(points)),
+		Histogram: histogramBins(st.Duration), Slowest: make([]dependencyCallJSON, 0, len(xs))}
+	for _, pt := range points {
+		out.Series = append(out.Series, dependencyPointJSON{Start: pt.Start, Calls: pt.Count, Errors: pt.Errors,
+			TotalUs: int64(pt.Sum / time.Microsecond), DurationUs: percentiles(pt.Duration)})
+	}
+	for _, x := range xs {
+		out.Slowest = append(out.Slowest, dependencyCallJSON{TraceID: x.TraceID, TransactionID: x.TransactionID, SpanID: x.SpanID,
+			Timestamp: x.Timestamp, DurationUs: int64(x.Duration / time.Microsecond), Name: x.Statement})
+	}
+	return out, nil
+}

@@ -1,0 +1,96 @@
+package query
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// fakeDependencies answers Dependencies and Dependency from fixed figures.
+type fakeDependencies struct {
+	stats []collector.DependencyStats
+	calls []collector.DependencyExample
+}
+
+func (f fakeDependencies) Dependencies(_ context.Context, _ string, from, to time.Time) ([]collector.DependencyStats, time.Time, time.Time, error) {
+	return f.stats, from, to, nil
+}
+
+func (f fakeDependencies) Dependency(_ context.Context, _, target string, from, _ time.Time, _ time.Duration) (
+	collector.DependencyStats, []collector.DependencyPoint, []collector.DependencyExample, error) {
+	for _, st := range f.stats {
+		if st.Shape == target {
+			return st, []collector.DependencyPoint{{Start: from, QueryShapeStats: st}}, f.calls, nil
+		}
+	}
+	return collector.DependencyStats{}, nil, nil, nil
+}
+
+func TestDependencies(t *testing.T) {
+	deps := fakeDependencies{
+		stats: []collector.DependencyStats{
+			{Shape: "elasticsearch", Summary: "elasticsearch", DBType: "elasticsearch", Count: 600, Errors: 6,
+				Sum: 600 * 20 * time.Millisecond, Duration: hist(10_000, 20_000, 900_000)},
+			{Shape: "http/segmenter:8080", Summary: "segmenter:8080", DBType: "http", Count: 1200,
+				Sum: 1200 * 2 * time.Millisecond, Duration: hist(1_000, 2_000, 3_000)},
+		},
+		calls: []collector.DependencyExample{{TraceID: "t1", TransactionID: "x1", SpanID: "s1", Timestamp: now.Add(-time.Minute),
+			Duration: 900 * time.Millisecond, Statement: "Elasticsearch: POST /products/_search"}},
+	}
+	a, err := New(Config{Store: &fakeStore{}, Dependencies: deps, Now: func() time.Time { return now }, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := do(t, a, http.MethodGet, "/api/v1/dependencies?service=search&from=now-1h")
+	if code != 200 {
+		t.Fatalf("%d %v", code, body)
+	}
+	ds := body["dependencies"].([]any)
+	es, seg := ds[0].(map[string]any), ds[1].(map[string]any)
+	if len(ds) != 2 || es["target"] != "elasticsearch" || seg["target"] != "http/segmenter:8080" || seg["name"] != "segmenter:8080" ||
+		seg["type"] != "http" {
+		t.Fatalf("by total time: %v", ds)
+	}
+	// 600 calls in an hour, 1% of them failed, 20 ms each on average.
+	if es["calls_per_minute"] != 10.0 || es["error_rate"] != 0.01 || es["mean_us"] != 20_000.0 || es["calls"] != 600.0 {
+		t.Errorf("elasticsearch %v", es)
+	}
+	if p := es["duration_us"].(map[string]any); p["p99"].(float64) < 890_000 || p["p50"].(float64) > 21_000 {
+		t.Errorf("elasticsearch percentiles %v", p)
+	}
+	if share := es["share"].(float64) + seg["share"].(float64); share < 0.999 || share > 1.001 {
+		t.Errorf("shares add up to %v", share)
+	}
+	_, body = do(t, a, http.MethodGet, "/api/v1/dependencies?service=search&sort=calls")
+	if body["dependencies"].([]any)[0].(map[string]any)["target"] != "http/segmenter:8080" {
+		t.Errorf("by calls: %v", body["dependencies"])
+	}
+	for _, bad := range []string{"/api/v1/dependencies", "/api/v1/dependencies?service=search&sort=name",
+		"/api/v1/dependency?service=search"} {
+		if code, _ := do(t, a, http.MethodGet, bad); code != 400 {
+			t.Errorf("%s: %d, want 400", bad, code)
+		}
+	}
+
+	code, body = do(t, a, http.MethodGet, "/api/v1/dependency?service=search&target=elasticsearch&from=now-1h")
+	if code != 200 || body["name"] != "elasticsearch" || len(body["series"].([]any)) != 1 || len(body["histogram"].([]any)) == 0 {
+		t.Fatalf("one dependency: %d %v", code, body)
+	}
+	slowest := body["slowest"].([]any)
+	if len(slowest) != 1 || slowest[0].(map[string]any)["trace_id"] != "t1" || slowest[0].(map[string]any)["duration_us"] != 900_000.0 ||
+		slowest[0].(map[string]any)["name"] != "Elasticsearch: POST /products/_search" {
+		t.Errorf("slowest %v", slowest)
+	}
+	if share, want := body["share"].(float64), es["share"].(float64); share != want {
+		t.Errorf("one dependency's share %v, the list's %v", share, want)
+	}
+	if code, _ := do(t, a, http.MethodGet, "/api/v1/dependency?service=search&target=redis"); code != 404 {
+		t.Errorf("unknown target: %d", code)
+	}
+	if code, _ := do(t, newTestAPI(t, &fakeStore{}), http.MethodGet, "/api/v1/dependencies?service=search"); code != 404 {
+		t.Errorf("without Dependencies: %d", code)
+	}
+}
