@@ -439,12 +439,16 @@ Slow searches (over %v) start within a minute. Then, in the UI:
   4. The service runs as two versions side by side, half the searches each: %s with that trouble, %s
      with it fixed. "Compare versions" on the endpoint page says what the fix did, and how sure that is:
      %s
+  5. "dependencies" beside the service: what it calls, Elasticsearch and the segmenter, with calls per
+     minute, error rate and p50/p95/p99; "queries": which kinds of Elasticsearch query cost the time:
+     %s
 
 %s.
 `, formatRate(cfg.rate), uiURL, collectorURL, st.SearchURL, dataDir, fate, cfg.slowThreshold, demoService, endpoint,
 		"about "+stack.DemoSegmenterSlowDelay.String(), demoOldVersion, demoNewVersion,
 		uiURL+"?"+url.Values{"page": {"compare"}, "service": {demoService}, "by": {"version"}, "a": {demoOldVersion},
-			"b": {demoNewVersion}, "range": {"15m"}}.Encode(), stop)
+			"b": {demoNewVersion}, "range": {"15m"}}.Encode(),
+		uiURL+"?"+url.Values{"page": {"dependencies"}, "service": {demoService}, "range": {"15m"}}.Encode(), stop)
 }
 
 func formatRate(r float64) string {

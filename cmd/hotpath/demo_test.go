@@ -302,6 +302,8 @@ func TestDemoEndToEnd(t *testing.T) {
 	t.Logf("after %v: %s; complete waterfall %s; %s; %d slow searches, %d profiled", time.Since(began).Round(time.Millisecond),
 		ev.endpoint, ev.waterfall, ev.quadratic, ev.slowSearches, ev.profiled)
 
+	checkDemoDependencies(t, run.collectorURL, began)
+
 	if err := stop(); err != nil {
 		t.Fatalf("the demo's shutdown: %v\n%s", err, stderr.String())
 	}
@@ -319,6 +321,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		"2. Under \"Slowest transactions\", click a duration",
 		run.dataDir + ", removed at exit",
 		"3. Under the waterfall, \"Open the flame graphs\"",
+		run.collectorURL + "/ui/?page=dependencies&range=15m&service=search",
 		" searches, p50 ",
 		"Stopping: the load",
 		"\nRan ",
@@ -331,6 +334,32 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("errors logged:\n%s", s)
 	}
 	t.Logf("output:\n%s", out)
+}
+
+// checkDemoDependencies: the demo's search service lists Elasticsearch and the segmenter among its
+// dependencies, with calls and percentiles in order.
+func checkDemoDependencies(t *testing.T, collectorURL string, began time.Time) {
+	t.Helper()
+	var d struct {
+		Dependencies []struct {
+			Target, Type string
+			Calls        int64
+			DurationUs   struct{ P50, P95, P99 int64 } `json:"duration_us"`
+		}
+	}
+	getJSON(t, collectorURL, "/api/v1/dependencies?service=search&from="+
+		url.QueryEscape(began.Add(-time.Minute).Format(time.RFC3339Nano)), "", &d)
+	found := map[string]bool{}
+	for _, x := range d.Dependencies {
+		p := x.DurationUs
+		if x.Calls <= 0 || p.P50 <= 0 || p.P50 > p.P95 || p.P95 > p.P99 {
+			t.Errorf("dependency %+v: no calls, or percentiles out of order", x)
+		}
+		found[x.Type] = true
+	}
+	if !found["elasticsearch"] || !found["http"] {
+		t.Errorf("the demo's dependencies %+v, want Elasticsearch and the segmenter (http)", d.Dependencies)
+	}
 }
 
 // ranLine is the demo's last progress line: how long it ran, whole seconds. A 1 s --duration can read 2 s

@@ -10,6 +10,7 @@ import { renderWaterfall } from './waterfall.js';
 import { renderProfile, profilePage } from './profile.js';
 import { comparePage } from './compare.js';
 import { queriesPage, queryPage } from './queries.js';
+import { dependenciesPage, dependencyPage } from './dependencies.js';
 
 const ranges = [['15m', 'Last 15 minutes'], ['1h', 'Last hour'], ['6h', 'Last 6 hours'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days']];
 const main = document.getElementById('app');
@@ -181,6 +182,7 @@ async function overview(box, signal) {
         el('span', { class: 'chip' }, `p99 ${fmt.us(svc.latency_us?.p99)}`)),
       link({ page: 'compare', service: svc.name }, 'compare →', { class: 'side-link compare-link' }),
       link({ page: 'queries', service: svc.name }, 'queries →', { class: 'side-link queries-link' }),
+      link({ page: 'dependencies', service: svc.name }, 'dependencies →', { class: 'side-link dependencies-link' }),
       link({ page: 'errors', service: svc.name }, 'errors →', { class: 'side-link' }));
     const body = el('div', { class: 'card-body' }, loading('endpoints'));
     box.append(el('section', { class: 'card service', 'data-service': svc.name }, head, body));
@@ -209,7 +211,8 @@ async function endpointPage(box, signal) {
     el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service)),
     el('h1', {}, name || `${service} (all transactions)`,
       link({ page: 'compare', service, name }, 'Compare versions →', { class: 'side-link compare-link' }),
-      link({ page: 'queries', service }, 'Queries →', { class: 'side-link queries-link' })));
+      link({ page: 'queries', service }, 'Queries →', { class: 'side-link queries-link' }),
+      link({ page: 'dependencies', service }, 'Dependencies →', { class: 'side-link dependencies-link' })));
   const summary = el('div', {}, loading('figures'));
   box.append(summary);
   const grid = el('div', { class: 'grid' });
@@ -537,9 +540,10 @@ export function render() {
   const pages = {
     overview, endpoint: endpointPage, trace: tracePage, errors: errorsPage, profile: profilePage,
     compare: (b, sig) => comparePage(b, sig, navigate), queries: (b, sig) => queriesPage(b, sig, ui), query: (b, sig) => queryPage(b, sig, ui),
+    dependencies: (b, sig) => dependenciesPage(b, sig, ui), dependency: (b, sig) => dependencyPage(b, sig, ui),
   };
   const fn = pages[page] || overview;
-  const titles = { overview: 'Services', endpoint: current().get('name') || 'Endpoint', trace: 'Trace', errors: 'Errors', profile: 'Profile', compare: 'Compare', queries: 'Queries', query: 'Query shape' };
+  const titles = { overview: 'Services', endpoint: current().get('name') || 'Endpoint', trace: 'Trace', errors: 'Errors', profile: 'Profile', compare: 'Compare', queries: 'Queries', query: 'Query shape', dependencies: 'Dependencies', dependency: current().get('target') || 'Dependency' };
   document.title = `${titles[page] || 'Services'} · hotpath`;
   box.append(loading(page === 'overview' ? 'services' : page));
   fn(box, signal).catch((err) => failure(box, err, render));

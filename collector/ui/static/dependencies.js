@@ -1,0 +1,120 @@
+// The Dependencies view: what a service calls (Elasticsearch, the segmenter, databases: its exit spans
+// by service.target), with calls per minute, error rate and p50/p95/p99 from HDR histograms, where
+// Kibana shows averages only; and one dependency: its latency and calls over time, its histogram and
+// its slowest calls, each a link to its waterfall. It reads /api/v1/dependencies and /api/v1/dependency.
+
+import { get } from './api.js';
+import * as fmt from './format.js';
+import { el, message, table } from './dom.js';
+import { current, link } from './nav.js';
+import { lineChart, barChart } from './chart.js';
+
+const sorts = [['total', 'total time'], ['p99', 'p99'], ['calls', 'calls'], ['errors', 'errors']];
+
+// depName is a dependency's name with its type as a tag (unless the name says it).
+function depName(d) {
+  const name = d.name || d.target;
+  return [el('span', { class: 'dep-name mono' }, name), d.type && d.type !== name ? el('span', { class: 'tag' }, d.type) : null];
+}
+
+// dependenciesPage lists a service's dependencies. ui holds the app's helpers: timeParams, section, noData.
+export async function dependenciesPage(box, signal, ui) {
+  const s = current();
+  const service = s.get('service');
+  if (!service) {
+    box.replaceChildren(message('error', 'No service in the URL.'));
+    return;
+  }
+  const sort = sorts.some(([k]) => k === s.get('sort')) ? s.get('sort') : 'total';
+  box.replaceChildren(
+    el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › dependencies'),
+    el('h1', {}, `Dependencies of ${service}`),
+    el('p', { class: 'hint' }, 'What the service calls, from its exit spans. Percentiles are of every call (HDR histograms), not averages.'),
+    el('nav', { class: 'tabs sort' }, 'Sort by ', sorts.map(([k, text]) => link({ page: 'dependencies', service, sort: k }, text, { class: k === sort ? 'active' : '' }))));
+  box.append(ui.section('Dependencies', async (body) => {
+    const d = await get('dependencies', { service, sort, ...ui.timeParams() }, signal);
+    if (d.dependencies.length === 0) {
+      body.replaceChildren(ui.noData('calls to other services'));
+      return;
+    }
+    body.replaceChildren(table([
+      { text: 'Dependency' }, { text: 'Calls/min', num: true }, { text: 'Error rate', num: true },
+      { text: 'p50', num: true, opt: true }, { text: 'p95', num: true, opt: true }, { text: 'p99', num: true },
+      { text: 'Total time', num: true, opt: true }, { text: 'Share of time in calls', num: true },
+    ], d.dependencies.map((x) => {
+      const share = el('span', { class: 'share-bar' }, el('span', {}));
+      share.firstChild.style.width = `${Math.min(100, x.share * 100)}%`;
+      return el('tr', { 'data-target': x.target },
+        el('td', { class: 'name' }, link({ page: 'dependency', service, target: x.target }, depName(x), { class: 'dependency-link' })),
+        el('td', { class: 'num' }, fmt.perMinute(x.calls_per_minute)),
+        el('td', { class: `num${x.error_rate > 0.05 ? ' bad' : ''}` }, fmt.rate(x.error_rate)),
+        el('td', { class: 'num opt' }, fmt.us(x.duration_us.p50)),
+        el('td', { class: 'num opt' }, fmt.us(x.duration_us.p95)),
+        el('td', { class: 'num p99' }, fmt.us(x.duration_us.p99)),
+        el('td', { class: 'num opt total' }, fmt.us(x.total_us)),
+        el('td', { class: 'num' }, share, ` ${fmt.rate(x.share)}`));
+    }), 'dependencies'));
+  }, { class: 'card' }));
+}
+
+// dependencyPage shows one dependency.
+export async function dependencyPage(box, signal, ui) {
+  const s = current();
+  const service = s.get('service');
+  const target = s.get('target');
+  if (!service || !target) {
+    box.replaceChildren(message('error', 'No service or dependency in the URL.'));
+    return;
+  }
+  const d = await get('dependency', { service, target, ...ui.timeParams() }, signal);
+  const tile = (label, value, cls = '') => el('div', { class: `tile ${cls}` }, el('div', { class: 'tile-label' }, label), el('div', { class: 'tile-value' }, value));
+  const latency = el('div', { class: 'latency-chart' });
+  const calls = el('div', { class: 'latency-chart calls-chart' });
+  const hist = el('div', { class: 'histogram' });
+  box.replaceChildren(
+    el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › ', link({ page: 'dependencies', service }, 'dependencies'), ' › ', d.name),
+    el('h1', { class: 'dependency-title' }, depName(d)),
+    el('div', { class: 'tiles' },
+      tile('Calls/min', fmt.perMinute(d.calls_per_minute)),
+      tile('Error rate', fmt.rate(d.error_rate), d.error_rate > 0.05 ? 'bad' : ''),
+      tile('p50', fmt.us(d.duration_us.p50)),
+      tile('p95', fmt.us(d.duration_us.p95)),
+      tile('p99', fmt.us(d.duration_us.p99), 'p99'),
+      tile('Share of time in calls', fmt.rate(d.share))),
+    el('div', { class: 'grid' },
+      el('section', { class: 'card wide' }, el('h2', {}, 'Latency over time'), el('div', { class: 'card-body' },
+        el('div', { class: 'legend' }, ['p50', 'p95', 'p99'].map((p) => el('span', { class: 'legend-item' }, el('span', { class: `key s-${p}` }), p)),
+          el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), latency)),
+      el('section', { class: 'card' }, el('h2', {}, 'Latency distribution'), el('div', { class: 'card-body' }, hist)),
+      el('section', { class: 'card wide' }, el('h2', {}, 'Calls and errors'), el('div', { class: 'card-body' },
+        el('div', { class: 'legend' }, [['calls', 's-p50'], ['errors', 's-err']].map(([n, c]) => el('span', { class: 'legend-item' }, el('span', { class: `key ${c}` }), n)),
+          el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), calls))));
+  const points = d.series.map((p) => ({ t: new Date(p.start), p }));
+  lineChart(latency, {
+    label: 'the dependency\'s latency percentiles over time',
+    points: points.map(({ t, p }) => ({ t, values: p.calls ? [p.duration_us.p50, p.duration_us.p95, p.duration_us.p99] : [null, null, null] })),
+    series: [{ name: 'p50', cls: 's-p50' }, { name: 'p95', cls: 's-p95' }, { name: 'p99', cls: 's-p99' }],
+    yFormat: fmt.us,
+    stepMs: d.interval_seconds * 1000,
+  });
+  lineChart(calls, {
+    label: 'calls and errors per interval',
+    points: points.map(({ t, p }) => ({ t, values: [p.calls, p.errors] })),
+    series: [{ name: 'calls', cls: 's-p50' }, { name: 'errors', cls: 's-err' }],
+    yFormat: fmt.count,
+    stepMs: d.interval_seconds * 1000,
+  });
+  barChart(hist, {
+    label: 'the dependency\'s latency histogram',
+    bins: d.histogram.map((b) => ({ label: fmt.us(b.from_us), count: b.count, title: `${fmt.us(b.from_us)} – ${fmt.us(b.to_us)}` })),
+  });
+  const slowest = d.slowest || [];
+  box.append(el('section', { class: 'card' }, el('h2', {}, 'Slowest calls'), el('div', { class: 'card-body' },
+    slowest.length === 0 ? message('empty', 'No calls kept as examples in this range.') : table(
+      [{ text: 'Duration', num: true }, { text: 'Time' }, { text: 'Span' }],
+      slowest.map((x) => el('tr', {},
+        el('td', { class: 'num' }, link({ page: 'trace', trace: x.trace_id, tx: x.transaction_id, service }, fmt.us(x.duration_us), { class: 'slow-call-link' })),
+        el('td', {}, fmt.when(x.timestamp)),
+        el('td', { class: 'mono' }, x.name))),
+      'slowest'))));
+}
