@@ -1,9 +1,13 @@
 package pebble
 
 import (
+	"bytes"
 	"context"
+	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // Reads that start, end and skip inside chunks: every event once, in order, none invented.
@@ -79,13 +83,15 @@ func FuzzChunk(f *testing.F) {
 	var r pendingWrite
 	r.prepare(g.batch(5, 1))
 	f.Add(r.appendChunk(nil), uint64(1), uint64(3))
+	r.sealChunk()
+	f.Add(r.chunk, uint64(1), uint64(3))
 	f.Add([]byte{chunkVersion, 0x80}, uint64(0), uint64(10))
 	f.Add([]byte{chunkVersion, 2, 1, 200, 1, 'x'}, uint64(0), uint64(10))
 	f.Fuzz(func(t *testing.T, v []byte, from, to uint64) {
 		n := 0
 		_, _ = eachInChunk(v, 1, from, to, func(seq uint64, body []byte) error {
 			n++
-			if seq < from || seq > to || len(body) > len(v) {
+			if seq < from || seq > to || len(body) > max(len(v), maxChunkDecoded) {
 				t.Fatalf("seq %d outside [%d, %d] or body of %d bytes in %d", seq, from, to, len(body), len(v))
 			}
 			return nil
@@ -94,4 +100,45 @@ func FuzzChunk(f *testing.F) {
 			t.Fatalf("%d events from %d bytes", n, len(v))
 		}
 	})
+}
+
+// A chunk is stored compressed, and reads the same as its uncompressed form (which older stores hold);
+// one that does not compress is stored as it is.
+func TestChunkCompressed(t *testing.T) {
+	var r pendingWrite
+	r.prepare(newGen(23, t0).batch(500, 5))
+	raw := r.appendChunk(nil)
+	if r.chunk[0] != chunkCompressed || len(r.chunk) > len(raw)/4 {
+		t.Fatalf("stored chunk: version %#x, %d bytes for %d uncompressed", r.chunk[0], len(r.chunk), len(raw))
+	}
+	read := func(v []byte) (bodies [][]byte) {
+		t.Helper()
+		n, err := eachInChunk(v, 10, 10, 1<<40, func(_ uint64, body []byte) error {
+			bodies = append(bodies, bytes.Clone(body))
+			return nil
+		})
+		if err != nil || n != len(r.events) {
+			t.Fatalf("%d events, err %v; want %d", n, err, len(r.events))
+		}
+		return bodies
+	}
+	if !reflect.DeepEqual(read(r.chunk), read(raw)) {
+		t.Fatal("the compressed chunk reads differently from the uncompressed one")
+	}
+
+	noise := make([]byte, 4000)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	e := newGen(24, t0).trace(0)[0]
+	e.Message = string(noise)
+	r.prepare(collector.Batch{e})
+	if r.chunk[0] != chunkVersion || !bytes.Equal(r.chunk, r.appendChunk(nil)) {
+		t.Fatalf("an incompressible chunk is stored as version %#x, %d bytes", r.chunk[0], len(r.chunk))
+	}
+	bad := append([]byte{chunkCompressed}, r.chunk[1:]...) // marked compressed, but not
+	if _, err := eachInChunk(bad, 1, 1, 1, func(uint64, []byte) error { return nil }); err == nil {
+		t.Fatal("a chunk marked compressed that is not was read without an error")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable/block"
 	"go.uber.org/zap"
 )
 
@@ -48,7 +49,13 @@ func engineOptions(cfg *Config, cache *pebbledb.Cache, m *metrics) *pebbledb.Opt
 	if cfg.fs != nil {
 		opts.FS = cfg.fs
 	}
-	opts.ApplyCompressionSettings(func() pebbledb.DBCompressionSettings { return pebbledb.DBCompressionFastest })
+	// Tables compress their blocks with MinLZ; blob files hold the event chunks, compressed already
+	// (chunk.go): compressing them again would cost CPU for nothing.
+	profile := *block.FastestCompression
+	profile.Name = "hotpath"
+	profile.ValueBlocks = block.NoCompression.ValueBlocks
+	settings := pebbledb.UniformDBCompressionSettings(&profile)
+	opts.ApplyCompressionSettings(func() pebbledb.DBCompressionSettings { return settings })
 	opts.EnsureDefaults()
 	return opts
 }

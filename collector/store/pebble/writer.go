@@ -252,14 +252,11 @@ func (s *Store) build(g *group, batch *pebbledb.Batch) error {
 	for _, r := range reqs {
 		base := seq
 		if len(r.events) > 0 {
-			op := batch.SetDeferred(len(eventKey(key[:0], 0)), r.chunkSize())
-			eventKey(op.Key[:0], base+1)
-			r.appendChunk(op.Value[:0])
-			if err := op.Finish(); err != nil {
+			if err := batch.Set(eventKey(key[:0], base+1), r.chunk, nil); err != nil {
 				return fmt.Errorf("store: write batch: %w", err)
 			}
 			seq += uint64(len(r.events))
-			nbytes += len(op.Value)
+			nbytes += len(r.chunk)
 		}
 		for i := range r.entries {
 			en := &r.entries[i]
