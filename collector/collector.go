@@ -43,4 +43,8 @@ var (
 	ErrQueueFull = errors.New("queue is full")
 	// ErrShuttingDown means the processor no longer accepts batches.
 	ErrShuttingDown = errors.New("server is shutting down")
+	// ErrStorageUnavailable means the processor cannot write for now (its disk is below the free-space
+	// floor, or a write failed and it is recovering): the caller should retry later. The error that Is
+	// it says why.
+	ErrStorageUnavailable = errors.New("storage unavailable")
 )

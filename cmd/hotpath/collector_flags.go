@@ -116,6 +116,35 @@ func (r *retentionFlag) Set(v string) error {
 	return nil
 }
 
+// minFreeFlag is --min-free-disk: a size (byteSizeFlag), or off (0 and off mean no floor). Unset, the
+// store's default applies (pebble.Config.MinFreeDisk).
+type minFreeFlag struct{ n int64 } // pebble.Config.MinFreeDisk: 0 default, < 0 none
+
+func (f *minFreeFlag) String() string {
+	switch {
+	case f.n == 0:
+		return "1% of the filesystem, at most 256MiB"
+	case f.n < 0:
+		return "off"
+	}
+	return strconv.FormatInt(f.n, 10)
+}
+
+func (f *minFreeFlag) Set(v string) error {
+	if v == "off" {
+		f.n = -1
+		return nil
+	}
+	var b byteSizeFlag
+	if err := b.Set(v); err != nil {
+		return err
+	}
+	if f.n = b.n; f.n == 0 {
+		f.n = -1
+	}
+	return nil
+}
+
 // byteSizeFlag is a size in bytes written with an optional unit: 500MB, 10GiB, 1.5TB, 1048576.
 // KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB of 1024. 0 means none.
 type byteSizeFlag struct{ n int64 }

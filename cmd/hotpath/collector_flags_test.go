@@ -24,7 +24,7 @@ func TestCollectorFlagsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.listen != "127.0.0.1:8200" || cfg.dataDir != "./hotpath-data" || cfg.secretToken != "" || len(cfg.apiKeys) != 0 ||
-		cfg.retention != 7*24*time.Hour || cfg.maxDisk != 0 || cfg.logLevel != zapcore.InfoLevel || cfg.http != defaultHTTPLimits {
+		cfg.retention != 7*24*time.Hour || cfg.maxDisk != 0 || cfg.minFreeDisk != 0 || cfg.logLevel != zapcore.InfoLevel || cfg.http != defaultHTTPLimits {
 		t.Errorf("defaults: %+v", cfg)
 	}
 }
@@ -61,6 +61,19 @@ func TestCollectorFlagsAndEnv(t *testing.T) {
 	}
 }
 
+func TestCollectorFlagsMinFreeDisk(t *testing.T) {
+	for arg, want := range map[string]int64{"512MiB": 512 << 20, "1GB": 1e9, "off": -1, "0": -1} {
+		cfg, err := parseCollectorFlags([]string{"--min-free-disk", arg}, envMap(nil), new(bytes.Buffer))
+		if err != nil || cfg.minFreeDisk != want {
+			t.Errorf("--min-free-disk %s: %d, %v; want %d", arg, cfg.minFreeDisk, err, want)
+		}
+	}
+	cfg, err := parseCollectorFlags(nil, envMap(map[string]string{"HOTPATH_MIN_FREE_DISK": "2GiB"}), new(bytes.Buffer))
+	if err != nil || cfg.minFreeDisk != 2<<30 {
+		t.Errorf("HOTPATH_MIN_FREE_DISK: %d, %v", cfg.minFreeDisk, err)
+	}
+}
+
 func TestCollectorFlagsErrors(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
@@ -70,6 +83,7 @@ func TestCollectorFlagsErrors(t *testing.T) {
 		{args: []string{"--retention", "soon"}, want: "invalid retention"},
 		{args: []string{"--retention", "-1d"}, want: "invalid retention"},
 		{args: []string{"--max-disk", "lots"}, want: "invalid size"},
+		{args: []string{"--min-free-disk", "-1GB"}, want: "invalid size"},
 		{args: []string{"--api-key", "nocolon"}, want: `"id:key"`},
 		{args: []string{"extra"}, want: "unexpected arguments"},
 		{env: map[string]string{"HOTPATH_MAX_DISK": "-5"}, want: "HOTPATH_MAX_DISK"},

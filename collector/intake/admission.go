@@ -157,6 +157,8 @@ func (ad *Admission) Process(ctx context.Context, b *collector.Batch) error {
 		ad.a.metrics.reject(reasonQueueFull)
 	case errors.Is(err, collector.ErrShuttingDown):
 		ad.a.metrics.reject(reasonShuttingDown)
+	case errors.Is(err, collector.ErrStorageUnavailable):
+		ad.a.metrics.reject(reasonStorage)
 	}
 	return err
 }

@@ -125,6 +125,9 @@ func (a *API) classify(ctx context.Context, err, readErr error) (int, string, st
 		return http.StatusServiceUnavailable, reasonQueueFull, streamError{Message: withStreamPrefix(err)}
 	case errors.Is(err, collector.ErrShuttingDown):
 		return http.StatusServiceUnavailable, reasonShuttingDown, streamError{Message: msgShuttingDown}
+	case errors.Is(err, collector.ErrStorageUnavailable):
+		// A full or failing disk: the message says which, and agents retry a 503.
+		return http.StatusServiceUnavailable, reasonStorage, streamError{Message: withStreamPrefix(err)}
 	case errors.As(readErr, &tooLarge):
 		return http.StatusBadRequest, reasonBodyTooLarge, streamError{Message: tooLarge.Error()}
 	case errors.Is(readErr, errMemoryBudget):

@@ -168,7 +168,9 @@ func TestEventsQueueFull(t *testing.T) {
 		"queue full":    {collector.ErrQueueFull, 503, "cannot handle stream: cannot process batch: queue is full", "queue_full"},
 		"wrapped":       {fmt.Errorf("store: %w", collector.ErrQueueFull), 503, "cannot handle stream: cannot process batch: store: queue is full", "queue_full"},
 		"shutting down": {collector.ErrShuttingDown, 503, "server is shutting down", "shutting_down"},
-		"other":         {errors.New("disk on fire"), 500, "cannot handle stream: cannot process batch: disk on fire", "internal"},
+		"disk full": {fmt.Errorf("store: disk nearly full: 1.0 MiB free: %w", collector.ErrStorageUnavailable), 503,
+			"cannot handle stream: cannot process batch: store: disk nearly full: 1.0 MiB free: storage unavailable", "storage"},
+		"other": {errors.New("disk on fire"), 500, "cannot handle stream: cannot process batch: disk on fire", "internal"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			api, rec, reg := newTestAPI(t, Config{BatchSize: 10})

@@ -17,6 +17,7 @@ const (
 	reasonBodyTooLarge  = "body_too_large" // the request body exceeded MaxBodyBytes or MaxDecodedBytes
 	reasonQueueFull     = "queue_full"     // the store's queue was full (503)
 	reasonShuttingDown  = "shutting_down"  // the store was closed (503)
+	reasonStorage       = "storage"        // the store cannot write for now: its disk (503)
 	reasonStreamLimit   = "stream_limit"   // MaxConcurrentStreams were busy for StreamWait (503)
 	reasonMemoryBudget  = "memory_budget"  // the streams' decoded bytes reached MemoryBudget (503)
 	reasonTooSlow       = "too_slow"       // the body arrived slower than MinStreamRate (503)

@@ -229,6 +229,8 @@ func (e *profileEndpoint) serve(w http.ResponseWriter, r *http.Request, x *excha
 			fail(http.StatusServiceUnavailable, reasonQueueFull, prefixProcessBatch+err.Error())
 		case errors.Is(err, collector.ErrShuttingDown):
 			fail(http.StatusServiceUnavailable, reasonShuttingDown, msgShuttingDown)
+		case errors.Is(err, collector.ErrStorageUnavailable):
+			fail(http.StatusServiceUnavailable, reasonStorage, "cannot store the profile: "+err.Error())
 		case errors.Is(err, collector.ErrProfileExists):
 			fail(http.StatusConflict, reasonProfileExists, "profile "+p.ID+" is already stored")
 		case r.Context().Err() != nil:

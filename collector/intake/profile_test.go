@@ -443,6 +443,7 @@ func TestProfileSinkErrors(t *testing.T) {
 		{collector.ErrQueueFull, 503, "queue is full"},
 		{fmt.Errorf("store: %w", collector.ErrQueueFull), 503, "queue is full"},
 		{collector.ErrShuttingDown, 503, "server is shutting down"},
+		{fmt.Errorf("store: disk nearly full: %w", collector.ErrStorageUnavailable), 503, "cannot store the profile: store: disk nearly full"},
 		{collector.ErrProfileExists, 409, "profile 0123456789abcdef0123456789abcdef is already stored"},
 		{errors.New("disk on fire"), 500, "cannot store the profile: disk on fire"},
 	} {

@@ -105,6 +105,8 @@ func classify(ctx context.Context, err error) failure {
 		return failure{status: http.StatusServiceUnavailable, code: codes.ResourceExhausted, retry: true, reason: "memory_budget"}
 	case errors.Is(err, collector.ErrShuttingDown):
 		return failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "shutting_down"}
+	case errors.Is(err, collector.ErrStorageUnavailable):
+		return failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "storage"}
 	case errors.Is(err, intake.ErrTooSlow):
 		return failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "too_slow"}
 	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), isTimeout(err):

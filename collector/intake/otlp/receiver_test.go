@@ -187,6 +187,7 @@ func TestBackpressure(t *testing.T) {
 	}{
 		{collector.ErrQueueFull, codes.ResourceExhausted, 503},
 		{collector.ErrShuttingDown, codes.Unavailable, 503},
+		{collector.ErrStorageUnavailable, codes.Unavailable, 503},
 	} {
 		t.Run(tc.err.Error(), func(t *testing.T) {
 			s := newTestServer(t, intake.Config{}, otlp.Config{RetryAfter: 3 * time.Second}, nil)

@@ -71,7 +71,7 @@ func (s *Store) RegisterCursor(name string) (uint64, error) {
 		return pos, nil
 	}
 	pos := s.OldestSeq()
-	if err := s.db.Set(cursorKey(name), binary.BigEndian.AppendUint64(nil, pos), pebbledb.Sync); err != nil {
+	if err := s.set(cursorKey(name), binary.BigEndian.AppendUint64(nil, pos)); err != nil {
 		return 0, fmt.Errorf("store: register cursor %q: %w", name, err)
 	}
 	s.cursors.m[name] = pos
@@ -110,7 +110,7 @@ func (s *Store) CommitCursor(name string, pos uint64) error {
 	if err := s.lockCursorCommit(name, pos); err != nil {
 		return err
 	}
-	err := s.db.Set(cursorKey(name), binary.BigEndian.AppendUint64(nil, pos), pebbledb.Sync)
+	err := s.set(cursorKey(name), binary.BigEndian.AppendUint64(nil, pos))
 	if err == nil {
 		s.cursors.m[name] = pos
 	}
@@ -132,13 +132,26 @@ func (s *Store) DeleteCursor(name string) error {
 	defer s.release()
 	s.cursors.mu.Lock()
 	defer s.cursors.mu.Unlock()
-	if err := s.db.Delete(cursorStateKey(name), pebbledb.NoSync); err != nil {
-		return fmt.Errorf("store: delete cursor %q state: %w", name, err)
+	b := s.db.NewBatch()
+	defer b.Close()
+	err := errors.Join(b.Delete(cursorStateKey(name), nil), b.Delete(cursorKey(name), nil))
+	if err == nil {
+		err = s.commit(b, true)
 	}
-	if err := s.db.Delete(cursorKey(name), pebbledb.Sync); err != nil {
+	if err != nil {
 		return fmt.Errorf("store: delete cursor %q: %w", name, err)
 	}
 	delete(s.cursors.m, name)
 	s.kickRetention()
 	return nil
+}
+
+// set durably (fsync) sets key to value, through commit.
+func (s *Store) set(key, value []byte) error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := b.Set(key, value, nil); err != nil {
+		return err
+	}
+	return s.commit(b, true)
 }

@@ -34,7 +34,7 @@ func (s *Store) CommitCursorState(name string, pos uint64, state []byte) error {
 		b.Set(cursorKey(name), binary.BigEndian.AppendUint64(nil, pos), nil),
 		b.Set(cursorStateKey(name), state, nil))
 	if err == nil {
-		err = b.Commit(pebbledb.Sync)
+		err = s.commit(b, true)
 	}
 	_ = b.Close()
 	if err == nil {

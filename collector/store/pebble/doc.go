@@ -10,8 +10,12 @@
 // ProcessBatch returns nil only when the batch is on disk, and concurrent intake requests share fsyncs.
 // The writer applies the next group while the previous one's fsync runs (Pebble's ApplyNoSyncWait,
 // marked experimental in Pebble v2 and pinned here with the rest of Pebble); the groups are answered in
-// order, each once its own fsync is done. A failed fsync fails its group and every group behind it, and
-// the store then refuses writes until it is reopened, which recovers the WAL's durable prefix.
+// order, each once its own fsync is done. A failed write or fsync of the WAL fails its group and every
+// group behind it; the store then refuses writes (an error that Is collector.ErrStorageUnavailable)
+// and reopens its database by itself, with backoff, once a test write succeeds: the reopened database
+// holds the WAL's durable prefix, and sequence numbers continue after the highest one assigned. A
+// free-space floor (Config.MinFreeDisk) refuses batches the same way before the disk fills. Reads go on
+// throughout. See health.go.
 // The queue is bounded by bytes (Config.QueueBytes, and the collector.MemoryBudget it may share with
 // intake, Config.Budget); a batch that does not fit waits at most
 // Config.EnqueueTimeout, then gets collector.ErrQueueFull. After Close, collector.ErrShuttingDown (and

@@ -11,7 +11,7 @@ type metrics struct {
 	commitSeconds  prometheus.Histogram
 	commitEvents   prometheus.Histogram
 	events         prometheus.Counter
-	rejected       *prometheus.CounterVec // reason: queue_full, disk_budget, shutting_down, write_failed
+	rejected       *prometheus.CounterVec // reason: queue_full, disk_budget, shutting_down, write_failed, disk_floor
 	queueRequests  prometheus.Gauge
 	queueBytes     prometheus.Gauge
 	diskBytes      prometheus.Gauge
@@ -20,6 +20,13 @@ type metrics struct {
 	deletedParts   *prometheus.CounterVec
 	writeStalls    prometheus.Counter
 	traceDropped   prometheus.Counter
+
+	// Health (health.go).
+	writable      prometheus.Gauge
+	writeFailures prometheus.Counter
+	recoveries    prometheus.Counter
+	diskFree      prometheus.Gauge
+	diskFloor     prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -65,8 +72,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hotpath_store_trace_events_dropped_total",
 			Help: "Events not stored because their trace id had reached Config.MaxTraceEvents that day.",
 		}),
+		writable: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotpath_store_writable",
+			Help: "1 while the store accepts batches, 0 while it refuses them for its disk (below the free-space floor, or recovering from a failed write).",
+		}),
+		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotpath_store_write_failures_total",
+			Help: "Writes of the database's log that failed (a full or failing disk); each stops writes until the store has reopened the database.",
+		}),
+		recoveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotpath_store_recoveries_total", Help: "Times the store reopened its database after a failed write and resumed writing.",
+		}),
+		diskFree: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotpath_store_disk_free_bytes", Help: "Bytes available on the store's filesystem at the last free-space check.",
+		}),
+		diskFloor: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotpath_store_disk_free_floor_bytes", Help: "The free-space floor: below it the store refuses batches (0: no floor).",
+		}),
 	}
-	for _, r := range []string{"queue_full", "disk_budget", "shutting_down", "write_failed"} {
+	for _, r := range []string{"queue_full", "disk_budget", "shutting_down", "write_failed", "disk_floor"} {
 		m.rejected.WithLabelValues(r)
 	}
 	for _, r := range []string{"age", "disk"} {
@@ -87,7 +111,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.commitSeconds, m.commitEvents, m.events, m.rejected, m.queueRequests,
-		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts, m.writeStalls, m.traceDropped}
+		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts, m.writeStalls, m.traceDropped,
+		m.writable, m.writeFailures, m.recoveries, m.diskFree, m.diskFloor}
 }
 
 func (m *metrics) unregister(reg prometheus.Registerer) {

@@ -110,7 +110,8 @@ func profileIndexKeys(p *collector.Profile, id [16]byte) [][]byte {
 // in chunks, in batches of a few MiB, then the record and the index entries in one synced batch: a
 // profile is visible, whole, once that batch is committed, and never partly. It returns
 // collector.ErrProfileExists when a profile with p's ID is stored, ErrDiskBudget (which is
-// collector.ErrQueueFull) when the disk budget refuses events too, collector.ErrShuttingDown after
+// collector.ErrQueueFull) when the disk budget refuses events too, an error that Is
+// collector.ErrStorageUnavailable when the disk does (health.go), collector.ErrShuttingDown after
 // Close, and ctx's error if ctx ends before the record is written. p is not retained.
 func (s *Store) StoreProfile(ctx context.Context, p *collector.Profile) error {
 	if s.closing.Load() {
@@ -118,6 +119,9 @@ func (s *Store) StoreProfile(ctx context.Context, p *collector.Profile) error {
 	}
 	if err := s.full.Load(); err != nil {
 		return *err
+	}
+	if err := s.writableErr(); err != nil {
+		return err
 	}
 	id, err := profileIDBytes(p.ID)
 	if err != nil {
@@ -162,7 +166,7 @@ func (s *Store) StoreProfile(ctx context.Context, p *collector.Profile) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				if err := b.Commit(pebbledb.NoSync); err != nil {
+				if err := s.commit(b, false); err != nil {
 					return fmt.Errorf("store: profile %s: write data: %w", p.ID, err)
 				}
 				size -= int(b.Len())
@@ -189,7 +193,7 @@ func (s *Store) StoreProfile(ctx context.Context, p *collector.Profile) error {
 			return fmt.Errorf("store: profile %s: %w", p.ID, err)
 		}
 	}
-	if err := b.Commit(pebbledb.Sync); err != nil {
+	if err := s.commit(b, true); err != nil {
 		return fmt.Errorf("store: profile %s: commit: %w", p.ID, err)
 	}
 	if s.maxDisk.Load() > 0 {
@@ -421,7 +425,7 @@ func (s *Store) dropProfilesBefore(before uint32, reason string) error {
 			return fmt.Errorf("store: retention: profiles: %w", err)
 		}
 	}
-	if err := b.Commit(pebbledb.Sync); err != nil {
+	if err := s.commit(b, true); err != nil {
 		return fmt.Errorf("store: retention: delete profiles: %w", err)
 	}
 	s.log.Info("store retention deleted profiles", zap.String("reason", reason), zap.Int("profiles", n),

@@ -355,57 +355,6 @@ func TestEnqueueBatchPipelines(t *testing.T) {
 	}
 }
 
-// A failed WAL fsync fails the batches behind it, acknowledges nothing that followed it, and stops
-// writes until the store is reopened; the reopened store holds exactly what was acknowledged.
-func TestFailedSyncStopsWrites(t *testing.T) {
-	s, fs, dir := openGated(t)
-	g := newGen(11, t0)
-	mustProcess(t, s, g.batch(20, 2))
-	acked := s.LastSeq()
-	fs.block()
-	b1, b2 := g.batch(20, 2), g.batch(20, 2)
-	first := processAsync(s, b1)
-	<-fs.waiting
-	second := processAsync(s, b2)
-	waitHeld(t, s, 2)
-	injected := errors.New("injected: disk gone")
-	fs.fail(injected)
-	fs.release()
-	for i, ch := range []<-chan error{first, second} {
-		if err := <-ch; err == nil {
-			t.Fatalf("batch %d acknowledged after a failed fsync", i)
-		}
-	}
-	b := g.batch(5, 0)
-	var stopped *errWritesStopped
-	if err := s.ProcessBatch(context.Background(), &b); !errors.As(err, &stopped) {
-		t.Fatalf("write after a failed fsync: %v", err)
-	}
-	if got := s.LastSeq(); got != acked {
-		t.Fatalf("LastSeq %d after the failure, want %d", got, acked)
-	}
-	var m dto.Metric
-	if err := s.metrics.rejected.WithLabelValues("write_failed").Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	if n := m.GetCounter().GetValue(); n != 1 {
-		t.Fatalf("write_failed rejections: %v, want 1", n)
-	}
-	_ = s.Close()
-	s2 := openTest(t, Config{Dir: dir})
-	if got := s2.LastSeq(); got < acked {
-		t.Fatalf("reopened store ends at %d, acknowledged %d", got, acked)
-	}
-	recs, err := s2.ReadFrom(context.Background(), 1, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if uint64(len(recs)) != s2.LastSeq() {
-		t.Fatalf("read %d events, LastSeq %d", len(recs), s2.LastSeq())
-	}
-	mustProcess(t, s2, g.batch(5, 0))
-}
-
 // listed counts the transactions and errors the store lists, over every test service.
 func listed(t *testing.T, s *Store) int {
 	t.Helper()

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	pebbledb "github.com/cockroachdb/pebble/v2"
 	"go.uber.org/zap"
 )
 
@@ -31,7 +30,7 @@ func (s *Store) retentionLoop() {
 		case <-t.C:
 		case <-s.retention:
 		}
-		if err := s.applyRetention(); err != nil && s.stopCtx.Err() == nil {
+		if err := s.RunRetention(); err != nil && s.stopCtx.Err() == nil && s.writeErr.Load() == nil {
 			s.log.Error("store retention failed", zap.Error(err))
 		}
 	}
@@ -196,7 +195,7 @@ func (s *Store) dropPartition(p partition, reason string) (dropped, day bool, er
 	if err := b.Delete(partKey(nil, ksPartition, p.P), nil); err != nil {
 		return false, false, fmt.Errorf("store: retention: %w", err)
 	}
-	if err := b.Commit(pebbledb.Sync); err != nil {
+	if err := s.commit(b, true); err != nil {
 		return false, false, fmt.Errorf("store: retention: delete partition %d: %w", p.P, err)
 	}
 	s.parts.remove(p.P)

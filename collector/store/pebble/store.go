@@ -70,6 +70,13 @@ type Config struct {
 	// Negative: no cap.
 	MaxTraceEvents int
 
+	// MinFreeDisk is the free-space floor in bytes: while the filesystem of Dir has less free space,
+	// ProcessBatch and StoreProfile refuse with an error that Is collector.ErrStorageUnavailable
+	// (intake answers 503), and accept again as soon as space is freed. It keeps the disk from filling,
+	// which would fail the database's log (see health.go). Free space is measured at most every 250ms.
+	// Default: 1% of the filesystem's size, at most 256 MiB. Negative: no floor.
+	MinFreeDisk int64
+
 	// Registerer receives the store's metrics (hotpath_store_*). Default: none registered.
 	Registerer prometheus.Registerer
 
@@ -81,6 +88,9 @@ type Config struct {
 	Now func() time.Time
 
 	fs vfs.FS // tests inject faults (a blocked fsync) here; default the OS's
+
+	diskUsage      func(dir string) (vfs.DiskUsage, error) // tests fake the filesystem's free space; default statfs
+	diskCheckEvery time.Duration                           // default diskCheckInterval; tests set 1ns
 }
 
 func (c *Config) setDefaults() error {
@@ -116,6 +126,16 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.diskUsage == nil {
+		fs := c.fs
+		if fs == nil {
+			fs = vfs.Default
+		}
+		c.diskUsage = fs.GetDiskUsage
+	}
+	if c.diskCheckEvery <= 0 {
+		c.diskCheckEvery = diskCheckInterval
 	}
 	return nil
 }
@@ -155,7 +175,17 @@ type Store struct {
 	// Syncer state, touched only by the goroutine that confirms the writer's fsyncs (writer.go).
 	sinceKick int // bytes committed since the last retention kick
 
-	writeErr atomic.Pointer[error] // set once a commit failed after reaching Pebble: errWritesStopped
+	// Health (health.go).
+	writeErr      atomic.Pointer[error] // set from a failed write of the log until the database is reopened
+	commitMu      sync.Mutex            // serializes commits with the check of writeErr
+	recover       chan struct{}         // wakes the health loop (capacity 1)
+	floor         int64                 // the free-space floor in bytes; 0: none
+	epoch         time.Time             // the monotonic origin of nextDiskCheck
+	nextDiskCheck atomic.Int64          // when (since epoch) the floor is measured next
+	belowFloor    atomic.Pointer[error] // set while the last measure was below the floor
+	reopenedAt    atomic.Uint64         // the writer's sequence number after the last reopen
+	healthMu      sync.Mutex
+	healthCh      chan struct{} // closed at the next change of health; guarded by healthMu
 
 	durable    atomic.Uint64 // last sequence number durably committed: the readable end
 	notifyMu   sync.Mutex
@@ -180,27 +210,45 @@ type Store struct {
 	// clear full: see retention.go.
 	retentionMu sync.Mutex
 
-	readMu  sync.RWMutex   // guards closed against readers starting
-	closed  bool           // guarded by readMu: reads return ErrClosed
-	readers sync.WaitGroup // reads in progress; Close waits for them before closing the database
+	// Reads and commits hold the database (acquire) so that Close and a reopen never close it under
+	// them. Guarded by readMu.
+	readMu   sync.Mutex
+	readCond *sync.Cond // signalled when readers reaches 0 and when paused is cleared
+	closed   bool       // reads return ErrClosed
+	paused   bool       // a reopen is waiting for readers to end: acquire waits
+	readers  int        // reads and commits in progress
+	downErr  error      // why db is nil (a reopen failed to open it)
 }
 
 // ErrClosed is returned by reads after Close. errors.Is(err, collector.ErrShuttingDown) is true for it.
 var ErrClosed = fmt.Errorf("store: closed: %w", collector.ErrShuttingDown)
 
 // acquire registers a read; it fails once Close has begun. Every exported method that touches the
-// database calls it, and release when done, so Close never closes the database under a reader.
+// database calls it, and release when done, so Close never closes the database under a reader, nor a
+// reopen after a failed write (health.go): acquire waits while one is under way.
 func (s *Store) acquire() error {
-	s.readMu.RLock()
-	defer s.readMu.RUnlock()
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	for s.paused {
+		s.readCond.Wait()
+	}
 	if s.closed {
 		return ErrClosed
 	}
-	s.readers.Add(1)
+	if s.db == nil {
+		return s.downErr
+	}
+	s.readers++
 	return nil
 }
 
-func (s *Store) release() { s.readers.Done() }
+func (s *Store) release() {
+	s.readMu.Lock()
+	if s.readers--; s.readers == 0 {
+		s.readCond.Broadcast()
+	}
+	s.readMu.Unlock()
+}
 
 var _ collector.BatchProcessor = (*Store)(nil)
 
@@ -214,23 +262,23 @@ func Open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	cache := pebbledb.NewCache(cfg.CacheBytes)
-	defer cache.Unref()
-	opts := engineOptions(&cfg, cache, m)
-	db, err := pebbledb.Open(cfg.Dir, opts)
-	if err != nil {
-		m.unregister(cfg.Registerer)
-		return nil, fmt.Errorf("store: open %s: %w", cfg.Dir, err)
-	}
 	s := &Store{
-		cfg: cfg, db: db, log: cfg.Logger, metrics: m,
+		cfg: cfg, log: cfg.Logger, metrics: m,
 		q:         newQueue(cfg.QueueBytes, cfg.Budget),
 		traces:    newTraceCap(cfg.MaxTraceEvents, cfg.Now, cfg.Logger),
 		names:     map[string]struct{}{},
 		notifyCh:  make(chan struct{}),
 		retention: make(chan struct{}, 1),
 		stop:      make(chan struct{}),
+		recover:   make(chan struct{}, 1),
+		epoch:     time.Now(),
 	}
+	s.readCond = sync.NewCond(&s.readMu)
+	if s.db, err = s.openDB(false); err != nil {
+		m.unregister(cfg.Registerer)
+		return nil, err
+	}
+	db := s.db
 	s.maxDisk.Store(cfg.MaxDisk)
 	s.stopCtx, s.cancel = context.WithCancel(context.Background())
 	s.reqPool.New = func() any { return &pendingWrite{done: make(chan error, 1)} }
@@ -239,15 +287,46 @@ func Open(cfg Config) (*Store, error) {
 		m.unregister(cfg.Registerer)
 		return nil, err
 	}
+	s.durable.Store(s.seq)
 	s.updateDiskMetrics()
-	s.wg.Add(2)
+	s.resolveFloor()
+	if s.floor > 0 {
+		s.measureFloor()
+		s.nextDiskCheck.Store(int64(time.Since(s.epoch) + s.cfg.diskCheckEvery))
+	}
+	s.setWritable()
+	s.wg.Add(3)
 	go s.writeLoop()
 	go s.retentionLoop()
+	go s.healthLoop()
 	return s, nil
+}
+
+// openDB opens the Pebble database in cfg.Dir, on a filesystem that reports a failed write of its log
+// (healthFS), or read-only (health.go).
+func (s *Store) openDB(readOnly bool) (*pebbledb.DB, error) {
+	cache := pebbledb.NewCache(s.cfg.CacheBytes)
+	defer cache.Unref()
+	opts := engineOptions(&s.cfg, cache, s.metrics)
+	opts.FS = &healthFS{FS: s.innerFS(), failed: s.writeFailed}
+	opts.ReadOnly = readOnly
+	db, err := pebbledb.Open(s.cfg.Dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", s.cfg.Dir, err)
+	}
+	return db, nil
 }
 
 // load reads partitions, the sequence number and cursors.
 func (s *Store) load() error {
+	if err := s.loadLog(); err != nil {
+		return err
+	}
+	return s.cursors.load(s.db)
+}
+
+// loadLog reads partitions and the sequence number, and sets the writer's partition.
+func (s *Store) loadLog() error {
 	it, err := s.db.NewIter(&pebbledb.IterOptions{LowerBound: []byte{ksPartition}, UpperBound: []byte{ksPartition + 1}})
 	if err != nil {
 		return fmt.Errorf("store: load partitions: %w", err)
@@ -275,8 +354,7 @@ func (s *Store) load() error {
 		s.seq = max(s.seq, p.LastSeq)
 	}
 	s.part, s.partOK = s.parts.last()
-	s.durable.Store(s.seq)
-	return s.cursors.load(s.db)
+	return nil
 }
 
 func metaKey(name string) []byte { return append([]byte{ksMeta}, name...) }
@@ -292,10 +370,17 @@ func (s *Store) Close() error {
 		s.wg.Wait()
 		s.readMu.Lock()
 		s.closed = true
+		for s.readers > 0 {
+			s.readCond.Wait()
+		}
+		db := s.db
 		s.readMu.Unlock()
-		s.readers.Wait()
 		s.metrics.unregister(s.cfg.Registerer)
-		if err := s.db.Close(); err != nil {
+		if db == nil {
+			s.closeErr = fmt.Errorf("store: close: %w", s.downErr)
+		} else if err := db.Close(); err != nil {
+			// After a failed write of the log, Close reports it: what the failure left unacknowledged
+			// is not durable, what was acknowledged is.
 			s.closeErr = fmt.Errorf("store: close: %w", err)
 		}
 	})

@@ -18,8 +18,10 @@ const maxNamesCached = 100_000
 // ProcessBatch stores b and returns once it is durably committed (fsynced), sharing the fsync with the
 // batches of concurrent callers (group commit). It does not retain b. It returns
 // collector.ErrQueueFull when the queue stays full for Config.EnqueueTimeout, ErrDiskBudget (which is
-// also ErrQueueFull) when the disk budget is reached and a cursor holds the data, ctx's error if ctx
-// ends while waiting for room, and collector.ErrShuttingDown once Close has been called. A batch that
+// also ErrQueueFull) when the disk budget is reached and a cursor holds the data, an error that Is
+// collector.ErrStorageUnavailable below the free-space floor or after a failed write (until the store
+// has recovered by itself: health.go), ctx's error if ctx ends while waiting for room, and
+// collector.ErrShuttingDown once Close has been called. A batch that
 // was queued is committed even if ctx ends meanwhile: ProcessBatch waits for that commit.
 func (s *Store) ProcessBatch(ctx context.Context, b *collector.Batch) error {
 	wait, err := s.EnqueueBatch(ctx, b)
@@ -46,6 +48,10 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 	if err := s.writeErr.Load(); err != nil {
 		s.metrics.rejected.WithLabelValues("write_failed").Inc()
 		return nil, *err
+	}
+	if err := s.checkFloor(); err != nil {
+		s.metrics.rejected.WithLabelValues("disk_floor").Inc()
+		return nil, err
 	}
 	if b == nil || len(*b) == 0 {
 		return func() error { return nil }, nil
@@ -92,6 +98,7 @@ const maxGroupsSyncing = 4
 type group struct {
 	reqs   []*pendingWrite
 	batch  *pebbledb.Batch // applied, not yet synced; nil if err
+	held   bool            // the group holds the database (acquire) until it is answered
 	err    error           // the group failed before or while it was applied
 	part   partition       // the meta of the partition the group wrote, as of the group
 	seq    uint64          // the group's last sequence number
@@ -99,16 +106,6 @@ type group struct {
 	nbytes int
 	start  time.Time
 }
-
-// errWritesStopped wraps the first commit that failed after it reached Pebble: what the WAL holds
-// after it is unknown, so the store writes nothing more (every later batch gets this error) until it is
-// reopened, which recovers the log's durable prefix.
-type errWritesStopped struct{ err error }
-
-func (e *errWritesStopped) Error() string {
-	return "store: a commit failed, no more writes until the store is reopened: " + e.err.Error()
-}
-func (e *errWritesStopped) Unwrap() error { return e.err }
 
 // writeLoop is the single writer: it takes queued pending writes in groups, assigns their sequence numbers
 // and applies each group to Pebble as one batch without waiting for its fsync, so that the next group
@@ -153,7 +150,8 @@ func (s *Store) syncLoop(syncing <-chan *group, free chan<- *group) {
 			_ = g.batch.Close()
 			g.batch = nil
 			if err != nil {
-				s.stopWrites(err)
+				s.writeFailed(err)
+				err = *s.writeErr.Load() // the refusal that says why, and that the store recovers
 			}
 		}
 		if err == nil {
@@ -166,6 +164,10 @@ func (s *Store) syncLoop(syncing <-chan *group, free chan<- *group) {
 		if err == nil {
 			s.durableGroup(g)
 		}
+		if g.held {
+			g.held = false
+			s.release()
+		}
 		// Release the queue bytes before answering: a caller that gets its answer may push again at once.
 		s.q.release(g.reqs, s.metrics)
 		for _, r := range g.reqs {
@@ -175,12 +177,6 @@ func (s *Store) syncLoop(syncing <-chan *group, free chan<- *group) {
 		g.err = nil
 		free <- g
 	}
-}
-
-// stopWrites makes err the answer to every later batch (errWritesStopped).
-func (s *Store) stopWrites(err error) {
-	var stopped error = &errWritesStopped{err}
-	s.writeErr.CompareAndSwap(nil, &stopped)
 }
 
 // durableGroup publishes a group whose fsync is done.
@@ -208,6 +204,13 @@ func (s *Store) apply(g *group) {
 		g.err = *stopped
 		return
 	}
+	// The group holds the database until it is answered, so that a reopen (health.go) waits for it:
+	// the writer's state (seq, part, names) is reset only while no group is in flight.
+	if err := s.acquire(); err != nil {
+		g.err = err
+		return
+	}
+	g.held = true
 	batch := s.db.NewBatch()
 	if err := s.build(g, batch); err != nil {
 		clear(s.names) // some of them were not written
@@ -215,10 +218,17 @@ func (s *Store) apply(g *group) {
 		g.err = err
 		return
 	}
-	if err := s.db.ApplyNoSyncWait(batch, pebbledb.Sync); err != nil {
+	s.commitMu.Lock()
+	err := error(nil)
+	if stopped := s.writeErr.Load(); stopped != nil {
+		err = *stopped // the log failed while the group was built: committing would panic
+	} else if err = s.db.ApplyNoSyncWait(batch, pebbledb.Sync); err != nil {
 		// Pebble may hold part of it: stop, as after a failed fsync.
-		err = fmt.Errorf("store: commit %d events: %w", g.events, err)
-		s.stopWrites(err)
+		s.writeFailed(fmt.Errorf("store: commit %d events: %w", g.events, err))
+		err = *s.writeErr.Load()
+	}
+	s.commitMu.Unlock()
+	if err != nil {
 		clear(s.names)
 		_ = batch.Close()
 		g.err = err
