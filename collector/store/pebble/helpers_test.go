@@ -73,7 +73,9 @@ func (g *gen) trace(spans int) []collector.Event {
 		sp.Event = collector.EventInfo{Outcome: "success", Duration: dur / time.Duration(spans+1)}
 		sp.Transaction = &collector.Transaction{ID: txID}
 		sp.Span = &collector.Span{ID: g.id(8), Name: "POST /products/_search", Type: "db", Subtype: "elasticsearch", Action: "request",
-			DB: &collector.DB{Type: "elasticsearch", Statement: `{"query":{"match":{"title":"shoes"}}}`}}
+			DB:                 &collector.DB{Type: "elasticsearch", Statement: `{"query":{"match":{"title":"shoes"}}}`},
+			DestinationService: &collector.DestinationService{Resource: "elasticsearch"}}
+		sp.Service.Target = collector.ServiceTarget{Type: "elasticsearch"}
 		out = append(out, sp)
 	}
 	if g.r.IntN(10) == 0 {

@@ -57,7 +57,7 @@ func eventKey(b []byte, seq uint64) []byte {
 
 // appendEscaped appends s so that the result sorts as s does and cannot be a prefix of another escaped
 // string: 0x00 becomes 0x00 0xff, and 0x00 0x01 ends the string.
-func appendEscaped(b []byte, s string) []byte {
+func appendEscaped[S string | []byte](b []byte, s S) []byte {
 	for i := 0; i < len(s); i++ {
 		if s[i] == 0 {
 			b = append(b, 0, 0xff)

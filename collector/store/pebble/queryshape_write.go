@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,19 +107,35 @@ type shapeDelta struct {
 	took   []int64 // (took in µs, count) pairs
 }
 
+// shapeCandidate is an input that may become an example: kept as a reference until the slowest of its
+// key are known, so that only those are copied out of their pending write.
+type shapeCandidate struct {
+	r  *pendingWrite
+	in *shapeInput
+}
+
+// slowerCandidate orders candidates as keepSlowestN orders examples: slowest, then oldest, first.
+func slowerCandidate(a, b shapeCandidate) int {
+	if a.in.micros != b.in.micros {
+		return int(min(max(b.in.micros-a.in.micros, -1), 1))
+	}
+	return int(min(max(a.in.unixNanos-b.in.unixNanos, -1), 1))
+}
+
 // commitQueryShapes adds the shape and dependency aggregates and examples of reqs' spans to batch, in
-// partition p: read, add, write, as commitAggregates does.
+// partition p: read, add, write, as commitAggregates does. It copies a string out of a pending write
+// only for a key's first input and for the examples kept.
 func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendingWrite) error {
 	deltas := map[string]*shapeDelta{}
 	var keys []string
-	examples := map[string][]shapeExample{}
+	candidates := map[string]*[]shapeCandidate{}
 	var exKeys []string
-	var key []byte
+	var key, esvc, eshape []byte
 	for _, r := range reqs {
 		for i := range r.shapes {
 			in := &r.shapes[i]
-			esvc := appendEscaped(nil, string(r.bytes(in.svc)))
-			eshape := appendEscaped(nil, string(r.bytes(in.shape)))
+			esvc = appendEscaped(esvc[:0], r.bytes(in.svc))
+			eshape = appendEscaped(eshape[:0], r.bytes(in.shape))
 			minute, hour, exLevel := in.family.levels()
 			for _, lv := range [...]struct {
 				level  byte
@@ -127,12 +144,16 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 				key = s.agg.aggKey(p, esvc, lv.level, eshape, lv.minute)
 				d, ok := deltas[string(key)]
 				if !ok {
-					d = &shapeDelta{}
-					deltas[string(key)] = d
-					keys = append(keys, string(key))
+					d = &shapeDelta{counts: shapeCounts{dbType: string(r.bytes(in.dbType)), summary: string(r.bytes(in.summary))}}
+					k := string(key)
+					deltas[k] = d
+					keys = append(keys, k)
+				} else if d.counts.summary == "" && in.summary.end > in.summary.off {
+					d.counts.dbType, d.counts.summary = string(r.bytes(in.dbType)), string(r.bytes(in.summary))
 				}
-				d.counts.add(&shapeCounts{count: in.count, sumMicros: in.micros * in.count, truncated: in.truncated,
-					dbType: string(r.bytes(in.dbType)), summary: string(r.bytes(in.summary))})
+				d.counts.count += in.count
+				d.counts.sumMicros += in.micros * in.count
+				d.counts.truncated = d.counts.truncated || in.truncated
 				if in.failed {
 					d.counts.errors += in.count
 				}
@@ -143,12 +164,18 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 				}
 			}
 			key = s.agg.aggKey(p, esvc, exLevel, eshape, hourMinute(in.minute))
-			if _, ok := examples[string(key)]; !ok {
-				exKeys = append(exKeys, string(key))
+			cs := candidates[string(key)]
+			if cs == nil {
+				cs = new([]shapeCandidate)
+				k := string(key)
+				candidates[k] = cs
+				exKeys = append(exKeys, k)
 			}
-			examples[string(key)] = keepSlowest(append(examples[string(key)], shapeExample{micros: in.micros,
-				unixNanos: in.unixNanos, traceID: string(r.bytes(in.traceID)), txID: string(r.bytes(in.txID)),
-				spanID: string(r.bytes(in.spanID)), statement: string(r.bytes(in.statement))}))
+			*cs = append(*cs, shapeCandidate{r, in})
+			if len(*cs) >= 4*shapeExamples { // keep the slowest, now and then
+				slices.SortStableFunc(*cs, slowerCandidate)
+				*cs = (*cs)[:shapeExamples]
+			}
 		}
 	}
 	var val []byte
@@ -169,8 +196,16 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 		val = appendShapeAgg(val[:0], &c, dur, took)
 		setAgg(batch, []byte(k), val)
 	}
+	var xs []shapeExample
 	for _, k := range exKeys {
-		xs := examples[k]
+		cs := *candidates[k]
+		slices.SortStableFunc(cs, slowerCandidate)
+		xs = xs[:0]
+		for _, c := range cs[:min(len(cs), shapeExamples)] {
+			r, in := c.r, c.in
+			xs = append(xs, shapeExample{micros: in.micros, unixNanos: in.unixNanos, traceID: string(r.bytes(in.traceID)),
+				txID: string(r.bytes(in.txID)), spanID: string(r.bytes(in.spanID)), statement: string(r.bytes(in.statement))})
+		}
 		if err := s.aggGet([]byte(k), func(v []byte) error { return decodeShapeExamples(v, &xs) }); err != nil {
 			return err
 		}
