@@ -13,6 +13,15 @@ import (
 // Elasticsearch db.statement with its URL path, computed here, so that the spans of every Elastic agent
 // have one. ok is false for other events and for statements that hold no search.
 func ShapeOf(e *Event) (id, summary string, truncated, ok bool) {
+	return ShapeOfWith(e, func(path, statement string) (queryshape.Shape, bool) {
+		return queryshape.Request(path, []byte(statement))
+	})
+}
+
+// ShapeOfWith is ShapeOf with the function that shapes a statement (queryshape.Request, or one that
+// remembers the shapes of recent statements: the store's, which sees the same statements again and
+// again).
+func ShapeOfWith(e *Event, shape func(path, statement string) (queryshape.Shape, bool)) (id, summary string, truncated, ok bool) {
 	if e.Kind != KindSpan || e.Span == nil {
 		return "", "", false, false
 	}
@@ -33,7 +42,7 @@ func ShapeOf(e *Event) (id, summary string, truncated, ok bool) {
 	if db == nil || db.Type != "elasticsearch" || db.Statement == "" {
 		return "", "", false, false
 	}
-	s, ok := queryshape.Request(e.URL.Path, []byte(db.Statement))
+	s, ok := shape(e.URL.Path, db.Statement)
 	if !ok {
 		return "", "", false, false
 	}

@@ -184,7 +184,7 @@ func BenchmarkReadFrom(b *testing.B) {
 // the index entries and the aggregates' inputs. chunk-B/event is the stored chunk's size per event.
 func BenchmarkPrepare(b *testing.B) {
 	batch := newGen(1, t0).batch(500, 5)
-	var r pendingWrite
+	r := pendingWrite{memo: &shapeMemo{}}
 	b.ReportAllocs()
 	for b.Loop() {
 		r.prepare(batch)

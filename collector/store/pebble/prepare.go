@@ -23,6 +23,8 @@ type pendingWrite struct {
 	minTS   int64           // Unix nanoseconds of the earliest and latest event timestamps (saturated)
 	maxTS   int64
 	done    chan error
+	memo    *shapeMemo // the store's (shapememo.go)
+	memoKey []byte
 
 	// Set before prepare when the store caps traces (tracecap.go): whether each event of the batch is
 	// kept (prepare skips the others), and the counters of the kept events that have a trace id.
@@ -54,7 +56,7 @@ func (r *pendingWrite) bytes(s bufRange) []byte { return r.buf[s.off:s.end] }
 
 // size is what the pending write holds in memory, counted against Config.QueueBytes.
 func (r *pendingWrite) size() int {
-	return cap(r.buf) + cap(r.chunk) + cap(r.raw) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{})) +
+	return cap(r.buf) + cap(r.chunk) + cap(r.raw) + cap(r.memoKey) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{})) +
 		cap(r.shapes)*int(unsafe.Sizeof(shapeInput{})) + cap(r.next)*4 + cap(r.keep) + cap(r.capSlots)*8
 }
 

@@ -30,7 +30,7 @@ func (r *pendingWrite) prepareQueryShape(e *collector.Event) {
 	if e.Kind != collector.KindSpan || e.Span == nil || e.Service.Name == "" || e.Timestamp.IsZero() {
 		return
 	}
-	id, summary, truncated, ok := collector.ShapeOf(e)
+	id, summary, truncated, ok := collector.ShapeOfWith(e, r.shapeOf)
 	if !ok {
 		return
 	}

@@ -134,7 +134,7 @@ func waitHeld(t *testing.T, s *Store, n int) {
 
 // requestSize is the number of queue bytes a batch holds.
 func requestSize(b collector.Batch) int {
-	var r pendingWrite
+	r := pendingWrite{memo: &shapeMemo{}} // as the store's: its scratch key counts
 	r.keep, r.capSlots, _ = newTraceCap(MaxTraceEvents, time.Now, zap.NewNop()).admit(b, nil, nil)
 	r.prepare(b)
 	return r.size()

@@ -162,6 +162,7 @@ type Store struct {
 	q       *queue
 	traces  *traceCap // nil without a cap
 	reqPool sync.Pool
+	shapes  shapeMemo
 	parts   partitions
 
 	// Writer state, touched only by the writer goroutine (writer.go).
@@ -281,7 +282,7 @@ func Open(cfg Config) (*Store, error) {
 	db := s.db
 	s.maxDisk.Store(cfg.MaxDisk)
 	s.stopCtx, s.cancel = context.WithCancel(context.Background())
-	s.reqPool.New = func() any { return &pendingWrite{done: make(chan error, 1)} }
+	s.reqPool.New = func() any { return &pendingWrite{done: make(chan error, 1), memo: &s.shapes} }
 	if err := s.load(); err != nil {
 		_ = db.Close()
 		m.unregister(cfg.Registerer)
