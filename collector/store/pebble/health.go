@@ -403,6 +403,8 @@ func (fs *healthFS) OpenReadWrite(name string, c vfs.DiskWriteCategory, opts ...
 	return fs.watch(f, name), err
 }
 
+// healthFile watches a log or manifest. Not Preallocate: Pebble ignores its failure (the space is
+// reserved ahead of the log's writes, and a full disk fails the writes themselves if they need it).
 type healthFile struct {
 	vfs.File
 	failed func(error)
@@ -424,8 +426,6 @@ func (f *healthFile) WriteAt(p []byte, off int64) (int, error) {
 	n, err := f.File.WriteAt(p, off)
 	return n, f.check(err)
 }
-
-func (f *healthFile) Preallocate(off, n int64) error { return f.check(f.File.Preallocate(off, n)) }
 
 func (f *healthFile) Sync() error     { return f.check(f.File.Sync()) }
 func (f *healthFile) SyncData() error { return f.check(f.File.SyncData()) }

@@ -36,7 +36,7 @@ func (d *diskFull) MaybeError(op errorfs.Op) error {
 	}
 	switch op.Kind {
 	case errorfs.OpFileWrite, errorfs.OpFileWriteAt,
-		errorfs.OpFilePreallocate, errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo:
+		errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo:
 		return &os.PathError{Op: "write", Path: op.Path, Err: syscall.ENOSPC}
 	}
 	return nil
@@ -368,5 +368,25 @@ func TestFreeSpaceFloorDefault(t *testing.T) {
 		if uint64(s.floor) != tc.want {
 			t.Errorf("filesystem of %d bytes, MinFreeDisk %d: floor %d, want %d", tc.total, tc.minFree, s.floor, tc.want)
 		}
+	}
+}
+
+// A WAL preallocation that fails (less free space than 1.1 memtables) is no failure: Pebble ignores it,
+// and the writes that follow need only their own space. The fault suite found the store reopening its
+// database for it with 8 MiB free.
+func TestFailedPreallocateIsNoFailure(t *testing.T) {
+	inj := errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if op.Kind == errorfs.OpFilePreallocate {
+			return &os.PathError{Op: "fallocate", Path: op.Path, Err: syscall.ENOSPC}
+		}
+		return nil
+	})
+	s := openTest(t, Config{fs: errorfs.Wrap(vfs.Default, inj), MinFreeDisk: -1, MemTableBytes: 1 << 20})
+	g := newGen(8, t0)
+	for range 50 { // several WAL rotations
+		mustProcess(t, s, g.batch(50, 3))
+	}
+	if n := counterValue(t, s.metrics.writeFailures); n != 0 {
+		t.Fatalf("%v write failures from failed preallocations", n)
 	}
 }

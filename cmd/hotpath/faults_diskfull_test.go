@@ -1,0 +1,217 @@
+//go:build faults && linux
+
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The fault suite (build tag faults; BENCHMARKS.md, RELIABILITY, has the command and the figures) runs
+// the collector as a process against what it meets in production. Here: its disk fills up.
+
+// smallDisk mounts a tmpfs of size bytes for the test (it needs root, as CI has) and returns its path.
+func smallDisk(t *testing.T, size int64) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "disk")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+strconv.FormatInt(size, 10)); err != nil {
+		t.Fatalf("mount a %d-byte tmpfs (the disk-full test needs root): %v", size, err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			t.Error(err)
+		}
+	})
+	return dir
+}
+
+// fill allocates a file in dir until the filesystem has at most leave bytes free (the collector writes
+// meanwhile: an allocation that fails is tried again, smaller), and returns its path.
+func fill(t *testing.T, dir string, leave int64) string {
+	t.Helper()
+	name := filepath.Join(dir, "filler")
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var size int64
+	for range 100 {
+		n := freeBytes(t, dir) - leave
+		if n <= 0 {
+			return name
+		}
+		for n > 0 {
+			err := syscall.Fallocate(int(f.Fd()), 0, size, n)
+			if err == nil {
+				size += n
+				break
+			}
+			if err != syscall.ENOSPC {
+				t.Fatal(err)
+			}
+			n /= 2
+		}
+	}
+	t.Fatalf("could not fill %s to %d bytes free", dir, leave)
+	return name
+}
+
+func freeBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	return int64(st.Bavail) * st.Bsize
+}
+
+// statusCount is how many answers of status the load has had.
+func (l *intakeLoad) statusCount(status int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rep.statuses[status]
+}
+
+// rootWithin checks that GET / answers 200 within d.
+func rootWithin(t *testing.T, url string, d time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET / within %v: %v", d, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /: %d", resp.StatusCode)
+	}
+}
+
+// TestFaultDiskFull: a collector whose data directory is on a 64 MiB filesystem, under load. The disk is
+// filled by another program, first below the free-space floor (intake answers 503 "disk nearly full"),
+// then, with no floor, until the store's log fails (503, the store reopens its database once space is
+// freed); each time intake takes events again once the filler is removed, without a restart, and GET /
+// and the query API answer throughout. Then the disk is filled again and the collector stopped
+// gracefully: it stops. Every event answered 202 is in the store.
+func TestFaultDiskFull(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		minFree string
+		leave   int64  // bytes the filler leaves free
+		want    string // in the 503s' message
+	}{
+		{"floor", "16MiB", 8 << 20, "disk nearly full"},
+		{"full", "off", 256 << 10, "a write to disk failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			disk := smallDisk(t, 64<<20)
+			dataDir := filepath.Join(disk, "data")
+			proc := startCollectorProcess(t, "127.0.0.1:0", dataDir, "--min-free-disk", tc.minFree)
+			load := newIntakeLoad(loadgenConfig{url: proc.url, concurrency: 4, events: 60, spans: 5, gzip: true, service: "diskfull"})
+			ctx, stopLoad := context.WithCancel(context.Background())
+			loadDone := make(chan intakeReport, 1)
+			go func() { loadDone <- load.run(ctx) }()
+			defer func() {
+				stopLoad()
+				<-loadDone
+			}()
+			waitForCondWithin(t, 30*time.Second, "events acknowledged", func() bool { return load.acked() > 0 })
+
+			for round := 1; round <= 2; round++ {
+				filler := fill(t, disk, tc.leave)
+				t.Logf("round %d: %d bytes free", round, freeBytes(t, disk))
+				refused := load.statusCount(http.StatusServiceUnavailable)
+				waitForCondWithin(t, time.Minute, "503s on the full disk", func() bool {
+					return load.statusCount(http.StatusServiceUnavailable) > refused+10
+				})
+				rootWithin(t, proc.url, time.Second)
+				if code, body := get(t, proc.url+"/api/v1/services", ""); code != http.StatusOK || !strings.Contains(body, "diskfull") {
+					t.Fatalf("query API on the full disk: %d %s", code, body)
+				}
+				_, page := get(t, proc.url+"/metrics", "")
+				if v := metricLine(page, "hotpath_store_writable"); v != "0" {
+					t.Fatalf("hotpath_store_writable %s on the full disk", v)
+				}
+				if n := load.statusCount(http.StatusInternalServerError); n != 0 {
+					t.Fatalf("%d answers 500 on the full disk", n)
+				}
+				if err := os.Remove(filler); err != nil {
+					t.Fatal(err)
+				}
+				acked := load.acked()
+				waitForCondWithin(t, time.Minute, "202s once space is freed", func() bool { return load.acked() > acked+600 })
+				_, page = get(t, proc.url+"/metrics", "")
+				t.Logf("round %d: recovered; writable %s, write failures %s, recoveries %s", round,
+					metricLine(page, "hotpath_store_writable"), metricLine(page, "hotpath_store_write_failures_total"),
+					metricLine(page, "hotpath_store_recoveries_total"))
+			}
+			load.mu.Lock()
+			msgs := strings.Join(load.rep.firstErrors, "\n")
+			load.mu.Unlock()
+			if !strings.Contains(msgs, tc.want) {
+				t.Errorf("the 503s do not say %q:\n%s", tc.want, msgs)
+			}
+
+			// A graceful stop on a full disk stops.
+			filler := fill(t, disk, tc.leave)
+			refused := load.statusCount(http.StatusServiceUnavailable)
+			waitForCondWithin(t, time.Minute, "503s on the full disk", func() bool {
+				return load.statusCount(http.StatusServiceUnavailable) > refused+10
+			})
+			stopLoad()
+			rep := <-loadDone
+			loadDone <- rep
+			start := time.Now()
+			if err := proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-proc.exited:
+				t.Logf("stopped in %v: %v", time.Since(start), err)
+			case <-time.After(45 * time.Second):
+				t.Fatalf("the collector did not stop on a full disk: %s", proc.stderr)
+			}
+			if err := os.Remove(filler); err != nil {
+				t.Fatal(err)
+			}
+			checkAcked(t, load, rep, dataDir)
+		})
+	}
+}
+
+// checkAcked checks that every trace the load had answered 202 is whole in the store.
+func checkAcked(t *testing.T, load *intakeLoad, rep intakeReport, dataDir string) {
+	t.Helper()
+	counts := map[string]int{}
+	for _, e := range storedEvents(t, dataDir) {
+		counts[e.TraceID]++
+	}
+	perTrace := load.gen.eventsPerTrace()
+	missing := 0
+	for _, r := range rep.ackedTraces {
+		for seq := r[0]; seq < r[1]; seq++ {
+			if n := counts[load.gen.traceID(seq)]; n != perTrace {
+				if missing < 10 {
+					t.Errorf("trace %d acknowledged, %d of its %d events stored", seq, n, perTrace)
+				}
+				missing++
+			}
+		}
+	}
+	t.Logf("%d events acknowledged in %d requests, statuses %v, %d events stored", rep.acked, rep.requests, rep.statuses, sum(counts))
+	if missing > 0 {
+		t.Fatalf("%d acknowledged traces incomplete in the store", missing)
+	}
+}
