@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotpath-apm/hotpath/collector/store/pebble"
 )
 
 // The fault suite (build tag faults; BENCHMARKS.md, RELIABILITY, has the command and the figures) runs
@@ -191,13 +193,34 @@ func TestFaultDiskFull(t *testing.T) {
 	}
 }
 
+// storedTraceCounts counts the events of each trace id in the store of dataDir, reading it in pages.
+func storedTraceCounts(t *testing.T, dataDir string) map[string]int {
+	t.Helper()
+	s, err := pebble.Open(pebble.Config{Dir: filepath.Join(dataDir, "store")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	counts := map[string]int{}
+	for from := s.OldestSeq(); ; {
+		recs, err := s.ReadFrom(context.Background(), from, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 0 {
+			return counts
+		}
+		for i := range recs {
+			counts[recs[i].Event.TraceID]++
+		}
+		from = recs[len(recs)-1].Seq + 1
+	}
+}
+
 // checkAcked checks that every trace the load had answered 202 is whole in the store.
 func checkAcked(t *testing.T, load *intakeLoad, rep intakeReport, dataDir string) {
 	t.Helper()
-	counts := map[string]int{}
-	for _, e := range storedEvents(t, dataDir) {
-		counts[e.TraceID]++
-	}
+	counts := storedTraceCounts(t, dataDir)
 	perTrace := load.gen.eventsPerTrace()
 	missing := 0
 	for _, r := range rep.ackedTraces {

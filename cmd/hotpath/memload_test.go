@@ -1,4 +1,4 @@
-//go:build memload
+//go:build memload || faults
 
 package main
 
