@@ -48,6 +48,7 @@ func TestFaultOverload(t *testing.T) {
 	t.Logf("capacity %.0f events/s at 8 streams; overload offered %.0f events/s (%.1f×) from 1,024 streams: %.0f events/s acknowledged, statuses %v, %d without an answer; peak RSS %d MiB",
 		capacity, float64(offered)/rep.took.Seconds(), float64(offered)/rep.took.Seconds()/capacity,
 		float64(rep.acked)/rep.took.Seconds(), rep.statuses, rep.failures, peak>>20)
+	t.Logf("first refusals and failures: %q", rep.firstErrors)
 	if rep.statuses[http.StatusServiceUnavailable] == 0 {
 		t.Error("no 503 under ten times the capacity")
 	}
