@@ -3,6 +3,7 @@ package elasticsearch_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,9 @@ const exportCopies = 26
 // whole store (exportCopies x 1920 events, with distinct ids) with a fresh cursor to a fresh fake.
 //
 //	go test -run '^$' -bench BenchmarkExport -benchtime 5x ./collector/elasticsearch
+//
+// metrics=true also writes APM Server's aggregated metricsets (the default), metrics=false only the
+// events: the difference is what the aggregation costs.
 func BenchmarkExport(b *testing.B) {
 	st, err := pebble.Open(pebble.Config{Dir: b.TempDir(), Logger: zap.NewNop()})
 	if err != nil {
@@ -70,6 +74,15 @@ func BenchmarkExport(b *testing.B) {
 		}
 	})
 	total := st.LastSeq()
+	for _, metrics := range []bool{false, true} {
+		b.Run(fmt.Sprintf("metrics=%v", metrics), func(b *testing.B) { benchmarkExport(b, st, total, metrics) })
+	}
+}
+
+// benchmarkExport exports the store's total events per op, with APM Server's aggregated metricsets or
+// without: with them, an op ends once the aggregation has read every event too, and includes the final
+// harvest of its buckets.
+func benchmarkExport(b *testing.B, st *pebble.Store, total uint64, metrics bool) {
 	n := 0
 	cpu0 := processCPU()
 	b.ReportAllocs()
@@ -78,7 +91,8 @@ func BenchmarkExport(b *testing.B) {
 		s := estest.NewServer()
 		x, err := elasticsearch.New(elasticsearch.Config{
 			ClientConfig: elasticsearch.ClientConfig{URLs: []string{s.URL}},
-			CursorName:   fmt.Sprintf("bench-%d", n),
+			CursorName:   fmt.Sprintf("bench-%v-%d", metrics, n),
+			Aggregation:  elasticsearch.AggregationConfig{Disabled: !metrics},
 		}, st)
 		if err != nil {
 			b.Fatal(err)
@@ -90,14 +104,26 @@ func BenchmarkExport(b *testing.B) {
 		if err := x.WaitConfirmed(wctx, total+1); err != nil {
 			b.Fatalf("confirmed %d of %d: %v", x.Confirmed()-1, total, err)
 		}
+		for metrics && x.MetricsRead() <= total && wctx.Err() == nil {
+			time.Sleep(time.Millisecond) // a benchmark's poll: the aggregation has no wait of its own
+		}
 		wcancel()
 		cancel()
 		if err := <-done; err != nil {
 			b.Fatal(err)
 		}
 		_ = x.Close()
-		if got := s.DocCount(); got != int(total) {
-			b.Fatalf("%d documents in the fake, want %d", got, total)
+		events, aggregated := 0, 0
+		for _, d := range s.Docs() {
+			if strings.HasPrefix(d.Index, "metrics-apm.") && (strings.Contains(d.Index, ".1m-") ||
+				strings.Contains(d.Index, ".10m-") || strings.Contains(d.Index, ".60m-")) {
+				aggregated++
+			} else {
+				events++
+			}
+		}
+		if events != int(total) || metrics != (aggregated > 0) {
+			b.Fatalf("%d event documents in the fake, want %d; %d aggregated documents", events, total, aggregated)
 		}
 		s.Close()
 	}
