@@ -124,7 +124,10 @@ func decodeShapeAgg(v []byte, c *shapeCounts, dur, took recorder) error {
 	}
 	o.truncated = r.b[0]&1 != 0
 	r.b = r.b[1:]
-	o.dbType, o.summary = string(r.bytes()), string(r.bytes())
+	dbType, summary := r.bytes(), r.bytes()
+	if c.summary == "" { // what add keeps: a listing reads one shape's names 24 times a day
+		o.dbType, o.summary = string(dbType), string(summary)
+	}
 	if err := decodeHistogram(&r, dur); err != nil {
 		return err
 	}
