@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"time"
 
 	"go.elastic.co/apm/module/apmhttp/v2"
@@ -20,10 +21,25 @@ func Wrap(h http.Handler, opts ...Option) http.Handler {
 	}
 	hd := &handler{cfg: newConfig(opts), next: h}
 	hd.mux, _ = h.(*http.ServeMux)
-	hd.traced = apmhttp.Wrap(http.HandlerFunc(hd.serveTraced),
-		apmhttp.WithTracer(hd.cfg.tracer),
-		apmhttp.WithServerRequestName(provisionalName))
+	hd.dispatch = hd.mux != nil && muxSetsPattern()
+	hd.traced = apmhttp.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd.serveTraced(w, r, r)
+	}), apmhttp.WithTracer(hd.cfg.tracer), apmhttp.WithServerRequestName(provisionalName))
+	hd.tracedCopy = apmhttp.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd.serveTraced(w, r, handlerRequest(r))
+	}), apmhttp.WithTracer(hd.cfg.tracer), apmhttp.WithServerRequestName(provisionalName))
 	return hd
+}
+
+// muxSetsPattern reports whether this process's http.ServeMux routes with Go 1.22's patterns, setting
+// Request.Pattern and the path values (it does not with GODEBUG=httpmuxgo121=1): only then does the agent
+// dispatch a request to the handler ServeMux.Handler found for it, giving the handler what the ServeMux
+// would have.
+func muxSetsPattern() bool {
+	m := http.NewServeMux()
+	m.HandleFunc("/{x}", func(http.ResponseWriter, *http.Request) {})
+	_, pattern := m.Handler(&http.Request{Method: http.MethodGet, Host: "h", URL: &url.URL{Path: "/a"}})
+	return pattern == "/{x}"
 }
 
 // Middleware returns Wrap as a middleware, for routers that take func(http.Handler) http.Handler.
@@ -32,11 +48,13 @@ func Middleware(opts ...Option) func(http.Handler) http.Handler {
 }
 
 type handler struct {
-	cfg    config
-	next   http.Handler
-	mux    *http.ServeMux // next, when it is one: tells a listener the route before the handler runs
-	traced http.Handler   // apmhttp.Wrap of serveTraced
-	names  patternNames
+	cfg        config
+	next       http.Handler
+	mux        *http.ServeMux // next, when it is one: names the transaction before the handler runs
+	dispatch   bool           // mux's routing is Go 1.22's: serve with the handler mux.Handler found
+	traced     http.Handler   // apmhttp.Wrap of serveTraced, for a request as it came
+	tracedCopy http.Handler   // the same, for a redacted copy (redactedCopy) of a request
+	names      patternNames
 }
 
 // provisionalName is the name apmhttp starts the transaction with; serveTraced names the transaction by
@@ -57,7 +75,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rr := h.cfg.names.redactedCopy(r); rr != nil {
-		r = rr
+		h.tracedCopy.ServeHTTP(w, rr)
+		return
 	}
 	h.traced.ServeHTTP(w, r)
 }
@@ -73,33 +92,33 @@ type served struct {
 	completed bool     // the handler returned without panicking
 }
 
-// serveTraced runs inside apmhttp's handler, with the transaction in r's context. The transaction is
-// named before the handler runs, so that what is recorded during the handler (errors captured, the
-// error of a panic) carries the route: apm copies the transaction's name into an error when the error
-// is created.
-func (h *handler) serveTraced(w http.ResponseWriter, r *http.Request) {
+// serveTraced runs inside apmhttp's handler, with the transaction in r's context; hr is the request the
+// handler is given (r, or the original of a redacted r, with r's context). The transaction is named
+// before the handler runs, so that what is recorded during the handler (errors captured, the error of a
+// panic) carries the route: apm copies the transaction's name into an error when the error is created.
+func (h *handler) serveTraced(w http.ResponseWriter, r, hr *http.Request) {
 	tx := apm.TransactionFromContext(r.Context())
-	hr := handlerRequest(r)
 	if tx == nil { // apmhttp ignored it (ELASTIC_APM_TRANSACTION_IGNORE_URLS)
 		h.next.ServeHTTP(w, hr)
 		return
 	}
 	s := served{tx: tx, r: r, hr: hr, start: time.Now()}
 	defer h.finish(&s)
-	tx.Name, s.pattern = h.startName(hr)
+	var next http.Handler
+	tx.Name, s.pattern, next = h.startName(hr)
 	if f := h.cfg.inflight; f != nil {
 		if wd := f.current.Load(); wd != nil {
-			h.serveListened(wd, w, &s)
+			h.serveListened(wd, next, w, &s)
 			s.completed = true
 			return
 		}
 	}
-	h.next.ServeHTTP(w, hr)
+	next.ServeHTTP(w, hr)
 	s.completed = true
 }
 
 // serveListened serves a request a listener is told about.
-func (h *handler) serveListened(wd *watchdog, w http.ResponseWriter, s *served) {
+func (h *handler) serveListened(wd *watchdog, next http.Handler, w http.ResponseWriter, s *served) {
 	tc := s.tx.TraceContext()
 	req := &Request{
 		TraceID:       tc.Trace,
@@ -110,7 +129,7 @@ func (h *handler) serveListened(wd *watchdog, w http.ResponseWriter, s *served) 
 		Start:         s.start,
 		wd:            wd,
 		index:         -1,
-		next:          h.next,
+		next:          next,
 		w:             w,
 		hr:            s.hr,
 	}
@@ -153,21 +172,35 @@ func (h *handler) finish(s *served) {
 	}
 }
 
-// startName is the transaction name before the handler runs (also Request.Route): WithRouteName's
-// answer, else the pattern the ServeMux will match (ServeMux.Handler matches the request as ServeHTTP
-// will; pattern is that pattern), else "METHOD unknown route".
-func (h *handler) startName(r *http.Request) (name, pattern string) {
+// startName is the transaction name before the handler runs (also Request.Route), the ServeMux pattern
+// it is named by if any, and the handler to serve r with: WithRouteName's answer, else the pattern the
+// ServeMux matches, else "METHOD unknown route". The ServeMux matches r once: ServeMux.Handler finds the
+// handler and its pattern, and the request is served by that handler with the pattern and path values
+// the ServeMux would have given it (route.setPathValues); only where it would answer otherwise (a
+// redirect, a "*" or CONNECT request, a request an outer ServeMux routed already) is r served by the
+// ServeMux, which matches it again.
+func (h *handler) startName(r *http.Request) (name, pattern string, next http.Handler) {
 	if h.cfg.routeName != nil {
 		if name := h.cfg.routeName(r); name != "" {
-			return name, ""
+			return name, "", h.next
 		}
 	}
-	if h.mux != nil {
-		if _, pattern := h.mux.Handler(r); pattern != "" {
-			return h.names.name(r.Method, pattern), pattern
-		}
+	if h.mux == nil {
+		return unknownRoute(r.Method), "", h.next
 	}
-	return unknownRoute(r.Method), ""
+	mh, pattern := h.mux.Handler(r)
+	direct := h.dispatch && r.Pattern == "" && r.Method != http.MethodConnect && r.RequestURI != "*"
+	if pattern == "" {
+		if direct { // 404 or 405: the ServeMux's handler needs no pattern
+			return unknownRoute(r.Method), "", mh
+		}
+		return unknownRoute(r.Method), "", h.next
+	}
+	rt := h.names.route(pattern)
+	if direct && rt.setPathValues(r) {
+		return rt.name(r.Method), pattern, mh
+	}
+	return rt.name(r.Method), pattern, h.next
 }
 
 // endName is the final transaction name, from the request the handler was given: WithRouteName's answer

@@ -3,6 +3,8 @@ package agent
 import (
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -228,4 +230,23 @@ func FuzzRedactQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStartNameDispatches: a request the ServeMux routes to a pattern is served by the handler
+// ServeMux.Handler found, not by the ServeMux again (which would match it a second time); a redirect is
+// left to the ServeMux.
+func TestStartNameDispatches(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(http.ResponseWriter, *http.Request) {})
+	h := Wrap(mux).(*handler)
+	for _, tc := range []struct {
+		target string
+		byMux  bool
+	}{{"/items/42", false}, {"/nothing", false}, {"/items//42", true}} {
+		r := httptest.NewRequest("GET", tc.target, nil)
+		name, _, next := h.startName(r)
+		if byMux := next == http.Handler(mux); byMux != tc.byMux {
+			t.Errorf("%s (%s): served by the ServeMux %v, want %v", tc.target, name, byMux, tc.byMux)
+		}
+	}
 }

@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,49 +63,220 @@ func unknownRoute(method string) string {
 	return method + " unknown route"
 }
 
-// patternNames turns http.ServeMux patterns into transaction names: a pattern that names a method
-// ("GET /items/{id}") is the name; one that does not ("/items/{id}") gets the request's method in front.
-// Those names are cached per pattern and standard method, so naming does not allocate once a route has been
-// seen. The cache is bounded: patterns come from the mux's registrations, methods from the standard nine.
+// patternNames turns http.ServeMux patterns into transaction names and dispatchable routes (see route): a
+// pattern that names a method ("GET /items/{id}") is the name; one that does not ("/items/{id}") gets the
+// request's method in front. A pattern is parsed once, when it is first seen, so that naming and
+// dispatching do not allocate once a route has been seen. The cache is bounded: patterns come from the
+// mux's registrations.
 type patternNames struct {
-	names atomic.Pointer[map[string]*[numMethods]string] // copy-on-write; the arrays are never modified
-	mu    sync.Mutex                                     // serializes writers of names
+	routes atomic.Pointer[map[string]*route] // copy-on-write; the routes are never modified
+	mu     sync.Mutex                        // serializes writers of routes
+}
+
+// route is what the agent knows of one ServeMux pattern.
+type route struct {
+	names    [numMethods]string // the transaction name per standard method
+	pattern  string             // the pattern, and the name, if it names a method
+	hasBlank bool               // the pattern names a method: it is the name
+	segs     []segment          // the path's segments; nil if the pattern is not understood (then no dispatch)
+	wild     int                // named wildcards among segs
+}
+
+// segment is one segment of a pattern's path, as the ServeMux parses it.
+type segment struct {
+	name   string // a wildcard's name; "" for a literal, {$} or the anonymous wildcard of a trailing slash
+	wild   bool   // {name}, {name...} or a trailing slash
+	multi  bool   // {name...}, or a trailing slash: the rest of the path
+	dollar bool   // {$}: the path ends with a slash here
 }
 
 func (p *patternNames) name(method, pattern string) string {
-	if strings.ContainsAny(pattern, " \t") { // ServeMux: a pattern with a method has a blank after it
-		return pattern
-	}
-	i := methodIndex(method)
-	if i < 0 {
-		return method + " " + pattern
-	}
-	if m := p.names.Load(); m != nil {
-		if byMethod := (*m)[pattern]; byMethod != nil && byMethod[i] != "" {
-			return byMethod[i]
-		}
-	}
-	return p.add(i, method, pattern)
+	return p.route(pattern).name(method)
 }
 
-func (p *patternNames) add(i int, method, pattern string) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	old := p.names.Load()
-	next := make(map[string]*[numMethods]string, 1)
-	if old != nil {
-		for k, v := range *old {
-			next[k] = v
+// name is the transaction name of a request with method served by the route.
+func (rt *route) name(method string) string {
+	if rt.hasBlank {
+		return rt.pattern
+	}
+	if i := methodIndex(method); i >= 0 {
+		return rt.names[i]
+	}
+	return method + " " + rt.pattern
+}
+
+// route returns the route of pattern, parsing it the first time.
+func (p *patternNames) route(pattern string) *route {
+	if m := p.routes.Load(); m != nil {
+		if rt := (*m)[pattern]; rt != nil {
+			return rt
 		}
 	}
-	byMethod := new([numMethods]string)
-	if prev := next[pattern]; prev != nil {
-		*byMethod = *prev
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.routes.Load()
+	if old != nil {
+		if rt := (*old)[pattern]; rt != nil {
+			return rt
+		}
 	}
-	if byMethod[i] == "" {
-		byMethod[i] = method + " " + pattern
+	next := make(map[string]*route, 1)
+	if old != nil {
+		maps.Copy(next, *old)
 	}
-	next[pattern] = byMethod
-	p.names.Store(&next)
-	return byMethod[i]
+	rt := parseRoute(pattern)
+	next[pattern] = rt
+	p.routes.Store(&next)
+	return rt
+}
+
+// parseRoute parses a pattern the ServeMux accepted: "[METHOD ][HOST]/[PATH]", where METHOD is followed by
+// blanks and PATH's segments are literals, {name}, {name...} (last), {$} (last), or a trailing slash.
+func parseRoute(pattern string) *route {
+	rt := &route{pattern: pattern}
+	rest := pattern
+	if i := strings.IndexAny(pattern, " \t"); i >= 0 {
+		rt.hasBlank = true
+		rest = strings.TrimLeft(pattern[i+1:], " \t")
+	} else {
+		for i := range rt.names {
+			rt.names[i] = methodNames[i] + " " + pattern
+		}
+	}
+	i := strings.IndexByte(rest, '/')
+	if i < 0 {
+		return rt
+	}
+	rest = rest[i:]
+	var segs []segment
+	for rest != "" {
+		rest = rest[1:] // the slash
+		if rest == "" {
+			segs = append(segs, segment{wild: true, multi: true})
+			break
+		}
+		seg := rest
+		rest = ""
+		if i := strings.IndexByte(seg, '/'); i >= 0 {
+			seg, rest = seg[:i], seg[i:]
+		}
+		if !strings.HasPrefix(seg, "{") {
+			if strings.ContainsAny(seg, "{}") {
+				return rt
+			}
+			segs = append(segs, segment{})
+			continue
+		}
+		name, ok := strings.CutSuffix(seg[1:], "}")
+		if !ok || rest != "" && (name == "$" || strings.HasSuffix(name, "...")) {
+			return rt
+		}
+		switch {
+		case name == "$":
+			segs = append(segs, segment{dollar: true})
+		case strings.HasSuffix(name, "..."):
+			segs = append(segs, segment{name: strings.TrimSuffix(name, "..."), wild: true, multi: true})
+			rt.wild++
+		default:
+			segs = append(segs, segment{name: name, wild: true})
+			rt.wild++
+		}
+	}
+	rt.segs = segs
+	return rt
+}
+
+// methodNames are the standard methods in methodIndex's order.
+var methodNames = [numMethods]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace}
+
+// setPathValues gives r the pattern and path values ServeMux.ServeHTTP would give it when it dispatches r
+// to the route's handler (Request.Pattern, PathValue), and reports whether it did. It does not when r's
+// path does not match the pattern segment for segment: then the ServeMux answers with a redirect (an
+// unclean path, a missing trailing slash), and r is not modified. The ServeMux matched r to the route
+// already (ServeMux.Handler): this only finds where the wildcards are, without matching again.
+func (rt *route) setPathValues(r *http.Request) bool {
+	if rt.segs == nil {
+		return false
+	}
+	// The ServeMux matches the escaped path's segments, unescaped. Without a RawPath, they are the
+	// segments of URL.Path: escaping keeps the slashes and dots.
+	path, escaped := r.URL.Path, false
+	if r.URL.RawPath != "" {
+		path, escaped = r.URL.EscapedPath(), true
+	}
+	if !rt.values(path, nil, false) {
+		return false
+	}
+	r.Pattern = rt.pattern
+	if rt.wild > 0 {
+		rt.values(path, r, escaped)
+	}
+	return true
+}
+
+// values reports whether path matches the route's segments; if r is not nil, it sets r's path values
+// (unescaped if escaped).
+func (rt *route) values(path string, r *http.Request, escaped bool) bool {
+	rest := path
+	for _, s := range rt.segs {
+		if rest == "" || rest[0] != '/' {
+			return false
+		}
+		if s.dollar {
+			if rest != "/" {
+				return false
+			}
+			rest = ""
+			break
+		}
+		if s.multi {
+			if r == nil && !cleanPath(rest) {
+				return false
+			}
+			if r != nil && s.name != "" {
+				setPathValue(r, s.name, rest[1:], escaped)
+			}
+			rest = ""
+			break
+		}
+		seg := rest[1:]
+		rest = ""
+		if i := strings.IndexByte(seg, '/'); i >= 0 {
+			seg, rest = seg[:i], seg[i:]
+		}
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		if r != nil && s.wild {
+			setPathValue(r, s.name, seg, escaped)
+		}
+	}
+	return rest == ""
+}
+
+func setPathValue(r *http.Request, name, value string, escaped bool) {
+	if escaped {
+		if u, err := url.PathUnescape(value); err == nil { // as the ServeMux: kept as it is if invalid
+			value = u
+		}
+	}
+	r.SetPathValue(name, value)
+}
+
+// cleanPath reports whether the path (starting with a slash) has no empty, "." or ".." segment but
+// perhaps a last empty one: path.Clean keeps it (ServeMux cleans paths so, and redirects unclean ones).
+func cleanPath(p string) bool {
+	for p != "" {
+		p = p[1:]
+		seg := p
+		p = ""
+		if i := strings.IndexByte(seg, '/'); i >= 0 {
+			seg, p = seg[:i], seg[i:]
+		}
+		if seg == "." || seg == ".." || seg == "" && p != "" {
+			return false
+		}
+	}
+	return true
 }
