@@ -174,11 +174,11 @@ func (h *handler) finish(s *served) {
 
 // startName is the transaction name before the handler runs (also Request.Route), the ServeMux pattern
 // it is named by if any, and the handler to serve r with: WithRouteName's answer, else the pattern the
-// ServeMux matches, else "METHOD unknown route". The ServeMux matches r once: ServeMux.Handler finds the
-// handler and its pattern, and the request is served by that handler with the pattern and path values
-// the ServeMux would have given it (route.setPathValues); only where it would answer otherwise (a
-// redirect, a "*" or CONNECT request, a request an outer ServeMux routed already) is r served by the
-// ServeMux, which matches it again.
+// ServeMux matches (ServeMux.Handler), else "METHOD unknown route". Where the ServeMux would only set
+// r.Pattern and call the handler it found (a route without named wildcards, a 404, a 405), r is served by
+// that handler, and the ServeMux matches r once; otherwise (path values to give, a redirect, a "*" or
+// CONNECT request, a request an outer ServeMux routed already) it is served by the ServeMux, which
+// matches it again.
 func (h *handler) startName(r *http.Request) (name, pattern string, next http.Handler) {
 	if h.cfg.routeName != nil {
 		if name := h.cfg.routeName(r); name != "" {
@@ -197,7 +197,7 @@ func (h *handler) startName(r *http.Request) (name, pattern string, next http.Ha
 		return unknownRoute(r.Method), "", h.next
 	}
 	rt := h.names.route(pattern)
-	if direct && rt.setPathValues(r) {
+	if direct && rt.serves(r) {
 		return rt.name(r.Method), pattern, mh
 	}
 	return rt.name(r.Method), pattern, h.next

@@ -232,17 +232,22 @@ func FuzzRedactQuery(f *testing.F) {
 	})
 }
 
-// TestStartNameDispatches: a request the ServeMux routes to a pattern is served by the handler
-// ServeMux.Handler found, not by the ServeMux again (which would match it a second time); a redirect is
-// left to the ServeMux.
+// TestStartNameDispatches: a request the ServeMux routes to a pattern without wildcards (or to nothing)
+// is served by the handler ServeMux.Handler found, not by the ServeMux again (which would match it a
+// second time); one with path values, or a redirect, is left to the ServeMux.
 func TestStartNameDispatches(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /items/{id}", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("GET /search", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("/tree/", func(http.ResponseWriter, *http.Request) {})
 	h := Wrap(mux).(*handler)
 	for _, tc := range []struct {
 		target string
 		byMux  bool
-	}{{"/items/42", false}, {"/nothing", false}, {"/items//42", true}} {
+	}{
+		{"/search", false}, {"/search?q=x", false}, {"/tree/a/b", false}, {"/nothing", false},
+		{"/items/42", true}, {"/tree", true}, {"/tree/a/../b", true}, {"//search", true},
+	} {
 		r := httptest.NewRequest("GET", tc.target, nil)
 		name, _, next := h.startName(r)
 		if byMux := next == http.Handler(mux); byMux != tc.byMux {

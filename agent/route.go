@@ -3,7 +3,6 @@ package agent
 import (
 	"maps"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -190,34 +189,22 @@ func parseRoute(pattern string) *route {
 var methodNames = [numMethods]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
 	http.MethodPatch, http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace}
 
-// setPathValues gives r the pattern and path values ServeMux.ServeHTTP would give it when it dispatches r
-// to the route's handler (Request.Pattern, PathValue), and reports whether it did. It does not when r's
-// path does not match the pattern segment for segment: then the ServeMux answers with a redirect (an
-// unclean path, a missing trailing slash), and r is not modified. The ServeMux matched r to the route
-// already (ServeMux.Handler): this only finds where the wildcards are, without matching again.
-func (rt *route) setPathValues(r *http.Request) bool {
-	if rt.segs == nil {
+// serves reports whether the ServeMux, having matched r to the route (ServeMux.Handler), dispatches r to
+// the route's handler with nothing but the pattern to give it, and if so sets r.Pattern as the ServeMux
+// would: the route has no named wildcard (a ServeMux gives a handler its path values, which only it can
+// store without a map: Request.SetPathValue costs more than the match it would save), and r's path
+// matches the pattern segment for segment (otherwise the ServeMux answers with a redirect: an unclean
+// path, a missing trailing slash). It does not modify r when it reports false.
+func (rt *route) serves(r *http.Request) bool {
+	if rt.segs == nil || rt.wild > 0 {
 		return false
 	}
-	// The ServeMux matches the escaped path's segments, unescaped. Without a RawPath, they are the
-	// segments of URL.Path: escaping keeps the slashes and dots.
-	path, escaped := r.URL.Path, false
+	// The ServeMux matches the escaped path's segments. Without a RawPath, they are URL.Path's: escaping
+	// keeps the slashes and dots, which are all that is looked at here.
+	path := r.URL.Path
 	if r.URL.RawPath != "" {
-		path, escaped = r.URL.EscapedPath(), true
+		path = r.URL.EscapedPath()
 	}
-	if !rt.values(path, nil, false) {
-		return false
-	}
-	r.Pattern = rt.pattern
-	if rt.wild > 0 {
-		rt.values(path, r, escaped)
-	}
-	return true
-}
-
-// values reports whether path matches the route's segments; if r is not nil, it sets r's path values
-// (unescaped if escaped).
-func (rt *route) values(path string, r *http.Request, escaped bool) bool {
 	rest := path
 	for _, s := range rt.segs {
 		if rest == "" || rest[0] != '/' {
@@ -231,11 +218,8 @@ func (rt *route) values(path string, r *http.Request, escaped bool) bool {
 			break
 		}
 		if s.multi {
-			if r == nil && !cleanPath(rest) {
+			if !cleanPath(rest) {
 				return false
-			}
-			if r != nil && s.name != "" {
-				setPathValue(r, s.name, rest[1:], escaped)
 			}
 			rest = ""
 			break
@@ -248,20 +232,12 @@ func (rt *route) values(path string, r *http.Request, escaped bool) bool {
 		if seg == "" || seg == "." || seg == ".." {
 			return false
 		}
-		if r != nil && s.wild {
-			setPathValue(r, s.name, seg, escaped)
-		}
 	}
-	return rest == ""
-}
-
-func setPathValue(r *http.Request, name, value string, escaped bool) {
-	if escaped {
-		if u, err := url.PathUnescape(value); err == nil { // as the ServeMux: kept as it is if invalid
-			value = u
-		}
+	if rest != "" {
+		return false
 	}
-	r.SetPathValue(name, value)
+	r.Pattern = rt.pattern
+	return true
 }
 
 // cleanPath reports whether the path (starting with a slash) has no empty, "." or ".." segment but
