@@ -23,11 +23,16 @@
 //     name is given before the handler runs, so the errors captured during the handler
 //     (apm.CaptureError(ctx, err).Send()) and the error of a panic carry it, as the UI groups errors
 //     by endpoint with it: when Wrap's handler is the *http.ServeMux, the agent asks it which pattern
-//     it will match (ServeMux.Handler: one match of the path more than the mux's own, one allocation
-//     for a pattern with wildcards, the names cached per pattern). A router that learns its route
-//     only while dispatching (chi, or a ServeMux inside other middleware) names the transaction when
-//     the handler returns, before the error of a panic is recorded; errors captured earlier in its
-//     handler carry "METHOD unknown route" unless WithRouteName can answer before the handler.
+//     it will match (ServeMux.Handler; the names are cached per pattern). For a route without
+//     wildcards, a 404 or a 405 the agent then serves the request with the handler found, setting
+//     Request.Pattern as the mux would, so the path is matched once; a route with path values is
+//     dispatched by the mux, which alone can give the handler its values without a map, and matches
+//     the path a second time (about 1,800 instructions and one allocation: BENCHMARKS.md, "The
+//     agent"). Redirects, CONNECT and "*" requests are always left to the mux. A router that learns
+//     its route only while dispatching (chi, or a ServeMux inside other middleware) names the
+//     transaction when the handler returns, before the error of a panic is recorded; errors captured
+//     earlier in its handler carry "METHOD unknown route" unless WithRouteName can answer before the
+//     handler.
 //   - Ignored paths (WithIgnorePaths): served without a transaction and without allocating.
 //   - Slow requests: a transaction that took longer than its threshold (WithSlowThreshold, 500 ms by
 //     default; WithRouteSlowThreshold per route) carries the label slow=true.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"runtime/trace"
 	"testing"
 
 	"go.elastic.co/apm/v2/apmtest"
@@ -82,7 +83,9 @@ func benchmarkRequestPath(b *testing.B, settled bool) {
 			defer stop()
 			run(b, agent.Wrap(mux, agent.WithTracer(tracer), agent.WithInFlight(f)))
 		})
-		b.Run(route.name+"/agent+profiling", func(b *testing.B) { profiled(b, profiling.WithoutFlightRecorder()) })
-		b.Run(route.name+"/agent+profiling+flight", func(b *testing.B) { profiled(b) })
+		b.Run(route.name+"/agent+profiling", func(b *testing.B) { profiled(b) })
+		b.Run(route.name+"/agent+profiling+flight", func(b *testing.B) {
+			profiled(b, profiling.WithFlightRecorder(trace.FlightRecorderConfig{}))
+		})
 	}
 }

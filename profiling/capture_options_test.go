@@ -28,7 +28,8 @@ func TestCaptureOptions(t *testing.T) {
 		opts      []profiling.Option
 		wantTrace bool
 	}{
-		{"interval 0", []profiling.Option{profiling.WithoutFlightRecorder()}, false},
+		{"interval 0, no flight recorder by default", nil, false},
+		{"default window", []profiling.Option{profiling.WithFlightRecorder(trace.FlightRecorderConfig{})}, true},
 		{"flight recorder window", []profiling.Option{profiling.WithoutFlightRecorder(), window}, true},
 		{"flight recorder off after a window", []profiling.Option{window, profiling.WithoutFlightRecorder()}, false},
 	} {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime/trace"
 	"strings"
 	"testing"
 	"time"
@@ -138,7 +139,7 @@ func TestSlowRequestCaptures(t *testing.T) {
 	got := make(collected, 4)
 	started := make(chan string, 4)
 	p := newProfiler(t, profiling.WithInFlight(f), profiling.WithUploader(got),
-		profiling.WithCPURing(250*time.Millisecond, 2*time.Second),
+		profiling.WithCPURing(250*time.Millisecond, 2*time.Second), profiling.WithFlightRecorder(trace.FlightRecorderConfig{}),
 		profiling.WithSlowHook(func(id string) { started <- id }))
 
 	release := make(chan struct{})

@@ -35,8 +35,8 @@
 // A goroutine then takes a goroutine snapshot every WithGoroutineInterval until the request ends (or
 // WithMaxCaptureDuration), and assembles the Capture: the CPU chunks from the request's start to its
 // end merged, keeping only the samples labelled with its transaction.id; the goroutine snapshots merged,
-// keeping only the request's goroutines; and a flight-recorder snapshot of the last seconds. The Capture
-// is handed to the Uploader. A capture costs about 6 ms of CPU (snapshots, merging, the trace copy): at
+// keeping only the request's goroutines; and, with the flight recorder on (WithFlightRecorder), the
+// execution trace of the last seconds. The Capture is handed to the Uploader. A capture costs about 6 ms of CPU (snapshots, merging, the trace copy): at
 // the default rate limit, 10 a minute, a tenth of a percent of one core. Refused captures cost a lock.
 //
 // # Resource triggers
@@ -45,7 +45,7 @@
 // ResourceSchedLatency) every WithTriggerInterval, with holmes-style rules: an absolute threshold, or a
 // jump above the average of the previous checks past a minimum, and a cooldown. A trigger captures the
 // whole process: the CPU profile from one interval before to one after (the ring has the part before),
-// the goroutine and heap profiles, and the flight recorder. The checker goroutine never blocks: reading
+// the goroutine and heap profiles, and the flight recorder's window if it is on. The checker goroutine never blocks: reading
 // runtime/metrics and getrusage does not, admission is a short lock, the capture runs on a goroutine of
 // its own and its upload is queued without waiting (dropped when the queue is full).
 //
@@ -54,8 +54,9 @@
 // Profiler.Handler is an http.Handler for an admin listener: cpu, heap, goroutine and trace profiles,
 // bearer-token protected, GET only, with a capped seconds parameter. It never starts a second CPU
 // profile or flight recorder: a CPU request takes its profile from the profiler's sampler (concurrent
-// requests and captures share it), a trace request snapshots the flight recorder; what is held outside
-// the profiler gets 409 with Retry-After.
+// requests and captures share it), a trace request snapshots the flight recorder if it is on (else it
+// traces the next seconds, one such request at a time); what is held outside the profiler gets 409
+// with Retry-After.
 //
 // # The CPU ring, and what it costs
 //

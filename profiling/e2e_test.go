@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http/httptest"
+	"runtime/trace"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ func TestEndToEnd(t *testing.T) {
 	f := agent.NewInFlight()
 	started := make(chan string, 4)
 	newProfiler(t, profiling.WithInFlight(f), profiling.WithServerURL(coll.URL()),
+		profiling.WithFlightRecorder(trace.FlightRecorderConfig{}),
 		profiling.WithSecretToken("collector-token"), profiling.WithService("search", "1.0.0", ""),
 		profiling.WithSlowHook(func(id string) { started <- id }))
 

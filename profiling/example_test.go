@@ -5,6 +5,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"runtime/trace"
 	"time"
 
 	"github.com/hotpath-apm/hotpath/agent"
@@ -48,9 +49,11 @@ func ExampleWithTrigger() {
 	defer p.Close()
 }
 
-// Captures can go anywhere: here, to files go tool pprof and go tool trace open.
+// Captures can go anywhere: here, to files go tool pprof and go tool trace open (the execution trace with
+// the flight recorder on).
 func ExampleWithUploader() {
-	p, err := profiling.New(profiling.WithUploader(fileUploader{dir: os.TempDir()}))
+	p, err := profiling.New(profiling.WithUploader(fileUploader{dir: os.TempDir()}),
+		profiling.WithFlightRecorder(trace.FlightRecorderConfig{}))
 	if err != nil {
 		log.Fatal(err)
 	}

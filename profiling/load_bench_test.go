@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"runtime/trace"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"go.elastic.co/apm/v2"
 	"go.elastic.co/apm/v2/apmtest"
 
 	"github.com/hotpath-apm/hotpath/agent"
@@ -34,13 +36,106 @@ type loadMode struct {
 	slow time.Duration      // the slow threshold (every request is slow when it is below the handler's time)
 }
 
+// The service of the load benchmarks: each request hashes 256 KiB; loadClients keep-alive clients.
+const (
+	loadBatch   = 1000
+	loadClients = 4
+)
+
+// loadModes are the ways of running the service under load, in the order BenchmarkCPUBoundLoad reports
+// them: "off" first, the reference of the ratios.
+func loadModes() []loadMode {
+	flight := profiling.WithFlightRecorder(trace.FlightRecorderConfig{})
+	limitsOpen := []profiling.Option{profiling.WithRateLimit(1_000_000, time.Second), profiling.WithRouteCooldown(0),
+		profiling.WithMaxCaptureDuration(time.Second)}
+	return []loadMode{
+		{name: "off"},
+		{name: "labels", opts: []profiling.Option{profiling.WithoutCPURing(), profiling.WithoutFlightRecorder()}, slow: time.Hour},
+		{name: "armed", opts: []profiling.Option{}, slow: time.Hour},
+		{name: "flight", opts: []profiling.Option{flight}, slow: time.Hour},
+		{name: "capturing", opts: limitsOpen, slow: time.Nanosecond},
+	}
+}
+
+// loadService is the CPU-bound service of the load benchmarks in one mode, served on loopback.
+type loadService struct {
+	srv    *httptest.Server
+	client *http.Client
+	p      *profiling.Profiler // nil in mode off
+}
+
+func startLoadService(b *testing.B, tracer *apm.Tracer, m loadMode) *loadService {
+	payload := make([]byte, 256<<10)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hash/{id}", func(w http.ResponseWriter, r *http.Request) {
+		sum := sha256.Sum256(payload)
+		w.Write(sum[:4])
+	})
+	s := &loadService{}
+	var h http.Handler
+	if m.opts != nil {
+		f := agent.NewInFlight()
+		var err error
+		s.p, err = profiling.New(append(m.opts, profiling.WithInFlight(f), profiling.WithUploader(discard{}))...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h = agent.Wrap(mux, agent.WithTracer(tracer), agent.WithInFlight(f), agent.WithSlowThreshold(m.slow))
+	} else {
+		h = agent.Wrap(mux, agent.WithTracer(tracer))
+	}
+	s.srv = httptest.NewServer(h)
+	s.client = s.srv.Client()
+	s.client.Transport.(*http.Transport).MaxIdleConnsPerHost = loadClients
+	for i := range loadClients { // warm the connections
+		s.get(b, i)
+	}
+	return s
+}
+
+func (s *loadService) get(b *testing.B, i int) {
+	resp, err := s.client.Get(fmt.Sprintf("%s/hash/%d", s.srv.URL, i))
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// run serves n requests from loadClients clients and returns the wall and CPU time it took.
+func (s *loadService) run(b *testing.B, n int) (wall, cpu time.Duration) {
+	start, startCPU := time.Now(), processCPU()
+	var wg sync.WaitGroup
+	for c := range loadClients {
+		wg.Go(func() {
+			for i := c; i < n; i += loadClients {
+				s.get(b, i)
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start), processCPU() - startCPU
+}
+
+// close stops the service and its profiler, and returns the profiler's captures.
+func (s *loadService) close() uint64 {
+	s.srv.Close()
+	if s.p == nil {
+		return 0
+	}
+	n := s.p.Stats().Captures
+	s.p.Close()
+	return n
+}
+
 // BenchmarkCPUBoundLoad is a CPU-bound HTTP service (each request hashes 256 KiB) under load over
 // loopback (4 client goroutines, keep-alive), with the profiler:
 //
 //	off        agent.Wrap only
-//	labels     + the profiler with its CPU ring and flight recorder off: labels only
-//	ring       + the CPU ring (continuous profiling in 5 s chunks)
-//	armed      + the CPU ring and the flight recorder: the default, no request slow
+//	labels     + the profiler with its CPU ring off: labels only
+//	armed      + the CPU ring (continuous profiling in 5 s chunks): the default, no request slow
+//	flight     armed + the flight recorder (WithFlightRecorder), no request slow
 //	capturing  armed, every request slow, limits open: two captures at a time, back to back
 //
 // The modes take turns, one batch of requests each per round (b.N rounds), so that the machine's noise
@@ -50,92 +145,25 @@ type loadMode struct {
 // shared machine, wall time says more about the neighbours than about the code. Run with -benchtime=Nx
 // for N rounds.
 func BenchmarkCPUBoundLoad(b *testing.B) {
-	const (
-		batch   = 1000
-		clients = 4
-	)
 	tracer := apmtest.NewDiscardTracer()
 	defer tracer.Close()
-	payload := make([]byte, 256<<10)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /hash/{id}", func(w http.ResponseWriter, r *http.Request) {
-		sum := sha256.Sum256(payload)
-		w.Write(sum[:4])
-	})
-	limitsOpen := []profiling.Option{profiling.WithRateLimit(1_000_000, time.Second), profiling.WithRouteCooldown(0),
-		profiling.WithMaxCaptureDuration(time.Second)}
-	modes := []loadMode{
-		{name: "off"},
-		{name: "labels", opts: []profiling.Option{profiling.WithoutCPURing(), profiling.WithoutFlightRecorder()}, slow: time.Hour},
-		{name: "ring", opts: []profiling.Option{profiling.WithoutFlightRecorder()}, slow: time.Hour},
-		{name: "armed", opts: []profiling.Option{}, slow: time.Hour},
-		{name: "capturing", opts: limitsOpen, slow: time.Nanosecond},
-	}
+	modes := loadModes()
 	wall := make([]time.Duration, len(modes))
 	cpu := make([]time.Duration, len(modes))
 	captures := make([]uint64, len(modes))
-
-	runBatch := func(m loadMode) (time.Duration, time.Duration, uint64) {
-		var h http.Handler = mux
-		var p *profiling.Profiler
-		if m.opts != nil {
-			f := agent.NewInFlight()
-			var err error
-			p, err = profiling.New(append(m.opts, profiling.WithInFlight(f), profiling.WithUploader(discard{}))...)
-			if err != nil {
-				b.Fatal(err)
-			}
-			h = agent.Wrap(mux, agent.WithTracer(tracer), agent.WithInFlight(f), agent.WithSlowThreshold(m.slow))
-		} else {
-			h = agent.Wrap(mux, agent.WithTracer(tracer))
-		}
-		srv := httptest.NewServer(h)
-		client := srv.Client()
-		client.Transport.(*http.Transport).MaxIdleConnsPerHost = clients
-		get := func(i int) {
-			resp, err := client.Get(fmt.Sprintf("%s/hash/%d", srv.URL, i))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		for i := range clients { // warm the connections
-			get(i)
-		}
-		start, startCPU := time.Now(), processCPU()
-		var wg sync.WaitGroup
-		for c := range clients {
-			wg.Go(func() {
-				for i := c; i < batch; i += clients {
-					get(i)
-				}
-			})
-		}
-		wg.Wait()
-		d, dCPU := time.Since(start), processCPU()-startCPU
-		srv.Close()
-		var n uint64
-		if p != nil {
-			n = p.Stats().Captures
-			p.Close()
-		}
-		return d, dCPU, n
-	}
-
 	b.ResetTimer()
 	for round := 0; round < b.N; round++ {
 		for i := range modes {
 			j := (i + round) % len(modes) // rotate the order, so no mode always follows the same one
-			d, dCPU, n := runBatch(modes[j])
+			s := startLoadService(b, tracer, modes[j])
+			d, dCPU := s.run(b, loadBatch)
 			wall[j] += d
 			cpu[j] += dCPU
-			captures[j] += n
+			captures[j] += s.close()
 		}
 	}
 	b.StopTimer()
-	perReq := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N*batch) }
+	perReq := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(b.N*loadBatch) }
 	for i, m := range modes {
 		b.ReportMetric(perReq(cpu[i]), m.name+"-cpu-ns/req")
 		b.ReportMetric(perReq(wall[i]), m.name+"-wall-ns/req")
@@ -145,6 +173,23 @@ func BenchmarkCPUBoundLoad(b *testing.B) {
 	}
 	b.ReportMetric(float64(captures[len(modes)-1])/float64(b.N), "captures/round")
 	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkCPUBoundLoadMode is BenchmarkCPUBoundLoad's service in one mode (mode=off, labels, armed,
+// flight), serving b.N requests with one profiler: for a CPU profile of one mode (perf record), or its
+// instructions (callgrind), where BenchmarkCPUBoundLoad compares the modes' CPU times.
+func BenchmarkCPUBoundLoadMode(b *testing.B) {
+	tracer := apmtest.NewDiscardTracer()
+	defer tracer.Close()
+	for _, m := range loadModes()[:4] {
+		b.Run("mode="+m.name, func(b *testing.B) {
+			s := startLoadService(b, tracer, m)
+			defer s.close()
+			b.ResetTimer()
+			_, cpu := s.run(b, b.N)
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/req")
+		})
+	}
 }
 
 // BenchmarkCPURingGap measures what the CPU ring loses between two chunks: the time the runtime's CPU

@@ -154,7 +154,7 @@ func TestEndpointProfiles(t *testing.T) {
 // TestEndpointConcurrent: two on-demand requests at once for the CPU profile, and two for the trace,
 // all succeed: they share the CPU sampler and the flight recorder instead of failing each other.
 func TestEndpointConcurrent(t *testing.T) {
-	p := newProfiler(t)
+	p := newProfiler(t, profiling.WithFlightRecorder(trace.FlightRecorderConfig{}))
 	srv := adminServer(t, p, nil)
 	var wg sync.WaitGroup
 	for _, path := range []string{"cpu?seconds=1", "cpu?seconds=1", "trace?seconds=1", "trace?seconds=1"} {

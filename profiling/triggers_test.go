@@ -3,6 +3,7 @@ package profiling_test
 import (
 	"context"
 	"runtime"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"testing"
@@ -96,7 +97,7 @@ func TestGoroutineTrigger(t *testing.T) {
 	defer close(release)
 	threshold := float64(runtime.NumGoroutine() + pile/2)
 	parkGoroutines(pile, release)
-	p := newProfiler(t, profiling.WithUploader(got),
+	p := newProfiler(t, profiling.WithUploader(got), profiling.WithFlightRecorder(trace.FlightRecorderConfig{}),
 		profiling.WithTrigger(profiling.ResourceGoroutines, profiling.Rule{Abs: threshold}),
 		profiling.WithTriggerInterval(250*time.Millisecond))
 	c := waitFor(t, got, "the capture")

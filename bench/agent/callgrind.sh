@@ -6,6 +6,7 @@
 # per request = (I(N2) - I(N1)) / (N2 - N1). Go switches goroutines in ways callgrind's call tracking does
 # not follow (a switch inside the counted function counts the other goroutine): one P (GOMAXPROCS=1), no
 # periodic metrics from the Elastic tracer, no cloud metadata requests (ELASTIC_APM_CLOUD_PROVIDER=none),
+# no new intake request every 10 s of (valgrind's slow) wall time (ELASTIC_APM_API_REQUEST_TIME=60m),
 # one request served before the counted ones (the tracer's one-time work), and the least of REPS runs
 # keep that out; repeated runs then agree within about 1 %. Go 1.26 reads the clock with RDTSCP, which
 # valgrind 3.19 does not know: cpu.rdtscp=off.
@@ -46,7 +47,8 @@ for c in "${cases[@]}"; do
 	for n in "$N1" "$N2"; do
 		least=
 		for _ in $(seq "$REPS"); do
-			GOMAXPROCS=1 ELASTIC_APM_METRICS_INTERVAL=0s ELASTIC_APM_CLOUD_PROVIDER=none GOGC=off GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --toggle-collect="$fn" \
+			GOMAXPROCS=1 ELASTIC_APM_METRICS_INTERVAL=0s ELASTIC_APM_CLOUD_PROVIDER=none ELASTIC_APM_API_REQUEST_TIME=60m \
+				GOGC=off GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --toggle-collect="$fn" \
 				--callgrind-out-file="$out/cg.out" "$out/$bin" -test.run '^$' \
 				-test.bench "$bench/$name\$" -test.benchtime "${n}x" >/dev/null 2>"$out/cg.err"
 			got=$(grep -m1 -o 'Collected : [0-9]*' "$out/cg.err" | awk '{print $3}')

@@ -15,7 +15,7 @@ go test -c -o "$out/render.test" .
 for name in impl=apm-data impl=hotpath; do
 	ir=()
 	for n in "$N1" "$N2"; do
-		GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" \
+		GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" \
 			"$out/render.test" -test.run '^$' -test.bench "BenchmarkRender/$name\$" -test.benchtime "${n}x" \
 			>/dev/null 2>"$out/cg.err"
 		ir+=("$(grep -m1 -o 'Collected : [0-9]*' "$out/cg.err" | awk '{print $3}')")

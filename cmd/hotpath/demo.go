@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/trace"
 	"strings"
 	"syscall"
 	"time"
@@ -245,6 +246,8 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) (err er
 		// The service has one route: the default cooldown (one capture per route a minute) would leave
 		// the rate limit (10 a minute) unused.
 		profiling.WithRouteCooldown(0),
+		// The demo shows captures with their execution trace: the flight recorder is opt-in.
+		profiling.WithFlightRecorder(trace.FlightRecorderConfig{}),
 	}, cfg.profilerOpts...)...)
 	if err != nil {
 		return stopAll(closeTracers(), fmt.Errorf("demo: profiler: %w", err))

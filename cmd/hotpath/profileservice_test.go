@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime/trace"
 	"testing"
 	"time"
 
@@ -36,7 +37,7 @@ func runProfiledService(t *testing.T, collectorURL, secretToken string) {
 	defer uploads.CloseIdleConnections()
 	p, err := profiling.New(profiling.WithInFlight(inflight), profiling.WithServerURL(collectorURL),
 		profiling.WithSecretToken(secretToken), profiling.WithService(profiledService, "1.0.0", "test"),
-		profiling.WithHTTPClient(uploads))
+		profiling.WithHTTPClient(uploads), profiling.WithFlightRecorder(trace.FlightRecorderConfig{}))
 	if err != nil {
 		t.Fatal(err)
 	}
