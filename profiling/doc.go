@@ -16,8 +16,8 @@
 // route (agent.Request.Route), trace.id and transaction.id (lower-case hex, as in the trace; the strings
 // share the agent.Request's memory). The runtime copies a goroutine's labels to the goroutines it
 // starts, so CPU samples and goroutine stacks of the handler and of its helpers are attributed to the
-// request. With the flight recorder on, the request is also a trace region named by its route, with its
-// transaction.id logged (trace.WithRegion, trace.Log: no allocation). Cost (BENCHMARKS.md): over
+// request. With the flight recorder on (WithFlightRecorder), the request is also a trace region named by
+// its route, with its transaction.id logged (trace.WithRegion, trace.Log: no allocation). Cost (BENCHMARKS.md): over
 // agent.Wrap alone, 5 allocations per request on a route without wildcards and 6 on one with (the
 // agent's in-flight registry 1-2, the request copy carrying the labelled context 1, pprof.Do 3).
 //
@@ -36,8 +36,10 @@
 // WithMaxCaptureDuration), and assembles the Capture: the CPU chunks from the request's start to its
 // end merged, keeping only the samples labelled with its transaction.id; the goroutine snapshots merged,
 // keeping only the request's goroutines; and, with the flight recorder on (WithFlightRecorder), the
-// execution trace of the last seconds. The Capture is handed to the Uploader. A capture costs about 6 ms of CPU (snapshots, merging, the trace copy): at
-// the default rate limit, 10 a minute, a tenth of a percent of one core. Refused captures cost a lock.
+// execution trace of the last seconds. The Capture is handed to the Uploader. A capture costs about
+// 6 ms of CPU or less (goroutine snapshots, cutting and merging the CPU chunks, and the trace copy with
+// the flight recorder on): at the default rate limit, 10 a minute, a tenth of a percent of one core.
+// Refused captures cost a lock.
 //
 // # Resource triggers
 //
@@ -70,8 +72,10 @@
 //
 // The trade-off, measured (BENCHMARKS.md):
 //   - The ring costs continuous 100 Hz profiling (a SIGPROF and a stack walk per 10 ms of CPU) and
-//     writing one profile per chunk: on a CPU-bound HTTP service, the CPU time per request with labels
-//     and the ring is 1.02 times the time without the profiler (±2 %), the same as with labels alone.
+//     writing one profile per chunk. On a CPU-bound HTTP service armed (labels and the ring, the
+//     default), perf attributes 1.5 % of the process's CPU to the profiler: writing the chunks 0.5 %,
+//     the stack walks 0.4 %, the agent's in-flight registry and the profiler's bookkeeping 0.3 %, the
+//     pprof labels 0.2 % (BenchmarkCPUBoundLoadMode, BENCHMARKS.md).
 //   - Between two chunks the CPU profiler is off while pprof.StopCPUProfile writes the finished chunk
 //     (Stats.CPUGap); samples in that gap are lost: 1.2 to 1.7 % of them at 5 s chunks with every P
 //     busy on a loaded machine (the writer waits for a P). The gap hardly depends on the chunk's
@@ -85,12 +89,16 @@
 //
 // # The flight recorder
 //
-// By default the profiler runs the runtime's execution-trace flight recorder (WithFlightRecorder:
-// the last 5 s, at most about 8 MiB), and every capture ends with a snapshot of it: what the request's
-// goroutines and everything else in the process did, scheduling latency, GC, syscalls. Execution
-// tracing is the larger part of the profiler's standing cost: with it, the CPU-bound service above
-// spends 1.075 times the CPU per request of the service without the profiler (±9 %), against 1.02
-// without it. WithoutFlightRecorder removes it, and the trace part of captures.
+// WithFlightRecorder runs the runtime's execution-trace flight recorder (the last 5 s, at most about
+// 8 MiB by default), and every capture then ends with a snapshot of it: what the request's goroutines
+// and everything else in the process did, scheduling latency, GC, syscalls. It is off by default
+// because execution tracing costs more than the rest of the profiler together, all the time: on the
+// CPU-bound service above, perf attributes 3.4 % of the process's CPU to it (writing the trace events,
+// each goroutine park, unpark, start and syscall with its stack: 3.2 %, of which the request's region
+// and log about 0.5 %; the recorder's goroutine 0.1 %), over the 1.5 % of the armed profiler. Go
+// documents its execution tracer at 1 to 2 %; this service, whose requests block and wake goroutines
+// on loopback many times per millisecond of CPU, is a bad case. Turn it on where the trace of a slow
+// request is worth that.
 //
 // # Shutting down
 //
