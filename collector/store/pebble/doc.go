@@ -54,8 +54,10 @@
 //     the first event's sequence number; its value holds the gaps to the trace's other events of the
 //     batch.
 //   - service, transaction name, timestamp -> TransactionSummary: Transactions ordered by time.
-//   - service, transaction name, duration (longest first), timestamp -> TransactionSummary:
-//     Transactions ordered by duration ("the 50 slowest of an endpoint in 24 h").
+//   - service, transaction name, duration (longest first), timestamp -> nothing: Transactions ordered
+//     by duration ("the 50 slowest of an endpoint in 24 h"), whose summaries are read from the time
+//     index entry the key names (its key minus the duration). Entries of earlier versions carry the
+//     summary themselves, and are read as they are.
 //   - service, timestamp -> ErrorSummary: Errors.
 //   - service, transaction type and name, per partition: Services.
 //

@@ -12,7 +12,7 @@ import (
 //	e seq                                   -> chunk: the events of one pending write from seq on (chunk.go)
 //	t day   traceid               seq       -> uvarint gaps to the trace's next events (trace index)
 //	x part  service name  time    seq       -> collector.TransactionSummary (transactions by time)
-//	d part  service name  ^dur time seq     -> collector.TransactionSummary (transactions by duration, slowest first)
+//	d part  service name  ^dur time seq     -> nothing: the x key without ^dur (transactions by duration, slowest first)
 //	r part  service       time    seq       -> collector.ErrorSummary (errors by time)
 //	n part  service type  name              -> nothing (names seen; type and name empty: the service only)
 //	p part                                  -> partition meta (partition.go)

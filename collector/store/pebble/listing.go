@@ -135,7 +135,7 @@ func (s *Store) Transactions(ctx context.Context, q collector.TransactionQuery) 
 	}
 	m := newMerger(it, srcs, q.Order == collector.NewestFirst)
 	var h head
-	var last []byte
+	var last, summary []byte
 	durable := s.LastSeq()
 	for n := 0; m.next(&h); n++ {
 		if n%1024 == 1023 && ctx.Err() != nil {
@@ -150,8 +150,19 @@ func (s *Store) Transactions(ctx context.Context, q collector.TransactionQuery) 
 				continue
 			}
 		}
+		value := h.value
+		if ks == ksTxDur && len(value) == 0 {
+			var found bool
+			if summary, found, err = s.txSummaryOf(m.srcs[h.src].prefix, suffix, summary); err != nil {
+				return page, err
+			}
+			if !found {
+				continue // deleted by retention meanwhile
+			}
+			value = summary
+		}
 		var ts collector.TransactionSummary
-		if err := decodeTxSummary(h.value, &ts); err != nil {
+		if err := decodeTxSummary(value, &ts); err != nil {
 			return page, fmt.Errorf("store: transaction index: %w", err)
 		}
 		if (q.Result != "" && ts.Result != q.Result) || ts.Duration < q.MinDuration || !hasLabels(ts.Labels, q.Labels) {
@@ -167,6 +178,23 @@ func (s *Store) Transactions(ctx context.Context, q collector.TransactionQuery) 
 		last = append(last[:0], suffix...)
 	}
 	return page, it.Error()
+}
+
+// txSummaryOf returns the value of the time-index entry that the duration-index entry prefix+suffix
+// points at (its key holds the time index's: partition, service, name, then time and sequence number
+// after the duration), in buf; found is false if there is none.
+func (s *Store) txSummaryOf(prefix, suffix, buf []byte) (_ []byte, found bool, err error) {
+	key := make([]byte, 0, len(prefix)+len(suffix)-8)
+	key = append(append(append(key, ksTxTime), prefix[1:]...), suffix[8:]...)
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebbledb.ErrNotFound) {
+		return buf, false, nil
+	}
+	if err != nil {
+		return buf, false, fmt.Errorf("store: transaction index: %w", err)
+	}
+	buf = append(buf[:0], v...)
+	return buf, true, closer.Close()
 }
 
 // txNames returns the transaction names of a service in a partition, sorted, from its name keys.

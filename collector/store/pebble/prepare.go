@@ -134,7 +134,7 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 			r.buf = append(r.buf, r.buf[body:nameEnd]...)
 			r.buf = binary.BigEndian.AppendUint64(r.buf, durKey(ts.Duration))
 			r.buf = binary.BigEndian.AppendUint64(r.buf, timeKey(e.Timestamp))
-			r.entries = append(r.entries, entry{ks: ksTxDur, ev: ev, body: bufRange{body2, r.mark()}, value: value})
+			r.entries = append(r.entries, entry{ks: ksTxDur, ev: ev, body: bufRange{body2, r.mark()}}) // the summary is the time index's
 
 			if svc != "" {
 				body3 := r.mark()
