@@ -20,7 +20,9 @@
 // once its events are durable. Backpressure is HTTP 503 with Retry-After, or gRPC RESOURCE_EXHAUSTED
 // (UNAVAILABLE when shutting down) with RetryInfo, which OTLP exporters retry. A request that does not
 // decode is HTTP 400 with a google.rpc.Status body (in the request's encoding) or gRPC
-// INVALID_ARGUMENT, and nothing else is lost. Items refused inside a valid request (spans without a
+// INVALID_ARGUMENT (the services take their messages as bytes and decode them with pdata after
+// authentication, grpc_raw.go: gRPC's own codec would answer INTERNAL, which exporters retry), and
+// nothing else is lost. Items refused inside a valid request (spans without a
 // valid trace or span id, say) are reported as the OTLP partial success (rejected_spans,
 // rejected_data_points, rejected_log_records, with a message), and the rest are stored.
 //

@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.uber.org/zap"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	// Registers the gzip compressor with gRPC, which OTLP exporters may use (OTEL_EXPORTER_OTLP_COMPRESSION=gzip).
 	_ "google.golang.org/grpc/encoding/gzip"
@@ -19,14 +18,7 @@ import (
 	"github.com/hotpath-apm/hotpath/collector/intake"
 )
 
-func (r *Receiver) registerGRPC(s *grpc.Server) {
-	ptraceotlp.RegisterGRPCServer(s, &traceServer{r: r})
-	pmetricotlp.RegisterGRPCServer(s, &metricsServer{r: r})
-	plogotlp.RegisterGRPCServer(s, &logsServer{r: r})
-}
-
 type traceServer struct {
-	ptraceotlp.UnimplementedGRPCServer
 	r *Receiver
 }
 
@@ -39,7 +31,6 @@ func (s *traceServer) Export(ctx context.Context, req ptraceotlp.ExportRequest) 
 }
 
 type metricsServer struct {
-	pmetricotlp.UnimplementedGRPCServer
 	r *Receiver
 }
 
@@ -52,7 +43,6 @@ func (s *metricsServer) Export(ctx context.Context, req pmetricotlp.ExportReques
 }
 
 type logsServer struct {
-	plogotlp.UnimplementedGRPCServer
 	r *Receiver
 }
 

@@ -83,6 +83,7 @@ func New(cfg Config) (*Receiver, error) {
 	r.pool.New = func() any { return new(translator) }
 	r.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
+		grpc.ForceServerCodecV2(newRawCodec()),
 		grpc.ChainUnaryInterceptor(r.recoverInterceptor, r.authInterceptor),
 	)
 	r.registerGRPC(r.grpc)
