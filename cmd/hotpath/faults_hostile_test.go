@@ -161,7 +161,9 @@ func TestFaultHostileClients(t *testing.T) {
 				defer wg.Done()
 				status, took := rawRequest(t, addr, intakeHead("Content-Encoding: gzip\r\n", len(bomb)), bytes.NewReader(bomb))
 				t.Logf("bomb %d (%d KiB inflating to 4 GiB): %q after %v", i, len(bomb)>>10, status, took.Round(time.Millisecond))
-				if !strings.Contains(status, " 400 ") || took > 30*time.Second {
+				// 400 once MaxDecodedBytes (512 MiB) is inflated; on a busy machine the server's read
+				// timeout (30 s) may end it first, closing the connection.
+				if !strings.Contains(status, " 400 ") && !strings.HasPrefix(status, "closed") || took > 35*time.Second {
 					t.Errorf("gzip bomb: %q after %v", status, took)
 				}
 			}()

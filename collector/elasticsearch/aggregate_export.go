@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // Exactly-once aggregated metricsets.
@@ -292,21 +294,29 @@ func (h *harvester) harvest(ctx context.Context, now time.Time, all bool) error 
 		h.st.Checkpoint++
 		h.st.Pending = r.out
 	}
-	if err := h.save(); err != nil {
+	if err := h.save(ctx); err != nil {
 		return err
 	}
 	h.g.metrics.harvests.Inc()
 	return h.deliver(ctx)
 }
 
-// save writes the position, the open buckets and the pending documents with the cursor.
-func (h *harvester) save() error {
+// save writes the position, the open buckets and the pending documents with the cursor. While the
+// store cannot write for now (collector.ErrStorageUnavailable) it tries again with backoff until ctx
+// ends.
+func (h *harvester) save(ctx context.Context) error {
 	h.st.Tables = h.agg.tables
 	b, err := encodeAggState(h.st)
 	if err != nil {
 		return err
 	}
-	if err := h.g.spool.CommitCursorState(h.g.cursor, h.pos, b); err != nil {
+	for attempt := 0; ; attempt++ {
+		err = h.g.spool.CommitCursorState(h.g.cursor, h.pos, b)
+		if err == nil || !errors.Is(err, collector.ErrStorageUnavailable) || sleep(ctx, h.ix.backoff(attempt)) != nil {
+			break
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("elasticsearch: aggregation: %w", err)
 	}
 	if len(h.st.Pending) == 0 {
@@ -339,7 +349,7 @@ func (h *harvester) deliver(ctx context.Context) error {
 		h.g.metrics.docs.Add(float64(res.indexed + res.duplicates))
 	}
 	h.st.Pending = nil
-	return h.save()
+	return h.save(ctx)
 }
 
 // docEnd returns the length of the first document (action and source lines) of an NDJSON bulk body.

@@ -423,11 +423,32 @@ func latest(target chan uint64, pos uint64) {
 }
 
 // commitCursor durably writes each position it receives (the latest one, when they come faster than
-// fsyncs) and publishes it with setConfirmed, until target is closed. If the store fails it stops the
+// fsyncs) and publishes it with setConfirmed, until target is closed. While the store cannot write for
+// now (collector.ErrStorageUnavailable: a full or failing disk, from which it recovers by itself) it
+// tries again with backoff, taking newer positions meanwhile; if the store fails otherwise it stops the
 // export (stop) and returns the error.
 func (x *Exporter) commitCursor(target <-chan uint64, stop context.CancelFunc) error {
+	ix := indexer{minBackoff: x.cfg.RetryBackoff, maxBackoff: x.cfg.MaxRetryBackoff}
 	for pos := range target {
-		if err := x.spool.CommitCursor(x.cfg.CursorName, pos); err != nil {
+		for attempt := 0; ; attempt++ {
+			err := x.spool.CommitCursor(x.cfg.CursorName, pos)
+			if err == nil {
+				break
+			}
+			if errors.Is(err, collector.ErrStorageUnavailable) {
+				if attempt == 0 {
+					x.log.Warn("the store cannot record the export's progress for now; retrying", zap.Error(err))
+				}
+				select {
+				case p, ok := <-target:
+					if ok {
+						pos = p
+						continue
+					}
+				case <-time.After(ix.backoff(attempt)):
+					continue
+				}
+			}
 			stop() // nothing more can be recorded
 			for range target {
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -478,5 +479,62 @@ func TestFlushIntervalWhileReading(t *testing.T) {
 	checkDelivered(t, expected(t, events), s.Docs())
 	if n := s.BulkRequests(); n < 2 {
 		t.Fatalf("%d bulk request for 3,000 events read with a 1 ms flush interval: the batch was not cut", n)
+	}
+}
+
+// unwritableCursor is a spool whose cursor commits fail as a full disk's store does for a while
+// (collector.ErrStorageUnavailable), then succeed again: the store recovered by itself.
+type unwritableCursor struct {
+	*pebble.Store
+	mu      sync.Mutex
+	commits int
+	refused int
+}
+
+func (u *unwritableCursor) CommitCursor(name string, pos uint64) error {
+	u.mu.Lock()
+	u.commits++
+	fail := u.commits > 1 && u.commits <= 4
+	if fail {
+		u.refused++
+	}
+	u.mu.Unlock()
+	if fail {
+		return fmt.Errorf("store: disk nearly full: %w", collector.ErrStorageUnavailable)
+	}
+	return u.Store.CommitCursor(name, pos)
+}
+
+// While the store cannot write for now the export waits and retries, as for Elasticsearch, and it
+// completes once the store writes again.
+func TestUnwritableCursorWaits(t *testing.T) {
+	s := estest.NewServer()
+	defer s.Close()
+	st := openStore(t, t.TempDir())
+	store(t, st, makeEvents(0, 2000))
+	cfg := testConfig(t, s, nil)
+	cfg.FlushBytes = 16 << 10 // many batches, so many commits
+	spool := &unwritableCursor{Store: st}
+	x, err := elasticsearch.New(cfg, spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- x.Run(ctx) }()
+	wctx, wcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer wcancel()
+	if err := x.WaitConfirmed(wctx, st.LastSeq()+1); err != nil {
+		t.Fatalf("the export did not complete after the store wrote again: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if spool.refused != 3 {
+		t.Fatalf("%d commits refused, want 3", spool.refused)
+	}
+	if pos, _ := st.Cursor("elasticsearch"); pos != st.LastSeq()+1 {
+		t.Fatalf("cursor at %d, want %d", pos, st.LastSeq()+1)
 	}
 }
