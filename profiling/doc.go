@@ -17,9 +17,9 @@
 // share the agent.Request's memory). The runtime copies a goroutine's labels to the goroutines it
 // starts, so CPU samples and goroutine stacks of the handler and of its helpers are attributed to the
 // request. With the flight recorder on (WithFlightRecorder), the request is also a trace region named by
-// its route, with its transaction.id logged (trace.WithRegion, trace.Log: no allocation). Cost (BENCHMARKS.md): over
-// agent.Wrap alone, 5 allocations per request on a route without wildcards and 6 on one with (the
-// agent's in-flight registry 1-2, the request copy carrying the labelled context 1, pprof.Do 3).
+// its route, with its transaction.id logged (trace.WithRegion, trace.Log: no allocation). Cost
+// (BENCHMARKS.md): over agent.Wrap alone, 5 allocations per request (the agent's in-flight registry 1,
+// the request copy carrying the labelled context 1, pprof.Do 3).
 //
 // # Slow-request captures
 //
@@ -37,9 +37,8 @@
 // end merged, keeping only the samples labelled with its transaction.id; the goroutine snapshots merged,
 // keeping only the request's goroutines; and, with the flight recorder on (WithFlightRecorder), the
 // execution trace of the last seconds. The Capture is handed to the Uploader. A capture costs about
-// 6 ms of CPU or less (goroutine snapshots, cutting and merging the CPU chunks, and the trace copy with
-// the flight recorder on): at the default rate limit, 10 a minute, a tenth of a percent of one core.
-// Refused captures cost a lock.
+// 9 ms of CPU on a busy machine (goroutine snapshots, cutting and merging the CPU chunks): at the
+// default rate limit, 10 a minute, 0.15 % of one core. Refused captures cost a lock.
 //
 // # Resource triggers
 //
@@ -75,7 +74,8 @@
 //     writing one profile per chunk. On a CPU-bound HTTP service armed (labels and the ring, the
 //     default), perf attributes 1.5 % of the process's CPU to the profiler: writing the chunks 0.5 %,
 //     the stack walks 0.4 %, the agent's in-flight registry and the profiler's bookkeeping 0.3 %, the
-//     pprof labels 0.2 % (BenchmarkCPUBoundLoadMode, BENCHMARKS.md).
+//     pprof labels 0.2 % (BenchmarkCPUBoundLoadMode); interleaved with the service without it, its CPU
+//     time per request was 1.010 times as much (BenchmarkCPUBoundLoad, BENCHMARKS.md).
 //   - Between two chunks the CPU profiler is off while pprof.StopCPUProfile writes the finished chunk
 //     (Stats.CPUGap); samples in that gap are lost: 1.2 to 1.7 % of them at 5 s chunks with every P
 //     busy on a loaded machine (the writer waits for a P). The gap hardly depends on the chunk's
@@ -95,7 +95,8 @@
 // because execution tracing costs more than the rest of the profiler together, all the time: on the
 // CPU-bound service above, perf attributes 3.4 % of the process's CPU to it (writing the trace events,
 // each goroutine park, unpark, start and syscall with its stack: 3.2 %, of which the request's region
-// and log about 0.5 %; the recorder's goroutine 0.1 %), over the 1.5 % of the armed profiler. Go
+// and log about 0.5 %; the recorder's goroutine 0.1 %), over the 1.5 % of the armed profiler (the
+// interleaved benchmark, whose profilers trace for under a second each, measured 1.039 times). Go
 // documents its execution tracer at 1 to 2 %; this service, whose requests block and wake goroutines
 // on loopback many times per millisecond of CPU, is a bad case. Turn it on where the trace of a slow
 // request is worth that.

@@ -120,7 +120,7 @@ func WithoutCPURing() Option {
 // (runtime/trace.FlightRecorderConfig: MinAge, MaxBytes; zero fields are DefaultFlightRecorderMinAge, 5 s,
 // and DefaultFlightRecorderMaxSize, 8 MiB): every capture then ends with the execution trace of its last
 // seconds. The process pays for execution tracing all the time (see the package doc, "The flight
-// recorder": about 4 % of a CPU-bound service's CPU). Default: off (WithoutFlightRecorder).
+// recorder": 3.4 % of a CPU-bound service's CPU in BENCHMARKS.md). Default: off (WithoutFlightRecorder).
 func WithFlightRecorder(cfg trace.FlightRecorderConfig) Option {
 	if cfg.MinAge == 0 {
 		cfg.MinAge = DefaultFlightRecorderMinAge

@@ -211,7 +211,7 @@ func (p *Profiler) startTrigger(ev *ResourceEvent) bool {
 
 // runTrigger collects a resource trigger's capture: the goroutine and heap profiles now, the CPU
 // profile from one check interval before the trigger to one after it (the ring has the part before),
-// and the flight recorder at the end.
+// and the flight recorder's window at the end if it is on.
 func (p *Profiler) runTrigger(c *Capture, after *time.Timer) {
 	defer p.wg.Done()
 	defer p.adm.done()
