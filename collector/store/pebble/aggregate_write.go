@@ -43,6 +43,8 @@ func (r *pendingWrite) prepareAggregate(e *collector.Event) {
 	in := aggInput{minute: unixMinute(e.Timestamp)}
 	var name string
 	switch {
+	case e.Kind == collector.KindTransaction && e.Transaction != nil && e.Transaction.Type == breakerTransactionType:
+		return // a breaker's state change, not a request: the failover aggregates count it
 	case e.Kind == collector.KindTransaction && e.Transaction != nil:
 		t := e.Transaction
 		in.level, in.micros, in.rep, name = aggEndpoint, max(int64(e.Event.Duration/time.Microsecond), 0), t.RepresentativeCount, t.Name

@@ -24,6 +24,10 @@ import (
 //
 // from the labels served_by and breaker_decision of every transaction, and the transactions of type
 // "breaker" that agent.Breaker sends for each state change (labels breaker, breaker_from, breaker_to).
+// breakerTransactionType is the type of the transactions agent.Breaker sends for state changes
+// (agent.BreakerTransactionType): markers in time, not requests, so not in the endpoints' aggregates.
+const breakerTransactionType = "breaker"
+
 const (
 	aggFailover = 'F'
 	aggBreaker  = 'B'
@@ -64,7 +68,7 @@ func (r *pendingWrite) prepareFailover(e *collector.Event) {
 		return
 	}
 	in := failoverInput{svc: e.Service.Name, minute: unixMinute(e.Timestamp), counter: [2]int8{-1, -1}}
-	if e.Transaction.Type == "breaker" {
+	if e.Transaction.Type == breakerTransactionType {
 		in.breaker, in.from, in.to = labelValue(e, "breaker"), labelValue(e, "breaker_from"), labelValue(e, "breaker_to")
 		if in.breaker == "" || in.to == "" {
 			return

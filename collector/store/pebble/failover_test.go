@@ -63,6 +63,14 @@ func TestFailover(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Failover =\n%+v\nwant\n%+v", got, want)
 	}
+	// The state changes are not requests: the endpoints' aggregates count the 6 requests only.
+	aggs, err := s.EndpointAggregates(context.Background(), "search", m0.Add(-time.Minute), m0.Add(2*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(aggs) != 1 || aggs["GET /search"].Count != 6 {
+		t.Errorf("endpoint aggregates %v, want GET /search's 6 requests and no breaker", aggs)
+	}
 	if other, err := s.Failover(context.Background(), "segmenter", m0, m0.Add(2*time.Minute)); err != nil ||
 		len(other.Breakers) != 0 || len(other.Minutes) != 0 {
 		t.Errorf("another service: %+v, %v", other, err)
