@@ -39,12 +39,8 @@ func (r *pendingWrite) prepareQueryShape(e *collector.Event) {
 	if db != nil && db.Type != "" {
 		dbType = db.Type
 	}
-	in := shapeInput{family: familyQueryShape, truncated: truncated, failed: e.Event.Outcome == "failure", minute: unixMinute(e.Timestamp),
-		unixNanos: e.Timestamp.UnixNano(), micros: max(int64(e.Event.Duration/time.Microsecond), 0), count: 1, tookMicros: -1}
-	if c := e.Span.Composite; c != nil && c.Count > 1 {
-		in.count = int64(c.Count)
-		in.micros = max(int64(c.SumMillis*1000)/in.count, 0)
-	}
+	in := newShapeInput(e, familyQueryShape)
+	in.truncated = truncated
 	for _, l := range e.NumericLabels {
 		if l.Key == "es_took_ms" && l.Value >= 0 && !math.IsInf(l.Value, 0) {
 			in.tookMicros = int64(min(l.Value, float64(HistogramHighest/1000)) * 1000)
@@ -61,6 +57,18 @@ func (r *pendingWrite) prepareQueryShape(e *collector.Event) {
 		in.statement = r.appendToBuf(stmt)
 	}
 	r.appendShapeInput(e, in)
+}
+
+// newShapeInput is span e's call, for family f: its time, outcome and duration (a composite span's
+// count, each at their average duration).
+func newShapeInput(e *collector.Event, f aggFamily) shapeInput {
+	in := shapeInput{family: f, failed: e.Event.Outcome == "failure", minute: unixMinute(e.Timestamp),
+		unixNanos: e.Timestamp.UnixNano(), micros: max(int64(e.Event.Duration/time.Microsecond), 0), count: 1, tookMicros: -1}
+	if c := e.Span.Composite; c != nil && c.Count > 1 {
+		in.count = int64(c.Count)
+		in.micros = max(int64(c.SumMillis*1000)/in.count, 0)
+	}
+	return in
 }
 
 // appendShapeInput records in with e's service and ids.
@@ -83,12 +91,7 @@ func (r *pendingWrite) prepareDependency(e *collector.Event) {
 	if !ok {
 		return
 	}
-	in := shapeInput{family: familyDependency, failed: e.Event.Outcome == "failure", minute: unixMinute(e.Timestamp),
-		unixNanos: e.Timestamp.UnixNano(), micros: max(int64(e.Event.Duration/time.Microsecond), 0), count: 1, tookMicros: -1}
-	if c := e.Span.Composite; c != nil && c.Count > 1 {
-		in.count = int64(c.Count)
-		in.micros = max(int64(c.SumMillis*1000)/in.count, 0)
-	}
+	in := newShapeInput(e, familyDependency)
 	in.shape = r.appendToBuf(id)
 	in.summary = r.appendToBuf(name)
 	in.dbType = r.appendToBuf(typ)
