@@ -180,8 +180,8 @@ func BenchmarkReadFrom(b *testing.B) {
 }
 
 // BenchmarkPrepare measures what ProcessBatch does in the caller's goroutine for one intake batch (500
-// events: traces of a transaction and 5 spans): encoding the events and compressing their chunk,
-// the index entries and the aggregates' inputs. chunk-B/event is the stored chunk's size per event.
+// events: traces of a transaction and 5 spans): encoding the events and compressing their chunks,
+// the index entries and the aggregates' inputs. chunk-B/event is the stored chunks' size per event.
 func BenchmarkPrepare(b *testing.B) {
 	batch := newGen(1, t0).batch(500, 5)
 	r := pendingWrite{memo: &shapeMemo{}}

@@ -9,10 +9,10 @@ import (
 	"github.com/minio/minlz"
 )
 
-// Events are stored in chunks: one key per pending write (one ProcessBatch call), "e" and the sequence number
-// of its first event, whose value holds the pending write's events, which have consecutive sequence numbers.
-// One key per event made the event keyspace most of the keys that flushes and compactions handle, though
-// those keys never change after they are written; a chunk costs them one key for hundreds of events.
+// Events are stored in chunks: "e" and the sequence number of the chunk's first event, whose value holds
+// consecutive events of one pending write (one ProcessBatch call), up to chunkTarget bytes of them. One
+// key per event made the event keyspace most of the keys that flushes and compactions handle, though
+// those keys never change after they are written; a chunk costs them one key for dozens of events.
 //
 //	chunkVersion  uvarint(n)  n × uvarint(length)  n event bodies (appendEvent)
 //
@@ -21,55 +21,76 @@ import (
 //
 // A chunk is stored compressed (chunkCompressed): the version byte, then the rest of the chunk as one
 // MinLZ block. The events of one intake request share their metadata (service, agent, host, process,
-// labels) and their shapes, so the block holds a tenth of the encoded bytes (about 40 bytes an event
+// labels) and their shapes, so the block holds a tenth of the encoded bytes (about 45 bytes an event
 // instead of 400), and compressing it in the caller's goroutine, before the group commit, is what keeps
 // the WAL, the flushes and the blob files small: Pebble would compress the chunk only when it writes a
-// table or a blob file, after the WAL had taken it whole. Chunks larger than MinLZ's largest block, or
-// that do not compress, are stored as they are (chunkVersion); both forms are read.
+// table or a blob file, after the WAL had taken it whole. A chunk that does not compress is stored as
+// it is (chunkVersion); both forms are read, and so are the chunks of earlier versions, which held a
+// whole pending write.
 const (
 	chunkVersion    = 0xc1
 	chunkCompressed = 0xc2
 )
 
+// chunkTarget is the encoded size at which a pending write's events start a new chunk: a read of one
+// event decompresses at most about this much (a chunk of one event may be larger), and a chunk this
+// large compresses nearly as well as the whole request (BenchmarkPrepare's chunk-B/event).
+const chunkTarget = 32 << 10
+
 // maxChunkDecoded bounds a compressed chunk's decoded size: a reader refuses a block claiming more.
+// A chunk of one event larger than this (intake refuses events over 300 KiB) is stored uncompressed.
 const maxChunkDecoded = minlz.MaxBlockSize
 
-// sealChunk sets r.chunk to the stored chunk of r's events: compressed, unless it is too large for one
-// block or compressing does not make it smaller.
-func (r *pendingWrite) sealChunk() {
-	r.raw = r.appendChunk(slices.Grow(r.raw[:0], r.chunkSize()))
-	body := r.raw[1:]
-	if len(body) <= maxChunkDecoded {
-		need := 1 + minlz.MaxEncodedLen(len(body))
-		r.chunk = slices.Grow(r.chunk[:0], need)[:need]
-		r.chunk[0] = chunkCompressed
-		// dst has room for any encoding, so the encoding is written in place.
-		if enc, err := minlz.Encode(r.chunk[1:], body, minlz.LevelFastest); err == nil && len(enc) < len(body) {
-			r.chunk = r.chunk[:1+len(enc)]
-			return
+// storedChunk is one chunk of a pending write: its first event (an index into events) and its stored
+// value in the pending write's chunk buffer.
+type storedChunk struct {
+	first int32
+	value bufRange
+}
+
+// sealChunks sets r.chunks to the stored chunks of r's events, in r.chunk: each compressed, unless
+// compressing does not make it smaller.
+func (r *pendingWrite) sealChunks() {
+	r.chunk, r.chunks = r.chunk[:0], r.chunks[:0]
+	for first := 0; first < len(r.events); {
+		end, size := first+1, int(r.events[first].end-r.events[first].off)
+		for end < len(r.events) && size+int(r.events[end].end-r.events[end].off) <= chunkTarget {
+			size += int(r.events[end].end - r.events[end].off)
+			end++
 		}
+		r.raw = appendChunk(r.raw[:0], r, r.events[first:end])
+		off := len(r.chunk)
+		r.chunk = r.sealed(r.chunk, r.raw)
+		r.chunks = append(r.chunks, storedChunk{first: int32(first), value: bufRange{int32(off), int32(len(r.chunk))}})
+		first = end
 	}
-	r.chunk = append(r.chunk[:0], r.raw...)
 }
 
-// chunkSize is the size of the chunk of r's events.
-func (r *pendingWrite) chunkSize() int {
-	n := 1 + uvarintLen(uint64(len(r.events)))
-	for _, ev := range r.events {
-		l := int(ev.end - ev.off)
-		n += uvarintLen(uint64(l)) + l
+// sealed appends the stored form of the uncompressed chunk raw to dst.
+func (r *pendingWrite) sealed(dst, raw []byte) []byte {
+	body := raw[1:]
+	if len(body) <= maxChunkDecoded {
+		off := len(dst)
+		need := off + 1 + minlz.MaxEncodedLen(len(body))
+		dst = slices.Grow(dst, need-off)[:need]
+		dst[off] = chunkCompressed
+		// dst has room for any encoding, so the encoding is written in place.
+		if enc, err := minlz.Encode(dst[off+1:], body, minlz.LevelFastest); err == nil && len(enc) < len(body) {
+			return dst[:off+1+len(enc)]
+		}
+		dst = dst[:off]
 	}
-	return n
+	return append(dst, raw...)
 }
 
-// appendChunk appends the chunk of r's events to dst.
-func (r *pendingWrite) appendChunk(dst []byte) []byte {
+// appendChunk appends the uncompressed chunk of r's events evs to dst.
+func appendChunk(dst []byte, r *pendingWrite, evs []bufRange) []byte {
 	dst = append(dst, chunkVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(r.events)))
-	for _, ev := range r.events {
+	dst = binary.AppendUvarint(dst, uint64(len(evs)))
+	for _, ev := range evs {
 		dst = binary.AppendUvarint(dst, uint64(ev.end-ev.off))
 	}
-	for _, ev := range r.events {
+	for _, ev := range evs {
 		dst = append(dst, r.bytes(ev)...)
 	}
 	return dst

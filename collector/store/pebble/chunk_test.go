@@ -82,9 +82,8 @@ func FuzzChunk(f *testing.F) {
 	g := newGen(22, t0)
 	var r pendingWrite
 	r.prepare(g.batch(5, 1))
-	f.Add(r.appendChunk(nil), uint64(1), uint64(3))
-	r.sealChunk()
-	f.Add(r.chunk, uint64(1), uint64(3))
+	f.Add(appendChunk(nil, &r, r.events), uint64(1), uint64(3))
+	f.Add(r.chunk, uint64(1), uint64(3)) // one compressed chunk
 	f.Add([]byte{chunkVersion, 0x80}, uint64(0), uint64(10))
 	f.Add([]byte{chunkVersion, 2, 1, 200, 1, 'x'}, uint64(0), uint64(10))
 	f.Fuzz(func(t *testing.T, v []byte, from, to uint64) {
@@ -102,28 +101,47 @@ func FuzzChunk(f *testing.F) {
 	})
 }
 
-// A chunk is stored compressed, and reads the same as its uncompressed form (which older stores hold);
-// one that does not compress is stored as it is.
+// A pending write's events are stored in compressed chunks of about chunkTarget bytes, which read as
+// the uncompressed chunk of them all does (a chunk of earlier versions); a chunk that does not compress
+// is stored as it is.
 func TestChunkCompressed(t *testing.T) {
 	var r pendingWrite
 	r.prepare(newGen(23, t0).batch(500, 5))
-	raw := r.appendChunk(nil)
-	if r.chunk[0] != chunkCompressed || len(r.chunk) > len(raw)/4 {
-		t.Fatalf("stored chunk: version %#x, %d bytes for %d uncompressed", r.chunk[0], len(r.chunk), len(raw))
-	}
-	read := func(v []byte) (bodies [][]byte) {
+	raw := appendChunk(nil, &r, r.events)
+	read := func(v []byte, first uint64) (bodies [][]byte) {
 		t.Helper()
-		n, err := eachInChunk(v, 10, 10, 1<<40, func(_ uint64, body []byte) error {
+		if _, err := eachInChunk(v, first, first, 1<<40, func(_ uint64, body []byte) error {
 			bodies = append(bodies, bytes.Clone(body))
 			return nil
-		})
-		if err != nil || n != len(r.events) {
-			t.Fatalf("%d events, err %v; want %d", n, err, len(r.events))
+		}); err != nil {
+			t.Fatal(err)
 		}
 		return bodies
 	}
-	if !reflect.DeepEqual(read(r.chunk), read(raw)) {
-		t.Fatal("the compressed chunk reads differently from the uncompressed one")
+	var all [][]byte
+	for i, c := range r.chunks {
+		v := r.chunk[c.value.off:c.value.end]
+		if v[0] != chunkCompressed {
+			t.Fatalf("chunk %d stored as version %#x", i, v[0])
+		}
+		if want := int32(len(all)); c.first != want {
+			t.Fatalf("chunk %d starts at event %d, want %d", i, c.first, want)
+		}
+		bodies := read(v, 10+uint64(c.first))
+		size := 0
+		for _, b := range bodies {
+			size += len(b)
+		}
+		if size > chunkTarget || (i < len(r.chunks)-1 && size < chunkTarget*3/4) {
+			t.Fatalf("chunk %d holds %d bytes of events (target %d)", i, size, chunkTarget)
+		}
+		all = append(all, bodies...)
+	}
+	if !reflect.DeepEqual(all, read(raw, 10)) {
+		t.Fatal("the compressed chunks read differently from the uncompressed chunk of all the events")
+	}
+	if len(r.chunk) > len(raw)/4 {
+		t.Fatalf("%d bytes stored for %d uncompressed", len(r.chunk), len(raw))
 	}
 
 	noise := make([]byte, 4000)
@@ -134,8 +152,8 @@ func TestChunkCompressed(t *testing.T) {
 	e := newGen(24, t0).trace(0)[0]
 	e.Message = string(noise)
 	r.prepare(collector.Batch{e})
-	if r.chunk[0] != chunkVersion || !bytes.Equal(r.chunk, r.appendChunk(nil)) {
-		t.Fatalf("an incompressible chunk is stored as version %#x, %d bytes", r.chunk[0], len(r.chunk))
+	if len(r.chunks) != 1 || r.chunk[0] != chunkVersion || !bytes.Equal(r.chunk, appendChunk(nil, &r, r.events)) {
+		t.Fatalf("an incompressible event is stored in %d chunks, version %#x, %d bytes", len(r.chunks), r.chunk[0], len(r.chunk))
 	}
 	bad := append([]byte{chunkCompressed}, r.chunk[1:]...) // marked compressed, but not
 	if _, err := eachInChunk(bad, 1, 1, 1, func(uint64, []byte) error { return nil }); err == nil {

@@ -36,15 +36,15 @@
 //
 // # Events and their encoding
 //
-// Events are stored whole, one chunk per ProcessBatch call (chunk.go: one key for all of its events,
-// which have consecutive sequence numbers), each event in a binary codec generated from collector.Event (codec_gen.go, by
+// Events are stored whole, in chunks of about 32 KiB of a ProcessBatch call's events (chunk.go: one key
+// for dozens of events, which have consecutive sequence numbers), each event in a binary codec generated from collector.Event (codec_gen.go, by
 // internal/gencodec; protobuf's wire format with field numbers kept in codec.lock), so every field
 // survives a round trip; timestamps come back in UTC and empty slices as nil. A field added to the model
 // without regenerating the codec fails TestCodecGeneratedIsCurrent and the round-trip tests. A chunk is
 // compressed (MinLZ) by the caller's goroutine before it is queued: the events of one request share
 // most of their bytes, so the WAL, the flushes and the blob files (Pebble separates the chunks from the
-// indexes' tables, and does not compress them again) take about a tenth of the encoded size. Chunks
-// written uncompressed by earlier versions are read as before.
+// indexes' tables, and does not compress them again) take about an eighth of the encoded size. Chunks
+// written uncompressed, or of a whole request, by earlier versions are read as before.
 //
 // # Keys and partitions
 //

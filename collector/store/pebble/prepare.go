@@ -13,8 +13,9 @@ import (
 // the writer gives them.
 type pendingWrite struct {
 	buf     []byte          // encoded events, index key bodies and index values
-	chunk   []byte          // the stored chunk of the events (chunk.go), compressed
-	raw     []byte          // the chunk before compression
+	chunk   []byte          // the stored chunks of the events (chunk.go), compressed
+	chunks  []storedChunk   // where each chunk is in chunk
+	raw     []byte          // a chunk before compression
 	events  []bufRange      // one per event, in batch order
 	entries []entry         // index entries
 	aggs    []aggInput      // contributions to the pre-aggregated series (aggregate.go)
@@ -56,13 +57,13 @@ func (r *pendingWrite) bytes(s bufRange) []byte { return r.buf[s.off:s.end] }
 
 // size is what the pending write holds in memory, counted against Config.QueueBytes.
 func (r *pendingWrite) size() int {
-	return cap(r.buf) + cap(r.chunk) + cap(r.raw) + cap(r.memoKey) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{})) +
+	return cap(r.buf) + cap(r.chunk) + cap(r.chunks)*12 + cap(r.raw) + cap(r.memoKey) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{})) +
 		cap(r.shapes)*int(unsafe.Sizeof(shapeInput{})) + cap(r.next)*4 + cap(r.keep) + cap(r.capSlots)*8
 }
 
 func (r *pendingWrite) reset() {
 	r.buf = r.buf[:0]
-	r.chunk = r.chunk[:0]
+	r.chunk, r.chunks = r.chunk[:0], r.chunks[:0]
 	r.events = r.events[:0]
 	r.entries = r.entries[:0]
 	r.aggs = r.aggs[:0]
@@ -159,9 +160,7 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 		r.prepareFailover(e)
 	}
 	r.linkTraces()
-	if len(r.events) > 0 {
-		r.sealChunk()
-	}
+	r.sealChunks()
 }
 
 // linkTraces gives each trace-index entry the rest of its trace's events in the batch, as the uvarint

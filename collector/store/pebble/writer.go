@@ -261,13 +261,13 @@ func (s *Store) build(g *group, batch *pebbledb.Batch) error {
 	nbytes := 0
 	for _, r := range reqs {
 		base := seq
-		if len(r.events) > 0 {
-			if err := batch.Set(eventKey(key[:0], base+1), r.chunk, nil); err != nil {
+		for _, c := range r.chunks {
+			if err := batch.Set(eventKey(key[:0], base+1+uint64(c.first)), r.chunk[c.value.off:c.value.end], nil); err != nil {
 				return fmt.Errorf("store: write batch: %w", err)
 			}
-			seq += uint64(len(r.events))
-			nbytes += len(r.chunk)
+			nbytes += int(c.value.end - c.value.off)
 		}
+		seq += uint64(len(r.events))
 		for i := range r.entries {
 			en := &r.entries[i]
 			body := r.bytes(en.body)
