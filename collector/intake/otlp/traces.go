@@ -20,12 +20,28 @@ import (
 type translator struct {
 	attrs []otelattr.Attr
 	batch collector.Batch
+	// lastTrace and lastTraceHex are the last trace id and its hex form: a request's spans come
+	// trace by trace, and each hex form is a string allocated.
+	lastTrace    pcommon.TraceID
+	lastTraceHex string
 }
 
 // reset drops what the last export's events pointed to, keeping the batch's capacity.
 func (t *translator) reset() {
 	clear(t.batch)
 	t.batch = t.batch[:0]
+	t.lastTrace, t.lastTraceHex = pcommon.TraceID{}, ""
+}
+
+// traceID is id in hex, "" when it is empty.
+func (t *translator) traceID(id pcommon.TraceID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	if id != t.lastTrace || t.lastTraceHex == "" {
+		t.lastTrace, t.lastTraceHex = id, hex.EncodeToString(id[:])
+	}
+	return t.lastTraceHex
 }
 
 // traces appends the events of td to out: one transaction or span per span, followed by the errors
@@ -58,7 +74,7 @@ func (t *translator) span(s ptrace.Span, scope pcommon.InstrumentationScope, bas
 	ev := *base
 	scopeMetadata(scope, &ev)
 	ev.Timestamp = start.Add(delta)
-	ev.TraceID = traceIDString(s.TraceID())
+	ev.TraceID = t.traceID(s.TraceID())
 	ev.ParentID = spanIDString(s.ParentSpanID())
 	ev.Event.Duration = end.Sub(start)
 	ev.Event.Outcome = statusOutcome(s.Status())
