@@ -368,22 +368,27 @@ func TestTLSAndAPIKey(t *testing.T) {
 	}
 }
 
-// failingCursor is a spool whose cursor can no longer be written after its first commit (a disk that
-// failed under the store).
-type failingCursor struct {
+// faultyCursor is a spool whose cursor commits fail as fail says for the nth commit (from 1): a disk
+// under the store that failed, or that is full for a while.
+type faultyCursor struct {
 	*pebble.Store
+	fail    func(n int) error
+	mu      sync.Mutex
 	commits int
 }
 
-var errCursorDisk = errors.New("injected: cursor write failed")
-
-func (f *failingCursor) CommitCursor(name string, pos uint64) error {
+func (f *faultyCursor) CommitCursor(name string, pos uint64) error {
+	f.mu.Lock()
 	f.commits++
-	if f.commits > 1 {
-		return errCursorDisk
+	n := f.commits
+	f.mu.Unlock()
+	if err := f.fail(n); err != nil {
+		return err
 	}
 	return f.Store.CommitCursor(name, pos)
 }
+
+var errCursorDisk = errors.New("injected: cursor write failed")
 
 // When the cursor cannot be written, the export stops on its own with that error (nothing more it
 // sends could be recorded), and the cursor stays where it was last written.
@@ -394,7 +399,12 @@ func TestCursorFailureStopsExport(t *testing.T) {
 	store(t, st, makeEvents(0, 2000))
 	cfg := testConfig(t, s, nil)
 	cfg.FlushBytes = 16 << 10 // many batches, so many commits
-	spool := &failingCursor{Store: st}
+	spool := &faultyCursor{Store: st, fail: func(n int) error {
+		if n > 1 { // the cursor can no longer be written after its first commit
+			return errCursorDisk
+		}
+		return nil
+	}}
 	x, err := elasticsearch.New(cfg, spool)
 	if err != nil {
 		t.Fatal(err)
@@ -482,29 +492,6 @@ func TestFlushIntervalWhileReading(t *testing.T) {
 	}
 }
 
-// unwritableCursor is a spool whose cursor commits fail as a full disk's store does for a while
-// (collector.ErrStorageUnavailable), then succeed again: the store recovered by itself.
-type unwritableCursor struct {
-	*pebble.Store
-	mu      sync.Mutex
-	commits int
-	refused int
-}
-
-func (u *unwritableCursor) CommitCursor(name string, pos uint64) error {
-	u.mu.Lock()
-	u.commits++
-	fail := u.commits > 1 && u.commits <= 4
-	if fail {
-		u.refused++
-	}
-	u.mu.Unlock()
-	if fail {
-		return fmt.Errorf("store: disk nearly full: %w", collector.ErrStorageUnavailable)
-	}
-	return u.Store.CommitCursor(name, pos)
-}
-
 // While the store cannot write for now the export waits and retries, as for Elasticsearch, and it
 // completes once the store writes again.
 func TestUnwritableCursorWaits(t *testing.T) {
@@ -514,7 +501,14 @@ func TestUnwritableCursorWaits(t *testing.T) {
 	store(t, st, makeEvents(0, 2000))
 	cfg := testConfig(t, s, nil)
 	cfg.FlushBytes = 16 << 10 // many batches, so many commits
-	spool := &unwritableCursor{Store: st}
+	refused := 0              // commits run one at a time
+	spool := &faultyCursor{Store: st, fail: func(n int) error {
+		if n > 1 && n <= 4 { // a full disk for three commits, then the store recovered by itself
+			refused++
+			return fmt.Errorf("store: disk nearly full: %w", collector.ErrStorageUnavailable)
+		}
+		return nil
+	}}
 	x, err := elasticsearch.New(cfg, spool)
 	if err != nil {
 		t.Fatal(err)
@@ -531,8 +525,8 @@ func TestUnwritableCursorWaits(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if spool.refused != 3 {
-		t.Fatalf("%d commits refused, want 3", spool.refused)
+	if refused != 3 {
+		t.Fatalf("%d commits refused, want 3", refused)
 	}
 	if pos, _ := st.Cursor("elasticsearch"); pos != st.LastSeq()+1 {
 		t.Fatalf("cursor at %d, want %d", pos, st.LastSeq()+1)
