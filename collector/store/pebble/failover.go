@@ -220,6 +220,10 @@ const failoverLookBack = time.Hour
 // breaker_decision.
 func (s *Store) Failover(ctx context.Context, service string, from, to time.Time) (collector.Failover, error) {
 	var out collector.Failover
+	if err := s.acquire(); err != nil {
+		return out, err
+	}
+	defer s.release()
 	lo, hi := s.minuteRange(from, to)
 	byMinute := map[int64]*[foCounters]int64{}
 	if err := s.eachFailoverMinute(ctx, service, lo, hi, func(m int64, v []byte) error {

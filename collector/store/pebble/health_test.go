@@ -390,3 +390,18 @@ func TestFailedPreallocateIsNoFailure(t *testing.T) {
 		t.Fatalf("%v write failures from failed preallocations", n)
 	}
 }
+
+// Every read holds the database (acquire), so that Close and a reopen after a failed write never close
+// it under the read: Failover did not, and read a closed database (Pebble panics) after Close.
+func TestFailoverAfterClose(t *testing.T) {
+	s, err := Open(Config{Dir: t.TempDir(), MinFreeDisk: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Failover(context.Background(), "search", t0, t0.Add(time.Hour)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Failover after Close: %v", err)
+	}
+}
