@@ -38,9 +38,13 @@ func (b *bulkBody) doc(i int) []byte {
 	return b.buf[b.starts[i]:end]
 }
 
-// add appends e's action and source lines. On error (the event cannot be rendered) the body is left
+// add appends e's action and source lines; a metrics-only event (collector.Event.MetricsOnly) adds
+// nothing. On error (the event cannot be rendered) the body is left
 // as it was.
 func (b *bulkBody) add(e *collector.Event) error {
+	if e.MetricsOnly() {
+		return nil // APM Server indexes no document for it (its aggregated metrics count it)
+	}
 	var err error
 	b.scratch, err = AppendIndex(b.scratch[:0], e)
 	if err != nil {

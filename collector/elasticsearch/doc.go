@@ -25,9 +25,10 @@
 //     state holds the open buckets and the harvest being delivered, so neither a crash nor a restart
 //     loses or double-counts anything (aggregate_export.go says how); each document has a
 //     deterministic _id. A 1m document is written AggregationConfig.Grace after its minute, 10m and
-//     60m ones at their boundaries, and stopping flushes every open bucket. One known difference:
-//     unsampled transactions of agents older than 8.0 that carry a sample rate are dropped by intake
-//     before the store, so they are not counted.
+//     60m ones at their boundaries, and stopping flushes every open bucket. Unsampled transactions of
+//     agents older than 8.0 that carry a sample rate are stored for these metrics and counted, as
+//     APM Server's aggregator counts them, but no document is indexed for them
+//     (collector.Event.MetricsOnly).
 //   - The version check (CheckVersion): Elasticsearch 8.15 and later install the APM index templates,
 //     ingest pipelines and lifecycle policies themselves; older clusters are refused with a clear
 //     message.

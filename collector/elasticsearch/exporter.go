@@ -526,7 +526,7 @@ func (x *Exporter) read(ctx context.Context, pos uint64, free <-chan *batch, wor
 		}
 		b.next = pos
 		if b.body.len() == 0 {
-			// Only unrenderable events: commit past them without a request.
+			// Only unrenderable or metrics-only events: commit past them without a request.
 			b.res = sendResult{}
 		}
 		select {

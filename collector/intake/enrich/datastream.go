@@ -21,7 +21,7 @@ import (
 // (they would otherwise be able to create arbitrarily many data streams).
 func setDataStream(e *collector.Event, namespace string, names *datasetNames) {
 	ds := &e.DataStream
-	rum := isRUMAgent(e.Agent.Name)
+	rum := collector.IsRUMAgent(e.Agent.Name)
 	if ds.Namespace == "" || rum {
 		ds.Namespace = namespace
 	}

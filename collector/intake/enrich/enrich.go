@@ -162,15 +162,17 @@ func errorMessage(e *collector.Error) string {
 	return ""
 }
 
-// dropUnsampled removes unsampled transactions of non-RUM agents from b, keeping the order of the
-// others, and returns how many it removed.
+// dropUnsampled removes the unsampled transactions of non-RUM agents that count for nothing (a
+// representative count of 0) from b, keeping the order of the others, and returns how many it removed.
+// Those with a representative count (agents older than 8.0 send them, with their sample rate) are
+// kept: the aggregated metrics count them, as APM Server's aggregator does, and the Elasticsearch
+// export indexes no document for them (collector.Event.MetricsOnly).
 func dropUnsampled(b *collector.Batch) int {
 	events := *b
 	kept := 0
 	for i := range events {
 		e := &events[i]
-		if e.APMType() == collector.KindTransaction && !e.Transaction.Sampled &&
-			!isRUMAgent(e.Agent.Name) {
+		if e.MetricsOnly() && e.Transaction.RepresentativeCount <= 0 {
 			continue
 		}
 		if kept != i {
@@ -180,13 +182,4 @@ func dropUnsampled(b *collector.Batch) int {
 	}
 	*b = events[:kept]
 	return len(events) - kept
-}
-
-// isRUMAgent reports whether name is one of the agents APM Server treats as RUM.
-func isRUMAgent(name string) bool {
-	switch name {
-	case "rum-js", "js-base", "iOS/swift":
-		return true
-	}
-	return false
 }

@@ -168,7 +168,12 @@ func TestDropUnsampledKeepsOrder(t *testing.T) {
 	}
 	span := collector.Event{Kind: collector.KindSpan, Span: &collector.Span{ID: "s", Type: "db"},
 		Transaction: &collector.Transaction{ID: "t"}} // a span's partial transaction is never "unsampled"
-	b := collector.Batch{mk("a", "go", true), mk("b", "go", false), span, mk("c", "rum-js", false), mk("d", "java", false), mk("e", "go", true)}
+	// An unsampled transaction that counts (an agent older than 8.0 without a sample rate: 1) is kept
+	// for the aggregated metrics; one that counts for nothing (sample rate 0) is dropped.
+	counted := mk("f", "python", false)
+	counted.Transaction.RepresentativeCount = 1
+	b := collector.Batch{mk("a", "go", true), mk("b", "go", false), span, mk("c", "rum-js", false), mk("d", "java", false),
+		counted, mk("e", "go", true)}
 	tx := b[1].Transaction
 	var got []string
 	p := New(Config{ObserverHostname: "h"}).Wrap(collector.ProcessBatchFunc(func(_ context.Context, b *collector.Batch) error {
@@ -182,7 +187,7 @@ func TestDropUnsampledKeepsOrder(t *testing.T) {
 	if err := p.ProcessBatch(context.Background(), &b); err != nil {
 		t.Fatal(err)
 	}
-	if want := "a t c e"; join(got) != want {
+	if want := "a t c f e"; join(got) != want {
 		t.Errorf("kept %q, want %q", join(got), want)
 	}
 	// The dropped events are still in the backing array, once each: pointers are not shared.
@@ -193,7 +198,7 @@ func TestDropUnsampledKeepsOrder(t *testing.T) {
 			seen++
 		}
 	}
-	if len(b) != 4 || seen != 1 {
+	if len(b) != 5 || seen != 1 {
 		t.Errorf("len %d, dropped transaction held by %d elements", len(b), seen)
 	}
 }
