@@ -128,10 +128,7 @@ type dependencyDetailJSON struct {
 func (a *API) dependency(ctx context.Context, _ *http.Request, p *params) (any, error) {
 	service, target := p.required("service"), p.required("target")
 	from, to := p.timeRange()
-	var interval time.Duration
-	if p.err == nil {
-		interval = p.interval(from, to)
-	}
+	interval := p.interval(from, to)
 	if err := p.done(); err != nil {
 		return nil, err
 	}

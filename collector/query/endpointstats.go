@@ -30,10 +30,7 @@ func (a *API) endpointStats(ctx context.Context, _ *http.Request, p *params) (an
 	service := p.required("service")
 	name := p.str("name")
 	from, to := p.timeRange()
-	var interval time.Duration
-	if p.err == nil {
-		interval = p.interval(from, to)
-	}
+	interval := p.interval(from, to)
 	if err := p.done(); err != nil {
 		return nil, err
 	}

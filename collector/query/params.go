@@ -256,8 +256,12 @@ func (p *params) oneOf(name, def string, values ...string) string {
 }
 
 // interval reads "interval", the width of a series' points (whole minutes), or picks one that gives at
-// most targetPoints points over [from, to).
+// most targetPoints points over [from, to). After an earlier parameter failed, it reads nothing and
+// returns 0.
 func (p *params) interval(from, to time.Time) time.Duration {
+	if p.err != nil { // the range itself was refused: nothing to divide
+		return 0
+	}
 	const targetPoints = 120
 	const maxPoints = 1440
 	span := to.Sub(from)

@@ -163,10 +163,7 @@ type queryJSON struct {
 func (a *API) query(ctx context.Context, _ *http.Request, p *params) (any, error) {
 	service, shape := p.required("service"), p.required("shape")
 	from, to := p.timeRange()
-	var interval time.Duration
-	if p.err == nil {
-		interval = p.interval(from, to)
-	}
+	interval := p.interval(from, to)
 	if err := p.done(); err != nil {
 		return nil, err
 	}
