@@ -3,9 +3,9 @@
 
 import { get, ApiError, setAuthorization, authorization } from './api.js';
 import * as fmt from './format.js';
-import { el, message, loading, table } from './dom.js';
+import { el, message, loading, table, tile, legend, percentileKeys } from './dom.js';
 import { current, link } from './nav.js';
-import { lineChart, barChart } from './chart.js';
+import { lineChart, latencyHistogram, percentileSeries } from './chart.js';
 import { renderWaterfall } from './waterfall.js';
 import { renderProfile, profilePage } from './profile.js';
 import { comparePage } from './compare.js';
@@ -148,7 +148,6 @@ const statHeaders = [
 ];
 
 function tiles(s) {
-  const tile = (label, value, cls = '') => el('div', { class: `tile ${cls}` }, el('div', { class: 'tile-label' }, label), el('div', { class: 'tile-value' }, value));
   return el('div', { class: 'tiles' },
     tile('Throughput', fmt.perMinute(s.throughput_per_minute)),
     tile('Transactions', fmt.count(s.transactions)),
@@ -248,13 +247,11 @@ async function endpointPage(box, signal) {
       return;
     }
     const chart = el('div', { class: 'latency-chart' });
-    lb.replaceChildren(el('div', { class: 'legend' },
-      ['p50', 'p95', 'p99'].map((p) => el('span', { class: 'legend-item' }, el('span', { class: `key s-${p}` }), p)),
-      el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), chart);
+    lb.replaceChildren(legend(percentileKeys, el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), chart);
     lineChart(chart, {
       label: 'latency percentiles over time',
       points: d.series.map((p) => ({ t: new Date(p.start), values: p.latency_us ? [p.latency_us.p50, p.latency_us.p95, p.latency_us.p99] : [null, null, null] })),
-      series: [{ name: 'p50', cls: 's-p50' }, { name: 'p95', cls: 's-p95' }, { name: 'p99', cls: 's-p99' }],
+      series: percentileSeries,
       yFormat: fmt.us,
       // A marker where each service.version but the first seen in the range starts.
       markers: versions.slice(1).map((v) => ({ t: new Date(v.first_seen), label: v.version })),
@@ -264,10 +261,7 @@ async function endpointPage(box, signal) {
     renderFailover(failoverCard, failover);
     const hist = el('div', { class: 'histogram' });
     hb.replaceChildren(hist);
-    barChart(hist, {
-      label: 'latency histogram',
-      bins: d.histogram.map((b) => ({ label: fmt.us(b.from_us), count: b.count, title: `${fmt.us(b.from_us)} – ${fmt.us(b.to_us)}` })),
-    });
+    latencyHistogram(hist, 'latency histogram', d.histogram);
   };
   load();
 

@@ -1,7 +1,7 @@
 // Small SVG charts: a time-series line chart and a histogram. They size themselves to their container
 // and redraw when it is resized.
 
-import { axisTime } from './format.js';
+import { axisTime, us } from './format.js';
 
 const svgNS = 'http://www.w3.org/2000/svg';
 
@@ -195,5 +195,16 @@ export function barChart(container, opts) {
         label.textContent = b.label;
       }
     });
+  });
+}
+
+// percentileSeries are the lines of a p50/p95/p99 chart.
+export const percentileSeries = [{ name: 'p50', cls: 's-p50' }, { name: 'p95', cls: 's-p95' }, { name: 'p99', cls: 's-p99' }];
+
+// latencyHistogram draws an API histogram (bins of { from_us, to_us, count }) as a bar chart.
+export function latencyHistogram(container, label, histogram) {
+  barChart(container, {
+    label,
+    bins: histogram.map((b) => ({ label: us(b.from_us), count: b.count, title: `${us(b.from_us)} – ${us(b.to_us)}` })),
   });
 }

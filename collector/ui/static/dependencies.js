@@ -5,9 +5,9 @@
 
 import { get } from './api.js';
 import * as fmt from './format.js';
-import { el, message, table } from './dom.js';
+import { el, message, table, tile, legend, percentileKeys, shareBar } from './dom.js';
 import { current, link } from './nav.js';
-import { lineChart, barChart } from './chart.js';
+import { lineChart, latencyHistogram, percentileSeries } from './chart.js';
 
 const sorts = [['total', 'total time'], ['p99', 'p99'], ['calls', 'calls'], ['errors', 'errors']];
 
@@ -41,10 +41,7 @@ export async function dependenciesPage(box, signal, ui) {
       { text: 'Dependency' }, { text: 'Calls/min', num: true }, { text: 'Error rate', num: true },
       { text: 'p50', num: true, opt: true }, { text: 'p95', num: true, opt: true }, { text: 'p99', num: true },
       { text: 'Total time', num: true, opt: true }, { text: 'Share of time in calls', num: true },
-    ], d.dependencies.map((x) => {
-      const share = el('span', { class: 'share-bar' }, el('span', {}));
-      share.firstChild.style.width = `${Math.min(100, x.share * 100)}%`;
-      return el('tr', { 'data-target': x.target },
+    ], d.dependencies.map((x) => el('tr', { 'data-target': x.target },
         el('td', { class: 'name' }, link({ page: 'dependency', service, target: x.target }, depName(x), { class: 'dependency-link' })),
         el('td', { class: 'num' }, fmt.perMinute(x.calls_per_minute)),
         el('td', { class: `num${x.error_rate > 0.05 ? ' bad' : ''}` }, fmt.rate(x.error_rate)),
@@ -52,8 +49,7 @@ export async function dependenciesPage(box, signal, ui) {
         el('td', { class: 'num opt' }, fmt.us(x.duration_us.p95)),
         el('td', { class: 'num p99' }, fmt.us(x.duration_us.p99)),
         el('td', { class: 'num opt total' }, fmt.us(x.total_us)),
-        el('td', { class: 'num' }, share, ` ${fmt.rate(x.share)}`));
-    }), 'dependencies'));
+        el('td', { class: 'num' }, shareBar(x.share), ` ${fmt.rate(x.share)}`))), 'dependencies'));
   }, { class: 'card' }));
 }
 
@@ -67,7 +63,6 @@ export async function dependencyPage(box, signal, ui) {
     return;
   }
   const d = await get('dependency', { service, target, ...ui.timeParams() }, signal);
-  const tile = (label, value, cls = '') => el('div', { class: `tile ${cls}` }, el('div', { class: 'tile-label' }, label), el('div', { class: 'tile-value' }, value));
   const latency = el('div', { class: 'latency-chart' });
   const calls = el('div', { class: 'latency-chart calls-chart' });
   const hist = el('div', { class: 'histogram' });
@@ -83,17 +78,15 @@ export async function dependencyPage(box, signal, ui) {
       tile('Share of time in calls', fmt.rate(d.share))),
     el('div', { class: 'grid' },
       el('section', { class: 'card wide' }, el('h2', {}, 'Latency over time'), el('div', { class: 'card-body' },
-        el('div', { class: 'legend' }, ['p50', 'p95', 'p99'].map((p) => el('span', { class: 'legend-item' }, el('span', { class: `key s-${p}` }), p)),
-          el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), latency)),
+        legend(percentileKeys, el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), latency)),
       el('section', { class: 'card' }, el('h2', {}, 'Latency distribution'), el('div', { class: 'card-body' }, hist)),
       el('section', { class: 'card wide' }, el('h2', {}, 'Calls and errors'), el('div', { class: 'card-body' },
-        el('div', { class: 'legend' }, [['calls', 's-p50'], ['errors', 's-err']].map(([n, c]) => el('span', { class: 'legend-item' }, el('span', { class: `key ${c}` }), n)),
-          el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), calls))));
+        legend([['calls', 's-p50'], ['errors', 's-err']], el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), calls))));
   const points = d.series.map((p) => ({ t: new Date(p.start), p }));
   lineChart(latency, {
     label: 'the dependency\'s latency percentiles over time',
     points: points.map(({ t, p }) => ({ t, values: p.calls ? [p.duration_us.p50, p.duration_us.p95, p.duration_us.p99] : [null, null, null] })),
-    series: [{ name: 'p50', cls: 's-p50' }, { name: 'p95', cls: 's-p95' }, { name: 'p99', cls: 's-p99' }],
+    series: percentileSeries,
     yFormat: fmt.us,
     stepMs: d.interval_seconds * 1000,
   });
@@ -104,10 +97,7 @@ export async function dependencyPage(box, signal, ui) {
     yFormat: fmt.count,
     stepMs: d.interval_seconds * 1000,
   });
-  barChart(hist, {
-    label: 'the dependency\'s latency histogram',
-    bins: d.histogram.map((b) => ({ label: fmt.us(b.from_us), count: b.count, title: `${fmt.us(b.from_us)} – ${fmt.us(b.to_us)}` })),
-  });
+  latencyHistogram(hist, 'the dependency\'s latency histogram', d.histogram);
   const slowest = d.slowest || [];
   box.append(el('section', { class: 'card' }, el('h2', {}, 'Slowest calls'), el('div', { class: 'card-body' },
     slowest.length === 0 ? message('empty', 'No calls kept as examples in this range.') : table(

@@ -30,3 +30,23 @@ export function table(headers, rows, cls = '') {
     el('tbody', {}, rows));
   return el('div', { class: 'table-wrap' }, t);
 }
+
+// tile is a labelled figure of a page's summary row.
+export function tile(label, value, cls = '') {
+  return el('div', { class: `tile ${cls}` }, el('div', { class: 'tile-label' }, label), el('div', { class: 'tile-value' }, value));
+}
+
+// legend is a chart's key: [name, class] pairs, then any further children (a hint, say).
+export function legend(items, ...extra) {
+  return el('div', { class: 'legend' }, items.map(([name, cls]) => el('span', { class: 'legend-item' }, el('span', { class: `key ${cls}` }), name)), ...extra);
+}
+
+// percentileKeys are the legend of a p50/p95/p99 chart.
+export const percentileKeys = [['p50', 's-p50'], ['p95', 's-p95'], ['p99', 's-p99']];
+
+// shareBar is a bar showing share (0 to 1) of its width.
+export function shareBar(share) {
+  const bar = el('span', { class: 'share-bar' }, el('span', {}));
+  bar.firstChild.style.width = `${Math.min(100, share * 100)}%`;
+  return bar;
+}

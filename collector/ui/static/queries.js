@@ -6,9 +6,9 @@
 
 import { get } from './api.js';
 import * as fmt from './format.js';
-import { el, message, table } from './dom.js';
+import { el, message, table, tile, legend, percentileKeys, shareBar } from './dom.js';
 import { current, link } from './nav.js';
-import { lineChart, barChart } from './chart.js';
+import { lineChart, latencyHistogram, percentileSeries } from './chart.js';
 
 const sorts = [['total', 'total time'], ['p99', 'p99'], ['count', 'calls']];
 
@@ -61,19 +61,15 @@ export async function queriesPage(box, signal, ui) {
       { text: 'Shape' }, { text: 'Calls', num: true }, { text: 'Errors', num: true, opt: true }, { text: 'Total time', num: true },
       { text: 'Share of DB time', num: true }, { text: 'p50', num: true, opt: true }, { text: 'p99', num: true },
       { text: 'Elasticsearch took / the rest (p99)', num: true, opt: true },
-    ], d.queries.map((q) => {
-      const share = el('span', { class: 'share-bar' }, el('span', {}));
-      share.firstChild.style.width = `${Math.min(100, q.share * 100)}%`;
-      return el('tr', { 'data-shape': q.shape },
+    ], d.queries.map((q) => el('tr', { 'data-shape': q.shape },
         el('td', { class: 'name' }, link({ page: 'query', service, shape: q.shape }, shapeName(q), { class: 'shape-link' })),
         el('td', { class: 'num' }, fmt.count(q.count)),
         el('td', { class: `num opt${q.errors > 0 ? ' bad' : ''}` }, fmt.count(q.errors)),
         el('td', { class: 'num total' }, fmt.us(q.total_us)),
-        el('td', { class: 'num' }, share, ` ${fmt.rate(q.share)}`),
+        el('td', { class: 'num' }, shareBar(q.share), ` ${fmt.rate(q.share)}`),
         el('td', { class: 'num opt' }, fmt.us(q.duration_us.p50)),
         el('td', { class: 'num p99' }, fmt.us(q.duration_us.p99)),
-        tookCell(q));
-    }), 'queries'));
+        tookCell(q))), 'queries'));
   }, { class: 'card' }));
 }
 
@@ -87,7 +83,6 @@ export async function queryPage(box, signal, ui) {
     return;
   }
   const d = await get('query', { service, shape, ...ui.timeParams() }, signal);
-  const tile = (label, value, cls = '') => el('div', { class: `tile ${cls}` }, el('div', { class: 'tile-label' }, label), el('div', { class: 'tile-value' }, value));
   const chart = el('div', { class: 'latency-chart' });
   const hist = el('div', { class: 'histogram' });
   box.replaceChildren(
@@ -105,20 +100,16 @@ export async function queryPage(box, signal, ui) {
       d.overhead_us ? tile('The rest p99', fmt.us(d.overhead_us.p99)) : null),
     el('div', { class: 'grid' },
       el('section', { class: 'card wide' }, el('h2', {}, 'Latency over time'), el('div', { class: 'card-body' },
-        el('div', { class: 'legend' }, ['p50', 'p95', 'p99'].map((p) => el('span', { class: 'legend-item' }, el('span', { class: `key s-${p}` }), p)),
-          el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), chart)),
+        legend(percentileKeys, el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), chart)),
       el('section', { class: 'card' }, el('h2', {}, 'Latency distribution'), el('div', { class: 'card-body' }, hist))));
   lineChart(chart, {
     label: 'the shape\'s latency percentiles over time',
     points: d.series.map((p) => ({ t: new Date(p.start), values: p.count ? [p.duration_us.p50, p.duration_us.p95, p.duration_us.p99] : [null, null, null] })),
-    series: [{ name: 'p50', cls: 's-p50' }, { name: 'p95', cls: 's-p95' }, { name: 'p99', cls: 's-p99' }],
+    series: percentileSeries,
     yFormat: fmt.us,
     stepMs: d.interval_seconds * 1000,
   });
-  barChart(hist, {
-    label: 'the shape\'s latency histogram',
-    bins: d.histogram.map((b) => ({ label: fmt.us(b.from_us), count: b.count, title: `${fmt.us(b.from_us)} – ${fmt.us(b.to_us)}` })),
-  });
+  latencyHistogram(hist, 'the shape\'s latency histogram', d.histogram);
   const examples = d.examples || [];
   box.append(el('section', { class: 'card' }, el('h2', {}, 'Slowest calls'), el('div', { class: 'card-body' },
     examples.length === 0 ? message('empty', 'No calls kept as examples in this range.') : table(
