@@ -16,8 +16,10 @@
 //  6. Observer: observer.type "apm-server", observer.version and observer.hostname.
 //  7. SetDataStream: data_stream.* with the namespace "default", which names the Elasticsearch data
 //     stream (traces-apm-default, metrics-apm.app.<service>-default...).
-//  8. Dropping unsampled transactions from non-RUM agents (agents of version 8+ do not send them;
-//     older ones do, and APM Server does not index them).
+//  8. Dropping unsampled transactions from non-RUM agents that count for nothing (a representative
+//     count of 0). Agents of version 8+ do not send unsampled transactions; older ones do, and APM
+//     Server counts those with a representative count in its aggregated metrics but indexes none of
+//     them: they are kept here for the same metrics (collector.Event.MetricsOnly).
 //
 // Intake calls it on every decoded batch before the store; nothing here does I/O.
 package enrich
@@ -71,9 +73,9 @@ func New(cfg Config) *Processor {
 	return p
 }
 
-// Process enriches the events of b in place, then removes from b the events APM Server does not index
-// (unsampled transactions from non-RUM agents), keeping the others in their order. It returns how many
-// it removed. Intake counts removed events as accepted, as APM Server does.
+// Process enriches the events of b in place, then removes from b the events that neither APM Server's
+// documents nor its aggregated metrics hold (unsampled transactions from non-RUM agents with a
+// representative count of 0), keeping the others in their order. It returns how many it removed. Intake counts removed events as accepted, as APM Server does.
 //
 // Events are moved by swapping, so every pointer an event holds stays in exactly one element of b.
 func (p *Processor) Process(b *collector.Batch) (dropped int) {
