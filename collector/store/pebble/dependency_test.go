@@ -2,8 +2,10 @@ package pebble
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
@@ -81,5 +83,27 @@ func TestDependencies(t *testing.T) {
 	// Dependencies are not query shapes, nor the reverse.
 	if shapes, _, _, err := s.QueryShapes(ctx, "search", ts.Add(-time.Minute), ts.Add(10*time.Minute)); err != nil || len(shapes) != 0 {
 		t.Errorf("query shapes %+v, %v", shapes, err)
+	}
+}
+
+// An example keeps at most maxExampleStatement bytes of a span's name, cut on a character boundary;
+// a name of exactly that length is kept whole.
+func TestDependencyExampleNameLimit(t *testing.T) {
+	s := openTest(t, Config{Now: newClock(t0).Now})
+	ts := t0.Add(-10 * time.Minute)
+	exact := exitSpan("s1", "http", "segmenter:8080", "", ts, 2*time.Millisecond, "success")
+	exact.Span.Name = strings.Repeat("a", maxExampleStatement)
+	long := exitSpan("s2", "http", "segmenter:8080", "", ts, time.Millisecond, "success")
+	long.Span.Name = strings.Repeat("a", maxExampleStatement-1) + "é" + "tail" // é straddles the limit
+	mustProcess(t, s, collector.Batch{exact, long})
+	_, _, xs, err := s.Dependency(context.Background(), "search", "http/segmenter:8080", ts, ts.Add(time.Minute), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(xs) != 2 || xs[0].Statement != exact.Span.Name {
+		t.Fatalf("examples %d, the first %d bytes", len(xs), len(xs[0].Statement))
+	}
+	if got := xs[1].Statement; got != strings.Repeat("a", maxExampleStatement-1) || !utf8.ValidString(got) {
+		t.Errorf("the long name kept as %d bytes (valid UTF-8: %v)", len(got), utf8.ValidString(got))
 	}
 }
