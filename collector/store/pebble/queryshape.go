@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"cmp"
 	"encoding/binary"
 	"slices"
 
@@ -195,13 +196,17 @@ func keepSlowest(xs []shapeExample) []shapeExample { return keepSlowestN(xs, sha
 
 // keepSlowestN sorts xs slowest first (then oldest first) and keeps n of them.
 func keepSlowestN(xs []shapeExample, n int) []shapeExample {
-	slices.SortStableFunc(xs, func(a, b shapeExample) int {
-		if a.micros != b.micros {
-			return int(min(max(b.micros-a.micros, -1), 1))
-		}
-		return int(min(max(a.unixNanos-b.unixNanos, -1), 1))
-	})
+	slices.SortStableFunc(xs, func(a, b shapeExample) int { return slowerFirst(a.micros, a.unixNanos, b.micros, b.unixNanos) })
 	return xs[:min(len(xs), n)]
+}
+
+// slowerFirst orders two calls (durations in µs, start times in Unix nanoseconds): the slower first,
+// then the older.
+func slowerFirst(aMicros, aNanos, bMicros, bNanos int64) int {
+	if c := cmp.Compare(bMicros, aMicros); c != 0 {
+		return c
+	}
+	return cmp.Compare(aNanos, bNanos)
 }
 
 func hourMinute(minute int64) int64 { return floorDiv(minute, 60) * 60 }

@@ -119,10 +119,7 @@ type shapeCandidate struct {
 
 // slowerCandidate orders candidates as keepSlowestN orders examples: slowest, then oldest, first.
 func slowerCandidate(a, b shapeCandidate) int {
-	if a.in.micros != b.in.micros {
-		return int(min(max(b.in.micros-a.in.micros, -1), 1))
-	}
-	return int(min(max(a.in.unixNanos-b.in.unixNanos, -1), 1))
+	return slowerFirst(a.in.micros, a.in.unixNanos, b.in.micros, b.in.unixNanos)
 }
 
 // commitQueryShapes adds the shape and dependency aggregates and examples of reqs' spans to batch, in
