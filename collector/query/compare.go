@@ -40,6 +40,17 @@ type mannWhitneyJSON struct {
 	PValue      *float64 `json:"p_value"`
 }
 
+type tailJSON struct {
+	CutUS       int64    `json:"cut_us"`
+	CountA      int64    `json:"count_a"`
+	CountB      int64    `json:"count_b"`
+	CountPValue *float64 `json:"count_p_value"`
+	MeanAUS     float64  `json:"mean_a_us"`
+	MeanBUS     float64  `json:"mean_b_us"`
+	Z           *float64 `json:"z"`
+	PValue      *float64 `json:"p_value"`
+}
+
 type ksJSON struct {
 	D      float64  `json:"d"`
 	PValue *float64 `json:"p_value"`
@@ -66,6 +77,7 @@ type compareEndpointJSON struct {
 	Reason      string           `json:"reason"`
 	MannWhitney *mannWhitneyJSON `json:"mann_whitney"`
 	KS          *ksJSON          `json:"ks"`
+	Tail        *tailJSON        `json:"tail"`
 	Errors      errorChangeJSON  `json:"errors"`
 }
 
@@ -266,6 +278,9 @@ func endpointJSONOf(r compare.Result) compareEndpointJSON {
 	if r.Verdict != compare.TooFew {
 		e.MannWhitney = &mannWhitneyJSON{U: r.MannWhitney.U, ProbBSlower: round6(r.MannWhitney.ProbSlower), PValue: finite(r.MannWhitney.PValue)}
 		e.KS = &ksJSON{D: round6(r.KS.D), PValue: finite(r.KS.PValue)}
+		t := r.Tail
+		e.Tail = &tailJSON{CutUS: t.Cut, CountA: t.CountA, CountB: t.CountB, CountPValue: finite(t.CountPValue),
+			MeanAUS: math.Round(t.MeanA), MeanBUS: math.Round(t.MeanB), Z: finite(t.Z), PValue: finite(t.PValue)}
 	}
 	er := r.Errors
 	e.Errors = errorChangeJSON{Delta: finite(er.Delta), PValue: finite(er.PValue), QValue: finite(er.QValue), Verdict: string(er.Verdict)}

@@ -204,17 +204,21 @@
 // "a_to", "b_from", "b_to", "name", "min_count", "scanned", "truncated", "endpoints": [{"name",
 // "a": {"count", "p50_us", "p95_us", "p99_us", "error_rate"}, "b": {...}, "p50": {"delta_us", "ci_us":
 // [lo, hi], "p_value"}, "p95": {...}, "p99": {...}, "p_value", "q_value", "verdict", "reason",
-// "mann_whitney": {"u", "prob_b_slower", "p_value"}, "ks": {"d", "p_value"}, "errors": {"delta", "ci",
-// "p_value", "q_value", "verdict"}}], "histograms", "breakdown"}. For a time comparison a and b are the
+// "mann_whitney": {"u", "prob_b_slower", "p_value"}, "ks": {"d", "p_value"}, "tail": {"cut_us",
+// "count_a", "count_b", "count_p_value", "mean_a_us", "mean_b_us", "z", "p_value"}, "errors": {"delta",
+// "ci", "p_value", "q_value", "verdict"}}], "histograms", "breakdown"}. For a time comparison a and b are the
 // windows as RFC 3339 intervals ("2026-03-01T10:00:00Z/2026-03-01T11:00:00Z").
 //
 // Every endpoint with transactions on either side is listed, the slower first, then the faster (each
 // by q_value), then no_change and too_few. delta_us is B − A; ci_us its 95% interval, null when a side
 // has fewer than 5 transactions beyond the percentile. p_value tests that the two distributions are
-// the same; q_value is its Benjamini–Hochberg adjustment across the comparison's endpoints (with name,
+// the same (Mann–Whitney for the bulk and the tail test for the slowest 5%, combined as
+// collector/query/compare says); tail is the tail test: the pooled 95th percentile, each side's
+// transactions above it and their mean durations, the test of the counts and the standardised test
+// of B's durations among them (z > 0: B's slowest are slower); q_value is its Benjamini–Hochberg adjustment across the comparison's endpoints (with name,
 // still across all of them, so that the one endpoint shows what the table shows). verdict is faster,
 // slower, no_change or too_few (fewer than min_count, 100, transactions on a side; then p_value,
-// q_value, mann_whitney and ks are null); reason says why in a sentence. errors compares the error
+// q_value, mann_whitney, ks and tail are null); reason says why in a sentence. errors compares the error
 // rates: delta (B − A), its 95% interval, the test's p- and q-values, and a verdict more_errors,
 // fewer_errors, no_change or too_few.
 //

@@ -121,15 +121,22 @@ type Result struct {
 	Percentiles    [3]PercentileChange
 	MannWhitney    MannWhitney
 	KS             KolmogorovSmirnov
-	// PValue tests that A and B have the same distribution: the Bonferroni combination of the
-	// Mann–Whitney test and the bootstrap tests of p50, p95 and p99 (those with an interval) (min(1, k × the smallest of the k
-	// p-values)). QValue is its Benjamini–Hochberg adjustment across the comparison's endpoints. Both
-	// NaN for too_few.
+	Tail           TailTest
+	// PValue tests that A and B have the same distribution: the weighted Bonferroni combination of
+	// three tests, each given a share w of the level for what it sees best (the smallest of p / w, at
+	// most 1): Mann–Whitney, the bulk (WeightMannWhitney); the tail test's count, a shift of the whole
+	// tail (WeightTailCount); the tail test's durations, a change within the slowest 5%
+	// (WeightTailDurations). A test that cannot run
+	// (too small a tail) gives its share to none: the combination stays valid, if conservative.
+	// QValue is its Benjamini–Hochberg adjustment across the comparison's endpoints. Both NaN for
+	// too_few.
 	PValue, QValue float64
 	Verdict        Verdict
 	// Reason says in a sentence why the verdict is what it is.
 	Reason string
 	Errors ErrorChange
+	// carrier is the test that gave PValue.
+	carrier int
 }
 
 // Compare compares each endpoint's two sides and adjusts the p-values across the endpoints.
@@ -160,7 +167,7 @@ func compareOne(cfg Config, e Endpoint) Result {
 		if r.CountA > 0 && r.CountB > 0 {
 			pc.CILo, pc.CIHi, pc.PValue, pc.HasCI = percentileDiff(a, b, p)
 		}
-		if pc.HasCI && math.Abs(float64(pc.Delta)) >= max(cfg.MinRelativeChange*float64(pc.A), float64(cfg.MinChangeMicros)) {
+		if pc.HasCI && meaningful(cfg, pc) {
 			switch {
 			case pc.CILo > 0 && pc.Delta > 0:
 				pc.Moved = 1
@@ -176,14 +183,64 @@ func compareOne(cfg Config, e Endpoint) Result {
 	}
 	r.MannWhitney = mannWhitney(a, b)
 	r.KS = kolmogorovSmirnov(a, b)
-	minP, k := r.MannWhitney.PValue, 1.0
-	for _, pc := range r.Percentiles {
-		if pc.HasCI {
-			minP, k = min(minP, pc.PValue), k+1
+	r.Tail = tailTest(a, b)
+	r.PValue, r.carrier = 1, carrierNone
+	for c, t := range [...]struct{ p, weight float64 }{
+		carrierMannWhitney:   {r.MannWhitney.PValue, WeightMannWhitney},
+		carrierTailCount:     {r.Tail.CountPValue, WeightTailCount},
+		carrierTailDurations: {r.Tail.PValue, WeightTailDurations},
+	} {
+		if p := t.p / t.weight; p < r.PValue { // NaN compares false: a test that did not run
+			r.PValue, r.carrier = p, c
 		}
 	}
-	r.PValue = min(1, k*minP)
 	return r
+}
+
+// The weights of the tests an endpoint's p-value combines (they add up to 1). The bulk is seen with
+// every transaction, the tail with 5% of them: a shift of every transaction by 5% has a Mann–Whitney
+// |z| about 4 at 10,000 a side and loses little to 15% of the level; a change of the slowest few
+// percent needs all the level it can get (TestPowerRegression has both). The tail's count sees a
+// shift of the whole tail, which Mann–Whitney sees too.
+const (
+	WeightMannWhitney   = 0.15
+	WeightTailCount     = 0.05
+	WeightTailDurations = 0.8
+)
+
+// The tests, as Result.carrier names the one that gave the p-value.
+const (
+	carrierMannWhitney = iota
+	carrierTailCount
+	carrierTailDurations
+	carrierNone
+)
+
+// tailDirection is +1 (slower) or −1 (faster) when one of the tail's tests gave r its p-value, in
+// the direction it saw; 0 otherwise.
+func (r *Result) tailDirection() int {
+	switch r.carrier {
+	case carrierTailCount:
+		return sign(r.Tail.CountB*r.CountA - r.Tail.CountA*r.CountB)
+	case carrierTailDurations:
+		return int(math.Copysign(1, r.Tail.Z))
+	}
+	return 0
+}
+
+// meaningful reports whether pc changed by at least the thresholds of cfg.
+func meaningful(cfg Config, pc PercentileChange) bool {
+	return math.Abs(float64(pc.Delta)) >= max(cfg.MinRelativeChange*float64(pc.A), float64(cfg.MinChangeMicros))
+}
+
+func sign(x int64) int {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
 }
 
 func verdict(cfg Config, r *Result) (Verdict, string) {
@@ -193,10 +250,20 @@ func verdict(cfg Config, r *Result) (Verdict, string) {
 	if !(r.QValue < cfg.FDR) {
 		return NoChange, fmt.Sprintf("no significant difference (q = %.2g)", r.QValue)
 	}
+	// A percentile moved when its interval is clear of 0 and the change is meaningful (Moved); or,
+	// when the tail test carries the endpoint's significance, p95 and p99 moved when they changed
+	// meaningfully in the direction of the tail's Z: the tail test, with the slowest 5%'s durations,
+	// sees more than one percentile's interval does.
+	tail := r.tailDirection()
 	var slower, faster []string
 	for _, pc := range r.Percentiles {
 		name := fmt.Sprintf("p%g %+.0f%%", pc.P, 100*float64(pc.Delta)/float64(max(pc.A, 1)))
-		switch pc.Moved {
+		moved := pc.Moved
+		if moved == 0 && tail != 0 && pc.P >= 100*(1-TailFraction) && meaningful(cfg, pc) && sign(pc.Delta) == tail {
+			moved = tail
+			name += " (tail test)"
+		}
+		switch moved {
 		case 1:
 			slower = append(slower, name)
 		case -1:
@@ -211,7 +278,7 @@ func verdict(cfg Config, r *Result) (Verdict, string) {
 	case len(faster) > 0:
 		return Faster, fmt.Sprintf("faster at %s (q = %.2g)", strings.Join(faster, ", "), r.QValue)
 	}
-	return NoChange, fmt.Sprintf("the distributions differ (q = %.2g) but no percentile moved by %g%% and %d µs with its interval clear of 0",
+	return NoChange, fmt.Sprintf("the distributions differ (q = %.2g) but no percentile moved by %g%% and %d µs with its interval clear of 0 (or with the tail test)",
 		r.QValue, 100*cfg.MinRelativeChange, cfg.MinChangeMicros)
 }
 
