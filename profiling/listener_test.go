@@ -82,10 +82,10 @@ func TestRequestLabels(t *testing.T) {
 		{"trace.id", hexOf(tx.TraceID[:])},
 		{"transaction.id", hexOf(tx.ID[:])},
 	}
-	if !equalLabels(got, want) {
+	if !slices.Equal(got, want) {
 		t.Errorf("handler labels %q, want %q", got, want)
 	}
-	if !equalLabels(inherited, want) {
+	if !slices.Equal(inherited, want) {
 		t.Errorf("labels of a goroutine the handler started %q, want %q", inherited, want)
 	}
 	if _, ok := txLabel(tx, "profile_id"); ok {
@@ -174,18 +174,6 @@ func stackHas(s *profile.Sample, fn string) bool {
 }
 
 func hexOf(b []byte) string { return hex.EncodeToString(b) }
-
-func equalLabels(a, b [][2]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 func txLabel(tx model.Transaction, key string) (any, bool) {
 	if tx.Context == nil {

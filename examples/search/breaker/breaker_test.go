@@ -3,6 +3,7 @@ package breaker_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -175,7 +176,7 @@ func TestStateChangesRealGobreaker(t *testing.T) {
 		200 * ms: {"allowed", "allowed", "allowed"}, 240 * ms: {"probe"}, 245 * ms: {"rejected"},
 	}
 	for at, w := range wantDecisions {
-		if g := byStart[at]; len(g) != len(w) || !equalSorted(g, w) {
+		if g := byStart[at]; !slices.Equal(g, w) {
 			t.Errorf("calls at %v decided %v, want %v", at, g, w)
 		}
 	}
@@ -186,16 +187,4 @@ func decisionOf(err error) string {
 		return "rejected"
 	}
 	return "ran"
-}
-
-func equalSorted(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
