@@ -415,18 +415,25 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// postHTTP posts body to srv's path over real HTTP and returns the status and the decoded answer.
-func postHTTP(t *testing.T, srv *httptest.Server, path string, body io.Reader) (int, streamResult) {
+// postHTTP posts body to srv's path over real HTTP, with the headers given, and returns the status and
+// the decoded answer. It fails the test with t.Error, so that any goroutine may call it, and then
+// returns status 0.
+func postHTTP(t testing.TB, srv *httptest.Server, path string, body io.Reader, header map[string]string) (int, streamResult) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+path, body)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	resp, err := srv.Client().Do(req)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return 0, streamResult{}
 	}
 	defer resp.Body.Close()
 	var res streamResult
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-		t.Fatal(err)
+		t.Errorf("status %d: %v", resp.StatusCode, err)
+		return 0, streamResult{}
 	}
 	return resp.StatusCode, res
 }
@@ -446,7 +453,7 @@ func TestEventsReadTimeout(t *testing.T) {
 		// ... and then nothing, until the test ends.
 	}()
 	defer pw.Close()
-	code, res := postHTTP(t, srv, "/intake/v2/events", pr)
+	code, res := postHTTP(t, srv, "/intake/v2/events", pr, nil)
 	if code != 503 || res.Accepted != 20 || res.Errors[len(res.Errors)-1].Message != msgTimeout {
 		t.Errorf("%d %+v", code, res)
 	}

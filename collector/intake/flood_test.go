@@ -3,8 +3,6 @@ package intake
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"runtime/debug"
@@ -62,29 +60,7 @@ func TestFloodBoundedMemory(t *testing.T) {
 	}
 	body := gzipped(t, s.bytes()) // padding compresses well: one small shared body
 
-	runtime.GC()
-	var before runtime.MemStats
-	runtime.ReadMemStats(&before)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		var ms runtime.MemStats
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peak.Load() {
-					peak.Store(ms.HeapInuse)
-				}
-			}
-		}
-	}()
+	growth := sampleHeap(2 * time.Millisecond)
 
 	var wg sync.WaitGroup
 	var ok, refused, acceptedSum atomic.Int64
@@ -92,33 +68,21 @@ func TestFloodBoundedMemory(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/intake/v2/events?verbose", bytes.NewReader(body))
-			req.Header.Set("Content-Encoding", "gzip")
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer resp.Body.Close()
-			var res streamResult
-			if err := json.NewDecoder(resp.Body).Decode(&res); err != nil {
-				t.Error(err)
-				return
-			}
+			code, res := postHTTP(t, srv, "/intake/v2/events?verbose", bytes.NewReader(body), map[string]string{"Content-Encoding": "gzip"})
 			acceptedSum.Add(int64(res.Accepted))
-			switch resp.StatusCode {
+			switch code {
+			case 0:
 			case 202:
 				ok.Add(1)
 			case 503:
 				refused.Add(1)
 			default:
-				t.Errorf("status %d: %+v", resp.StatusCode, res)
+				t.Errorf("status %d: %+v", code, res)
 			}
 		}()
 	}
 	wg.Wait()
-	close(stop)
-	<-sampled
+	grown := growth()
 
 	if probe.max.Load() > streams {
 		t.Errorf("%d batches in the processor at once, cap is %d streams", probe.max.Load(), streams)
@@ -135,12 +99,11 @@ func TestFloodBoundedMemory(t *testing.T) {
 	// Each active stream holds about one batch of decoded events (1.6 MiB here) plus its buffers; the
 	// bound leaves room for GC lag (GOGC=100 lets the heap reach twice the live data) and the test's
 	// own clients. Without the cap, 64 streams would hold 100 MiB of batches.
-	growth := int64(peak.Load()) - int64(before.HeapInuse)
 	const bound = 48 << 20
 	t.Logf("heap in use grew by %d KiB at peak (bound %d KiB); %d streams accepted, %d refused",
-		growth>>10, bound>>10, ok.Load(), refused.Load())
-	if growth > bound {
-		t.Errorf("heap grew by %d MiB under the flood, bound %d MiB", growth>>20, bound>>20)
+		grown>>10, bound>>10, ok.Load(), refused.Load())
+	if grown > bound {
+		t.Errorf("heap grew by %d MiB under the flood, bound %d MiB", grown>>20, bound>>20)
 	}
 }
 
@@ -188,6 +151,49 @@ func floodWithBudget(t *testing.T, budget int64) floodResult {
 	}
 	body := gzipped(t, s.bytes())
 
+	growth := sampleHeap(time.Millisecond)
+	var wg sync.WaitGroup
+	var res floodResult
+	var ok, refused, acceptedSum atomic.Int64
+	start := make(chan struct{})
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			code, sr := postHTTP(t, srv, "/intake/v2/events?verbose", bytes.NewReader(body), nil)
+			acceptedSum.Add(int64(sr.Accepted))
+			switch {
+			case code == 0:
+			case code == 202:
+				ok.Add(1)
+			case code == 503 && sr.Errors[len(sr.Errors)-1].Message == errMemoryBudget.Error():
+				refused.Add(1)
+			default:
+				t.Errorf("status %d: %+v", code, sr)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	res.growth = growth()
+
+	if acceptedSum.Load() != probe.events.Load() {
+		t.Errorf("budget %d: answered accepted %d, processed %d", budget, acceptedSum.Load(), probe.events.Load())
+	}
+	if got := metric(t, reg, "hotpath_intake_decoded_bytes_in_flight"); got != 0 {
+		t.Errorf("budget %d: %v bytes still counted after every stream ended", budget, got)
+	}
+	if got := metric(t, reg, "hotpath_intake_rejected_total", "reason=memory_budget"); got != float64(refused.Load()) {
+		t.Errorf("budget %d: rejected{memory_budget} %v, refused %d", budget, got, refused.Load())
+	}
+	res.accepted, res.refused = ok.Load(), refused.Load()
+	return res
+}
+
+// sampleHeap collects garbage, then samples the heap in use every interval on a goroutine of its own
+// until the function it returns is called; that returns how far the heap grew at its peak, in bytes.
+func sampleHeap(interval time.Duration) (growth func() int64) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -196,7 +202,7 @@ func floodWithBudget(t *testing.T, budget int64) floodResult {
 	go func() {
 		defer close(sampled)
 		var ms runtime.MemStats
-		tick := time.NewTicker(time.Millisecond)
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
 			select {
@@ -210,53 +216,9 @@ func floodWithBudget(t *testing.T, budget int64) floodResult {
 			}
 		}
 	}()
-	var wg sync.WaitGroup
-	var res floodResult
-	var ok, refused, acceptedSum atomic.Int64
-	start := make(chan struct{})
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+"/intake/v2/events?verbose", bytes.NewReader(body))
-			resp, err := srv.Client().Do(req)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer resp.Body.Close()
-			var sr streamResult
-			if err := json.NewDecoder(resp.Body).Decode(&sr); err != nil {
-				t.Error(err)
-				return
-			}
-			acceptedSum.Add(int64(sr.Accepted))
-			switch {
-			case resp.StatusCode == 202:
-				ok.Add(1)
-			case resp.StatusCode == 503 && sr.Errors[len(sr.Errors)-1].Message == errMemoryBudget.Error():
-				refused.Add(1)
-			default:
-				t.Errorf("status %d: %+v", resp.StatusCode, sr)
-			}
-		}()
+	return func() int64 {
+		close(stop)
+		<-sampled
+		return int64(peak.Load()) - int64(before.HeapInuse)
 	}
-	close(start)
-	wg.Wait()
-	close(stop)
-	<-sampled
-
-	if acceptedSum.Load() != probe.events.Load() {
-		t.Errorf("budget %d: answered accepted %d, processed %d", budget, acceptedSum.Load(), probe.events.Load())
-	}
-	if got := metric(t, reg, "hotpath_intake_decoded_bytes_in_flight"); got != 0 {
-		t.Errorf("budget %d: %v bytes still counted after every stream ended", budget, got)
-	}
-	if got := metric(t, reg, "hotpath_intake_rejected_total", "reason=memory_budget"); got != float64(refused.Load()) {
-		t.Errorf("budget %d: rejected{memory_budget} %v, refused %d", budget, got, refused.Load())
-	}
-	res.growth = int64(peak.Load()) - int64(before.HeapInuse)
-	res.accepted, res.refused = ok.Load(), refused.Load()
-	return res
 }

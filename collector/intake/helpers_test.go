@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -112,10 +113,15 @@ func readFixture(t testing.TB, name string) []byte {
 	return b
 }
 
-func gzipped(t testing.TB, b []byte) []byte {
+func gzipped(t testing.TB, b []byte) []byte { return compressed(t, b, gzip.NewWriter) }
+
+func zlibbed(t testing.TB, b []byte) []byte { return compressed(t, b, zlib.NewWriter) }
+
+// compressed returns b written through the compressor newWriter makes.
+func compressed[W io.WriteCloser](t testing.TB, b []byte, newWriter func(io.Writer) W) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw := newWriter(&buf)
 	if _, err := zw.Write(b); err != nil {
 		t.Fatal(err)
 	}
@@ -125,21 +131,6 @@ func gzipped(t testing.TB, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func zlibbed(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zlib.NewWriter(&buf)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// metric returns the value of the counter, gauge or histogram count named name with the given label
-// values ("k=v"), or 0 if it has not been set.
 func metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) float64 {
 	t.Helper()
 	mfs, err := g.Gather()

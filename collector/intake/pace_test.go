@@ -96,7 +96,7 @@ func TestMinStreamRate(t *testing.T) {
 		}()
 		defer pw.Close()
 		start := time.Now()
-		code, res := postHTTP(t, srv, "/intake/v2/events?verbose", pr)
+		code, res := postHTTP(t, srv, "/intake/v2/events?verbose", pr, nil)
 		return code, res, time.Since(start)
 	}
 
