@@ -168,53 +168,49 @@ func writeObserver(w *jsonWriter, o *collector.Observer) {
 // overriding a metadata one, or "a.b" next to "a_b") the later one wins, so the document never has a
 // duplicate key, which Elasticsearch refuses.
 func writeLabels(w *jsonWriter, labels []collector.Label) {
-	if len(labels) == 0 {
-		return
-	}
-	m := w.open("labels")
-	for i := range labels {
-		l := &labels[i]
-		if labelOverridden(labels, i, func(j int) string { return labels[j].Key }) {
-			continue
-		}
-		w.comma()
-		w.labelKey(l.Key)
-		w.b = append(w.b, ':')
-		if l.Values != nil {
+	writeLabelObject(w, "labels", labels, func(i int) string { return labels[i].Key }, func(i int) {
+		if l := &labels[i]; l.Values != nil {
 			w.stringArray(l.Values)
 		} else {
 			w.string(l.Value)
 		}
-	}
-	w.close(m)
+	})
 }
 
 // writeNumericLabels writes numeric_labels.*, with writeLabels' rules for keys.
 func writeNumericLabels(w *jsonWriter, labels []collector.NumericLabel) {
+	writeLabelObject(w, "numeric_labels", labels, func(i int) string { return labels[i].Key }, func(i int) {
+		l := &labels[i]
+		if l.Values == nil {
+			w.floatValue("numeric_labels", l.Value)
+			return
+		}
+		w.b = append(w.b, '[')
+		for k, v := range l.Values {
+			if k > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.floatValue("numeric_labels", v)
+		}
+		w.b = append(w.b, ']')
+	})
+}
+
+// writeLabelObject writes the object name with a member per label, key(i) and value(i) giving label i's
+// key and writing its value; a label overridden by a later one (labelOverridden) is left out.
+func writeLabelObject[L any](w *jsonWriter, name string, labels []L, key func(int) string, value func(int)) {
 	if len(labels) == 0 {
 		return
 	}
-	m := w.open("numeric_labels")
+	m := w.open(name)
 	for i := range labels {
-		l := &labels[i]
-		if labelOverridden(labels, i, func(j int) string { return labels[j].Key }) {
+		if labelOverridden(labels, i, key) {
 			continue
 		}
 		w.comma()
-		w.labelKey(l.Key)
+		w.labelKey(key(i))
 		w.b = append(w.b, ':')
-		if l.Values != nil {
-			w.b = append(w.b, '[')
-			for k, v := range l.Values {
-				if k > 0 {
-					w.b = append(w.b, ',')
-				}
-				w.floatValue("numeric_labels", v)
-			}
-			w.b = append(w.b, ']')
-		} else {
-			w.floatValue("numeric_labels", l.Value)
-		}
+		value(i)
 	}
 	w.close(m)
 }

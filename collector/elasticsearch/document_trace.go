@@ -241,14 +241,7 @@ func writeMetricset(w *jsonWriter, ms *collector.Metricset) {
 					h = *s.Histogram
 				}
 				w.key("counts")
-				w.b = append(w.b, '[')
-				for j, c := range h.Counts {
-					if j > 0 {
-						w.b = append(w.b, ',')
-					}
-					w.b = appendUint(w.b, c)
-				}
-				w.b = append(w.b, ']')
+				writeUints(w, h.Counts)
 				w.strAlways("name", s.Name)
 				w.strAlways("type", "histogram")
 				w.str("unit", s.Unit)
@@ -281,17 +274,21 @@ func writeMetricset(w *jsonWriter, ms *collector.Metricset) {
 func writeHistogram(w *jsonWriter, h *collector.Histogram) {
 	w.b = append(w.b, '{')
 	w.key("counts")
-	w.b = append(w.b, '[')
-	for i, c := range h.Counts {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
-		w.b = appendUint(w.b, c)
-	}
-	w.b = append(w.b, ']')
+	writeUints(w, h.Counts)
 	w.key("values")
 	writeFloats(w, h.Values)
 	w.b = append(w.b, '}')
+}
+
+func writeUints(w *jsonWriter, us []uint64) {
+	w.b = append(w.b, '[')
+	for i, u := range us {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendUint(w.b, u)
+	}
+	w.b = append(w.b, ']')
 }
 
 func writeFloats(w *jsonWriter, fs []float64) {
