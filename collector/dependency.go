@@ -33,6 +33,9 @@ func DependencyOf(e *Event) (id, typ, name string, ok bool) {
 // average duration.
 type DependencyStats = QueryShapeStats
 
+// DependencyRow is a dependency in a listing of a service's dependencies: its counts and percentiles.
+type DependencyRow = QueryShapeRow
+
 // DependencyPoint is one interval of a dependency's series.
 type DependencyPoint = QueryShapePoint
 

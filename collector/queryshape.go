@@ -49,10 +49,9 @@ func ShapeOfWith(e *Event, shape func(path, statement string) (queryshape.Shape,
 	return s.ID, s.Summary, s.Truncated, true
 }
 
-// QueryShapeStats is what the store keeps of one query shape of a service over a range: the database
-// spans whose statement has that shape (package agent/queryshape for Elasticsearch), counted, with
-// histograms of their duration and of Elasticsearch's own took.
-type QueryShapeStats struct {
+// QueryShapeCounts is what the store counts of one query shape of a service over a range: the
+// database spans whose statement has that shape (package agent/queryshape for Elasticsearch).
+type QueryShapeCounts struct {
 	// Shape is the shape's id; Summary the shape for people; DBType span.db.type ("elasticsearch").
 	Shape, Summary, DBType string
 	// Truncated reports that the statements were cut (the shape is that of what was there).
@@ -61,13 +60,58 @@ type QueryShapeStats struct {
 	Count, Errors int64
 	// Sum is the sum of their durations, at microsecond precision.
 	Sum time.Duration
+	// TookCount is the number of spans that reported Elasticsearch's took (label es_took_ms).
+	TookCount int64
+}
+
+// QueryShapeStats is a query shape's counts over a range, with histograms of the spans' duration and
+// of Elasticsearch's own took.
+type QueryShapeStats struct {
+	QueryShapeCounts
 	// Duration is the histogram of the spans' durations in microseconds (1 µs to 1 h, 2 significant
 	// digits).
 	Duration *hdrhistogram.PackedHistogram
-	// TookCount is the number of spans that reported Elasticsearch's took (label es_took_ms), Took
-	// their histogram in microseconds; nil when none did.
-	TookCount int64
-	Took      *hdrhistogram.PackedHistogram
+	// Took is the histogram of the took the spans reported, in microseconds; nil when none did.
+	Took *hdrhistogram.PackedHistogram
+}
+
+// Row returns s as a listing has it: its counts, and its histograms' percentiles.
+func (s *QueryShapeStats) Row() QueryShapeRow {
+	r := QueryShapeRow{QueryShapeCounts: s.QueryShapeCounts, Duration: PercentilesOf(s.Duration)}
+	if s.Took != nil && s.TookCount > 0 {
+		r.Took = PercentilesOf(s.Took)
+	}
+	return r
+}
+
+// QueryShapeRow is a query shape in a listing of a service's shapes: its counts, and the percentiles of
+// its histograms instead of the histograms (a day's listing of 1,000 shapes would build 2,000 of them
+// for three values each).
+type QueryShapeRow struct {
+	QueryShapeCounts
+	// Duration is the percentiles of the spans' durations in microseconds, read from their histogram
+	// (QueryShapeStats.Duration).
+	Duration Percentiles
+	// Took is the percentiles of the took the spans reported, in microseconds; zero when TookCount is 0.
+	Took Percentiles
+}
+
+// Percentiles are the 50th, 95th and 99th percentiles of a histogram, in its unit.
+type Percentiles struct{ P50, P95, P99 int64 }
+
+// PercentileReader is an HDR histogram, dense (*hdrhistogram.Histogram) or packed.
+type PercentileReader interface {
+	TotalCount() int64
+	ValueAtPercentilesSlice(percentiles []float64) []int64
+}
+
+// PercentilesOf returns h's percentiles, in one pass over its buckets; zero for an empty histogram.
+func PercentilesOf(h PercentileReader) Percentiles {
+	if h.TotalCount() == 0 {
+		return Percentiles{}
+	}
+	v := h.ValueAtPercentilesSlice([]float64{50, 95, 99})
+	return Percentiles{P50: v[0], P95: v[1], P99: v[2]}
 }
 
 // QueryShapePoint is one interval of a shape's series.

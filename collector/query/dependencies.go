@@ -14,7 +14,7 @@ import (
 type DependencyReader interface {
 	// Dependencies returns the figures of each dependency a service called in [from, to), and the
 	// range they cover (widened to whole minutes, or hours for long ranges).
-	Dependencies(ctx context.Context, service string, from, to time.Time) ([]collector.DependencyStats, time.Time, time.Time, error)
+	Dependencies(ctx context.Context, service string, from, to time.Time) ([]collector.DependencyRow, time.Time, time.Time, error)
 	// Dependency returns one dependency's figures, a series of one point per interval and its slowest
 	// calls.
 	Dependency(ctx context.Context, service, target string, from, to time.Time, interval time.Duration) (
@@ -44,9 +44,9 @@ type dependenciesJSON struct {
 }
 
 // dependencyOf turns a dependency's figures into JSON: calls per minute over [from, to), share of total.
-func dependencyOf(st collector.DependencyStats, from, to time.Time, total time.Duration) dependencyJSON {
+func dependencyOf(st collector.DependencyRow, from, to time.Time, total time.Duration) dependencyJSON {
 	out := dependencyJSON{Target: st.Shape, Type: st.DBType, Name: st.Summary, Calls: st.Count, Errors: st.Errors,
-		TotalUs: int64(st.Sum / time.Microsecond), DurationUs: percentiles(st.Duration)}
+		TotalUs: int64(st.Sum / time.Microsecond), DurationUs: percentilesJSON(st.Duration)}
 	if minutes := to.Sub(from).Minutes(); minutes > 0 {
 		out.CallsPerMinute = float64(st.Count) / minutes
 	}
@@ -145,7 +145,7 @@ func (a *API) dependency(ctx context.Context, _ *http.Request, p *params) (any, 
 		return nil, err
 	}
 	out := dependencyDetailJSON{rangeJSON: rangeJSON{from, to}, Service: service, IntervalSeconds: int64(interval / time.Second),
-		dependencyJSON: dependencyOf(st, from, to, max(dbTime(all), st.Sum)), Series: make([]dependencyPointJSON, 0, len(points)),
+		dependencyJSON: dependencyOf(st.Row(), from, to, max(dbTime(all), st.Sum)), Series: make([]dependencyPointJSON, 0, len(points)),
 		Histogram: histogramBins(st.Duration), Slowest: make([]dependencyCallJSON, 0, len(xs))}
 	for _, pt := range points {
 		out.Series = append(out.Series, dependencyPointJSON{Start: pt.Start, Calls: pt.Count, Errors: pt.Errors,

@@ -15,8 +15,8 @@ type fakeDependencies struct {
 	calls []collector.DependencyExample
 }
 
-func (f fakeDependencies) Dependencies(_ context.Context, _ string, from, to time.Time) ([]collector.DependencyStats, time.Time, time.Time, error) {
-	return f.stats, from, to, nil
+func (f fakeDependencies) Dependencies(_ context.Context, _ string, from, to time.Time) ([]collector.DependencyRow, time.Time, time.Time, error) {
+	return rowsOf(f.stats), from, to, nil
 }
 
 func (f fakeDependencies) Dependency(_ context.Context, _, target string, from, _ time.Time, _ time.Duration) (
@@ -32,10 +32,10 @@ func (f fakeDependencies) Dependency(_ context.Context, _, target string, from, 
 func TestDependencies(t *testing.T) {
 	deps := fakeDependencies{
 		stats: []collector.DependencyStats{
-			{Shape: "elasticsearch", Summary: "elasticsearch", DBType: "elasticsearch", Count: 600, Errors: 6,
-				Sum: 600 * 20 * time.Millisecond, Duration: hist(10_000, 20_000, 900_000)},
-			{Shape: "http/segmenter:8080", Summary: "segmenter:8080", DBType: "http", Count: 1200,
-				Sum: 1200 * 2 * time.Millisecond, Duration: hist(1_000, 2_000, 3_000)},
+			{QueryShapeCounts: collector.QueryShapeCounts{Shape: "elasticsearch", Summary: "elasticsearch", DBType: "elasticsearch",
+				Count: 600, Errors: 6, Sum: 600 * 20 * time.Millisecond}, Duration: hist(10_000, 20_000, 900_000)},
+			{QueryShapeCounts: collector.QueryShapeCounts{Shape: "http/segmenter:8080", Summary: "segmenter:8080", DBType: "http",
+				Count: 1200, Sum: 1200 * 2 * time.Millisecond}, Duration: hist(1_000, 2_000, 3_000)},
 		},
 		calls: []collector.DependencyExample{{TraceID: "t1", TransactionID: "x1", SpanID: "s1", Timestamp: now.Add(-time.Minute),
 			Duration: 900 * time.Millisecond, Statement: "Elasticsearch: POST /products/_search"}},

@@ -16,7 +16,7 @@ import (
 type QueryShapeReader interface {
 	// QueryShapes returns the figures of each query shape of a service in [from, to), and the range
 	// they cover (widened to whole minutes, or hours for long ranges).
-	QueryShapes(ctx context.Context, service string, from, to time.Time) ([]collector.QueryShapeStats, time.Time, time.Time, error)
+	QueryShapes(ctx context.Context, service string, from, to time.Time) ([]collector.QueryShapeRow, time.Time, time.Time, error)
 	// QueryShape returns one shape's figures, a series of one point per interval and its slowest calls.
 	QueryShape(ctx context.Context, service, shape string, from, to time.Time, interval time.Duration) (
 		collector.QueryShapeStats, []collector.QueryShapePoint, []collector.QueryShapeExample, error)
@@ -62,14 +62,14 @@ type queriesJSON struct {
 }
 
 func percentiles(h *hdrhistogram.PackedHistogram) percentilesJSON {
-	if h == nil || h.TotalCount() == 0 {
+	if h == nil {
 		return percentilesJSON{}
 	}
-	return percentilesJSON{P50: h.ValueAtPercentile(50), P95: h.ValueAtPercentile(95), P99: h.ValueAtPercentile(99)}
+	return percentilesJSON(collector.PercentilesOf(h))
 }
 
 // dbTime is the time a service spent in the calls of its shapes: what a shape's share is of.
-func dbTime(stats []collector.QueryShapeStats) time.Duration {
+func dbTime(stats []collector.QueryShapeRow) time.Duration {
 	var total time.Duration
 	for _, st := range stats {
 		total += st.Sum
@@ -78,14 +78,14 @@ func dbTime(stats []collector.QueryShapeStats) time.Duration {
 }
 
 // shapeOf turns a shape's figures into JSON; share is its part of total.
-func shapeOf(st collector.QueryShapeStats, total time.Duration) shapeJSON {
+func shapeOf(st collector.QueryShapeRow, total time.Duration) shapeJSON {
 	out := shapeJSON{Shape: st.Shape, Summary: st.Summary, DBType: st.DBType, Count: st.Count, Errors: st.Errors,
-		TotalUs: int64(st.Sum / time.Microsecond), DurationUs: percentiles(st.Duration), Truncated: st.Truncated}
+		TotalUs: int64(st.Sum / time.Microsecond), DurationUs: percentilesJSON(st.Duration), Truncated: st.Truncated}
 	if total > 0 {
 		out.Share = float64(st.Sum) / float64(total)
 	}
-	if st.Took != nil && st.TookCount > 0 {
-		took := percentiles(st.Took)
+	if st.TookCount > 0 {
+		took := percentilesJSON(st.Took)
 		out.TookUs = &took
 		// Overhead: duration minus took, percentile by percentile (the network, the queue, the client);
 		// read from the two histograms, so an estimate, never below zero.
@@ -181,7 +181,7 @@ func (a *API) query(ctx context.Context, _ *http.Request, p *params) (any, error
 	}
 	total := dbTime(all)
 	out := queryJSON{rangeJSON: rangeJSON{from, to}, Service: service, IntervalSeconds: int64(interval / time.Second),
-		shapeJSON: shapeOf(st, max(total, st.Sum)), Series: make([]shapePointJSON, 0, len(points)),
+		shapeJSON: shapeOf(st.Row(), max(total, st.Sum)), Series: make([]shapePointJSON, 0, len(points)),
 		Histogram: histogramBins(st.Duration), Examples: make([]exampleJSON, 0, len(xs))}
 	for _, pt := range points {
 		sp := shapePointJSON{Start: pt.Start, Count: pt.Count, Errors: pt.Errors, TotalUs: int64(pt.Sum / time.Microsecond),

@@ -15,8 +15,17 @@ type fakeShapes struct {
 	examples []collector.QueryShapeExample
 }
 
-func (f fakeShapes) QueryShapes(_ context.Context, service string, from, to time.Time) ([]collector.QueryShapeStats, time.Time, time.Time, error) {
-	return f.stats, from, to, nil
+func (f fakeShapes) QueryShapes(_ context.Context, service string, from, to time.Time) ([]collector.QueryShapeRow, time.Time, time.Time, error) {
+	return rowsOf(f.stats), from, to, nil
+}
+
+// rowsOf is stats as a listing has them.
+func rowsOf(stats []collector.QueryShapeStats) []collector.QueryShapeRow {
+	rows := make([]collector.QueryShapeRow, len(stats))
+	for i := range stats {
+		rows[i] = stats[i].Row()
+	}
+	return rows
 }
 
 func (f fakeShapes) QueryShape(_ context.Context, service, shape string, from, to time.Time, interval time.Duration) (
@@ -36,10 +45,10 @@ func (f fakeShapes) QueryShapeExamples(_ context.Context, service, shape string,
 func TestQueries(t *testing.T) {
 	shapes := fakeShapes{
 		stats: []collector.QueryShapeStats{
-			{Shape: "aaaa000000000001", Summary: "match[title] size≤10", DBType: "elasticsearch", Count: 100, Errors: 2,
-				Sum: 100 * 5 * time.Millisecond, Duration: hist(4000, 5000, 6000), TookCount: 3, Took: hist(1000, 2000, 3000)},
-			{Shape: "aaaa000000000002", Summary: "bool(should: match[title]×5–16) script_score(script 3fa1)", DBType: "elasticsearch",
-				Count: 10, Sum: 10 * 900 * time.Millisecond, Duration: hist(900_000), Truncated: true},
+			{QueryShapeCounts: collector.QueryShapeCounts{Shape: "aaaa000000000001", Summary: "match[title] size≤10", DBType: "elasticsearch",
+				Count: 100, Errors: 2, Sum: 100 * 5 * time.Millisecond, TookCount: 3}, Duration: hist(4000, 5000, 6000), Took: hist(1000, 2000, 3000)},
+			{QueryShapeCounts: collector.QueryShapeCounts{Shape: "aaaa000000000002", Summary: "bool(should: match[title]×5–16) script_score(script 3fa1)",
+				DBType: "elasticsearch", Count: 10, Sum: 10 * 900 * time.Millisecond, Truncated: true}, Duration: hist(900_000)},
 		},
 		examples: []collector.QueryShapeExample{{TraceID: "t1", TransactionID: "x1", SpanID: "s1", Duration: 900 * time.Millisecond, Statement: "{}"}},
 	}

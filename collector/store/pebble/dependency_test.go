@@ -46,7 +46,7 @@ func TestDependencies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	by := map[string]collector.DependencyStats{}
+	by := map[string]collector.DependencyRow{}
 	for _, st := range got {
 		by[st.Shape] = st
 	}
@@ -59,14 +59,14 @@ func TestDependencies(t *testing.T) {
 	if es.Count != 5 || es.Sum != 240*time.Millisecond || es.Summary != "elasticsearch" || es.DBType != "elasticsearch" {
 		t.Errorf("elasticsearch %+v", es)
 	}
-	if cache.Count != 1 || cache.DBType != "http" || cache.Took != nil && cache.Took.TotalCount() != 0 {
+	if cache.Count != 1 || cache.DBType != "http" || cache.TookCount != 0 || cache.Took != (collector.Percentiles{}) {
 		t.Errorf("cache (by destination resource) %+v", cache)
 	}
-	if p := es.Duration.ValueAtPercentile(50); p < 9_900 || p > 10_100 {
+	if p := es.Duration.P50; p < 9_900 || p > 10_100 {
 		t.Errorf("elasticsearch p50 %d µs, want the composite's 10 ms", p)
 	}
-	if p := es.Duration.ValueAtPercentile(100); p < 198_000 || p > 202_000 {
-		t.Errorf("elasticsearch p100 %d µs", p)
+	if p := es.Duration.P99; p < 198_000 || p > 202_000 {
+		t.Errorf("elasticsearch p99 %d µs", p)
 	}
 
 	total, points, examples, err := s.Dependency(ctx, "search", "http/segmenter:8080", ts, ts.Add(5*time.Minute), time.Minute)

@@ -14,35 +14,45 @@ const HourlyShapesFrom = 6 * time.Hour
 
 // shapeStats is a shape's figures as read: counts and histograms.
 func newShapeStats(shape string) *collector.QueryShapeStats {
-	return &collector.QueryShapeStats{Shape: shape, Duration: newHistogram(), Took: newHistogram()}
+	return &collector.QueryShapeStats{QueryShapeCounts: collector.QueryShapeCounts{Shape: shape}, Duration: newHistogram(), Took: newHistogram()}
 }
 
 // addShape decodes an encoded shape aggregate into st.
 func addShape(st *collector.QueryShapeStats, v []byte) error {
-	c := shapeCounts{count: st.Count, errors: st.Errors, sumMicros: int64(st.Sum / time.Microsecond),
-		tookCount: st.TookCount, truncated: st.Truncated, dbType: st.DBType, summary: st.Summary}
+	c := countsOf(&st.QueryShapeCounts)
 	if err := decodeShapeAgg(v, &c, st.Duration, st.Took); err != nil {
 		return err
 	}
+	setCounts(&st.QueryShapeCounts, &c)
+	return nil
+}
+
+// countsOf is st's counts and names.
+func countsOf(st *collector.QueryShapeCounts) shapeCounts {
+	return shapeCounts{count: st.Count, errors: st.Errors, sumMicros: int64(st.Sum / time.Microsecond),
+		tookCount: st.TookCount, truncated: st.Truncated, dbType: st.DBType, summary: st.Summary}
+}
+
+// setCounts sets st's counts and names to c's.
+func setCounts(st *collector.QueryShapeCounts, c *shapeCounts) {
 	st.Count, st.Errors, st.Sum, st.TookCount = c.count, c.errors, time.Duration(c.sumMicros)*time.Microsecond, c.tookCount
 	st.Truncated, st.DBType, st.Summary = c.truncated, c.dbType, c.summary
-	return nil
 }
 
 // QueryShapes returns the figures of each query shape of a service in [from, to), in no particular
 // order, and the range they cover: from and to widened to whole minutes, or to whole hours for ranges of
 // HourlyShapesFrom or more.
-func (s *Store) QueryShapes(ctx context.Context, service string, from, to time.Time) ([]collector.QueryShapeStats, time.Time, time.Time, error) {
+func (s *Store) QueryShapes(ctx context.Context, service string, from, to time.Time) ([]collector.QueryShapeRow, time.Time, time.Time, error) {
 	return s.shapeList(ctx, familyQueryShape, service, from, to)
 }
 
 // Dependencies returns the figures of each dependency a service called in [from, to), in no
 // particular order, and the range they cover, as QueryShapes.
-func (s *Store) Dependencies(ctx context.Context, service string, from, to time.Time) ([]collector.DependencyStats, time.Time, time.Time, error) {
+func (s *Store) Dependencies(ctx context.Context, service string, from, to time.Time) ([]collector.DependencyRow, time.Time, time.Time, error) {
 	return s.shapeList(ctx, familyDependency, service, from, to)
 }
 
-func (s *Store) shapeList(ctx context.Context, f aggFamily, service string, from, to time.Time) ([]collector.QueryShapeStats, time.Time, time.Time, error) {
+func (s *Store) shapeList(ctx context.Context, f aggFamily, service string, from, to time.Time) ([]collector.QueryShapeRow, time.Time, time.Time, error) {
 	if err := s.acquire(); err != nil {
 		return nil, from, to, err
 	}
@@ -55,24 +65,9 @@ func (s *Store) shapeList(ctx context.Context, f aggFamily, service string, from
 	if !from.IsZero() && hi-lo >= int64(HourlyShapesFrom/time.Minute) {
 		level, lo, hi = hourly, hourMinute(lo), hourMinute(hi+59)
 	}
-	byShape := map[string]*collector.QueryShapeStats{}
-	err := s.eachAggregate(ctx, service, level, "", false, lo, hi, func(shape string, v []byte) error {
-		st := byShape[shape]
-		if st == nil {
-			st = newShapeStats(shape)
-			byShape[shape] = st
-		}
-		return addShape(st, v)
-	})
+	out, err := s.listShapes(ctx, service, level, lo, hi)
 	if err != nil {
 		return nil, from, to, err
-	}
-	out := make([]collector.QueryShapeStats, 0, len(byShape))
-	for _, st := range byShape {
-		if st.TookCount == 0 {
-			st.Took = nil
-		}
-		out = append(out, *st)
 	}
 	return out, minuteTime(lo), minuteTime(hi), nil
 }

@@ -53,7 +53,7 @@ func TestQueryShapes(t *testing.T) {
 	if !from.Equal(ts.Add(-time.Minute)) || !to.Equal(ts.Add(10*time.Minute)) {
 		t.Errorf("range %v %v", from, to)
 	}
-	byShape := map[string]collector.QueryShapeStats{}
+	byShape := map[string]collector.QueryShapeRow{}
 	for _, st := range got {
 		byShape[st.Summary] = st
 	}
@@ -62,11 +62,11 @@ func TestQueryShapes(t *testing.T) {
 		m.DBType != "elasticsearch" || sc.Count != 1 {
 		t.Fatalf("shapes %+v", got)
 	}
-	if p := m.Duration.ValueAtPercentile(100); p < 29_000 || p > 31_000 {
-		t.Errorf("match p100 %d µs", p)
+	if p := m.Duration.P99; p < 29_000 || p > 31_000 {
+		t.Errorf("match p99 %d µs", p)
 	}
-	if p := m.Took.ValueAtPercentile(100); p < 19_000 || p > 21_000 {
-		t.Errorf("match took p100 %d µs", p)
+	if p := m.Took.P99; p < 19_000 || p > 21_000 {
+		t.Errorf("match took p99 %d µs", p)
 	}
 
 	// A day: hourly figures, the same totals.
