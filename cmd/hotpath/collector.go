@@ -37,6 +37,7 @@ type collectorConfig struct {
 	maxDisk         int64         // 0: no budget
 	minFreeDisk     int64         // pebble.Config.MinFreeDisk: 0 its default, < 0 none
 	memoryLimit     int64         // --memory-limit: see memoryPlan
+	stallTimeout    time.Duration // pebble.Config.StallTimeout: 0 its default, < 0 none
 	shutdownTimeout time.Duration
 	logLevel        zapcore.Level
 	http            httpLimits
@@ -71,6 +72,7 @@ func parseCollectorFlags(args []string, lookupEnv func(string) (string, bool), s
 	fs.Var(&retention, "retention", "keep events this `long`: days (7d), a duration (36h) or off")
 	fs.Var(&maxDisk, "max-disk", "disk budget of the store, `size` such as 20GB or 512MiB; 0 for none; past it the oldest hours are deleted")
 	fs.Var(&minFree, "min-free-disk", "free-space floor, a `size` or off: below it intake answers 503 (agents retry) until space is freed, before the disk fills (default 1% of the data directory's filesystem, at most 256MiB)")
+	fs.DurationVar(&cfg.stallTimeout, "disk-stall-timeout", 5*time.Second, "how `long` a write to disk may hang before intake answers 503 (agents retry) until it returns; 0 waits however long the disk takes")
 	fs.Var(&memLimit, "memory-limit", "memory `size` the collector keeps to at any load (stream slots, decoded batches and the store's queue share 7/16 of it; past that intake answers 503, which agents retry)")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, how `long` to wait for requests in flight")
 	fs.Var(&logLevel, "log-level", "log `level`: debug (one line per request), info (the default), warn, error")
@@ -88,6 +90,9 @@ func parseCollectorFlags(args []string, lookupEnv func(string) (string, bool), s
 		cfg.apiKeys = append(cfg.apiKeys, key)
 	}
 	cfg.retention, cfg.maxDisk, cfg.minFreeDisk, cfg.logLevel = retention.d, maxDisk.n, minFree.n, logLevel
+	if cfg.stallTimeout <= 0 {
+		cfg.stallTimeout = -1 // pebble.Config: negative is none
+	}
 	if cfg.memoryLimit = memLimit.n; cfg.memoryLimit < 64<<20 {
 		return cfg, fmt.Errorf("collector: --memory-limit %s is less than the 64MiB the collector needs", memLimit.String())
 	}
@@ -172,6 +177,7 @@ func openCollector(cfg collectorConfig, log *zap.Logger) (*collectorServer, erro
 		MaxAge:        cfg.retention,
 		MaxDisk:       cfg.maxDisk,
 		MinFreeDisk:   cfg.minFreeDisk,
+		StallTimeout:  cfg.stallTimeout,
 		Budget:        budget,
 		QueueBytes:    int(mem.budget),
 		CacheBytes:    mem.cacheBytes,

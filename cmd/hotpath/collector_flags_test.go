@@ -24,7 +24,7 @@ func TestCollectorFlagsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.listen != "127.0.0.1:8200" || cfg.dataDir != "./hotpath-data" || cfg.secretToken != "" || len(cfg.apiKeys) != 0 ||
-		cfg.retention != 7*24*time.Hour || cfg.maxDisk != 0 || cfg.minFreeDisk != 0 || cfg.logLevel != zapcore.InfoLevel || cfg.http != defaultHTTPLimits {
+		cfg.retention != 7*24*time.Hour || cfg.maxDisk != 0 || cfg.minFreeDisk != 0 || cfg.stallTimeout != 5*time.Second || cfg.logLevel != zapcore.InfoLevel || cfg.http != defaultHTTPLimits {
 		t.Errorf("defaults: %+v", cfg)
 	}
 }
@@ -141,6 +141,15 @@ func TestByteSizeFlag(t *testing.T) {
 		var b byteSizeFlag
 		if err := b.Set(in); err == nil {
 			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+func TestDiskStallTimeoutFlag(t *testing.T) {
+	for arg, want := range map[string]time.Duration{"30s": 30 * time.Second, "0": -1, "1ms": time.Millisecond} {
+		cfg, err := parseCollectorFlags([]string{"--disk-stall-timeout", arg}, envMap(nil), new(bytes.Buffer))
+		if err != nil || cfg.stallTimeout != want {
+			t.Errorf("--disk-stall-timeout %s: %v, %v; want %v", arg, cfg.stallTimeout, err, want)
 		}
 	}
 }

@@ -31,6 +31,8 @@ import (
 //     once a test write in its directory succeeds: closing it drops the broken log, opening it replays
 //     the log's durable prefix (everything acknowledged, perhaps some of what was not).
 //
+// A third, a write of the log that hangs instead of failing, is stall.go's.
+//
 // Sequence numbers are never reused: the reopened store continues after the highest sequence number the
 // writer had assigned, even where the log lost the events that had them (never acknowledged, never
 // readable through LastSeq).
@@ -135,10 +137,13 @@ func (s *Store) measureFloor() {
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
-// writable reports whether the store takes writes: neither below the floor nor stopped by a failure.
+// writableErr returns why the store refuses writes: a failure, a stall, the floor; nil if it takes them.
 func (s *Store) writableErr() error {
 	if err := s.writeErr.Load(); err != nil {
 		return *err
+	}
+	if err := s.stallErr(); err != nil {
+		return err
 	}
 	return s.checkFloor()
 }
@@ -146,7 +151,7 @@ func (s *Store) writableErr() error {
 // setWritable publishes hotpath_store_writable and wakes healthChanged's waiters.
 func (s *Store) setWritable() {
 	v := 1.0
-	if s.writeErr.Load() != nil || s.belowFloor.Load() != nil {
+	if s.writeErr.Load() != nil || s.belowFloor.Load() != nil || s.stalled.Load() != nil {
 		v = 0
 	}
 	s.metrics.writable.Set(v)
@@ -159,7 +164,7 @@ func (s *Store) setWritable() {
 }
 
 // healthChanged returns a channel closed at the next change of the store's health (a failure, a
-// recovery, the floor crossed).
+// recovery, the floor crossed, a stall begun or ended).
 func (s *Store) healthChanged() <-chan struct{} {
 	s.healthMu.Lock()
 	defer s.healthMu.Unlock()

@@ -75,7 +75,7 @@ func counterValue(t *testing.T, c interface{ Write(*dto.Metric) error }) float64
 // reopens its database by itself once the disk takes writes again; reads go on meanwhile.
 func TestFailedSyncRecovers(t *testing.T) {
 	fs := newGateFS()
-	s := openTest(t, Config{fs: fs, MinFreeDisk: -1})
+	s := openTest(t, Config{fs: fs, MinFreeDisk: -1, StallTimeout: -1})
 	g := newGen(11, t0)
 	mustProcess(t, s, g.batch(20, 2))
 	acked := s.LastSeq()

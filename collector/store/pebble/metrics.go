@@ -25,6 +25,7 @@ type metrics struct {
 	writable      prometheus.Gauge
 	writeFailures prometheus.Counter
 	recoveries    prometheus.Counter
+	diskStalls    prometheus.Counter
 	diskFree      prometheus.Gauge
 	diskFloor     prometheus.Gauge
 }
@@ -74,7 +75,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		writable: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hotpath_store_writable",
-			Help: "1 while the store accepts batches, 0 while it refuses them for its disk (below the free-space floor, or recovering from a failed write).",
+			Help: "1 while the store accepts batches, 0 while it refuses them for its disk (below the free-space floor, a write stalled, or recovering from a failed write).",
 		}),
 		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotpath_store_write_failures_total",
@@ -83,6 +84,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		recoveries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotpath_store_recoveries_total", Help: "Times the store reopened its database after a failed write and resumed writing.",
 		}),
+		diskStalls: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotpath_store_disk_stalls_total",
+			Help: "Times a write of the database's log did not return within the stall timeout; writes are refused until it does.",
+		}),
 		diskFree: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hotpath_store_disk_free_bytes", Help: "Bytes available on the store's filesystem at the last free-space check.",
 		}),
@@ -90,7 +95,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hotpath_store_disk_free_floor_bytes", Help: "The free-space floor: below it the store refuses batches (0: no floor).",
 		}),
 	}
-	for _, r := range []string{"queue_full", "disk_budget", "shutting_down", "write_failed", "disk_floor"} {
+	for _, r := range []string{"queue_full", "disk_budget", "shutting_down", "write_failed", "disk_floor", "disk_stalled"} {
 		m.rejected.WithLabelValues(r)
 	}
 	for _, r := range []string{"age", "disk"} {
@@ -112,7 +117,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.commitSeconds, m.commitEvents, m.events, m.rejected, m.queueRequests,
 		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts, m.writeStalls, m.traceDropped,
-		m.writable, m.writeFailures, m.recoveries, m.diskFree, m.diskFloor}
+		m.writable, m.writeFailures, m.recoveries, m.diskStalls, m.diskFree, m.diskFloor}
 }
 
 func (m *metrics) unregister(reg prometheus.Registerer) {

@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/hotpath-apm/hotpath/collector"
@@ -24,7 +25,8 @@ type pendingWrite struct {
 	minTS   int64           // Unix nanoseconds of the earliest and latest event timestamps (saturated)
 	maxTS   int64
 	done    chan error
-	memo    *shapeMemo // the store's (shapememo.go)
+	state   atomic.Int32 // writeQueued, writeWritten, ... (stall.go)
+	memo    *shapeMemo   // the store's (shapememo.go)
 	memoKey []byte
 
 	// Set before prepare when the store caps traces (tracecap.go): whether each event of the batch is

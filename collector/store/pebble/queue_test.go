@@ -37,9 +37,14 @@ func (g *gateFS) block() {
 	g.mu.Unlock()
 }
 
+// release lets the syncs proceed; releasing an open gate does nothing.
 func (g *gateFS) release() {
 	g.mu.Lock()
-	close(g.open)
+	select {
+	case <-g.open:
+	default:
+		close(g.open)
+	}
 	g.mu.Unlock()
 }
 
@@ -145,7 +150,7 @@ func openGated(t *testing.T) (*Store, *gateFS, string) {
 	t.Helper()
 	fs := newGateFS()
 	dir := t.TempDir()
-	s, err := Open(Config{Dir: dir, fs: fs})
+	s, err := Open(Config{Dir: dir, fs: fs, StallTimeout: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +171,7 @@ func TestQueueFullReturnsQuickly(t *testing.T) {
 	// Room for the batch in the stalled commit and two queued behind it (pending writes fresh from the pool,
 	// as these are, hold exactly requestSize).
 	room := requestSize(one) + requestSize(two) + requestSize(three)
-	s := openTest(t, Config{fs: fs, QueueBytes: room, EnqueueTimeout: 50 * time.Millisecond})
+	s := openTest(t, Config{fs: fs, StallTimeout: -1, QueueBytes: room, EnqueueTimeout: 50 * time.Millisecond})
 	fs.block()
 	first := processAsync(s, one)
 	<-fs.waiting // the writer is inside the fsync of the first batch
@@ -314,7 +319,7 @@ func TestCloseCommitsQueuedAndRefusesNew(t *testing.T) {
 
 func TestEnqueueBatchPipelines(t *testing.T) {
 	fs := newGateFS()
-	s := openTest(t, Config{fs: fs})
+	s := openTest(t, Config{fs: fs, StallTimeout: -1})
 	g := newGen(14, t0)
 	var want collector.Batch
 	var waits []func() error

@@ -77,6 +77,12 @@ type Config struct {
 	// Default: 1% of the filesystem's size, at most 256 MiB. Negative: no floor.
 	MinFreeDisk int64
 
+	// StallTimeout is how long an fsync of the database's log may run before the store takes the disk
+	// for stalled: it then refuses batches, and answers those waiting, with an error that Is
+	// collector.ErrStorageUnavailable until the fsync returns (stall.go). Default 5s; negative: wait for
+	// the disk however long it takes.
+	StallTimeout time.Duration
+
 	// Registerer receives the store's metrics (hotpath_store_*). Default: none registered.
 	Registerer prometheus.Registerer
 
@@ -126,6 +132,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.StallTimeout == 0 {
+		c.StallTimeout = 5 * time.Second
 	}
 	if c.diskUsage == nil {
 		fs := c.fs
@@ -186,7 +195,10 @@ type Store struct {
 	belowFloor    atomic.Pointer[error] // set while the last measure was below the floor
 	reopenedAt    atomic.Uint64         // the writer's sequence number after the last reopen
 	healthMu      sync.Mutex
-	healthCh      chan struct{} // closed at the next change of health; guarded by healthMu
+	healthCh      chan struct{}         // closed at the next change of health; guarded by healthMu
+	syncSince     atomic.Int64          // when (since epoch) the running fsync began; 0: none (stall.go)
+	stalled       atomic.Pointer[error] // set while an fsync has run longer than Config.StallTimeout
+	stallTimer    *time.Timer           // fires checkStall
 
 	durable    atomic.Uint64 // last sequence number durably committed: the readable end
 	notifyMu   sync.Mutex
@@ -201,6 +213,7 @@ type Store struct {
 	wg         sync.WaitGroup
 	closeOnce  sync.Once
 	closeErr   error
+	dbClosed   chan struct{} // closed once Close has closed the database (later than Close on a stalled disk)
 	cursors    cursors
 	diskCached atomic.Int64
 	// profileMu serializes StoreProfile (profiles.go), so that "is the id free" and "take it" are one
@@ -272,9 +285,12 @@ func Open(cfg Config) (*Store, error) {
 		retention: make(chan struct{}, 1),
 		stop:      make(chan struct{}),
 		recover:   make(chan struct{}, 1),
+		dbClosed:  make(chan struct{}),
 		epoch:     time.Now(),
 	}
 	s.readCond = sync.NewCond(&s.readMu)
+	s.stallTimer = time.AfterFunc(time.Hour, s.checkStall)
+	s.stallTimer.Stop()
 	if s.db, err = s.openDB(false); err != nil {
 		m.unregister(cfg.Registerer)
 		return nil, err
@@ -361,31 +377,74 @@ func (s *Store) loadLog() error {
 func metaKey(name string) []byte { return append([]byte{ksMeta}, name...) }
 
 // Close stops accepting batches (ProcessBatch returns collector.ErrShuttingDown), commits the batches
-// already queued, stops retention and closes the database. It is safe to call more than once.
+// already queued, stops retention and closes the database. It is safe to call more than once. On a
+// stalled disk (stall.go) it does not wait for the disk: it returns an error and leaves the database
+// open, every acknowledged batch durable.
+
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closing.Store(true)
 		s.q.close()
 		close(s.stop)
 		s.cancel()
-		s.wg.Wait()
-		s.readMu.Lock()
-		s.closed = true
-		for s.readers > 0 {
-			s.readCond.Wait()
+		stopped := make(chan struct{})
+		go func() {
+			s.wg.Wait()
+			close(stopped)
+		}()
+		if err := s.awaitStopped(stopped); err != nil {
+			// The disk hangs: closing the database would wait for it too. What was acknowledged is
+			// durable; the database is closed if the disk returns, and the process may exit meanwhile.
+			s.closeErr = err
+			go func() {
+				<-stopped
+				_ = s.closeDB()
+			}()
+			return
 		}
-		db := s.db
-		s.readMu.Unlock()
-		s.metrics.unregister(s.cfg.Registerer)
-		if db == nil {
-			s.closeErr = fmt.Errorf("store: close: %w", s.downErr)
-		} else if err := db.Close(); err != nil {
-			// After a failed write of the log, Close reports it: what the failure left unacknowledged
-			// is not durable, what was acknowledged is.
-			s.closeErr = fmt.Errorf("store: close: %w", err)
-		}
+		s.closeErr = s.closeDB()
 	})
 	return s.closeErr
+}
+
+// closeDB closes the database once the store's goroutines have ended and its reads are done, and
+// closes dbClosed.
+func (s *Store) closeDB() error {
+	defer close(s.dbClosed)
+	s.stallTimer.Stop()
+	s.readMu.Lock()
+	s.closed = true
+	for s.readers > 0 {
+		s.readCond.Wait()
+	}
+	db := s.db
+	s.readMu.Unlock()
+	s.metrics.unregister(s.cfg.Registerer)
+	if db == nil {
+		return fmt.Errorf("store: close: %w", s.downErr)
+	}
+	if err := db.Close(); err != nil {
+		// After a failed write of the log, Close reports it: what the failure left unacknowledged is
+		// not durable, what was acknowledged is.
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// awaitStopped waits for stopped (the store's goroutines have ended), or returns an error once the disk
+// is stalled.
+func (s *Store) awaitStopped(stopped <-chan struct{}) error {
+	for {
+		changed := s.healthChanged()
+		if s.stalled.Load() != nil {
+			return fmt.Errorf("store: close: the database is left open until the disk returns: %w", stalledError(s.stalledFor()))
+		}
+		select {
+		case <-stopped:
+			return nil
+		case <-changed:
+		}
+	}
 }
 
 // LastSeq returns the sequence number of the newest durably committed event (0 when none).

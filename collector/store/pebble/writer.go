@@ -53,11 +53,16 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 		s.metrics.rejected.WithLabelValues("disk_floor").Inc()
 		return nil, err
 	}
+	if err := s.stallErr(); err != nil {
+		s.metrics.rejected.WithLabelValues("disk_stalled").Inc()
+		return nil, err
+	}
 	if b == nil || len(*b) == 0 {
 		return func() error { return nil }, nil
 	}
 	r := s.reqPool.Get().(*pendingWrite)
 	r.keep, r.capSlots = r.keep[:0], r.capSlots[:0]
+	r.state.Store(writeQueued)
 	dropped := 0
 	if s.traces != nil {
 		r.keep, r.capSlots, dropped = s.traces.admit(*b, r.keep, r.capSlots)
@@ -82,11 +87,7 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 		return nil, err
 	}
 	s.metrics.traceDropped.Add(float64(dropped))
-	return func() error {
-		err := <-r.done
-		s.reqPool.Put(r)
-		return err
-	}, nil
+	return func() error { return s.awaitWrite(r) }, nil
 }
 
 // maxGroupsSyncing bounds the group commits applied to Pebble (in the memtable, and written to the WAL)
@@ -132,6 +133,10 @@ func (s *Store) writeLoop() {
 		if g.reqs == nil {
 			break
 		}
+		if g.reqs = s.takeWritable(g.reqs); len(g.reqs) == 0 {
+			free <- g // every one of them was abandoned in a stall
+			continue
+		}
 		s.apply(g)
 		syncing <- g
 	}
@@ -144,7 +149,10 @@ func (s *Store) syncLoop(syncing <-chan *group, free chan<- *group) {
 	for g := range syncing {
 		err := g.err
 		if g.batch != nil {
-			if serr := g.batch.SyncWait(); serr != nil {
+			s.syncBegan()
+			serr := g.batch.SyncWait()
+			s.syncEnded()
+			if serr != nil {
 				err = fmt.Errorf("store: commit %d events: %w", g.events, serr)
 			}
 			_ = g.batch.Close()
@@ -171,7 +179,7 @@ func (s *Store) syncLoop(syncing <-chan *group, free chan<- *group) {
 		// Release the queue bytes before answering: a caller that gets its answer may push again at once.
 		s.q.release(g.reqs, s.metrics)
 		for _, r := range g.reqs {
-			r.done <- err
+			answer(r, err)
 		}
 		clear(g.reqs)
 		g.err = nil
