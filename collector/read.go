@@ -74,6 +74,18 @@ type TransactionSummary struct {
 	Labels []SummaryLabel
 }
 
+// LabelledTransaction is what a label comparison reads of one stored transaction: its name, duration
+// and outcome, and the value of the one label asked for. Its strings are views of the store's memory,
+// valid only during the call that passes it: a caller clones what it keeps.
+type LabelledTransaction struct {
+	Name     string
+	Duration time.Duration
+	Outcome  string // event.outcome
+	// Label is the value of the label asked for, when Labelled (the transaction has it).
+	Label    string
+	Labelled bool
+}
+
 // TransactionPage is one page of a transaction listing. Next is "" after the last page.
 type TransactionPage struct {
 	Transactions []TransactionSummary

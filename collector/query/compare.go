@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -326,60 +328,83 @@ func (a *API) timeSides(ctx context.Context, service string, aFrom, aTo, bFrom, 
 }
 
 // labelSides reads the service's transactions in the range (at most MaxCompareTransactions) and sorts
-// those whose label key is va or vb into A and B, by name.
+// those whose label key is va or vb into A and B, by name: of each, the store decodes only the name,
+// duration, outcome and that label, and reads its hourly partitions in parallel, each goroutine into
+// its own histograms, merged at the end.
 func (a *API) labelSides(ctx context.Context, service, key, va, vb string, from, to time.Time) (sides, error) {
 	type acc struct {
 		h   *hdrhistogram.Histogram
 		agg collector.Aggregate
 	}
-	var accs [2]map[string]*acc
-	accs[0], accs[1] = map[string]*acc{}, map[string]*acc{}
-	s := sides{}
-	err := a.cfg.Compare.ScanTransactions(ctx, service, from, to, func(t *collector.TransactionSummary) (bool, error) {
-		if s.scanned == MaxCompareTransactions {
-			s.truncated = true
-			return false, nil
-		}
-		s.scanned++
-		side := -1
-		for _, l := range t.Labels {
-			if l.Key == key {
-				switch l.Value {
-				case va:
-					side = 0
-				case vb:
-					side = 1
-				}
-				break
+	// Each of the scan's goroutines fills its own two sides; they are merged once it is done.
+	var (
+		mu      sync.Mutex
+		workers [][2]map[string]*acc
+		scanned atomic.Int64
+		s       sides
+	)
+	err := a.cfg.Compare.ScanLabel(ctx, service, key, from, to, func() func(*collector.LabelledTransaction) (bool, error) {
+		accs := [2]map[string]*acc{{}, {}}
+		mu.Lock()
+		workers = append(workers, accs)
+		mu.Unlock()
+		// The store reads a partition's transactions name by name: the last name's accumulators
+		// spare most map lookups.
+		var lastName [2]string
+		var last [2]*acc
+		return func(t *collector.LabelledTransaction) (bool, error) {
+			if scanned.Add(1) > MaxCompareTransactions {
+				return false, nil
 			}
-		}
-		if side < 0 {
+			side := -1
+			switch {
+			case !t.Labelled:
+			case t.Label == va:
+				side = 0
+			case t.Label == vb:
+				side = 1
+			}
+			if side < 0 {
+				return true, nil
+			}
+			c := last[side]
+			if c == nil || t.Name != lastName[side] {
+				if c = accs[side][t.Name]; c == nil {
+					c = &acc{h: hdrhistogram.New(histogramLowest, histogramHighest, histogramDigits)}
+					accs[side][strings.Clone(t.Name)] = c
+				}
+				last[side], lastName[side] = c, strings.Clone(t.Name)
+			}
+			c.agg.Count++
+			switch t.Outcome {
+			case "success":
+				c.agg.Successes++
+			case "failure":
+				c.agg.Failures++
+			}
+			_ = c.h.RecordValue(min(max(int64(t.Duration/time.Microsecond), histogramLowest), histogramHighest))
 			return true, nil
 		}
-		c := accs[side][t.Name]
-		if c == nil {
-			c = &acc{h: hdrhistogram.New(histogramLowest, histogramHighest, histogramDigits)}
-			accs[side][t.Name] = c
-		}
-		c.agg.Count++
-		switch t.Outcome {
-		case "success":
-			c.agg.Successes++
-		case "failure":
-			c.agg.Failures++
-		}
-		_ = c.h.RecordValue(min(max(int64(t.Duration/time.Microsecond), histogramLowest), histogramHighest))
-		return true, nil
 	})
 	if err != nil {
 		return s, err
 	}
-	for side, m := range accs {
-		out := make(map[string]collector.Aggregate, len(m))
-		for n, c := range m {
-			c.agg.Latency = hdrhistogram.NewPacked(histogramLowest, histogramHighest, histogramDigits)
-			c.agg.Latency.MergeFrom(c.h)
-			out[n] = c.agg
+	s.scanned = min(scanned.Load(), MaxCompareTransactions)
+	s.truncated = scanned.Load() > MaxCompareTransactions
+	for side := range 2 {
+		out := map[string]collector.Aggregate{}
+		for _, w := range workers {
+			for n, c := range w[side] {
+				agg := out[n]
+				if agg.Latency == nil {
+					agg.Latency = hdrhistogram.NewPacked(histogramLowest, histogramHighest, histogramDigits)
+				}
+				agg.Latency.MergeFrom(c.h)
+				agg.Count += c.agg.Count
+				agg.Successes += c.agg.Successes
+				agg.Failures += c.agg.Failures
+				out[n] = agg
+			}
 		}
 		if side == 0 {
 			s.a = out

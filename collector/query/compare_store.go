@@ -19,9 +19,11 @@ type CompareReader interface {
 	VersionAggregates(ctx context.Context, service, version string, from, to time.Time) (map[string]collector.Aggregate, error)
 	// VersionBreakdown is AggregateReader.Breakdown for one version.
 	VersionBreakdown(ctx context.Context, service, version, name string, from, to time.Time) ([]collector.SpanTypeTime, error)
-	// ScanTransactions calls fn for every transaction of a service in [from, to), in any order, until
-	// fn returns false or an error; the summary is valid only during the call.
-	ScanTransactions(ctx context.Context, service string, from, to time.Time, fn func(*collector.TransactionSummary) (bool, error)) error
+	// ScanLabel reads every transaction of a service in [from, to), with the value of its label key,
+	// in any order, until a call returns false or an error. It may read from several goroutines: each
+	// calls worker once, then only the function worker returned; the transaction passed is valid only
+	// during the call.
+	ScanLabel(ctx context.Context, service, key string, from, to time.Time, worker func() func(*collector.LabelledTransaction) (bool, error)) error
 }
 
 func (a *API) handleCompare() {

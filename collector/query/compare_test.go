@@ -29,9 +29,18 @@ func (f *fakeCompare) VersionBreakdown(ctx context.Context, service, version, na
 	return []collector.SpanTypeTime{{Type: "db", Subtype: version, Count: 1, Sum: time.Second}}, nil
 }
 
-func (f *fakeCompare) ScanTransactions(ctx context.Context, service string, from, to time.Time, fn func(*collector.TransactionSummary) (bool, error)) error {
-	for i := range f.txs {
-		if more, err := fn(&f.txs[i]); !more || err != nil {
+// ScanLabel reads f.txs with two workers, alternately, as the store's partitions may be read.
+func (f *fakeCompare) ScanLabel(ctx context.Context, service, key string, from, to time.Time, worker func() func(*collector.LabelledTransaction) (bool, error)) error {
+	fns := [2]func(*collector.LabelledTransaction) (bool, error){worker(), worker()}
+	for i, tx := range f.txs {
+		lt := collector.LabelledTransaction{Name: tx.Name, Duration: tx.Duration, Outcome: tx.Outcome}
+		for _, l := range tx.Labels {
+			if l.Key == key {
+				lt.Label, lt.Labelled = l.Value, true
+				break
+			}
+		}
+		if more, err := fns[i%2](&lt); !more || err != nil {
 			return err
 		}
 	}

@@ -345,10 +345,16 @@ func FuzzDecodeIndexValues(f *testing.F) {
 		_ = decodeTxSummary(b, &ts)
 		var es collector.ErrorSummary
 		_ = decodeErrSummary(b, &es)
-		if s, rest, ok := readEscaped(b); ok {
+		var lt collector.LabelledTransaction
+		_ = decodeLabelled(string(b), "k", &lt)
+		s, rest, ok := readEscaped(b)
+		if ok {
 			if again := appendEscaped(nil, s); !bytes.HasPrefix(b, again[:len(again)-2]) || len(rest) > len(b) {
 				t.Fatalf("readEscaped(%q) = %q, %q", b, s, rest)
 			}
+		}
+		if rest2, ok2 := skipEscaped(b); ok2 != ok || !bytes.Equal(rest2, rest) {
+			t.Fatalf("skipEscaped(%q) = %q, %v; readEscaped's rest %q, %v", b, rest2, ok2, rest, ok)
 		}
 		var p partition
 		_ = p.unmarshal(b)

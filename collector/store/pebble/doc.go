@@ -100,8 +100,8 @@
 // their version (version_aggregate.go): per service and version, per version and transaction name, and
 // the breakdown per version and name. Versions, VersionAggregates and VersionBreakdown read them, for
 // the query API's version comparisons; a service has few versions, so this costs a few keys a minute.
-// What the aggregates do not keep, such as a label's value, ScanTransactions reads from the
-// transactions themselves, in one pass over a service's time index.
+// What the aggregates do not keep, such as a label's value, ScanLabel reads from the transactions
+// themselves, in one pass over a service's time index, its hourly partitions in parallel.
 //
 // # Profiles
 //

@@ -92,6 +92,24 @@ func readEscaped(b []byte) (string, []byte, bool) {
 	return "", nil, false
 }
 
+// skipEscaped is readEscaped without the string: the rest of b after an escaped string.
+func skipEscaped(b []byte) ([]byte, bool) {
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != 0 {
+			continue
+		}
+		switch b[i+1] {
+		case 1:
+			return b[i+2:], true
+		case 0xff:
+			i++
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
 // appendTraceID appends the trace-index form of a trace id: the bytes of a lowercase hex id (half the
 // size), anything else as it is, behind a marker byte. Ids longer than 255 bytes are cut: readers compare
 // the events' own trace ids, so a collision of cut ids costs a read, never a wrong answer.

@@ -41,6 +41,9 @@ func TestEscapedStringsKeepOrder(t *testing.T) {
 		if !ok || s != a1 {
 			t.Fatalf("readEscaped(%q) = %q, %v", ka, s, ok)
 		}
+		if rest2, ok := skipEscaped(ka); !ok || !bytes.Equal(rest2, rest) {
+			t.Fatalf("skipEscaped(%q) = %q, %v; want %q", ka, rest2, ok, rest)
+		}
 		if s2, _, ok := readEscaped(rest); !ok || s2 != a2 {
 			t.Fatalf("second string of %q = %q, %v", ka, s2, ok)
 		}
