@@ -6,22 +6,34 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/hotpath-apm/hotpath/agent/queryshape"
+	"github.com/hotpath-apm/hotpath/collector/sqlshape"
 )
 
 // ShapeOf returns the query shape of a span: the one its agent sent (the labels es_query_shape,
-// es_query_summary and es_query_truncated, which hotpath's agent sets), else that of its
-// Elasticsearch db.statement with its URL path, computed here, so that the spans of every Elastic agent
-// have one. ok is false for other events and for statements that hold no search.
+// es_query_summary and es_query_truncated, which hotpath's agent sets), else that of its db.statement,
+// computed here (ShapeStatement), so that the spans of every Elastic agent have one. ok is false for
+// other events and for statements that hold no search or no SQL.
 func ShapeOf(e *Event) (id, summary string, truncated, ok bool) {
-	return ShapeOfWith(e, func(path, statement string) (queryshape.Shape, bool) {
-		return queryshape.Request(path, []byte(statement))
-	})
+	return ShapeOfWith(e, ShapeStatement)
 }
 
-// ShapeOfWith is ShapeOf with the function that shapes a statement (queryshape.Request, or one that
+// ShapeStatement returns the shape of a database statement of type dbType: an Elasticsearch request
+// body ("elasticsearch", where the request's URL path: queryshape.Request), or a SQL statement ("sql",
+// where the span's subtype, which names the dialect: sqlshape.Statement). ok is false for other types.
+func ShapeStatement(dbType, where, statement string) (queryshape.Shape, bool) {
+	switch dbType {
+	case "elasticsearch":
+		return queryshape.Request(where, []byte(statement))
+	case "sql":
+		return sqlshape.Statement(where, statement)
+	}
+	return queryshape.Shape{}, false
+}
+
+// ShapeOfWith is ShapeOf with the function that shapes a statement (ShapeStatement, or one that
 // remembers the shapes of recent statements: the store's, which sees the same statements again and
 // again).
-func ShapeOfWith(e *Event, shape func(path, statement string) (queryshape.Shape, bool)) (id, summary string, truncated, ok bool) {
+func ShapeOfWith(e *Event, shape func(dbType, where, statement string) (queryshape.Shape, bool)) (id, summary string, truncated, ok bool) {
 	if e.Kind != KindSpan || e.Span == nil {
 		return "", "", false, false
 	}
@@ -39,10 +51,19 @@ func ShapeOfWith(e *Event, shape func(path, statement string) (queryshape.Shape,
 		return id, summary, truncated, true
 	}
 	db := e.Span.DB
-	if db == nil || db.Type != "elasticsearch" || db.Statement == "" {
+	if db == nil || db.Statement == "" {
 		return "", "", false, false
 	}
-	s, ok := shape(e.URL.Path, db.Statement)
+	var where string
+	switch db.Type {
+	case "elasticsearch":
+		where = e.URL.Path
+	case "sql":
+		where = e.Span.Subtype
+	default:
+		return "", "", false, false
+	}
+	s, ok := shape(db.Type, where, db.Statement)
 	if !ok {
 		return "", "", false, false
 	}

@@ -70,18 +70,27 @@ func parse(body []byte, m mode) (root *node, truncated bool, err error) {
 }
 
 func build(root *node, truncated bool, summarize func(*node) string) Shape {
-	s := Shape{Canonical: root.canonical(), Truncated: truncated}
-	if truncated {
-		s.Canonical += "✂"
-	}
-	s.ID = id(s.Canonical)
+	s := FromCanonical(Version, root.canonical(), "", truncated)
 	s.Summary = summarize(root)
 	return s
 }
 
-func id(canonical string) string {
+// FromCanonical returns the shape of another kind of statement whose canonical form is canonical (the
+// collector's SQL shapes): its ID hashes version, the other kind's own, and canonical as this
+// package's shapes' do, so it is as stable; its Summary is summary cut to MaxSummary bytes on a
+// character boundary; and a truncated shape's canonical form ends with ✂.
+func FromCanonical(version, canonical, summary string, truncated bool) Shape {
+	s := Shape{Canonical: canonical, Summary: cut(summary, MaxSummary), Truncated: truncated}
+	if truncated {
+		s.Canonical += "✂"
+	}
+	s.ID = id(version, s.Canonical)
+	return s
+}
+
+func id(version, canonical string) string {
 	h := sha256.New()
-	h.Write([]byte(Version))
+	h.Write([]byte(version))
 	h.Write([]byte{0})
 	h.Write([]byte(canonical))
 	var sum [sha256.Size]byte
@@ -148,7 +157,7 @@ func Combine(searches []Shape) Shape {
 	c.WriteString("]×")
 	c.WriteString(lengthBucket(len(searches)))
 	out := Shape{Canonical: c.String(), Truncated: truncated}
-	out.ID = id(out.Canonical)
+	out.ID = id(Version, out.Canonical)
 	out.Summary = cut("msearch×"+lengthBucket(len(searches))+"("+sum.String()+")", MaxSummary)
 	return out
 }

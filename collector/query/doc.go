@@ -92,7 +92,8 @@
 // GET /api/v1/queries?service=&from=&to=&sort=
 //
 // The service's query shapes (package agent/queryshape: an Elasticsearch query's structure without its
-// literals), like pg_stat_statements: {"from", "to", "service", "sort", "queries": [{"shape", "summary",
+// literals; package collector/sqlshape: a SQL statement normalised, for spans of db.type sql, whose
+// db_type is "sql" and summary the normalised statement), like pg_stat_statements: {"from", "to", "service", "sort", "queries": [{"shape", "summary",
 // "db_type", "count", "errors", "total_us", "share", "duration_us": {"p50", "p95", "p99"}, "took_us":
 // {"p50", "p95", "p99"} or null, "overhead_us": {"p50", "p99"} or null, "truncated", "example":
 // {"trace_id", "transaction_id", "span_id", "timestamp", "duration_us", "statement"}}]}, sorted by
@@ -153,7 +154,7 @@
 // "name", "service", "type", "subtype", "action", "outcome", "result", "sync", "labels" (with their
 // types: es_took_ms, the time an Elasticsearch span's server reported, is a number), "db" ({"type",
 // "instance", "statement", "user", "rows_affected"}), "query_shape" ({"shape", "summary", "truncated"}:
-// an Elasticsearch span's query shape, as /queries counts it), "http" ({"method", "url", "status_code"}),
+// an Elasticsearch or SQL span's query shape, as /queries counts it), "http" ({"method", "url", "status_code"}),
 // "destination" ({"address", "port", "service_type", "service_name"}), "composite" and "error_count"; an
 // item whose parent is not in the trace is a root with "orphan": true. errors are the trace's errors
 // ({"id", "parent_id", "transaction_id", "offset_us", "timestamp", "service", "grouping_key",

@@ -123,3 +123,35 @@ func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// SQL spans (db.type sql) are shaped by their normalised statement: statements that differ only in
+// their literals are one shape, of db type sql.
+func TestQueryShapesSQL(t *testing.T) {
+	s := openTest(t, Config{Now: newClock(t0).Now})
+	ts := t0.Add(-10 * time.Minute)
+	sqlSpan := func(id, stmt string) collector.Event {
+		e := esSpan("shop", id, stmt, ts, 3*time.Millisecond, -1, "success", false)
+		e.Span.Subtype, e.Span.DB.Type = "postgresql", "sql"
+		return e
+	}
+	mustProcess(t, s, collector.Batch{
+		sqlSpan("a", "SELECT * FROM products WHERE id = 1"),
+		sqlSpan("b", "select * from products where id = $1"),
+		sqlSpan("c", "SELECT * FROM products WHERE id IN (1, 2, 3)"),
+		sqlSpan("d", "-- nothing"),
+	})
+	rows, _, _, err := s.QueryShapes(context.Background(), "shop", ts, ts.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int64{}
+	for _, r := range rows {
+		if r.DBType != "sql" {
+			t.Errorf("%+v: db type %q", r, r.DBType)
+		}
+		counts[r.Summary] = r.Count
+	}
+	if len(rows) != 2 || counts["SELECT * FROM products WHERE id = ?"] != 2 || counts["SELECT * FROM products WHERE id IN (?)"] != 1 {
+		t.Errorf("shapes %+v", rows)
+	}
+}

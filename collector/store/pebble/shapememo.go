@@ -4,16 +4,17 @@ import (
 	"sync"
 
 	"github.com/hotpath-apm/hotpath/agent/queryshape"
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// shapeMemo remembers the query shapes of the Elasticsearch statements the store saw last: shaping a
-// statement (queryshape.Request) parses its JSON, about 5 µs, and an application sends the same few
-// statements again and again when its queries carry no literal (parameters, templates) or the same
-// ones. The memo holds at most maxShapeMemoBytes of statements, and starts over when full. Statements
+// shapeMemo remembers the query shapes of the statements the store saw last: shaping an
+// Elasticsearch statement (queryshape.Request) parses its JSON, about 5 µs, and a SQL one is lexed; an
+// application sends the same few statements again and again when its queries carry no literal
+// (parameters, templates, bind parameters) or the same ones. The memo holds at most maxShapeMemoBytes of statements, and starts over when full. Statements
 // that differ only in their literals are shaped every time.
 type shapeMemo struct {
 	mu    sync.RWMutex
-	m     map[string]memoShape // URL path, 0, statement -> shape
+	m     map[string]memoShape // db type, 0, URL path or dialect, 0, statement -> shape
 	bytes int
 }
 
@@ -26,21 +27,22 @@ type memoShape struct {
 // maxShapeMemoBytes bounds the statements (with their paths and shapes) a shapeMemo holds.
 const maxShapeMemoBytes = 1 << 20
 
-// shapeOf is queryshape.Request through the store's memo (r.memo, nil in tests that prepare without a
-// store). r.memoKey is its scratch key. A remembered shape lacks Canonical, which ShapeOf does not use.
-func (r *pendingWrite) shapeOf(path, body string) (queryshape.Shape, bool) {
+// shapeOf is collector.ShapeStatement through the store's memo (r.memo, nil in tests that prepare
+// without a store). r.memoKey is its scratch key. A remembered shape lacks Canonical, which ShapeOf does
+// not use.
+func (r *pendingWrite) shapeOf(dbType, where, statement string) (queryshape.Shape, bool) {
 	m := r.memo
 	if m == nil {
-		return queryshape.Request(path, []byte(body))
+		return collector.ShapeStatement(dbType, where, statement)
 	}
-	r.memoKey = append(append(append(r.memoKey[:0], path...), 0), body...)
+	r.memoKey = append(append(append(append(append(r.memoKey[:0], dbType...), 0), where...), 0), statement...)
 	m.mu.RLock()
 	v, hit := m.m[string(r.memoKey)]
 	m.mu.RUnlock()
 	if hit {
 		return queryshape.Shape{ID: v.id, Summary: v.summary, Truncated: v.truncated}, v.ok
 	}
-	s, ok := queryshape.Request(path, []byte(body))
+	s, ok := collector.ShapeStatement(dbType, where, statement)
 	v = memoShape{id: s.ID, summary: s.Summary, truncated: s.Truncated, ok: ok}
 	size := len(r.memoKey) + len(v.id) + len(v.summary)
 	m.mu.Lock()

@@ -1,5 +1,5 @@
 // The Queries view: a service's database calls grouped by query shape (the structure of an
-// Elasticsearch query without its literals), ranked by the time they cost, with Elasticsearch's own
+// Elasticsearch query without its literals, or a SQL statement normalised), ranked by the time they cost, with Elasticsearch's own
 // time (took) against the rest (network, queueing, client); and one shape: its latency over time, its
 // histogram and its slowest calls, each a link to its waterfall. It reads /api/v1/queries and
 // /api/v1/query.
@@ -48,7 +48,7 @@ export async function queriesPage(box, signal, ui) {
   box.replaceChildren(
     el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › queries'),
     el('h1', {}, `Queries of ${service}`),
-    el('p', { class: 'hint' }, 'Database calls grouped by query shape: the structure of the query without its values. ',
+    el('p', { class: 'hint' }, 'Database calls grouped by query shape: the structure of the query without its values (for SQL, the statement with ? for each value). ',
       'Elasticsearch took / the rest is the p99 of the time Elasticsearch reported against the time around it (network, queueing, client).'),
     el('nav', { class: 'tabs sort' }, 'Sort by ', sorts.map(([k, text]) => link({ page: 'queries', service, sort: k }, text, { class: k === sort ? 'active' : '' }))));
   box.append(ui.section('Query shapes', async (body) => {
