@@ -294,37 +294,40 @@ func endpointJSONOf(r compare.Result) compareEndpointJSON {
 
 // versionSides reads two versions' aggregates.
 func (a *API) versionSides(ctx context.Context, service, va, vb string, from, to time.Time) (sides, error) {
-	var s sides
-	var err error
-	if s.a, err = a.cfg.Compare.VersionAggregates(ctx, service, va, from, to); err != nil {
-		return s, err
-	}
-	if s.b, err = a.cfg.Compare.VersionAggregates(ctx, service, vb, from, to); err != nil {
-		return s, err
-	}
+	s, err := bothSides(func(side int) (map[string]collector.Aggregate, error) {
+		return a.cfg.Compare.VersionAggregates(ctx, service, []string{va, vb}[side], from, to)
+	})
 	s.breakdown = func(ctx context.Context, side int, name string) ([]collector.SpanTypeTime, error) {
 		return a.cfg.Compare.VersionBreakdown(ctx, service, []string{va, vb}[side], name, from, to)
 	}
-	return s, nil
+	return s, err
 }
 
 // timeSides reads the service's aggregates over two windows.
 func (a *API) timeSides(ctx context.Context, service string, aFrom, aTo, bFrom, bTo time.Time) (sides, error) {
-	var s sides
-	var err error
-	if s.a, err = a.cfg.Store.EndpointAggregates(ctx, service, aFrom, aTo); err != nil {
-		return s, err
-	}
-	if s.b, err = a.cfg.Store.EndpointAggregates(ctx, service, bFrom, bTo); err != nil {
-		return s, err
-	}
+	from, to := [2]time.Time{aFrom, bFrom}, [2]time.Time{aTo, bTo}
+	s, err := bothSides(func(side int) (map[string]collector.Aggregate, error) {
+		return a.cfg.Store.EndpointAggregates(ctx, service, from[side], to[side])
+	})
 	s.breakdown = func(ctx context.Context, side int, name string) ([]collector.SpanTypeTime, error) {
-		if side == 0 {
-			return a.cfg.Store.Breakdown(ctx, service, name, aFrom, aTo)
-		}
-		return a.cfg.Store.Breakdown(ctx, service, name, bFrom, bTo)
+		return a.cfg.Store.Breakdown(ctx, service, name, from[side], to[side])
 	}
-	return s, nil
+	return s, err
+}
+
+// bothSides reads side 0 (A) and side 1 (B) side by side: each is a pass over its own aggregates.
+func bothSides(read func(side int) (map[string]collector.Aggregate, error)) (sides, error) {
+	var s sides
+	var errB error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.b, errB = read(1)
+	}()
+	var errA error
+	s.a, errA = read(0)
+	<-done
+	return s, cmp.Or(errA, errB)
 }
 
 // labelSides reads the service's transactions in the range (at most MaxCompareTransactions) and sorts
