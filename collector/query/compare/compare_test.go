@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -122,5 +123,22 @@ func TestErrorVerdicts(t *testing.T) {
 				t.Errorf("delta %v outside its interval [%v, %v]", e.Delta, e.CILo, e.CIHi)
 			}
 		})
+	}
+}
+
+// TestCompareManyEndpoints: with enough endpoints to be compared by several goroutines, each result
+// is its own endpoint's, in the endpoints' order, as compared one at a time.
+func TestCompareManyEndpoints(t *testing.T) {
+	base := spread(500, 10_000, 50_000)
+	var eps []Endpoint
+	for i := range 40 {
+		eps = append(eps, Endpoint{Name: fmt.Sprint(i), A: Side{Latency: base}, B: Side{Latency: scale(base, 1+float64(i%4)/10)}})
+	}
+	res := Compare(Config{}, eps)
+	for i, r := range res {
+		one := compareOne(Config{}.WithDefaults(), eps[i])
+		if r.Name != eps[i].Name || r.PValue != one.PValue || r.Percentiles != one.Percentiles {
+			t.Errorf("endpoint %d: %s p = %v, want %s p = %v", i, r.Name, r.PValue, eps[i].Name, one.PValue)
+		}
 	}
 }
