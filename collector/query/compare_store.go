@@ -20,9 +20,9 @@ type CompareReader interface {
 	// VersionBreakdown is AggregateReader.Breakdown for one version.
 	VersionBreakdown(ctx context.Context, service, version, name string, from, to time.Time) ([]collector.SpanTypeTime, error)
 	// ScanLabel reads every transaction of a service in [from, to), with the value of its label key,
-	// in any order, until a call returns false or an error. It may read from several goroutines: each
-	// calls worker once, then only the function worker returned; the transaction passed is valid only
-	// during the call.
+	// in any order, until a call returns false or an error. It may read from several goroutines:
+	// worker is called once for each (not concurrently), and each calls only the function returned
+	// for it; the transaction passed is valid only during the call.
 	ScanLabel(ctx context.Context, service, key string, from, to time.Time, worker func() func(*collector.LabelledTransaction) (bool, error)) error
 }
 

@@ -21,9 +21,10 @@ import (
 // a label's value. It reads the time index once, without the merging and paging of Transactions, and
 // decodes of each summary only the name, duration, outcome and labels.
 //
-// The hourly partitions are read in parallel, by up to GOMAXPROCS goroutines: each calls worker once
-// and then only the function it returned, so that each can aggregate on its own without locks, and the
-// caller merges what they built after ScanLabel returns. A false or an error from any of them stops
+// The hourly partitions are read in parallel, by up to GOMAXPROCS goroutines: worker is called once
+// for each (before they start, from ScanLabel's goroutine), and each goroutine calls only the function
+// returned for it, so that each can aggregate on its own without locks, and the caller merges what
+// they built after ScanLabel returns. A false or an error from any of them stops
 // all of them (each finishes the call it is in); the first error is returned. The transaction passed
 // is valid only during the call (its strings are views of the store's memory).
 func (s *Store) ScanLabel(ctx context.Context, service, key string, from, to time.Time, worker func() func(*collector.LabelledTransaction) (bool, error)) error {
