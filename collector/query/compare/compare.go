@@ -128,10 +128,9 @@ type Result struct {
 	// three tests, each given a share w of the level for what it sees best (the smallest of p / w, at
 	// most 1): Mann–Whitney, the bulk (WeightMannWhitney); the tail test's count, a shift of the whole
 	// tail (WeightTailCount); the tail test's durations, a change within the slowest 5%
-	// (WeightTailDurations). A test that cannot run
-	// (too small a tail) gives its share to none: the combination stays valid, if conservative.
-	// QValue is its Benjamini–Hochberg adjustment across the comparison's endpoints. Both NaN for
-	// too_few.
+	// (WeightTailDurations). A test that cannot run (too small a tail) gives its share to none: the
+	// combination stays valid, if conservative. QValue is its Benjamini–Hochberg adjustment across
+	// the comparison's endpoints. Both NaN for too_few.
 	PValue, QValue float64
 	Verdict        Verdict
 	// Reason says in a sentence why the verdict is what it is.
