@@ -103,8 +103,8 @@ func rootWithin(t *testing.T, url string, d time.Duration) {
 
 // TestFaultDiskFull: a collector whose data directory is on a 64 MiB filesystem, under load. The disk is
 // filled by another program, first below the free-space floor (intake answers 503 "disk nearly full"),
-// then, with no floor, until the store's log fails (503, the store reopens its database once space is
-// freed); each time intake takes events again once the filler is removed, without a restart, and GET /
+// then, with no floor, until a write of the store meets the full disk (it takes the store's reserve, and
+// intake answers 503 until the reserve is back once space is freed); each time intake takes events again once the filler is removed, without a restart, and GET /
 // and the query API answer throughout. Then the disk is filled again and the collector stopped
 // gracefully: it stops. Every event answered 202 is in the store.
 func TestFaultDiskFull(t *testing.T) {
@@ -115,7 +115,7 @@ func TestFaultDiskFull(t *testing.T) {
 		want    string // in the 503s' message
 	}{
 		{"floor", "16MiB", 8 << 20, "disk nearly full"},
-		{"full", "off", 256 << 10, "a write to disk failed"},
+		{"full", "off", 256 << 10, "the disk is full"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			disk := smallDisk(t, 64<<20)
@@ -155,9 +155,9 @@ func TestFaultDiskFull(t *testing.T) {
 				acked := load.acked()
 				waitForCondWithin(t, time.Minute, "202s once space is freed", func() bool { return load.acked() > acked+600 })
 				_, page = get(t, proc.url+"/metrics", "")
-				t.Logf("round %d: recovered; writable %s, write failures %s, recoveries %s", round,
-					metricLine(page, "hotpath_store_writable"), metricLine(page, "hotpath_store_write_failures_total"),
-					metricLine(page, "hotpath_store_recoveries_total"))
+				t.Logf("round %d: recovered; writable %s, reserve releases %s, write failures %s, recoveries %s", round,
+					metricLine(page, "hotpath_store_writable"), metricLine(page, "hotpath_store_disk_reserve_releases_total"),
+					metricLine(page, "hotpath_store_write_failures_total"), metricLine(page, "hotpath_store_recoveries_total"))
 			}
 			load.mu.Lock()
 			msgs := strings.Join(load.rep.firstErrors, "\n")

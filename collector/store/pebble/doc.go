@@ -14,8 +14,10 @@
 // group behind it; the store then refuses writes (an error that Is collector.ErrStorageUnavailable)
 // and reopens its database by itself, with backoff, once a test write succeeds: the reopened database
 // holds the WAL's durable prefix, and sequence numbers continue after the highest one assigned. A
-// free-space floor (Config.MinFreeDisk) refuses batches the same way before the disk fills. Reads go on
-// throughout. See health.go.
+// free-space floor (Config.MinFreeDisk) refuses batches the same way before the disk fills; so does an
+// fsync that hangs for Config.StallTimeout (stall.go), and a full disk that the floor did not foresee,
+// once the disk reserve (Config.DiskReserve, reserve.go) has given its space to the writes Pebble had
+// started. Reads go on throughout. See health.go.
 // The queue is bounded by bytes (Config.QueueBytes, and the collector.MemoryBudget it may share with
 // intake, Config.Budget); a batch that does not fit waits at most
 // Config.EnqueueTimeout, then gets collector.ErrQueueFull. After Close, collector.ErrShuttingDown (and
@@ -118,6 +120,9 @@
 // hotpath_store_commit_events, hotpath_store_events_total, hotpath_store_rejected_batches_total{reason},
 // hotpath_store_queue_batches, hotpath_store_queue_bytes, hotpath_store_disk_bytes,
 // hotpath_store_events, hotpath_store_retention_deleted_events_total{reason},
-// hotpath_store_retention_deleted_partitions_total{reason}, hotpath_store_write_stalls_total and
-// hotpath_store_trace_events_dropped_total.
+// hotpath_store_retention_deleted_partitions_total{reason}, hotpath_store_write_stalls_total,
+// hotpath_store_trace_events_dropped_total, and the disk's health: hotpath_store_writable,
+// hotpath_store_write_failures_total, hotpath_store_recoveries_total, hotpath_store_disk_stalls_total,
+// hotpath_store_disk_reserve_releases_total, hotpath_store_disk_free_bytes and
+// hotpath_store_disk_free_floor_bytes.
 package pebble

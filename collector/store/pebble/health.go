@@ -31,7 +31,8 @@ import (
 //     once a test write in its directory succeeds: closing it drops the broken log, opening it replays
 //     the log's durable prefix (everything acknowledged, perhaps some of what was not).
 //
-// A third, a write of the log that hangs instead of failing, is stall.go's.
+// A third, a write of the log that hangs instead of failing, is stall.go's; a fourth, a write that meets
+// a full disk before the floor saw it coming, first takes the disk reserve's space (reserve.go).
 //
 // Sequence numbers are never reused: the reopened store continues after the highest sequence number the
 // writer had assigned, even where the log lost the events that had them (never acknowledged, never
@@ -119,6 +120,9 @@ func (s *Store) measureFloor() {
 		return
 	}
 	s.metrics.diskFree.Set(float64(du.AvailBytes))
+	if int64(du.AvailBytes) < 2*s.floor {
+		s.kickRetention() // retainFreeSpace: ahead of the floor
+	}
 	if int64(du.AvailBytes) >= s.floor {
 		if s.belowFloor.Swap(nil) != nil {
 			s.log.Info("store accepts events again: free space is back above the floor",
@@ -145,13 +149,16 @@ func (s *Store) writableErr() error {
 	if err := s.stallErr(); err != nil {
 		return err
 	}
+	if err := s.reserveErr(); err != nil {
+		return err
+	}
 	return s.checkFloor()
 }
 
 // setWritable publishes hotpath_store_writable and wakes healthChanged's waiters.
 func (s *Store) setWritable() {
 	v := 1.0
-	if s.writeErr.Load() != nil || s.belowFloor.Load() != nil || s.stalled.Load() != nil {
+	if s.writeErr.Load() != nil || s.belowFloor.Load() != nil || s.stalled.Load() != nil || s.reserveGone.Load() != nil {
 		v = 0
 	}
 	s.metrics.writable.Set(v)
@@ -184,6 +191,11 @@ func (s *Store) writeFailed(cause error) {
 	s.metrics.writeFailures.Inc()
 	s.setWritable()
 	s.log.Error("store refuses events: a write failed, reopening the database", zap.Error(cause))
+	s.wakeHealth()
+}
+
+// wakeHealth wakes the health loop: to reopen the database, or to put the disk reserve back.
+func (s *Store) wakeHealth() {
 	select {
 	case s.recover <- struct{}{}:
 	default:
@@ -216,8 +228,8 @@ func (s *Store) commit(b *pebbledb.Batch, sync bool) error {
 	return nil
 }
 
-// healthLoop reopens the database after a failed write, with backoff, until it succeeds or the store
-// closes.
+// healthLoop reopens the database after a failed write, and puts the disk reserve back after it was
+// released (reserve.go), with backoff, until it succeeds or the store closes.
 func (s *Store) healthLoop() {
 	defer s.wg.Done()
 	for {
@@ -228,26 +240,39 @@ func (s *Store) healthLoop() {
 		}
 		wait := recoverMinBackoff
 		t := time.NewTimer(wait)
-		for s.writeErr.Load() != nil {
+		for s.writeErr.Load() != nil || s.reserveGone.Load() != nil {
 			select {
 			case <-s.stop:
 				t.Stop()
 				return
 			case <-t.C:
 			}
-			if err := s.reopen(); err != nil {
+			if err := s.recoverOnce(); err != nil {
 				wait = min(2*wait, recoverMaxBackoff)
-				s.log.Warn("store: cannot reopen the database yet", zap.Error(err), zap.Duration("retry_in", wait))
-				t.Reset(wait)
-				continue
+				s.log.Debug("store: cannot resume writing yet", zap.Error(err), zap.Duration("retry_in", wait))
+			} else {
+				wait = recoverMinBackoff
 			}
-			s.metrics.recoveries.Inc()
-			s.setWritable()
-			s.log.Info("store reopened its database and accepts events again",
-				zap.Uint64("last_seq", s.LastSeq()), zap.Uint64("next_seq", s.reopenedAt.Load()+1))
+			t.Reset(wait)
 		}
 		t.Stop()
 	}
+}
+
+// recoverOnce reopens the database after a failed write, else puts the disk reserve back.
+func (s *Store) recoverOnce() error {
+	if s.writeErr.Load() == nil {
+		return s.restoreReserve()
+	}
+	if err := s.reopen(); err != nil {
+		s.log.Warn("store: cannot reopen the database yet", zap.Error(err))
+		return err
+	}
+	s.metrics.recoveries.Inc()
+	s.setWritable()
+	s.log.Info("store reopened its database and accepts events again",
+		zap.Uint64("last_seq", s.LastSeq()), zap.Uint64("next_seq", s.reopenedAt.Load()+1))
+	return nil
 }
 
 // reopen closes the failed database and opens it again, if a test write succeeds; reads and commits

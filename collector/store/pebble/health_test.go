@@ -305,7 +305,7 @@ func TestFreeSpaceFloorBoundary(t *testing.T) {
 	d := &fakeDisk{}
 	d.total.Store(1 << 40)
 	d.avail.Store(floor)
-	s := openTest(t, Config{MinFreeDisk: floor, diskUsage: d.usage, diskCheckEvery: time.Nanosecond})
+	s := openTest(t, Config{MinFreeDisk: floor, DiskReserve: -1, diskUsage: d.usage, diskCheckEvery: time.Nanosecond})
 	g := newGen(5, t0)
 	mustProcess(t, s, g.batch(5, 0)) // exactly the floor free: accepted
 	d.avail.Store(floor - 1)
@@ -339,7 +339,7 @@ func TestFreeSpaceFloorMeasuredEvery(t *testing.T) {
 	d := &fakeDisk{}
 	d.total.Store(1 << 40)
 	d.avail.Store(1 << 30)
-	s := openTest(t, Config{MinFreeDisk: 1 << 20, diskUsage: d.usage, diskCheckEvery: time.Hour})
+	s := openTest(t, Config{MinFreeDisk: 1 << 20, DiskReserve: -1, diskUsage: d.usage, diskCheckEvery: time.Hour})
 	g := newGen(6, t0)
 	d.avail.Store(0)
 	mustProcess(t, s, g.batch(5, 0)) // measured at Open, not again within the hour
@@ -376,7 +376,7 @@ func TestFreeSpaceFloorDefault(t *testing.T) {
 // database for it with 8 MiB free.
 func TestFailedPreallocateIsNoFailure(t *testing.T) {
 	inj := errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if op.Kind == errorfs.OpFilePreallocate {
+		if op.Kind == errorfs.OpFilePreallocate && strings.HasSuffix(op.Path, ".log") {
 			return &os.PathError{Op: "fallocate", Path: op.Path, Err: syscall.ENOSPC}
 		}
 		return nil

@@ -22,12 +22,13 @@ type metrics struct {
 	traceDropped   prometheus.Counter
 
 	// Health (health.go).
-	writable      prometheus.Gauge
-	writeFailures prometheus.Counter
-	recoveries    prometheus.Counter
-	diskStalls    prometheus.Counter
-	diskFree      prometheus.Gauge
-	diskFloor     prometheus.Gauge
+	writable        prometheus.Gauge
+	writeFailures   prometheus.Counter
+	recoveries      prometheus.Counter
+	diskStalls      prometheus.Counter
+	reserveReleases prometheus.Counter
+	diskFree        prometheus.Gauge
+	diskFloor       prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -61,10 +62,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hotpath_store_events", Help: "Events currently stored.",
 		}),
 		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hotpath_store_retention_deleted_events_total", Help: "Events removed by retention, by reason (age, disk).",
+			Name: "hotpath_store_retention_deleted_events_total", Help: "Events removed by retention, by reason (age; disk: the budget; free_space: the filesystem short of twice the free-space floor).",
 		}, []string{"reason"}),
 		deletedParts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hotpath_store_retention_deleted_partitions_total", Help: "Hourly partitions removed by retention, by reason (age, disk).",
+			Name: "hotpath_store_retention_deleted_partitions_total", Help: "Hourly partitions removed by retention, by reason (age; disk: the budget; free_space: the filesystem short of twice the free-space floor).",
 		}, []string{"reason"}),
 		writeStalls: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotpath_store_write_stalls_total", Help: "Times Pebble delayed writes because flushes or compactions were behind.",
@@ -88,6 +89,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hotpath_store_disk_stalls_total",
 			Help: "Times a write of the database's log did not return within the stall timeout; writes are refused until it does.",
 		}),
+		reserveReleases: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotpath_store_disk_reserve_releases_total",
+			Help: "Times a write met a full disk and the store gave back its disk reserve for it; writes are refused until the reserve is back.",
+		}),
 		diskFree: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hotpath_store_disk_free_bytes", Help: "Bytes available on the store's filesystem at the last free-space check.",
 		}),
@@ -95,10 +100,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hotpath_store_disk_free_floor_bytes", Help: "The free-space floor: below it the store refuses batches (0: no floor).",
 		}),
 	}
-	for _, r := range []string{"queue_full", "disk_budget", "shutting_down", "write_failed", "disk_floor", "disk_stalled"} {
+	for _, r := range []string{"queue_full", "disk_budget", "shutting_down", "write_failed", "disk_floor", "disk_stalled", "disk_full"} {
 		m.rejected.WithLabelValues(r)
 	}
-	for _, r := range []string{"age", "disk"} {
+	for _, r := range []string{"age", "disk", "free_space"} {
 		m.deleted.WithLabelValues(r)
 		m.deletedParts.WithLabelValues(r)
 	}
@@ -117,7 +122,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.commitSeconds, m.commitEvents, m.events, m.rejected, m.queueRequests,
 		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts, m.writeStalls, m.traceDropped,
-		m.writable, m.writeFailures, m.recoveries, m.diskStalls, m.diskFree, m.diskFloor}
+		m.writable, m.writeFailures, m.recoveries, m.diskStalls, m.reserveReleases, m.diskFree, m.diskFloor}
 }
 
 func (m *metrics) unregister(reg prometheus.Registerer) {

@@ -15,6 +15,10 @@ import (
 // measure that space as still used with the partition already gone, and would refuse intake ("the
 // current hour's events alone exceed" the budget) on a false premise, or drop the same partition again.
 
+// Retention also deletes by free space, whatever MaxDisk: below twice the free-space floor it deletes
+// the oldest partitions, so that the floor refuses intake only when the newest hour alone does not fit
+// (retainFreeSpace).
+
 // diskLowWater is the fraction of MaxDisk retention frees down to once it has started deleting for
 // space, so that it does not run again after every commit.
 const diskLowWater = 0.9
@@ -75,6 +79,9 @@ func (s *Store) applyRetention() error {
 			return err
 		}
 	}
+	if err := s.retainFreeSpace(); err != nil {
+		return err
+	}
 	usage, live := s.updateDiskMetrics()
 	budget := s.maxDisk.Load()
 	if budget <= 0 {
@@ -121,6 +128,51 @@ func (s *Store) applyRetention() error {
 		usage, live = s.updateDiskMetrics()
 	}
 	s.full.Store(nil)
+	return nil
+}
+
+// retainFreeSpace deletes the oldest partitions while the filesystem has less than twice the free-space
+// floor free (and, while the disk reserve is out, room for it too), so that retention gets ahead of a
+// full disk instead of intake being refused at the floor: a store keeps its newest hours when the disk
+// runs short, whoever filled it. The space a deletion gives back reaches the filesystem some time after
+// the compaction (Pebble deletes the obsolete files in the background), so the partitions are counted
+// by their event bytes against what is missing, from one measure, rather than measured again after
+// each. As by the budget, the current hour and the hours a cursor has not passed are kept.
+func (s *Store) retainFreeSpace() error {
+	want := 2 * s.floor
+	if s.reserveGone.Load() != nil {
+		want += s.reserveSize
+	}
+	if want <= 0 {
+		return nil
+	}
+	du, err := s.cfg.diskUsage(s.cfg.Dir)
+	if err != nil {
+		return nil // the floor's measure says why
+	}
+	missing := want - int64(du.AvailBytes)
+	if missing <= 0 {
+		return nil
+	}
+	s.log.Warn("store retention deletes the oldest hours: the disk is short of free space",
+		zap.String("free", mib(int64(du.AvailBytes))), zap.String("want", mib(want)))
+	for missing > 0 {
+		parts := s.parts.snapshot()
+		if len(parts) < 2 {
+			return nil
+		}
+		dropped, day, err := s.dropPartition(parts[0], "free_space")
+		if err != nil || !dropped {
+			return err
+		}
+		if err := s.compactDropped(parts[0], day); err != nil {
+			return err
+		}
+		if err := s.dropProfilesBefore(parts[0].P+1, "free_space"); err != nil {
+			return err
+		}
+		missing -= int64(parts[0].Bytes)
+	}
 	return nil
 }
 

@@ -322,3 +322,51 @@ func TestConcurrentRetentionRunsAgree(t *testing.T) {
 		t.Fatalf("%v partitions counted as deleted for disk, want 3", got)
 	}
 }
+
+// Below twice the free-space floor retention deletes the oldest hours, as many as the missing space
+// needs by their event bytes (at the boundary: none at exactly twice the floor, the oldest one a byte
+// below), and never the current hour, so that the floor refuses intake only when the newest hour alone
+// does not fit.
+func TestRetentionByFreeSpace(t *testing.T) {
+	const floor = 10 << 20
+	clk := newClock(t0)
+	d := &fakeDisk{}
+	d.total.Store(1 << 40)
+	d.avail.Store(1 << 30)
+	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MinFreeDisk: floor, DiskReserve: -1, diskUsage: d.usage})
+	g := newGen(14, t0)
+	fillHours(t, s, clk, g, 4, 300)
+	parts := s.parts.snapshot()
+	if len(parts) != 4 {
+		t.Fatalf("%d partitions, want 4", len(parts))
+	}
+	run := func() {
+		t.Helper()
+		if err := s.RunRetention(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.avail.Store(2 * floor)
+	run()
+	if got := firstSeq(t, s); got != parts[0].FirstSeq {
+		t.Fatalf("at twice the floor, retention deleted events up to %d", got-1)
+	}
+	d.avail.Store(2*floor - 1)
+	run()
+	if got := firstSeq(t, s); got != parts[1].FirstSeq {
+		t.Fatalf("a byte short of twice the floor: oldest event %d, want %d (the oldest hour deleted, no more)", got, parts[1].FirstSeq)
+	}
+	d.avail.Store(2*floor - parts[1].Bytes - 1)
+	run()
+	if got := firstSeq(t, s); got != parts[3].FirstSeq {
+		t.Fatalf("short of more than an hour's bytes: oldest event %d, want %d (two more hours deleted)", got, parts[3].FirstSeq)
+	}
+	d.avail.Store(0)
+	run()
+	if got, n := firstSeq(t, s), len(s.parts.snapshot()); got != parts[3].FirstSeq || n != 1 {
+		t.Fatalf("with no space at all: oldest event %d, %d partitions; want the current hour kept", got, n)
+	}
+	if n := counterValue(t, s.metrics.deletedParts.WithLabelValues("free_space")); n != 3 {
+		t.Fatalf("%v partitions deleted for free space, want 3", n)
+	}
+}

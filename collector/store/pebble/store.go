@@ -77,6 +77,13 @@ type Config struct {
 	// Default: 1% of the filesystem's size, at most 256 MiB. Negative: no floor.
 	MinFreeDisk int64
 
+	// DiskReserve is the size of the reserve, a file in Dir that the store gives back the moment a write
+	// of the database meets a full disk, so that the writes Pebble has started (its MANIFEST's above all,
+	// whose failure Pebble does not survive) finish; the store then refuses batches until the
+	// filesystem has room for the reserve again (reserve.go). Default: a 64th of the filesystem, between
+	// 1 MiB and 64 MiB. Negative: no reserve.
+	DiskReserve int64
+
 	// StallTimeout is how long an fsync of the database's log may run before the store takes the disk
 	// for stalled: it then refuses batches, and answers those waiting, with an error that Is
 	// collector.ErrStorageUnavailable until the fsync returns (stall.go). Default 5s; negative: wait for
@@ -199,6 +206,8 @@ type Store struct {
 	syncSince     atomic.Int64          // when (since epoch) the running fsync began; 0: none (stall.go)
 	stalled       atomic.Pointer[error] // set while an fsync has run longer than Config.StallTimeout
 	stallTimer    *time.Timer           // fires checkStall
+	reserveSize   int64                 // the disk reserve's size; 0: none (reserve.go)
+	reserveGone   atomic.Pointer[error] // set while the reserve is released or missing
 
 	durable    atomic.Uint64 // last sequence number durably committed: the readable end
 	notifyMu   sync.Mutex
@@ -291,6 +300,7 @@ func Open(cfg Config) (*Store, error) {
 	s.readCond = sync.NewCond(&s.readMu)
 	s.stallTimer = time.AfterFunc(time.Hour, s.checkStall)
 	s.stallTimer.Stop()
+	s.resolveReserve()
 	if s.db, err = s.openDB(false); err != nil {
 		m.unregister(cfg.Registerer)
 		return nil, err
@@ -311,6 +321,14 @@ func Open(cfg Config) (*Store, error) {
 		s.measureFloor()
 		s.nextDiskCheck.Store(int64(time.Since(s.epoch) + s.cfg.diskCheckEvery))
 	}
+	if s.reserveSize > 0 {
+		if err := s.makeReserve(); err != nil {
+			refusal := error(&unavailableError{msg: "store: the disk is full (no room for its reserve); writes resume once space is freed", err: err})
+			s.reserveGone.Store(&refusal)
+			s.log.Warn("store refuses events: no room for the disk reserve", zap.Error(err))
+			s.wakeHealth()
+		}
+	}
 	s.setWritable()
 	s.wg.Add(3)
 	go s.writeLoop()
@@ -320,12 +338,12 @@ func Open(cfg Config) (*Store, error) {
 }
 
 // openDB opens the Pebble database in cfg.Dir, on a filesystem that reports a failed write of its log
-// (healthFS), or read-only (health.go).
+// (healthFS) and releases the disk reserve when the disk is full (reserve.go), or read-only (health.go).
 func (s *Store) openDB(readOnly bool) (*pebbledb.DB, error) {
 	cache := pebbledb.NewCache(s.cfg.CacheBytes)
 	defer cache.Unref()
 	opts := engineOptions(&s.cfg, cache, s.metrics)
-	opts.FS = &healthFS{FS: s.innerFS(), failed: s.writeFailed}
+	opts.FS = &healthFS{FS: s.reserveFS(s.innerFS()), failed: s.writeFailed}
 	opts.ReadOnly = readOnly
 	db, err := pebbledb.Open(s.cfg.Dir, opts)
 	if err != nil {

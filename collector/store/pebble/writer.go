@@ -57,6 +57,10 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 		s.metrics.rejected.WithLabelValues("disk_stalled").Inc()
 		return nil, err
 	}
+	if err := s.reserveErr(); err != nil {
+		s.metrics.rejected.WithLabelValues("disk_full").Inc()
+		return nil, err
+	}
 	if b == nil || len(*b) == 0 {
 		return func() error { return nil }, nil
 	}

@@ -1,0 +1,149 @@
+//go:build faults && linux
+
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// frozenDisk mounts a 256 MiB ext4 filesystem from an image file for the test (root, e2fsprogs and
+// util-linux, as this machine has) and returns its path and the freeze and thaw of it: fsfreeze makes
+// every write to it wait, as a disk that hangs does, until it is thawed.
+func frozenDisk(t *testing.T) (dir string, freeze, thaw func()) {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "disk.img")
+	dir = filepath.Join(t.TempDir(), "disk")
+	run := func(name string, args ...string) {
+		t.Helper()
+		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%s %s (the hanging-disk test needs root, e2fsprogs and util-linux): %v: %s", name, strings.Join(args, " "), err, out)
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(img, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(img, 256<<20); err != nil {
+		t.Fatal(err)
+	}
+	run("mkfs.ext4", "-q", img)
+	run("mount", "-o", "loop", img, dir)
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			t.Error(err)
+		}
+	})
+	var mu sync.Mutex
+	frozen := false
+	freeze = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		run("fsfreeze", "--freeze", dir)
+		frozen = true
+	}
+	thaw = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if frozen {
+			run("fsfreeze", "--unfreeze", dir)
+			frozen = false
+		}
+	}
+	t.Cleanup(thaw) // before the unmount: a frozen filesystem would hang whatever still writes to it
+	return dir, freeze, thaw
+}
+
+// TestFaultDiskStall: a collector whose data directory is on a disk that hangs (frozen: writes wait,
+// they do not fail), under load. Within --disk-stall-timeout intake answers 503 saying why, GET / and
+// the query API answer; once the disk is thawed intake takes events again without a restart. Then the
+// disk hangs again and the collector is stopped gracefully: it stops answering and says so at once, and
+// exits as soon as the disk returns. Every event answered 202 is in the store.
+func TestFaultDiskStall(t *testing.T) {
+	const stallTimeout = 2 * time.Second
+	disk, freeze, thaw := frozenDisk(t)
+	dataDir := filepath.Join(disk, "data")
+	proc := startCollectorProcess(t, "127.0.0.1:0", dataDir, "--disk-stall-timeout", stallTimeout.String())
+	load := newIntakeLoad(loadgenConfig{url: proc.url, concurrency: 4, events: 60, spans: 5, gzip: true, service: "diskstall"})
+	ctx, stopLoad := context.WithCancel(context.Background())
+	loadDone := make(chan intakeReport, 1)
+	go func() { loadDone <- load.run(ctx) }()
+	defer func() {
+		stopLoad()
+		<-loadDone
+	}()
+	waitForCondWithin(t, 30*time.Second, "events acknowledged", func() bool { return load.acked() > 0 })
+
+	for round := 1; round <= 2; round++ {
+		refused := load.statusCount(http.StatusServiceUnavailable)
+		start := time.Now()
+		freeze()
+		waitForCondWithin(t, time.Minute, "503s on the hanging disk", func() bool {
+			return load.statusCount(http.StatusServiceUnavailable) > refused+10
+		})
+		firstRefusals := time.Since(start)
+		rootWithin(t, proc.url, time.Second)
+		if code, body := get(t, proc.url+"/api/v1/services", ""); code != http.StatusOK || !strings.Contains(body, "diskstall") {
+			t.Fatalf("query API on the hanging disk: %d %s", code, body)
+		}
+		_, page := get(t, proc.url+"/metrics", "")
+		if v := metricLine(page, "hotpath_store_writable"); v != "0" {
+			t.Fatalf("hotpath_store_writable %s on the hanging disk", v)
+		}
+		if n := load.statusCount(http.StatusInternalServerError); n != 0 {
+			t.Fatalf("%d answers 500 on the hanging disk", n)
+		}
+		held := time.Since(start)
+		thaw()
+		acked := load.acked()
+		thawed := time.Now()
+		waitForCondWithin(t, time.Minute, "202s once the disk returns", func() bool { return load.acked() > acked+600 })
+		_, page = get(t, proc.url+"/metrics", "")
+		t.Logf("round %d: 503s %v after the freeze (disk held %v); 600 more events acknowledged %v after the thaw; stalls %s, writable %s",
+			round, firstRefusals.Round(time.Millisecond), held.Round(time.Millisecond), time.Since(thawed).Round(time.Millisecond),
+			metricLine(page, "hotpath_store_disk_stalls_total"), metricLine(page, "hotpath_store_writable"))
+	}
+	load.mu.Lock()
+	msgs := strings.Join(load.rep.firstErrors, "\n")
+	load.mu.Unlock()
+	if !strings.Contains(msgs, "has not returned") {
+		t.Errorf("the 503s do not say the disk hangs:\n%s", msgs)
+	}
+
+	// A graceful stop on a hanging disk: the collector stops serving and says why without waiting for
+	// the disk; the process ends once the disk returns (a thread inside a write cannot end before).
+	refused := load.statusCount(http.StatusServiceUnavailable)
+	freeze()
+	waitForCondWithin(t, time.Minute, "503s on the hanging disk", func() bool {
+		return load.statusCount(http.StatusServiceUnavailable) > refused+10
+	})
+	stopLoad()
+	rep := <-loadDone
+	loadDone <- rep
+	start := time.Now()
+	if err := proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitForCondWithin(t, 45*time.Second, "the collector's stop on the hanging disk", func() bool {
+		return strings.Contains(proc.stderr.String(), "left open until the disk returns")
+	})
+	t.Logf("stop reported in %v on the hanging disk", time.Since(start).Round(time.Millisecond))
+	thaw()
+	select {
+	case err := <-proc.exited:
+		t.Logf("exited %v after the thaw: %v", time.Since(start).Round(time.Millisecond), err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the collector did not exit after the disk returned: %s", proc.stderr)
+	}
+	checkAcked(t, load, rep, dataDir)
+}
