@@ -106,7 +106,7 @@ func TestFaultOverload(t *testing.T) {
 	if ratio < 10 {
 		t.Errorf("the load generator offered %.1f× the capacity, not 10×: give the collector less CPU (-faults.overload-cpu)", ratio)
 	}
-	t.Logf("first refusals and failures: %q", rep.firstErrors)
+	t.Logf("first refusals and failures: %q; first answer of each status: %v", rep.firstErrors, rep.firstByCode)
 	if rep.statuses[http.StatusServiceUnavailable] == 0 {
 		t.Error("no 503 under ten times the capacity")
 	}

@@ -126,6 +126,7 @@ type intakeReport struct {
 	acked       int             // events in requests answered 202
 	wireBytes   int64           // request bodies sent, as sent
 	statuses    map[int]int     // answers by status
+	firstByCode map[int]string  // the first answer's message of each status other than 202
 	failures    int             // requests that got no answer (connection refused, reset...)
 	firstErrors []string        // the first few failures and refusals
 	latencies   []time.Duration // of 202 answers
@@ -280,6 +281,12 @@ func (l *intakeLoad) record(status int, msg string, took time.Duration, err erro
 	default:
 		if len(r.firstErrors) < 5 {
 			r.firstErrors = append(r.firstErrors, strconv.Itoa(status)+": "+msg)
+		}
+		if _, ok := r.firstByCode[status]; !ok {
+			if r.firstByCode == nil {
+				r.firstByCode = map[int]string{}
+			}
+			r.firstByCode[status] = msg
 		}
 	}
 	r.statuses[status]++

@@ -187,3 +187,15 @@ func TestReserveDefault(t *testing.T) {
 		}
 	}
 }
+
+// The reserve's size measures the filesystem of Dir: a directory Open creates is measured too (the
+// fault suite found a collector on a new data directory with no reserve).
+func TestReserveInNewDirectory(t *testing.T) {
+	s := openTest(t, Config{Dir: filepath.Join(t.TempDir(), "new", "store"), MinFreeDisk: -1})
+	if s.reserveSize < minReserve {
+		t.Fatalf("reserve of %d bytes", s.reserveSize)
+	}
+	if _, err := os.Stat(filepath.Join(s.cfg.Dir, reserveName)); err != nil {
+		t.Fatal(err)
+	}
+}

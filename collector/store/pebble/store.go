@@ -300,6 +300,10 @@ func Open(cfg Config) (*Store, error) {
 	s.readCond = sync.NewCond(&s.readMu)
 	s.stallTimer = time.AfterFunc(time.Hour, s.checkStall)
 	s.stallTimer.Stop()
+	if err := s.innerFS().MkdirAll(cfg.Dir, 0o755); err != nil { // the reserve's size measures its filesystem
+		m.unregister(cfg.Registerer)
+		return nil, fmt.Errorf("store: %w", err)
+	}
 	s.resolveReserve()
 	if s.db, err = s.openDB(false); err != nil {
 		m.unregister(cfg.Registerer)
