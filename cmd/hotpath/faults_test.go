@@ -9,7 +9,8 @@ package main
 //	  -run 'TestFault|TestSIGKILL|TestMemoryUnderOverload|TestSecretsReachNoOutput|TestCollectorExportThroughOutageAndRestart' \
 //	  -args -sigkill.rounds=20
 //
-// TestFaultDiskFull (root: it mounts a tmpfs), TestFaultOverload, TestFaultHostileClients and
-// TestFaultServiceSide are the suite's own; TestSIGKILL, TestSIGKILLExport, TestSecretsReachNoOutput
+// TestFaultDiskFull (root: it mounts a tmpfs), TestFaultDiskStall (root: an ext4 image mounted by loop
+// and frozen with fsfreeze), TestFaultOverload (root: a cgroup's CPU quota for the collector),
+// TestFaultHostileClients and TestFaultServiceSide are the suite's own; TestSIGKILL, TestSIGKILLExport, TestSecretsReachNoOutput
 // and TestCollectorExportThroughOutageAndRestart also run in the default suite, shorter;
 // TestMemoryUnderOverload is shared with the tag memload. BENCHMARKS.md, RELIABILITY, has the figures.
