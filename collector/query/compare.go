@@ -335,26 +335,24 @@ func bothSides(read func(side int) (map[string]collector.Aggregate, error)) (sid
 // duration, outcome and that label, and reads its hourly partitions in parallel, each goroutine into
 // its own histograms, merged at the end.
 func (a *API) labelSides(ctx context.Context, service, key, va, vb string, from, to time.Time) (sides, error) {
-	type acc struct {
-		h   *hdrhistogram.Histogram
-		agg collector.Aggregate
-	}
-	// Each of the scan's goroutines fills its own two sides; they are merged once it is done.
+	// Each of the scan's goroutines fills its own two sides, an aggregate per name with a sparse
+	// histogram (a few KiB however many names the service has: a dense one is 27 KiB); they are
+	// merged once it is done.
 	var (
 		mu      sync.Mutex
-		workers [][2]map[string]*acc
+		workers [][2]map[string]*collector.Aggregate
 		scanned atomic.Int64
 		s       sides
 	)
 	err := a.cfg.Compare.ScanLabel(ctx, service, key, from, to, func() func(*collector.LabelledTransaction) (bool, error) {
-		accs := [2]map[string]*acc{{}, {}}
+		accs := [2]map[string]*collector.Aggregate{{}, {}}
 		mu.Lock()
 		workers = append(workers, accs)
 		mu.Unlock()
 		// The store reads a partition's transactions name by name: the last name's accumulators
 		// spare most map lookups.
 		var lastName [2]string
-		var last [2]*acc
+		var last [2]*collector.Aggregate
 		return func(t *collector.LabelledTransaction) (bool, error) {
 			if scanned.Add(1) > MaxCompareTransactions {
 				return false, nil
@@ -373,19 +371,19 @@ func (a *API) labelSides(ctx context.Context, service, key, va, vb string, from,
 			c := last[side]
 			if c == nil || t.Name != lastName[side] {
 				if c = accs[side][t.Name]; c == nil {
-					c = &acc{h: hdrhistogram.New(histogramLowest, histogramHighest, histogramDigits)}
+					c = &collector.Aggregate{Latency: hdrhistogram.NewPacked(histogramLowest, histogramHighest, histogramDigits)}
 					accs[side][strings.Clone(t.Name)] = c
 				}
 				last[side], lastName[side] = c, strings.Clone(t.Name)
 			}
-			c.agg.Count++
+			c.Count++
 			switch t.Outcome {
 			case "success":
-				c.agg.Successes++
+				c.Successes++
 			case "failure":
-				c.agg.Failures++
+				c.Failures++
 			}
-			_ = c.h.RecordValue(min(max(int64(t.Duration/time.Microsecond), histogramLowest), histogramHighest))
+			_ = c.Latency.RecordValue(min(max(int64(t.Duration/time.Microsecond), histogramLowest), histogramHighest))
 			return true, nil
 		}
 	})
@@ -398,14 +396,15 @@ func (a *API) labelSides(ctx context.Context, service, key, va, vb string, from,
 		out := map[string]collector.Aggregate{}
 		for _, w := range workers {
 			for n, c := range w[side] {
-				agg := out[n]
-				if agg.Latency == nil {
-					agg.Latency = hdrhistogram.NewPacked(histogramLowest, histogramHighest, histogramDigits)
+				agg, ok := out[n]
+				if !ok {
+					out[n] = *c
+					continue
 				}
-				agg.Latency.MergeFrom(c.h)
-				agg.Count += c.agg.Count
-				agg.Successes += c.agg.Successes
-				agg.Failures += c.agg.Failures
+				agg.Latency.Merge(c.Latency)
+				agg.Count += c.Count
+				agg.Successes += c.Successes
+				agg.Failures += c.Failures
 				out[n] = agg
 			}
 		}
