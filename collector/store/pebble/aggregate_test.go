@@ -509,9 +509,14 @@ func FuzzAggregateDecode(f *testing.F) {
 	var bd spanTypes
 	bd.add([]byte("db"), []byte("elasticsearch"), 3, 1000)
 	f.Add(appendBreakdown(nil, bd))
+	f.Add(appendShapeAgg(nil, &shapeCounts{count: 2, sumMicros: 91500, tookCount: 1, dbType: "sql", summary: "SELECT ?"}, h, h))
+	f.Add(appendShapeExamples(nil, []shapeExample{{micros: 90000, unixNanos: 1, traceID: "t", txID: "x", spanID: "s", statement: "SELECT 1"}}))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		_ = decodeLatency(v, &latencyCounts{}, newDenseHistogram())
 		var d spanTypes
 		_ = decodeBreakdown(v, &d)
+		_ = decodeShapeAgg(v, &shapeCounts{}, newDenseHistogram(), newDenseHistogram())
+		var xs []shapeExample
+		_ = decodeShapeExamples(v, &xs)
 	})
 }

@@ -144,15 +144,37 @@ func decodeHistogram(r *byteReader, h recorder) error {
 	if r.err != nil || n > uint64(len(r.b)) {
 		return errBadAggregate
 	}
+	// A listing decodes about a million buckets for a day: their varints are read here, inline, the
+	// one-byte ones (most counts, many deltas) without a call.
+	b := r.b
 	value := int64(0)
 	for range n {
-		value += int64(r.uvarint())
-		count := int64(r.uvarint())
-		if r.err != nil || value < HistogramLowest || value > HistogramHighest || count < 0 {
+		var delta, count uint64
+		if len(b) > 0 && b[0] < 0x80 {
+			delta, b = uint64(b[0]), b[1:]
+		} else {
+			u, k := binary.Uvarint(b)
+			if k <= 0 {
+				return errBadAggregate
+			}
+			delta, b = u, b[k:]
+		}
+		if len(b) > 0 && b[0] < 0x80 {
+			count, b = uint64(b[0]), b[1:]
+		} else {
+			u, k := binary.Uvarint(b)
+			if k <= 0 {
+				return errBadAggregate
+			}
+			count, b = u, b[k:]
+		}
+		value += int64(delta)
+		if delta > uint64(HistogramHighest) || value < HistogramLowest || value > HistogramHighest || int64(count) < 0 {
 			return errBadAggregate
 		}
-		_ = h.RecordValues(value, count)
+		_ = h.RecordValues(value, int64(count))
 	}
+	r.b = b
 	return nil
 }
 
