@@ -517,6 +517,9 @@ func FuzzAggregateDecode(f *testing.F) {
 		_ = decodeBreakdown(v, &d)
 		_ = decodeShapeAgg(v, &shapeCounts{}, newDenseHistogram(), newDenseHistogram())
 		var xs []shapeExample
-		_ = decodeShapeExamples(v, &xs)
+		_ = decodeShapeExamples(v, &xs, 3)
+		if len(xs) > 3 || !slices.IsSortedFunc(xs, func(a, b shapeExample) int { return slowerFirst(a.micros, a.unixNanos, b.micros, b.unixNanos) }) {
+			t.Fatalf("examples %+v: more than 3, or not slowest first", xs)
+		}
 	})
 }

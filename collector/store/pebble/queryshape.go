@@ -197,29 +197,35 @@ func appendShapeExamples(b []byte, xs []shapeExample) []byte {
 	return b
 }
 
-func decodeShapeExamples(v []byte, xs *[]shapeExample) error {
-	r, n, err := aggList(v)
+// decodeShapeExamples adds the examples of an encoded list to xs, which is sorted slowest first (then
+// oldest first) and stays so, with at most n of them. An example is copied out of v only if it is kept:
+// a listing reads the lists of every hour of the range, and keeps the slowest few.
+func decodeShapeExamples(v []byte, xs *[]shapeExample, n int) error {
+	r, count, err := aggList(v)
 	if err != nil {
 		return err
 	}
-	for range n {
-		x := shapeExample{micros: int64(r.uvarint()), unixNanos: int64(r.uvarint())}
-		x.traceID, x.txID, x.spanID, x.statement = string(r.bytes()), string(r.bytes()), string(r.bytes()), string(r.bytes())
+	for range count {
+		micros, nanos := int64(r.uvarint()), int64(r.uvarint())
+		traceID, txID, spanID, statement := r.bytes(), r.bytes(), r.bytes(), r.bytes()
 		if r.err != nil {
 			return errBadAggregate
 		}
-		*xs = append(*xs, x)
+		// After the examples as slow (equally slow: as old), as a stable sort of the list added to
+		// xs would put it.
+		at := len(*xs)
+		for at > 0 && slowerFirst(micros, nanos, (*xs)[at-1].micros, (*xs)[at-1].unixNanos) < 0 {
+			at--
+		}
+		if at >= n {
+			continue
+		}
+		x := shapeExample{micros: micros, unixNanos: nanos, traceID: string(traceID), txID: string(txID), spanID: string(spanID),
+			statement: string(statement)}
+		*xs = slices.Insert(*xs, at, x)
+		*xs = (*xs)[:min(len(*xs), n)]
 	}
 	return nil
-}
-
-// keepSlowest sorts xs slowest first and keeps shapeExamples of them.
-func keepSlowest(xs []shapeExample) []shapeExample { return keepSlowestN(xs, shapeExamples) }
-
-// keepSlowestN sorts xs slowest first (then oldest first) and keeps n of them.
-func keepSlowestN(xs []shapeExample, n int) []shapeExample {
-	slices.SortStableFunc(xs, func(a, b shapeExample) int { return slowerFirst(a.micros, a.unixNanos, b.micros, b.unixNanos) })
-	return xs[:min(len(xs), n)]
 }
 
 // slowerFirst orders two calls (durations in µs, start times in Unix nanoseconds): the slower first,

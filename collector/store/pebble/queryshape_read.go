@@ -150,13 +150,13 @@ func (s *Store) shapeExamples(ctx context.Context, f aggFamily, service, shape s
 	_, _, level := f.levels()
 	var xs []shapeExample
 	err := s.eachAggregate(ctx, service, level, shape, true, hourMinute(lo), hi, func(_ string, v []byte) error {
-		return decodeShapeExamples(v, &xs)
+		return decodeShapeExamples(v, &xs, 2*shapeExamples)
 	})
 	if err != nil {
 		return nil, err
 	}
 	var examples []collector.QueryShapeExample
-	for _, x := range keepSlowestN(xs, 2*shapeExamples) {
+	for _, x := range xs {
 		examples = append(examples, collector.QueryShapeExample{TraceID: x.traceID, TransactionID: x.txID, SpanID: x.spanID,
 			Timestamp: time.Unix(0, x.unixNanos).UTC(), Duration: time.Duration(x.micros) * time.Microsecond, Statement: x.statement})
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -153,5 +156,30 @@ func TestQueryShapesSQL(t *testing.T) {
 	}
 	if len(rows) != 2 || counts["SELECT * FROM products WHERE id = ?"] != 2 || counts["SELECT * FROM products WHERE id IN (?)"] != 1 {
 		t.Errorf("shapes %+v", rows)
+	}
+}
+
+// decodeShapeExamples keeps what a stable sort, slowest then oldest first, of all the lists added
+// would keep first: the same examples, in the same order, ties in the order they came.
+func TestDecodeShapeExamplesKeepsSlowest(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for round := range 200 {
+		n := 1 + r.IntN(12)
+		var kept, all []shapeExample
+		for list := range 1 + r.IntN(6) {
+			xs := make([]shapeExample, r.IntN(8))
+			for i := range xs {
+				// Few distinct durations and times: many ties.
+				xs[i] = shapeExample{micros: int64(r.IntN(4)), unixNanos: int64(r.IntN(3)), spanID: fmt.Sprintf("%d.%d", list, i)}
+			}
+			all = append(all, xs...)
+			if err := decodeShapeExamples(appendShapeExamples(nil, xs), &kept, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		slices.SortStableFunc(all, func(a, b shapeExample) int { return slowerFirst(a.micros, a.unixNanos, b.micros, b.unixNanos) })
+		if want := all[:min(n, len(all))]; !slices.Equal(kept, want) {
+			t.Fatalf("round %d, n %d: kept %v, want %v", round, n, kept, want)
+		}
 	}
 }

@@ -117,7 +117,8 @@ type shapeCandidate struct {
 	in *shapeInput
 }
 
-// slowerCandidate orders candidates as keepSlowestN orders examples: slowest, then oldest, first.
+// slowerCandidate orders candidates as examples are kept (decodeShapeExamples): slowest, then oldest,
+// first.
 func slowerCandidate(a, b shapeCandidate) int {
 	return slowerFirst(a.in.micros, a.in.unixNanos, b.in.micros, b.in.unixNanos)
 }
@@ -206,10 +207,10 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 			xs = append(xs, shapeExample{micros: in.micros, unixNanos: in.unixNanos, traceID: string(r.bytes(in.traceID)),
 				txID: string(r.bytes(in.txID)), spanID: string(r.bytes(in.spanID)), statement: string(r.bytes(in.statement))})
 		}
-		if err := s.aggGet([]byte(k), func(v []byte) error { return decodeShapeExamples(v, &xs) }); err != nil {
+		if err := s.aggGet([]byte(k), func(v []byte) error { return decodeShapeExamples(v, &xs, shapeExamples) }); err != nil {
 			return err
 		}
-		val = appendShapeExamples(val[:0], keepSlowest(xs))
+		val = appendShapeExamples(val[:0], xs)
 		setAgg(batch, []byte(k), val)
 	}
 	return nil
