@@ -9,10 +9,8 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-var _ = math.Float64bits
-var _ time.Duration
-
 func encEvent(b []byte, v *collector.Event) []byte {
+	var k, m int
 	if v.Kind != 0 {
 		b = appendUint(b, 8, uint64(v.Kind))
 	}
@@ -31,221 +29,97 @@ func encEvent(b []byte, v *collector.Event) []byte {
 	if len(v.Message) > 0 {
 		b = appendString(b, 50, string(v.Message))
 	}
-	{
-		k := len(b)
-		b = appendKey(b, 58)
-		m := len(b)
-		b = append(b, 0)
-		b = encEventInfo(b, &v.Event)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 66)
-		m := len(b)
-		b = append(b, 0)
-		b = encAgent(b, &v.Agent)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 74)
-		m := len(b)
-		b = append(b, 0)
-		b = encService(b, &v.Service)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 82)
-		m := len(b)
-		b = append(b, 0)
-		b = encHost(b, &v.Host)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 90)
-		m := len(b)
-		b = append(b, 0)
-		b = encProcess(b, &v.Process)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 98)
-		m := len(b)
-		b = append(b, 0)
-		b = encContainer(b, &v.Container)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 106)
-		m := len(b)
-		b = append(b, 0)
-		b = encKubernetes(b, &v.Kubernetes)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 114)
-		m := len(b)
-		b = append(b, 0)
-		b = encCloud(b, &v.Cloud)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 122)
-		m := len(b)
-		b = append(b, 0)
-		b = encFaas(b, &v.Faas)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 130)
-		m := len(b)
-		b = append(b, 0)
-		b = encNetwork(b, &v.Network)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 138)
-		m := len(b)
-		b = append(b, 0)
-		b = encUser(b, &v.User)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 146)
-		m := len(b)
-		b = append(b, 0)
-		b = encUserAgent(b, &v.UserAgent)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 154)
-		m := len(b)
-		b = append(b, 0)
-		b = encClient(b, &v.Client)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 162)
-		m := len(b)
-		b = append(b, 0)
-		b = encSource(b, &v.Source)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 170)
-		m := len(b)
-		b = append(b, 0)
-		b = encDestination(b, &v.Destination)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 274)
-		m := len(b)
-		b = append(b, 0)
-		b = encDevice(b, &v.Device)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 178)
-		m := len(b)
-		b = append(b, 0)
-		b = encSession(b, &v.Session)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 186)
-		m := len(b)
-		b = append(b, 0)
-		b = encURL(b, &v.URL)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 194)
-		m := len(b)
-		b = append(b, 0)
-		b = encObserver(b, &v.Observer)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 202)
-		m := len(b)
-		b = append(b, 0)
-		b = encDataStream(b, &v.DataStream)
-		b = finishOptionalMessage(b, k, m)
-	}
+	k = len(b)
+	b, m = openMessage(b, 58)
+	b = finishOptionalMessage(encEventInfo(b, &v.Event), k, m)
+	k = len(b)
+	b, m = openMessage(b, 66)
+	b = finishOptionalMessage(encAgent(b, &v.Agent), k, m)
+	k = len(b)
+	b, m = openMessage(b, 74)
+	b = finishOptionalMessage(encService(b, &v.Service), k, m)
+	k = len(b)
+	b, m = openMessage(b, 82)
+	b = finishOptionalMessage(encHost(b, &v.Host), k, m)
+	k = len(b)
+	b, m = openMessage(b, 90)
+	b = finishOptionalMessage(encProcess(b, &v.Process), k, m)
+	k = len(b)
+	b, m = openMessage(b, 98)
+	b = finishOptionalMessage(encContainer(b, &v.Container), k, m)
+	k = len(b)
+	b, m = openMessage(b, 106)
+	b = finishOptionalMessage(encKubernetes(b, &v.Kubernetes), k, m)
+	k = len(b)
+	b, m = openMessage(b, 114)
+	b = finishOptionalMessage(encCloud(b, &v.Cloud), k, m)
+	k = len(b)
+	b, m = openMessage(b, 122)
+	b = finishOptionalMessage(encFaas(b, &v.Faas), k, m)
+	k = len(b)
+	b, m = openMessage(b, 130)
+	b = finishOptionalMessage(encNetwork(b, &v.Network), k, m)
+	k = len(b)
+	b, m = openMessage(b, 138)
+	b = finishOptionalMessage(encUser(b, &v.User), k, m)
+	k = len(b)
+	b, m = openMessage(b, 146)
+	b = finishOptionalMessage(encUserAgent(b, &v.UserAgent), k, m)
+	k = len(b)
+	b, m = openMessage(b, 154)
+	b = finishOptionalMessage(encClient(b, &v.Client), k, m)
+	k = len(b)
+	b, m = openMessage(b, 162)
+	b = finishOptionalMessage(encSource(b, &v.Source), k, m)
+	k = len(b)
+	b, m = openMessage(b, 170)
+	b = finishOptionalMessage(encDestination(b, &v.Destination), k, m)
+	k = len(b)
+	b, m = openMessage(b, 274)
+	b = finishOptionalMessage(encDevice(b, &v.Device), k, m)
+	k = len(b)
+	b, m = openMessage(b, 178)
+	b = finishOptionalMessage(encSession(b, &v.Session), k, m)
+	k = len(b)
+	b, m = openMessage(b, 186)
+	b = finishOptionalMessage(encURL(b, &v.URL), k, m)
+	k = len(b)
+	b, m = openMessage(b, 194)
+	b = finishOptionalMessage(encObserver(b, &v.Observer), k, m)
+	k = len(b)
+	b, m = openMessage(b, 202)
+	b = finishOptionalMessage(encDataStream(b, &v.DataStream), k, m)
 	for i := range v.Labels {
-		b = appendKey(b, 210)
-		m := len(b)
-		b = append(b, 0)
-		b = encLabel(b, &v.Labels[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 210)
+		b = finishMessage(encLabel(b, &v.Labels[i]), m)
 	}
 	for i := range v.NumericLabels {
-		b = appendKey(b, 218)
-		m := len(b)
-		b = append(b, 0)
-		b = encNumericLabel(b, &v.NumericLabels[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 218)
+		b = finishMessage(encNumericLabel(b, &v.NumericLabels[i]), m)
 	}
 	if v.HTTP != nil {
-		b = appendKey(b, 226)
-		m := len(b)
-		b = append(b, 0)
-		b = encHTTP(b, v.HTTP)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 226)
+		b = finishMessage(encHTTP(b, v.HTTP), m)
 	}
 	if v.Log != nil {
-		b = appendKey(b, 234)
-		m := len(b)
-		b = append(b, 0)
-		b = encLog(b, v.Log)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 234)
+		b = finishMessage(encLog(b, v.Log), m)
 	}
 	if v.Transaction != nil {
-		b = appendKey(b, 242)
-		m := len(b)
-		b = append(b, 0)
-		b = encTransaction(b, v.Transaction)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 242)
+		b = finishMessage(encTransaction(b, v.Transaction), m)
 	}
 	if v.Span != nil {
-		b = appendKey(b, 250)
-		m := len(b)
-		b = append(b, 0)
-		b = encSpan(b, v.Span)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 250)
+		b = finishMessage(encSpan(b, v.Span), m)
 	}
 	if v.Error != nil {
-		b = appendKey(b, 258)
-		m := len(b)
-		b = append(b, 0)
-		b = encError(b, v.Error)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 258)
+		b = finishMessage(encError(b, v.Error), m)
 	}
 	if v.Metricset != nil {
-		b = appendKey(b, 266)
-		m := len(b)
-		b = append(b, 0)
-		b = encMetricset(b, v.Metricset)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 266)
+		b = finishMessage(encMetricset(b, v.Metricset), m)
 	}
 	return b
 }
@@ -301,6 +175,7 @@ func encAgent(b []byte, v *collector.Agent) []byte {
 }
 
 func encService(b []byte, v *collector.Service) []byte {
+	var k, m int
 	if len(v.Name) > 0 {
 		b = appendString(b, 10, string(v.Name))
 	}
@@ -313,50 +188,26 @@ func encService(b []byte, v *collector.Service) []byte {
 	if len(v.NodeName) > 0 {
 		b = appendString(b, 34, string(v.NodeName))
 	}
-	{
-		k := len(b)
-		b = appendKey(b, 42)
-		m := len(b)
-		b = append(b, 0)
-		b = encNameVersion(b, &v.Language)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 50)
-		m := len(b)
-		b = append(b, 0)
-		b = encNameVersion(b, &v.Runtime)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 58)
-		m := len(b)
-		b = append(b, 0)
-		b = encNameVersion(b, &v.Framework)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 66)
-		m := len(b)
-		b = append(b, 0)
-		b = encServiceOrigin(b, &v.Origin)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 74)
-		m := len(b)
-		b = append(b, 0)
-		b = encServiceTarget(b, &v.Target)
-		b = finishOptionalMessage(b, k, m)
-	}
+	k = len(b)
+	b, m = openMessage(b, 42)
+	b = finishOptionalMessage(encNameVersion(b, &v.Language), k, m)
+	k = len(b)
+	b, m = openMessage(b, 50)
+	b = finishOptionalMessage(encNameVersion(b, &v.Runtime), k, m)
+	k = len(b)
+	b, m = openMessage(b, 58)
+	b = finishOptionalMessage(encNameVersion(b, &v.Framework), k, m)
+	k = len(b)
+	b, m = openMessage(b, 66)
+	b = finishOptionalMessage(encServiceOrigin(b, &v.Origin), k, m)
+	k = len(b)
+	b, m = openMessage(b, 74)
+	b = finishOptionalMessage(encServiceTarget(b, &v.Target), k, m)
 	return b
 }
 
 func encHost(b []byte, v *collector.Host) []byte {
+	var k, m int
 	if len(v.Hostname) > 0 {
 		b = appendString(b, 10, string(v.Hostname))
 	}
@@ -375,14 +226,9 @@ func encHost(b []byte, v *collector.Host) []byte {
 	for i := range v.IP {
 		b = appendAddr(b, 50, v.IP[i])
 	}
-	{
-		k := len(b)
-		b = appendKey(b, 58)
-		m := len(b)
-		b = append(b, 0)
-		b = encOS(b, &v.OS)
-		b = finishOptionalMessage(b, k, m)
-	}
+	k = len(b)
+	b, m = openMessage(b, 58)
+	b = finishOptionalMessage(encOS(b, &v.OS), k, m)
 	if v.Present {
 		b = appendBool(b, 64, v.Present)
 	}
@@ -453,6 +299,7 @@ func encKubernetes(b []byte, v *collector.Kubernetes) []byte {
 }
 
 func encCloud(b []byte, v *collector.Cloud) []byte {
+	var k, m int
 	if len(v.AccountID) > 0 {
 		b = appendString(b, 10, string(v.AccountID))
 	}
@@ -486,14 +333,9 @@ func encCloud(b []byte, v *collector.Cloud) []byte {
 	if len(v.ServiceName) > 0 {
 		b = appendString(b, 90, string(v.ServiceName))
 	}
-	{
-		k := len(b)
-		b = appendKey(b, 98)
-		m := len(b)
-		b = append(b, 0)
-		b = encCloudOrigin(b, &v.Origin)
-		b = finishOptionalMessage(b, k, m)
-	}
+	k = len(b)
+	b, m = openMessage(b, 98)
+	b = finishOptionalMessage(encCloudOrigin(b, &v.Origin), k, m)
 	return b
 }
 
@@ -731,25 +573,16 @@ func encNumericLabel(b []byte, v *collector.NumericLabel) []byte {
 }
 
 func encHTTP(b []byte, v *collector.HTTP) []byte {
+	var k, m int
 	if len(v.Version) > 0 {
 		b = appendString(b, 10, string(v.Version))
 	}
-	{
-		k := len(b)
-		b = appendKey(b, 18)
-		m := len(b)
-		b = append(b, 0)
-		b = encHTTPRequest(b, &v.Request)
-		b = finishOptionalMessage(b, k, m)
-	}
-	{
-		k := len(b)
-		b = appendKey(b, 26)
-		m := len(b)
-		b = append(b, 0)
-		b = encHTTPResponse(b, &v.Response)
-		b = finishOptionalMessage(b, k, m)
-	}
+	k = len(b)
+	b, m = openMessage(b, 18)
+	b = finishOptionalMessage(encHTTPRequest(b, &v.Request), k, m)
+	k = len(b)
+	b, m = openMessage(b, 26)
+	b = finishOptionalMessage(encHTTPResponse(b, &v.Response), k, m)
 	return b
 }
 
@@ -776,6 +609,7 @@ func encLog(b []byte, v *collector.Log) []byte {
 }
 
 func encTransaction(b []byte, v *collector.Transaction) []byte {
+	var k, m int
 	if len(v.ID) > 0 {
 		b = appendString(b, 10, string(v.ID))
 	}
@@ -797,70 +631,45 @@ func encTransaction(b []byte, v *collector.Transaction) []byte {
 	if math.Float64bits(v.RepresentativeCount) != 0 {
 		b = appendFloat(b, 57, v.RepresentativeCount)
 	}
-	{
-		k := len(b)
-		b = appendKey(b, 66)
-		m := len(b)
-		b = append(b, 0)
-		b = encSpanCount(b, &v.SpanCount)
-		b = finishOptionalMessage(b, k, m)
-	}
+	k = len(b)
+	b, m = openMessage(b, 66)
+	b = finishOptionalMessage(encSpanCount(b, &v.SpanCount), k, m)
 	for i := range v.Custom {
-		b = appendKey(b, 74)
-		m := len(b)
-		b = append(b, 0)
-		b = encKeyValue(b, &v.Custom[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 74)
+		b = finishMessage(encKeyValue(b, &v.Custom[i]), m)
 	}
 	for i := range v.Marks {
-		b = appendKey(b, 82)
-		m := len(b)
-		b = append(b, 0)
-		b = encMark(b, &v.Marks[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 82)
+		b = finishMessage(encMark(b, &v.Marks[i]), m)
 	}
 	if v.Experience != nil {
-		b = appendKey(b, 90)
-		m := len(b)
-		b = append(b, 0)
-		b = encUserExperience(b, v.Experience)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 90)
+		b = finishMessage(encUserExperience(b, v.Experience), m)
 	}
 	if v.Message != nil {
-		b = appendKey(b, 98)
-		m := len(b)
-		b = append(b, 0)
-		b = encMessage(b, v.Message)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 98)
+		b = finishMessage(encMessage(b, v.Message), m)
 	}
 	for i := range v.DroppedSpansStats {
-		b = appendKey(b, 106)
-		m := len(b)
-		b = append(b, 0)
-		b = encDroppedSpanStats(b, &v.DroppedSpansStats[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 106)
+		b = finishMessage(encDroppedSpanStats(b, &v.DroppedSpansStats[i]), m)
 	}
 	for i := range v.ProfilerStackTraces {
 		b = appendString(b, 114, string(v.ProfilerStackTraces[i]))
 	}
 	if v.DurationSummary != nil {
-		b = appendKey(b, 122)
-		m := len(b)
-		b = append(b, 0)
-		b = encSummaryMetric(b, v.DurationSummary)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 122)
+		b = finishMessage(encSummaryMetric(b, v.DurationSummary), m)
 	}
 	if v.DurationHistogram != nil {
-		b = appendKey(b, 130)
-		m := len(b)
-		b = append(b, 0)
-		b = encHistogram(b, v.DurationHistogram)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 130)
+		b = finishMessage(encHistogram(b, v.DurationHistogram), m)
 	}
 	return b
 }
 
 func encSpan(b []byte, v *collector.Span) []byte {
+	var m int
 	if len(v.ID) > 0 {
 		b = appendString(b, 10, string(v.ID))
 	}
@@ -886,58 +695,38 @@ func encSpan(b []byte, v *collector.Span) []byte {
 		b = appendFloat(b, 65, v.RepresentativeCount)
 	}
 	if v.DB != nil {
-		b = appendKey(b, 74)
-		m := len(b)
-		b = append(b, 0)
-		b = encDB(b, v.DB)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 74)
+		b = finishMessage(encDB(b, v.DB), m)
 	}
 	if v.Message != nil {
-		b = appendKey(b, 82)
-		m := len(b)
-		b = append(b, 0)
-		b = encMessage(b, v.Message)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 82)
+		b = finishMessage(encMessage(b, v.Message), m)
 	}
 	if v.Composite != nil {
-		b = appendKey(b, 90)
-		m := len(b)
-		b = append(b, 0)
-		b = encComposite(b, v.Composite)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 90)
+		b = finishMessage(encComposite(b, v.Composite), m)
 	}
 	if v.DestinationService != nil {
-		b = appendKey(b, 98)
-		m := len(b)
-		b = append(b, 0)
-		b = encDestinationService(b, v.DestinationService)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 98)
+		b = finishMessage(encDestinationService(b, v.DestinationService), m)
 	}
 	for i := range v.Stacktrace {
-		b = appendKey(b, 106)
-		m := len(b)
-		b = append(b, 0)
-		b = encStackFrame(b, &v.Stacktrace[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 106)
+		b = finishMessage(encStackFrame(b, &v.Stacktrace[i]), m)
 	}
 	for i := range v.Links {
-		b = appendKey(b, 114)
-		m := len(b)
-		b = append(b, 0)
-		b = encSpanLink(b, &v.Links[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 114)
+		b = finishMessage(encSpanLink(b, &v.Links[i]), m)
 	}
 	if v.SelfTime != nil {
-		b = appendKey(b, 122)
-		m := len(b)
-		b = append(b, 0)
-		b = encAggregatedDuration(b, v.SelfTime)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 122)
+		b = finishMessage(encAggregatedDuration(b, v.SelfTime), m)
 	}
 	return b
 }
 
 func encError(b []byte, v *collector.Error) []byte {
+	var m int
 	if len(v.ID) > 0 {
 		b = appendString(b, 10, string(v.ID))
 	}
@@ -948,25 +737,16 @@ func encError(b []byte, v *collector.Error) []byte {
 		b = appendString(b, 26, string(v.Culprit))
 	}
 	for i := range v.Custom {
-		b = appendKey(b, 34)
-		m := len(b)
-		b = append(b, 0)
-		b = encKeyValue(b, &v.Custom[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 34)
+		b = finishMessage(encKeyValue(b, &v.Custom[i]), m)
 	}
 	if v.Exception != nil {
-		b = appendKey(b, 42)
-		m := len(b)
-		b = append(b, 0)
-		b = encException(b, v.Exception)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 42)
+		b = finishMessage(encException(b, v.Exception), m)
 	}
 	if v.Log != nil {
-		b = appendKey(b, 50)
-		m := len(b)
-		b = append(b, 0)
-		b = encErrorLog(b, v.Log)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 50)
+		b = finishMessage(encErrorLog(b, v.Log), m)
 	}
 	if len(v.Message) > 0 {
 		b = appendString(b, 58, string(v.Message))
@@ -981,6 +761,7 @@ func encError(b []byte, v *collector.Error) []byte {
 }
 
 func encMetricset(b []byte, v *collector.Metricset) []byte {
+	var m int
 	if len(v.Name) > 0 {
 		b = appendString(b, 10, string(v.Name))
 	}
@@ -988,11 +769,8 @@ func encMetricset(b []byte, v *collector.Metricset) []byte {
 		b = appendString(b, 18, string(v.Interval))
 	}
 	for i := range v.Samples {
-		b = appendKey(b, 26)
-		m := len(b)
-		b = append(b, 0)
-		b = encMetricSample(b, &v.Samples[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 26)
+		b = finishMessage(encMetricSample(b, &v.Samples[i]), m)
 	}
 	if v.DocCount != 0 {
 		b = appendInt(b, 32, int64(v.DocCount))
@@ -1069,6 +847,7 @@ func encCloudOrigin(b []byte, v *collector.CloudOrigin) []byte {
 }
 
 func encHTTPRequest(b []byte, v *collector.HTTPRequest) []byte {
+	var m int
 	if len(v.ID) > 0 {
 		b = appendString(b, 10, string(v.ID))
 	}
@@ -1079,25 +858,16 @@ func encHTTPRequest(b []byte, v *collector.HTTPRequest) []byte {
 		b = appendString(b, 26, string(v.Referrer))
 	}
 	for i := range v.Headers {
-		b = appendKey(b, 34)
-		m := len(b)
-		b = append(b, 0)
-		b = encHeader(b, &v.Headers[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 34)
+		b = finishMessage(encHeader(b, &v.Headers[i]), m)
 	}
 	for i := range v.Env {
-		b = appendKey(b, 42)
-		m := len(b)
-		b = append(b, 0)
-		b = encKeyValue(b, &v.Env[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 42)
+		b = finishMessage(encKeyValue(b, &v.Env[i]), m)
 	}
 	for i := range v.Cookies {
-		b = appendKey(b, 50)
-		m := len(b)
-		b = append(b, 0)
-		b = encKeyValue(b, &v.Cookies[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 50)
+		b = finishMessage(encKeyValue(b, &v.Cookies[i]), m)
 	}
 	if len(v.Body) > 0 {
 		b = appendString(b, 58, string(v.Body))
@@ -1106,15 +876,13 @@ func encHTTPRequest(b []byte, v *collector.HTTPRequest) []byte {
 }
 
 func encHTTPResponse(b []byte, v *collector.HTTPResponse) []byte {
+	var m int
 	if v.StatusCode != 0 {
 		b = appendInt(b, 8, int64(v.StatusCode))
 	}
 	for i := range v.Headers {
-		b = appendKey(b, 18)
-		m := len(b)
-		b = append(b, 0)
-		b = encHeader(b, &v.Headers[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 18)
+		b = finishMessage(encHeader(b, &v.Headers[i]), m)
 	}
 	if v.Finished.Valid {
 		b = appendBool(b, 24, v.Finished.V)
@@ -1158,20 +926,19 @@ func encKeyValue(b []byte, v *collector.KeyValue) []byte {
 }
 
 func encMark(b []byte, v *collector.Mark) []byte {
+	var m int
 	if len(v.Group) > 0 {
 		b = appendString(b, 10, string(v.Group))
 	}
 	for i := range v.Measurements {
-		b = appendKey(b, 18)
-		m := len(b)
-		b = append(b, 0)
-		b = encMeasurement(b, &v.Measurements[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 18)
+		b = finishMessage(encMeasurement(b, &v.Measurements[i]), m)
 	}
 	return b
 }
 
 func encUserExperience(b []byte, v *collector.UserExperience) []byte {
+	var m int
 	if v.CLS.Valid {
 		b = appendFloat(b, 9, v.CLS.V)
 	}
@@ -1182,25 +949,20 @@ func encUserExperience(b []byte, v *collector.UserExperience) []byte {
 		b = appendFloat(b, 25, v.TBT.V)
 	}
 	if v.LongTask != nil {
-		b = appendKey(b, 34)
-		m := len(b)
-		b = append(b, 0)
-		b = encLongTask(b, v.LongTask)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 34)
+		b = finishMessage(encLongTask(b, v.LongTask), m)
 	}
 	return b
 }
 
 func encMessage(b []byte, v *collector.Message) []byte {
+	var m int
 	if len(v.Body) > 0 {
 		b = appendString(b, 10, string(v.Body))
 	}
 	for i := range v.Headers {
-		b = appendKey(b, 18)
-		m := len(b)
-		b = append(b, 0)
-		b = encHeader(b, &v.Headers[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 18)
+		b = finishMessage(encHeader(b, &v.Headers[i]), m)
 	}
 	if v.AgeMillis.Valid {
 		b = appendInt(b, 24, int64(v.AgeMillis.V))
@@ -1305,6 +1067,7 @@ func encDestinationService(b []byte, v *collector.DestinationService) []byte {
 }
 
 func encStackFrame(b []byte, v *collector.StackFrame) []byte {
+	var m int
 	if len(v.AbsPath) > 0 {
 		b = appendString(b, 10, string(v.AbsPath))
 	}
@@ -1336,11 +1099,8 @@ func encStackFrame(b []byte, v *collector.StackFrame) []byte {
 		b = appendInt(b, 80, int64(v.Colno.V))
 	}
 	for i := range v.Vars {
-		b = appendKey(b, 90)
-		m := len(b)
-		b = append(b, 0)
-		b = encKeyValue(b, &v.Vars[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 90)
+		b = finishMessage(encKeyValue(b, &v.Vars[i]), m)
 	}
 	if v.LibraryFrame {
 		b = appendBool(b, 96, v.LibraryFrame)
@@ -1355,11 +1115,8 @@ func encStackFrame(b []byte, v *collector.StackFrame) []byte {
 		b = appendString(b, 122, string(v.SourcemapError))
 	}
 	if v.Original != nil {
-		b = appendKey(b, 130)
-		m := len(b)
-		b = append(b, 0)
-		b = encOriginalFrame(b, v.Original)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 130)
+		b = finishMessage(encOriginalFrame(b, v.Original), m)
 	}
 	return b
 }
@@ -1385,6 +1142,7 @@ func encAggregatedDuration(b []byte, v *collector.AggregatedDuration) []byte {
 }
 
 func encException(b []byte, v *collector.Exception) []byte {
+	var m int
 	if len(v.Message) > 0 {
 		b = appendString(b, 10, string(v.Message))
 	}
@@ -1401,30 +1159,22 @@ func encException(b []byte, v *collector.Exception) []byte {
 		b = appendBool(b, 40, v.Handled.V)
 	}
 	for i := range v.Attributes {
-		b = appendKey(b, 50)
-		m := len(b)
-		b = append(b, 0)
-		b = encKeyValue(b, &v.Attributes[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 50)
+		b = finishMessage(encKeyValue(b, &v.Attributes[i]), m)
 	}
 	for i := range v.Stacktrace {
-		b = appendKey(b, 58)
-		m := len(b)
-		b = append(b, 0)
-		b = encStackFrame(b, &v.Stacktrace[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 58)
+		b = finishMessage(encStackFrame(b, &v.Stacktrace[i]), m)
 	}
 	for i := range v.Cause {
-		b = appendKey(b, 66)
-		m := len(b)
-		b = append(b, 0)
-		b = encException(b, &v.Cause[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 66)
+		b = finishMessage(encException(b, &v.Cause[i]), m)
 	}
 	return b
 }
 
 func encErrorLog(b []byte, v *collector.ErrorLog) []byte {
+	var m int
 	if len(v.Message) > 0 {
 		b = appendString(b, 10, string(v.Message))
 	}
@@ -1438,16 +1188,14 @@ func encErrorLog(b []byte, v *collector.ErrorLog) []byte {
 		b = appendString(b, 34, string(v.LoggerName))
 	}
 	for i := range v.Stacktrace {
-		b = appendKey(b, 42)
-		m := len(b)
-		b = append(b, 0)
-		b = encStackFrame(b, &v.Stacktrace[i])
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 42)
+		b = finishMessage(encStackFrame(b, &v.Stacktrace[i]), m)
 	}
 	return b
 }
 
 func encMetricSample(b []byte, v *collector.MetricSample) []byte {
+	var m int
 	if len(v.Name) > 0 {
 		b = appendString(b, 10, string(v.Name))
 	}
@@ -1461,18 +1209,12 @@ func encMetricSample(b []byte, v *collector.MetricSample) []byte {
 		b = appendFloat(b, 33, v.Value)
 	}
 	if v.Histogram != nil {
-		b = appendKey(b, 42)
-		m := len(b)
-		b = append(b, 0)
-		b = encHistogram(b, v.Histogram)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 42)
+		b = finishMessage(encHistogram(b, v.Histogram), m)
 	}
 	if v.Summary != nil {
-		b = appendKey(b, 50)
-		m := len(b)
-		b = append(b, 0)
-		b = encSummaryMetric(b, v.Summary)
-		b = finishMessage(b, m)
+		b, m = openMessage(b, 50)
+		b = finishMessage(encSummaryMetric(b, v.Summary), m)
 	}
 	return b
 }
@@ -1543,39 +1285,31 @@ func (d *decoder) decEvent(v *collector.Event) error {
 		}
 		switch key {
 		case 8:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Kind, err = asUint[collector.Kind](d.uvarint()); err != nil {
 				return err
 			}
-			v.Kind = collector.Kind(u)
 		case 18:
 			if v.Timestamp, err = d.time(); err != nil {
 				return err
 			}
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.TraceID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.TraceID = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ParentID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ParentID = string(s)
 		case 42:
 			s, err := d.bytes()
 			if err != nil {
 				return err
 			}
-			v.ChildIDs = append(v.ChildIDs, string(s))
+			v.ChildIDs = append(v.ChildIDs, s)
 		case 50:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Message, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Message = string(s)
 		case 58:
 			sub, err := d.sub()
 			if err != nil {
@@ -1825,66 +1559,46 @@ func (d *decoder) decEventInfo(v *collector.EventInfo) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Outcome, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Outcome = string(s)
 		case 16:
-			i, err := d.varint()
-			if err != nil {
+			if v.Duration, err = asInt[time.Duration](d.varint()); err != nil {
 				return err
 			}
-			v.Duration = time.Duration(i)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Action, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Action = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Dataset, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Dataset = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Kind, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Kind = string(s)
 		case 50:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Category, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Category = string(s)
 		case 58:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		case 66:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Module, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Module = string(s)
 		case 72:
-			i, err := d.varint()
-			if err != nil {
+			if v.Severity.V, err = d.varint(); err != nil {
 				return err
 			}
-			v.Severity.V = int64(i)
 			v.Severity.Valid = true
 		case 80:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Present, err = d.bool(); err != nil {
 				return err
 			}
-			v.Present = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -1902,29 +1616,21 @@ func (d *decoder) decAgent(v *collector.Agent) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Version, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Version = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.EphemeralID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.EphemeralID = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ActivationMethod, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ActivationMethod = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -1942,29 +1648,21 @@ func (d *decoder) decService(v *collector.Service) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Version, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Version = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Environment, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Environment = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.NodeName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.NodeName = string(s)
 		case 42:
 			sub, err := d.sub()
 			if err != nil {
@@ -2022,35 +1720,25 @@ func (d *decoder) decHost(v *collector.Host) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Hostname, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Hostname = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Architecture, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Architecture = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		case 50:
 			a, err := d.addr()
 			if err != nil {
@@ -2066,11 +1754,9 @@ func (d *decoder) decHost(v *collector.Host) error {
 				return err
 			}
 		case 64:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Present, err = d.bool(); err != nil {
 				return err
 			}
-			v.Present = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2088,53 +1774,39 @@ func (d *decoder) decProcess(v *collector.Process) error {
 		}
 		switch key {
 		case 8:
-			i, err := d.varint()
-			if err != nil {
+			if v.PID, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.PID = int32(i)
 		case 16:
-			i, err := d.varint()
-			if err != nil {
+			if v.PPID, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.PPID = int32(i)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Title, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Title = string(s)
 		case 34:
 			s, err := d.bytes()
 			if err != nil {
 				return err
 			}
-			v.Argv = append(v.Argv, string(s))
+			v.Argv = append(v.Argv, s)
 		case 66:
-			s, err := d.bytes()
-			if err != nil {
+			if v.CommandLine, err = d.bytes(); err != nil {
 				return err
 			}
-			v.CommandLine = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Executable, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Executable = string(s)
 		case 50:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ThreadName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ThreadName = string(s)
 		case 56:
-			i, err := d.varint()
-			if err != nil {
+			if v.ThreadID, err = d.varint(); err != nil {
 				return err
 			}
-			v.ThreadID = int64(i)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2152,35 +1824,25 @@ func (d *decoder) decContainer(v *collector.Container) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Runtime, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Runtime = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ImageName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ImageName = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ImageTag, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ImageTag = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2198,29 +1860,21 @@ func (d *decoder) decKubernetes(v *collector.Kubernetes) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Namespace, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Namespace = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.NodeName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.NodeName = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.PodName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.PodName = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.PodUID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.PodUID = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2238,71 +1892,49 @@ func (d *decoder) decCloud(v *collector.Cloud) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.AccountID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.AccountID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.AccountName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.AccountName = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.AvailabilityZone, err = d.bytes(); err != nil {
 				return err
 			}
-			v.AvailabilityZone = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.InstanceID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.InstanceID = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.InstanceName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.InstanceName = string(s)
 		case 50:
-			s, err := d.bytes()
-			if err != nil {
+			if v.MachineType, err = d.bytes(); err != nil {
 				return err
 			}
-			v.MachineType = string(s)
 		case 58:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ProjectID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ProjectID = string(s)
 		case 66:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ProjectName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ProjectName = string(s)
 		case 74:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Provider, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Provider = string(s)
 		case 82:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Region, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Region = string(s)
 		case 90:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ServiceName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ServiceName = string(s)
 		case 98:
 			sub, err := d.sub()
 			if err != nil {
@@ -2328,48 +1960,34 @@ func (d *decoder) decFaas(v *collector.Faas) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 16:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.ColdStart.V, err = d.bool(); err != nil {
 				return err
 			}
-			v.ColdStart.V = u != 0
 			v.ColdStart.Valid = true
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Execution, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Execution = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.TriggerType, err = d.bytes(); err != nil {
 				return err
 			}
-			v.TriggerType = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.TriggerRequestID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.TriggerRequestID = string(s)
 		case 50:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 58:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Version, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Version = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2387,41 +2005,29 @@ func (d *decoder) decNetwork(v *collector.Network) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ConnectionType, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ConnectionType = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ConnectionSubtype, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ConnectionSubtype = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.CarrierName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.CarrierName = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.CarrierMCC, err = d.bytes(); err != nil {
 				return err
 			}
-			v.CarrierMCC = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.CarrierMNC, err = d.bytes(); err != nil {
 				return err
 			}
-			v.CarrierMNC = string(s)
 		case 50:
-			s, err := d.bytes()
-			if err != nil {
+			if v.CarrierICC, err = d.bytes(); err != nil {
 				return err
 			}
-			v.CarrierICC = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2439,29 +2045,21 @@ func (d *decoder) decUser(v *collector.User) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Email, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Email = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Domain, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Domain = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2479,17 +2077,13 @@ func (d *decoder) decUserAgent(v *collector.UserAgent) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Original, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Original = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2511,17 +2105,13 @@ func (d *decoder) decClient(v *collector.Client) error {
 				return err
 			}
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Domain, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Domain = string(s)
 		case 24:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Port, err = asUint[uint16](d.uvarint()); err != nil {
 				return err
 			}
-			v.Port = uint16(u)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2547,17 +2137,13 @@ func (d *decoder) decSource(v *collector.Source) error {
 				return err
 			}
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Domain, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Domain = string(s)
 		case 32:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Port, err = asUint[uint16](d.uvarint()); err != nil {
 				return err
 			}
-			v.Port = uint16(u)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2575,17 +2161,13 @@ func (d *decoder) decDestination(v *collector.Destination) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Address, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Address = string(s)
 		case 16:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Port, err = asUint[uint16](d.uvarint()); err != nil {
 				return err
 			}
-			v.Port = uint16(u)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2603,29 +2185,21 @@ func (d *decoder) decDevice(v *collector.Device) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Manufacturer, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Manufacturer = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ModelIdentifier, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ModelIdentifier = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ModelName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ModelName = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2643,17 +2217,13 @@ func (d *decoder) decSession(v *collector.Session) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 16:
-			i, err := d.varint()
-			if err != nil {
+			if v.Sequence, err = d.varint(); err != nil {
 				return err
 			}
-			v.Sequence = int64(i)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2671,53 +2241,37 @@ func (d *decoder) decURL(v *collector.URL) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Original, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Original = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Scheme, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Scheme = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Full, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Full = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Domain, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Domain = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Path, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Path = string(s)
 		case 50:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Query, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Query = string(s)
 		case 58:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Fragment, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Fragment = string(s)
 		case 64:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Port, err = asUint[uint16](d.uvarint()); err != nil {
 				return err
 			}
-			v.Port = uint16(u)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2735,35 +2289,25 @@ func (d *decoder) decObserver(v *collector.Observer) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Hostname, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Hostname = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Version, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Version = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.EphemeralID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.EphemeralID = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2781,23 +2325,17 @@ func (d *decoder) decDataStream(v *collector.DataStream) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Dataset, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Dataset = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Namespace, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Namespace = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2815,35 +2353,27 @@ func (d *decoder) decLabel(v *collector.Label) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Key, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Key = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Value, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Value = string(s)
 		case 26:
 			s, err := d.bytes()
 			if err != nil {
 				return err
 			}
-			v.Values = append(v.Values, string(s))
+			v.Values = append(v.Values, s)
 		case 32:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Bool, err = d.bool(); err != nil {
 				return err
 			}
-			v.Bool = u != 0
 		case 40:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Global, err = d.bool(); err != nil {
 				return err
 			}
-			v.Global = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2861,27 +2391,21 @@ func (d *decoder) decNumericLabel(v *collector.NumericLabel) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Key, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Key = string(s)
 		case 17:
-			f, err := d.float()
-			if err != nil {
+			if v.Value, err = d.float(); err != nil {
 				return err
 			}
-			v.Value = float64(f)
 		case 26:
 			if v.Values, err = d.packedFloats(v.Values); err != nil {
 				return err
 			}
 		case 32:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Global, err = d.bool(); err != nil {
 				return err
 			}
-			v.Global = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2899,11 +2423,9 @@ func (d *decoder) decHTTP(v *collector.HTTP) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Version, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Version = string(s)
 		case 18:
 			sub, err := d.sub()
 			if err != nil {
@@ -2937,41 +2459,29 @@ func (d *decoder) decLog(v *collector.Log) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Level, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Level = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Logger, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Logger = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.FunctionName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.FunctionName = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.FileName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.FileName = string(s)
 		case 40:
-			i, err := d.varint()
-			if err != nil {
+			if v.FileLine, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.FileLine = int32(i)
 		case 48:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Present, err = d.bool(); err != nil {
 				return err
 			}
-			v.Present = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -2989,47 +2499,33 @@ func (d *decoder) decTransaction(v *collector.Transaction) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Result, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Result = string(s)
 		case 40:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Sampled, err = d.bool(); err != nil {
 				return err
 			}
-			v.Sampled = u != 0
 		case 48:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Root, err = d.bool(); err != nil {
 				return err
 			}
-			v.Root = u != 0
 		case 57:
-			f, err := d.float()
-			if err != nil {
+			if v.RepresentativeCount, err = d.float(); err != nil {
 				return err
 			}
-			v.RepresentativeCount = float64(f)
 		case 66:
 			sub, err := d.sub()
 			if err != nil {
@@ -3088,7 +2584,7 @@ func (d *decoder) decTransaction(v *collector.Transaction) error {
 			if err != nil {
 				return err
 			}
-			v.ProfilerStackTraces = append(v.ProfilerStackTraces, string(s))
+			v.ProfilerStackTraces = append(v.ProfilerStackTraces, s)
 		case 122:
 			v.DurationSummary = new(collector.SummaryMetric)
 			sub, err := d.sub()
@@ -3124,54 +2620,38 @@ func (d *decoder) decSpan(v *collector.Span) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Subtype, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Subtype = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Action, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Action = string(s)
 		case 50:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Kind, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Kind = string(s)
 		case 56:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Sync.V, err = d.bool(); err != nil {
 				return err
 			}
-			v.Sync.V = u != 0
 			v.Sync.Valid = true
 		case 65:
-			f, err := d.float()
-			if err != nil {
+			if v.RepresentativeCount, err = d.float(); err != nil {
 				return err
 			}
-			v.RepresentativeCount = float64(f)
 		case 74:
 			v.DB = new(collector.DB)
 			sub, err := d.sub()
@@ -3252,23 +2732,17 @@ func (d *decoder) decError(v *collector.Error) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.GroupingKey, err = d.bytes(); err != nil {
 				return err
 			}
-			v.GroupingKey = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Culprit, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Culprit = string(s)
 		case 34:
 			v.Custom = append(v.Custom, collector.KeyValue{})
 			sub, err := d.sub()
@@ -3297,23 +2771,17 @@ func (d *decoder) decError(v *collector.Error) error {
 				return err
 			}
 		case 58:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Message, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Message = string(s)
 		case 66:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		case 74:
-			s, err := d.bytes()
-			if err != nil {
+			if v.StackTrace, err = d.bytes(); err != nil {
 				return err
 			}
-			v.StackTrace = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3331,17 +2799,13 @@ func (d *decoder) decMetricset(v *collector.Metricset) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Interval, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Interval = string(s)
 		case 26:
 			v.Samples = append(v.Samples, collector.MetricSample{})
 			sub, err := d.sub()
@@ -3352,11 +2816,9 @@ func (d *decoder) decMetricset(v *collector.Metricset) error {
 				return err
 			}
 		case 32:
-			i, err := d.varint()
-			if err != nil {
+			if v.DocCount, err = d.varint(); err != nil {
 				return err
 			}
-			v.DocCount = int64(i)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3374,17 +2836,13 @@ func (d *decoder) decNameVersion(v *collector.NameVersion) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Version, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Version = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3402,23 +2860,17 @@ func (d *decoder) decServiceOrigin(v *collector.ServiceOrigin) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Version, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Version = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3436,17 +2888,13 @@ func (d *decoder) decServiceTarget(v *collector.ServiceTarget) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3464,35 +2912,25 @@ func (d *decoder) decOS(v *collector.OS) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Version, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Version = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Platform, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Platform = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Full, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Full = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3510,29 +2948,21 @@ func (d *decoder) decCloudOrigin(v *collector.CloudOrigin) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.AccountID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.AccountID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Provider, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Provider = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Region, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Region = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ServiceName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ServiceName = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3550,23 +2980,17 @@ func (d *decoder) decHTTPRequest(v *collector.HTTPRequest) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Method, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Method = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Referrer, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Referrer = string(s)
 		case 34:
 			v.Headers = append(v.Headers, collector.Header{})
 			sub, err := d.sub()
@@ -3595,11 +3019,9 @@ func (d *decoder) decHTTPRequest(v *collector.HTTPRequest) error {
 				return err
 			}
 		case 58:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Body, err = asString[collector.RawJSON](d.bytes()); err != nil {
 				return err
 			}
-			v.Body = collector.RawJSON(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3617,11 +3039,9 @@ func (d *decoder) decHTTPResponse(v *collector.HTTPResponse) error {
 		}
 		switch key {
 		case 8:
-			i, err := d.varint()
-			if err != nil {
+			if v.StatusCode, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.StatusCode = int32(i)
 		case 18:
 			v.Headers = append(v.Headers, collector.Header{})
 			sub, err := d.sub()
@@ -3632,46 +3052,34 @@ func (d *decoder) decHTTPResponse(v *collector.HTTPResponse) error {
 				return err
 			}
 		case 24:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Finished.V, err = d.bool(); err != nil {
 				return err
 			}
-			v.Finished.V = u != 0
 			v.Finished.Valid = true
 		case 32:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.HeadersSent.V, err = d.bool(); err != nil {
 				return err
 			}
-			v.HeadersSent.V = u != 0
 			v.HeadersSent.Valid = true
 		case 40:
-			i, err := d.varint()
-			if err != nil {
+			if v.TransferSize.V, err = d.varint(); err != nil {
 				return err
 			}
-			v.TransferSize.V = int64(i)
 			v.TransferSize.Valid = true
 		case 48:
-			i, err := d.varint()
-			if err != nil {
+			if v.EncodedBodySize.V, err = d.varint(); err != nil {
 				return err
 			}
-			v.EncodedBodySize.V = int64(i)
 			v.EncodedBodySize.Valid = true
 		case 56:
-			i, err := d.varint()
-			if err != nil {
+			if v.DecodedBodySize.V, err = d.varint(); err != nil {
 				return err
 			}
-			v.DecodedBodySize.V = int64(i)
 			v.DecodedBodySize.Valid = true
 		case 64:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Present, err = d.bool(); err != nil {
 				return err
 			}
-			v.Present = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3689,18 +3097,14 @@ func (d *decoder) decSpanCount(v *collector.SpanCount) error {
 		}
 		switch key {
 		case 8:
-			i, err := d.varint()
-			if err != nil {
+			if v.Started.V, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.Started.V = int32(i)
 			v.Started.Valid = true
 		case 16:
-			i, err := d.varint()
-			if err != nil {
+			if v.Dropped.V, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.Dropped.V = int32(i)
 			v.Dropped.Valid = true
 		default:
 			if err := d.skip(key); err != nil {
@@ -3719,17 +3123,13 @@ func (d *decoder) decKeyValue(v *collector.KeyValue) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Key, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Key = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Value, err = asString[collector.RawJSON](d.bytes()); err != nil {
 				return err
 			}
-			v.Value = collector.RawJSON(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3747,11 +3147,9 @@ func (d *decoder) decMark(v *collector.Mark) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Group, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Group = string(s)
 		case 18:
 			v.Measurements = append(v.Measurements, collector.Measurement{})
 			sub, err := d.sub()
@@ -3778,25 +3176,19 @@ func (d *decoder) decUserExperience(v *collector.UserExperience) error {
 		}
 		switch key {
 		case 9:
-			f, err := d.float()
-			if err != nil {
+			if v.CLS.V, err = d.float(); err != nil {
 				return err
 			}
-			v.CLS.V = float64(f)
 			v.CLS.Valid = true
 		case 17:
-			f, err := d.float()
-			if err != nil {
+			if v.FID.V, err = d.float(); err != nil {
 				return err
 			}
-			v.FID.V = float64(f)
 			v.FID.Valid = true
 		case 25:
-			f, err := d.float()
-			if err != nil {
+			if v.TBT.V, err = d.float(); err != nil {
 				return err
 			}
-			v.TBT.V = float64(f)
 			v.TBT.Valid = true
 		case 34:
 			v.LongTask = new(collector.LongTask)
@@ -3824,11 +3216,9 @@ func (d *decoder) decMessage(v *collector.Message) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Body, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Body = string(s)
 		case 18:
 			v.Headers = append(v.Headers, collector.Header{})
 			sub, err := d.sub()
@@ -3839,24 +3229,18 @@ func (d *decoder) decMessage(v *collector.Message) error {
 				return err
 			}
 		case 24:
-			i, err := d.varint()
-			if err != nil {
+			if v.AgeMillis.V, err = d.varint(); err != nil {
 				return err
 			}
-			v.AgeMillis.V = int64(i)
 			v.AgeMillis.Valid = true
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.QueueName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.QueueName = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.RoutingKey, err = d.bytes(); err != nil {
 				return err
 			}
-			v.RoutingKey = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3874,41 +3258,29 @@ func (d *decoder) decDroppedSpanStats(v *collector.DroppedSpanStats) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.DestinationServiceResource, err = d.bytes(); err != nil {
 				return err
 			}
-			v.DestinationServiceResource = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ServiceTargetType, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ServiceTargetType = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ServiceTargetName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ServiceTargetName = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Outcome, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Outcome = string(s)
 		case 40:
-			i, err := d.varint()
-			if err != nil {
+			if v.Count, err = d.varint(); err != nil {
 				return err
 			}
-			v.Count = int64(i)
 		case 48:
-			i, err := d.varint()
-			if err != nil {
+			if v.SumMicros, err = d.varint(); err != nil {
 				return err
 			}
-			v.SumMicros = int64(i)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3926,17 +3298,13 @@ func (d *decoder) decSummaryMetric(v *collector.SummaryMetric) error {
 		}
 		switch key {
 		case 8:
-			i, err := d.varint()
-			if err != nil {
+			if v.Count, err = d.varint(); err != nil {
 				return err
 			}
-			v.Count = int64(i)
 		case 17:
-			f, err := d.float()
-			if err != nil {
+			if v.Sum, err = d.float(); err != nil {
 				return err
 			}
-			v.Sum = float64(f)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -3978,41 +3346,29 @@ func (d *decoder) decDB(v *collector.DB) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Instance, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Instance = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Statement, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Statement = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.UserName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.UserName = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Link, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Link = string(s)
 		case 48:
-			i, err := d.varint()
-			if err != nil {
+			if v.RowsAffected.V, err = d.varint(); err != nil {
 				return err
 			}
-			v.RowsAffected.V = int64(i)
 			v.RowsAffected.Valid = true
 		default:
 			if err := d.skip(key); err != nil {
@@ -4031,23 +3387,17 @@ func (d *decoder) decComposite(v *collector.Composite) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.CompressionStrategy, err = d.bytes(); err != nil {
 				return err
 			}
-			v.CompressionStrategy = string(s)
 		case 16:
-			i, err := d.varint()
-			if err != nil {
+			if v.Count, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.Count = int32(i)
 		case 25:
-			f, err := d.float()
-			if err != nil {
+			if v.SumMillis, err = d.float(); err != nil {
 				return err
 			}
-			v.SumMillis = float64(f)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -4065,23 +3415,17 @@ func (d *decoder) decDestinationService(v *collector.DestinationService) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Resource, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Resource = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -4099,66 +3443,50 @@ func (d *decoder) decStackFrame(v *collector.StackFrame) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.AbsPath, err = d.bytes(); err != nil {
 				return err
 			}
-			v.AbsPath = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Filename, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Filename = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Classname, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Classname = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Function, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Function = string(s)
 		case 42:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Module, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Module = string(s)
 		case 50:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ContextLine, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ContextLine = string(s)
 		case 58:
 			s, err := d.bytes()
 			if err != nil {
 				return err
 			}
-			v.PreContext = append(v.PreContext, string(s))
+			v.PreContext = append(v.PreContext, s)
 		case 66:
 			s, err := d.bytes()
 			if err != nil {
 				return err
 			}
-			v.PostContext = append(v.PostContext, string(s))
+			v.PostContext = append(v.PostContext, s)
 		case 72:
-			i, err := d.varint()
-			if err != nil {
+			if v.Lineno.V, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.Lineno.V = int32(i)
 			v.Lineno.Valid = true
 		case 80:
-			i, err := d.varint()
-			if err != nil {
+			if v.Colno.V, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.Colno.V = int32(i)
 			v.Colno.Valid = true
 		case 90:
 			v.Vars = append(v.Vars, collector.KeyValue{})
@@ -4170,29 +3498,21 @@ func (d *decoder) decStackFrame(v *collector.StackFrame) error {
 				return err
 			}
 		case 96:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.LibraryFrame, err = d.bool(); err != nil {
 				return err
 			}
-			v.LibraryFrame = u != 0
 		case 104:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.ExcludeFromGrouping, err = d.bool(); err != nil {
 				return err
 			}
-			v.ExcludeFromGrouping = u != 0
 		case 112:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.SourcemapUpdated, err = d.bool(); err != nil {
 				return err
 			}
-			v.SourcemapUpdated = u != 0
 		case 122:
-			s, err := d.bytes()
-			if err != nil {
+			if v.SourcemapError, err = d.bytes(); err != nil {
 				return err
 			}
-			v.SourcemapError = string(s)
 		case 130:
 			v.Original = new(collector.OriginalFrame)
 			sub, err := d.sub()
@@ -4219,17 +3539,13 @@ func (d *decoder) decSpanLink(v *collector.SpanLink) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.TraceID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.TraceID = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.SpanID, err = d.bytes(); err != nil {
 				return err
 			}
-			v.SpanID = string(s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -4247,17 +3563,13 @@ func (d *decoder) decAggregatedDuration(v *collector.AggregatedDuration) error {
 		}
 		switch key {
 		case 8:
-			i, err := d.varint()
-			if err != nil {
+			if v.Count, err = d.varint(); err != nil {
 				return err
 			}
-			v.Count = int64(i)
 		case 16:
-			i, err := d.varint()
-			if err != nil {
+			if v.Sum, err = asInt[time.Duration](d.varint()); err != nil {
 				return err
 			}
-			v.Sum = time.Duration(i)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -4275,35 +3587,25 @@ func (d *decoder) decException(v *collector.Exception) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Message, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Message = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Module, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Module = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Code, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Code = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Type, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Type = string(s)
 		case 40:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Handled.V, err = d.bool(); err != nil {
 				return err
 			}
-			v.Handled.V = u != 0
 			v.Handled.Valid = true
 		case 50:
 			v.Attributes = append(v.Attributes, collector.KeyValue{})
@@ -4349,29 +3651,21 @@ func (d *decoder) decErrorLog(v *collector.ErrorLog) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Message, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Message = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Level, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Level = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.ParamMessage, err = d.bytes(); err != nil {
 				return err
 			}
-			v.ParamMessage = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.LoggerName, err = d.bytes(); err != nil {
 				return err
 			}
-			v.LoggerName = string(s)
 		case 42:
 			v.Stacktrace = append(v.Stacktrace, collector.StackFrame{})
 			sub, err := d.sub()
@@ -4398,29 +3692,21 @@ func (d *decoder) decMetricSample(v *collector.MetricSample) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 16:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.Type, err = asUint[collector.MetricType](d.uvarint()); err != nil {
 				return err
 			}
-			v.Type = collector.MetricType(u)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Unit, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Unit = string(s)
 		case 33:
-			f, err := d.float()
-			if err != nil {
+			if v.Value, err = d.float(); err != nil {
 				return err
 			}
-			v.Value = float64(f)
 		case 42:
 			v.Histogram = new(collector.Histogram)
 			sub, err := d.sub()
@@ -4456,17 +3742,15 @@ func (d *decoder) decHeader(v *collector.Header) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Key, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Key = string(s)
 		case 18:
 			s, err := d.bytes()
 			if err != nil {
 				return err
 			}
-			v.Values = append(v.Values, string(s))
+			v.Values = append(v.Values, s)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -4484,17 +3768,13 @@ func (d *decoder) decMeasurement(v *collector.Measurement) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Name, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Name = string(s)
 		case 17:
-			f, err := d.float()
-			if err != nil {
+			if v.Value, err = d.float(); err != nil {
 				return err
 			}
-			v.Value = float64(f)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -4512,23 +3792,17 @@ func (d *decoder) decLongTask(v *collector.LongTask) error {
 		}
 		switch key {
 		case 8:
-			i, err := d.varint()
-			if err != nil {
+			if v.Count, err = d.varint(); err != nil {
 				return err
 			}
-			v.Count = int64(i)
 		case 17:
-			f, err := d.float()
-			if err != nil {
+			if v.Sum, err = d.float(); err != nil {
 				return err
 			}
-			v.Sum = float64(f)
 		case 25:
-			f, err := d.float()
-			if err != nil {
+			if v.Max, err = d.float(); err != nil {
 				return err
 			}
-			v.Max = float64(f)
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -4546,49 +3820,35 @@ func (d *decoder) decOriginalFrame(v *collector.OriginalFrame) error {
 		}
 		switch key {
 		case 10:
-			s, err := d.bytes()
-			if err != nil {
+			if v.AbsPath, err = d.bytes(); err != nil {
 				return err
 			}
-			v.AbsPath = string(s)
 		case 18:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Filename, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Filename = string(s)
 		case 26:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Classname, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Classname = string(s)
 		case 34:
-			s, err := d.bytes()
-			if err != nil {
+			if v.Function, err = d.bytes(); err != nil {
 				return err
 			}
-			v.Function = string(s)
 		case 40:
-			i, err := d.varint()
-			if err != nil {
+			if v.Lineno.V, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.Lineno.V = int32(i)
 			v.Lineno.Valid = true
 		case 48:
-			i, err := d.varint()
-			if err != nil {
+			if v.Colno.V, err = asInt[int32](d.varint()); err != nil {
 				return err
 			}
-			v.Colno.V = int32(i)
 			v.Colno.Valid = true
 		case 56:
-			u, err := d.uvarint()
-			if err != nil {
+			if v.LibraryFrame, err = d.bool(); err != nil {
 				return err
 			}
-			v.LibraryFrame = u != 0
 		default:
 			if err := d.skip(key); err != nil {
 				return err

@@ -30,24 +30,21 @@ func fkey(field, wt uint64) uint64 { return field<<3 | wt }
 
 // appendProfile appends the stored record of p (its parts' data left out) to b.
 func appendProfile(b []byte, p *collector.Profile) []byte {
+	var m int
 	b = append(b, profileCodecVersion)
 	b = appendString(b, fkey(1, wtBytes), p.ID)
 	b = appendString(b, fkey(2, wtBytes), p.Trigger)
 	b = appendTime(b, fkey(3, wtBytes), p.Timestamp)
 	b = appendInt(b, fkey(4, wtVarint), int64(p.Duration))
 	b = appendTime(b, fkey(5, wtBytes), p.Received)
-	b = appendKey(b, fkey(6, wtBytes))
-	m := len(b)
-	b = append(b, 0)
+	b, m = openMessage(b, fkey(6, wtBytes))
 	b = encEvent(b, &p.Metadata)
 	b = finishMessage(b, m)
 	if p.TraceID != "" {
 		b = appendString(b, fkey(7, wtBytes), p.TraceID)
 	}
 	if t := p.Transaction; t != nil {
-		b = appendKey(b, fkey(8, wtBytes))
-		m := len(b)
-		b = append(b, 0)
+		b, m = openMessage(b, fkey(8, wtBytes))
 		b = appendString(b, fkey(1, wtBytes), t.ID)
 		b = appendString(b, fkey(2, wtBytes), t.Name)
 		b = appendBool(b, fkey(3, wtVarint), t.Sampled)
@@ -57,9 +54,7 @@ func appendProfile(b []byte, p *collector.Profile) []byte {
 		b = finishMessage(b, m)
 	}
 	if r := p.Resource; r != nil {
-		b = appendKey(b, fkey(9, wtBytes))
-		m := len(b)
-		b = append(b, 0)
+		b, m = openMessage(b, fkey(9, wtBytes))
 		b = appendString(b, fkey(1, wtBytes), r.Name)
 		b = appendFloat(b, fkey(2, wtFixed64), r.Value)
 		b = appendString(b, fkey(3, wtBytes), r.Rule)
@@ -70,9 +65,7 @@ func appendProfile(b []byte, p *collector.Profile) []byte {
 		b = finishMessage(b, m)
 	}
 	if c := p.CPU; c != nil {
-		b = appendKey(b, fkey(10, wtBytes))
-		m := len(b)
-		b = append(b, 0)
+		b, m = openMessage(b, fkey(10, wtBytes))
 		b = appendTime(b, fkey(1, wtBytes), c.Start)
 		b = appendInt(b, fkey(2, wtVarint), int64(c.Duration))
 		b = appendInt(b, fkey(3, wtVarint), c.Samples)
@@ -85,9 +78,7 @@ func appendProfile(b []byte, p *collector.Profile) []byte {
 		b = appendString(b, fkey(12, wtBytes), e)
 	}
 	for i := range p.Parts {
-		b = appendKey(b, fkey(13, wtBytes))
-		m := len(b)
-		b = append(b, 0)
+		b, m = openMessage(b, fkey(13, wtBytes))
 		b = appendString(b, fkey(1, wtBytes), p.Parts[i].Kind)
 		b = appendInt(b, fkey(2, wtVarint), p.Parts[i].Size)
 		b = finishMessage(b, m)
@@ -196,9 +187,7 @@ func (d *decoder) decProfile(p *collector.Profile) error {
 				return err
 			})
 		case fkey(11, wtVarint):
-			var n int64
-			n, err = d.varint()
-			p.GoroutineSnapshots = int(n)
+			p.GoroutineSnapshots, err = asInt[int](d.varint())
 		case fkey(12, wtBytes):
 			var s string
 			s, err = d.bytes()
@@ -246,11 +235,6 @@ func (d *decoder) message(field func(sub *decoder, key uint64) error) error {
 		}
 	}
 	return nil
-}
-
-func (d *decoder) bool() (bool, error) {
-	u, err := d.uvarint()
-	return u != 0, err
 }
 
 func (d *decoder) duration() (time.Duration, error) {

@@ -23,6 +23,14 @@ var (
 
 func appendKey(b []byte, key uint64) []byte { return binary.AppendUvarint(b, key) }
 
+// openMessage appends key and the byte finishMessage turns into the length of the message appended
+// after it, and returns the mark finishMessage takes.
+func openMessage(b []byte, key uint64) ([]byte, int) {
+	b = binary.AppendUvarint(b, key)
+	m := len(b)
+	return append(b, 0), m
+}
+
 func appendString(b []byte, key uint64, s string) []byte {
 	b = binary.AppendUvarint(b, key)
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -55,9 +63,7 @@ func appendFloat(b []byte, key uint64, v float64) []byte {
 // appendTime writes t as a message of zigzag seconds and nanoseconds since the Unix epoch, which covers
 // every time.Time an agent can send (unlike UnixNano's 1678-2262 range). The location is not kept.
 func appendTime(b []byte, key uint64, t time.Time) []byte {
-	b = binary.AppendUvarint(b, key)
-	m := len(b)
-	b = append(b, 0)
+	b, m := openMessage(b, key)
 	s := t.Unix()
 	b = binary.AppendUvarint(b, uint64(s<<1)^uint64(s>>63))
 	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
@@ -65,9 +71,7 @@ func appendTime(b []byte, key uint64, t time.Time) []byte {
 }
 
 func appendAddr(b []byte, key uint64, a netip.Addr) []byte {
-	b = binary.AppendUvarint(b, key)
-	m := len(b)
-	b = append(b, 0)
+	b, m := openMessage(b, key)
 	b, _ = a.AppendBinary(b) // never fails
 	return finishMessage(b, m)
 }
@@ -82,9 +86,7 @@ func appendPackedFloats(b []byte, key uint64, v []float64) []byte {
 }
 
 func appendPackedUints(b []byte, key uint64, v []uint64) []byte {
-	b = binary.AppendUvarint(b, key)
-	m := len(b)
-	b = append(b, 0)
+	b, m := openMessage(b, key)
 	for _, u := range v {
 		b = binary.AppendUvarint(b, u)
 	}
@@ -159,6 +161,11 @@ func (d *decoder) float() (float64, error) {
 		uint64(d.s[d.i+4])<<32 | uint64(d.s[d.i+5])<<40 | uint64(d.s[d.i+6])<<48 | uint64(d.s[d.i+7])<<56
 	d.i += 8
 	return math.Float64frombits(u), nil
+}
+
+func (d *decoder) bool() (bool, error) {
+	u, err := d.uvarint()
+	return u != 0, err
 }
 
 func (d *decoder) bytes() (string, error) {
@@ -263,4 +270,17 @@ func (d *decoder) skip(key uint64) error {
 	default:
 		return fmt.Errorf("field %d: unknown wire type %d", key>>3, key&7)
 	}
+}
+
+// The generated decoders read a field of a named or narrower type than the decoder's method returns
+// through these: asInt[int32](d.varint()) is the value read, converted, and the method's error.
+
+func asString[T ~string](s string, err error) (T, error) { return T(s), err }
+
+func asInt[T ~int | ~int8 | ~int16 | ~int32 | ~int64](i int64, err error) (T, error) {
+	return T(i), err
+}
+
+func asUint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64](u uint64, err error) (T, error) {
+	return T(u), err
 }
