@@ -148,31 +148,28 @@ func decodeHistogram(r *byteReader, h recorder) error {
 	// one-byte ones (most counts, many deltas) without a call.
 	b := r.b
 	value := int64(0)
-	for range n {
-		var delta, count uint64
+	for i := range 2 * n { // a delta from the previous value, then its count
+		var u uint64
 		if len(b) > 0 && b[0] < 0x80 {
-			delta, b = uint64(b[0]), b[1:]
+			u, b = uint64(b[0]), b[1:]
 		} else {
-			u, k := binary.Uvarint(b)
+			v, k := binary.Uvarint(b)
 			if k <= 0 {
 				return errBadAggregate
 			}
-			delta, b = u, b[k:]
+			u, b = v, b[k:]
 		}
-		if len(b) > 0 && b[0] < 0x80 {
-			count, b = uint64(b[0]), b[1:]
-		} else {
-			u, k := binary.Uvarint(b)
-			if k <= 0 {
+		if i&1 == 0 {
+			value += int64(min(u, uint64(HistogramHighest)+1))
+			if value < HistogramLowest || value > HistogramHighest {
 				return errBadAggregate
 			}
-			count, b = u, b[k:]
+			continue
 		}
-		value += int64(delta)
-		if delta > uint64(HistogramHighest) || value < HistogramLowest || value > HistogramHighest || int64(count) < 0 {
+		if int64(u) < 0 {
 			return errBadAggregate
 		}
-		_ = h.RecordValues(value, int64(count))
+		_ = h.RecordValues(value, int64(u))
 	}
 	r.b = b
 	return nil
