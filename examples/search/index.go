@@ -153,9 +153,8 @@ func bulk(ctx context.Context, es *elasticsearch.Client, index string, body []by
 		return err
 	}
 	defer res.Body.Close()
-	if res.IsError() {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 1000))
-		return fmt.Errorf("%s: %s", res.Status(), b)
+	if err := responseError(res); err != nil {
+		return err
 	}
 	var answer struct {
 		Errors bool `json:"errors"`
@@ -186,9 +185,14 @@ func check(res *esapi.Response, err error) error {
 		return err
 	}
 	defer res.Body.Close()
-	if res.IsError() {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 1000))
-		return fmt.Errorf("%s: %s", res.Status(), b)
+	return responseError(res)
+}
+
+// responseError is the error of a response that failed (its status and the start of its body), or nil.
+func responseError(res *esapi.Response) error {
+	if !res.IsError() {
+		return nil
 	}
-	return nil
+	b, _ := io.ReadAll(io.LimitReader(res.Body, 1000))
+	return fmt.Errorf("%s: %s", res.Status(), b)
 }
