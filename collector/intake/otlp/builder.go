@@ -20,31 +20,27 @@ type labels struct {
 func newLabels(ev *collector.Event) *labels { return &labels{ev: ev} }
 
 func (b *labels) SetLabel(l collector.Label) {
-	if !b.owned {
-		b.ev.Labels = append([]collector.Label(nil), b.ev.Labels...)
-		b.owned = true
-	}
-	for i := range b.ev.Labels {
-		if b.ev.Labels[i].Key == l.Key {
-			b.ev.Labels[i] = l
-			return
-		}
-	}
-	b.ev.Labels = append(b.ev.Labels, l)
+	putLabel(&b.ev.Labels, &b.owned, l, func(i int) bool { return b.ev.Labels[i].Key == l.Key })
 }
 
 func (b *labels) SetNumericLabel(l collector.NumericLabel) {
-	if !b.ownedNums {
-		b.ev.NumericLabels = append([]collector.NumericLabel(nil), b.ev.NumericLabels...)
-		b.ownedNums = true
+	putLabel(&b.ev.NumericLabels, &b.ownedNums, l, func(i int) bool { return b.ev.NumericLabels[i].Key == l.Key })
+}
+
+// putLabel replaces the label of *ls that sameKey finds with l, or appends l. The first call, while *owned
+// is false, copies *ls, which starts shared with the resource's labels.
+func putLabel[L any](ls *[]L, owned *bool, l L, sameKey func(i int) bool) {
+	if !*owned {
+		*ls = append([]L(nil), *ls...)
+		*owned = true
 	}
-	for i := range b.ev.NumericLabels {
-		if b.ev.NumericLabels[i].Key == l.Key {
-			b.ev.NumericLabels[i] = l
+	for i := range *ls {
+		if sameKey(i) {
+			(*ls)[i] = l
 			return
 		}
 	}
-	b.ev.NumericLabels = append(b.ev.NumericLabels, l)
+	*ls = append(*ls, l)
 }
 
 func (b *labels) NewHTTP() *collector.HTTP       { return new(collector.HTTP) }
