@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/url"
 	"slices"
@@ -32,26 +31,8 @@ func TestDemoCompareBrowser(t *testing.T) {
 	}
 	cfg.heavyRanking = 1
 	cfg.esTimeout = 30 * time.Second // a busy machine's slow searches answered, not failed over
-	ready := make(chan demoRunning, 1)
-	cfg.ready = func(r demoRunning) { ready <- r }
-	demoCtx, interrupt := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	stopped := make(chan struct{})
-	var demoErr error
-	go func() {
-		defer close(stopped)
-		demoErr = demo(demoCtx, cfg, &stdout, &stderr)
-	}()
-	t.Cleanup(func() {
-		interrupt()
-		<-stopped
-	})
-	var run demoRunning
-	select {
-	case run = <-ready:
-	case <-stopped:
-		t.Fatalf("the demo stopped before it was ready: %v\n%s", demoErr, stderr.String())
-	}
+	d := startDemo(t, cfg)
+	run, stderr := d.demoRunning, &d.stderr
 
 	// Wait (through the API) for the verdict on GET /search over a closed window.
 	began := time.Now()
@@ -70,8 +51,8 @@ func TestDemoCompareBrowser(t *testing.T) {
 		}
 		select {
 		case <-poll.C:
-		case <-stopped:
-			t.Fatalf("the demo stopped: %v\n%s", demoErr, stderr.String())
+		case <-d.stopped:
+			t.Fatalf("the demo stopped: %v\n%s", d.err, stderr.String())
 		}
 		to := time.Now().Add(-20 * time.Second).Truncate(time.Minute)
 		if !to.After(began) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/url"
 	"testing"
@@ -20,24 +19,8 @@ func TestDemoFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.episodes = esstandin.Overload{First: 20 * time.Second, Length: 15 * time.Second, Delay: 1500 * time.Millisecond}
-	ready := make(chan demoRunning, 1)
-	cfg.ready = func(r demoRunning) { ready <- r }
-	ctx, interrupt := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	stopped := make(chan struct{})
-	var demoErr error
-	began := time.Now()
-	go func() {
-		defer close(stopped)
-		demoErr = demo(ctx, cfg, &stdout, &stderr)
-	}()
-	t.Cleanup(func() { interrupt(); <-stopped })
-	var run demoRunning
-	select {
-	case run = <-ready:
-	case <-stopped:
-		t.Fatalf("the demo stopped before it was ready: %v\n%s", demoErr, stderr.String())
-	}
+	d := startDemo(t, cfg)
+	run, began, stderr := d.demoRunning, d.began, &d.stderr
 
 	type failoverAnswer struct {
 		Breakers []struct {
@@ -91,8 +74,8 @@ func TestDemoFailover(t *testing.T) {
 		}
 		select {
 		case <-poll.C:
-		case <-stopped:
-			t.Fatalf("the demo stopped: %v\n%s", demoErr, stderr.String())
+		case <-d.stopped:
+			t.Fatalf("the demo stopped: %v\n%s", d.err, stderr.String())
 		}
 	}
 	t.Logf("breaker %s open from %v to %v (%d changes)", f.Breakers[0].Name, winFrom.Sub(began).Round(time.Millisecond),

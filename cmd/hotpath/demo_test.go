@@ -43,6 +43,44 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testDemo is a demo a test runs in-process: startDemo starts it and returns once it is ready; it is
+// stopped when the test ends, if the test did not stop it.
+type testDemo struct {
+	demoRunning
+	stdout, stderr syncBuffer
+	began          time.Time     // when startDemo started it
+	stopped        chan struct{} // closed when demo has returned
+	err            error         // what demo returned, once stopped is closed
+	interrupt      context.CancelFunc
+}
+
+func startDemo(t *testing.T, cfg demoConfig) *testDemo {
+	t.Helper()
+	d := &testDemo{began: time.Now(), stopped: make(chan struct{})}
+	ready := make(chan demoRunning, 1)
+	cfg.ready = func(r demoRunning) { ready <- r }
+	ctx, interrupt := context.WithCancel(context.Background())
+	d.interrupt = interrupt
+	go func() {
+		defer close(d.stopped)
+		d.err = demo(ctx, cfg, &d.stdout, &d.stderr)
+	}()
+	t.Cleanup(func() { _ = d.stop() }) // also when the test fails early
+	select {
+	case d.demoRunning = <-ready:
+	case <-d.stopped:
+		t.Fatalf("the demo stopped before it was ready: %v\n%s\n%s", d.err, d.stdout.String(), d.stderr.String())
+	}
+	return d
+}
+
+// stop interrupts the demo (Ctrl-C), waits for it to return and returns its error.
+func (d *testDemo) stop() error {
+	d.interrupt()
+	<-d.stopped
+	return d.err
+}
+
 // The spans of a search, as the waterfall names them.
 const (
 	segmenterSpan = "POST segmenter"
@@ -245,8 +283,6 @@ func TestDemoEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ready := make(chan demoRunning, 1)
-	cfg.ready = func(r demoRunning) { ready <- r }
 	cfg.progressEvery = time.Second
 	// The pasted queries go to 1.4.2 (the even-numbered searches do), the version with the quadratic
 	// expansion and the profiler. On a machine so busy that many searches are slow, slow segmenter calls and heavy rankings could
@@ -258,28 +294,8 @@ func TestDemoEndToEnd(t *testing.T) {
 	// about the failover.
 	cfg.esTimeout = 30 * time.Second
 
-	ctx, interrupt := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
-	stopped := make(chan struct{})
-	var demoErr error
-	began := time.Now()
-	go func() {
-		defer close(stopped)
-		demoErr = demo(ctx, cfg, &stdout, &stderr)
-	}()
-	stop := func() error { // Ctrl-C, and wait for the demo to return
-		interrupt()
-		<-stopped
-		return demoErr
-	}
-	t.Cleanup(func() { _ = stop() }) // also when the test fails early
-
-	var run demoRunning
-	select {
-	case run = <-ready:
-	case <-stopped:
-		t.Fatalf("the demo stopped before it was ready: %v\n%s\n%s", demoErr, stdout.String(), stderr.String())
-	}
+	d := startDemo(t, cfg)
+	run, began, stdout, stderr := d.demoRunning, d.began, &d.stdout, &d.stderr
 	t.Logf("ready after %v", time.Since(began).Round(time.Millisecond))
 
 	var ev demoEvidence
@@ -295,8 +311,8 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		select {
 		case <-poll.C:
-		case <-stopped:
-			t.Fatalf("the demo stopped: %v\n%s\n%s", demoErr, stdout.String(), stderr.String())
+		case <-d.stopped:
+			t.Fatalf("the demo stopped: %v\n%s\n%s", d.err, stdout.String(), stderr.String())
 		}
 	}
 	t.Logf("after %v: %s; complete waterfall %s; %s; %d slow searches, %d profiled", time.Since(began).Round(time.Millisecond),
@@ -304,7 +320,7 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	checkDemoDependencies(t, run.collectorURL, began)
 
-	if err := stop(); err != nil {
+	if err := d.stop(); err != nil {
 		t.Fatalf("the demo's shutdown: %v\n%s", err, stderr.String())
 	}
 	if _, err := os.Stat(run.dataDir); !errors.Is(err, os.ErrNotExist) {
