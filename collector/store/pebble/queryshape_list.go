@@ -22,13 +22,14 @@ const maxListIterators = 64
 // A partition holds each shape's keys together, in the shapes' order, and every partition the same
 // order. So the partitions are read side by side, one iterator each, a shape at a time: all of one
 // shape's values are added into a pair of dense histograms (a counter per bucket, reused from shape to
-// shape), whose percentiles are read in one pass. Adding each decoded bucket into a sparse histogram
-// per shape cost a binary search, and often a shift, per bucket, and packing the dense ones again
-// half as much: a day of 1,000 shapes reads about a million buckets. Nothing is copied out of the
-// iterators, so memory does not grow with the range.
+// shape), whose percentiles are read in one pass. Adding each decoded bucket into a sparse (packed)
+// histogram per shape cost a binary search, and often a shift, per bucket (a day of 1,000 shapes reads
+// about a million buckets), and packing the dense ones at the end of each shape half as much again.
+// Nothing is copied out of the iterators, so memory does not grow with the range.
 //
-// A range of more than maxListIterators partitions is read in groups of them; a shape in two groups
-// keeps its dense histograms (packed, between groups) so that its percentiles are those of the whole.
+// A range of more than maxListIterators partitions is read in groups of them; then each shape's
+// histograms are packed after each group and added up, so that its percentiles are those of the whole
+// range.
 func (s *Store) listShapes(ctx context.Context, service string, level byte, lo, hi int64) ([]collector.QueryShapeRow, error) {
 	parts := selectPartitions(s.parts.snapshot(), minuteTime(lo), minuteTime(hi))
 	l := shapeLister{byShape: map[string]int{}, dur: newDenseHistogram(), took: newDenseHistogram(), grouped: len(parts) > maxListIterators}
