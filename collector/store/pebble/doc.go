@@ -102,6 +102,13 @@
 // their version (version_aggregate.go): per service and version, per version and transaction name, and
 // the breakdown per version and name. Versions, VersionAggregates and VersionBreakdown read them, for
 // the query API's version comparisons; a service has few versions, so this costs a few keys a minute.
+//
+// Database spans are aggregated per service and query shape (collector.ShapeOf: Elasticsearch's, and
+// SQL's through collector/sqlshape), and exit spans per dependency, by minute and by hour, with the
+// slowest few calls of each hour (queryshape.go). QueryShapes and Dependencies list a service's over a
+// range, reading the range's partitions side by side a shape at a time (queryshape_list.go);
+// QueryShape and Dependency read one with its series and slowest calls.
+//
 // What the aggregates do not keep, such as a label's value, ScanLabel reads from the transactions
 // themselves, in one pass over a service's time index, its hourly partitions in parallel.
 //
