@@ -171,7 +171,7 @@ func (s *Store) setWritable() {
 }
 
 // healthChanged returns a channel closed at the next change of the store's health (a failure, a
-// recovery, the floor crossed, a stall begun or ended).
+// recovery, the floor crossed, a stall begun or ended, the disk reserve released or back).
 func (s *Store) healthChanged() <-chan struct{} {
 	s.healthMu.Lock()
 	defer s.healthMu.Unlock()
