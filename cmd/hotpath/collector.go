@@ -311,7 +311,7 @@ func (c *collectorServer) serve(ctx context.Context, ln net.Listener) error {
 		return errors.Join(err, c.close())
 	}
 	served := make(chan error, 1)
-	go func() { served <- c.http.Serve(ln) }()
+	go func() { served <- c.http.Serve(prefetchListener{ln}) }()
 	idleCtx, stopIdle := context.WithCancel(ctx)
 	idleDone := make(chan struct{})
 	go func() {
