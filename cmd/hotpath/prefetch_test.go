@@ -143,4 +143,3 @@ func TestPrefetchConnReads(t *testing.T) {
 		}
 	}
 }
-
