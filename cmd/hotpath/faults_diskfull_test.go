@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -101,6 +102,44 @@ func rootWithin(t *testing.T, url string, d time.Duration) {
 	}
 }
 
+// diskFaultLoad runs 4 streams of 60-event requests against proc until stop, once it has had an
+// acknowledgement; stop ends the load (once; later calls return the same report).
+func diskFaultLoad(t *testing.T, proc *collectorProcess, service string) (load *intakeLoad, stop func() intakeReport) {
+	t.Helper()
+	load = newIntakeLoad(loadgenConfig{url: proc.url, concurrency: 4, events: 60, spans: 5, gzip: true, service: service})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan intakeReport, 1)
+	go func() { done <- load.run(ctx) }()
+	var rep intakeReport
+	var once sync.Once
+	stop = func() intakeReport {
+		once.Do(func() {
+			cancel()
+			rep = <-done
+		})
+		return rep
+	}
+	t.Cleanup(func() { stop() })
+	waitForCondWithin(t, 30*time.Second, "events acknowledged", func() bool { return load.acked() > 0 })
+	return load, stop
+}
+
+// waitRefusals waits for ten more 503s than the load has had so far.
+func waitRefusals(t *testing.T, load *intakeLoad, what string) {
+	t.Helper()
+	refused := load.statusCount(http.StatusServiceUnavailable)
+	waitForCondWithin(t, time.Minute, "503s "+what, func() bool {
+		return load.statusCount(http.StatusServiceUnavailable) > refused+10
+	})
+}
+
+// firstRefusals returns the load's first refusals and failures, one a line.
+func (l *intakeLoad) firstRefusals() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.rep.firstErrors, "\n")
+}
+
 // TestFaultDiskFull: a collector whose data directory is on a 64 MiB filesystem, under load. The disk is
 // filled by another program, first below the free-space floor (intake answers 503 "disk nearly full"),
 // then, with no floor, until a write of the store meets the full disk (it takes the store's reserve, and
@@ -121,23 +160,11 @@ func TestFaultDiskFull(t *testing.T) {
 			disk := smallDisk(t, 64<<20)
 			dataDir := filepath.Join(disk, "data")
 			proc := startCollectorProcess(t, "127.0.0.1:0", dataDir, "--min-free-disk", tc.minFree)
-			load := newIntakeLoad(loadgenConfig{url: proc.url, concurrency: 4, events: 60, spans: 5, gzip: true, service: "diskfull"})
-			ctx, stopLoad := context.WithCancel(context.Background())
-			loadDone := make(chan intakeReport, 1)
-			go func() { loadDone <- load.run(ctx) }()
-			defer func() {
-				stopLoad()
-				<-loadDone
-			}()
-			waitForCondWithin(t, 30*time.Second, "events acknowledged", func() bool { return load.acked() > 0 })
-
+			load, stopLoad := diskFaultLoad(t, proc, "diskfull")
 			for round := 1; round <= 2; round++ {
 				filler := fill(t, disk, tc.leave)
 				t.Logf("round %d: %d bytes free", round, freeBytes(t, disk))
-				refused := load.statusCount(http.StatusServiceUnavailable)
-				waitForCondWithin(t, time.Minute, "503s on the full disk", func() bool {
-					return load.statusCount(http.StatusServiceUnavailable) > refused+10
-				})
+				waitRefusals(t, load, "on the full disk")
 				rootWithin(t, proc.url, time.Second)
 				if code, body := get(t, proc.url+"/api/v1/services", ""); code != http.StatusOK || !strings.Contains(body, "diskfull") {
 					t.Fatalf("query API on the full disk: %d %s", code, body)
@@ -159,22 +186,14 @@ func TestFaultDiskFull(t *testing.T) {
 					metricLine(page, "hotpath_store_writable"), metricLine(page, "hotpath_store_disk_reserve_releases_total"),
 					metricLine(page, "hotpath_store_write_failures_total"), metricLine(page, "hotpath_store_recoveries_total"))
 			}
-			load.mu.Lock()
-			msgs := strings.Join(load.rep.firstErrors, "\n")
-			load.mu.Unlock()
-			if !strings.Contains(msgs, tc.want) {
+			if msgs := load.firstRefusals(); !strings.Contains(msgs, tc.want) {
 				t.Errorf("the 503s do not say %q:\n%s", tc.want, msgs)
 			}
 
 			// A graceful stop on a full disk stops.
 			filler := fill(t, disk, tc.leave)
-			refused := load.statusCount(http.StatusServiceUnavailable)
-			waitForCondWithin(t, time.Minute, "503s on the full disk", func() bool {
-				return load.statusCount(http.StatusServiceUnavailable) > refused+10
-			})
-			stopLoad()
-			rep := <-loadDone
-			loadDone <- rep
+			waitRefusals(t, load, "on the full disk")
+			rep := stopLoad()
 			start := time.Now()
 			if err := proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)

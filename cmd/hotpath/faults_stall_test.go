@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -74,23 +73,11 @@ func TestFaultDiskStall(t *testing.T) {
 	disk, freeze, thaw := frozenDisk(t)
 	dataDir := filepath.Join(disk, "data")
 	proc := startCollectorProcess(t, "127.0.0.1:0", dataDir, "--disk-stall-timeout", stallTimeout.String())
-	load := newIntakeLoad(loadgenConfig{url: proc.url, concurrency: 4, events: 60, spans: 5, gzip: true, service: "diskstall"})
-	ctx, stopLoad := context.WithCancel(context.Background())
-	loadDone := make(chan intakeReport, 1)
-	go func() { loadDone <- load.run(ctx) }()
-	defer func() {
-		stopLoad()
-		<-loadDone
-	}()
-	waitForCondWithin(t, 30*time.Second, "events acknowledged", func() bool { return load.acked() > 0 })
-
+	load, stopLoad := diskFaultLoad(t, proc, "diskstall")
 	for round := 1; round <= 2; round++ {
-		refused := load.statusCount(http.StatusServiceUnavailable)
 		start := time.Now()
 		freeze()
-		waitForCondWithin(t, time.Minute, "503s on the hanging disk", func() bool {
-			return load.statusCount(http.StatusServiceUnavailable) > refused+10
-		})
+		waitRefusals(t, load, "on the hanging disk")
 		firstRefusals := time.Since(start)
 		rootWithin(t, proc.url, time.Second)
 		if code, body := get(t, proc.url+"/api/v1/services", ""); code != http.StatusOK || !strings.Contains(body, "diskstall") {
@@ -113,23 +100,15 @@ func TestFaultDiskStall(t *testing.T) {
 			round, firstRefusals.Round(time.Millisecond), held.Round(time.Millisecond), time.Since(thawed).Round(time.Millisecond),
 			metricLine(page, "hotpath_store_disk_stalls_total"), metricLine(page, "hotpath_store_writable"))
 	}
-	load.mu.Lock()
-	msgs := strings.Join(load.rep.firstErrors, "\n")
-	load.mu.Unlock()
-	if !strings.Contains(msgs, "has not returned") {
+	if msgs := load.firstRefusals(); !strings.Contains(msgs, "has not returned") {
 		t.Errorf("the 503s do not say the disk hangs:\n%s", msgs)
 	}
 
 	// A graceful stop on a hanging disk: the collector stops serving and says why without waiting for
 	// the disk; the process ends once the disk returns (a thread inside a write cannot end before).
-	refused := load.statusCount(http.StatusServiceUnavailable)
 	freeze()
-	waitForCondWithin(t, time.Minute, "503s on the hanging disk", func() bool {
-		return load.statusCount(http.StatusServiceUnavailable) > refused+10
-	})
-	stopLoad()
-	rep := <-loadDone
-	loadDone <- rep
+	waitRefusals(t, load, "on the hanging disk")
+	rep := stopLoad()
 	start := time.Now()
 	if err := proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
