@@ -199,3 +199,36 @@ func TestReserveInNewDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// On a filesystem that cannot allocate without writing (fallocate unsupported), the reserve is written
+// with zeros, its whole size; one with no room for it (fallocate ENOSPC) leaves none and refuses batches.
+func TestReserveWithoutFallocate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		errno syscall.Errno
+	}{{"unsupported", syscall.EOPNOTSUPP}, {"no room", syscall.ENOSPC}} {
+		t.Run(tc.name, func(t *testing.T) {
+			inj := errorfs.InjectorFunc(func(op errorfs.Op) error {
+				if op.Kind == errorfs.OpFilePreallocate && strings.HasPrefix(filepath.Base(op.Path), reserveName) {
+					return &os.PathError{Op: "fallocate", Path: op.Path, Err: tc.errno}
+				}
+				return nil
+			})
+			s := openTest(t, Config{fs: errorfs.Wrap(vfs.Default, inj), MinFreeDisk: -1, DiskReserve: 3<<20 + 5})
+			st, err := os.Stat(filepath.Join(s.cfg.Dir, reserveName))
+			if tc.errno == syscall.ENOSPC {
+				if !os.IsNotExist(err) {
+					t.Fatalf("a reserve without room for it: %v", err)
+				}
+				if err := s.writableErr(); !errors.Is(err, collector.ErrStorageUnavailable) {
+					t.Fatalf("writes without a reserve: %v", err)
+				}
+				return
+			}
+			if err != nil || st.Size() != 3<<20+5 {
+				t.Fatalf("reserve written with zeros: %v, %v bytes, want %d", err, st, 3<<20+5)
+			}
+			mustProcess(t, s, newGen(24, t0).batch(5, 0))
+		})
+	}
+}
