@@ -143,3 +143,36 @@ func TestPrefetchConnReads(t *testing.T) {
 		}
 	}
 }
+
+// dataAndEOF is a connection whose one read returns all its data together with io.EOF.
+type dataAndEOF struct {
+	net.Conn
+	data []byte
+}
+
+func (c *dataAndEOF) Read(p []byte) (int, error) {
+	n := copy(p, c.data)
+	c.data = c.data[n:]
+	return n, io.EOF
+}
+
+// An error that comes with the first read's data is returned after the data the caller has not taken
+// yet, not with the part it took.
+func TestPrefetchConnDefersError(t *testing.T) {
+	c := &prefetchConn{Conn: &dataAndEOF{data: []byte("POST /intake/v2/events HTTP/1.1\r\n")}}
+	var got []byte
+	for range 10 {
+		p := make([]byte, 14)
+		n, err := c.Read(p)
+		got = append(got, p[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil || n == 0 {
+			t.Fatalf("read %d bytes, %v, before the data was all returned", n, err)
+		}
+	}
+	if string(got) != "POST /intake/v2/events HTTP/1.1\r\n" {
+		t.Fatalf("got %q", got)
+	}
+}
