@@ -191,8 +191,22 @@ func TestDiskFullRecovers(t *testing.T) {
 	ch := s.healthChanged()
 	inj.on.Store(true)
 	phase.Store(1)
-	<-ch // the first failed write
-	if err := s.writableErr(); !errors.Is(err, collector.ErrStorageUnavailable) || !strings.Contains(err.Error(), "no space left on device") {
+	// The first write to meet the full disk releases the reserve (writes are refused from then on); the
+	// retry meets it too, and the failed log write stops writes until the store has reopened. Each
+	// change of state wakes ch; the refusals are 503s throughout (the health loop may put the reserve
+	// back before the log's write has failed: writable for that moment).
+	for deadline := time.After(30 * time.Second); s.writeErr.Load() == nil; {
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("no failed write after 30s: %v", s.writableErr())
+		}
+		ch = s.healthChanged()
+		if err := s.writableErr(); err != nil && !errors.Is(err, collector.ErrStorageUnavailable) {
+			t.Fatalf("during the fault: %v", err)
+		}
+	}
+	if err := s.writableErr(); !strings.Contains(err.Error(), "no space left on device") {
 		t.Fatalf("during the fault: %v", err)
 	}
 	// Reads and cursor commits meet the failure without panicking.
