@@ -7,7 +7,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	pebbledb "github.com/cockroachdb/pebble/v2"
 
 	"github.com/hotpath-apm/hotpath/collector"
@@ -81,13 +80,13 @@ func (r *pendingWrite) appendToBuf(s string) bufRange {
 
 // aggWriter is the writer goroutine's state for the aggregates.
 type aggWriter struct {
-	index   map[string]int // aggregate key -> index in lat or bd (the key's level tells which)
-	lat     []latencyDelta
-	bd      []breakdownDelta
-	scratch *hdrhistogram.PackedHistogram
-	key     []byte
-	val     []byte
-	types   []string // transaction types seen, so that each is allocated once
+	index map[string]int // aggregate key -> index in lat or bd (the key's level tells which)
+	lat   []latencyDelta
+	bd    []breakdownDelta
+	key   []byte
+	val   []byte
+	types []string // transaction types seen, so that each is allocated once
+	cache aggCache // the values written lately, decoded (aggregate_cache.go)
 }
 
 // maxInternedTypes bounds aggWriter.types.
@@ -127,7 +126,6 @@ func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*pendin
 	w := &s.agg
 	if w.index == nil {
 		w.index = map[string]int{}
-		w.scratch = newHistogram()
 	}
 	clear(w.index)
 	w.lat, w.bd = w.lat[:0], w.bd[:0]
@@ -147,22 +145,30 @@ func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*pendin
 	}
 	for i := range w.lat {
 		d := &w.lat[i]
-		w.scratch.Reset()
-		if err := s.aggGet(d.key, func(v []byte) error { return decodeLatency(v, &d.latencyCounts, w.scratch) }); err != nil {
+		v, err := cachedAgg(s, d.key, newLatencyValue, (*latencyValue).decode)
+		if err != nil {
 			return err
 		}
-		for _, us := range d.micros {
-			_ = w.scratch.RecordValue(clampMicros(us)) // in range: cannot fail
+		v.addCounts(&d.latencyCounts)
+		if d.typ != "" { // the latest transaction's type names the endpoint
+			v.typ = d.typ
 		}
-		w.val = appendLatency(w.val[:0], &d.latencyCounts, w.scratch)
+		for _, us := range d.micros {
+			_ = v.h.RecordValue(clampMicros(us)) // in range: cannot fail
+		}
+		w.val = appendLatency(w.val[:0], &v.latencyCounts, v.h)
 		setAgg(batch, d.key, w.val)
 	}
 	for i := range w.bd {
 		d := &w.bd[i]
-		if err := s.aggGet(d.key, func(v []byte) error { return decodeBreakdown(v, &d.types) }); err != nil {
+		v, err := cachedAgg(s, d.key, newSpanTypes, (*spanTypes).decode)
+		if err != nil {
 			return err
 		}
-		w.val = appendBreakdown(w.val[:0], d.types)
+		for _, t := range d.types {
+			v.addTime(t)
+		}
+		w.val = appendBreakdown(w.val[:0], *v)
 		setAgg(batch, d.key, w.val)
 	}
 	return nil

@@ -334,6 +334,7 @@ func (s *Store) reopen() error {
 	s.reopenedAt.Store(s.seq)
 	clear(s.names)
 	s.namesPart = 0
+	s.agg.cache.reset()
 	if recovered > durable {
 		s.publish(recovered) // events whose answer was a failure, durable after all
 	}

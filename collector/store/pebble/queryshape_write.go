@@ -179,22 +179,21 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 			}
 		}
 	}
-	var val []byte
+	val := s.agg.val[:0]
 	for _, k := range keys {
 		d := deltas[k]
-		var c shapeCounts
-		dur, took := newHistogram(), newHistogram()
-		if err := s.aggGet([]byte(k), func(v []byte) error { return decodeShapeAgg(v, &c, dur, took) }); err != nil {
+		v, err := cachedAgg(s, []byte(k), newShapeValue, (*shapeValue).decode)
+		if err != nil {
 			return err
 		}
-		c.add(&d.counts)
+		v.c.add(&d.counts)
 		for i := 0; i < len(d.micros); i += 2 {
-			_ = dur.RecordValues(clampMicros(d.micros[i]), d.micros[i+1])
+			_ = v.dur.RecordValues(clampMicros(d.micros[i]), d.micros[i+1])
 		}
 		for i := 0; i < len(d.took); i += 2 {
-			_ = took.RecordValues(clampMicros(d.took[i]), d.took[i+1])
+			_ = v.took.RecordValues(clampMicros(d.took[i]), d.took[i+1])
 		}
-		val = appendShapeAgg(val[:0], &c, dur, took)
+		val = appendShapeAgg(val[:0], &v.c, v.dur, v.took)
 		setAgg(batch, []byte(k), val)
 	}
 	var xs []shapeExample
@@ -207,11 +206,23 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 			xs = append(xs, shapeExample{micros: in.micros, unixNanos: in.unixNanos, traceID: string(r.bytes(in.traceID)),
 				txID: string(r.bytes(in.txID)), spanID: string(r.bytes(in.spanID)), statement: string(r.bytes(in.statement))})
 		}
-		if err := s.aggGet([]byte(k), func(v []byte) error { return decodeShapeExamples(v, &xs, shapeExamples) }); err != nil {
+		kept, err := cachedAgg(s, []byte(k), newExamples, decodeExamplesInto)
+		if err != nil {
 			return err
 		}
+		for _, x := range *kept {
+			xs = insertExample(xs, x, shapeExamples)
+		}
+		*kept = append((*kept)[:0], xs...)
 		val = appendShapeExamples(val[:0], xs)
 		setAgg(batch, []byte(k), val)
 	}
+	s.agg.val = val
 	return nil
+}
+
+func newExamples() *[]shapeExample { return new([]shapeExample) }
+
+func decodeExamplesInto(xs *[]shapeExample, v []byte) error {
+	return decodeShapeExamples(v, xs, shapeExamples)
 }

@@ -104,6 +104,7 @@ type Config struct {
 
 	diskUsage      func(dir string) (vfs.DiskUsage, error) // tests fake the filesystem's free space; default statfs
 	diskCheckEvery time.Duration                           // default diskCheckInterval; tests set 1ns
+	noAggCache     bool                                    // tests: every commit reads its aggregates back (aggregate_cache.go)
 }
 
 func (c *Config) setDefaults() error {

@@ -226,6 +226,7 @@ func (s *Store) apply(g *group) {
 	batch := s.db.NewBatch()
 	if err := s.build(g, batch); err != nil {
 		clear(s.names) // some of them were not written
+		s.agg.cache.reset()
 		_ = batch.Close()
 		g.err = err
 		return
@@ -242,6 +243,7 @@ func (s *Store) apply(g *group) {
 	s.commitMu.Unlock()
 	if err != nil {
 		clear(s.names)
+		s.agg.cache.reset()
 		_ = batch.Close()
 		g.err = err
 		return
@@ -314,6 +316,7 @@ func (s *Store) build(g *group, batch *pebbledb.Batch) error {
 		cur.MaxTS = max(cur.MaxTS, r.maxTS)
 		cur.Events += uint64(len(r.events))
 	}
+	s.agg.cache.begin(p)
 	if err := s.commitAggregates(batch, p, reqs); err != nil {
 		return err
 	}

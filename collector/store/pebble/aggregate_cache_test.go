@@ -1,0 +1,137 @@
+package pebble
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
+
+// aggValues returns every aggregate key of s with its value.
+func aggValues(t *testing.T, s *Store) map[string][]byte {
+	t.Helper()
+	it, err := s.iter(context.Background(), ksAgg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	out := map[string][]byte{}
+	for it.First(); it.Valid(); it.Next() {
+		out[string(it.Key())] = bytes.Clone(it.Value())
+	}
+	if err := it.Error(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// cacheMix is a batch for the aggregate cache's tests: traces of the generator, breakdowns of a few
+// span types, Elasticsearch calls of a few shapes with durations that make the examples change, an
+// endpoint whose transaction type changes, failures, and events from minutes and an hour before.
+func cacheMix(g *gen, r *rand.Rand, now time.Time) collector.Batch {
+	b := g.batch(60, 3)
+	types := []string{"db", "external", "app", "template"}
+	statements := []string{`{"query":{"match":{"title":"shoes"}}}`, `{"query":{"term":{"id":1}}}`, `{"size":0,"aggs":{"b":{"terms":{"field":"brand"}}}}`}
+	for i := range 20 {
+		ts := now.Add(-time.Duration(r.IntN(5)) * time.Minute)
+		if i == 0 {
+			ts = now.Add(-time.Hour - time.Minute) // a late event, in a minute long gone
+		}
+		b = append(b, breakdownEvent("svc-a", "GET /search", ts, types[r.IntN(len(types))], "", 1+r.Int64N(3), time.Duration(r.IntN(5000))*time.Microsecond))
+		outcome := "success"
+		if r.IntN(5) == 0 {
+			outcome = "failure"
+		}
+		b = append(b, esSpan("svc-a", fmt.Sprintf("%016x", r.Uint64()), statements[r.IntN(len(statements))], ts,
+			time.Duration(1+r.IntN(200))*time.Millisecond, float64(r.IntN(100)), outcome, false))
+		tx := aggTx("svc-a", "GET /search", ts, time.Duration(1+r.IntN(900))*time.Millisecond, outcome, 1)
+		tx.Service.Version = []string{"1.4.2", "1.5.0"}[r.IntN(2)]
+		tx.Transaction.Type = []string{"request", "messaging"}[r.IntN(2)]
+		b = append(b, tx)
+	}
+	return b
+}
+
+// The writer's cached aggregates write what reading each value back from the database writes: two
+// stores given the same batches, one with the cache and one without, hold the same aggregate values,
+// byte for byte, through many group commits and a change of partition.
+func TestAggregateCacheWritesWhatTheDatabaseWould(t *testing.T) {
+	clk := newClock(t0)
+	cached := openTest(t, Config{Now: clk.Now})
+	uncached := openTest(t, Config{Now: clk.Now, noAggCache: true})
+	g1, g2 := newGen(7, t0), newGen(7, t0)
+	r1, r2 := rand.New(rand.NewPCG(3, 3)), rand.New(rand.NewPCG(3, 3))
+	for i := range 40 {
+		if i == 25 {
+			clk.Add(time.Hour) // a new partition
+		}
+		mustProcess(t, cached, cacheMix(g1, r1, clk.Now()))
+		mustProcess(t, uncached, cacheMix(g2, r2, clk.Now()))
+	}
+	if n := len(cached.agg.cache.m); n == 0 {
+		t.Fatal("the cache holds nothing: the test does not exercise it")
+	}
+	if n := len(uncached.agg.cache.m); n != 0 {
+		t.Fatalf("the store without the cache holds %d values", n)
+	}
+	want, got := aggValues(t, uncached), aggValues(t, cached)
+	if len(want) < 50 {
+		t.Fatalf("only %d aggregate keys", len(want))
+	}
+	for k, v := range want {
+		if !bytes.Equal(got[k], v) {
+			t.Errorf("key %q: cached %x, read back %x", k, got[k], v)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("key %q only with the cache", k)
+		}
+	}
+}
+
+// A group commit that fails after it added to the cached values leaves nothing of its own in them:
+// the next commit's values are those of the commits applied.
+func TestAggregateCacheForgetsAFailedCommit(t *testing.T) {
+	clk := newClock(t0)
+	s := openTest(t, Config{Now: clk.Now})
+	ts := t0.Add(-10 * time.Minute)
+	one := func() collector.Event { return aggTx("svc", "GET /a", ts, 5*time.Millisecond, "success", 1) }
+	mustProcess(t, s, collector.Batch{one()}) // the endpoint's value is cached
+	// A shape value the writer cannot decode makes the next commit fail after it added its
+	// transaction to the cached endpoint value.
+	span := esSpan("svc", "00f067aa0ba902b7", `{"query":{"match":{"title":"x"}}}`, ts.Add(-time.Hour), time.Millisecond, 1, "success", false)
+	mustProcess(t, s, collector.Batch{span})
+	var bad []string
+	for k := range aggValues(t, s) {
+		if k[5+len(appendEscaped(nil, "svc"))] == aggShapeMinute {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) != 1 {
+		t.Fatalf("%d shape keys", len(bad))
+	}
+	s.agg.cache.reset() // as after a restart: the shape value is read from the database
+	if err := s.db.Set([]byte(bad[0]), []byte{aggFormat, 0xff}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := collector.Batch{one(), span}
+	if err := s.ProcessBatch(context.Background(), &b); err == nil {
+		t.Fatal("a commit over a bad aggregate value succeeded")
+	}
+	if err := s.db.Delete([]byte(bad[0]), nil); err != nil {
+		t.Fatal(err)
+	}
+	mustProcess(t, s, collector.Batch{one()})
+	got, err := s.EndpointAggregates(context.Background(), "svc", ts.Add(-time.Minute), ts.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := got["GET /a"].Count; n != 2 {
+		t.Fatalf("count %d after two applied commits and a failed one, want 2", n)
+	}
+}
