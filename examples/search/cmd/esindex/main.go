@@ -10,37 +10,30 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
 
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/catalog"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/command"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "esindex:", err)
-		os.Exit(1)
-	}
+	command.Main("esindex", func(ctx context.Context, args []string, log *zap.Logger) error {
+		return run(ctx, args, os.Getenv, os.Stdout, log)
+	})
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("esindex", flag.ContinueOnError)
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *zap.Logger) error {
+	fs := command.Flags("esindex", stdout)
 	index := fs.String("index", search.DefaultIndex, "index name")
 	size := fs.Int("size", catalog.DefaultSize, "products to generate")
 	seed := fs.Uint64("seed", catalog.DefaultSeed, "catalog seed")
 	recreate := fs.Bool("recreate", false, "delete the index first if it exists")
-	fs.SetOutput(stdout)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,23 +44,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if url == "" {
 		return errors.New("ELASTICSEARCH_URL is not set: name the cluster to load")
 	}
-	var caCert []byte
-	if path := getenv("ELASTICSEARCH_CA_CERT"); path != "" {
-		var err error
-		if caCert, err = os.ReadFile(path); err != nil {
-			return fmt.Errorf("ELASTICSEARCH_CA_CERT: %w", err)
-		}
+	caCert, err := command.CACert(getenv)
+	if err != nil {
+		return err
 	}
 	es, closeIdle, err := search.NewElasticsearchClient(url, getenv("ELASTICSEARCH_API_KEY"), caCert)
 	if err != nil {
 		return err
 	}
 	defer closeIdle()
-	log, err := zap.NewProduction()
-	if err != nil {
-		return err
-	}
-	defer log.Sync()
 	start := time.Now()
 	products := catalog.Generate(*seed, *size)
 	if err := search.SetupIndex(ctx, es, search.Setup{Index: *index, Products: products, Recreate: *recreate, Logger: log}); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
 
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
@@ -33,16 +34,16 @@ func TestEsindexOnStandIn(t *testing.T) {
 	ctx := context.Background()
 	vars := env(map[string]string{"ELASTICSEARCH_URL": srv.URL()})
 	var out strings.Builder
-	if err := run(ctx, []string{"-size", "700", "-index", "shop"}, vars, &out); err != nil {
+	if err := run(ctx, []string{"-size", "700", "-index", "shop"}, vars, &out, zaptest.NewLogger(t)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "indexed 700 products into shop") {
 		t.Errorf("output %q", out.String())
 	}
-	if err := run(ctx, []string{"-size", "10", "-index", "shop"}, vars, &out); !errors.Is(err, search.ErrIndexExists) {
+	if err := run(ctx, []string{"-size", "10", "-index", "shop"}, vars, &out, zaptest.NewLogger(t)); !errors.Is(err, search.ErrIndexExists) {
 		t.Errorf("a second run without -recreate: %v", err)
 	}
-	if err := run(ctx, []string{"-size", "10", "-index", "shop", "-recreate"}, vars, &out); err != nil {
+	if err := run(ctx, []string{"-size", "10", "-index", "shop", "-recreate"}, vars, &out, zaptest.NewLogger(t)); err != nil {
 		t.Errorf("-recreate: %v", err)
 	}
 	for _, tc := range []struct {
@@ -55,7 +56,7 @@ func TestEsindexOnStandIn(t *testing.T) {
 		{nil, map[string]string{"ELASTICSEARCH_URL": srv.URL(), "ELASTICSEARCH_CA_CERT": "/nonexistent"}, "ELASTICSEARCH_CA_CERT"},
 		{[]string{"-bogus"}, nil, "flag provided but not defined"},
 	} {
-		if err := run(ctx, tc.args, env(tc.vars), &out); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err := run(ctx, tc.args, env(tc.vars), &out, zaptest.NewLogger(t)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: %v, want %q", tc.args, tc.vars, err, tc.want)
 		}
 	}
@@ -81,7 +82,7 @@ func TestEsindexOnCluster(t *testing.T) {
 		"ELASTICSEARCH_CA_CERT": os.Getenv("HOTPATH_TEST_ES_CA_CERT")})
 	const index = "hotpath-search-example-test"
 	var out strings.Builder
-	if err := run(context.Background(), []string{"-size", "1000", "-index", index, "-recreate"}, vars, &out); err != nil {
+	if err := run(context.Background(), []string{"-size", "1000", "-index", index, "-recreate"}, vars, &out, zaptest.NewLogger(t)); err != nil {
 		t.Fatal(err)
 	}
 	var ca []byte

@@ -9,56 +9,33 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
-	"github.com/hotpath-apm/hotpath/examples/search/loopback"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/command"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, nil)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "esstandin:", err)
-		os.Exit(1)
-	}
+	command.Main("esstandin", func(ctx context.Context, args []string, log *zap.Logger) error {
+		return run(ctx, args, os.Stdout, log, nil)
+	})
 }
 
 // run serves until ctx is done; ready, if not nil, is called with the stand-in's URL.
-func run(ctx context.Context, args []string, stdout io.Writer, ready func(url string)) error {
-	fs := flag.NewFlagSet("esstandin", flag.ContinueOnError)
+func run(ctx context.Context, args []string, stdout io.Writer, log *zap.Logger, ready func(url string)) error {
+	fs := command.Flags("esstandin", stdout)
 	addr := fs.String("addr", "127.0.0.1:9200", "listen address")
-	fs.SetOutput(stdout)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := zap.NewProduction()
-	if err != nil {
-		return err
-	}
-	defer log.Sync()
-	srv, err := loopback.Serve(*addr, esstandin.New(esstandin.Config{Logger: log}).Handler())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "Elasticsearch stand-in (not Elasticsearch) on %s\n", srv.URL())
-	if ready != nil {
-		ready(srv.URL())
-	}
-	select {
-	case <-ctx.Done():
-	case <-srv.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	return command.Serve(ctx, *addr, esstandin.New(esstandin.Config{Logger: log}).Handler(), func(url string) {
+		fmt.Fprintf(stdout, "Elasticsearch stand-in (not Elasticsearch) on %s\n", url)
+		if ready != nil {
+			ready(url)
+		}
+	})
 }

@@ -14,13 +14,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"go.elastic.co/apm/v2"
 	"go.uber.org/zap"
@@ -28,23 +24,20 @@ import (
 	"github.com/hotpath-apm/hotpath/agent"
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/catalog"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/command"
 	"github.com/hotpath-apm/hotpath/examples/search/stack"
 	"github.com/hotpath-apm/hotpath/profiling"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, nil)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "searchd:", err)
-		os.Exit(1)
-	}
+	command.Main("searchd", func(ctx context.Context, args []string, log *zap.Logger) error {
+		return run(ctx, args, os.Getenv, os.Stdout, log, nil)
+	})
 }
 
 // run serves until ctx is done. ready, if not nil, is called with the running stack.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, ready func(*stack.Stack)) error {
-	fs := flag.NewFlagSet("searchd", flag.ContinueOnError)
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *zap.Logger, ready func(*stack.Stack)) error {
+	fs := command.Flags("searchd", stdout)
 	addr := fs.String("addr", "127.0.0.1:8080", "the search service's address")
 	segURL := fs.String("segmenter", "", "a running segmenter's URL (default: start one in-process)")
 	trouble := fs.Bool("trouble", false, "turn on the example's deliberate problems (quadratic synonyms, slow segmenter calls, heavy ranking)")
@@ -52,15 +45,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	setupIndex := fs.Bool("setup-index", false, "with ELASTICSEARCH_URL: recreate the index and load the catalog first")
 	slow := fs.Duration("slow", agent.DefaultSlowThreshold, "slow-request threshold")
 	profile := fs.Bool("profile", false, "run hotpath's profiler: slow requests are captured and uploaded to ELASTIC_APM_SERVER_URL")
-	fs.SetOutput(stdout)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := zap.NewProduction()
-	if err != nil {
-		return err
-	}
-	defer log.Sync()
 
 	cfg := stack.Config{
 		ElasticsearchURL:    getenv("ELASTICSEARCH_URL"),
@@ -73,10 +60,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Search:              search.Config{SlowThreshold: *slow},
 		Logger:              log,
 	}
-	if path := getenv("ELASTICSEARCH_CA_CERT"); path != "" {
-		if cfg.ElasticsearchCACert, err = os.ReadFile(path); err != nil {
-			return fmt.Errorf("ELASTICSEARCH_CA_CERT: %w", err)
-		}
+	var err error
+	if cfg.ElasticsearchCACert, err = command.CACert(getenv); err != nil {
+		return err
 	}
 	if *profile {
 		cfg.Search.InFlight = agent.NewInFlight()
@@ -85,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return fmt.Errorf("profiler: %w", err)
 		}
 		defer func() {
-			shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), command.ShutdownTimeout)
 			defer cancel()
 			p.Shutdown(shutdownCtx)
 		}()
@@ -100,12 +86,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		ready(st)
 	}
 	<-ctx.Done()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), command.ShutdownTimeout)
 	defer cancel()
 	err = st.Shutdown(shutdownCtx)
 	apm.DefaultTracer().Flush(shutdownCtx.Done())
 	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("shut down: requests still running after 10 s: %w", err)
+		return fmt.Errorf("shut down: requests still running after %v: %w", command.ShutdownTimeout, err)
 	}
 	return err
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/zap/zaptest"
+
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/cmdtest"
@@ -23,7 +25,7 @@ func TestMain(m *testing.M) { leakcheck.Main(m) }
 func runSearchd(t *testing.T, args []string, vars map[string]string) (*stack.Stack, func() error) {
 	t.Helper()
 	return cmdtest.Start(t, func(ctx context.Context, ready func(*stack.Stack)) error {
-		return run(ctx, args, func(k string) string { return vars[k] }, io.Discard, ready)
+		return run(ctx, args, func(k string) string { return vars[k] }, io.Discard, zaptest.NewLogger(t), ready)
 	})
 }
 
@@ -92,7 +94,7 @@ func TestSearchdOnCluster(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"-catalog-size", "1"}, func(k string) string {
 		return map[string]string{"ELASTICSEARCH_URL": srv.URL(), "ELASTICSEARCH_CA_CERT": "/nonexistent"}[k]
-	}, io.Discard, nil); err == nil || !strings.Contains(err.Error(), "ELASTICSEARCH_CA_CERT") {
+	}, io.Discard, zaptest.NewLogger(t), nil); err == nil || !strings.Contains(err.Error(), "ELASTICSEARCH_CA_CERT") {
 		t.Errorf("a missing CA file: %v", err)
 	}
 }

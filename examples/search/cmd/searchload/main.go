@@ -6,37 +6,32 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
+	"go.uber.org/zap"
+
 	search "github.com/hotpath-apm/hotpath/examples/search"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/command"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "searchload:", err)
-		os.Exit(1)
-	}
+	command.Main("searchload", func(ctx context.Context, args []string, _ *zap.Logger) error {
+		return run(ctx, args, os.Stdout)
+	})
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("searchload", flag.ContinueOnError)
+	fs := command.Flags("searchload", stdout)
 	base := fs.String("url", "http://127.0.0.1:8080", "the search service")
 	rate := fs.Float64("rate", 10, "requests per second")
 	duration := fs.Duration("duration", 30*time.Second, "how long to send")
 	seed := fs.Uint64("seed", 1, "query mix seed")
-	fs.SetOutput(stdout)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

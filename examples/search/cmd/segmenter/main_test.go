@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/hotpath-apm/hotpath/examples/search/internal/cmdtest"
 )
@@ -17,23 +17,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestSegmenterCommand(t *testing.T) {
 	t.Setenv("ELASTIC_APM_ACTIVE", "false")
 	url, stop := cmdtest.Start(t, func(ctx context.Context, ready func(string)) error {
-		return run(ctx, []string{"-addr", "127.0.0.1:0"}, io.Discard, ready)
+		return run(ctx, []string{"-addr", "127.0.0.1:0"}, io.Discard, zaptest.NewLogger(t), ready)
 	})
-	c := &http.Client{Transport: &http.Transport{}}
-	resp, err := c.Post(url+"/segment", "application/json", strings.NewReader(`{"text":"나이키러닝화"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	c.CloseIdleConnections()
+	_, b := cmdtest.Fetch(t, url+"/segment", `{"text":"나이키러닝화"}`)
 	if strings.TrimSpace(string(b)) != `{"tokens":["나이키","러닝화"]}` {
 		t.Errorf("got %s", b)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(context.Background(), []string{"-slow-fraction", "2"}, io.Discard, nil); err == nil {
+	if err := run(context.Background(), []string{"-slow-fraction", "2"}, io.Discard, zaptest.NewLogger(t), nil); err == nil {
 		t.Error("-slow-fraction 2 accepted")
 	}
 }

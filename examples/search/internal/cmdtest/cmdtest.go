@@ -1,9 +1,13 @@
 // Package cmdtest runs a search example command's run function for its test: on a goroutine, until it
-// says it is ready, and stops it by cancelling its context, as the command's signal handling would.
+// says it is ready, and stops it by cancelling its context, as the command's signal handling would; and
+// sends the running command a request.
 package cmdtest
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,4 +41,28 @@ func Start[T any](t testing.TB, run func(ctx context.Context, ready func(T)) err
 		t.Fatalf("not ready after %v", ReadyTimeout)
 	}
 	return zero, nil
+}
+
+// Fetch sends a request to url on a client of its own: a GET, or where body is not "", a POST of body as
+// JSON. It returns the response and its body, read and closed; the test fails if the request fails.
+func Fetch(t testing.TB, url, body string) (*http.Response, []byte) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{}}
+	defer c.CloseIdleConnections()
+	var resp *http.Response
+	var err error
+	if body == "" {
+		resp, err = c.Get(url)
+	} else {
+		resp, err = c.Post(url, "application/json", strings.NewReader(body))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, b
 }
