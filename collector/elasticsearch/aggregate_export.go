@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotpath-apm/hotpath/collector"
+
+	"github.com/hotpath-apm/hotpath/internal/wait"
 )
 
 // Exactly-once aggregated metricsets.
@@ -312,7 +314,7 @@ func (h *harvester) save(ctx context.Context) error {
 	}
 	for attempt := 0; ; attempt++ {
 		err = h.g.spool.CommitCursorState(h.g.cursor, h.pos, b)
-		if err == nil || !errors.Is(err, collector.ErrStorageUnavailable) || sleep(ctx, h.ix.backoff(attempt)) != nil {
+		if err == nil || !errors.Is(err, collector.ErrStorageUnavailable) || wait.For(ctx, h.ix.backoff(attempt)) != nil {
 			break
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotpath-apm/hotpath/collector"
+
+	"github.com/hotpath-apm/hotpath/internal/wait"
 )
 
 // Spool is what the Exporter needs from the store: an append-only log of events numbered from 1, with
@@ -314,7 +316,7 @@ func (x *Exporter) waitForCluster(ctx context.Context) error {
 			return ctx.Err()
 		}
 		x.log.Warn("elasticsearch not available; events wait in the store", zap.Error(err))
-		if err := sleep(ctx, ix.backoff(attempt)); err != nil {
+		if err := wait.For(ctx, ix.backoff(attempt)); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/klauspost/compress/gzip"
 	"go.uber.org/zap"
+
+	"github.com/hotpath-apm/hotpath/internal/wait"
 )
 
 // maxResponseBytes bounds how much of a bulk response is read (a response item is well under 1 KiB).
@@ -88,7 +90,7 @@ func (ix *indexer) send(ctx context.Context, body *bulkBody) (sendResult, error)
 	pending := body
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
-			if err := sleep(ctx, ix.backoff(attempt-1)); err != nil {
+			if err := wait.For(ctx, ix.backoff(attempt-1)); err != nil {
 				return res, err
 			}
 		}
@@ -216,18 +218,6 @@ func (ix *indexer) backoff(n int) time.Duration {
 	}
 	half := d / 2
 	return half + rand.N(half+1)
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // readAll appends r's content to dst, up to maxResponseBytes.

@@ -17,6 +17,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hotpath-apm/hotpath/agent"
+
+	"github.com/hotpath-apm/hotpath/internal/wait"
 )
 
 // Defaults for Config's zero values.
@@ -180,7 +182,7 @@ func (s *Segmenter) wait(ctx context.Context) error {
 	if d == 0 {
 		return nil
 	}
-	return sleep(ctx, d)
+	return wait.For(ctx, d)
 }
 
 // slowCall draws whether this call is one of the SlowFraction that are slow.
@@ -196,18 +198,7 @@ func (s *Segmenter) slowCall() bool {
 // waitForDictionary is a slow call: in a real segmenter, a request waiting while the dictionary is
 // reloaded. It waits d off-CPU, or until ctx is done.
 func waitForDictionary(ctx context.Context, d time.Duration) error {
-	return sleep(ctx, d)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return wait.For(ctx, d)
 }
 
 func (s *Segmenter) fail(ctx context.Context, w http.ResponseWriter, status int, msg string) {
