@@ -260,19 +260,27 @@ func (p *parser) object(objKey string, m mode, depth int) (*node, error) {
 		if err != nil {
 			return n, err
 		}
-		c, err := p.peek()
-		if err != nil {
+		if last, err := p.next('}'); last || err != nil {
 			return n, err
 		}
-		p.i++
-		switch c {
-		case ',':
-		case '}':
-			return n, nil
-		default:
-			return n, errSyntax
-		}
 	}
+}
+
+// next consumes what follows a member or an element: a ',' (more follow) or close, the '}' or ']' that
+// ends the object or array (last).
+func (p *parser) next(close byte) (last bool, err error) {
+	c, err := p.peek()
+	if err != nil {
+		return false, err
+	}
+	p.i++
+	switch c {
+	case ',':
+		return false, nil
+	case close:
+		return true, nil
+	}
+	return false, errSyntax
 }
 
 // has reports whether the object already holds key (a repeated key: Elasticsearch refuses or takes
@@ -330,17 +338,8 @@ func (p *parser) array(key string, m mode, depth int) (*node, error) {
 		if err != nil {
 			return n, err
 		}
-		c, err := p.peek()
-		if err != nil {
+		if last, err := p.next(']'); last || err != nil {
 			return n, err
-		}
-		p.i++
-		switch c {
-		case ',':
-		case ']':
-			return n, nil
-		default:
-			return n, errSyntax
 		}
 	}
 }
