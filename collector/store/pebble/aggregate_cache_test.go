@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -133,5 +134,36 @@ func TestAggregateCacheForgetsAFailedCommit(t *testing.T) {
 	}
 	if n := got["GET /a"].Count; n != 2 {
 		t.Fatalf("count %d after two applied commits and a failed one, want 2", n)
+	}
+}
+
+// A commit keeps, of each examples key's inputs, those a stable sort of all of them (slowest, then
+// oldest, first) puts first: ties included, which the durations below make many of.
+func TestShapeExampleKeyKeepsTheSlowest(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for trial := range 200 {
+		n := r.IntN(40)
+		ins := make([]shapeInput, n)
+		for i := range ins {
+			ins[i] = shapeInput{micros: int64(r.IntN(4)), unixNanos: int64(r.IntN(3))}
+		}
+		var x shapeExampleKey
+		want := make([]int, n)
+		for i := range ins {
+			x.offer(shapeCandidate{in: &ins[i]})
+			want[i] = i
+		}
+		slices.SortStableFunc(want, func(a, b int) int {
+			return slowerFirst(ins[a].micros, ins[a].unixNanos, ins[b].micros, ins[b].unixNanos)
+		})
+		want = want[:min(n, shapeExamples)]
+		if x.n != len(want) {
+			t.Fatalf("trial %d: kept %d of %d, want %d", trial, x.n, n, len(want))
+		}
+		for i, w := range want {
+			if x.top[i].in != &ins[w] {
+				t.Fatalf("trial %d: example %d is input %v, want input %d", trial, i, x.top[i].in, w)
+			}
+		}
 	}
 }

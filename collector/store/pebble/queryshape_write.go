@@ -2,7 +2,6 @@ package pebble
 
 import (
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -105,9 +104,14 @@ func (r *pendingWrite) prepareDependency(e *collector.Event) {
 
 // shapeDelta is what a commit adds to one shape key.
 type shapeDelta struct {
-	counts shapeCounts
-	micros []int64 // (duration in µs, count) pairs
-	took   []int64 // (took in µs, count) pairs
+	key    []byte
+	counts shapeCounts // without the names
+	micros []int64     // (duration in µs, count) pairs
+	took   []int64     // (took in µs, count) pairs
+	// The first input with a summary (else the first input): the key's names, copied out of its
+	// pending write only if the key's value has none.
+	named   *pendingWrite
+	namedIn *shapeInput
 }
 
 // shapeCandidate is an input that may become an example: kept as a reference until the slowest of its
@@ -117,40 +121,107 @@ type shapeCandidate struct {
 	in *shapeInput
 }
 
-// slowerCandidate orders candidates as examples are kept (decodeShapeExamples): slowest, then oldest,
-// first.
-func slowerCandidate(a, b shapeCandidate) int {
-	return slowerFirst(a.in.micros, a.in.unixNanos, b.in.micros, b.in.unixNanos)
+// shapeExampleKey is an examples key's slowest inputs of a commit, slowest (then oldest) first.
+type shapeExampleKey struct {
+	key []byte
+	top [shapeExamples]shapeCandidate
+	n   int
+}
+
+// offer keeps c if it is among the slowest: after those as slow (equally slow: as old), as a stable
+// sort of all the key's inputs in the order offered would put it.
+func (x *shapeExampleKey) offer(c shapeCandidate) {
+	at := x.n
+	for at > 0 && slowerFirst(c.in.micros, c.in.unixNanos, x.top[at-1].in.micros, x.top[at-1].in.unixNanos) < 0 {
+		at--
+	}
+	if at >= shapeExamples {
+		return
+	}
+	x.n = min(x.n+1, shapeExamples)
+	copy(x.top[at+1:x.n], x.top[at:x.n-1])
+	x.top[at] = c
+}
+
+// shapeWriter is the writer goroutine's state for the query shapes, reused from commit to commit.
+type shapeWriter struct {
+	index    map[string]int // shape key -> index in deltas
+	deltas   []shapeDelta
+	exIndex  map[string]int // examples key -> index in examples
+	examples []shapeExampleKey
+	esvc     []byte // an input's escaped service and shape
+	eshape   []byte
+	xs       []shapeExample
+}
+
+// delta returns the commit's delta of key, adding it if it is new.
+func (w *shapeWriter) delta(key []byte) *shapeDelta {
+	if i, ok := w.index[string(key)]; ok {
+		return &w.deltas[i]
+	}
+	i := len(w.deltas)
+	if i < cap(w.deltas) {
+		w.deltas = w.deltas[:i+1]
+		d := &w.deltas[i]
+		d.counts, d.micros, d.took, d.named, d.namedIn = shapeCounts{}, d.micros[:0], d.took[:0], nil, nil
+	} else {
+		w.deltas = append(w.deltas, shapeDelta{})
+	}
+	d := &w.deltas[i]
+	d.key = append(d.key[:0], key...)
+	w.index[string(key)] = i
+	return d
+}
+
+// exampleKey returns the commit's examples of key, adding it if it is new.
+func (w *shapeWriter) exampleKey(key []byte) *shapeExampleKey {
+	if i, ok := w.exIndex[string(key)]; ok {
+		return &w.examples[i]
+	}
+	i := len(w.examples)
+	if i < cap(w.examples) {
+		w.examples = w.examples[:i+1]
+	} else {
+		w.examples = append(w.examples, shapeExampleKey{})
+	}
+	x := &w.examples[i]
+	x.key, x.n = append(x.key[:0], key...), 0
+	w.exIndex[string(key)] = i
+	return x
 }
 
 // commitQueryShapes adds the shape and dependency aggregates and examples of reqs' spans to batch, in
-// partition p: read, add, write, as commitAggregates does. It copies a string out of a pending write
-// only for a key's first input and for the examples kept.
+// partition p: add, write, as commitAggregates does. It copies a string out of a pending write only to
+// name a key that has no name yet and for the examples kept.
 func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendingWrite) error {
-	deltas := map[string]*shapeDelta{}
-	var keys []string
-	candidates := map[string]*[]shapeCandidate{}
-	var exKeys []string
-	var key, esvc, eshape []byte
+	w := &s.shapeW
+	if w.index == nil {
+		w.index, w.exIndex = map[string]int{}, map[string]int{}
+	}
+	clear(w.index)
+	clear(w.exIndex)
+	w.deltas, w.examples = w.deltas[:0], w.examples[:0]
+	defer func() { // the candidates refer to pending writes, which go back to their pool
+		for i := range w.examples {
+			w.examples[i].top = [shapeExamples]shapeCandidate{}
+		}
+		for i := range w.deltas {
+			w.deltas[i].named, w.deltas[i].namedIn = nil, nil
+		}
+	}()
 	for _, r := range reqs {
 		for i := range r.shapes {
 			in := &r.shapes[i]
-			esvc = appendEscaped(esvc[:0], r.bytes(in.svc))
-			eshape = appendEscaped(eshape[:0], r.bytes(in.shape))
+			w.esvc = appendEscaped(w.esvc[:0], r.bytes(in.svc))
+			w.eshape = appendEscaped(w.eshape[:0], r.bytes(in.shape))
 			minute, hour, exLevel := in.family.levels()
 			for _, lv := range [...]struct {
 				level  byte
 				minute int64
 			}{{minute, in.minute}, {hour, hourMinute(in.minute)}} {
-				key = s.agg.aggKey(p, esvc, lv.level, eshape, lv.minute)
-				d, ok := deltas[string(key)]
-				if !ok {
-					d = &shapeDelta{counts: shapeCounts{dbType: string(r.bytes(in.dbType)), summary: string(r.bytes(in.summary))}}
-					k := string(key)
-					deltas[k] = d
-					keys = append(keys, k)
-				} else if d.counts.summary == "" && in.summary.end > in.summary.off {
-					d.counts.dbType, d.counts.summary = string(r.bytes(in.dbType)), string(r.bytes(in.summary))
+				d := w.delta(s.agg.aggKey(p, w.esvc, lv.level, w.eshape, lv.minute))
+				if d.named == nil || d.namedIn.summary.end == d.namedIn.summary.off && in.summary.end > in.summary.off {
+					d.named, d.namedIn = r, in
 				}
 				d.counts.count += in.count
 				d.counts.sumMicros += in.micros * in.count
@@ -164,27 +235,18 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 					d.took = append(d.took, in.tookMicros, in.count)
 				}
 			}
-			key = s.agg.aggKey(p, esvc, exLevel, eshape, hourMinute(in.minute))
-			cs := candidates[string(key)]
-			if cs == nil {
-				cs = new([]shapeCandidate)
-				k := string(key)
-				candidates[k] = cs
-				exKeys = append(exKeys, k)
-			}
-			*cs = append(*cs, shapeCandidate{r, in})
-			if len(*cs) >= 4*shapeExamples { // keep the slowest, now and then
-				slices.SortStableFunc(*cs, slowerCandidate)
-				*cs = (*cs)[:shapeExamples]
-			}
+			w.exampleKey(s.agg.aggKey(p, w.esvc, exLevel, w.eshape, hourMinute(in.minute))).offer(shapeCandidate{r, in})
 		}
 	}
 	val := s.agg.val[:0]
-	for _, k := range keys {
-		d := deltas[k]
-		v, err := cachedAgg(s, []byte(k), newShapeValue, (*shapeValue).decode)
+	for i := range w.deltas {
+		d := &w.deltas[i]
+		v, err := cachedAgg(s, d.key, newShapeValue, (*shapeValue).decode)
 		if err != nil {
 			return err
+		}
+		if v.c.summary == "" && d.named != nil {
+			v.c.dbType, v.c.summary = string(d.named.bytes(d.namedIn.dbType)), string(d.named.bytes(d.namedIn.summary))
 		}
 		v.c.add(&d.counts)
 		for i := 0; i < len(d.micros); i += 2 {
@@ -194,28 +256,27 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 			_ = v.took.RecordValues(clampMicros(d.took[i]), d.took[i+1])
 		}
 		val = appendShapeAgg(val[:0], &v.c, v.dur, v.took)
-		setAgg(batch, []byte(k), val)
+		setAgg(batch, d.key, val)
 	}
-	var xs []shapeExample
-	for _, k := range exKeys {
-		cs := *candidates[k]
-		slices.SortStableFunc(cs, slowerCandidate)
-		xs = xs[:0]
-		for _, c := range cs[:min(len(cs), shapeExamples)] {
+	for i := range w.examples {
+		x := &w.examples[i]
+		xs := w.xs[:0]
+		for _, c := range x.top[:x.n] {
 			r, in := c.r, c.in
 			xs = append(xs, shapeExample{micros: in.micros, unixNanos: in.unixNanos, traceID: string(r.bytes(in.traceID)),
 				txID: string(r.bytes(in.txID)), spanID: string(r.bytes(in.spanID)), statement: string(r.bytes(in.statement))})
 		}
-		kept, err := cachedAgg(s, []byte(k), newExamples, decodeExamplesInto)
+		kept, err := cachedAgg(s, x.key, newExamples, decodeExamplesInto)
 		if err != nil {
 			return err
 		}
-		for _, x := range *kept {
-			xs = insertExample(xs, x, shapeExamples)
+		for _, k := range *kept {
+			xs = insertExample(xs, k, shapeExamples)
 		}
 		*kept = append((*kept)[:0], xs...)
 		val = appendShapeExamples(val[:0], xs)
-		setAgg(batch, []byte(k), val)
+		setAgg(batch, x.key, val)
+		w.xs = xs
 	}
 	s.agg.val = val
 	return nil

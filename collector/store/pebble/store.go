@@ -188,7 +188,8 @@ type Store struct {
 	partOK    bool
 	names     map[string]struct{} // ksNames bodies already written in partition namesPart
 	namesPart uint32
-	agg       aggWriter // the aggregates' state (aggregate_write.go)
+	agg       aggWriter   // the aggregates' state (aggregate_write.go)
+	shapeW    shapeWriter // the query shapes' state (queryshape_write.go)
 
 	// Syncer state, touched only by the goroutine that confirms the writer's fsyncs (writer.go).
 	sinceKick int // bytes committed since the last retention kick
