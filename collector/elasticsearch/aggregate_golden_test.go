@@ -126,6 +126,20 @@ func normalize(d aggDocument) aggDocument {
 	return d
 }
 
+// checkPerIndex fails the test unless got holds want[index] documents of each index want names.
+func checkPerIndex(t testing.TB, got []aggDocument, want map[string]int) {
+	t.Helper()
+	perIndex := map[string]int{}
+	for _, d := range got {
+		perIndex[d.Index]++
+	}
+	for idx, n := range want {
+		if perIndex[idx] != n {
+			t.Errorf("%s: %d documents, want %d", idx, perIndex[idx], n)
+		}
+	}
+}
+
 func readMetricsGolden(t testing.TB, path string) []aggDocument {
 	t.Helper()
 	raw, err := os.ReadFile(path)
@@ -206,15 +220,7 @@ func TestAggregatedGoldenDocuments(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			got := aggregateFixture(t, m)
 			want := readMetricsGolden(t, filepath.Join(apmServerTestdata, m.Golden))
-			perIndex := map[string]int{}
-			for _, d := range got {
-				perIndex[d.Index]++
-			}
-			for idx, n := range m.Metrics {
-				if perIndex[idx] != n {
-					t.Errorf("%s: %d documents, want %d", idx, perIndex[idx], n)
-				}
-			}
+			checkPerIndex(t, got, m.Metrics)
 			if m.OverflowDoc > 0 {
 				compareOverflow(t, got, want)
 			}

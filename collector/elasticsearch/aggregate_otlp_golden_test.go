@@ -92,15 +92,7 @@ func TestAggregatedGoldenDocumentsOTLP(t *testing.T) {
 			if r.docs > 0 {
 				got = parseBulk(t, r.out)
 			}
-			perIndex := map[string]int{}
-			for _, d := range got {
-				perIndex[d.Index]++
-			}
-			for idx, n := range m.Metrics {
-				if perIndex[idx] != n {
-					t.Errorf("%s: %d documents, want %d", idx, perIndex[idx], n)
-				}
-			}
+			checkPerIndex(t, got, m.Metrics)
 			want := readMetricsGolden(t, filepath.Join(otlpFixtures, m.Golden))
 			if len(want) == 0 || len(got) != len(want) {
 				t.Fatalf("%d documents, the golden has %d", len(got), len(want))
