@@ -58,6 +58,22 @@ func TestUIQueries(t *testing.T) {
 		t.Errorf("the ranking script's took against the rest %q, want 150 ms / 50 ms", rows[0])
 	}
 	screenshot(t, ctx, "queries")
+	// The sort tabs: total time is the default; by calls, the match shape (three searches of four) leads.
+	if active := evalJS[string](t, ctx, `document.querySelector('nav.tabs.sort a.active').textContent`); active != "total time" {
+		t.Errorf("active sort tab %q, want total time", active)
+	}
+	browse(t, ctx, "sorted by calls",
+		chromedp.Click(chromedp.CSS(`nav.tabs.sort a:last-child`)),
+		chromedp.WaitVisible(chromedp.CSS(`nav.tabs.sort a.active:last-child`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.queries tbody tr`)))
+	byCalls := evalJS[[]string](t, ctx, `[...document.querySelectorAll('table.queries tbody tr .shape-summary')].map((c) => c.textContent)`)
+	if len(byCalls) != 2 || strings.Contains(byCalls[0], "script_score") || !strings.Contains(byCalls[1], "script_score") {
+		t.Errorf("shapes by calls %q, want the ranking script's last of 2", byCalls)
+	}
+	browse(t, ctx, "sorted by total time again",
+		chromedp.Click(chromedp.CSS(`nav.tabs.sort a:first-child`)),
+		chromedp.WaitVisible(chromedp.CSS(`nav.tabs.sort a.active:first-child`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.queries tbody tr`)))
 
 	browse(t, ctx, "into the ranking script's shape",
 		chromedp.Click(chromedp.CSS(`table.queries tbody tr:first-child a.shape-link`)),

@@ -6,7 +6,7 @@
 import { get } from './api.js';
 import * as fmt from './format.js';
 import { el, message, table, tile, legend, percentileKeys, shareBar } from './dom.js';
-import { current, link } from './nav.js';
+import { link, required, sortTabs } from './nav.js';
 import { lineChart, latencyHistogram, percentileSeries } from './chart.js';
 
 const sorts = [['total', 'total time'], ['p99', 'p99'], ['calls', 'calls'], ['errors', 'errors']];
@@ -19,18 +19,14 @@ function depName(d) {
 
 // dependenciesPage lists a service's dependencies. ui holds the app's helpers: timeParams, section, noData.
 export async function dependenciesPage(box, signal, ui) {
-  const s = current();
-  const service = s.get('service');
-  if (!service) {
-    box.replaceChildren(message('error', 'No service in the URL.'));
-    return;
-  }
-  const sort = sorts.some(([k]) => k === s.get('sort')) ? s.get('sort') : 'total';
+  const [service] = required(box, 'service', 'service') || [];
+  if (!service) return;
+  const [sort, tabs] = sortTabs(sorts, { page: 'dependencies', service });
   box.replaceChildren(
     el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › dependencies'),
     el('h1', {}, `Dependencies of ${service}`),
     el('p', { class: 'hint' }, 'What the service calls, from its exit spans. Percentiles are of every call (HDR histograms), not averages.'),
-    el('nav', { class: 'tabs sort' }, 'Sort by ', sorts.map(([k, text]) => link({ page: 'dependencies', service, sort: k }, text, { class: k === sort ? 'active' : '' }))));
+    tabs);
   box.append(ui.section('Dependencies', async (body) => {
     const d = await get('dependencies', { service, sort, ...ui.timeParams() }, signal);
     if (d.dependencies.length === 0) {
@@ -55,13 +51,8 @@ export async function dependenciesPage(box, signal, ui) {
 
 // dependencyPage shows one dependency.
 export async function dependencyPage(box, signal, ui) {
-  const s = current();
-  const service = s.get('service');
-  const target = s.get('target');
-  if (!service || !target) {
-    box.replaceChildren(message('error', 'No service or dependency in the URL.'));
-    return;
-  }
+  const [service, target] = required(box, 'service or dependency', 'service', 'target') || [];
+  if (!service) return;
   const d = await get('dependency', { service, target, ...ui.timeParams() }, signal);
   const latency = el('div', { class: 'latency-chart' });
   const calls = el('div', { class: 'latency-chart calls-chart' });

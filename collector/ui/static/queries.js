@@ -7,7 +7,7 @@
 import { get } from './api.js';
 import * as fmt from './format.js';
 import { el, message, table, tile, legend, percentileKeys, shareBar } from './dom.js';
-import { current, link } from './nav.js';
+import { link, required, sortTabs } from './nav.js';
 import { lineChart, latencyHistogram, percentileSeries } from './chart.js';
 
 const sorts = [['total', 'total time'], ['p99', 'p99'], ['count', 'calls']];
@@ -38,19 +38,15 @@ function tookCell(q) {
 
 // queriesPage lists a service's query shapes. ui holds the app's helpers: timeParams, section, noData.
 export async function queriesPage(box, signal, ui) {
-  const s = current();
-  const service = s.get('service');
-  if (!service) {
-    box.replaceChildren(message('error', 'No service in the URL.'));
-    return;
-  }
-  const sort = sorts.some(([k]) => k === s.get('sort')) ? s.get('sort') : 'total';
+  const [service] = required(box, 'service', 'service') || [];
+  if (!service) return;
+  const [sort, tabs] = sortTabs(sorts, { page: 'queries', service });
   box.replaceChildren(
     el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › queries'),
     el('h1', {}, `Queries of ${service}`),
     el('p', { class: 'hint' }, 'Database calls grouped by query shape: the structure of the query without its values (for SQL, the statement with ? for each value). ',
       'Elasticsearch took / the rest is the p99 of the time Elasticsearch reported against the time around it (network, queueing, client).'),
-    el('nav', { class: 'tabs sort' }, 'Sort by ', sorts.map(([k, text]) => link({ page: 'queries', service, sort: k }, text, { class: k === sort ? 'active' : '' }))));
+    tabs);
   box.append(ui.section('Query shapes', async (body) => {
     const d = await get('queries', { service, sort, ...ui.timeParams() }, signal);
     if (d.queries.length === 0) {
@@ -75,13 +71,8 @@ export async function queriesPage(box, signal, ui) {
 
 // queryPage shows one shape.
 export async function queryPage(box, signal, ui) {
-  const s = current();
-  const service = s.get('service');
-  const shape = s.get('shape');
-  if (!service || !shape) {
-    box.replaceChildren(message('error', 'No service or shape in the URL.'));
-    return;
-  }
+  const [service, shape] = required(box, 'service or shape', 'service', 'shape') || [];
+  if (!service) return;
   const d = await get('query', { service, shape, ...ui.timeParams() }, signal);
   const chart = el('div', { class: 'latency-chart' });
   const hist = el('div', { class: 'histogram' });
