@@ -1,10 +1,6 @@
 package main
 
 import (
-	"context"
-	"math/rand/v2"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,49 +18,20 @@ import (
 // Each round waits for the export to deliver something before its kill moment, so that kills fall
 // while exporting also on a machine slow enough (under -race, busy) to take seconds to start.
 func TestSIGKILLExport(t *testing.T) {
-	seed := *sigkillSeed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (rerun with -args -sigkill.seed=%d)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed))
 	es := estest.NewServer()
 	defer es.Close()
-	dataDir := t.TempDir()
 
 	// Buckets are harvested as soon as they end, so that kills also fall between a harvest and its
 	// delivery; rounds last long enough for the export to get going.
-	args := []string{"--elasticsearch", es.URL, "--es-metrics-grace", "1ms"}
-	minRun, maxRun := max(*sigkillMinRun, 1500*time.Millisecond), max(*sigkillMaxRun, 4*time.Second)
-	proc := startCollectorProcess(t, "127.0.0.1:0", dataDir, args...)
-	listen := strings.TrimPrefix(proc.url, "http://")
-	load := newIntakeLoad(loadgenConfig{url: proc.url, concurrency: 4, events: 60, spans: 5, gzip: true, service: "sigkill-export"})
-	ctx, stopLoad := context.WithCancel(context.Background())
-	loadDone := make(chan intakeReport, 1)
-	go func() { loadDone <- load.run(ctx) }()
-
-	ackedBefore := 0
-	for round := 1; round <= *sigkillRounds; round++ {
-		if round > 1 {
-			proc = startCollectorProcess(t, listen, dataDir, args...)
-		}
-		runFor := minRun + time.Duration(rng.Int64N(int64(maxRun-minRun)+1))
-		began := time.Now()
+	k := startKilling(t, "sigkill-export", t.TempDir(), "--elasticsearch", es.URL, "--es-metrics-grace", "1ms")
+	k.rounds(max(*sigkillMinRun, 1500*time.Millisecond), max(*sigkillMaxRun, 4*time.Second), func() func() bool {
 		docsBefore := es.DocCount()
-		waitForCondWithin(t, time.Minute, "intake and export in round "+strconv.Itoa(round), func() bool {
-			return load.acked() > ackedBefore && es.DocCount() > docsBefore
-		})
-		time.Sleep(max(runFor-time.Since(began), runFor/4)) // the kill moment itself, not a synchronisation
-		proc.kill(t)
-		acked := load.acked()
-		t.Logf("round %d: killed after %d more events acknowledged, %d documents in Elasticsearch", round, acked-ackedBefore, es.DocCount())
-		ackedBefore = acked
-	}
-	stopLoad()
-	<-loadDone
+		return func() bool { return es.DocCount() > docsBefore }
+	}, " and export")
+	k.stopLoad()
 
 	// A last collector exports what is left, then stops gracefully: the open buckets are flushed.
-	proc = startCollectorProcess(t, listen, dataDir, args...)
+	proc := k.restart()
 	waitForCondWithin(t, time.Minute, "the export's lag at 0", func() bool {
 		_, page := get(t, proc.url+"/metrics", "")
 		return metricLine(page, "hotpath_elasticsearch_lag_events") == "0"
@@ -76,7 +43,7 @@ func TestSIGKILLExport(t *testing.T) {
 		t.Fatalf("collector stopped with %v: %s", err, proc.stderr)
 	}
 
-	events := storedEvents(t, dataDir)
+	events := storedEvents(t, k.dataDir)
 	var metricDocs []estest.Doc
 	for _, d := range es.Docs() {
 		if isAggregatedMetricset(d.Index) {

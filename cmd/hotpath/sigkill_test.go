@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,45 +80,88 @@ func (p *collectorProcess) kill(t *testing.T) {
 // random moments and restarted on the same data directory, several times. Afterwards every event of
 // every request that was answered 202 is in the store: acknowledged means durable.
 func TestSIGKILL(t *testing.T) {
-	seed := *sigkillSeed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	t.Logf("seed %d (rerun with -args -sigkill.seed=%d)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed))
-	dataDir := t.TempDir()
-
-	// The first collector picks a free port; the later ones reuse it, so the load generator's URL holds.
-	proc := startCollectorProcess(t, "127.0.0.1:0", dataDir)
-	listen := strings.TrimPrefix(proc.url, "http://")
-	load := newIntakeLoad(loadgenConfig{url: proc.url, concurrency: 4, events: 60, spans: 5, gzip: true, service: "sigkill"})
-	ctx, stopLoad := context.WithCancel(context.Background())
-	loadDone := make(chan intakeReport, 1)
-	go func() { loadDone <- load.run(ctx) }()
-
-	ackedBefore := 0
-	for round := 1; round <= *sigkillRounds; round++ {
-		if round > 1 {
-			proc = startCollectorProcess(t, listen, dataDir)
-		}
-		// Run until a random moment, but at least until this collector acknowledged something, so
-		// that every round kills a collector that was busy storing.
-		deadline := time.Now().Add(*sigkillMinRun + time.Duration(rng.Int64N(int64(*sigkillMaxRun-*sigkillMinRun)+1)))
-		waitForCond(t, func() bool { return load.acked() > ackedBefore })
-		time.Sleep(time.Until(deadline)) // the kill moment itself, not a synchronisation
-		proc.kill(t)
-		acked := load.acked()
-		t.Logf("round %d: killed after %d more events acknowledged", round, acked-ackedBefore)
-		ackedBefore = acked
-	}
-	stopLoad()
-	rep := <-loadDone
+	k := startKilling(t, "sigkill", t.TempDir())
+	k.rounds(*sigkillMinRun, *sigkillMaxRun, nil, "")
+	rep := k.stopLoad()
 	if rep.failures == 0 {
 		t.Error("no request failed: the collector was never killed under load")
 	}
 
 	t.Logf("%d rounds; %d requests failed (cut off by a kill, or sent while the collector was down)", *sigkillRounds, rep.failures)
-	checkAcked(t, load, rep, dataDir)
+	checkAcked(t, k.load, rep, k.dataDir)
+}
+
+// killing is the frame of the SIGKILL tests: a collector process on dataDir (started with args) under
+// a load generator's traces, killed with SIGKILL and restarted on the same data directory and port.
+type killing struct {
+	t        *testing.T
+	rng      *rand.Rand
+	dataDir  string
+	args     []string
+	proc     *collectorProcess
+	listen   string
+	load     *intakeLoad
+	stop     context.CancelFunc
+	loadDone chan intakeReport
+}
+
+// startKilling seeds the kill times (-sigkill.seed, or a random seed, logged), starts the collector on a
+// free port and the load generator's traces of service to it.
+func startKilling(t *testing.T, service, dataDir string, args ...string) *killing {
+	seed := *sigkillSeed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	t.Logf("seed %d (rerun with -args -sigkill.seed=%d)", seed, seed)
+	k := &killing{t: t, rng: rand.New(rand.NewPCG(seed, seed)), dataDir: dataDir, args: args, loadDone: make(chan intakeReport, 1)}
+	// The first collector picks a free port; the later ones reuse it, so the load generator's URL holds.
+	k.proc = startCollectorProcess(t, "127.0.0.1:0", dataDir, args...)
+	k.listen = strings.TrimPrefix(k.proc.url, "http://")
+	k.load = newIntakeLoad(loadgenConfig{url: k.proc.url, concurrency: 4, events: 60, spans: 5, gzip: true, service: service})
+	ctx, stop := context.WithCancel(context.Background())
+	k.stop = stop
+	go func() { k.loadDone <- k.load.run(ctx) }()
+	return k
+}
+
+// rounds kills the collector -sigkill.rounds times, restarting it before every round but the first.
+// Each round runs for a random time from minRun to maxRun, and at least until this collector has
+// acknowledged something, and if busy is not nil, until the condition it returns at the start of the
+// round holds (what names it in the log), so that every round kills a collector that was busy; then a
+// quarter of the round more, at least.
+func (k *killing) rounds(minRun, maxRun time.Duration, busy func() func() bool, what string) {
+	t := k.t
+	ackedBefore := 0
+	for round := 1; round <= *sigkillRounds; round++ {
+		if round > 1 {
+			k.proc = k.restart()
+		}
+		runFor := minRun + time.Duration(k.rng.Int64N(int64(maxRun-minRun)+1))
+		began := time.Now()
+		cond := func() bool { return true }
+		if busy != nil {
+			cond = busy()
+		}
+		waitForCondWithin(t, time.Minute, "intake"+what+" in round "+strconv.Itoa(round), func() bool {
+			return k.load.acked() > ackedBefore && cond()
+		})
+		time.Sleep(max(runFor-time.Since(began), runFor/4)) // the kill moment itself, not a synchronisation
+		k.proc.kill(t)
+		acked := k.load.acked()
+		t.Logf("round %d: killed after %d more events acknowledged", round, acked-ackedBefore)
+		ackedBefore = acked
+	}
+}
+
+// restart starts a collector again on the data directory and port of the first.
+func (k *killing) restart() *collectorProcess {
+	return startCollectorProcess(k.t, k.listen, k.dataDir, k.args...)
+}
+
+// stopLoad stops the load generator and returns its report.
+func (k *killing) stopLoad() intakeReport {
+	k.stop()
+	return <-k.loadDone
 }
 
 // checkAcked checks that every trace the load had answered 202 is whole in the store of dataDir.
