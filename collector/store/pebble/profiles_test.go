@@ -379,14 +379,7 @@ func TestProfileRetentionByDisk(t *testing.T) {
 		fillHours(t, s, clk, g, 1, 1500)
 		_ = h
 	}
-	if err := s.db.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	_, used := s.updateDiskMetrics()
-	s.maxDisk.Store(used * 7 / 10)
-	if err := s.RunRetention(); err != nil {
-		t.Fatal(err)
-	}
+	retainWithin(t, s, 7)
 	oldest := s.parts.snapshot()[0].P
 	for i, p := range profiles {
 		_, ok, err := s.Profile(context.Background(), p.ID)

@@ -144,14 +144,7 @@ func TestRetentionByDiskSize(t *testing.T) {
 	s := openTest(t, Config{Now: clk.Now, MaxAge: -1, MemTableBytes: 128 << 10})
 	g := newGen(12, t0)
 	hours := fillHours(t, s, clk, g, 6, 5000) // enough that the WAL and the manifest are a small part of the disk used
-	if err := s.db.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	_, used := s.updateDiskMetrics()
-	s.maxDisk.Store(used * 6 / 10)
-	if err := s.RunRetention(); err != nil {
-		t.Fatal(err)
-	}
+	used := retainWithin(t, s, 6)
 	// Files a compaction made obsolete leave the disk asynchronously: count what remains.
 	if _, live := s.updateDiskMetrics(); live > s.maxDisk.Load() {
 		t.Fatalf("disk usage %d after retention, budget %d (was %d)", live, s.maxDisk.Load(), used)
@@ -173,6 +166,21 @@ func TestRetentionByDiskSize(t *testing.T) {
 	}
 }
 
+// retainWithin flushes s, sets its disk budget to tenths/10 of the disk it uses, and runs retention
+// once. It returns the disk used before.
+func retainWithin(t *testing.T, s *Store, tenths int64) (used int64) {
+	t.Helper()
+	if err := s.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	_, used = s.updateDiskMetrics()
+	s.maxDisk.Store(used * tenths / 10)
+	if err := s.RunRetention(); err != nil {
+		t.Fatal(err)
+	}
+	return used
+}
+
 // overBudgetWithCursor opens a store whose four hours of events a registered cursor ("elasticsearch")
 // has not read, sets its disk budget to 60% of their size and runs retention once; it returns the
 // store, its generator and the events by hour.
@@ -185,14 +193,7 @@ func overBudgetWithCursor(t *testing.T) (*Store, *gen, []collector.Batch) {
 		t.Fatal(err)
 	}
 	hours := fillHours(t, s, clk, g, 4, 1500)
-	if err := s.db.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	_, used := s.updateDiskMetrics()
-	s.maxDisk.Store(used * 6 / 10)
-	if err := s.RunRetention(); err != nil {
-		t.Fatal(err)
-	}
+	retainWithin(t, s, 6)
 	return s, g, hours
 }
 
