@@ -40,6 +40,20 @@ type rawAgg struct {
 	rep                 float64
 }
 
+// add counts transaction e in.
+func (r *rawAgg) add(e *collector.Event) {
+	us := int64(e.Event.Duration / time.Microsecond)
+	r.micros = append(r.micros, us)
+	r.sum += us
+	r.rep += e.Transaction.RepresentativeCount
+	switch e.Event.Outcome {
+	case "success":
+		r.successes++
+	case "failure":
+		r.failures++
+	}
+}
+
 func (r *rawAgg) check(t *testing.T, what string, a collector.Aggregate) {
 	t.Helper()
 	if a.Count != int64(len(r.micros)) || a.Successes != r.successes || a.Failures != r.failures ||
@@ -109,16 +123,7 @@ func TestAggregatesMatchTheTransactions(t *testing.T) {
 				e.Timestamp.Before(from) || !e.Timestamp.Before(to) {
 				continue
 			}
-			us := int64(e.Event.Duration / time.Microsecond)
-			a.micros = append(a.micros, us)
-			a.sum += us
-			a.rep += e.Transaction.RepresentativeCount
-			switch e.Event.Outcome {
-			case "success":
-				a.successes++
-			case "failure":
-				a.failures++
-			}
+			a.add(&e)
 		}
 		return &a
 	}

@@ -48,14 +48,7 @@ func TestVersionAggregates(t *testing.T) {
 				e.Timestamp.Before(from) || !e.Timestamp.Before(to) {
 				continue
 			}
-			us := int64(e.Event.Duration / time.Microsecond)
-			a.micros, a.sum, a.rep = append(a.micros, us), a.sum+us, a.rep+1
-			switch e.Event.Outcome {
-			case "success":
-				a.successes++
-			case "failure":
-				a.failures++
-			}
+			a.add(&e)
 		}
 		return &a
 	}
