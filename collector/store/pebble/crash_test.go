@@ -114,18 +114,8 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 
 	s := openTest(t, Config{Dir: dir})
 	found := map[string]bool{}
-	for from := uint64(1); ; {
-		recs, err := s.ReadFrom(context.Background(), from, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 0 {
-			break
-		}
-		for _, rec := range recs {
-			found[rec.Event.Message] = true
-		}
-		from = recs[len(recs)-1].Seq + 1
+	for _, rec := range readPaged(t, s, 1000) {
+		found[rec.Event.Message] = true
 	}
 	missing := 0
 	for id := range acked {

@@ -18,6 +18,23 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
+// readPaged reads every record of s with ReadFrom, page records at a time.
+func readPaged(t *testing.T, s *Store, page int) []collector.Record {
+	t.Helper()
+	var all []collector.Record
+	for from := uint64(1); ; {
+		recs, err := s.ReadFrom(context.Background(), from, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 0 {
+			return all
+		}
+		all = append(all, recs...)
+		from = recs[len(recs)-1].Seq + 1
+	}
+}
+
 func TestMain(m *testing.M) {
 	if crashChild() {
 		return
@@ -53,18 +70,7 @@ func TestProcessBatchThenReadFrom(t *testing.T) {
 	if got := s.LastSeq(); got != uint64(len(want)) {
 		t.Fatalf("LastSeq = %d, want %d", got, len(want))
 	}
-	var got []collector.Record
-	for from := uint64(1); ; {
-		recs, err := s.ReadFrom(context.Background(), from, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(recs) == 0 {
-			break
-		}
-		got = append(got, recs...)
-		from = recs[len(recs)-1].Seq + 1
-	}
+	got := readPaged(t, s, 64)
 	if len(got) != len(want) {
 		t.Fatalf("read %d events, want %d", len(got), len(want))
 	}
