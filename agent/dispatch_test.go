@@ -8,7 +8,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"go.elastic.co/apm/v2"
 	"go.elastic.co/apm/v2/apmtest"
 
 	"github.com/hotpath-apm/hotpath/agent"
@@ -62,6 +64,10 @@ func dispatchMux() *http.ServeMux {
 			}
 		}
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			// What the handler sees of the transaction, when it looks (agent.Wrap names it then).
+			if tx := apm.TransactionFromContext(r.Context()); tx != nil {
+				w.Header().Set("X-Transaction", tx.Name)
+			}
 			fmt.Fprintf(w, "pattern=%q", r.Pattern)
 			for _, n := range names {
 				fmt.Fprintf(w, " %s=%q", n, r.PathValue(n))
@@ -71,32 +77,47 @@ func dispatchMux() *http.ServeMux {
 	return mux
 }
 
-// answer is what a client and the handler saw of a request.
-func answer(h http.Handler, method, target string) string {
+// answer is what a client and the handler saw of a request (the transaction's name as the handler saw
+// it apart: the ServeMux alone has none).
+func answer(h http.Handler, method, target string) (got, txName string) {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(method, target, nil))
+	txName = w.Header().Get("X-Transaction")
+	w.Header().Del("X-Transaction")
 	hdr := make([]string, 0, len(w.Header()))
 	for k, v := range w.Header() {
 		hdr = append(hdr, k+": "+strings.Join(v, ", "))
 	}
 	sort.Strings(hdr)
-	return fmt.Sprintf("%d %v %s", w.Code, hdr, w.Body.String())
+	return fmt.Sprintf("%d %v %s", w.Code, hdr, w.Body.String()), txName
 }
 
-// TestWrapDispatchesAsServeMux: agent.Wrap matches a request to the ServeMux's routes once and serves it
-// with the handler found, giving the handler the pattern and path values itself. Every request, of every
-// kind of pattern, is answered exactly as the ServeMux answers it alone (status, headers, what the
-// handler saw), and the transaction is named by the pattern the ServeMux matched.
+// dispatchModes are the ways agent.Wrap names a ServeMux's transactions: from the pattern the ServeMux
+// set when the handler first looks at the context (the default), before the handler with
+// ServeMux.Handler, serving the handler it found (a listener, which is told the route before the
+// handler), and the same with WithRouteName answering nothing.
+func dispatchModes(t testing.TB) map[string][]agent.Option {
+	f := agent.NewInFlight()
+	stop, err := f.Listen(nopListener{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return map[string][]agent.Option{
+		"lazy":      nil,
+		"listener":  {agent.WithInFlight(f), agent.WithSlowThreshold(time.Hour)},
+		"routeName": {agent.WithRouteName(func(*http.Request) string { return "" })},
+	}
+}
+
+// TestWrapDispatchesAsServeMux: agent.Wrap matches a request to the ServeMux's routes once. Every
+// request, of every kind of pattern, is answered exactly as the ServeMux answers it alone (status,
+// headers, what the handler saw), and the transaction is named by the pattern the ServeMux matched, as
+// the handler sees it and as it is sent; in every mode of naming.
 func TestWrapDispatchesAsServeMux(t *testing.T) {
 	mux := dispatchMux()
-	rt := recordingTracer(t)
-	wrapped := agent.Wrap(mux, agent.WithTracer(rt.Tracer))
 	var want []string
 	for _, tc := range dispatchTargets {
-		direct, traced := answer(mux, tc.method, tc.target), answer(wrapped, tc.method, tc.target)
-		if direct != traced {
-			t.Errorf("%s %s:\nServeMux: %s\nWrap:     %s", tc.method, tc.target, direct, traced)
-		}
 		// The name is the pattern the ServeMux sets (also for a redirect: the pattern it redirects to).
 		r := httptest.NewRequest(tc.method, tc.target, nil)
 		mux.ServeHTTP(httptest.NewRecorder(), r)
@@ -109,18 +130,35 @@ func TestWrapDispatchesAsServeMux(t *testing.T) {
 			want = append(want, tc.method+" "+r.Pattern)
 		}
 	}
-	txs := transactions(rt)
-	if len(txs) != len(want) {
-		t.Fatalf("%d transactions, want %d", len(txs), len(want))
-	}
-	for i, tx := range txs {
-		if tx.Name != want[i] {
-			t.Errorf("%s %s: transaction %q, want %q", dispatchTargets[i].method, dispatchTargets[i].target, tx.Name, want[i])
-		}
+	for mode, opts := range dispatchModes(t) {
+		t.Run(mode, func(t *testing.T) {
+			rt := recordingTracer(t)
+			wrapped := agent.Wrap(mux, append(opts, agent.WithTracer(rt.Tracer))...)
+			for i, tc := range dispatchTargets {
+				direct, _ := answer(mux, tc.method, tc.target)
+				traced, seen := answer(wrapped, tc.method, tc.target)
+				if direct != traced {
+					t.Errorf("%s %s:\nServeMux: %s\nWrap:     %s", tc.method, tc.target, direct, traced)
+				}
+				if ran := strings.HasPrefix(direct, "200 ") && strings.Contains(direct, "pattern="); ran && seen != want[i] {
+					t.Errorf("%s %s: the handler saw transaction %q, want %q", tc.method, tc.target, seen, want[i])
+				}
+			}
+			txs := transactions(rt)
+			if len(txs) != len(want) {
+				t.Fatalf("%d transactions, want %d", len(txs), len(want))
+			}
+			for i, tx := range txs {
+				if tx.Name != want[i] {
+					t.Errorf("%s %s: transaction %q, want %q", dispatchTargets[i].method, dispatchTargets[i].target, tx.Name, want[i])
+				}
+			}
+		})
 	}
 }
 
-// FuzzWrapDispatchesAsServeMux: any path, through agent.Wrap, is answered as the ServeMux alone answers it.
+// FuzzWrapDispatchesAsServeMux: any path, through agent.Wrap in each mode of naming, is answered as the
+// ServeMux alone answers it, and the handler sees the transaction named by the pattern it was given.
 func FuzzWrapDispatchesAsServeMux(f *testing.F) {
 	for _, tc := range dispatchTargets {
 		if strings.HasPrefix(tc.target, "/") {
@@ -130,7 +168,11 @@ func FuzzWrapDispatchesAsServeMux(f *testing.F) {
 	mux := dispatchMux()
 	tracer := apmtest.NewDiscardTracer()
 	defer tracer.Close()
-	wrapped := agent.Wrap(mux, agent.WithTracer(tracer))
+	modes := dispatchModes(f)
+	wrapped := make(map[string]http.Handler, len(modes))
+	for mode, opts := range modes {
+		wrapped[mode] = agent.Wrap(mux, append(opts, agent.WithTracer(tracer))...)
+	}
 	f.Fuzz(func(t *testing.T, method, target string) {
 		if !strings.HasPrefix(target, "/") || strings.ContainsAny(target, " \r\n\t#?") ||
 			method == "" || strings.ContainsFunc(method, func(r rune) bool { return r <= ' ' || r > '~' }) {
@@ -139,8 +181,17 @@ func FuzzWrapDispatchesAsServeMux(f *testing.F) {
 		if _, err := http.ReadRequest(bufioReader(method + " " + target + " HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil {
 			return
 		}
-		if direct, traced := answer(mux, method, target), answer(wrapped, method, target); direct != traced {
-			t.Errorf("%s %s:\nServeMux: %s\nWrap:     %s", method, target, direct, traced)
+		direct, _ := answer(mux, method, target)
+		r := httptest.NewRequest(method, target, nil)
+		mux.ServeHTTP(httptest.NewRecorder(), r)
+		for mode, h := range wrapped {
+			traced, seen := answer(h, method, target)
+			if direct != traced {
+				t.Errorf("%s: %s %s:\nServeMux: %s\nWrap:     %s", mode, method, target, direct, traced)
+			}
+			if r.Pattern != "" && strings.Contains(direct, "pattern=") && !strings.HasSuffix(seen, r.Pattern) {
+				t.Errorf("%s: %s %s: the handler saw transaction %q, pattern %q", mode, method, target, seen, r.Pattern)
+			}
 		}
 	})
 }

@@ -20,19 +20,28 @@
 //   - Names: a transaction is named by its route, never its raw path: the pattern http.ServeMux matched
 //     ("GET /items/{id}"; a pattern registered without a method gets the request's method in front),
 //     "METHOD unknown route" when nothing matched, or what WithRouteName says for other routers. The
-//     name is given before the handler runs, so the errors captured during the handler
-//     (apm.CaptureError(ctx, err).Send()) and the error of a panic carry it, as the UI groups errors
-//     by endpoint with it: when Wrap's handler is the *http.ServeMux, the agent asks it which pattern
-//     it will match (ServeMux.Handler; the names are cached per pattern). For a route without
-//     wildcards, a 404 or a 405 the agent then serves the request with the handler found, setting
-//     Request.Pattern as the mux would, so the path is matched once; a route with path values is
-//     dispatched by the mux, which alone can give the handler its values without a map, and matches
-//     the path a second time (about 1,800 instructions and one allocation: BENCHMARKS.md, "The
-//     agent"). Redirects, CONNECT and "*" requests are always left to the mux. A router that learns
-//     its route only while dispatching (chi, or a ServeMux inside other middleware) names the
-//     transaction when the handler returns, before the error of a panic is recorded; errors captured
-//     earlier in its handler carry "METHOD unknown route" unless WithRouteName can answer before the
-//     handler.
+//     name is given before anything in the handler can see the transaction, so the errors captured
+//     during the handler (apm.CaptureError(ctx, err).Send()) and the error of a panic carry it, as the
+//     UI groups errors by endpoint with it. When Wrap's handler is the *http.ServeMux itself, the
+//     ServeMux matches each request once, as it dispatches it, and the transaction is named from the
+//     pattern it set (Request.Pattern) the first time anything looks a value up in the request's
+//     context (apm.CaptureError, apm.StartSpan, apm.TransactionFromContext, any ctx.Value, from any
+//     goroutine): the transaction can only be reached through that context, so it is never seen
+//     unnamed, and the path is matched once (BENCHMARKS.md, "The agent"). With a listener (see
+//     below), which is told the route before the handler, the agent asks the ServeMux first
+//     (ServeMux.Handler) and serves a route without wildcards, a 404 or a 405 with the handler it
+//     found, setting Request.Pattern as the mux would; a route with path values is dispatched by the
+//     mux, which alone can give the handler its values without a map, and matches the path a second
+//     time. Redirects, CONNECT and "*" requests are always left to the mux. A router that learns its
+//     route only while dispatching (chi, or a ServeMux inside other middleware) names the transaction
+//     when the handler returns, before the error of a panic is recorded; errors captured earlier in
+//     its handler carry "METHOD unknown route" unless WithRouteName can answer before the handler.
+//   - Everything else apmhttp.Wrap records, recorded by apmhttp's own functions: the trace continued
+//     from traceparent (or elastic-apm-traceparent) and tracestate, the request and response
+//     (apmhttp.SetTransactionContext), the request body when ELASTIC_APM_CAPTURE_BODY asks for it,
+//     the error of a panic (apmhttp.NewTraceRecovery), ELASTIC_APM_TRANSACTION_IGNORE_URLS. The
+//     transaction's duration is the one the slow label is decided on: it ends when the handler has
+//     returned, before the request is recorded.
 //   - Ignored paths (WithIgnorePaths): served without a transaction and without allocating.
 //   - Slow requests: a transaction that took longer than its threshold (WithSlowThreshold, 500 ms by
 //     default; WithRouteSlowThreshold per route) carries the label slow=true.
@@ -149,6 +158,7 @@
 // goroutine, no allocation (TestRequestPathAllocations, BenchmarkRequestPath). With a listener: one
 // watchdog goroutine in all, a min-heap of deadlines with one timer (a push when a request starts, a
 // removal when it ends, O(log n) under one mutex), and per request one allocation (the Request) and the
-// request copy that carries the listener's context if it derives one. The route it is told is the name
-// the transaction already has: no second match.
+// request copy that carries the listener's context if it derives one. The route it is told is the
+// pattern ServeMux.Handler matched before the handler: the ServeMux matches a route with path values a
+// second time when it dispatches (BENCHMARKS.md, "The agent", has what a listener costs).
 package agent

@@ -3,8 +3,10 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,5 +166,34 @@ func TestWithRouteNamePanics(t *testing.T) {
 	}
 	if len(p.Errors) != 1 || p.Errors[0].Exception.Message != "no route for item 0" {
 		t.Fatalf("errors %+v", p.Errors)
+	}
+}
+
+// TestErrorsFromGoroutinesCarryTheRoute: the transaction is named when its context is first looked at,
+// whichever goroutine looks first; errors captured at once from goroutines the handler started all carry
+// the route (and, under -race, naming from several goroutines is not a data race).
+func TestErrorsFromGoroutinesCarryTheRoute(t *testing.T) {
+	rt := recordingTracer(t)
+	mux := http.NewServeMux()
+	const n = 8
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				apm.CaptureError(r.Context(), fmt.Errorf("order %s part %d", r.PathValue("id"), i)).Send()
+			})
+		}
+		wg.Wait()
+	})
+	do(agent.Wrap(mux, agent.WithTracer(rt.Tracer)), "GET", "/orders/7")
+	rt.Flush(nil)
+	got := errorNames(rt.Payloads().Errors)
+	if len(got) != n {
+		t.Fatalf("%d errors, want %d: %v", len(got), n, got)
+	}
+	for msg, name := range got {
+		if name != "GET /orders/{id}" {
+			t.Errorf("error %q carries transaction.name %q", msg, name)
+		}
 	}
 }

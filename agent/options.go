@@ -73,8 +73,9 @@ func WithTracer(t *apm.Tracer) Option {
 //
 // Default: the pattern http.ServeMux matched ("GET /items/{id}"; a pattern registered without a method
 // gets the request's method in front), or "METHOD unknown route" when nothing matched (404, 405). The
-// pattern is known before the handler runs when the handler given to Wrap is the *http.ServeMux itself;
-// a ServeMux inside other middleware (Wrap(cors(mux))) sets it only while dispatching, like chi.
+// pattern is known before the handler can see the transaction when the handler given to Wrap is the
+// *http.ServeMux itself; a ServeMux inside other middleware (Wrap(cors(mux))) sets it only while
+// dispatching, like chi.
 func WithRouteName(f func(*http.Request) string) Option {
 	return func(c *config) { c.routeName = f }
 }

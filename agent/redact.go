@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"mime"
 	"net/http"
 	"net/url"
@@ -96,17 +95,9 @@ func hasCredentials(h http.Header) bool {
 		h["Cookie"] != nil
 }
 
-// originalRequest is the context value of a redacted request copy (see redactedCopy).
-type originalRequest struct {
-	r        *http.Request
-	ownsBody bool // the copy was given no body: the handler reads r.Body itself
-}
-
-type originalRequestKey struct{}
-
-// redactedCopy returns the request the tracer is given instead of r when r carries something the
-// agent never records, or nil when it does not (then r is traced as it is, at no cost but a few map
-// lookups and a scan of the query string):
+// redactedCopy returns the request the tracer records instead of r when r carries something the agent
+// never records, or nil when it does not (then r is recorded as it is, at no cost but a few map lookups
+// and a scan of the query string), and whether r's body is kept from the tracer (form):
 //
 //   - Authorization, Proxy-Authorization and X-Api-Key are "[REDACTED]", every cookie keeps its name
 //     but not its value (the Elastic agent redacts a cookie only when its name matches a sanitized
@@ -118,19 +109,24 @@ type originalRequestKey struct{}
 //     from another request value, unsanitized.
 //
 // This happens before the tracer sees the request, so the errors captured during the handler
-// (apm.CaptureError(r.Context(), err), which records the request as apmhttp received it) carry the
-// redacted request too. The copy's context holds r, from which serveTraced gives the handler r as it
-// came, with the tracer's context.
-func (f fieldNames) redactedCopy(r *http.Request) *http.Request {
+// (apm.CaptureError(r.Context(), err), which records the request the body capturer holds) carry the
+// redacted request too; the handler is given r as it came.
+func (f fieldNames) redactedCopy(r *http.Request) (c *http.Request, form bool) {
 	h := r.Header
 	headers := hasCredentials(h)
-	query := r.URL != nil && f.sensitiveQuery(r.URL.RawQuery)
-	form := r.Body != nil && r.Body != http.NoBody && isForm(h["Content-Type"])
+	query := r.URL != nil && r.URL.RawQuery != "" && f.sensitiveQuery(r.URL.RawQuery)
+	form = r.Body != nil && r.Body != http.NoBody && isForm(h["Content-Type"])
 	if !headers && !query && !form {
-		return nil
+		return nil, false
 	}
-	orig := &originalRequest{r: r, ownsBody: form}
-	c := r.WithContext(context.WithValue(r.Context(), originalRequestKey{}, orig))
+	return f.redact(r, headers, query, form), form
+}
+
+// redact returns redactedCopy's copy of r.
+func (f fieldNames) redact(r *http.Request, headers, query, form bool) *http.Request {
+	h := r.Header
+	c := new(http.Request)
+	*c = *r
 	if headers {
 		c.Header = redactHeader(h)
 	}
@@ -143,21 +139,6 @@ func (f fieldNames) redactedCopy(r *http.Request) *http.Request {
 		c.Body, c.GetBody, c.ContentLength = http.NoBody, nil, 0
 	}
 	return c
-}
-
-// handlerRequest returns the request the handler is given: r itself, or, when r is a redacted copy
-// (redactedCopy), the original request with r's context (and r's body, through which the tracer
-// captures it, unless the copy had none).
-func handlerRequest(r *http.Request) *http.Request {
-	orig, ok := r.Context().Value(originalRequestKey{}).(*originalRequest)
-	if !ok {
-		return r
-	}
-	hr := orig.r.WithContext(r.Context())
-	if !orig.ownsBody {
-		hr.Body = r.Body
-	}
-	return hr
 }
 
 func isForm(contentType []string) bool {
