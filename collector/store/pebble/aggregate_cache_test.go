@@ -138,7 +138,8 @@ func TestAggregateCacheForgetsAFailedCommit(t *testing.T) {
 }
 
 // A commit keeps, of each examples key's inputs, those a stable sort of all of them (slowest, then
-// oldest, first) puts first: ties included, which the durations below make many of.
+// oldest, first) puts first, and merges them with the examples kept before as a stable sort of its own
+// followed by those would: ties included, which the durations below make many of.
 func TestShapeExampleKeyKeepsTheSlowest(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
 	for trial := range 200 {
@@ -156,13 +157,46 @@ func TestShapeExampleKeyKeepsTheSlowest(t *testing.T) {
 		slices.SortStableFunc(want, func(a, b int) int {
 			return slowerFirst(ins[a].micros, ins[a].unixNanos, ins[b].micros, ins[b].unixNanos)
 		})
-		want = want[:min(n, shapeExamples)]
-		if x.n != len(want) {
-			t.Fatalf("trial %d: kept %d of %d, want %d", trial, x.n, n, len(want))
+		top := want[:min(n, shapeExamples)]
+		if x.n != len(top) {
+			t.Fatalf("trial %d: kept %d of %d, want %d", trial, x.n, n, len(top))
 		}
-		for i, w := range want {
+		for i, w := range top {
 			if x.top[i].in != &ins[w] {
 				t.Fatalf("trial %d: example %d is input %v, want input %d", trial, i, x.top[i].in, w)
+			}
+		}
+		// Merged with the examples kept before (sorted, at most five): as a stable sort of all the
+		// commit's inputs followed by the kept ones.
+		kept := make([]shapeExample, r.IntN(shapeExamples+1))
+		for i := range kept {
+			kept[i] = shapeExample{micros: int64(r.IntN(4)), unixNanos: int64(r.IntN(3))}
+		}
+		slices.SortStableFunc(kept, func(a, b shapeExample) int { return slowerFirst(a.micros, a.unixNanos, b.micros, b.unixNanos) })
+		type item struct {
+			micros, nanos int64
+			commit, i     int // commit 1: ins[i]; 0: kept[i]
+		}
+		var all []item
+		for i := range ins {
+			all = append(all, item{ins[i].micros, ins[i].unixNanos, 1, i})
+		}
+		for i, k := range kept {
+			all = append(all, item{k.micros, k.unixNanos, 0, i})
+		}
+		slices.SortStableFunc(all, func(a, b item) int { return slowerFirst(a.micros, a.nanos, b.micros, b.nanos) })
+		all = all[:min(len(all), shapeExamples)]
+		refs := x.merge(kept, nil)
+		if len(refs) != len(all) {
+			t.Fatalf("trial %d: merged %d, want %d", trial, len(refs), len(all))
+		}
+		for i, it := range all {
+			rf := refs[i]
+			switch {
+			case it.commit == 1 && (rf.i >= shapeExamples || x.top[rf.i].in != &ins[it.i]):
+				t.Fatalf("trial %d: merged %d is %+v, want input %d", trial, i, rf, it.i)
+			case it.commit == 0 && rf.i != shapeExamples+it.i:
+				t.Fatalf("trial %d: merged %d is %+v, want kept %d", trial, i, rf, it.i)
 			}
 		}
 	}

@@ -208,36 +208,21 @@ func decodeShapeExamples(v []byte, xs *[]shapeExample, n int) error {
 		if r.err != nil {
 			return errBadAggregate
 		}
-		if exampleAt(*xs, micros, nanos) >= n {
+		// After the examples as slow (equally slow: as old), as a stable sort of the list added to
+		// xs would put it.
+		at := len(*xs)
+		for at > 0 && slowerFirst(micros, nanos, (*xs)[at-1].micros, (*xs)[at-1].unixNanos) < 0 {
+			at--
+		}
+		if at >= n {
 			continue
 		}
 		x := shapeExample{micros: micros, unixNanos: nanos, traceID: string(traceID), txID: string(txID), spanID: string(spanID),
 			statement: string(statement)}
-		*xs = insertExample(*xs, x, n)
+		*xs = slices.Insert(*xs, at, x)
+		*xs = (*xs)[:min(len(*xs), n)]
 	}
 	return nil
-}
-
-// exampleAt is where an example of micros µs that started at nanos goes in xs (sorted slowest first,
-// then oldest first): after the examples as slow (equally slow: as old), as a stable sort of the list
-// added to xs would put it.
-func exampleAt(xs []shapeExample, micros, nanos int64) int {
-	at := len(xs)
-	for at > 0 && slowerFirst(micros, nanos, xs[at-1].micros, xs[at-1].unixNanos) < 0 {
-		at--
-	}
-	return at
-}
-
-// insertExample adds x to xs (sorted as exampleAt says) if it is among the n slowest, and returns xs
-// with at most n examples.
-func insertExample(xs []shapeExample, x shapeExample, n int) []shapeExample {
-	at := exampleAt(xs, x.micros, x.unixNanos)
-	if at >= n {
-		return xs
-	}
-	xs = slices.Insert(xs, at, x)
-	return xs[:min(len(xs), n)]
 }
 
 // slowerFirst orders two calls (durations in µs, start times in Unix nanoseconds): the slower first,

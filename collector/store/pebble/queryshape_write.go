@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,6 +144,34 @@ func (x *shapeExampleKey) offer(c shapeCandidate) {
 	x.top[at] = c
 }
 
+// exampleRef is an example of a merge (shapeExampleKey.merge): i < shapeExamples is the commit's
+// candidate top[i], else the kept example kept[i-shapeExamples].
+type exampleRef struct {
+	micros, nanos int64
+	i             int
+}
+
+// merge returns, in refs, the slowest examples of the commit's and the kept ones together, as a
+// stable sort of the commit's followed by the kept ones would order them (decodeShapeExamples' order),
+// without copying any of them.
+func (x *shapeExampleKey) merge(kept []shapeExample, refs []exampleRef) []exampleRef {
+	for i, c := range x.top[:x.n] {
+		refs = append(refs, exampleRef{c.in.micros, c.in.unixNanos, i})
+	}
+	for j, k := range kept {
+		at := len(refs)
+		for at > 0 && slowerFirst(k.micros, k.unixNanos, refs[at-1].micros, refs[at-1].nanos) < 0 {
+			at--
+		}
+		if at >= shapeExamples {
+			continue
+		}
+		refs = slices.Insert(refs, at, exampleRef{k.micros, k.unixNanos, shapeExamples + j})
+		refs = refs[:min(len(refs), shapeExamples)]
+	}
+	return refs
+}
+
 // shapeWriter is the writer goroutine's state for the query shapes, reused from commit to commit.
 type shapeWriter struct {
 	index    map[string]int // shape key -> index in deltas
@@ -152,6 +181,7 @@ type shapeWriter struct {
 	esvc     []byte // an input's escaped service and shape
 	eshape   []byte
 	xs       []shapeExample
+	refs     []exampleRef
 }
 
 // delta returns the commit's delta of key, adding it if it is new.
@@ -260,18 +290,24 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 	}
 	for i := range w.examples {
 		x := &w.examples[i]
-		xs := w.xs[:0]
-		for _, c := range x.top[:x.n] {
-			r, in := c.r, c.in
-			xs = append(xs, shapeExample{micros: in.micros, unixNanos: in.unixNanos, traceID: string(r.bytes(in.traceID)),
-				txID: string(r.bytes(in.txID)), spanID: string(r.bytes(in.spanID)), statement: string(r.bytes(in.statement))})
-		}
 		kept, err := cachedAgg(s, x.key, newExamples, decodeExamplesInto)
 		if err != nil {
 			return err
 		}
-		for _, k := range *kept {
-			xs = insertExample(xs, k, shapeExamples)
+		refs := x.merge(*kept, w.refs[:0])
+		w.refs = refs
+		if !slices.ContainsFunc(refs, func(rf exampleRef) bool { return rf.i < shapeExamples }) {
+			continue // none of the commit's calls is among the slowest: the value stays as it is
+		}
+		xs := w.xs[:0]
+		for _, rf := range refs {
+			if rf.i >= shapeExamples {
+				xs = append(xs, (*kept)[rf.i-shapeExamples])
+				continue
+			}
+			r, in := x.top[rf.i].r, x.top[rf.i].in
+			xs = append(xs, shapeExample{micros: in.micros, unixNanos: in.unixNanos, traceID: string(r.bytes(in.traceID)),
+				txID: string(r.bytes(in.txID)), spanID: string(r.bytes(in.spanID)), statement: string(r.bytes(in.statement))})
 		}
 		*kept = append((*kept)[:0], xs...)
 		val = appendShapeExamples(val[:0], xs)
