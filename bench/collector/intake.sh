@@ -12,6 +12,7 @@
 #
 #	bench/collector/intake.sh                  # 3 runs of 30 s, 8 streams of 600 events per request
 #	HP=/tmp/hp-old RUNS=1 bench/collector/intake.sh
+#	HP=/tmp/hp-old LOADGEN=/tmp/hp-new RUNS=1 bench/collector/intake.sh   # an older collector, today's load generator
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-3}
@@ -39,7 +40,7 @@ for run in $(seq "$RUNS"); do
 		sleep 0.1
 	done
 	cpu0=$(cpu $pid) wb0=$(wbytes $pid)
-	out=$("$HP" loadgen -url "http://$ADDR" -duration "$DURATION" -concurrency "$CONCURRENCY" -events "$EVENTS")
+	out=$("${LOADGEN:-$HP}" loadgen -url "http://$ADDR" -duration "$DURATION" -concurrency "$CONCURRENCY" -events "$EVENTS")
 	cpu1=$(cpu $pid) wb1=$(wbytes $pid)
 	sleep "$SETTLE"
 	cpu2=$(cpu $pid) wb2=$(wbytes $pid)
