@@ -183,42 +183,45 @@ func (w *aggWriter) aggKey(p uint32, escSvc []byte, level byte, escName []byte, 
 	return w.key
 }
 
-// latency returns the commit's delta of key, adding it (with type typ) if it is new.
-func (w *aggWriter) latency(key, typ []byte) *latencyDelta {
-	if i, ok := w.index[string(key)]; ok {
-		return &w.lat[i]
+// deltaOf returns the commit's entry of key in *ds (index maps keys to positions in it), adding it if
+// it is new: an element of an earlier commit is reused, reset by its reuse method, so that a commit
+// allocates only for the keys beyond the most an earlier one had.
+func deltaOf[T any, P interface {
+	*T
+	reuse(key []byte)
+}](index map[string]int, ds *[]T, key []byte) P {
+	if i, ok := index[string(key)]; ok {
+		return &(*ds)[i]
 	}
-	i := len(w.lat)
-	if i < cap(w.lat) {
-		w.lat = w.lat[:i+1]
-		d := &w.lat[i]
-		d.latencyCounts, d.micros = latencyCounts{}, d.micros[:0]
+	i := len(*ds)
+	if i < cap(*ds) {
+		*ds = (*ds)[:i+1]
 	} else {
-		w.lat = append(w.lat, latencyDelta{})
+		*ds = append(*ds, *new(T))
 	}
-	d := &w.lat[i]
-	d.key = append(d.key[:0], key...)
-	d.typ = w.intern(typ)
-	w.index[string(key)] = i
+	d := P(&(*ds)[i])
+	d.reuse(key)
+	index[string(key)] = i
 	return d
 }
 
-func (w *aggWriter) breakdown(key []byte) *breakdownDelta {
-	if i, ok := w.index[string(key)]; ok {
-		return &w.bd[i]
+// latency returns the commit's delta of key, adding it (with type typ) if it is new.
+func (w *aggWriter) latency(key, typ []byte) *latencyDelta {
+	n := len(w.lat)
+	d := deltaOf(w.index, &w.lat, key)
+	if len(w.lat) > n {
+		d.typ = w.intern(typ)
 	}
-	i := len(w.bd)
-	if i < cap(w.bd) {
-		w.bd = w.bd[:i+1]
-		w.bd[i].types = w.bd[i].types[:0]
-	} else {
-		w.bd = append(w.bd, breakdownDelta{})
-	}
-	d := &w.bd[i]
-	d.key = append(d.key[:0], key...)
-	w.index[string(key)] = i
 	return d
 }
+
+func (w *aggWriter) breakdown(key []byte) *breakdownDelta { return deltaOf(w.index, &w.bd, key) }
+
+func (d *latencyDelta) reuse(key []byte) {
+	d.latencyCounts, d.micros, d.key = latencyCounts{}, d.micros[:0], append(d.key[:0], key...)
+}
+
+func (d *breakdownDelta) reuse(key []byte) { d.types, d.key = d.types[:0], append(d.key[:0], key...) }
 
 func (d *latencyDelta) add(in *aggInput) {
 	d.count++

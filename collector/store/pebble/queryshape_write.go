@@ -174,9 +174,8 @@ func (x *shapeExampleKey) merge(kept []shapeExample, refs []exampleRef) []exampl
 
 // shapeWriter is the writer goroutine's state for the query shapes, reused from commit to commit.
 type shapeWriter struct {
-	index    map[string]int // shape key -> index in deltas
+	index    map[string]int // key -> index in deltas or examples (the key's level tells which)
 	deltas   []shapeDelta
-	exIndex  map[string]int // examples key -> index in examples
 	examples []shapeExampleKey
 	esvc     []byte // an input's escaped service and shape
 	eshape   []byte
@@ -184,41 +183,12 @@ type shapeWriter struct {
 	refs     []exampleRef
 }
 
-// delta returns the commit's delta of key, adding it if it is new.
-func (w *shapeWriter) delta(key []byte) *shapeDelta {
-	if i, ok := w.index[string(key)]; ok {
-		return &w.deltas[i]
-	}
-	i := len(w.deltas)
-	if i < cap(w.deltas) {
-		w.deltas = w.deltas[:i+1]
-		d := &w.deltas[i]
-		d.counts, d.micros, d.took, d.named, d.namedIn = shapeCounts{}, d.micros[:0], d.took[:0], nil, nil
-	} else {
-		w.deltas = append(w.deltas, shapeDelta{})
-	}
-	d := &w.deltas[i]
+func (d *shapeDelta) reuse(key []byte) {
+	d.counts, d.micros, d.took, d.named, d.namedIn = shapeCounts{}, d.micros[:0], d.took[:0], nil, nil
 	d.key = append(d.key[:0], key...)
-	w.index[string(key)] = i
-	return d
 }
 
-// exampleKey returns the commit's examples of key, adding it if it is new.
-func (w *shapeWriter) exampleKey(key []byte) *shapeExampleKey {
-	if i, ok := w.exIndex[string(key)]; ok {
-		return &w.examples[i]
-	}
-	i := len(w.examples)
-	if i < cap(w.examples) {
-		w.examples = w.examples[:i+1]
-	} else {
-		w.examples = append(w.examples, shapeExampleKey{})
-	}
-	x := &w.examples[i]
-	x.key, x.n = append(x.key[:0], key...), 0
-	w.exIndex[string(key)] = i
-	return x
-}
+func (x *shapeExampleKey) reuse(key []byte) { x.key, x.n = append(x.key[:0], key...), 0 }
 
 // commitQueryShapes adds the shape and dependency aggregates and examples of reqs' spans to batch, in
 // partition p: add, write, as commitAggregates does. It copies a string out of a pending write only to
@@ -226,10 +196,9 @@ func (w *shapeWriter) exampleKey(key []byte) *shapeExampleKey {
 func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendingWrite) error {
 	w := &s.shapeW
 	if w.index == nil {
-		w.index, w.exIndex = map[string]int{}, map[string]int{}
+		w.index = map[string]int{}
 	}
 	clear(w.index)
-	clear(w.exIndex)
 	w.deltas, w.examples = w.deltas[:0], w.examples[:0]
 	defer func() { // the candidates refer to pending writes, which go back to their pool
 		for i := range w.examples {
@@ -249,7 +218,7 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 				level  byte
 				minute int64
 			}{{minute, in.minute}, {hour, hourMinute(in.minute)}} {
-				d := w.delta(s.agg.aggKey(p, w.esvc, lv.level, w.eshape, lv.minute))
+				d := deltaOf(w.index, &w.deltas, s.agg.aggKey(p, w.esvc, lv.level, w.eshape, lv.minute))
 				if d.named == nil || d.namedIn.summary.end == d.namedIn.summary.off && in.summary.end > in.summary.off {
 					d.named, d.namedIn = r, in
 				}
@@ -265,7 +234,7 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 					d.took = append(d.took, in.tookMicros, in.count)
 				}
 			}
-			w.exampleKey(s.agg.aggKey(p, w.esvc, exLevel, w.eshape, hourMinute(in.minute))).offer(shapeCandidate{r, in})
+			deltaOf(w.index, &w.examples, s.agg.aggKey(p, w.esvc, exLevel, w.eshape, hourMinute(in.minute))).offer(shapeCandidate{r, in})
 		}
 	}
 	val := s.agg.val[:0]
