@@ -285,11 +285,8 @@ var defaultHTTPLimits = httpLimits{
 // with prior knowledge, as gRPC clients speak it without TLS) on the same port.
 func newHTTPServer(h http.Handler, l httpLimits, log *zap.Logger) *http.Server {
 	errLog, _ := zap.NewStdLogAt(log.Named("http"), zapcore.WarnLevel) // only fails for invalid levels
-	protocols := new(http.Protocols)
-	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
-		Protocols:         protocols,
+		Protocols:         otlp.Protocols(),
 		Handler:           h,
 		ReadHeaderTimeout: l.readHeaderTimeout,
 		ReadTimeout:       l.readTimeout,

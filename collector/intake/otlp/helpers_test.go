@@ -93,9 +93,7 @@ func newTestServer(t *testing.T, icfg intake.Config, ocfg otlp.Config, proc coll
 	api.Register(mux)
 	rcv.Register(mux)
 	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.Protocols = new(http.Protocols)
-	srv.Config.Protocols.SetHTTP1(true)
-	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	srv.Config.Protocols = otlp.Protocols()
 	srv.Start()
 	t.Cleanup(func() {
 		rcv.Stop()

@@ -102,8 +102,18 @@ const (
 	grpcLogsService    = "/opentelemetry.proto.collector.logs.v1.LogsService/"
 )
 
+// Protocols returns the protocols of a server that mounts the receiver: HTTP/1.1, and unencrypted HTTP/2
+// with prior knowledge (h2c), as gRPC clients speak it without TLS, on the same port. Set it as the
+// http.Server's Protocols.
+func Protocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
+
 // Register mounts OTLP on mux: the OTLP/HTTP paths, and the paths of the gRPC services, which the
-// server must serve over HTTP/2 without TLS (h2c; see the package documentation).
+// server must serve over HTTP/2 without TLS (h2c, see Protocols and the package documentation).
 func (r *Receiver) Register(mux *http.ServeMux) {
 	mux.Handle(PathTraces, r.httpHandler(signalTraces))
 	mux.Handle(PathMetrics, r.httpHandler(signalMetrics))
