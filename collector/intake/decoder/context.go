@@ -68,11 +68,9 @@ func (d *Decoder) context(ev *collector.Event, tx bool, custom *[]collector.KeyV
 				return d.object("v2.contextPage", func(key []byte) bool {
 					switch string(key) {
 					case "referer":
-						p.refererSet = d.text(&p.referer) || p.refererSet
-						return p.refererSet
+						return d.textSet(&p.referer, &p.refererSet)
 					case "url":
-						p.urlSet = d.text(&p.url) || p.urlSet
-						return p.urlSet
+						return d.textSet(&p.url, &p.urlSet)
 					}
 					s.skip()
 					return false
@@ -102,22 +100,18 @@ func (d *Decoder) contextService(o *serviceOverride) bool {
 				return d.object("v2.contextServiceAgent", func(key []byte) bool {
 					switch string(key) {
 					case "ephemeral_id":
-						o.agentEphSet = d.kw(&o.agentEphID, "ephemeral_id") || o.agentEphSet
-						return o.agentEphSet
+						return d.kwSet(&o.agentEphID, &o.agentEphSet, "ephemeral_id")
 					case "name":
-						o.agentNameSet = d.kw(&o.agentName, "name") || o.agentNameSet
-						return o.agentNameSet
+						return d.kwSet(&o.agentName, &o.agentNameSet, "name")
 					case "version":
-						o.agentVerSet = d.kw(&o.agentVersion, "version") || o.agentVerSet
-						return o.agentVerSet
+						return d.kwSet(&o.agentVersion, &o.agentVerSet, "version")
 					}
 					s.skip()
 					return false
 				})
 			})
 		case "environment":
-			o.envSet = d.kw(&o.environment, "environment") || o.envSet
-			return o.envSet
+			return d.kwSet(&o.environment, &o.envSet, "environment")
 		case "framework":
 			o.fwAny = d.nested("framework", func() bool {
 				return d.nameVersionFlags(&o.framework, &o.frameworkSet, "v2.contextServiceFramework")
@@ -142,8 +136,7 @@ func (d *Decoder) contextService(o *serviceOverride) bool {
 			return d.nested("node", func() bool {
 				return d.object("v2.contextServiceNode", func(key []byte) bool {
 					if string(key) == "configured_name" {
-						o.nodeSet = d.kw(&o.nodeName, "configured_name") || o.nodeSet
-						return o.nodeSet
+						return d.kwSet(&o.nodeName, &o.nodeSet, "configured_name")
 					}
 					s.skip()
 					return false

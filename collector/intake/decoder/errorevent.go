@@ -13,13 +13,11 @@ func (d *Decoder) errorLog(er *collector.Error) bool {
 	set := d.object("v2.errorLog", func(key []byte) bool {
 		switch string(key) {
 		case "level":
-			levelSet = d.kw(&l.Level, "level") || levelSet
-			return levelSet
+			return d.kwSet(&l.Level, &levelSet, "level")
 		case "logger_name":
 			return d.kw(&l.LoggerName, "logger_name")
 		case "message":
-			messageSet = d.text(&l.Message) || messageSet
-			return messageSet
+			return d.textSet(&l.Message, &messageSet)
 		case "param_message":
 			return d.kw(&l.ParamMessage, "param_message")
 		case "stacktrace":
@@ -78,13 +76,11 @@ func (d *Decoder) exception(x *collector.Exception) bool {
 			x.Stacktrace = st
 			return ok
 		case "message":
-			messageSet = d.text(&x.Message) || messageSet
-			return messageSet
+			return d.textSet(&x.Message, &messageSet)
 		case "module":
 			return d.kw(&x.Module, "module")
 		case "type":
-			typeSet = d.kw(&x.Type, "type") || typeSet
-			return typeSet
+			return d.kwSet(&x.Type, &typeSet, "type")
 		case "handled":
 			return d.optBool(&x.Handled)
 		}

@@ -112,11 +112,9 @@ func (d *Decoder) links() bool {
 		set := d.object("v2.spanLink", func(key []byte) bool {
 			switch string(key) {
 			case "span_id":
-				spanSet = d.kw(&l.SpanID, "span_id") || spanSet
-				return spanSet
+				return d.kwSet(&l.SpanID, &spanSet, "span_id")
 			case "trace_id":
-				traceSet = d.kw(&l.TraceID, "trace_id") || traceSet
-				return traceSet
+				return d.kwSet(&l.TraceID, &traceSet, "trace_id")
 			}
 			s.skip()
 			return false

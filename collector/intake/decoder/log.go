@@ -80,17 +80,13 @@ func (d *Decoder) logEvent(ev *collector.Event) bool {
 		case "@timestamp":
 			return d.timestamp("@timestamp")
 		case "trace.id":
-			f.traceSet = d.kw(&f.traceID, "trace.id") || f.traceSet
-			return f.traceSet
+			return d.kwSet(&f.traceID, &f.traceSet, "trace.id")
 		case "transaction.id":
-			f.txSet = d.kw(&f.txID, "transaction.id") || f.txSet
-			return f.txSet
+			return d.kwSet(&f.txID, &f.txSet, "transaction.id")
 		case "span.id":
-			f.spanSet = d.kw(&f.spanID, "span.id") || f.spanSet
-			return f.spanSet
+			return d.kwSet(&f.spanID, &f.spanSet, "span.id")
 		case "message":
-			f.messageSet = d.text(&f.message) || f.messageSet
-			return f.messageSet
+			return d.textSet(&f.message, &f.messageSet)
 		case "faas":
 			return d.nested("faas", func() bool { return d.faas(&ev.Faas) })
 		case "service.name":

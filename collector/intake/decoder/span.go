@@ -33,8 +33,7 @@ func (d *Decoder) composite(sp *collector.Span) bool {
 	set := d.object("v2.spanComposite", func(key []byte) bool {
 		switch string(key) {
 		case "compression_strategy":
-			strategySet = d.text(&c.CompressionStrategy) || strategySet
-			return strategySet
+			return d.textSet(&c.CompressionStrategy, &strategySet)
 		case "count":
 			v, ok := s.int()
 			if ok {

@@ -37,11 +37,9 @@ func (d *Decoder) frame(f *collector.StackFrame) bool {
 		case "abs_path":
 			return d.text(&f.AbsPath)
 		case "filename":
-			fileSet = d.text(&f.Filename) || fileSet
-			return fileSet
+			return d.textSet(&f.Filename, &fileSet)
 		case "classname":
-			classSet = d.text(&f.Classname) || classSet
-			return classSet
+			return d.textSet(&f.Classname, &classSet)
 		case "context_line":
 			return d.text(&f.ContextLine)
 		case "function":

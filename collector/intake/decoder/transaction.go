@@ -187,8 +187,7 @@ func (d *Decoder) session(sess *collector.Session) bool {
 	set := d.object("v2.transactionSession", func(key []byte) bool {
 		switch string(key) {
 		case "id":
-			idSet = d.kw(&sess.ID, "id") || idSet
-			return idSet
+			return d.kwSet(&sess.ID, &idSet, "id")
 		case "sequence":
 			v, ok := s.int()
 			if ok {

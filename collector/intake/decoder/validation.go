@@ -81,6 +81,13 @@ func (d *Decoder) kw(dst *string, field string) bool {
 	return true
 }
 
+// kwSet is kw that also records in *set that the field was given, and reports whether it ever was: a
+// repeated key's null leaves it set.
+func (d *Decoder) kwSet(dst *string, set *bool, field string) bool {
+	*set = d.kw(dst, field) || *set
+	return *set
+}
+
 // kwN reads a nullable string with maxLength n.
 func (d *Decoder) kwN(dst *string, field string, n int) bool {
 	v, ok := d.s.str()
@@ -101,6 +108,14 @@ func (d *Decoder) text(dst *string) bool {
 		*dst = v
 	}
 	return ok
+}
+
+// textSet is text that also records in *set that the field was given, as kwSet does.
+func (d *Decoder) textSet(dst *string, set *bool) bool {
+	if v, ok := d.s.str(); ok {
+		*dst, *set = v, true
+	}
+	return *set
 }
 
 // enumOutcome reads a nullable outcome ("success", "failure", "unknown"; "" passes too, as in apm-data).
