@@ -124,14 +124,7 @@ func appendLatency(b []byte, c *latencyCounts, h *hdrhistogram.PackedHistogram) 
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.represented))
 	b = binary.AppendUvarint(b, uint64(len(c.typ)))
 	b = append(b, c.typ...)
-	b = binary.AppendUvarint(b, uint64(h.Populated()))
-	prev := int64(0)
-	for value, count := range h.ForEachBucket {
-		b = binary.AppendUvarint(b, uint64(value-prev))
-		b = binary.AppendUvarint(b, uint64(count))
-		prev = value
-	}
-	return b
+	return appendHistogram(b, h)
 }
 
 var errBadAggregate = errors.New("bad aggregate value")
@@ -174,8 +167,7 @@ func decodeLatency(v []byte, c *latencyCounts, h recorder) error {
 	}
 	rep := math.Float64frombits(r.fixed64())
 	typ := r.bytes()
-	n := r.uvarint()
-	if r.err != nil || n > uint64(len(r.b)) {
+	if r.err != nil {
 		return errBadAggregate
 	}
 	c.count += int64(u[0])
@@ -186,19 +178,7 @@ func decodeLatency(v []byte, c *latencyCounts, h recorder) error {
 	if c.typ == "" && len(typ) > 0 {
 		c.typ = string(typ)
 	}
-	value := int64(0)
-	for range n {
-		value += int64(r.uvarint())
-		count := int64(r.uvarint())
-		if r.err != nil {
-			return errBadAggregate
-		}
-		if value < HistogramLowest || value > HistogramHighest || count < 0 {
-			return errBadAggregate
-		}
-		_ = h.RecordValues(value, count)
-	}
-	return r.err
+	return decodeHistogram(&r, h)
 }
 
 // spanTypes is a breakdown: self time by span type and subtype, a short list searched linearly.
