@@ -77,11 +77,9 @@ func (s *Store) GetMany(ctx context.Context, seqs []uint64) ([]collector.Record,
 			if len(want) == 0 || want[0] != seq {
 				return nil
 			}
-			out = append(out, collector.Record{Seq: seq})
-			if err := decodeEvent(body, &out[len(out)-1].Event); err != nil {
-				return fmt.Errorf("store: event %d: %w", seq, err)
-			}
-			return nil
+			var err error
+			out, err = appendRecord(out, seq, body)
+			return err
 		})
 		if err != nil {
 			return nil, err
@@ -138,11 +136,9 @@ func (s *Store) ReadFrom(ctx context.Context, from uint64, limit int) ([]collect
 		lo := max(from, first)
 		to := min(last, lo+uint64(limit-len(out))-1)
 		_, err = eachInChunk(v, first, lo, to, func(seq uint64, body []byte) error {
-			out = append(out, collector.Record{Seq: seq})
-			if err := decodeEvent(body, &out[len(out)-1].Event); err != nil {
-				return fmt.Errorf("store: event %d: %w", seq, err)
-			}
-			return nil
+			var err error
+			out, err = appendRecord(out, seq, body)
+			return err
 		})
 		if err != nil {
 			return nil, err
@@ -252,6 +248,15 @@ func (s *Store) GetTrace(ctx context.Context, traceID string, limit int) ([]coll
 		if r.Event.TraceID == traceID { // cut or colliding ids
 			out = append(out, r)
 		}
+	}
+	return out, nil
+}
+
+// appendRecord appends the record of event seq, decoded from its stored body, to out.
+func appendRecord(out []collector.Record, seq uint64, body []byte) ([]collector.Record, error) {
+	out = append(out, collector.Record{Seq: seq})
+	if err := decodeEvent(body, &out[len(out)-1].Event); err != nil {
+		return out, fmt.Errorf("store: event %d: %w", seq, err)
 	}
 	return out, nil
 }
