@@ -125,8 +125,8 @@ func benchmarkRequestPath(b *testing.B, settled bool) {
 	}
 }
 
-// TestRequestPathAllocations holds the allocation floors the benchmarks report: agent.Wrap adds at most 6
-// allocations to apmhttp.Wrap's, an ignored path adds none to the bare handler, an InFlight without a
+// TestRequestPathAllocations holds the allocation floors the benchmarks report: agent.Wrap adds no
+// allocation to apmhttp.Wrap's, an ignored path adds none to the bare handler, an InFlight without a
 // listener adds none to agent.Wrap, and a listener at most 1 (6 with a profiler's pprof labels).
 func TestRequestPathAllocations(t *testing.T) {
 	tracer := apmtest.NewDiscardTracer()
@@ -155,11 +155,13 @@ func TestRequestPathAllocations(t *testing.T) {
 		}
 	}
 	t.Logf("allocations per request: %v", allocs)
-	if d := allocs["agent"] - allocs["apmhttp"]; d > 6 {
-		t.Errorf("agent.Wrap adds %.1f allocations to apmhttp.Wrap's, floor 6", d)
+	// agent.Wrap's context (lazyName) takes the place of apmhttp's default name ("GET /items/42"), and
+	// one copy of the request the place of apmhttp's.
+	if d := allocs["agent"] - allocs["apmhttp"]; d > poolNoise {
+		t.Errorf("agent.Wrap adds %.2f allocations to apmhttp.Wrap's, want none", d)
 	}
-	if d := allocs["agent_static"] - allocs["apmhttp_static"]; d > 6 {
-		t.Errorf("agent.Wrap adds %.1f allocations to apmhttp.Wrap's on a route without wildcards, floor 6", d)
+	if d := allocs["agent_static"] - allocs["apmhttp_static"]; d > poolNoise {
+		t.Errorf("agent.Wrap adds %.2f allocations to apmhttp.Wrap's on a route without wildcards, want none", d)
 	}
 	if allocs["agent_ignored_healthz"]-allocs["bare_healthz"] > poolNoise {
 		t.Errorf("an ignored path costs %.2f allocations, bare %.2f", allocs["agent_ignored_healthz"], allocs["bare_healthz"])

@@ -107,7 +107,6 @@ func (h *handler) serveTraced(w http.ResponseWriter, r *http.Request) {
 		apm.TransactionOptions{TraceContext: incomingTrace(r.Header), Start: s.start})
 	s.w, s.resp = apmhttp.WrapResponseWriter(w)
 	defer h.end(&s)
-	defer h.finish(&s)
 	var wd *watchdog
 	if f := h.cfg.inflight; f != nil {
 		wd = f.current.Load()
@@ -278,12 +277,18 @@ func (h *handler) finish(s *served) {
 	}
 }
 
-// end does what apmhttp.Wrap's handler does when the handler has returned or panicked: answers 500 and
-// records the panic's error (apmhttp.NewTraceRecovery) if it panicked, records the request and response
-// (apmhttp.SetTransactionContext), ends the transaction. A panic in finish (WithRouteName's function) is
-// recovered here like the handler's.
+// end runs finish, then does what apmhttp.Wrap's handler does when the handler has returned or
+// panicked: answers 500 and records the panic's error (apmhttp.NewTraceRecovery) if it panicked, records
+// the request and response (apmhttp.SetTransactionContext), ends the transaction. A panic in finish
+// (WithRouteName's function) is recovered like the handler's.
 func (h *handler) end(s *served) {
-	if v := recover(); v != nil {
+	v := recover()
+	if h.cfg.routeName != nil {
+		v = h.finishRecovering(s, v)
+	} else {
+		h.finish(s)
+	}
+	if v != nil {
 		if s.resp.StatusCode == 0 {
 			s.w.WriteHeader(http.StatusInternalServerError)
 		}
@@ -294,6 +299,18 @@ func (h *handler) end(s *served) {
 	apmhttp.SetTransactionContext(s.tx, s.r, s.resp, s.body)
 	s.body.Discard()
 	s.tx.End()
+}
+
+// finishRecovering runs finish, and returns the panic it ended with, if any, else v.
+func (h *handler) finishRecovering(s *served, v any) (panicked any) {
+	panicked = v
+	defer func() {
+		if p := recover(); p != nil {
+			panicked = p
+		}
+	}()
+	h.finish(s)
+	return panicked
 }
 
 // startName is the transaction name before the handler runs (also Request.Route), the ServeMux pattern
