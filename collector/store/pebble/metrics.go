@@ -43,62 +43,34 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Events per group commit (one fsync).",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
 		}),
-		events: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotpath_store_events_total", Help: "Events durably committed.",
-		}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hotpath_store_rejected_batches_total", Help: "Batches refused, by reason.",
-		}, []string{"reason"}),
-		queueRequests: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotpath_store_queue_batches", Help: "Batches waiting for or in a group commit.",
-		}),
-		queueBytes: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotpath_store_queue_bytes", Help: "Memory held by batches waiting for or in a group commit.",
-		}),
-		diskBytes: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotpath_store_disk_bytes", Help: "Bytes the store occupies on disk (sstables, WAL, manifests).",
-		}),
-		retainedEvents: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotpath_store_events", Help: "Events currently stored.",
-		}),
-		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hotpath_store_retention_deleted_events_total", Help: "Events removed by retention, by reason (age; disk: the budget; free_space: the filesystem short of twice the free-space floor).",
-		}, []string{"reason"}),
-		deletedParts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hotpath_store_retention_deleted_partitions_total", Help: "Hourly partitions removed by retention, by reason (age; disk: the budget; free_space: the filesystem short of twice the free-space floor).",
-		}, []string{"reason"}),
-		writeStalls: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotpath_store_write_stalls_total", Help: "Times Pebble delayed writes because flushes or compactions were behind.",
-		}),
-		traceDropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotpath_store_trace_events_dropped_total",
-			Help: "Events not stored because their trace id had reached Config.MaxTraceEvents that day.",
-		}),
-		writable: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotpath_store_writable",
-			Help: "1 while the store accepts batches, 0 while it refuses them for its disk (below the free-space floor, a write stalled, or recovering from a failed write).",
-		}),
-		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotpath_store_write_failures_total",
-			Help: "Writes of the database's log that failed (a full or failing disk); each stops writes until the store has reopened the database.",
-		}),
-		recoveries: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotpath_store_recoveries_total", Help: "Times the store reopened its database after a failed write and resumed writing.",
-		}),
-		diskStalls: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotpath_store_disk_stalls_total",
-			Help: "Times a write of the database's log did not return within the stall timeout; writes are refused until it does.",
-		}),
-		reserveReleases: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotpath_store_disk_reserve_releases_total",
-			Help: "Times a write met a full disk and the store gave back its disk reserve for it; writes are refused until the reserve is back.",
-		}),
-		diskFree: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotpath_store_disk_free_bytes", Help: "Bytes available on the store's filesystem at the last free-space check.",
-		}),
-		diskFloor: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotpath_store_disk_free_floor_bytes", Help: "The free-space floor: below it the store refuses batches (0: no floor).",
-		}),
+		events:         counter("hotpath_store_events_total", "Events durably committed."),
+		rejected:       counterVec("hotpath_store_rejected_batches_total", "Batches refused, by reason.", "reason"),
+		queueRequests:  gauge("hotpath_store_queue_batches", "Batches waiting for or in a group commit."),
+		queueBytes:     gauge("hotpath_store_queue_bytes", "Memory held by batches waiting for or in a group commit."),
+		diskBytes:      gauge("hotpath_store_disk_bytes", "Bytes the store occupies on disk (sstables, WAL, manifests)."),
+		retainedEvents: gauge("hotpath_store_events", "Events currently stored."),
+		deleted: counterVec("hotpath_store_retention_deleted_events_total",
+			"Events removed by retention, by reason (age; disk: the budget; free_space: the filesystem short of twice the free-space floor).", "reason"),
+		deletedParts: counterVec("hotpath_store_retention_deleted_partitions_total",
+			"Hourly partitions removed by retention, by reason (age; disk: the budget; free_space: the filesystem short of twice the free-space floor).", "reason"),
+		writeStalls: counter("hotpath_store_write_stalls_total",
+			"Times Pebble delayed writes because flushes or compactions were behind."),
+		traceDropped: counter("hotpath_store_trace_events_dropped_total",
+			"Events not stored because their trace id had reached Config.MaxTraceEvents that day."),
+		writable: gauge("hotpath_store_writable",
+			"1 while the store accepts batches, 0 while it refuses them for its disk (below the free-space floor, a write stalled, or recovering from a failed write)."),
+		writeFailures: counter("hotpath_store_write_failures_total",
+			"Writes of the database's log that failed (a full or failing disk); each stops writes until the store has reopened the database."),
+		recoveries: counter("hotpath_store_recoveries_total",
+			"Times the store reopened its database after a failed write and resumed writing."),
+		diskStalls: counter("hotpath_store_disk_stalls_total",
+			"Times a write of the database's log did not return within the stall timeout; writes are refused until it does."),
+		reserveReleases: counter("hotpath_store_disk_reserve_releases_total",
+			"Times a write met a full disk and the store gave back its disk reserve for it; writes are refused until the reserve is back."),
+		diskFree: gauge("hotpath_store_disk_free_bytes",
+			"Bytes available on the store's filesystem at the last free-space check."),
+		diskFloor: gauge("hotpath_store_disk_free_floor_bytes",
+			"The free-space floor: below it the store refuses batches (0: no floor)."),
 	}
 	for _, r := range []string{"queue_full", "disk_budget", "shutting_down", "write_failed", "disk_floor", "disk_stalled", "disk_full"} {
 		m.rejected.WithLabelValues(r)
@@ -132,4 +104,16 @@ func (m *metrics) unregister(reg prometheus.Registerer) {
 	for _, c := range m.collectors() {
 		reg.Unregister(c)
 	}
+}
+
+func counter(name, help string) prometheus.Counter {
+	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+func gauge(name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 }
