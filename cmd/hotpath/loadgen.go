@@ -183,7 +183,8 @@ func (l *intakeLoad) acked() int {
 }
 
 func (l *intakeLoad) worker(ctx context.Context, client *http.Client) {
-	var raw, body bytes.Buffer
+	var raw []byte // a stream, reused: it grows to a request's size once
+	var body bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&body, gzip.BestSpeed) // BestSpeed is a valid level
 	// Pacing: each worker sends its share of the rate, a request every interval.
 	var interval time.Duration
@@ -204,13 +205,13 @@ func (l *intakeLoad) worker(ctx context.Context, client *http.Client) {
 			}
 			next = next.Add(interval)
 		}
-		raw.Reset()
-		b, first := l.gen.appendStream(raw.AvailableBuffer(), l.traces, time.Now())
-		payload := b
+		var first uint64
+		raw, first = l.gen.appendStream(raw[:0], l.traces, time.Now())
+		payload := raw
 		if l.cfg.gzip {
 			body.Reset()
 			zw.Reset(&body)
-			_, _ = zw.Write(b) // writes to a bytes.Buffer do not fail
+			_, _ = zw.Write(raw) // writes to a bytes.Buffer do not fail
 			_ = zw.Close()
 			payload = body.Bytes()
 		}
