@@ -184,12 +184,7 @@ func TestAggregatesMatchTheTransactions(t *testing.T) {
 			raw("indexer", name, start.Add(time.Hour), t0).check(t, "endpoints "+name, eps[name])
 		}
 	}
-	check(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openTest(t, Config{Dir: dir, Now: clk.Now})
-	t.Run("reopened", func(t *testing.T) { check(t, s) })
+	checkReopened(t, s, Config{Dir: dir, Now: clk.Now}, check)
 }
 
 // TestAggregateMinuteBoundaries: a range is widened to whole minutes, and the minute of To counts

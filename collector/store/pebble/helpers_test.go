@@ -98,6 +98,18 @@ func (g *gen) batch(n, spans int) collector.Batch {
 	return b
 }
 
+// checkReopened runs check on s, closes it, opens the store again with cfg and runs check on that too
+// (subtest "reopened"): what a store answers must not change with a restart.
+func checkReopened(t *testing.T, s *Store, cfg Config, check func(*testing.T, *Store)) {
+	t.Helper()
+	check(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, cfg)
+	t.Run("reopened", func(t *testing.T) { check(t, s) })
+}
+
 func openTest(t testing.TB, cfg Config) *Store {
 	t.Helper()
 	if cfg.Dir == "" {

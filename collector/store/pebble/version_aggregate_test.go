@@ -101,12 +101,7 @@ func TestVersionAggregates(t *testing.T) {
 			t.Errorf("unknown version: %v, %v", eps, err)
 		}
 	}
-	check(t, s)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openTest(t, Config{Dir: dir, Now: clk.Now})
-	t.Run("reopened", func(t *testing.T) { check(t, s) })
+	checkReopened(t, s, Config{Dir: dir, Now: clk.Now}, check)
 }
 
 func TestVersionQueryErrors(t *testing.T) {
