@@ -8,10 +8,12 @@ package pebble
 // the writer keeps each value it wrote, decoded, and adds to that copy. Only the writer writes
 // aggregate keys, so the copy is the value in the database as long as every change made to it was
 // applied. Changes are made to the copies while a group is built, before it is applied, so the cache
-// is emptied whenever a group is not applied (build.go's and apply's errors) and when the database is
-// reopened after a failed write (health.go); and keys carry their partition, so a new partition starts
-// an empty cache. Entries unused for aggCacheIdle commits are dropped; at most aggCacheMax are kept (a
-// key beyond them is read and decoded as before).
+// is emptied whenever a group is not applied (the errors of build and apply, writer.go) and when the
+// database is reopened after a failed write (health.go); and keys carry their partition, so a new
+// partition starts an empty cache. Entries unused for aggCacheIdle commits are dropped. Memory is
+// bounded: at most aggCacheMax entries (a key beyond them is read and decoded as before), and the
+// cache is emptied when its values, counted by their encoded size plus aggCacheOverhead each, pass
+// aggCacheBytes (an hour's examples of a shape can hold five statements of 10 KB).
 
 import (
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -20,13 +22,16 @@ import (
 )
 
 const (
-	aggCacheMax  = 1 << 14 // entries: a latency entry's histogram is a few hundred bytes to a few KiB
-	aggCacheIdle = 1 << 10 // commits without use after which an entry is dropped
+	aggCacheMax      = 1 << 14 // entries
+	aggCacheBytes    = 8 << 20 // the values' encoded sizes and overheads, summed
+	aggCacheOverhead = 512     // per entry: the key, the map's entry, a histogram's fixed part
+	aggCacheIdle     = 1 << 10 // commits without use after which an entry is dropped
 )
 
 // aggCache maps aggregate keys to their decoded values.
 type aggCache struct {
 	m      map[string]*aggCached
+	bytes  int    // the entries' sizes, summed
 	commit uint64 // group commits built, counted
 	part   uint32 // the partition of the keys in m
 }
@@ -34,6 +39,7 @@ type aggCache struct {
 // aggCached is one decoded value: a *latencyValue, *spanTypes, *shapeValue or *[]shapeExample.
 type aggCached struct {
 	used uint64 // the commit that last used it
+	size int    // the value's encoded size when last written, plus aggCacheOverhead
 	v    any
 }
 
@@ -79,7 +85,7 @@ func (c *aggCache) begin(p uint32) {
 	if c.m == nil {
 		c.m = map[string]*aggCached{}
 	}
-	if c.part != p {
+	if c.part != p || c.bytes > aggCacheBytes {
 		c.reset()
 		c.part = p
 	}
@@ -87,14 +93,27 @@ func (c *aggCache) begin(p uint32) {
 	if c.commit%aggCacheIdle == 0 {
 		for k, e := range c.m {
 			if c.commit-e.used > aggCacheIdle {
+				c.bytes -= e.size
 				delete(c.m, k)
 			}
 		}
 	}
 }
 
-// reset empties the cache: a change made to its copies was not applied, or the database was reopened.
-func (c *aggCache) reset() { clear(c.m) }
+// reset empties the cache: a change made to its copies was not applied, the database was reopened,
+// or the cache holds too much.
+func (c *aggCache) reset() {
+	clear(c.m)
+	c.bytes = 0
+}
+
+// written records that key's value was written, encoded in n bytes: its size in the cache.
+func (c *aggCache) written(key []byte, n int) {
+	if e, ok := c.m[string(key)]; ok {
+		c.bytes += n + aggCacheOverhead - e.size
+		e.size = n + aggCacheOverhead
+	}
+}
 
 // cachedAgg returns the decoded value of key: the cache's copy, else the database's value decoded
 // into a new one (newV's, when the key has no value), which the cache keeps if it has room. The

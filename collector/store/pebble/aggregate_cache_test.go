@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -199,5 +200,46 @@ func TestShapeExampleKeyKeepsTheSlowest(t *testing.T) {
 				t.Fatalf("trial %d: merged %d is %+v, want kept %d", trial, i, rf, it.i)
 			}
 		}
+	}
+}
+
+// The cache's memory is bounded: shapes whose examples hold long statements fill it past
+// aggCacheBytes, and it is emptied rather than grown; what is written stays what reading each value
+// back writes.
+func TestAggregateCacheBounded(t *testing.T) {
+	clk := newClock(t0)
+	cached := openTest(t, Config{Now: clk.Now})
+	uncached := openTest(t, Config{Now: clk.Now, noAggCache: true})
+	long := strings.Repeat("x", maxExampleStatement)
+	peak, resets := 0, 0
+	for i := range 60 {
+		var b collector.Batch
+		for j := range 40 { // 40 new shapes a commit, each with an example of 10 KB
+			stmt := fmt.Sprintf(`{"query":{"match":{"f%d_%d":%q}}}`, i, j, long)
+			b = append(b, esSpan("svc", fmt.Sprintf("%016x", i*100+j), stmt, t0.Add(-time.Minute), time.Millisecond, 1, "success", false))
+		}
+		before := len(cached.agg.cache.m)
+		mustProcess(t, cached, slices.Clone(b))
+		mustProcess(t, uncached, b)
+		if len(cached.agg.cache.m) < before {
+			resets++
+		}
+		peak = max(peak, cached.agg.cache.bytes)
+	}
+	// One commit adds at most 40 examples of about 10 KB and 80 shape values above the bound.
+	if limit := aggCacheBytes + 40*(maxExampleStatement+200+aggCacheOverhead) + 80*(1024+aggCacheOverhead); peak > limit {
+		t.Fatalf("the cache held %d bytes, bound %d", peak, limit)
+	}
+	if resets == 0 {
+		t.Fatalf("the cache was never emptied (peak %d bytes): the test does not reach the bound", peak)
+	}
+	want, got := aggValues(t, uncached), aggValues(t, cached)
+	for k, v := range want {
+		if !bytes.Equal(got[k], v) {
+			t.Fatalf("key %q differs with the cache", k)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d keys with the cache, %d without", len(got), len(want))
 	}
 }

@@ -157,7 +157,7 @@ func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*pendin
 			_ = v.h.RecordValue(clampMicros(us)) // in range: cannot fail
 		}
 		w.val = appendLatency(w.val[:0], &v.latencyCounts, v.h)
-		setAgg(batch, d.key, w.val)
+		s.setAgg(batch, d.key, w.val)
 	}
 	for i := range w.bd {
 		d := &w.bd[i]
@@ -169,7 +169,7 @@ func (s *Store) commitAggregates(batch *pebbledb.Batch, p uint32, reqs []*pendin
 			v.addTime(t)
 		}
 		w.val = appendBreakdown(w.val[:0], *v)
-		setAgg(batch, d.key, w.val)
+		s.setAgg(batch, d.key, w.val)
 	}
 	return nil
 }
@@ -259,8 +259,9 @@ func (s *Store) aggGet(key []byte, decode func(v []byte) error) error {
 	return nil
 }
 
-// setAgg adds key and value to batch, copying them.
-func setAgg(batch *pebbledb.Batch, key, val []byte) {
+// setAgg adds key and value to batch, copying them, and records the value's size in the cache.
+func (s *Store) setAgg(batch *pebbledb.Batch, key, val []byte) {
+	s.agg.cache.written(key, len(val))
 	op := batch.SetDeferred(len(key), len(val))
 	copy(op.Key, key)
 	copy(op.Value, val)

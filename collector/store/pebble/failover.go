@@ -141,7 +141,7 @@ func (s *Store) commitFailover(batch *pebbledb.Batch, p uint32, reqs []*pendingW
 		for _, n := range c {
 			val = binary.AppendVarint(val, n)
 		}
-		setAgg(batch, []byte(k), val)
+		s.setAgg(batch, []byte(k), val)
 	}
 	for k, add := range changes {
 		val := []byte{aggFormat}
@@ -152,7 +152,7 @@ func (s *Store) commitFailover(batch *pebbledb.Batch, p uint32, reqs []*pendingW
 		}); err != nil {
 			return err
 		}
-		setAgg(batch, []byte(k), append(val, add...))
+		s.setAgg(batch, []byte(k), append(val, add...))
 	}
 	return nil
 }

@@ -255,7 +255,7 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 			_ = v.took.RecordValues(clampMicros(d.took[i]), d.took[i+1])
 		}
 		val = appendShapeAgg(val[:0], &v.c, v.dur, v.took)
-		setAgg(batch, d.key, val)
+		s.setAgg(batch, d.key, val)
 	}
 	for i := range w.examples {
 		x := &w.examples[i]
@@ -280,7 +280,7 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 		}
 		*kept = append((*kept)[:0], xs...)
 		val = appendShapeExamples(val[:0], xs)
-		setAgg(batch, x.key, val)
+		s.setAgg(batch, x.key, val)
 		w.xs = xs
 	}
 	s.agg.val = val
