@@ -16,9 +16,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestSegmenterCommand(t *testing.T) {
 	t.Setenv("ELASTIC_APM_ACTIVE", "false")
-	url, stop := cmdtest.Start(t, func(ctx context.Context, ready func(string)) error {
-		return run(ctx, []string{"-addr", "127.0.0.1:0"}, io.Discard, zaptest.NewLogger(t), ready)
-	})
+	url, stop := cmdtest.Serve(t, run)
 	_, b := cmdtest.Fetch(t, url+"/segment", `{"text":"나이키러닝화"}`)
 	if strings.TrimSpace(string(b)) != `{"tokens":["나이키","러닝화"]}` {
 		t.Errorf("got %s", b)

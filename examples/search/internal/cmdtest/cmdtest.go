@@ -1,6 +1,6 @@
 // Package cmdtest runs a search example command's run function for its test: on a goroutine, until it
-// says it is ready, and stops it by cancelling its context, as the command's signal handling would; and
-// sends the running command a request.
+// says it is ready (a server command on a free loopback port), and stops it by cancelling its context, as
+// the command's signal handling would; and sends the running command a request.
 package cmdtest
 
 import (
@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 )
 
 // ReadyTimeout is how long Start waits for the command to be ready before failing the test.
@@ -41,6 +44,16 @@ func Start[T any](t testing.TB, run func(ctx context.Context, ready func(T)) err
 		t.Fatalf("not ready after %v", ReadyTimeout)
 	}
 	return zero, nil
+}
+
+// Serve starts, as Start does, the run function of a command that serves on -addr (cmd/esstandin's and
+// cmd/segmenter's), listening on a free loopback port, with args after -addr, its output discarded and its
+// log in the test's. It returns the server's URL and stop.
+func Serve(t *testing.T, run func(ctx context.Context, args []string, stdout io.Writer, log *zap.Logger, ready func(url string)) error, args ...string) (string, func() error) {
+	t.Helper()
+	return Start(t, func(ctx context.Context, ready func(string)) error {
+		return run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), io.Discard, zaptest.NewLogger(t), ready)
+	})
 }
 
 // Fetch sends a request to url on a client of its own: a GET, or where body is not "", a POST of body as
