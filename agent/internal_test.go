@@ -24,9 +24,23 @@ func TestPatternNames(t *testing.T) {
 		{"PURGE", "/legacy/{x}", "PURGE /legacy/{x}"},
 		{"GET", "example.com/", "GET example.com/"},
 		{"GET", "GET\texample.com/", "GET\texample.com/"},
+		{"GET", "GET  example.com/x/{id}", "GET  example.com/x/{id}"},
+		{"PUT", "example.com/x/{id}", "PUT example.com/x/{id}"},
+		{"GET", "/", "GET /"},
 	} {
 		if got := p.name(tc.method, tc.pattern); got != tc.want {
 			t.Errorf("name(%q, %q) = %q, want %q", tc.method, tc.pattern, got, tc.want)
+		}
+	}
+	// A pattern that names a method is the name without a lookup: for every pattern the ServeMux accepts,
+	// namesMethod agrees with the parse (the first blank ends the method).
+	for _, pattern := range []string{"GET /a", "GET\t/a", "/a", "example.com/a", "POST example.com/a b",
+		"/a b", "/a\tb", "{$}", "GET", "/{x}/ {y}", "PATCH  /a/{b...}", "get /a", "x.com/{$}"} {
+		if !muxAccepts(pattern) {
+			continue
+		}
+		if got, want := namesMethod(pattern), parseRoute(pattern).hasBlank; got != want {
+			t.Errorf("namesMethod(%q) = %v, the parse says %v", pattern, got, want)
 		}
 	}
 	if n := testing.AllocsPerRun(100, func() { p.name("POST", "/legacy/{x}") }); n != 0 {
@@ -49,6 +63,17 @@ func TestPatternNames(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// muxAccepts reports whether a ServeMux registers pattern.
+func muxAccepts(pattern string) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	http.NewServeMux().HandleFunc(pattern, func(http.ResponseWriter, *http.Request) {})
+	return true
 }
 
 // TestSummaryReaderBoundedPrefix: a body whose summary is not complete within maxSummaryPrefix (a long

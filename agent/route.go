@@ -90,7 +90,24 @@ type segment struct {
 }
 
 func (p *patternNames) name(method, pattern string) string {
+	if namesMethod(pattern) { // the name, as it is: no lookup
+		return pattern
+	}
 	return p.route(pattern).name(method)
+}
+
+// namesMethod reports whether a pattern the ServeMux accepted names a method ("GET /items/{id}"): its
+// first blank, if any, ends the method, which comes before the host and the path's first slash.
+func namesMethod(pattern string) bool {
+	for i := 0; i < len(pattern); i++ {
+		switch pattern[i] {
+		case ' ', '\t':
+			return true
+		case '/':
+			return false
+		}
+	}
+	return false
 }
 
 // name is the transaction name of a request with method served by the route.
