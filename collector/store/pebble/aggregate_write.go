@@ -14,10 +14,11 @@ import (
 
 // How the writer maintains the aggregates (aggregate.go): prepare, in the caller's goroutine, notes
 // each event's contribution (aggInput) with the escaped names in the pending write's buffer. The writer, in
-// commit, adds a group commit's contributions up per key, then for each key reads the value an earlier
-// commit of the same hour wrote (if any), adds it, and writes the sum in the same Pebble batch as the
-// events. Only the writer writes these keys, so the read-modify-write needs no lock. Its state
-// (aggWriter) is reused from commit to commit, so a commit allocates only for the keys it touches.
+// commit, adds a group commit's contributions up per key, then adds them to the key's value as an
+// earlier commit of the same hour wrote it (its decoded copy in the writer's cache, aggregate_cache.go,
+// else read from the database), and writes the sum in the same Pebble batch as the events. Only the
+// writer writes these keys, so the read-modify-write needs no lock. Its state (aggWriter) is reused from
+// commit to commit, so a commit allocates only for the keys it touches.
 
 // aggInput is what prepare records of an event for the aggregates.
 type aggInput struct {
