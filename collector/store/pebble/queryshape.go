@@ -208,21 +208,36 @@ func decodeShapeExamples(v []byte, xs *[]shapeExample, n int) error {
 		if r.err != nil {
 			return errBadAggregate
 		}
-		// After the examples as slow (equally slow: as old), as a stable sort of the list added to
-		// xs would put it.
-		at := len(*xs)
-		for at > 0 && slowerFirst(micros, nanos, (*xs)[at-1].micros, (*xs)[at-1].unixNanos) < 0 {
-			at--
-		}
+		at := slowerAt(len(*xs), micros, nanos, func(i int) (int64, int64) { return (*xs)[i].micros, (*xs)[i].unixNanos })
 		if at >= n {
 			continue
 		}
 		x := shapeExample{micros: micros, unixNanos: nanos, traceID: string(traceID), txID: string(txID), spanID: string(spanID),
 			statement: string(statement)}
-		*xs = slices.Insert(*xs, at, x)
-		*xs = (*xs)[:min(len(*xs), n)]
+		*xs = insertBounded(*xs, at, x, n)
 	}
 	return nil
+}
+
+// slowerAt is where a call of micros µs that started at nanos goes among n calls sorted slowest (then
+// oldest) first, call(i) giving the i-th's duration and start: after those as slow (equally slow: as
+// old), where a stable sort of the list with the call added at its end would put it.
+func slowerAt(n int, micros, nanos int64, call func(i int) (micros, nanos int64)) int {
+	at := n
+	for at > 0 {
+		m, ns := call(at - 1)
+		if slowerFirst(micros, nanos, m, ns) >= 0 {
+			break
+		}
+		at--
+	}
+	return at
+}
+
+// insertBounded inserts v at at in s and keeps at most n elements.
+func insertBounded[T any](s []T, at int, v T, n int) []T {
+	s = slices.Insert(s, at, v)
+	return s[:min(len(s), n)]
 }
 
 // slowerFirst orders two calls (durations in µs, start times in Unix nanoseconds): the slower first,

@@ -132,10 +132,7 @@ type shapeExampleKey struct {
 // offer keeps c if it is among the slowest: after those as slow (equally slow: as old), as a stable
 // sort of all the key's inputs in the order offered would put it.
 func (x *shapeExampleKey) offer(c shapeCandidate) {
-	at := x.n
-	for at > 0 && slowerFirst(c.in.micros, c.in.unixNanos, x.top[at-1].in.micros, x.top[at-1].in.unixNanos) < 0 {
-		at--
-	}
+	at := slowerAt(x.n, c.in.micros, c.in.unixNanos, func(i int) (int64, int64) { return x.top[i].in.micros, x.top[i].in.unixNanos })
 	if at >= shapeExamples {
 		return
 	}
@@ -159,15 +156,11 @@ func (x *shapeExampleKey) merge(kept []shapeExample, refs []exampleRef) []exampl
 		refs = append(refs, exampleRef{c.in.micros, c.in.unixNanos, i})
 	}
 	for j, k := range kept {
-		at := len(refs)
-		for at > 0 && slowerFirst(k.micros, k.unixNanos, refs[at-1].micros, refs[at-1].nanos) < 0 {
-			at--
-		}
+		at := slowerAt(len(refs), k.micros, k.unixNanos, func(i int) (int64, int64) { return refs[i].micros, refs[i].nanos })
 		if at >= shapeExamples {
 			continue
 		}
-		refs = slices.Insert(refs, at, exampleRef{k.micros, k.unixNanos, shapeExamples + j})
-		refs = refs[:min(len(refs), shapeExamples)]
+		refs = insertBounded(refs, at, exampleRef{k.micros, k.unixNanos, shapeExamples + j}, shapeExamples)
 	}
 	return refs
 }
