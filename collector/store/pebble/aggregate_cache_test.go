@@ -243,3 +243,63 @@ func TestAggregateCacheBounded(t *testing.T) {
 		t.Fatalf("%d keys with the cache, %d without", len(got), len(want))
 	}
 }
+
+// Idle entries leave at the sweep every aggCacheIdle commits: one last used exactly aggCacheIdle
+// commits before the sweep stays, one used a commit earlier goes, and its size with it.
+func TestAggregateCacheIdleEntriesLeave(t *testing.T) {
+	var c aggCache
+	c.begin(1) // commit 1
+	c.m["old"] = &aggCached{used: c.commit, size: 100}
+	c.bytes += 100
+	for c.commit < aggCacheIdle {
+		c.begin(1)
+	}
+	c.m["recent"] = &aggCached{used: c.commit, size: 200} // used at the first sweep's commit
+	c.bytes += 200
+	if _, ok := c.m["old"]; !ok {
+		t.Fatalf("an entry used %d commits before the sweep was dropped", aggCacheIdle-1)
+	}
+	for c.commit < 2*aggCacheIdle {
+		c.begin(1)
+	}
+	if _, ok := c.m["old"]; ok {
+		t.Fatalf("an entry unused for %d commits survived the sweep", 2*aggCacheIdle-1)
+	}
+	if _, ok := c.m["recent"]; !ok {
+		t.Fatalf("an entry used exactly %d commits before the sweep was dropped", aggCacheIdle)
+	}
+	if c.bytes != 200 {
+		t.Fatalf("the cache counts %d bytes, want 200", c.bytes)
+	}
+}
+
+// The cache holds at most aggCacheMax entries: one commit touching more keys caches that many, and
+// the values written are still those of reading each back.
+func TestAggregateCacheEntriesBounded(t *testing.T) {
+	clk := newClock(t0)
+	cached := openTest(t, Config{Now: clk.Now})
+	uncached := openTest(t, Config{Now: clk.Now, noAggCache: true})
+	// Each name makes an endpoint key and a version key; the service makes two more.
+	var b collector.Batch
+	for i := range aggCacheMax/2 + 100 {
+		tx := aggTx("svc", fmt.Sprintf("GET /e%d", i), t0.Add(-time.Minute), time.Millisecond, "success", 1)
+		tx.Service.Version = "1.0"
+		b = append(b, tx)
+	}
+	for range 2 { // the same keys again: the cache full, or emptied for its bytes
+		mustProcess(t, cached, slices.Clone(b))
+		mustProcess(t, uncached, slices.Clone(b))
+		if n := len(cached.agg.cache.m); n != aggCacheMax {
+			t.Fatalf("%d entries cached after a commit of %d keys, want %d", n, aggCacheMax+202, aggCacheMax)
+		}
+	}
+	want, got := aggValues(t, uncached), aggValues(t, cached)
+	if len(got) != len(want) || len(want) < aggCacheMax+200 {
+		t.Fatalf("%d keys with the cache, %d without", len(got), len(want))
+	}
+	for k, v := range want {
+		if !bytes.Equal(got[k], v) {
+			t.Fatalf("key %q differs with the cache", k)
+		}
+	}
+}
