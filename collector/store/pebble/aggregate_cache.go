@@ -2,18 +2,17 @@ package pebble
 
 // The writer's copies of the aggregate values it wrote lately, decoded.
 //
-// A group commit adds its events to each aggregate key it touches: it used to read the key's value
-// back from the database, decode it (an HDR histogram is decoded bucket by bucket) and encode the sum,
-// every commit; the reading and decoding were 5.5 % of the collector's CPU under intake load
-// (BENCHMARKS.md, "On 7c820b8"). Now
-// the writer keeps each value it wrote, decoded, and adds to that copy. Only the writer writes
-// aggregate keys, so the copy is the value in the database as long as every change made to it was
-// applied. Changes are made to the copies while a group is built, before it is applied, so the cache
-// is emptied whenever a group is not applied (the errors of build and apply, writer.go) and when the
-// database is reopened after a failed write (health.go); and keys carry their partition, so a new
+// A group commit adds its events to each aggregate key it touches: it used to read the key's value back
+// from the database, decode it (an HDR histogram is decoded bucket by bucket) and encode the sum, every
+// commit; the reading and decoding were 5.5 % of the collector's CPU under intake load (BENCHMARKS.md,
+// "On 7c820b8"). Now the writer keeps each value it wrote, decoded, and adds to that copy. Only the
+// writer writes aggregate keys, so the copy is the value in the database as long as every change made to
+// it was applied. Changes are made to the copies while a group is built, before it is applied, so the
+// cache is emptied whenever a group is not applied (the errors of build and apply, writer.go) and when
+// the database is reopened after a failed write (health.go); and keys carry their partition, so a new
 // partition starts an empty cache. Entries unused for aggCacheIdle commits are dropped. Memory is
-// bounded: at most aggCacheMax entries (a key beyond them is read and decoded as before), and the
-// cache is emptied when its values, counted by their encoded size plus aggCacheOverhead each, pass
+// bounded: at most aggCacheMax entries (a key beyond them is read and decoded as before), and the cache
+// is emptied when its values, counted by their encoded size plus aggCacheOverhead each, pass
 // aggCacheBytes (an hour's examples of a shape can hold five statements of 10 KB).
 
 import (
