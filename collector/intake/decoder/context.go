@@ -133,14 +133,8 @@ func (d *Decoder) contextService(o *serviceOverride) bool {
 			o.nameSet = ok || o.nameSet
 			return ok
 		case "node":
-			return d.nested("node", func() bool {
-				return d.object("v2.contextServiceNode", func(key []byte) bool {
-					if string(key) == "configured_name" {
-						return d.kwSet(&o.nodeName, &o.nodeSet, "configured_name")
-					}
-					s.skip()
-					return false
-				})
+			return d.member("node", "v2.contextServiceNode", "configured_name", func() bool {
+				return d.kwSet(&o.nodeName, &o.nodeSet, "configured_name")
 			})
 		case "origin":
 			o.originSet = d.nested("origin", func() bool {
@@ -247,37 +241,21 @@ func applyNameVersion(dst, src *collector.NameVersion, set [2]bool) {
 
 func (d *Decoder) contextCloud(origin *collector.CloudOrigin, set *bool) bool {
 	s := &d.s
-	ok := d.object("v2.contextCloud", func(key []byte) bool {
-		if string(key) != "origin" {
-			s.skip()
-			return false
-		}
+	ok := d.only("v2.contextCloud", "origin", func() bool {
 		return d.nested("origin", func() bool {
 			return d.object("v2.contextCloudOrigin", func(key []byte) bool {
 				switch string(key) {
 				case "account":
-					return d.nested("account", func() bool {
-						return d.object("v2.contextCloudOriginAccount", func(key []byte) bool {
-							if string(key) == "id" {
-								return d.text(&origin.AccountID)
-							}
-							s.skip()
-							return false
-						})
+					return d.member("account", "v2.contextCloudOriginAccount", "id", func() bool {
+						return d.text(&origin.AccountID)
 					})
 				case "provider":
 					return d.text(&origin.Provider)
 				case "region":
 					return d.text(&origin.Region)
 				case "service":
-					return d.nested("service", func() bool {
-						return d.object("v2.contextCloudOriginService", func(key []byte) bool {
-							if string(key) == "name" {
-								return d.text(&origin.ServiceName)
-							}
-							s.skip()
-							return false
-						})
+					return d.member("service", "v2.contextCloudOriginService", "name", func() bool {
+						return d.text(&origin.ServiceName)
 					})
 				}
 				s.skip()
@@ -452,26 +430,14 @@ func (d *Decoder) message(m *collector.Message, set *bool, tx bool) bool {
 		case "body":
 			return d.text(&m.Body)
 		case "queue":
-			return d.nested("queue", func() bool {
-				return d.object("v2.contextMessageQueue", func(key []byte) bool {
-					if string(key) == "name" {
-						return d.kw(&m.QueueName, "name")
-					}
-					s.skip()
-					return false
-				})
+			return d.member("queue", "v2.contextMessageQueue", "name", func() bool {
+				return d.kw(&m.QueueName, "name")
 			})
 		case "routing_key":
 			return d.text(&m.RoutingKey)
 		case "age":
-			return d.nested("age", func() bool {
-				return d.object("v2.contextMessageAge", func(key []byte) bool {
-					if string(key) == "ms" {
-						return d.optInt(&m.AgeMillis)
-					}
-					s.skip()
-					return false
-				})
+			return d.member("age", "v2.contextMessageAge", "ms", func() bool {
+				return d.optInt(&m.AgeMillis)
 			})
 		}
 		s.skip()

@@ -121,17 +121,9 @@ func (d *Decoder) errorTransactionRef() bool {
 // finishError applies the rest of apm-data's mapToErrorModel, and APM Server's SetErrorMessage.
 func (d *Decoder) finishError(ev *collector.Event) {
 	e := &d.ev
-	c := d.coldR()
 	er := ev.Error
-	applyService(&c.svc, &ev.Service, &ev.Agent)
-	if c.userSet {
-		ev.User = c.user
-	}
-	applyClient(ev, &c.request)
-	d.applyHTTP(ev)
-	if e.tsSet && !e.ts.IsZero() {
-		ev.Timestamp = e.ts
-	}
+	d.applyContext(ev)
+	d.applyTiming(ev)
 	if e.txIDSet || e.txRefSet {
 		ev.Transaction = d.pool.tx.one()
 	}

@@ -1,6 +1,10 @@
 package decoder
 
-import "time"
+import (
+	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
+)
 
 // The decoders of transaction, span and error lines (events_gen.go) are generated, with the members
 // they share written once (internal/eventgen/events.go.tmpl). This file reads the values of those
@@ -82,6 +86,34 @@ func (d *Decoder) timestamp(field string) bool {
 	s.skip()
 	s.fail("invalid input type for timestamp")
 	return false
+}
+
+// applyTiming sets the event's duration and timestamp where the line gave them, and reports whether it
+// gave a timestamp (a zero one counts as none, as in apm-data).
+func (d *Decoder) applyTiming(ev *collector.Event) bool {
+	e := &d.ev
+	if e.durationSet {
+		ev.Event.Duration = time.Duration(e.duration * float64(time.Millisecond))
+	}
+	if e.tsSet && !e.ts.IsZero() {
+		ev.Timestamp = e.ts
+		return true
+	}
+	return false
+}
+
+// outcomeOr is the event's outcome: as the line gave it, else from the HTTP status when there is one
+// (failure: the status is a failure), else unknown.
+func (e *evScratch) outcomeOr(statusSet, failure bool) string {
+	switch {
+	case e.outcomeSet:
+		return e.outcome
+	case !statusSet:
+		return "unknown"
+	case failure:
+		return "failure"
+	}
+	return "success"
 }
 
 // representativeCount is 1/sample_rate, 0 for a rate of 0, and 1 when no rate is known.

@@ -72,21 +72,9 @@ func (d *Decoder) metadata() bool {
 		case "user":
 			return d.nested("user", func() bool { return d.user(&m.User, "v2.user") })
 		case "network":
-			return d.nested("network", func() bool {
-				return d.object("v2.network", func(key []byte) bool {
-					if string(key) != "connection" {
-						s.skip()
-						return false
-					}
-					return d.nested("connection", func() bool {
-						return d.object("v2.networkConnection", func(key []byte) bool {
-							if string(key) == "type" {
-								return d.kw(&m.Network.ConnectionType, "type")
-							}
-							s.skip()
-							return false
-						})
-					})
+			return d.member("network", "v2.network", "connection", func() bool {
+				return d.member("connection", "v2.networkConnection", "type", func() bool {
+					return d.kw(&m.Network.ConnectionType, "type")
 				})
 			})
 		case "process":
@@ -135,14 +123,8 @@ func (d *Decoder) metaService() bool {
 			}
 			return nameSet
 		case "node":
-			return d.nested("node", func() bool {
-				return d.object("v2.metadataServiceNode", func(key []byte) bool {
-					if string(key) == "configured_name" {
-						return d.kw(&m.Service.NodeName, "configured_name")
-					}
-					s.skip()
-					return false
-				})
+			return d.member("node", "v2.metadataServiceNode", "configured_name", func() bool {
+				return d.kw(&m.Service.NodeName, "configured_name")
 			})
 		case "runtime":
 			return d.nested("runtime", func() bool {

@@ -33,6 +33,26 @@ func (d *Decoder) nested(name string, fn func() bool) bool {
 	return set
 }
 
+// member decodes the member name of the current object: an object (apm-data's struct typeName) of
+// which only the member key is read, by read; its other members are skipped.
+func (d *Decoder) member(name, typeName, key string, read func() bool) bool {
+	d.v.push(name)
+	set := d.only(typeName, key, read)
+	d.v.pop()
+	return set
+}
+
+// only decodes an object (apm-data's struct typeName) of which only the member key is read, by read.
+func (d *Decoder) only(typeName, key string, read func() bool) bool {
+	return d.object(typeName, func(k []byte) bool {
+		if string(k) == key {
+			return read()
+		}
+		d.s.skip()
+		return false
+	})
+}
+
 // strings reads an array of strings (null elements read as "", as jsoniter decodes them) into a region
 // of the string slab.
 func (d *Decoder) strings(maxLen int, field string) ([]string, bool) {

@@ -35,21 +35,15 @@ func (d *Decoder) composite(sp *collector.Span) bool {
 		case "compression_strategy":
 			return d.textSet(&c.CompressionStrategy, &strategySet)
 		case "count":
-			v, ok := s.int()
+			v, ok := d.intMin("count", 2)
 			if ok {
 				c.Count, countSet = int32(v), true
-				if v < 2 {
-					d.v.fail("'count': validation rule 'min(2)' violated")
-				}
 			}
 			return ok
 		case "sum":
-			v, ok := s.float()
+			v, ok := d.floatMin0("sum")
 			if ok {
 				c.SumMillis, sumSet = v, true
-				if v < 0 {
-					d.v.fail("'sum': validation rule 'min(0)' violated")
-				}
 			}
 			return ok
 		}
@@ -297,23 +291,9 @@ func (d *Decoder) finishSpan(ev *collector.Event) {
 	if !c.svc.targetTypeSet && c.destResourceSet {
 		ev.Service.Target = targetFromDestinationResource(c.destResource)
 	}
-	if e.durationSet {
-		ev.Event.Duration = time.Duration(e.duration * float64(time.Millisecond))
-	}
-	switch {
-	case e.outcomeSet:
-		ev.Event.Outcome = e.outcome
-	case h.statusSet && h.statusCode >= 400:
-		ev.Event.Outcome = "failure"
-	case h.statusSet:
-		ev.Event.Outcome = "success"
-	default:
-		ev.Event.Outcome = "unknown"
-	}
+	ev.Event.Outcome = e.outcomeOr(h.statusSet, h.statusCode >= 400)
 	sp.RepresentativeCount = representativeCount(e.rateSet, e.sampleRate)
-	if e.tsSet && !e.ts.IsZero() {
-		ev.Timestamp = e.ts
-	} else if e.startSet {
+	if !d.applyTiming(ev) && e.startSet {
 		// The base event's timestamp is the request time; RUM agents send the offset from it.
 		ev.Timestamp = d.baseTime.Add(time.Duration(float64(time.Millisecond) * e.start))
 	}

@@ -1,8 +1,6 @@
 package decoder
 
 import (
-	"time"
-
 	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/intake/otelattr"
 )
@@ -101,12 +99,9 @@ func (d *Decoder) experience(tx *collector.Transaction) bool {
 	s := &d.s
 	ux := d.pool.ux.one()
 	min0 := func(dst *collector.Optional[float64], field string) bool {
-		v, ok := s.float()
+		v, ok := d.floatMin0(field)
 		if ok {
 			*dst = collector.Some(v)
-			if v < 0 {
-				d.v.fail("'" + field + "': validation rule 'min(0)' violated")
-			}
 		}
 		return ok
 	}
@@ -135,24 +130,18 @@ func (d *Decoder) longtask(ux *collector.UserExperience) bool {
 	lt := d.pool.longtask.one()
 	var countSet, maxSet, sumSet bool
 	num := func(dst *float64, field string) bool {
-		v, ok := s.float()
+		v, ok := d.floatMin0(field)
 		if ok {
 			*dst = v
-			if v < 0 {
-				d.v.fail("'" + field + "': validation rule 'min(0)' violated")
-			}
 		}
 		return ok
 	}
 	set := d.object("v2.longtaskMetrics", func(key []byte) bool {
 		switch string(key) {
 		case "count":
-			v, ok := s.int()
+			v, ok := d.intMin("count", 0)
 			if ok {
 				lt.Count, countSet = v, true
-				if v < 0 {
-					d.v.fail("'count': validation rule 'min(0)' violated")
-				}
 			}
 			return ok
 		case "max":
@@ -189,12 +178,9 @@ func (d *Decoder) session(sess *collector.Session) bool {
 		case "id":
 			return d.kwSet(&sess.ID, &idSet, "id")
 		case "sequence":
-			v, ok := s.int()
+			v, ok := d.intMin("sequence", 1)
 			if ok {
 				sess.Sequence = v
-				if v < 1 {
-					d.v.fail("'sequence': validation rule 'min(1)' violated")
-				}
 			}
 			return ok
 		}
@@ -267,30 +253,18 @@ func (d *Decoder) droppedSpans(dst *[]collector.DroppedSpanStats) bool {
 					return d.object("v2.transactionDroppedSpansDuration", func(key []byte) bool {
 						switch string(key) {
 						case "count":
-							v, ok := s.int()
+							v, ok := d.intMin("count", 1)
 							if ok {
 								st.Count = v
-								if v < 1 {
-									d.v.fail("'count': validation rule 'min(1)' violated")
-								}
 							}
 							return ok
 						case "sum":
-							return d.nested("sum", func() bool {
-								return d.object("v2.transactionDroppedSpansDurationSum", func(key []byte) bool {
-									if string(key) == "us" {
-										v, ok := s.int()
-										if ok {
-											st.SumMicros = v
-											if v < 0 {
-												d.v.fail("'us': validation rule 'min(0)' violated")
-											}
-										}
-										return ok
-									}
-									s.skip()
-									return false
-								})
+							return d.member("sum", "v2.transactionDroppedSpansDurationSum", "us", func() bool {
+								v, ok := d.intMin("us", 0)
+								if ok {
+									st.SumMicros = v
+								}
+								return ok
 							})
 						}
 						s.skip()
@@ -318,11 +292,9 @@ func (d *Decoder) finishTransaction(ev *collector.Event) {
 	e := &d.ev
 	c := d.coldR()
 	tx := ev.Transaction
-	applyService(&c.svc, &ev.Service, &ev.Agent)
-	if c.userSet {
-		ev.User = c.user
-	}
-	applyClient(ev, &c.request)
+	d.applyContext(ev)
+	d.applyTiming(ev)
+	ev.Event.Outcome = e.outcomeOr(c.statusSet, c.response.StatusCode >= 500)
 	if c.cloudSet {
 		ev.Cloud.Origin = c.cloudOrigin
 	}
@@ -331,29 +303,11 @@ func (d *Decoder) finishTransaction(ev *collector.Event) {
 		*m = c.message
 		tx.Message = m
 	}
-	d.applyHTTP(ev)
-	if e.durationSet {
-		ev.Event.Duration = time.Duration(e.duration * float64(time.Millisecond))
-	}
-	if e.outcomeSet {
-		ev.Event.Outcome = e.outcome
-	} else if c.statusSet {
-		if c.response.StatusCode >= 500 {
-			ev.Event.Outcome = "failure"
-		} else {
-			ev.Event.Outcome = "success"
-		}
-	} else {
-		ev.Event.Outcome = "unknown"
-	}
 	tx.Sampled = true
 	if e.sampledSet {
 		tx.Sampled = e.sampled
 	}
 	tx.RepresentativeCount = representativeCount(e.rateSet, e.sampleRate)
-	if e.tsSet && !e.ts.IsZero() {
-		ev.Timestamp = e.ts
-	}
 	ev.Span = d.pool.span.one()
 	ev.Span.ID = tx.ID
 	if e.otelSet {
@@ -368,9 +322,15 @@ func (d *Decoder) finishTransaction(ev *collector.Event) {
 	ev.Labels, ev.NumericLabels = d.pool.ls.result()
 }
 
-// applyHTTP sets http.* and url.* of a transaction or error from its context.
-func (d *Decoder) applyHTTP(ev *collector.Event) {
+// applyContext applies what the context of a transaction or error gives beyond its own fields: service,
+// user, client and source, http.* and url.*.
+func (d *Decoder) applyContext(ev *collector.Event) {
 	e := d.coldR()
+	applyService(&e.svc, &ev.Service, &ev.Agent)
+	if e.userSet {
+		ev.User = e.user
+	}
+	applyClient(ev, &e.request)
 	if e.request.set || e.responseSet {
 		if ev.HTTP == nil {
 			ev.HTTP = d.pool.http.one()

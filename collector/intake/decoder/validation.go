@@ -47,6 +47,26 @@ func (v *validation) maxLength(field string, n int) {
 	v.fail("'" + field + "': validation rule 'maxLength(" + itoa(n) + ")' violated")
 }
 
+// intMin reads a nullable integer the schema requires to be at least min; a smaller one is read and
+// recorded as a violation.
+func (d *Decoder) intMin(field string, min int) (int64, bool) {
+	v, ok := d.s.int()
+	if ok && v < int64(min) {
+		d.v.fail("'" + field + "': validation rule 'min(" + itoa(min) + ")' violated")
+	}
+	return v, ok
+}
+
+// floatMin0 reads a nullable number the schema requires not to be negative; a negative one is read
+// and recorded as a violation.
+func (d *Decoder) floatMin0(field string) (float64, bool) {
+	v, ok := d.s.float()
+	if ok && v < 0 {
+		d.v.fail("'" + field + "': validation rule 'min(0)' violated")
+	}
+	return v, ok
+}
+
 func (v *validation) message() string { return "validation error: " + v.msg }
 
 func itoa(n int) string {
