@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/hotpath-apm/hotpath/agent"
+	"github.com/hotpath-apm/hotpath/internal/wait"
 	"github.com/hotpath-apm/hotpath/profiling"
 )
 
@@ -109,16 +110,7 @@ func work(d time.Duration) uint64 {
 }
 
 // backend waits for d, as a call to a slow dependency: its capture's goroutine profile has it on top.
-func backend(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func backend(ctx context.Context, d time.Duration) error { return wait.For(ctx, d) }
 
 // dirUploader writes each capture's parts to files named by the capture's ID.
 type dirUploader string
