@@ -114,9 +114,7 @@ type dependencyCallJSON struct {
 }
 
 type dependencyDetailJSON struct {
-	rangeJSON
-	Service         string `json:"service"`
-	IntervalSeconds int64  `json:"interval_seconds"`
+	detailJSON
 	dependencyJSON
 	Series    []dependencyPointJSON `json:"series"`
 	Histogram []bin                 `json:"histogram"`
@@ -126,27 +124,17 @@ type dependencyDetailJSON struct {
 // dependency answers GET /api/v1/dependency?service=&target=&from=&to=&interval=: one dependency's
 // figures, its series, a duration histogram and its slowest calls.
 func (a *API) dependency(ctx context.Context, _ *http.Request, p *params) (any, error) {
-	service, target := p.required("service"), p.required("target")
-	from, to := p.timeRange()
-	interval := p.interval(from, to)
-	if err := p.done(); err != nil {
-		return nil, err
-	}
-	st, points, xs, err := a.cfg.Dependencies.Dependency(ctx, service, target, from, to, interval)
+	d, err := readDetail(ctx, p, "target", a.cfg.Dependencies.Dependency, a.cfg.Dependencies.Dependencies,
+		func(service, target string) string {
+			return "no calls from service " + service + " to " + target + " in the range"
+		})
 	if err != nil {
 		return nil, err
 	}
-	if st.Count == 0 {
-		return nil, errNotFound{"no calls from service " + service + " to " + target + " in the range"}
-	}
-	// The share is of the service's time in all its dependencies, as /dependencies says it.
-	all, _, _, err := a.cfg.Dependencies.Dependencies(ctx, service, from, to)
-	if err != nil {
-		return nil, err
-	}
-	out := dependencyDetailJSON{rangeJSON: rangeJSON{from, to}, Service: service, IntervalSeconds: int64(interval / time.Second),
-		dependencyJSON: dependencyOf(st.Row(), from, to, max(dbTime(all), st.Sum)), Series: make([]dependencyPointJSON, 0, len(points)),
-		Histogram: histogramBins(st.Duration), Slowest: make([]dependencyCallJSON, 0, len(xs))}
+	st, points, xs := d.stats, d.points, d.slowest
+	out := dependencyDetailJSON{detailJSON: d.head(), dependencyJSON: dependencyOf(st.Row(), d.from, d.to, d.total),
+		Series: make([]dependencyPointJSON, 0, len(points)), Histogram: histogramBins(st.Duration),
+		Slowest: make([]dependencyCallJSON, 0, len(xs))}
 	for _, pt := range points {
 		out.Series = append(out.Series, dependencyPointJSON{Start: pt.Start, Calls: pt.Count, Errors: pt.Errors,
 			TotalUs: int64(pt.Sum / time.Microsecond), DurationUs: percentiles(pt.Duration)})

@@ -149,9 +149,7 @@ type shapePointJSON struct {
 }
 
 type queryJSON struct {
-	rangeJSON
-	Service         string `json:"service"`
-	IntervalSeconds int64  `json:"interval_seconds"`
+	detailJSON
 	shapeJSON
 	Series    []shapePointJSON `json:"series"`
 	Histogram []bin            `json:"histogram"`
@@ -161,27 +159,15 @@ type queryJSON struct {
 // query answers GET /api/v1/query?service=&shape=&from=&to=: one shape's figures, a series (as
 // /endpoint's), a duration histogram and its slowest calls.
 func (a *API) query(ctx context.Context, _ *http.Request, p *params) (any, error) {
-	service, shape := p.required("service"), p.required("shape")
-	from, to := p.timeRange()
-	interval := p.interval(from, to)
-	if err := p.done(); err != nil {
-		return nil, err
-	}
-	st, points, xs, err := a.cfg.Queries.QueryShape(ctx, service, shape, from, to, interval)
+	d, err := readDetail(ctx, p, "shape", a.cfg.Queries.QueryShape, a.cfg.Queries.QueryShapes,
+		func(service, shape string) string {
+			return "no calls of query shape " + shape + " of service " + service + " in the range"
+		})
 	if err != nil {
 		return nil, err
 	}
-	if st.Count == 0 {
-		return nil, errNotFound{"no calls of query shape " + shape + " of service " + service + " in the range"}
-	}
-	// The share is of the service's time in all its shapes, as /queries says it.
-	all, _, _, err := a.cfg.Queries.QueryShapes(ctx, service, from, to)
-	if err != nil {
-		return nil, err
-	}
-	total := dbTime(all)
-	out := queryJSON{rangeJSON: rangeJSON{from, to}, Service: service, IntervalSeconds: int64(interval / time.Second),
-		shapeJSON: shapeOf(st.Row(), max(total, st.Sum)), Series: make([]shapePointJSON, 0, len(points)),
+	st, points, xs := d.stats, d.points, d.slowest
+	out := queryJSON{detailJSON: d.head(), shapeJSON: shapeOf(st.Row(), d.total), Series: make([]shapePointJSON, 0, len(points)),
 		Histogram: histogramBins(st.Duration), Examples: make([]exampleJSON, 0, len(xs))}
 	for _, pt := range points {
 		sp := shapePointJSON{Start: pt.Start, Count: pt.Count, Errors: pt.Errors, TotalUs: int64(pt.Sum / time.Microsecond),
