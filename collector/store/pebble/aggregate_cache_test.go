@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	pebbledb "github.com/cockroachdb/pebble/v2"
+
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
@@ -118,14 +120,14 @@ func TestAggregateCacheForgetsAFailedCommit(t *testing.T) {
 		t.Fatalf("%d shape keys", len(bad))
 	}
 	s.agg.cache.reset() // as after a restart: the shape value is read from the database
-	if err := s.db.Set([]byte(bad[0]), []byte{aggFormat, 0xff}, nil); err != nil {
+	if err := s.db.Set([]byte(bad[0]), []byte{aggFormat, 0xff}, pebbledb.NoSync); err != nil {
 		t.Fatal(err)
 	}
 	b := collector.Batch{one(), span}
 	if err := s.ProcessBatch(context.Background(), &b); err == nil {
 		t.Fatal("a commit over a bad aggregate value succeeded")
 	}
-	if err := s.db.Delete([]byte(bad[0]), nil); err != nil {
+	if err := s.db.Delete([]byte(bad[0]), pebbledb.NoSync); err != nil {
 		t.Fatal(err)
 	}
 	mustProcess(t, s, collector.Batch{one()})

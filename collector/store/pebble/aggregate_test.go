@@ -371,7 +371,7 @@ func TestAggregateReadsRefuseBadValues(t *testing.T) {
 		t.Fatalf("%d aggregate keys, want 3 (service, name, breakdown)", len(keys))
 	}
 	for _, k := range keys {
-		if err := s.db.Set(k, []byte{aggFormat + 1}, pebbledb.Sync); err != nil {
+		if err := s.db.Set(k, []byte{aggFormat + 1}, pebbledb.NoSync); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -381,10 +381,10 @@ func TestAggregateReadsRefuseBadValues(t *testing.T) {
 		t.Errorf("values of an unknown format, series: %v", err)
 	}
 	for _, k := range keys { // each key, its minute cut short
-		if err := s.db.Delete(k, pebbledb.Sync); err != nil {
+		if err := s.db.Delete(k, pebbledb.NoSync); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.db.Set(k[:len(k)-3], []byte{aggFormat}, pebbledb.Sync); err != nil {
+		if err := s.db.Set(k[:len(k)-3], []byte{aggFormat}, pebbledb.NoSync); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,6 +21,9 @@ func engineOptions(cfg *Config, cache *pebbledb.Cache, m *metrics) *pebbledb.Opt
 		FormatMajorVersion:          pebbledb.FormatNewest,
 		MemTableSize:                uint64(cfg.MemTableBytes),
 		MemTableStopWritesThreshold: 4,
+		// The store's journal (journal.go) is its write-ahead log: it logs a group commit's events and
+		// not what they derive, which Pebble's WAL would log too.
+		DisableWAL: true,
 		// Eight sublevels of L0 before they are compacted into the level below: each such compaction
 		// rewrites the tables of the indexes there that the new keys overlap (the random trace ids
 		// overlap all of the day's), so half as many of them halve that rewriting (the intake run of

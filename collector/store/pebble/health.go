@@ -211,15 +211,10 @@ func (s *Store) commit(b *pebbledb.Batch, sync bool) error {
 		s.commitMu.Unlock()
 		return *err
 	}
-	var err error
-	if sync {
-		err = s.db.ApplyNoSyncWait(b, pebbledb.Sync)
-	} else {
-		err = s.db.Apply(b, pebbledb.NoSync)
-	}
+	end, err := s.journalApply(b)
 	s.commitMu.Unlock()
 	if err == nil && sync {
-		err = b.SyncWait()
+		err = s.journal.syncTo(end)
 	}
 	if err != nil {
 		s.writeFailed(err)
@@ -288,6 +283,12 @@ func (s *Store) reopen() error {
 		return err
 	}
 	defer s.unpause()
+	if s.journal != nil {
+		if err := s.journal.close(false); err != nil { // its records are replayed below
+			s.log.Info("store: closed the failed journal", zap.Error(err))
+		}
+		s.journal = nil
+	}
 	if s.db != nil {
 		if err := s.db.Close(); err != nil {
 			s.log.Info("store: closed the failed database", zap.Error(err))
@@ -296,8 +297,8 @@ func (s *Store) reopen() error {
 	}
 	db, err := s.openDB(false)
 	if err != nil {
-		// Serve reads meanwhile from the database opened read-only (it replays the log in memory and
-		// writes nothing); writes stay refused.
+		// Serve reads meanwhile from the database opened read-only (what its tables hold: the journal
+		// is replayed once it opens for writing); writes stay refused.
 		if s.db, err = s.openDB(true); err != nil {
 			s.downErr = &unavailableError{msg: "store: reopening the database after a failed write", err: err}
 		}
@@ -305,14 +306,18 @@ func (s *Store) reopen() error {
 	}
 	assigned, durable := s.seq, s.LastSeq()
 	s.db = db
-	s.parts.mu.Lock()
-	s.parts.list = nil
-	s.parts.mu.Unlock()
-	if err := s.loadLog(); err != nil {
+	fail := func(err error) error {
+		if s.journal != nil {
+			_ = s.journal.close(false)
+			s.journal = nil
+		}
 		_ = db.Close()
 		s.db = nil
 		s.downErr = &unavailableError{msg: "store: reopening the database after a failed write", err: err}
 		return err
+	}
+	if err := s.recoverState(); err != nil {
+		return fail(err)
 	}
 	recovered := s.seq
 	if recovered < durable {
@@ -323,11 +328,20 @@ func (s *Store) reopen() error {
 	if s.seq < assigned {
 		// The lost events' sequence numbers stay used: a new event never takes the number that another
 		// had in a read (the indexes in memory) before the failure.
-		if err := s.db.Set(metaKey("seq"), binary.BigEndian.AppendUint64(nil, assigned), pebbledb.Sync); err != nil {
-			_ = db.Close()
-			s.db = nil
-			s.downErr = &unavailableError{msg: "store: reopening the database after a failed write", err: err}
-			return err
+		b := s.db.NewBatch()
+		err := b.Set(metaKey("seq"), binary.BigEndian.AppendUint64(nil, assigned), nil)
+		if err == nil {
+			var end uint64
+			s.commitMu.Lock()
+			end, err = s.journalApply(b)
+			s.commitMu.Unlock()
+			if err == nil {
+				err = s.journal.syncTo(end)
+			}
+		}
+		_ = b.Close()
+		if err != nil {
+			return fail(err)
 		}
 		s.seq = assigned
 	}

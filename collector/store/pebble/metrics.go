@@ -47,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		rejected:       counterVec("hotpath_store_rejected_batches_total", "Batches refused, by reason.", "reason"),
 		queueRequests:  gauge("hotpath_store_queue_batches", "Batches waiting for or in a group commit."),
 		queueBytes:     gauge("hotpath_store_queue_bytes", "Memory held by batches waiting for or in a group commit."),
-		diskBytes:      gauge("hotpath_store_disk_bytes", "Bytes the store occupies on disk (sstables, WAL, manifests)."),
+		diskBytes:      gauge("hotpath_store_disk_bytes", "Bytes the store occupies on disk (tables, blob files, its journal, manifests)."),
 		retainedEvents: gauge("hotpath_store_events", "Events currently stored."),
 		deleted: counterVec("hotpath_store_retention_deleted_events_total",
 			"Events removed by retention, by reason (age; disk: the budget; free_space: the filesystem short of twice the free-space floor).", "reason"),

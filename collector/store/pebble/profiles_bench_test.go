@@ -31,7 +31,7 @@ func BenchmarkStoreProfile(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if err := batch.Commit(pebbledb.Sync); err != nil {
+			if err := batch.Commit(pebbledb.NoSync); err != nil {
 				b.Fatal(err)
 			}
 			_ = batch.Close()

@@ -87,6 +87,13 @@ func (s *Store) applyRetention() error {
 	if budget <= 0 {
 		return nil
 	}
+	if live > budget && s.journal.size() > 0 {
+		// The journal's records are in the memtables too: a checkpoint gives their space back before
+		// anything is deleted for it.
+		if err := s.checkpoint(); err == nil {
+			usage, live = s.updateDiskMetrics()
+		}
+	}
 	if live <= budget {
 		s.full.Store(nil)
 		return nil
@@ -203,6 +210,9 @@ func (s *Store) setFull(err error) {
 func (s *Store) updateDiskMetrics() (usage, live int64) {
 	m := s.db.Metrics()
 	usage = int64(m.DiskSpaceUsage())
+	if s.journal != nil {
+		usage += s.journal.size()
+	}
 	// Obsolete and zombie files are about to be deleted, and a running compaction's output replaces its
 	// inputs: neither is counted against the budget.
 	pending := m.Table.Local.ObsoleteSize + m.Table.Local.ZombieSize + m.BlobFiles.Local.ObsoleteSize +

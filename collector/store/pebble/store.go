@@ -190,6 +190,12 @@ type Store struct {
 	namesPart uint32
 	agg       aggWriter   // the aggregates' state (aggregate_write.go)
 	shapeW    shapeWriter // the query shapes' state (queryshape_write.go)
+	jrec      []byte      // the group's journal record (journal.go)
+
+	// The journal (journal.go): replaced by a reopen, while no commit runs.
+	journal        *journal
+	jbatch         []byte        // the record of a commit outside the writer's; guarded by commitMu
+	checkpointKick chan struct{} // wakes checkpointLoop (capacity 1)
 
 	// Syncer state, touched only by the goroutine that confirms the writer's fsyncs (writer.go).
 	sinceKick int // bytes committed since the last retention kick
@@ -297,7 +303,9 @@ func Open(cfg Config) (*Store, error) {
 		stop:      make(chan struct{}),
 		recover:   make(chan struct{}, 1),
 		dbClosed:  make(chan struct{}),
-		epoch:     time.Now(),
+
+		checkpointKick: make(chan struct{}, 1),
+		epoch:          time.Now(),
 	}
 	s.readCond = sync.NewCond(&s.readMu)
 	s.stallTimer = time.AfterFunc(time.Hour, s.checkStall)
@@ -316,6 +324,9 @@ func Open(cfg Config) (*Store, error) {
 	s.stopCtx, s.cancel = context.WithCancel(context.Background())
 	s.reqPool.New = func() any { return &pendingWrite{done: make(chan error, 1), memo: &s.shapes} }
 	if err := s.load(); err != nil {
+		if s.journal != nil {
+			_ = s.journal.close(false)
+		}
 		_ = db.Close()
 		m.unregister(cfg.Registerer)
 		return nil, err
@@ -336,10 +347,11 @@ func Open(cfg Config) (*Store, error) {
 		}
 	}
 	s.setWritable()
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go s.writeLoop()
 	go s.retentionLoop()
 	go s.healthLoop()
+	go s.checkpointLoop()
 	return s, nil
 }
 
@@ -349,7 +361,7 @@ func (s *Store) openDB(readOnly bool) (*pebbledb.DB, error) {
 	cache := pebbledb.NewCache(s.cfg.CacheBytes)
 	defer cache.Unref()
 	opts := engineOptions(&s.cfg, cache, s.metrics)
-	opts.FS = &healthFS{FS: s.reserveFS(s.innerFS()), failed: s.writeFailed}
+	opts.FS = s.dbFS()
 	opts.ReadOnly = readOnly
 	db, err := pebbledb.Open(s.cfg.Dir, opts)
 	if err != nil {
@@ -358,9 +370,15 @@ func (s *Store) openDB(readOnly bool) (*pebbledb.DB, error) {
 	return db, nil
 }
 
-// load reads partitions, the sequence number and cursors.
+// dbFS is the filesystem of the database and the journal: it reports a failed write of their logs
+// (healthFS) and releases the disk reserve when the disk is full (reserve.go).
+func (s *Store) dbFS() vfs.FS {
+	return &healthFS{FS: s.reserveFS(s.innerFS()), failed: s.writeFailed}
+}
+
+// load reads partitions and the sequence number, replays the journal, and reads the cursors.
 func (s *Store) load() error {
-	if err := s.loadLog(); err != nil {
+	if err := s.recoverState(); err != nil {
 		return err
 	}
 	return s.cursors.load(s.db)
@@ -446,6 +464,14 @@ func (s *Store) closeDB() error {
 	s.metrics.unregister(s.cfg.Registerer)
 	if db == nil {
 		return fmt.Errorf("store: close: %w", s.downErr)
+	}
+	// Flushed, the database holds every record of the journal, which the next open then need not
+	// replay. After a failed write it may not: the journal stays for the next open.
+	if s.journal != nil {
+		clean := s.writeErr.Load() == nil && db.Flush() == nil
+		if err := s.journal.close(clean); err != nil {
+			s.log.Warn("store: close the journal", zap.Error(err))
+		}
 	}
 	if err := db.Close(); err != nil {
 		// After a failed write of the log, Close reports it: what the failure left unacknowledged is

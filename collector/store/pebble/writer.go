@@ -94,27 +94,28 @@ func (s *Store) EnqueueBatch(ctx context.Context, b *collector.Batch) (wait func
 	return func() error { return s.awaitWrite(r) }, nil
 }
 
-// maxGroupsSyncing bounds the group commits applied to Pebble (in the memtable, and written to the WAL)
-// whose fsync has not been confirmed yet.
+// maxGroupsSyncing bounds the group commits applied to Pebble (in the memtable, and written to the
+// journal) whose fsync has not been confirmed yet.
 const maxGroupsSyncing = 4
 
-// A group is one group commit: the pending writes the writer took together, applied to Pebble as one batch,
-// then handed to the syncer, which waits for the batch's fsync and answers the pending writes.
+// A group is one group commit: the pending writes the writer took together, written to the journal as
+// one record and applied to Pebble as one batch, then handed to the syncer, which waits for the
+// record's fsync and answers the pending writes.
 type group struct {
 	reqs   []*pendingWrite
-	batch  *pebbledb.Batch // applied, not yet synced; nil if err
-	held   bool            // the group holds the database (acquire) until it is answered
-	err    error           // the group failed before or while it was applied
-	part   partition       // the meta of the partition the group wrote, as of the group
-	seq    uint64          // the group's last sequence number
+	end    uint64    // the journal position after the group's record, once applied; 0 if err
+	held   bool      // the group holds the database (acquire) until it is answered
+	err    error     // the group failed before or while it was applied
+	part   partition // the meta of the partition the group wrote, as of the group
+	seq    uint64    // the group's last sequence number
 	events uint64
 	nbytes int
 	start  time.Time
 }
 
 // writeLoop is the single writer: it takes queued pending writes in groups, assigns their sequence numbers
-// and applies each group to Pebble as one batch without waiting for its fsync, so that the next group
-// is built and applied while the previous one's fsync runs (DB.ApplyNoSyncWait). syncLoop waits for
+// and writes each group to the journal and Pebble without waiting for its fsync, so that the next group
+// is built and applied while the previous one's fsync runs. syncLoop waits for
 // the fsyncs in order and only then makes each group durable in the store's eyes: partitions, LastSeq,
 // WaitFor and the callers' answers. Sequence numbers are assigned in commit order, so the durable log
 // never has a gap that a slower commit fills later. The loop ends once the queue is closed and drained
@@ -152,15 +153,14 @@ func (s *Store) writeLoop() {
 func (s *Store) syncLoop(syncing <-chan *group, free chan<- *group) {
 	for g := range syncing {
 		err := g.err
-		if g.batch != nil {
+		if g.end != 0 {
 			s.syncBegan()
-			serr := g.batch.SyncWait()
+			serr := s.journal.syncTo(g.end)
 			s.syncEnded()
 			if serr != nil {
 				err = fmt.Errorf("store: commit %d events: %w", g.events, serr)
 			}
-			_ = g.batch.Close()
-			g.batch = nil
+			g.end = 0
 			if err != nil {
 				s.writeFailed(err)
 				err = *s.writeErr.Load() // the refusal that says why, and that the store recovers
@@ -208,8 +208,9 @@ func (s *Store) durableGroup(g *group) {
 	}
 }
 
-// apply writes g's pending writes in one Pebble batch and applies it without waiting for the fsync: on
-// success g.batch is the applied batch, for syncLoop to wait for; otherwise g.err says why.
+// apply writes g's pending writes to the journal and applies them to Pebble in one batch, without
+// waiting for the fsync: on success g.end is the journal position for syncLoop to sync to; otherwise
+// g.err says why.
 func (s *Store) apply(g *group) {
 	g.start = time.Now()
 	if stopped := s.writeErr.Load(); stopped != nil {
@@ -224,40 +225,52 @@ func (s *Store) apply(g *group) {
 	}
 	g.held = true
 	batch := s.db.NewBatch()
-	if err := s.build(g, batch); err != nil {
+	defer batch.Close()
+	firstSeq := s.seq + 1
+	if err := s.build(g, batch, partitionOf(s.cfg.Now())); err != nil {
 		clear(s.names) // some of them were not written
 		s.agg.cache.reset()
-		_ = batch.Close()
 		g.err = err
 		return
 	}
+	s.jrec = appendGroupRecord(s.jrec[:0], g.part.P, firstSeq, g.reqs)
 	s.commitMu.Lock()
 	err := error(nil)
+	var end uint64
 	if stopped := s.writeErr.Load(); stopped != nil {
-		err = *stopped // the log failed while the group was built: committing would panic
-	} else if err = s.db.ApplyNoSyncWait(batch, pebbledb.Sync); err != nil {
-		// Pebble may hold part of it: stop, as after a failed fsync.
+		err = *stopped // the log failed while the group was built
+	} else if end, err = s.journal.append(s.jrec); err == nil {
+		if err = setJournalPosition(batch, end); err == nil {
+			err = s.db.Apply(batch, pebbledb.NoSync)
+		}
+	}
+	if err != nil {
+		// The journal or Pebble may hold part of it: stop, as after a failed fsync.
 		s.writeFailed(fmt.Errorf("store: commit %d events: %w", g.events, err))
 		err = *s.writeErr.Load()
 	}
 	s.commitMu.Unlock()
+	if cap(s.jrec) > 4*s.cfg.MaxCommitBytes {
+		s.jrec = nil // one pending write larger than a group: do not keep its size
+	}
 	if err != nil {
 		clear(s.names)
 		s.agg.cache.reset()
-		_ = batch.Close()
 		g.err = err
 		return
 	}
-	g.batch = batch
+	g.end = end
+	s.kickCheckpoint()
 	s.seq = g.seq
 	s.part, s.partOK = g.part, true
 }
 
 // build writes g's pending writes into batch: the events under the sequence numbers after s.seq, their
-// index entries, the aggregates and the partition meta. It sets g's part, seq, events and nbytes.
-func (s *Store) build(g *group, batch *pebbledb.Batch) error {
+// index entries, the aggregates and the partition meta, in partition p (or the newest partition
+// written, if later). It sets g's part, seq, events and nbytes. What it writes depends on nothing else:
+// a journal replay builds the same (journal.go).
+func (s *Store) build(g *group, batch *pebbledb.Batch, p uint32) error {
 	reqs := g.reqs
-	p := partitionOf(s.cfg.Now())
 	cur, ok := s.part, s.partOK
 	if ok && p < cur.P {
 		p = cur.P // the clock went back: stay in the newest partition, sequence numbers must stay ordered
