@@ -85,6 +85,7 @@ func (s *Store) recoverJournal() (int, error) {
 			replayed++
 		}
 	}
+	s.metrics.replayed.Add(float64(replayed))
 	if replayed > 0 {
 		if err := s.db.Flush(); err != nil {
 			return 0, fmt.Errorf("store: flush the replayed journal: %w", err)
@@ -245,5 +246,6 @@ func (s *Store) checkpoint() error {
 	if err := s.db.Flush(); err != nil {
 		return fmt.Errorf("store: flush: %w", err)
 	}
+	s.metrics.checkpoints.Inc()
 	return s.journal.dropBefore(base)
 }

@@ -20,6 +20,8 @@ type metrics struct {
 	deletedParts   *prometheus.CounterVec
 	writeStalls    prometheus.Counter
 	traceDropped   prometheus.Counter
+	checkpoints    prometheus.Counter // journal.go
+	replayed       prometheus.Counter
 
 	// Health (health.go).
 	writable        prometheus.Gauge
@@ -57,6 +59,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			"Times Pebble delayed writes because flushes or compactions were behind."),
 		traceDropped: counter("hotpath_store_trace_events_dropped_total",
 			"Events not stored because their trace id had reached Config.MaxTraceEvents that day."),
+		checkpoints: counter("hotpath_store_journal_checkpoints_total",
+			"Journal checkpoints: the database's memtables flushed and the journal's older segments deleted."),
+		replayed: counter("hotpath_store_journal_replayed_records_total",
+			"Journal records replayed at open: commits the database's tables did not hold after a crash or a failed write."),
 		writable: gauge("hotpath_store_writable",
 			"1 while the store accepts batches, 0 while it refuses them for its disk (below the free-space floor, a write stalled, or recovering from a failed write)."),
 		writeFailures: counter("hotpath_store_write_failures_total",
@@ -93,7 +99,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.commitSeconds, m.commitEvents, m.events, m.rejected, m.queueRequests,
-		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts, m.writeStalls, m.traceDropped,
+		m.queueBytes, m.diskBytes, m.retainedEvents, m.deleted, m.deletedParts, m.writeStalls, m.traceDropped, m.checkpoints, m.replayed,
 		m.writable, m.writeFailures, m.recoveries, m.diskStalls, m.reserveReleases, m.diskFree, m.diskFloor}
 }
 
