@@ -23,8 +23,8 @@ import (
 // MinLZ block. The events of one intake request share their metadata (service, agent, host, process,
 // labels) and their shapes, so the block holds a tenth of the encoded bytes (about 45 bytes an event
 // instead of 400), and compressing it in the caller's goroutine, before the group commit, is what keeps
-// the WAL, the flushes and the blob files small: Pebble would compress the chunk only when it writes a
-// table or a blob file, after the WAL had taken it whole. A chunk that does not compress is stored as
+// the journal, the flushes and the blob files small: Pebble would compress the chunk only when it writes
+// a table or a blob file. A chunk that does not compress is stored as
 // it is (chunkVersion); both forms are read, and so are the chunks of earlier versions, which held a
 // whole pending write.
 const (

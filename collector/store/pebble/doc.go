@@ -5,15 +5,23 @@
 // # Writing
 //
 // A *Store is a collector.BatchProcessor. ProcessBatch encodes the batch in the caller's goroutine and
-// queues it; one writer goroutine takes everything queued (up to Config.MaxCommitBytes), writes it as one
-// Pebble batch and fsyncs the WAL once, then answers every caller of the group (group commit). So
-// ProcessBatch returns nil only when the batch is on disk, and concurrent intake requests share fsyncs.
-// The writer applies the next group while the previous one's fsync runs (Pebble's ApplyNoSyncWait,
-// marked experimental in Pebble v2 and pinned here with the rest of Pebble); the groups are answered in
-// order, each once its own fsync is done. A failed write or fsync of the WAL fails its group and every
+// queues it; one writer goroutine takes everything queued (up to Config.MaxCommitBytes), writes it as
+// one record of the store's journal and one Pebble batch, and fsyncs the journal once, then answers
+// every caller of the group (group commit). So ProcessBatch returns nil only when the batch is on disk,
+// and concurrent intake requests share fsyncs.
+//
+// The journal (journal.go) is the store's write-ahead log; Pebble runs without its own. It logs a group
+// commit's events, compressed as they are stored, and not the index entries, aggregates and partition
+// meta the group derives from them: after a crash, Open derives those again from the journal's records
+// that the database's tables lack (replay). So the log takes about a third of what Pebble's WAL took per
+// event, and the aggregates' values, rewritten whole by every commit, are never logged. Every other
+// commit (cursors, profiles, retention) is logged as its Pebble batch.
+//
+// The writer applies the next group while the previous one's fsync runs; the groups are answered in
+// order, each once its own fsync is done. A failed write or fsync of the journal fails its group and every
 // group behind it; the store then refuses writes (an error that Is collector.ErrStorageUnavailable)
 // and reopens its database by itself, with backoff, once a test write succeeds: the reopened database
-// holds the WAL's durable prefix, and sequence numbers continue after the highest one assigned. A
+// holds the journal's durable prefix, and sequence numbers continue after the highest one assigned. A
 // free-space floor (Config.MinFreeDisk) refuses batches the same way before the disk fills; so does an
 // fsync that hangs for Config.StallTimeout (stall.go), and a full disk that the floor did not foresee,
 // once the disk reserve (Config.DiskReserve, reserve.go) has given its space to the writes Pebble had
@@ -44,7 +52,7 @@
 // survives a round trip; timestamps come back in UTC and empty slices as nil. A field added to the model
 // without regenerating the codec fails TestCodecGeneratedIsCurrent and the round-trip tests. A chunk is
 // compressed (MinLZ) by the caller's goroutine before it is queued: the events of one request share
-// most of their bytes, so the WAL, the flushes and the blob files (Pebble separates the chunks from the
+// most of their bytes, so the journal, the flushes and the blob files (Pebble separates the chunks from the
 // indexes' tables, and does not compress them again) take about an eighth of the encoded size. Chunks
 // written uncompressed, or of a whole request, by earlier versions are read as before.
 //
@@ -128,7 +136,8 @@
 // hotpath_store_queue_batches, hotpath_store_queue_bytes, hotpath_store_disk_bytes,
 // hotpath_store_events, hotpath_store_retention_deleted_events_total{reason},
 // hotpath_store_retention_deleted_partitions_total{reason}, hotpath_store_write_stalls_total,
-// hotpath_store_trace_events_dropped_total, and the disk's health: hotpath_store_writable,
+// hotpath_store_trace_events_dropped_total, hotpath_store_journal_checkpoints_total,
+// hotpath_store_journal_replayed_records_total, and the disk's health: hotpath_store_writable,
 // hotpath_store_write_failures_total, hotpath_store_recoveries_total, hotpath_store_disk_stalls_total,
 // hotpath_store_disk_reserve_releases_total, hotpath_store_disk_free_bytes and
 // hotpath_store_disk_free_floor_bytes.

@@ -22,14 +22,16 @@ import (
 //     diskCheckInterval, by the batches that arrive; below the floor new batches are refused, and they
 //     are accepted again as soon as a measure finds the floor. The floor keeps the disk from filling:
 //     a full disk is what breaks the database's log.
-//   - A failed write or fsync of the database's log (WAL) or manifest: a full disk that the floor did
-//     not foresee (another program filled it), or a failing one. Pebble keeps the error in its log
-//     writer, so that every later sync fails with it, and panics when a commit meets it: from the
-//     moment the file operation fails (healthFS), the store commits nothing more (commitMu), answers
-//     the groups in flight with the error (none of them was acknowledged: a batch is acknowledged only
-//     once its fsync succeeded), and the health loop reopens the database in process, with backoff,
-//     once a test write in its directory succeeds: closing it drops the broken log, opening it replays
-//     the log's durable prefix (everything acknowledged, perhaps some of what was not).
+//   - A failed write or fsync of the store's journal (journal.go) or of the database's manifest: a full
+//     disk that the floor did not foresee (another program filled it), or a failing one. After a failed
+//     write, the journal's segment may end with a torn record, and no record may follow it; Pebble
+//     keeps a manifest's error and panics on the next use: from the moment the file operation fails
+//     (healthFS), the store commits nothing more (commitMu), answers the groups in flight with the
+//     error (none of them was acknowledged: a batch is acknowledged only once its fsync succeeded), and
+//     the health loop reopens the database in process, with backoff, once a test write in its
+//     directory succeeds: closing it drops its memtables and the broken segment, opening it replays
+//     the journal's durable prefix (everything acknowledged, perhaps some of what was not) into a new
+//     one.
 //
 // A third, a write of the log that hangs instead of failing, is stall.go's; a fourth, a write that meets
 // a full disk before the floor saw it coming, first takes the disk reserve's space (reserve.go).

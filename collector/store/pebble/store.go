@@ -58,8 +58,9 @@ type Config struct {
 	// CacheBytes is the size of Pebble's block cache. Default 128 MiB.
 	CacheBytes int64
 
-	// MemTableBytes is the size of one Pebble memtable: writes are buffered in memory (and in the WAL)
-	// up to this size before they are flushed to a table. The WAL, current and recycled, takes up to
+	// MemTableBytes is the size of one Pebble memtable: writes are buffered in memory (and in the
+	// journal) up to this size before they are flushed to a table. The journal is checkpointed (the
+	// memtables flushed, its older segments deleted) each time it has grown by this much: it takes up to
 	// about twice this on disk, counted against MaxDisk. Default 32 MiB.
 	MemTableBytes int
 
@@ -84,7 +85,7 @@ type Config struct {
 	// 1 MiB and 64 MiB. Negative: no reserve.
 	DiskReserve int64
 
-	// StallTimeout is how long an fsync of the database's log may run before the store takes the disk
+	// StallTimeout is how long an fsync of the store's journal may run before the store takes the disk
 	// for stalled: it then refuses batches, and answers those waiting, with an error that Is
 	// collector.ErrStorageUnavailable until the fsync returns (stall.go). Default 5s; negative: wait for
 	// the disk however long it takes.
