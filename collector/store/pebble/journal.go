@@ -387,10 +387,13 @@ func (j *journal) syncTo(end uint64) error {
 // database as well.
 func (j *journal) rotate() (uint64, error) {
 	j.mu.Lock()
-	base, failed := j.cur.end, j.failed
+	base, empty, failed := j.cur.end, j.cur.end == j.cur.base, j.failed
 	j.mu.Unlock()
 	if failed != nil {
 		return 0, failed
+	}
+	if empty {
+		return base, nil // a segment of that name is the current one
 	}
 	seg, err := j.create(base)
 	if err != nil {

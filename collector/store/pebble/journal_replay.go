@@ -233,6 +233,8 @@ func (s *Store) checkpointLoop() {
 // checkpoint starts a new journal segment, flushes the database's memtables and deletes the segments
 // whose records are now in its tables.
 func (s *Store) checkpoint() error {
+	s.checkpointMu.Lock()
+	defer s.checkpointMu.Unlock()
 	s.commitMu.Lock()
 	if err := s.writeErr.Load(); err != nil {
 		s.commitMu.Unlock()

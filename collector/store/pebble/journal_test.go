@@ -201,9 +201,14 @@ func TestJournalCheckpoints(t *testing.T) {
 	if n := s.journal.size(); n != 0 {
 		t.Fatalf("journal holds %d bytes after a checkpoint", n)
 	}
+	// Again, with nothing written since: the current segment is empty, and stays the one written to.
+	if err := s.checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	mustProcess(t, s, g.batch(10, 1))
 	names, err := mem.List("/store/journal")
-	if err != nil || len(names) != 1 {
-		t.Fatalf("segments after a checkpoint: %v (%v)", names, err)
+	if err != nil || len(names) != 1 || s.journal.size() == 0 {
+		t.Fatalf("segments after two checkpoints and a write: %v (%v), %d bytes", names, err, s.journal.size())
 	}
 	last := s.LastSeq()
 	if err := s.Close(); err != nil {

@@ -197,6 +197,7 @@ type Store struct {
 	journal        *journal
 	jbatch         []byte        // the record of a commit outside the writer's; guarded by commitMu
 	checkpointKick chan struct{} // wakes checkpointLoop (capacity 1)
+	checkpointMu   sync.Mutex    // one checkpoint at a time
 
 	// Syncer state, touched only by the goroutine that confirms the writer's fsyncs (writer.go).
 	sinceKick int // bytes committed since the last retention kick
