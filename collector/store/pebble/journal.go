@@ -320,13 +320,6 @@ func syncDir(fs vfs.FS, dir string) error {
 	return nil
 }
 
-// next is the position the next record will have. The caller holds commitMu.
-func (j *journal) next() uint64 {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.cur.end
-}
-
 // append writes rec (whole records) to the current segment and returns the position after it. It does
 // not fsync: syncTo does. The caller holds commitMu. After a failed write every append fails: a
 // segment's records after a torn one would not be replayed.
