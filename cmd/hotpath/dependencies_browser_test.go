@@ -52,11 +52,7 @@ func TestUIDependencies(t *testing.T) {
 	tr.Flush(nil)
 
 	ctx := newBrowser(t, 1280, 1000)
-	browse(t, ctx, "from the services into Dependencies",
-		chromedp.Navigate(tc.url+"/ui/?range=15m"),
-		chromedp.WaitVisible(chromedp.CSS(`section.service[data-service="search"] a.dependencies-link`)),
-		chromedp.Click(chromedp.CSS(`section.service[data-service="search"] a.dependencies-link`)),
-		chromedp.WaitVisible(chromedp.CSS(`table.dependencies tbody tr`)))
+	fromServices(t, ctx, tc.url, "search", "dependencies")
 	type row struct{ Target, Name, Rate, P50, P99 string }
 	rows := evalJS[[]row](t, ctx, `[...document.querySelectorAll('table.dependencies tbody tr')].map((r) => ({
 		target: r.dataset.target, name: r.querySelector('.dep-name').textContent,

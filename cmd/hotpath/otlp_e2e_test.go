@@ -22,6 +22,17 @@ import (
 	"github.com/hotpath-apm/hotpath/agent"
 )
 
+// startOTLPCollector starts a collector that requires a secret token, for OpenTelemetry exporters: its
+// configuration, the collector, its host:port (the exporters' endpoint) and the headers that authorize
+// them.
+func startOTLPCollector(t *testing.T) (collectorConfig, *testCollector, string, map[string]string) {
+	t.Helper()
+	cfg := testConfig(t)
+	cfg.secretToken = "s3cret"
+	tc := startCollector(t, cfg, nil)
+	return cfg, tc, strings.TrimPrefix(tc.url, "http://"), map[string]string{"Authorization": "Bearer " + cfg.secretToken}
+}
+
 // otelProvider is an OpenTelemetry SDK tracer provider for service whose exporter sends to the
 // collector; it is shut down (flushing) by the caller.
 func otelProvider(t *testing.T, service string, exp sdktrace.SpanExporter) *sdktrace.TracerProvider {
@@ -37,12 +48,8 @@ func otelProvider(t *testing.T, service string, exp sdktrace.SpanExporter) *sdkt
 // instrumented with otelhttp (OTLP/gRPC); the W3C traceparent carries the trace across. The whole trace
 // comes back from /api/v1/traces/{id}, each part under its parent.
 func TestOTLPMixedTrace(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.secretToken = "s3cret"
-	tc := startCollector(t, cfg, nil)
+	cfg, tc, host, auth := startOTLPCollector(t)
 	ctx := context.Background()
-	host := strings.TrimPrefix(tc.url, "http://")
-	auth := map[string]string{"Authorization": "Bearer " + cfg.secretToken}
 
 	// backend: otelhttp server span and a child span, exported over OTLP/gRPC.
 	grpcExp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(host), otlptracegrpc.WithInsecure(),

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -24,12 +23,8 @@ import (
 // histogram with its buckets and a gauge as metricsets of the service, a log record as a log event with
 // its attribute as a label, and an exception log record as an error.
 func TestOTLPMetricsAndLogs(t *testing.T) {
-	cfg := testConfig(t)
-	cfg.secretToken = "s3cret"
-	tc := startCollector(t, cfg, nil)
+	cfg, tc, host, auth := startOTLPCollector(t)
 	ctx := context.Background()
-	host := strings.TrimPrefix(tc.url, "http://")
-	auth := map[string]string{"Authorization": "Bearer " + cfg.secretToken}
 	res := resource.NewWithAttributes(semconv.SchemaURL, semconv.ServiceName("checkout"))
 
 	mexp, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(host), otlpmetricgrpc.WithInsecure(),

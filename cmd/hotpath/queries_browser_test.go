@@ -44,11 +44,7 @@ func TestUIQueries(t *testing.T) {
 	tr.Flush(nil)
 
 	ctx := newBrowser(t, 1280, 1000)
-	browse(t, ctx, "from the services into Queries",
-		chromedp.Navigate(tc.url+"/ui/?range=15m"),
-		chromedp.WaitVisible(chromedp.CSS(`section.service[data-service="search"] a.queries-link`)),
-		chromedp.Click(chromedp.CSS(`section.service[data-service="search"] a.queries-link`)),
-		chromedp.WaitVisible(chromedp.CSS(`table.queries tbody tr`)))
+	fromServices(t, ctx, tc.url, "search", "queries")
 	rows := evalJS[[]string](t, ctx, `[...document.querySelectorAll('table.queries tbody tr')].map((r) => r.querySelector('.shape-summary').textContent + ' | ' + r.querySelector('.took').textContent)`)
 	if len(rows) != 2 || !strings.Contains(rows[0], "script_score") || strings.Contains(rows[1], "script_score") {
 		t.Fatalf("shapes by total time %q, want the ranking script's first of 2", rows)

@@ -110,11 +110,7 @@ func TestUIQueriesSQL(t *testing.T) {
 	}
 
 	ctx := newBrowser(t, 1280, 1000)
-	browse(t, ctx, "from the services into Queries",
-		chromedp.Navigate(tc.url+"/ui/?range=15m"),
-		chromedp.WaitVisible(chromedp.CSS(`section.service[data-service="shop"] a.queries-link`)),
-		chromedp.Click(chromedp.CSS(`section.service[data-service="shop"] a.queries-link`)),
-		chromedp.WaitVisible(chromedp.CSS(`table.queries tbody tr`)))
+	fromServices(t, ctx, tc.url, "shop", "queries")
 	rows := evalJS[[]string](t, ctx, `[...document.querySelectorAll('table.queries tbody tr')].map((r) => r.querySelector('.name').textContent)`)
 	if len(rows) != 3 {
 		t.Fatalf("rows %q", rows)

@@ -94,6 +94,18 @@ func browse(t *testing.T, ctx context.Context, what string, steps ...chromedp.Ac
 	}
 }
 
+// fromServices opens the services page of the UI at url (the last 15 minutes) and clicks on into the
+// service's page (its table, filled: "queries", "dependencies").
+func fromServices(t *testing.T, ctx context.Context, url, service, page string) {
+	t.Helper()
+	link := chromedp.CSS(`section.service[data-service="` + service + `"] a.` + page + `-link`)
+	browse(t, ctx, "from the services into "+page,
+		chromedp.Navigate(url+"/ui/?range=15m"),
+		chromedp.WaitVisible(link),
+		chromedp.Click(link),
+		chromedp.WaitVisible(chromedp.CSS(`table.`+page+` tbody tr`)))
+}
+
 // TestUIThreeClicks drives real headless Chromium against a collector filled by the real Go agent:
 // from the overview, one click into the endpoint, one on its slowest transaction, and the waterfall
 // shows where the time went, down to Elasticsearch's own time and the query it ran.
