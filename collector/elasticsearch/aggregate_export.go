@@ -15,6 +15,7 @@ import (
 
 	"github.com/hotpath-apm/hotpath/collector"
 
+	"github.com/hotpath-apm/hotpath/internal/selfmetrics"
 	"github.com/hotpath-apm/hotpath/internal/wait"
 )
 
@@ -152,18 +153,17 @@ type aggregation struct {
 func newAggregation(cfg AggregationConfig, cursor string, sp StateSpool) *aggregation {
 	cfg.setDefaults()
 	g := &aggregation{cfg: cfg, cursor: cursor, spool: sp, now: time.Now, harvestEvery: 10 * time.Second}
-	const ns, sub = "hotpath", "elasticsearch"
+	const p = "hotpath_elasticsearch_metricsets_"
 	g.metrics = aggMetrics{
-		docs: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "metricsets_docs_total", Help: "Aggregated metricset documents (transaction, service_transaction, service_summary, service_destination) confirmed by Elasticsearch."}),
-		harvests: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "metricsets_harvests_total", Help: "Harvests of closed aggregation buckets saved with the aggregation cursor."}),
-		open: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-			Name: "metricsets_open_buckets", Help: "Aggregation buckets (interval and time) still open."}),
+		docs: selfmetrics.Counter(p+"docs_total",
+			"Aggregated metricset documents (transaction, service_transaction, service_summary, service_destination) confirmed by Elasticsearch."),
+		harvests: selfmetrics.Counter(p+"harvests_total",
+			"Harvests of closed aggregation buckets saved with the aggregation cursor."),
+		open: selfmetrics.Gauge(p+"open_buckets", "Aggregation buckets (interval and time) still open."),
+		lag: selfmetrics.GaugeFunc(p+"lag_events",
+			"Stored events whose aggregated metricsets Elasticsearch has not confirmed yet (those in open buckets included).",
+			func() float64 { return float64(g.lag()) }),
 	}
-	g.metrics.lag = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub,
-		Name: "metricsets_lag_events", Help: "Stored events whose aggregated metricsets Elasticsearch has not confirmed yet (those in open buckets included)."},
-		func() float64 { return float64(g.lag()) })
 	return g
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hotpath-apm/hotpath/collector"
 
+	"github.com/hotpath-apm/hotpath/internal/selfmetrics"
 	"github.com/hotpath-apm/hotpath/internal/wait"
 )
 
@@ -151,20 +152,15 @@ func New(cfg Config, spool Spool) (*Exporter, error) {
 	}
 	x := &Exporter{cfg: cfg, spool: spool, client: c, transport: tr, metrics: newMetrics(), log: cfg.Logger,
 		advanced: make(chan struct{})}
-	x.lag = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "hotpath", Subsystem: "elasticsearch",
-		Name: "lag_events", Help: "Stored events not yet confirmed by Elasticsearch."},
+	x.lag = selfmetrics.GaugeFunc("hotpath_elasticsearch_lag_events", "Stored events not yet confirmed by Elasticsearch.",
 		func() float64 { return float64(x.Lag()) })
 	cs := append(x.metrics.collectors(), x.lag)
 	if sp, ok := spool.(StateSpool); ok && !cfg.Aggregation.Disabled {
 		x.agg = newAggregation(cfg.Aggregation, cfg.CursorName+"-metrics", sp)
 		cs = append(cs, x.agg.collectors()...)
 	}
-	if cfg.Registerer != nil {
-		for _, c := range cs {
-			if err := cfg.Registerer.Register(c); err != nil {
-				return nil, fmt.Errorf("elasticsearch: register metrics: %w", err)
-			}
-		}
+	if err := selfmetrics.Register(cfg.Registerer, cs...); err != nil {
+		return nil, fmt.Errorf("elasticsearch: register metrics: %w", err)
 	}
 	return x, nil
 }

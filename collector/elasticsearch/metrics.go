@@ -2,6 +2,8 @@ package elasticsearch
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotpath-apm/hotpath/internal/selfmetrics"
 )
 
 // metrics are the exporter's Prometheus metrics, all prefixed hotpath_elasticsearch_.
@@ -17,25 +19,23 @@ type metrics struct {
 }
 
 func newMetrics() *metrics {
-	const ns, sub = "hotpath", "elasticsearch"
+	const p = "hotpath_elasticsearch_"
 	return &metrics{
-		docsIndexed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "docs_indexed_total", Help: "Documents Elasticsearch created."}),
-		docsDuplicate: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "docs_duplicate_total", Help: "Documents sent again whose _id Elasticsearch already had (409 to a create): delivered once."}),
-		docsFailed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "docs_failed_total", Help: "Documents Elasticsearch refused for good (a mapping error, say) and that were dropped, by error type."}, []string{"type"}),
-		docsRetried: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "docs_retried_total", Help: "Documents sent again after a per-document 429 or 5xx, by status."}, []string{"status"}),
-		renderFailed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "docs_unrenderable_total", Help: "Stored events that could not be rendered as documents (no data stream, or a non-finite number) and were skipped."}),
-		bulkRequests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "bulk_requests_total", Help: "Bulk requests sent, by HTTP status (\"error\" when no answer came: timeout, refused or dropped connection)."}, []string{"status"}),
-		bulkDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub,
-			Name: "bulk_duration_seconds", Help: "Time from sending a bulk request to reading its answer.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
-		cursorCommits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub,
-			Name: "cursor_commits_total", Help: "Times the exporter durably advanced its cursor in the store."}),
+		docsIndexed: selfmetrics.Counter(p+"docs_indexed_total", "Documents Elasticsearch created."),
+		docsDuplicate: selfmetrics.Counter(p+"docs_duplicate_total",
+			"Documents sent again whose _id Elasticsearch already had (409 to a create): delivered once."),
+		docsFailed: selfmetrics.CounterVec(p+"docs_failed_total",
+			"Documents Elasticsearch refused for good (a mapping error, say) and that were dropped, by error type.", "type"),
+		docsRetried: selfmetrics.CounterVec(p+"docs_retried_total",
+			"Documents sent again after a per-document 429 or 5xx, by status.", "status"),
+		renderFailed: selfmetrics.Counter(p+"docs_unrenderable_total",
+			"Stored events that could not be rendered as documents (no data stream, or a non-finite number) and were skipped."),
+		bulkRequests: selfmetrics.CounterVec(p+"bulk_requests_total",
+			"Bulk requests sent, by HTTP status (\"error\" when no answer came: timeout, refused or dropped connection).", "status"),
+		bulkDuration: selfmetrics.Histogram(p+"bulk_duration_seconds",
+			"Time from sending a bulk request to reading its answer.", prometheus.ExponentialBuckets(0.005, 2, 14)),
+		cursorCommits: selfmetrics.Counter(p+"cursor_commits_total",
+			"Times the exporter durably advanced its cursor in the store."),
 	}
 }
 

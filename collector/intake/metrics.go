@@ -2,6 +2,8 @@ package intake
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotpath-apm/hotpath/internal/selfmetrics"
 )
 
 // Reasons a request or an event is refused: the values of the "reason" label of
@@ -51,47 +53,29 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
-		accepted: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotpath_intake_events_accepted_total",
-			Help: "Events decoded and durably stored (counted in a 2xx answer's accepted).",
-		}),
-		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hotpath_intake_rejected_total",
-			Help: "Refusals by reason: events for invalid and too_large, requests for the other reasons.",
-		}, []string{"reason"}),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hotpath_intake_requests_total",
-			Help: "Requests answered, by endpoint and HTTP status code.",
-		}, []string{"endpoint", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "hotpath_intake_request_duration_seconds",
-			Help: "Time from receiving a request to answering it; for events, until every batch is durable.",
-			// 1 ms .. ~32 s: intake streams last up to the agents' request time (10 s by default).
-			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
-		}, []string{"endpoint"}),
-		streams: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotpath_intake_streams_in_flight",
-			Help: "Intake event streams being decoded now (at most MaxConcurrentStreams).",
-		}),
-		streamsWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotpath_intake_streams_waiting",
-			Help: "Intake event streams waiting for a free stream slot.",
-		}),
-		bodyBytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotpath_intake_request_body_bytes_total",
-			Help: "Bytes of intake request bodies read, as received (compressed).",
-		}),
-		memoryInUse: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hotpath_intake_decoded_bytes_in_flight",
-			Help: "Decompressed bytes held by batches not yet handed to the store (at most MemoryBudget).",
-		}),
+		accepted: selfmetrics.Counter("hotpath_intake_events_accepted_total",
+			"Events decoded and durably stored (counted in a 2xx answer's accepted)."),
+		rejected: selfmetrics.CounterVec("hotpath_intake_rejected_total",
+			"Refusals by reason: events for invalid and too_large, requests for the other reasons.", "reason"),
+		requests: selfmetrics.CounterVec("hotpath_intake_requests_total",
+			"Requests answered, by endpoint and HTTP status code.", "endpoint", "code"),
+		// 1 ms .. ~32 s: intake streams last up to the agents' request time (10 s by default).
+		duration: selfmetrics.HistogramVec("hotpath_intake_request_duration_seconds",
+			"Time from receiving a request to answering it; for events, until every batch is durable.",
+			prometheus.ExponentialBuckets(0.001, 2, 16), "endpoint"),
+		streams: selfmetrics.Gauge("hotpath_intake_streams_in_flight",
+			"Intake event streams being decoded now (at most MaxConcurrentStreams)."),
+		streamsWaiting: selfmetrics.Gauge("hotpath_intake_streams_waiting",
+			"Intake event streams waiting for a free stream slot."),
+		bodyBytes: selfmetrics.Counter("hotpath_intake_request_body_bytes_total",
+			"Bytes of intake request bodies read, as received (compressed)."),
+		memoryInUse: selfmetrics.Gauge("hotpath_intake_decoded_bytes_in_flight",
+			"Decompressed bytes held by batches not yet handed to the store (at most MemoryBudget)."),
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.accepted, m.rejected, m.requests, m.duration, m.streams, m.streamsWaiting, m.bodyBytes, m.memoryInUse} {
-			if err := reg.Register(c); err != nil {
-				return nil, err
-			}
-		}
+	err := selfmetrics.Register(reg, m.accepted, m.rejected, m.requests, m.duration, m.streams, m.streamsWaiting,
+		m.bodyBytes, m.memoryInUse)
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }

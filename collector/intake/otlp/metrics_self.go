@@ -1,6 +1,10 @@
 package otlp
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotpath-apm/hotpath/internal/selfmetrics"
+)
 
 const (
 	transportHTTP = "http"
@@ -17,26 +21,18 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hotpath_otlp_requests_total",
-			Help: "OTLP export requests answered, by signal, transport (http, grpc) and status (HTTP status code or gRPC code name).",
-		}, []string{"signal", "transport", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "hotpath_otlp_request_duration_seconds",
-			Help:    "Time from receiving an OTLP export request to answering it (after a durable commit).",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
-		}, []string{"signal", "transport"}),
-		items: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "hotpath_otlp_items_total",
-			Help: "Spans, data points and log records received, by signal and result (accepted, rejected: the partial success).",
-		}, []string{"signal", "result"}),
+		requests: selfmetrics.CounterVec("hotpath_otlp_requests_total",
+			"OTLP export requests answered, by signal, transport (http, grpc) and status (HTTP status code or gRPC code name).",
+			"signal", "transport", "code"),
+		duration: selfmetrics.HistogramVec("hotpath_otlp_request_duration_seconds",
+			"Time from receiving an OTLP export request to answering it (after a durable commit).",
+			prometheus.ExponentialBuckets(0.001, 2, 16), "signal", "transport"),
+		items: selfmetrics.CounterVec("hotpath_otlp_items_total",
+			"Spans, data points and log records received, by signal and result (accepted, rejected: the partial success).",
+			"signal", "result"),
 	}
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.requests, m.duration, m.items} {
-			if err := reg.Register(c); err != nil {
-				return nil, err
-			}
-		}
+	if err := selfmetrics.Register(reg, m.requests, m.duration, m.items); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
