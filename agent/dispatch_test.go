@@ -93,9 +93,10 @@ func answer(h http.Handler, method, target string) (got, txName string) {
 }
 
 // dispatchModes are the ways agent.Wrap names a ServeMux's transactions: from the pattern the ServeMux
-// set when the handler first looks at the context (the default), before the handler with
-// ServeMux.Handler, serving the handler it found (a listener, which is told the route before the
-// handler), and the same with WithRouteName answering nothing.
+// set when the handler first looks at the context (the default; and its fallback, when apm's context key
+// of the transaction is not known), before the handler with ServeMux.Handler, serving the handler it
+// found (a listener, which is told the route before the handler), and the same with WithRouteName
+// answering nothing.
 func dispatchModes(t testing.TB) map[string][]agent.Option {
 	f := agent.NewInFlight()
 	stop, err := f.Listen(nopListener{})
@@ -104,9 +105,10 @@ func dispatchModes(t testing.TB) map[string][]agent.Option {
 	}
 	t.Cleanup(stop)
 	return map[string][]agent.Option{
-		"lazy":      nil,
-		"listener":  {agent.WithInFlight(f), agent.WithSlowThreshold(time.Hour)},
-		"routeName": {agent.WithRouteName(func(*http.Request) string { return "" })},
+		"lazy":       nil,
+		"lazy_nokey": {agent.WithoutTransactionKey()},
+		"listener":   {agent.WithInFlight(f), agent.WithSlowThreshold(time.Hour)},
+		"routeName":  {agent.WithRouteName(func(*http.Request) string { return "" })},
 	}
 }
 

@@ -27,7 +27,11 @@
 //     pattern it set (Request.Pattern) the first time anything looks a value up in the request's
 //     context (apm.CaptureError, apm.StartSpan, apm.TransactionFromContext, any ctx.Value, from any
 //     goroutine): the transaction can only be reached through that context, so it is never seen
-//     unnamed, and the path is matched once (BENCHMARKS.md, "The agent"). With a listener (see
+//     unnamed, and the path is matched once (BENCHMARKS.md, "The agent"). That context holds the
+//     transaction itself, under apm's own context key, which Wrap learns by asking
+//     apm.TransactionFromContext what it looks up (if apm, or a package replacing its context
+//     functions, keeps the transaction otherwise, the context wraps apm.ContextWithTransaction's, at
+//     one allocation more). With a listener (see
 //     below), which is told the route before the handler, the agent asks the ServeMux first
 //     (ServeMux.Handler) and serves a route without wildcards, a 404 or a 405 with the handler it
 //     found, setting Request.Pattern as the mux would; a route with path values is dispatched by the
@@ -157,8 +161,9 @@
 // Cost: with no listener (or no InFlight) the middleware does no registry work: one atomic load, no
 // goroutine, no allocation (TestRequestPathAllocations, BenchmarkRequestPath). With a listener: one
 // watchdog goroutine in all, a min-heap of deadlines with one timer (a push when a request starts, a
-// removal when it ends, O(log n) under one mutex), and per request one allocation (the Request) and the
-// request copy that carries the listener's context if it derives one. The route it is told is the
+// removal when it ends, O(log n) under one mutex), and per request two allocations (the Request, and
+// the context holding the transaction, which without a listener the naming context holds itself) and
+// the request copy that carries the listener's context if it derives one. The route it is told is the
 // pattern ServeMux.Handler matched before the handler: the ServeMux matches a route with path values a
 // second time when it dispatches (BENCHMARKS.md, "The agent", has what a listener costs).
 package agent

@@ -35,6 +35,7 @@ func TestErrorsCarryTheRoute(t *testing.T) {
 		opts func(t *testing.T) []agent.Option
 	}{
 		{"no listener", func(*testing.T) []agent.Option { return nil }},
+		{"no listener, apm's key not known", func(*testing.T) []agent.Option { return []agent.Option{agent.WithoutTransactionKey()} }},
 		{"listener", func(t *testing.T) []agent.Option {
 			f := agent.NewInFlight()
 			listen(t, f, &listener{})
@@ -173,27 +174,31 @@ func TestWithRouteNamePanics(t *testing.T) {
 // whichever goroutine looks first; errors captured at once from goroutines the handler started all carry
 // the route (and, under -race, naming from several goroutines is not a data race).
 func TestErrorsFromGoroutinesCarryTheRoute(t *testing.T) {
-	rt := recordingTracer(t)
-	mux := http.NewServeMux()
-	const n = 8
-	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				apm.CaptureError(r.Context(), fmt.Errorf("order %s part %d", r.PathValue("id"), i)).Send()
+	for name, opts := range map[string][]agent.Option{"": nil, "apm's key not known": {agent.WithoutTransactionKey()}} {
+		t.Run(name, func(t *testing.T) {
+			rt := recordingTracer(t)
+			mux := http.NewServeMux()
+			const n = 8
+			mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() {
+						apm.CaptureError(r.Context(), fmt.Errorf("order %s part %d", r.PathValue("id"), i)).Send()
+					})
+				}
+				wg.Wait()
 			})
-		}
-		wg.Wait()
-	})
-	do(agent.Wrap(mux, agent.WithTracer(rt.Tracer)), "GET", "/orders/7")
-	rt.Flush(nil)
-	got := errorNames(rt.Payloads().Errors)
-	if len(got) != n {
-		t.Fatalf("%d errors, want %d: %v", len(got), n, got)
-	}
-	for msg, name := range got {
-		if name != "GET /orders/{id}" {
-			t.Errorf("error %q carries transaction.name %q", msg, name)
-		}
+			do(agent.Wrap(mux, append(opts, agent.WithTracer(rt.Tracer))...), "GET", "/orders/7")
+			rt.Flush(nil)
+			got := errorNames(rt.Payloads().Errors)
+			if len(got) != n {
+				t.Fatalf("%d errors, want %d: %v", len(got), n, got)
+			}
+			for msg, name := range got {
+				if name != "GET /orders/{id}" {
+					t.Errorf("error %q carries transaction.name %q", msg, name)
+				}
+			}
+		})
 	}
 }

@@ -26,6 +26,9 @@ func Wrap(h http.Handler, opts ...Option) http.Handler {
 	hd.mux, _ = h.(*http.ServeMux)
 	hd.dispatch = hd.mux != nil && muxSetsPattern()
 	hd.lazy = hd.dispatch && hd.cfg.routeName == nil
+	if hd.lazy && !hd.cfg.noTxKey {
+		hd.txKey = transactionKey()
+	}
 	hd.ignorer = apmhttp.NewDynamicServerRequestIgnorer(hd.cfg.tracer)
 	hd.recovery = apmhttp.NewTraceRecovery(hd.cfg.tracer)
 	return hd
@@ -53,6 +56,7 @@ type handler struct {
 	mux      *http.ServeMux // next, when it is one: names the transaction before the handler runs
 	dispatch bool           // mux's routing is Go 1.22's: serve with the handler mux.Handler found
 	lazy     bool           // dispatch, and no WithRouteName: name when the handler first looks (lazyName)
+	txKey    any            // apm's context key of the transaction, if lazy and learned (transactionKey)
 	ignorer  apmhttp.RequestIgnorerFunc
 	recovery apmhttp.RecoveryFunc
 	names    patternNames
@@ -111,10 +115,16 @@ func (h *handler) serveTraced(w http.ResponseWriter, r *http.Request) {
 	if f := h.cfg.inflight; f != nil {
 		wd = f.current.Load()
 	}
-	ctx := apm.ContextWithTransaction(r.Context(), s.tx)
+	var ctx context.Context
 	if wd == nil && h.lazy {
-		s.lazy = &lazyName{Context: ctx, tx: s.tx, names: &h.names}
+		// The naming context holds the transaction itself when apm's key is known.
+		s.lazy = &lazyName{Context: r.Context(), tx: s.tx, txKey: h.txKey, names: &h.names}
+		if h.txKey == nil {
+			s.lazy.Context = apm.ContextWithTransaction(s.lazy.Context, s.tx)
+		}
 		ctx = s.lazy
+	} else {
+		ctx = apm.ContextWithTransaction(r.Context(), s.tx)
 	}
 	s.hr = r.WithContext(ctx)
 	if s.lazy != nil {
@@ -178,10 +188,12 @@ func traceparent(values []string) (apm.TraceContext, bool) {
 // and the transaction is named by it before the value is returned. Nothing can see the transaction but
 // through this context until the handler has returned, so the name it is seen with is the route's, as if
 // it had been named before the handler ran, with one match of the path instead of two (ServeMux.Handler,
-// then ServeMux.ServeHTTP).
+// then ServeMux.ServeHTTP). It holds the transaction itself, answering apm's key (txKey, see
+// transactionKey), or, if that key is not known, wraps the context apm.ContextWithTransaction made.
 type lazyName struct {
-	context.Context // the request's context as apmhttp made it, holding the transaction
+	context.Context // the request's context; holding the transaction if txKey is nil
 	tx              *apm.Transaction
+	txKey           any           // apm's key of the transaction in a context: Value answers it with tx
 	r               *http.Request // the request the ServeMux dispatches: its Pattern names the transaction
 	names           *patternNames
 	done            atomic.Bool // no more naming here: it happened, or the request is finishing
@@ -200,6 +212,9 @@ func (c *lazyName) Value(key any) any {
 			c.done.Store(true)
 		}
 		c.mu.Unlock()
+	}
+	if key == c.txKey && key != nil {
+		return c.tx
 	}
 	return c.Context.Value(key)
 }

@@ -22,6 +22,7 @@ type config struct {
 	routeSlow map[string]time.Duration   // per transaction name; overrides slow
 	inflight  *InFlight                  // nil: no in-flight registry
 	names     fieldNames                 // the sanitizer's names, applied to query strings
+	noTxKey   bool                       // as if apm's transaction key could not be learned (tests only)
 }
 
 func newConfig(opts []Option) config {
