@@ -105,10 +105,11 @@ func dispatchModes(t testing.TB) map[string][]agent.Option {
 	}
 	t.Cleanup(stop)
 	return map[string][]agent.Option{
-		"lazy":       nil,
-		"lazy_nokey": {agent.WithoutTransactionKey()},
-		"listener":   {agent.WithInFlight(f), agent.WithSlowThreshold(time.Hour)},
-		"routeName":  {agent.WithRouteName(func(*http.Request) string { return "" })},
+		"lazy":           nil,
+		"lazy_nokey":     {agent.WithoutTransactionKey()},
+		"listener":       {agent.WithInFlight(f), agent.WithSlowThreshold(time.Hour)},
+		"listener_nokey": {agent.WithInFlight(f), agent.WithSlowThreshold(time.Hour), agent.WithoutTransactionKey()},
+		"routeName":      {agent.WithRouteName(func(*http.Request) string { return "" })},
 	}
 }
 

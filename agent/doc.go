@@ -161,9 +161,9 @@
 // Cost: with no listener (or no InFlight) the middleware does no registry work: one atomic load, no
 // goroutine, no allocation (TestRequestPathAllocations, BenchmarkRequestPath). With a listener: one
 // watchdog goroutine in all, a min-heap of deadlines with one timer (a push when a request starts, a
-// removal when it ends, O(log n) under one mutex), and per request two allocations (the Request, and
-// the context holding the transaction, which without a listener the naming context holds itself) and
-// the request copy that carries the listener's context if it derives one. The route it is told is the
+// removal when it ends, O(log n) under one mutex), and per request one allocation (the Request, which
+// holds the request's context with the transaction) and the request copy that carries the listener's
+// context if it derives one. The route it is told is the
 // pattern ServeMux.Handler matched before the handler: the ServeMux matches a route with path values a
 // second time when it dispatches (BENCHMARKS.md, "The agent", has what a listener costs).
 package agent

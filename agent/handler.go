@@ -26,7 +26,7 @@ func Wrap(h http.Handler, opts ...Option) http.Handler {
 	hd.mux, _ = h.(*http.ServeMux)
 	hd.dispatch = hd.mux != nil && muxSetsPattern()
 	hd.lazy = hd.dispatch && hd.cfg.routeName == nil
-	if hd.lazy && !hd.cfg.noTxKey {
+	if !hd.cfg.noTxKey {
 		hd.txKey = transactionKey()
 	}
 	hd.ignorer = apmhttp.NewDynamicServerRequestIgnorer(hd.cfg.tracer)
@@ -56,7 +56,7 @@ type handler struct {
 	mux      *http.ServeMux // next, when it is one: names the transaction before the handler runs
 	dispatch bool           // mux's routing is Go 1.22's: serve with the handler mux.Handler found
 	lazy     bool           // dispatch, and no WithRouteName: name when the handler first looks (lazyName)
-	txKey    any            // apm's context key of the transaction, if lazy and learned (transactionKey)
+	txKey    any            // apm's context key of the transaction, if learned (transactionKey)
 	ignorer  apmhttp.RequestIgnorerFunc
 	recovery apmhttp.RecoveryFunc
 	names    patternNames
@@ -115,15 +115,21 @@ func (h *handler) serveTraced(w http.ResponseWriter, r *http.Request) {
 	if f := h.cfg.inflight; f != nil {
 		wd = f.current.Load()
 	}
+	// The context holding the transaction: the naming context, or the Request a listener is told
+	// about, holds it itself when apm's key is known, without an allocation of its own.
 	var ctx context.Context
-	if wd == nil && h.lazy {
-		// The naming context holds the transaction itself when apm's key is known.
+	var req *Request
+	switch {
+	case wd == nil && h.lazy:
 		s.lazy = &lazyName{Context: r.Context(), tx: s.tx, txKey: h.txKey, names: &h.names}
 		if h.txKey == nil {
 			s.lazy.Context = apm.ContextWithTransaction(s.lazy.Context, s.tx)
 		}
 		ctx = s.lazy
-	} else {
+	case wd != nil && h.txKey != nil:
+		req = &Request{ctx: txContext{Context: r.Context(), key: h.txKey, tx: s.tx}}
+		ctx = &req.ctx
+	default:
 		ctx = apm.ContextWithTransaction(r.Context(), s.tx)
 	}
 	s.hr = r.WithContext(ctx)
@@ -153,7 +159,10 @@ func (h *handler) serveTraced(w http.ResponseWriter, r *http.Request) {
 	var next http.Handler
 	s.tx.Name, s.pattern, next = h.startName(s.hr)
 	if wd != nil {
-		h.serveListened(wd, next, &s)
+		if req == nil {
+			req = new(Request)
+		}
+		h.serveListened(wd, next, &s, req)
 	} else {
 		next.ServeHTTP(s.w, s.hr)
 	}
@@ -219,6 +228,21 @@ func (c *lazyName) Value(key any) any {
 	return c.Context.Value(key)
 }
 
+// txContext is a context holding a transaction under apm's key (transactionKey), as the one
+// apm.ContextWithTransaction makes does, inside the Request a listener is told about.
+type txContext struct {
+	context.Context
+	key any // non-nil
+	tx  *apm.Transaction
+}
+
+func (c *txContext) Value(key any) any {
+	if key == c.key {
+		return c.tx
+	}
+	return c.Context.Value(key)
+}
+
 // end stops the naming in Value (finish names the transaction now) and returns the pattern the
 // transaction was named by there, if any.
 func (c *lazyName) end() string {
@@ -230,10 +254,11 @@ func (c *lazyName) end() string {
 	return c.pattern
 }
 
-// serveListened serves a request a listener is told about.
-func (h *handler) serveListened(wd *watchdog, next http.Handler, s *served) {
+// serveListened serves a request a listener is told about, described by req (whose ctx it keeps).
+func (h *handler) serveListened(wd *watchdog, next http.Handler, s *served, req *Request) {
 	tc := s.tx.TraceContext()
-	req := &Request{
+	*req = Request{
+		ctx:           req.ctx,
 		TraceID:       tc.Trace,
 		TransactionID: tc.Span,
 		Sampled:       s.tx.Sampled(),

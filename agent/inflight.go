@@ -119,6 +119,7 @@ type Request struct {
 	labels []label  // set by SetLabel, applied to the transaction by close
 
 	// Used only on the request's goroutine.
+	ctx    txContext // the request's context with the transaction, if apm's key is known (handler.txKey)
 	next   http.Handler
 	w      http.ResponseWriter
 	hr     *http.Request // the request the handler was given

@@ -25,7 +25,7 @@ func TestTransactionKey(t *testing.T) {
 		t.Errorf("apm.ContextWithTransaction's context answers the key with %v, want the transaction", got)
 	}
 	c := &lazyName{Context: context.Background(), tx: tx, txKey: key, r: &http.Request{}, names: &patternNames{}}
-	derived := context.WithValue(c, struct{}{}, 1)
+	derived := context.WithValue(c, otherKey{}, 1)
 	for name, ctx := range map[string]context.Context{"naming": c, "derived": derived, "detached": apm.DetachedContext(derived)} {
 		if got := apm.TransactionFromContext(ctx); got != tx {
 			t.Errorf("%s context: apm.TransactionFromContext = %p, want %p", name, got, tx)
@@ -37,8 +37,10 @@ func TestTransactionKey(t *testing.T) {
 	if wd := Wrap(http.NewServeMux()).(*handler); wd.txKey != key {
 		t.Errorf("Wrap's key %v, want %v", wd.txKey, key)
 	}
-	if wd := Wrap(http.NewServeMux(), WithRouteName(func(*http.Request) string { return "" })).(*handler); wd.txKey != nil {
-		t.Errorf("Wrap with WithRouteName (no naming context) learned key %v", wd.txKey)
+	// The context a listener's Request holds.
+	lc := &txContext{Context: context.Background(), key: key, tx: tx}
+	if got := apm.TransactionFromContext(context.WithValue(lc, otherKey{}, 1)); got != tx {
+		t.Errorf("a listener's context: apm.TransactionFromContext = %p, want %p", got, tx)
 	}
 }
 

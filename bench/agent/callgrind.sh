@@ -45,6 +45,7 @@ cases=(
 	"mw.test BenchmarkMiddlewareSettled mw=agent_ignored github.com/hotpath-apm/hotpath/bench/agent.countedServe"
 	"path.test BenchmarkRequestPathSettled handler=apmhttp github.com/hotpath-apm/hotpath/agent_test.countedServe"
 	"path.test BenchmarkRequestPathSettled handler=agent github.com/hotpath-apm/hotpath/agent_test.countedServe"
+	"path.test BenchmarkRequestPathSettled handler=agent_nokey github.com/hotpath-apm/hotpath/agent_test.countedServe"
 	"path.test BenchmarkRequestPathSettled handler=apmhttp_static github.com/hotpath-apm/hotpath/agent_test.countedServe"
 	"path.test BenchmarkRequestPathSettled handler=agent_static github.com/hotpath-apm/hotpath/agent_test.countedServe"
 	"path.test BenchmarkRequestPathSettled handler=agent_inflight_idle github.com/hotpath-apm/hotpath/agent_test.countedServe"
