@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	pebbledb "github.com/cockroachdb/pebble/v2"
 	"go.uber.org/zap"
@@ -223,7 +224,7 @@ func (s *Store) checkpointLoop() {
 		if err := s.acquire(); err != nil {
 			continue // closing, or reopening (which starts the journal afresh)
 		}
-		if err := s.checkpoint(); err != nil {
+		if err := s.checkpoint(0); err != nil && s.stopCtx.Err() == nil {
 			s.log.Warn("store: journal checkpoint", zap.Error(err))
 		}
 		s.release()
@@ -231,8 +232,9 @@ func (s *Store) checkpointLoop() {
 }
 
 // checkpoint starts a new journal segment, flushes the database's memtables and deletes the segments
-// whose records are now in its tables.
-func (s *Store) checkpoint() error {
+// whose records are now in its tables. It gives up waiting for the flush after timeout (0: never), and
+// when the store closes: a flush does not finish while the disk is full (Pebble retries it).
+func (s *Store) checkpoint(timeout time.Duration) error {
 	s.checkpointMu.Lock()
 	defer s.checkpointMu.Unlock()
 	s.commitMu.Lock()
@@ -245,9 +247,32 @@ func (s *Store) checkpoint() error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.Flush(); err != nil {
-		return fmt.Errorf("store: flush: %w", err)
+	if err := flush(s.db, s.stop, timeout); err != nil {
+		return err
 	}
 	s.metrics.checkpoints.Inc()
 	return s.journal.dropBefore(base)
+}
+
+// flush flushes db's memtables and waits until they are in tables, stop is closed, or timeout has
+// passed (0: no timeout).
+func flush(db *pebbledb.DB, stop <-chan struct{}, timeout time.Duration) error {
+	done, err := db.AsyncFlush()
+	if err != nil {
+		return fmt.Errorf("store: flush: %w", err)
+	}
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case <-done:
+		return nil
+	case <-stop:
+		return fmt.Errorf("store: flush: %w", collector.ErrShuttingDown)
+	case <-expired:
+		return fmt.Errorf("store: flush: not done after %v (is the disk full?)", timeout)
+	}
 }

@@ -195,14 +195,14 @@ func TestJournalCheckpoints(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // waiting for the checkpoint loop, not synchronising with it
 	}
-	if err := s.checkpoint(); err != nil {
+	if err := s.checkpoint(0); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.journal.size(); n != 0 {
 		t.Fatalf("journal holds %d bytes after a checkpoint", n)
 	}
 	// Again, with nothing written since: the current segment is empty, and stays the one written to.
-	if err := s.checkpoint(); err != nil {
+	if err := s.checkpoint(0); err != nil {
 		t.Fatal(err)
 	}
 	mustProcess(t, s, g.batch(10, 1))

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,9 +17,11 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// gateFS makes WAL fsyncs wait while its gate is closed: a disk that stalls, deterministically.
+// gateFS makes the journal's fsyncs (and, with writes set, its writes) wait while its gate is closed:
+// a disk that stalls, deterministically.
 type gateFS struct {
 	vfs.FS
+	writes  atomic.Bool // the gate holds writes too, as a frozen filesystem does
 	mu      sync.Mutex
 	open    chan struct{} // closed while syncs may proceed
 	waiting chan struct{} // receives when a sync starts waiting
@@ -100,6 +103,15 @@ func (g *gateFS) ReuseForWrite(old, name string, c vfs.DiskWriteCategory) (vfs.F
 type gateFile struct {
 	vfs.File
 	g *gateFS
+}
+
+func (f *gateFile) Write(p []byte) (int, error) {
+	if f.g.writes.Load() {
+		if err := f.g.wait(); err != nil {
+			return 0, err
+		}
+	}
+	return f.File.Write(p)
 }
 
 func (f *gateFile) Sync() error {

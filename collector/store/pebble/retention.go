@@ -19,6 +19,9 @@ import (
 // the oldest partitions, so that the floor refuses intake only when the newest hour alone does not fit
 // (retainFreeSpace).
 
+// retentionFlushTimeout bounds how long retention waits for a checkpoint before it measures the disk.
+const retentionFlushTimeout = 10 * time.Second
+
 // diskLowWater is the fraction of MaxDisk retention frees down to once it has started deleting for
 // space, so that it does not run again after every commit.
 const diskLowWater = 0.9
@@ -90,7 +93,7 @@ func (s *Store) applyRetention() error {
 	if live > budget && s.journal.size() > 0 {
 		// The journal's records are in the memtables too: a checkpoint gives their space back before
 		// anything is deleted for it.
-		if err := s.checkpoint(); err == nil {
+		if err := s.checkpoint(retentionFlushTimeout); err == nil {
 			usage, live = s.updateDiskMetrics()
 		}
 	}

@@ -170,7 +170,7 @@ func TestRetentionByDiskSize(t *testing.T) {
 // once. It returns the disk used before.
 func retainWithin(t *testing.T, s *Store, tenths int64) (used int64) {
 	t.Helper()
-	if err := s.checkpoint(); err != nil {
+	if err := s.checkpoint(0); err != nil {
 		t.Fatal(err)
 	}
 	_, used = s.updateDiskMetrics()

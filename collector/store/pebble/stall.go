@@ -12,8 +12,9 @@ import (
 // health.go's reopen never starts; without this, the group commit waits forever, the queue fills, and
 // every client waits for an answer that never comes.
 //
-// The syncer times each group commit's fsync. Once one has lasted Config.StallTimeout, the store is
-// stalled until it returns:
+// The syncer times each group commit's fsync, and the writer its write of the journal (a frozen
+// filesystem makes writes wait too). Once one has lasted Config.StallTimeout, the store is stalled
+// until it returns:
 //
 //   - new batches are refused with an error that Is collector.ErrStorageUnavailable (503: agents and
 //     OpenTelemetry SDKs retry later), as below the free-space floor;
@@ -49,17 +50,28 @@ const (
 	writeAbandoned
 )
 
-// syncBegan records the start of a group commit's fsync and arms the stall timer.
-func (s *Store) syncBegan() {
-	s.syncSince.Store(int64(time.Since(s.epoch)))
+// The disk operations the stall timer watches: the journal's fsync (the syncer's) and the writer's
+// commit (its write of the journal, and its wait for a checkpoint creating a segment).
+const (
+	opSync = iota
+	opWrite
+	diskOps
+)
+
+// diskOpBegan records the start of a disk operation and arms the stall timer.
+func (s *Store) diskOpBegan(op int) {
+	s.diskSince[op].Store(int64(time.Since(s.epoch)))
 	if s.cfg.StallTimeout > 0 {
 		s.stallTimer.Reset(s.cfg.StallTimeout)
 	}
 }
 
-// syncEnded records that the fsync returned and ends a stall.
-func (s *Store) syncEnded() {
-	began := s.syncSince.Swap(0)
+// diskOpEnded records that the operation returned, and ends a stall if no other one is running.
+func (s *Store) diskOpEnded(op int) {
+	began := s.diskSince[op].Swap(0)
+	if s.oldestDiskOp() != 0 {
+		return
+	}
 	if err := s.stalled.Swap(nil); err != nil {
 		s.log.Info("store accepts events again: the disk returned",
 			zap.Duration("stalled_for", time.Since(s.epoch)-time.Duration(began)))
@@ -67,24 +79,36 @@ func (s *Store) syncEnded() {
 	}
 }
 
-// checkStall runs when the stall timer fires: if the fsync it was armed for is still running after
-// Config.StallTimeout, the store is stalled.
+// oldestDiskOp returns when (since epoch) the oldest running disk operation began; 0: none runs.
+func (s *Store) oldestDiskOp() int64 {
+	oldest := int64(0)
+	for i := range s.diskSince {
+		if b := s.diskSince[i].Load(); b != 0 && (oldest == 0 || b < oldest) {
+			oldest = b
+		}
+	}
+	return oldest
+}
+
+// checkStall runs when the stall timer fires: if a disk operation it was armed for is still running
+// after Config.StallTimeout, the store is stalled.
 func (s *Store) checkStall() {
-	began := s.syncSince.Load()
+	began := s.oldestDiskOp()
 	if began == 0 {
 		return
 	}
 	elapsed := time.Since(s.epoch) - time.Duration(began)
 	if elapsed < s.cfg.StallTimeout {
-		s.stallTimer.Reset(s.cfg.StallTimeout - elapsed) // a later fsync re-armed the timer's start
+		s.stallTimer.Reset(s.cfg.StallTimeout - elapsed) // a later operation re-armed the timer's start
 		return
 	}
 	err := stalledError(elapsed)
 	if !s.stalled.CompareAndSwap(nil, &err) {
 		return
 	}
-	if s.syncSince.Load() != began {
-		// The fsync returned meanwhile, and syncEnded may have looked before the store was stalled.
+	if s.oldestDiskOp() != began {
+		// The operation returned meanwhile, and diskOpEnded may have looked before the store was
+		// stalled.
 		if s.stalled.CompareAndSwap(&err, nil) {
 			return
 		}
@@ -102,9 +126,9 @@ func (s *Store) stallErr() error {
 	return nil
 }
 
-// stalledFor reports how long the current fsync has been running.
+// stalledFor reports how long the oldest running disk operation has been running.
 func (s *Store) stalledFor() time.Duration {
-	began := s.syncSince.Load()
+	began := s.oldestDiskOp()
 	if began == 0 {
 		return 0
 	}

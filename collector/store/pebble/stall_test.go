@@ -103,6 +103,39 @@ func TestStalledDiskRefusesAndRecovers(t *testing.T) {
 	}
 }
 
+// A write of the journal that hangs (a frozen filesystem holds writes, not only fsyncs) stalls the store
+// as an fsync does: the batch being written and those behind it are answered, new ones refused, and
+// writes resume when the disk returns.
+func TestHangingJournalWriteStalls(t *testing.T) {
+	fs := newGateFS()
+	s := openTest(t, Config{fs: fs, MinFreeDisk: -1, StallTimeout: stallTimeout})
+	t.Cleanup(fs.release)
+	g := newGen(4, t0)
+	mustProcess(t, s, g.batch(10, 2))
+	acked := s.LastSeq()
+
+	fs.writes.Store(true)
+	fs.block()
+	hung := g.batch(10, 2)
+	first := processAsync(s, hung)
+	<-fs.waiting // the writer is in the journal's write
+	waitHealth(t, s, false)
+	if err := <-first; !errors.Is(err, collector.ErrStorageUnavailable) || !strings.Contains(err.Error(), "is stored if") {
+		t.Fatalf("the batch in the hanging write: %v", err)
+	}
+	b := g.batch(10, 2)
+	if err := s.ProcessBatch(context.Background(), &b); !errors.Is(err, collector.ErrStorageUnavailable) {
+		t.Fatalf("a new batch while the journal's write hangs: %v", err)
+	}
+	fs.release()
+	waitHealth(t, s, true)
+	last := g.batch(10, 2)
+	mustProcess(t, s, last)
+	if got, want := s.LastSeq(), acked+uint64(len(hung)+len(last)); got != want {
+		t.Fatalf("LastSeq %d after the disk returned, want %d (the batch written while it hung, and one more)", got, want)
+	}
+}
+
 // Close on a stalled disk returns (an error that says so) instead of waiting for the disk.
 func TestCloseOnStalledDisk(t *testing.T) {
 	fs := newGateFS()

@@ -213,7 +213,7 @@ type Store struct {
 	reopenedAt    atomic.Uint64         // the writer's sequence number after the last reopen
 	healthMu      sync.Mutex
 	healthCh      chan struct{}         // closed at the next change of health; guarded by healthMu
-	syncSince     atomic.Int64          // when (since epoch) the running fsync began; 0: none (stall.go)
+	diskSince     [diskOps]atomic.Int64 // when (since epoch) the running fsync and journal write began; 0: none (stall.go)
 	stalled       atomic.Pointer[error] // set while an fsync has run longer than Config.StallTimeout
 	stallTimer    *time.Timer           // fires checkStall
 	reserveSize   int64                 // the disk reserve's size; 0: none (reserve.go)
@@ -451,6 +451,9 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// closeFlushTimeout bounds how long Close waits for the flush that empties the journal.
+const closeFlushTimeout = 10 * time.Second
+
 // closeDB closes the database once the store's goroutines have ended and its reads are done, and
 // closes dbClosed.
 func (s *Store) closeDB() error {
@@ -470,7 +473,8 @@ func (s *Store) closeDB() error {
 	// Flushed, the database holds every record of the journal, which the next open then need not
 	// replay. After a failed write it may not: the journal stays for the next open.
 	if s.journal != nil {
-		clean := s.writeErr.Load() == nil && db.Flush() == nil
+		// Not on a full disk, where a flush does not finish: the journal is replayed at the next open.
+		clean := s.writeErr.Load() == nil && s.reserveGone.Load() == nil && flush(db, nil, closeFlushTimeout) == nil
 		if err := s.journal.close(clean); err != nil {
 			s.log.Warn("store: close the journal", zap.Error(err))
 		}

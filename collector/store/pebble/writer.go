@@ -154,9 +154,9 @@ func (s *Store) syncLoop(syncing <-chan *group, free chan<- *group) {
 	for g := range syncing {
 		err := g.err
 		if g.end != 0 {
-			s.syncBegan()
+			s.diskOpBegan(opSync)
 			serr := s.journal.syncTo(g.end)
-			s.syncEnded()
+			s.diskOpEnded(opSync)
 			if serr != nil {
 				err = fmt.Errorf("store: commit %d events: %w", g.events, serr)
 			}
@@ -234,6 +234,7 @@ func (s *Store) apply(g *group) {
 		return
 	}
 	s.jrec = appendGroupRecord(s.jrec[:0], g.part.P, firstSeq, g.reqs)
+	s.diskOpBegan(opWrite) // a frozen filesystem holds the journal's write, or a checkpoint's segment
 	s.commitMu.Lock()
 	err := error(nil)
 	var end uint64
@@ -250,6 +251,7 @@ func (s *Store) apply(g *group) {
 		err = *s.writeErr.Load()
 	}
 	s.commitMu.Unlock()
+	s.diskOpEnded(opWrite)
 	if cap(s.jrec) > 4*s.cfg.MaxCommitBytes {
 		s.jrec = nil // one pending write larger than a group: do not keep its size
 	}
