@@ -7,7 +7,8 @@
 #     compactions the load left behind;
 #   - the bytes the collector wrote to disk (/proc/<pid>/io write_bytes) per event, and the bytes kept
 #     per event (the data directory's size after the settle), and their ratio (write amplification);
-#     again against the tables and blob files alone, without the WAL files Pebble keeps to recycle.
+#     again against the tables and blob files alone, without the store's journal (its write-ahead log,
+#     up to a few memtables' worth however long the run: a short run's data directory is much of it).
 # CPU and bytes per event hardly depend on what else the machine runs; events/s does.
 #
 #	bench/collector/intake.sh                  # 3 runs of 30 s, 8 streams of 600 events per request
@@ -45,8 +46,8 @@ for run in $(seq "$RUNS"); do
 	sleep "$SETTLE"
 	cpu2=$(cpu $pid) wb2=$(wbytes $pid)
 	kept=$(du -sb "$data" | cut -f1)
-	# The data: the tables and blob files, without the WAL files Pebble keeps to recycle (a fixed few
-	# memtables' worth, however long the run: a short run's "kept" is mostly them).
+	# The data: the tables and blob files, without the journal (or, in older versions, the WAL files Pebble
+	# kept to recycle): a fixed few memtables' worth however long the run, most of a short run's "kept".
 	tables=$(find "$data" \( -name '*.sst' -o -name '*.blob' \) -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
 	kill -INT $pid
 	wait $pid || true
@@ -57,6 +58,6 @@ for run in $(seq "$RUNS"); do
 	awk -v n="$events" -v c0="$cpu0" -v c1="$cpu1" -v c2="$cpu2" -v w0="$wb0" -v w1="$wb1" -v w2="$wb2" -v k="$kept" -v t="$tables" -v s="$SETTLE" 'BEGIN {
 		printf "  collector CPU per event: %.2f us during the load, %.2f us with the %ss after it\n", (c1-c0)/n*1e6, (c2-c0)/n*1e6, s
 		printf "  disk written per event: %.0f B during the load, %.0f B with the settle; kept %.0f B per event: %.2fx\n", (w1-w0)/n, (w2-w0)/n, k/n, (w2-w0)/k
-		printf "  of what is kept, tables and blob files (no WAL): %.0f B per event: written %.2fx that\n", t/n, (w2-w0)/t
+		printf "  of what is kept, tables and blob files (no journal): %.0f B per event: written %.2fx that\n", t/n, (w2-w0)/t
 	}'
 done
