@@ -80,13 +80,17 @@ func (c *traceCap) admit(b collector.Batch, keep []bool, slots []traceSlot) ([]b
 		}
 		c.day = day
 	}
+	var prev string // a trace's events mostly arrive together: its slot is hashed once for them
+	var s traceSlot
 	for i := range b {
 		id := b[i].TraceID
 		if id == "" {
 			keep = append(keep, true)
 			continue
 		}
-		s := c.slot(id)
+		if id != prev {
+			s, prev = c.slot(id), id
+		}
 		n := c.counts[s[0]]
 		for _, j := range s[1:] {
 			n = min(n, c.counts[j])

@@ -89,3 +89,18 @@ func TestTraceCapRefund(t *testing.T) {
 		t.Errorf("after the refund: %v %d", keep, dropped)
 	}
 }
+
+// BenchmarkTraceCapAdmit: the cap's decision for a batch of the load generator's shape (traces of one
+// transaction and five spans, in order).
+func BenchmarkTraceCapAdmit(b *testing.B) {
+	batch := newGen(5, t0).batch(600, 5)
+	c := newTraceCap(MaxTraceEvents, func() time.Time { return t0 }, zap.NewNop())
+	var keep []bool
+	var slots []traceSlot
+	b.ReportAllocs()
+	for b.Loop() {
+		keep, slots, _ = c.admit(batch, keep[:0], slots[:0])
+		c.refund(slots)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/event")
+}
