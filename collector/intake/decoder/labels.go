@@ -44,6 +44,16 @@ func find[T any](k *keyIndex, r []T, key string, keyOf func(*T) string) int {
 	return -1
 }
 
+// upsert returns r with v in place of its element keyed key, or appended when there is none: a
+// repeated key keeps its last value, as in the Go maps apm-data decodes into.
+func upsert[T any](k *keyIndex, r []T, v T, key string, keyOf func(*T) string) []T {
+	if i := find(k, r, key, keyOf); i >= 0 {
+		r[i] = v
+		return r
+	}
+	return append(r, v)
+}
+
 func labelKey(l *collector.Label) string          { return l.Key }
 func numericKey(l *collector.NumericLabel) string { return l.Key }
 
@@ -85,22 +95,12 @@ func (ls *labelSet) claim() {
 
 func (ls *labelSet) set(l collector.Label) {
 	ls.claim()
-	r := ls.strs.region()
-	if i := find(&ls.sIdx, r, l.Key, labelKey); i >= 0 {
-		r[i] = l
-		return
-	}
-	*ls.strs.add() = l
+	ls.strs.put(&ls.sIdx, l, l.Key, labelKey)
 }
 
 func (ls *labelSet) setNumeric(l collector.NumericLabel) {
 	ls.claim()
-	r := ls.nums.region()
-	if i := find(&ls.nIdx, r, l.Key, numericKey); i >= 0 {
-		r[i] = l
-		return
-	}
-	*ls.nums.add() = l
+	ls.nums.put(&ls.nIdx, l, l.Key, numericKey)
 }
 
 // result returns the event's labels: the inherited slices if nothing was set, else the regions.
@@ -163,11 +163,7 @@ func (d *Decoder) labels(ls *labelSet, field string, global bool) bool {
 			d.labelTmp = entries
 			return true
 		}
-		if i := find(&d.labelIdx, entries, e.key, labelEntryKey); i >= 0 {
-			entries[i] = e
-		} else {
-			entries = append(entries, e)
-		}
+		entries = upsert(&d.labelIdx, entries, e, e.key, labelEntryKey)
 	}
 	d.labelTmp = entries
 	for _, e := range entries {

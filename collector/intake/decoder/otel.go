@@ -84,11 +84,7 @@ func (d *Decoder) attrs() []otelattr.Attr {
 		if s.err != nil {
 			break
 		}
-		if i := find(&d.attrIdx, attrs, a.Key, attrKey); i >= 0 {
-			attrs[i] = a
-		} else {
-			attrs = append(attrs, a)
-		}
+		attrs = upsert(&d.attrIdx, attrs, a, a.Key, attrKey)
 	}
 	n := 0
 	for _, a := range attrs {

@@ -41,6 +41,16 @@ func (s *slab[T]) pop() {
 	}
 }
 
+// put sets the element of the region in progress keyed key (k indexes the region by keyOf) to v: in
+// place of the one with that key, else added.
+func (s *slab[T]) put(k *keyIndex, v T, key string, keyOf func(*T) string) {
+	if i := find(k, s.region(), key, keyOf); i >= 0 {
+		s.buf[s.start+i] = v
+		return
+	}
+	*s.add() = v
+}
+
 // region returns the region in progress.
 func (s *slab[T]) region() []T { return s.buf[s.start:len(s.buf):len(s.buf)] }
 

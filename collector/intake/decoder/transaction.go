@@ -65,12 +65,7 @@ func (d *Decoder) marks(dst *[]collector.Mark) bool {
 					return false
 				}
 				n := d.arena.str(name)
-				r := ms.region()
-				if i := find(&d.measureIdx, r, n, measureName); i >= 0 {
-					r[i].Value = v
-				} else {
-					*ms.add() = collector.Measurement{Name: n, Value: v}
-				}
+				ms.put(&d.measureIdx, collector.Measurement{Name: n, Value: v}, n, measureName)
 			}
 		}
 		m := ms.end()
