@@ -200,13 +200,7 @@ func TestMappingErrorIsCountedNotRetried(t *testing.T) {
 		return &estest.ItemFailure{Status: 400, Type: "document_parsing_exception",
 			Reason: "[1:2] failed to parse field [labels.n] of type [long]"}
 	})
-	st := openStore(t, t.TempDir())
-	events := makeEvents(0, 1000)
-	store(t, st, events)
-	reg := prometheus.NewRegistry()
-	r := start(t, testConfig(t, s, reg), st)
-	r.waitConfirmed(t, st.LastSeq()+1)
-	_ = r.stop(t)
+	events, reg := exportEvents(t, s, 1000)
 
 	var want []expectedDoc
 	refused := 0
@@ -245,13 +239,7 @@ func TestItemRejectionsAreRetried(t *testing.T) {
 		}
 		return nil
 	})
-	st := openStore(t, t.TempDir())
-	events := makeEvents(0, 600)
-	store(t, st, events)
-	reg := prometheus.NewRegistry()
-	r := start(t, testConfig(t, s, reg), st)
-	r.waitConfirmed(t, st.LastSeq()+1)
-	_ = r.stop(t)
+	events, reg := exportEvents(t, s, 600)
 	if dup := checkDelivered(t, expected(t, events), s.Docs()); dup != 0 {
 		t.Errorf("%d duplicates", dup)
 	}

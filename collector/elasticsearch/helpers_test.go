@@ -121,6 +121,20 @@ type running struct {
 	done   chan error
 }
 
+// exportEvents stores n events in a store of their own and runs an exporter to s until Elasticsearch has
+// confirmed them all; it returns the events and the registry of the exporter's metrics.
+func exportEvents(t *testing.T, s *estest.Server, n int) (collector.Batch, *prometheus.Registry) {
+	t.Helper()
+	st := openStore(t, t.TempDir())
+	events := makeEvents(0, n)
+	store(t, st, events)
+	reg := prometheus.NewRegistry()
+	r := start(t, testConfig(t, s, reg), st)
+	r.waitConfirmed(t, st.LastSeq()+1)
+	_ = r.stop(t)
+	return events, reg
+}
+
 // start runs an exporter for cfg over st.
 func start(t *testing.T, cfg elasticsearch.Config, st *pebble.Store) *running {
 	t.Helper()
