@@ -5,33 +5,13 @@ package pebble
 import (
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-func encEvent(b []byte, v *collector.Event) []byte {
+func encEventShared(b []byte, v *collector.Event) []byte {
 	var k, m int
-	if v.Kind != 0 {
-		b = appendUint(b, 8, uint64(v.Kind))
-	}
-	if !v.Timestamp.IsZero() {
-		b = appendTime(b, 18, v.Timestamp)
-	}
-	if len(v.TraceID) > 0 {
-		b = appendString(b, 26, string(v.TraceID))
-	}
-	if len(v.ParentID) > 0 {
-		b = appendString(b, 34, string(v.ParentID))
-	}
-	for i := range v.ChildIDs {
-		b = appendString(b, 42, string(v.ChildIDs[i]))
-	}
-	if len(v.Message) > 0 {
-		b = appendString(b, 50, string(v.Message))
-	}
-	k = len(b)
-	b, m = openMessage(b, 58)
-	b = finishOptionalMessage(encEventInfo(b, &v.Event), k, m)
 	k = len(b)
 	b, m = openMessage(b, 66)
 	b = finishOptionalMessage(encAgent(b, &v.Agent), k, m)
@@ -60,14 +40,46 @@ func encEvent(b []byte, v *collector.Event) []byte {
 	b, m = openMessage(b, 130)
 	b = finishOptionalMessage(encNetwork(b, &v.Network), k, m)
 	k = len(b)
-	b, m = openMessage(b, 138)
-	b = finishOptionalMessage(encUser(b, &v.User), k, m)
-	k = len(b)
 	b, m = openMessage(b, 146)
 	b = finishOptionalMessage(encUserAgent(b, &v.UserAgent), k, m)
 	k = len(b)
 	b, m = openMessage(b, 154)
 	b = finishOptionalMessage(encClient(b, &v.Client), k, m)
+	k = len(b)
+	b, m = openMessage(b, 194)
+	b = finishOptionalMessage(encObserver(b, &v.Observer), k, m)
+	k = len(b)
+	b, m = openMessage(b, 202)
+	b = finishOptionalMessage(encDataStream(b, &v.DataStream), k, m)
+	return b
+}
+
+func encEventOwn(b []byte, v *collector.Event) []byte {
+	var k, m int
+	if v.Kind != 0 {
+		b = appendUint(b, 8, uint64(v.Kind))
+	}
+	if !v.Timestamp.IsZero() {
+		b = appendTime(b, 18, v.Timestamp)
+	}
+	if len(v.TraceID) > 0 {
+		b = appendString(b, 26, string(v.TraceID))
+	}
+	if len(v.ParentID) > 0 {
+		b = appendString(b, 34, string(v.ParentID))
+	}
+	for i := range v.ChildIDs {
+		b = appendString(b, 42, string(v.ChildIDs[i]))
+	}
+	if len(v.Message) > 0 {
+		b = appendString(b, 50, string(v.Message))
+	}
+	k = len(b)
+	b, m = openMessage(b, 58)
+	b = finishOptionalMessage(encEventInfo(b, &v.Event), k, m)
+	k = len(b)
+	b, m = openMessage(b, 138)
+	b = finishOptionalMessage(encUser(b, &v.User), k, m)
 	k = len(b)
 	b, m = openMessage(b, 162)
 	b = finishOptionalMessage(encSource(b, &v.Source), k, m)
@@ -83,12 +95,6 @@ func encEvent(b []byte, v *collector.Event) []byte {
 	k = len(b)
 	b, m = openMessage(b, 186)
 	b = finishOptionalMessage(encURL(b, &v.URL), k, m)
-	k = len(b)
-	b, m = openMessage(b, 194)
-	b = finishOptionalMessage(encObserver(b, &v.Observer), k, m)
-	k = len(b)
-	b, m = openMessage(b, 202)
-	b = finishOptionalMessage(encDataStream(b, &v.DataStream), k, m)
 	for i := range v.Labels {
 		b, m = openMessage(b, 210)
 		b = finishMessage(encLabel(b, &v.Labels[i]), m)
@@ -122,6 +128,10 @@ func encEvent(b []byte, v *collector.Event) []byte {
 		b = finishMessage(encMetricset(b, v.Metricset), m)
 	}
 	return b
+}
+
+func encEvent(b []byte, v *collector.Event) []byte {
+	return encEventOwn(encEventShared(b, v), v)
 }
 
 func encEventInfo(b []byte, v *collector.EventInfo) []byte {
@@ -3856,4 +3866,13 @@ func (d *decoder) decOriginalFrame(v *collector.OriginalFrame) error {
 		}
 	}
 	return nil
+}
+
+func eqEventShared(a, b *collector.Event) bool {
+	return a.Service.Target == b.Service.Target &&
+		a.UserAgent == b.UserAgent &&
+		sameBits(a, b, unsafe.Offsetof(a.Agent), unsafe.Offsetof(a.Service)+unsafe.Offsetof(a.Service.Target)) &&
+		sameBits(a, b, unsafe.Offsetof(a.Service)+unsafe.Sizeof(a.Service), unsafe.Offsetof(a.User)) &&
+		sameBits(a, b, unsafe.Offsetof(a.Client), unsafe.Offsetof(a.Source)) &&
+		sameBits(a, b, unsafe.Offsetof(a.Observer), unsafe.Offsetof(a.Labels))
 }

@@ -21,7 +21,8 @@ func TestCodecGeneratedIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, newLock, err := codecgen.Generate(reflect.TypeFor[collector.Event](), "pebble", lock)
+	shared, byValue := codecgen.EventShared()
+	code, newLock, err := codecgen.Generate(reflect.TypeFor[collector.Event](), "pebble", lock, shared, byValue)
 	if err != nil {
 		t.Fatalf("the codec cannot be generated for the current model: %v", err)
 	}

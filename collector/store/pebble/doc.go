@@ -50,11 +50,16 @@
 // for dozens of events, which have consecutive sequence numbers), each event in a binary codec generated from collector.Event (codec_gen.go, by
 // internal/gencodec; protobuf's wire format with field numbers kept in codec.lock), so every field
 // survives a round trip; timestamps come back in UTC and empty slices as nil. A field added to the model
-// without regenerating the codec fails TestCodecGeneratedIsCurrent and the round-trip tests. A chunk is
+// without regenerating the codec fails TestCodecGeneratedIsCurrent and the round-trip tests. The fields
+// the events of one intake stream share (agent, service, host, process, observer...) are about half of
+// an event's encoding: a chunk holds each distinct encoding of them once, and prepare encodes them
+// once per distinct value in a batch, found by comparing the events' memory (the events of a stream
+// each hold a copy of its metadata). A chunk is
 // compressed (MinLZ) by the caller's goroutine before it is queued: the events of one request share
 // most of their bytes, so the journal, the flushes and the blob files (Pebble separates the chunks from the
-// indexes' tables, and does not compress them again) take about an eighth of the encoded size. Chunks
-// written uncompressed, or of a whole request, by earlier versions are read as before.
+// indexes' tables, and does not compress them again) take about a tenth of the encoded size. Chunks
+// written uncompressed, with each event's whole encoding, or of a whole request, by earlier versions are
+// read as before.
 //
 // # Keys and partitions
 //

@@ -17,7 +17,9 @@ type pendingWrite struct {
 	chunk   []byte          // the stored chunks of the events (chunk.go), compressed
 	chunks  []storedChunk   // where each chunk is in chunk
 	raw     []byte          // a chunk before compression
-	events  []bufRange      // one per event, in batch order
+	events  []bufRange      // one per event, in batch order: its body, without the shared fields if shared has them
+	shared  []int32         // one per event: the encoding of its shared fields, an index into blocks (-1: in the body)
+	blocks  []sharedBlock   // the distinct encodings of the events' shared fields (encEventShared)
 	entries []entry         // index entries
 	aggs    []aggInput      // contributions to the pre-aggregated series (aggregate.go)
 	shapes  []shapeInput    // contributions to the query shapes' and dependencies' aggregates (queryshape.go)
@@ -36,9 +38,27 @@ type pendingWrite struct {
 
 	// While prepare runs: the trace-index entry of each trace id in the batch, and for each event the
 	// next event of the same trace (-1 for none), so that a trace's events share one index key.
-	traces map[string]traceRef
-	next   []int32
+	traces   map[string]traceRef
+	next     []int32
+	recent   []int32 // the blocks last used, the latest first (at most sharedRecent)
+	unshared bool    // whether sharedOf gave up
+
+	// While sealChunks runs: the blocks of the chunk being written, and each block's ref in it (its
+	// index in used plus one; 0 when not in it).
+	used  []int32
+	local []int32
 }
+
+// sharedBlock is one encoding of the shared fields: the batch's event it was encoded from, and where.
+type sharedBlock struct {
+	ev  int32
+	enc bufRange
+}
+
+// sharedRecent is how many distinct encodings of the shared fields prepare compares an event's with
+// before it encodes the event's: the events of a stream differ in them by their service target (a few
+// distinct dependencies of a transaction's spans) and a transaction's user agent.
+const sharedRecent = 8
 
 // traceRef is a trace's index entry in a pending write being prepared and the last event linked to it.
 type traceRef struct{ entry, last int32 }
@@ -59,14 +79,15 @@ func (r *pendingWrite) bytes(s bufRange) []byte { return r.buf[s.off:s.end] }
 
 // size is what the pending write holds in memory, counted against Config.QueueBytes.
 func (r *pendingWrite) size() int {
-	return cap(r.buf) + cap(r.chunk) + cap(r.chunks)*12 + cap(r.raw) + cap(r.memoKey) + cap(r.events)*8 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{})) +
+	return cap(r.buf) + cap(r.chunk) + cap(r.chunks)*12 + cap(r.raw) + cap(r.memoKey) + cap(r.events)*8 + cap(r.shared)*4 +
+		cap(r.blocks)*12 + cap(r.used)*4 + cap(r.local)*4 + cap(r.entries)*24 + cap(r.aggs)*int(unsafe.Sizeof(aggInput{})) +
 		cap(r.shapes)*int(unsafe.Sizeof(shapeInput{})) + cap(r.next)*4 + cap(r.keep) + cap(r.capSlots)*8
 }
 
 func (r *pendingWrite) reset() {
 	r.buf = r.buf[:0]
 	r.chunk, r.chunks = r.chunk[:0], r.chunks[:0]
-	r.events = r.events[:0]
+	r.events, r.shared, r.blocks, r.recent, r.unshared = r.events[:0], r.shared[:0], r.blocks[:0], r.recent[:0], false
 	r.entries = r.entries[:0]
 	r.aggs = r.aggs[:0]
 	r.shapes = r.shapes[:0]
@@ -92,9 +113,15 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 		}
 		e := &b[i]
 		ev := int32(len(r.events))
+		bi := r.sharedOf(b, i)
 		start := r.mark()
-		r.buf = appendEvent(r.buf, e)
+		r.buf = append(r.buf, codecVersion)
+		if bi < 0 {
+			r.buf = encEventShared(r.buf, e)
+		}
+		r.buf = encEventOwn(r.buf, e)
 		r.events = append(r.events, bufRange{start, r.mark()})
+		r.shared = append(r.shared, bi)
 		if t := int64(timeKey(e.Timestamp) ^ 1<<63); !e.Timestamp.IsZero() {
 			r.minTS, r.maxTS = min(r.minTS, t), max(r.maxTS, t)
 		}
@@ -163,6 +190,37 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 	}
 	r.linkTraces()
 	r.sealChunks()
+}
+
+// sharedOf returns the block of b[i]'s shared fields: one of the recent blocks, or a new one; or -1 once
+// a quarter of the batch's events so far had a new one (the events do not share those fields in memory:
+// each then holds its own encoding of them, and prepare stops comparing).
+func (r *pendingWrite) sharedOf(b collector.Batch, i int) int32 {
+	if r.unshared {
+		return -1
+	}
+	e := &b[i]
+	for k, bi := range r.recent {
+		if eqEventShared(&b[r.blocks[bi].ev], e) {
+			copy(r.recent[1:k+1], r.recent[:k])
+			r.recent[0] = bi
+			return bi
+		}
+	}
+	if len(r.blocks) >= sharedRecent && len(r.blocks)*4 > len(r.events) {
+		r.unshared = true
+		return -1
+	}
+	off := r.mark()
+	r.buf = encEventShared(r.buf, e)
+	bi := int32(len(r.blocks))
+	r.blocks = append(r.blocks, sharedBlock{ev: int32(i), enc: bufRange{off, r.mark()}})
+	if len(r.recent) < sharedRecent {
+		r.recent = append(r.recent, 0)
+	}
+	copy(r.recent[1:], r.recent)
+	r.recent[0] = bi
+	return bi
 }
 
 // linkTraces gives each trace-index entry the rest of its trace's events in the batch, as the uvarint

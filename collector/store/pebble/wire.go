@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"time"
 	"unsafe"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // This file holds the primitives of the event codec (codec.go, codec_gen.go): protobuf's wire format,
@@ -299,4 +301,10 @@ func asInt[T ~int | ~int8 | ~int16 | ~int32 | ~int64](i int64, err error) (T, er
 
 func asUint[T ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64](u uint64, err error) (T, error) {
 	return T(u), err
+}
+
+// sameBits reports whether the bytes [from, to) of the events a and b are the same (eqEventShared).
+func sameBits(a, b *collector.Event, from, to uintptr) bool {
+	pa, pb := unsafe.Add(unsafe.Pointer(a), from), unsafe.Add(unsafe.Pointer(b), from)
+	return unsafe.String((*byte)(pa), to-from) == unsafe.String((*byte)(pb), to-from)
 }

@@ -24,7 +24,8 @@ func run() error {
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	code, newLock, err := codecgen.Generate(reflect.TypeFor[collector.Event](), "pebble", lock)
+	shared, byValue := codecgen.EventShared()
+	code, newLock, err := codecgen.Generate(reflect.TypeFor[collector.Event](), "pebble", lock, shared, byValue)
 	if err != nil {
 		return err
 	}
