@@ -36,8 +36,9 @@ type pendingWrite struct {
 	keep     []bool
 	capSlots []traceSlot
 
-	// While prepare runs: the trace-index entry of each trace id in the batch, and for each event the
-	// next event of the same trace (-1 for none), so that a trace's events share one index key.
+	// While prepare runs: the trace-index entry of each trace id in the batch (but the current run of
+	// events of one trace's), and for each event the next event of the same trace (-1 for none), so that
+	// a trace's events share one index key.
 	traces   map[string]traceRef
 	next     []int32
 	recent   []int32 // the blocks last used, the latest first (at most sharedRecent)
@@ -107,6 +108,8 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 	r.minTS, r.maxTS = 1<<63-1, -1<<63
 	var ts collector.TransactionSummary
 	var es collector.ErrorSummary
+	var run traceRef // the trace entry of runID, which traces holds only once another trace follows
+	runID := ""
 	for i := range b {
 		if i < len(r.keep) && !r.keep[i] {
 			continue
@@ -127,16 +130,25 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 		}
 
 		r.next = append(r.next, -1)
-		if e.TraceID != "" {
+		switch {
+		case e.TraceID == "":
+		case e.TraceID == runID: // the trace of the event before: a transaction's spans follow it
+			r.next[run.last] = ev
+			run.last = ev
+		default:
+			if runID != "" {
+				r.traces[runID] = run
+			}
 			if ref, ok := r.traces[e.TraceID]; ok {
 				r.next[ref.last] = ev
-				r.traces[e.TraceID] = traceRef{ref.entry, ev}
+				run = traceRef{ref.entry, ev}
 			} else {
-				r.traces[e.TraceID] = traceRef{int32(len(r.entries)), ev}
+				run = traceRef{int32(len(r.entries)), ev}
 				body := r.mark()
 				r.buf = appendTraceID(r.buf, e.TraceID)
 				r.entries = append(r.entries, entry{ks: ksTrace, ev: ev, body: bufRange{body, r.mark()}})
 			}
+			runID = e.TraceID
 		}
 		svc := e.Service.Name
 		if svc != "" {
@@ -148,7 +160,7 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 		}
 		switch {
 		case e.Kind == collector.KindTransaction && e.Transaction != nil:
-			ts = txSummaryOf(e)
+			ts = txSummaryOf(e, ts.Labels) // the labels of the batch's transactions in one array
 			val := r.mark()
 			r.buf = appendTxSummary(r.buf, &ts)
 			value := bufRange{val, r.mark()}
