@@ -331,7 +331,7 @@ func FuzzDecodeIndexValues(f *testing.F) {
 	for _, e := range g.batch(40, 1) {
 		switch {
 		case e.Kind == collector.KindTransaction:
-			s := txSummaryOf(&e)
+			s := txSummaryOf(&e, nil)
 			f.Add(appendTxSummary(nil, &s))
 		case e.Kind == collector.KindError:
 			s := errSummaryOf(&e)

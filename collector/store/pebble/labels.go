@@ -15,9 +15,9 @@ const (
 	maxSummaryLabelValue = 256
 )
 
-// summaryLabels returns the labels of e kept in its transaction summary.
-func summaryLabels(e *collector.Event) []collector.SummaryLabel {
-	var out []collector.SummaryLabel
+// summaryLabels returns the labels of e kept in its transaction summary, in out's array.
+func summaryLabels(out []collector.SummaryLabel, e *collector.Event) []collector.SummaryLabel {
+	out = out[:0]
 	for _, l := range e.Labels {
 		if l.Global || l.Values != nil || len(out) == maxSummaryLabels {
 			continue

@@ -9,12 +9,13 @@ import (
 
 const maxSummaryMessage = 1 << 10
 
-func txSummaryOf(e *collector.Event) collector.TransactionSummary {
+// txSummaryOf returns the summary of the transaction e, its labels in the array of labels.
+func txSummaryOf(e *collector.Event, labels []collector.SummaryLabel) collector.TransactionSummary {
 	t := e.Transaction
 	return collector.TransactionSummary{
 		Timestamp: e.Timestamp, Duration: e.Event.Duration, Service: e.Service.Name,
 		Name: t.Name, Type: t.Type, Result: t.Result, Outcome: e.Event.Outcome,
-		TraceID: e.TraceID, TransactionID: t.ID, Sampled: t.Sampled, Labels: summaryLabels(e),
+		TraceID: e.TraceID, TransactionID: t.ID, Sampled: t.Sampled, Labels: summaryLabels(labels, e),
 	}
 }
 
