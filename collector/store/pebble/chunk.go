@@ -17,12 +17,11 @@ import (
 //	chunkShared  uvarint(n)  uvarint(s)  s × uvarint(length)  n × (uvarint(ref) uvarint(length))
 //	             s shared encodings (encEventShared)  n event bodies (codecVersion, encEventOwn)
 //
-// The events of one intake stream share their metadata and their request's (agent, service, host,
-// process, observer...: codecgen.EventShared), about half of their encoded bytes: a chunk holds each
-// distinct encoding of those fields once, and each event refers to one (ref, from 1; 0 for none). The
-// stored event is its body's version byte, the shared encoding it refers to, then the rest of its body
-// (protobuf merges two encodings of a message that follow each other), which is what eachInChunk hands
-// on. So the shared fields are encoded once per batch and per distinct value, not once per event, and
+// The events of one intake stream share their metadata (agent, service, host, process, observer...:
+// codecgen.EventShared), about half of their encoded bytes: a chunk holds each distinct encoding of
+// those fields once, and each event refers to one (ref, from 1; 0 for none). The stored event is its
+// body's version byte, the shared encoding it refers to, then the rest of its body (protobuf merges two
+// encodings of a message that follow each other), which is what eachInChunk hands on. So the shared fields are encoded once per batch and per distinct value, not once per event, and
 // compressing a chunk reads half the bytes. Chunks of earlier versions (chunkVersion) hold whole
 // bodies:
 //

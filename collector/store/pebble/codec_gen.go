@@ -40,12 +40,6 @@ func encEventShared(b []byte, v *collector.Event) []byte {
 	b, m = openMessage(b, 130)
 	b = finishOptionalMessage(encNetwork(b, &v.Network), k, m)
 	k = len(b)
-	b, m = openMessage(b, 146)
-	b = finishOptionalMessage(encUserAgent(b, &v.UserAgent), k, m)
-	k = len(b)
-	b, m = openMessage(b, 154)
-	b = finishOptionalMessage(encClient(b, &v.Client), k, m)
-	k = len(b)
 	b, m = openMessage(b, 194)
 	b = finishOptionalMessage(encObserver(b, &v.Observer), k, m)
 	k = len(b)
@@ -80,6 +74,12 @@ func encEventOwn(b []byte, v *collector.Event) []byte {
 	k = len(b)
 	b, m = openMessage(b, 138)
 	b = finishOptionalMessage(encUser(b, &v.User), k, m)
+	k = len(b)
+	b, m = openMessage(b, 146)
+	b = finishOptionalMessage(encUserAgent(b, &v.UserAgent), k, m)
+	k = len(b)
+	b, m = openMessage(b, 154)
+	b = finishOptionalMessage(encClient(b, &v.Client), k, m)
 	k = len(b)
 	b, m = openMessage(b, 162)
 	b = finishOptionalMessage(encSource(b, &v.Source), k, m)
@@ -3870,9 +3870,7 @@ func (d *decoder) decOriginalFrame(v *collector.OriginalFrame) error {
 
 func eqEventShared(a, b *collector.Event) bool {
 	return a.Service.Target == b.Service.Target &&
-		a.UserAgent == b.UserAgent &&
 		sameBits(a, b, unsafe.Offsetof(a.Agent), unsafe.Offsetof(a.Service)+unsafe.Offsetof(a.Service.Target)) &&
 		sameBits(a, b, unsafe.Offsetof(a.Service)+unsafe.Sizeof(a.Service), unsafe.Offsetof(a.User)) &&
-		sameBits(a, b, unsafe.Offsetof(a.Client), unsafe.Offsetof(a.Source)) &&
 		sameBits(a, b, unsafe.Offsetof(a.Observer), unsafe.Offsetof(a.Labels))
 }

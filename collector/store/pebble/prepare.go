@@ -58,7 +58,7 @@ type sharedBlock struct {
 
 // sharedRecent is how many distinct encodings of the shared fields prepare compares an event's with
 // before it encodes the event's: the events of a stream differ in them by their service target (a few
-// distinct dependencies of a transaction's spans) and a transaction's user agent.
+// distinct dependencies of a transaction's spans).
 const sharedRecent = 8
 
 // traceRef is a trace's index entry in a pending write being prepared and the last event linked to it.

@@ -151,11 +151,12 @@ type generator struct {
 }
 
 // EventShared returns the fields of collector.Event that the events of one intake stream share, from
-// its metadata and its request (the codec's enc<Root>Shared writes them, eq<Root>Shared compares them),
-// and those of them that its events set each from their own line (compared by value: Generate).
+// its metadata (the codec's enc<Root>Shared writes them, eq<Root>Shared compares them), and those of
+// them that its events set each from their own line (compared by value: Generate). A transaction's
+// client and user agent come from the request it served: they are not shared.
 func EventShared() (shared, byValue []string) {
 	return []string{"Agent", "Service", "Host", "Process", "Container", "Kubernetes", "Cloud", "Faas", "Network",
-		"UserAgent", "Client", "Observer", "DataStream"}, []string{"Service.Target", "UserAgent"}
+		"Observer", "DataStream"}, []string{"Service.Target"}
 }
 
 // Generate returns the Go source of the codec for root (a struct type of package pkgName, imported as
