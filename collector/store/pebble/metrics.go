@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotpath-apm/hotpath/internal/selfmetrics"
 )
 
 // metrics are the store's Prometheus series, all prefixed hotpath_store_.
@@ -35,47 +37,41 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
-		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "hotpath_store_commit_seconds",
-			Help:    "Time from the start of a group commit to the end of its fsync.",
-			Buckets: prometheus.ExponentialBuckets(0.0002, 2, 16),
-		}),
-		commitEvents: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "hotpath_store_commit_events",
-			Help:    "Events per group commit (one fsync).",
-			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
-		}),
-		events:         counter("hotpath_store_events_total", "Events durably committed."),
-		rejected:       counterVec("hotpath_store_rejected_batches_total", "Batches refused, by reason.", "reason"),
-		queueRequests:  gauge("hotpath_store_queue_batches", "Batches waiting for or in a group commit."),
-		queueBytes:     gauge("hotpath_store_queue_bytes", "Memory held by batches waiting for or in a group commit."),
-		diskBytes:      gauge("hotpath_store_disk_bytes", "Bytes the store occupies on disk (tables, blob files, its journal, manifests)."),
-		retainedEvents: gauge("hotpath_store_events", "Events currently stored."),
-		deleted: counterVec("hotpath_store_retention_deleted_events_total",
+		commitSeconds: selfmetrics.Histogram("hotpath_store_commit_seconds",
+			"Time from the start of a group commit to the end of its fsync.", prometheus.ExponentialBuckets(0.0002, 2, 16)),
+		commitEvents: selfmetrics.Histogram("hotpath_store_commit_events",
+			"Events per group commit (one fsync).", prometheus.ExponentialBuckets(1, 4, 10)),
+		events:         selfmetrics.Counter("hotpath_store_events_total", "Events durably committed."),
+		rejected:       selfmetrics.CounterVec("hotpath_store_rejected_batches_total", "Batches refused, by reason.", "reason"),
+		queueRequests:  selfmetrics.Gauge("hotpath_store_queue_batches", "Batches waiting for or in a group commit."),
+		queueBytes:     selfmetrics.Gauge("hotpath_store_queue_bytes", "Memory held by batches waiting for or in a group commit."),
+		diskBytes:      selfmetrics.Gauge("hotpath_store_disk_bytes", "Bytes the store occupies on disk (tables, blob files, its journal, manifests)."),
+		retainedEvents: selfmetrics.Gauge("hotpath_store_events", "Events currently stored."),
+		deleted: selfmetrics.CounterVec("hotpath_store_retention_deleted_events_total",
 			"Events removed by retention, by reason (age; disk: the budget; free_space: the filesystem short of twice the free-space floor).", "reason"),
-		deletedParts: counterVec("hotpath_store_retention_deleted_partitions_total",
+		deletedParts: selfmetrics.CounterVec("hotpath_store_retention_deleted_partitions_total",
 			"Hourly partitions removed by retention, by reason (age; disk: the budget; free_space: the filesystem short of twice the free-space floor).", "reason"),
-		writeStalls: counter("hotpath_store_write_stalls_total",
+		writeStalls: selfmetrics.Counter("hotpath_store_write_stalls_total",
 			"Times Pebble delayed writes because flushes or compactions were behind."),
-		traceDropped: counter("hotpath_store_trace_events_dropped_total",
+		traceDropped: selfmetrics.Counter("hotpath_store_trace_events_dropped_total",
 			"Events not stored because their trace id had reached Config.MaxTraceEvents that day."),
-		checkpoints: counter("hotpath_store_journal_checkpoints_total",
+		checkpoints: selfmetrics.Counter("hotpath_store_journal_checkpoints_total",
 			"Journal checkpoints: the database's memtables flushed and the journal's older segments deleted."),
-		replayed: counter("hotpath_store_journal_replayed_records_total",
+		replayed: selfmetrics.Counter("hotpath_store_journal_replayed_records_total",
 			"Journal records replayed at open: commits the database's tables did not hold after a crash or a failed write."),
-		writable: gauge("hotpath_store_writable",
+		writable: selfmetrics.Gauge("hotpath_store_writable",
 			"1 while the store accepts batches, 0 while it refuses them for its disk (below the free-space floor, a write stalled, or recovering from a failed write)."),
-		writeFailures: counter("hotpath_store_write_failures_total",
+		writeFailures: selfmetrics.Counter("hotpath_store_write_failures_total",
 			"Writes of the database's log that failed (a full or failing disk); each stops writes until the store has reopened the database."),
-		recoveries: counter("hotpath_store_recoveries_total",
+		recoveries: selfmetrics.Counter("hotpath_store_recoveries_total",
 			"Times the store reopened its database after a failed write and resumed writing."),
-		diskStalls: counter("hotpath_store_disk_stalls_total",
+		diskStalls: selfmetrics.Counter("hotpath_store_disk_stalls_total",
 			"Times a write of the database's log did not return within the stall timeout; writes are refused until it does."),
-		reserveReleases: counter("hotpath_store_disk_reserve_releases_total",
+		reserveReleases: selfmetrics.Counter("hotpath_store_disk_reserve_releases_total",
 			"Times a write met a full disk and the store gave back its disk reserve for it; writes are refused until the reserve is back."),
-		diskFree: gauge("hotpath_store_disk_free_bytes",
+		diskFree: selfmetrics.Gauge("hotpath_store_disk_free_bytes",
 			"Bytes available on the store's filesystem at the last free-space check."),
-		diskFloor: gauge("hotpath_store_disk_free_floor_bytes",
+		diskFloor: selfmetrics.Gauge("hotpath_store_disk_free_floor_bytes",
 			"The free-space floor: below it the store refuses batches (0: no floor)."),
 	}
 	for _, r := range []string{"queue_full", "disk_budget", "shutting_down", "write_failed", "disk_floor", "disk_stalled", "disk_full"} {
@@ -85,14 +81,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		m.deleted.WithLabelValues(r)
 		m.deletedParts.WithLabelValues(r)
 	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range m.collectors() {
-		if err := reg.Register(c); err != nil {
-			m.unregister(reg)
-			return nil, fmt.Errorf("store: register metrics: %w", err)
-		}
+	if err := selfmetrics.Register(reg, m.collectors()...); err != nil {
+		return nil, fmt.Errorf("store: register metrics: %w", err)
 	}
 	return m, nil
 }
@@ -110,16 +100,4 @@ func (m *metrics) unregister(reg prometheus.Registerer) {
 	for _, c := range m.collectors() {
 		reg.Unregister(c)
 	}
-}
-
-func counter(name, help string) prometheus.Counter {
-	return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
-}
-
-func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
-	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
-}
-
-func gauge(name, help string) prometheus.Gauge {
-	return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 }

@@ -565,3 +565,23 @@ func TestGetTraceLimit(t *testing.T) {
 		t.Errorf("reading 100 events of %d allocates %d bytes, reading all %d: the read is not bounded", n, small, all)
 	}
 }
+
+// A second store on the same registry is refused, and takes none of the first store's series with it.
+func TestMetricsRegisteredAllOrNone(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := openTest(t, Config{Registerer: reg})
+	if _, err := Open(Config{Dir: t.TempDir(), Registerer: reg}); err == nil || !strings.Contains(err.Error(), "register metrics") {
+		t.Fatalf("a second store on the registry: %v", err)
+	}
+	mustProcess(t, s, collector.Batch{{Kind: collector.KindLog, Message: "one"}})
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "hotpath_store_events_total" && f.GetMetric()[0].GetCounter().GetValue() == 1 {
+			return
+		}
+	}
+	t.Fatal("the first store's hotpath_store_events_total is gone from the registry")
+}
