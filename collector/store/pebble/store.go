@@ -85,10 +85,10 @@ type Config struct {
 	// 1 MiB and 64 MiB. Negative: no reserve.
 	DiskReserve int64
 
-	// StallTimeout is how long an fsync of the store's journal may run before the store takes the disk
-	// for stalled: it then refuses batches, and answers those waiting, with an error that Is
-	// collector.ErrStorageUnavailable until the fsync returns (stall.go). Default 5s; negative: wait for
-	// the disk however long it takes.
+	// StallTimeout is how long a write or an fsync of the store's journal may run before the store takes
+	// the disk for stalled: it then refuses batches, and answers those waiting, with an error that Is
+	// collector.ErrStorageUnavailable until it returns (stall.go). Default 5s; negative: wait for the
+	// disk however long it takes.
 	StallTimeout time.Duration
 
 	// Registerer receives the store's metrics (hotpath_store_*). Default: none registered.
