@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -221,6 +222,10 @@ func openJournal(fs vfs.FS, dir string) (*journal, []*journalSegment, error) {
 	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("store: journal: %w", err)
 	}
+	// The directory's own entry must survive a crash too, before a record in it is acknowledged.
+	if err := syncDir(fs, fs.PathDir(dir)); err != nil {
+		return nil, nil, err
+	}
 	names, err := fs.List(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: journal: %w", err)
@@ -241,18 +246,8 @@ func openJournal(fs vfs.FS, dir string) (*journal, []*journalSegment, error) {
 		}
 		segs = append(segs, &journalSegment{base: base, end: base + uint64(st.Size())})
 	}
-	slices.SortFunc(segs, func(a, b *journalSegment) int { return cmpUint64(a.base, b.base) })
+	slices.SortFunc(segs, func(a, b *journalSegment) int { return cmp.Compare(a.base, b.base) })
 	return &journal{fs: fs, dir: dir}, segs, nil
-}
-
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // read returns the content of segment seg, found at open.

@@ -3,9 +3,11 @@ package pebble
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -315,4 +317,55 @@ func normalizeGroup(g groupRecord) groupRecord {
 		}
 	}
 	return g
+}
+
+// A record the replay cannot apply (a kind this version does not know) stops Open with an error that
+// names it, and leaves the journal as it was: nothing acknowledged is dropped to get the store open.
+func TestJournalUnknownRecordRefusesOpen(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	clk := newClock(t0)
+	cfg := journalConfig(mem, clk)
+	s := openTest(t, cfg)
+	mustProcess(t, s, newGen(27, t0).batch(20, 2))
+	crashed := mem.CrashClone(vfs.CrashCloneCfg{})
+	names, err := crashed.List("/store/journal")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("journal segments %v: %v", names, err)
+	}
+	name := crashed.PathJoin("/store/journal", names[len(names)-1])
+	f, err := crashed.OpenReadWrite(name, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := beginRecord(nil)
+	rec = append(rec, "from a later version"...)
+	endRecord(rec, 0, 99)
+	if _, err := f.WriteAt(rec, st.Size()); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	size := st.Size() + int64(len(rec))
+
+	cfg.fs = crashed
+	if _, err := Open(cfg); err == nil || !strings.Contains(err.Error(), "unknown kind 99") {
+		t.Fatalf("Open over a record of an unknown kind: %v", err)
+	}
+	if st, err := crashed.Stat(name); err != nil || st.Size() != size {
+		t.Fatalf("the segment after the refused Open: %v, %v; want %d bytes", st, err, size)
+	}
+}
+
+// A record's length above maxRecord is refused before anything is read for it.
+func TestJournalRecordLengthBound(t *testing.T) {
+	h := make([]byte, recHeader)
+	binary.LittleEndian.PutUint32(h[4:], maxRecord+1)
+	if _, _, _, err := nextRecord(h); err == nil || !errors.Is(err, errTornRecord) {
+		t.Fatalf("a length of maxRecord+1: %v", err)
+	}
 }
