@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
 
 	"github.com/hotpath-apm/hotpath/collector/intake"
 	"github.com/hotpath-apm/hotpath/collector/intake/otlp"
@@ -61,62 +62,42 @@ var transports = []string{"http-json", "http-protobuf", "grpc"}
 // count and message.
 func export(t *testing.T, s *testServer, signal, transport string, body []byte) (int64, string) {
 	t.Helper()
-	ctx := context.Background()
 	switch signal {
 	case "traces":
-		req := ptraceotlp.NewExportRequest()
-		if err := req.UnmarshalJSON(body); err != nil {
-			t.Fatal(err)
-		}
-		switch transport {
-		case "grpc":
-			rsp, err := ptraceotlp.NewGRPCClient(s.dial(t)).Export(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return rsp.PartialSuccess().RejectedSpans(), rsp.PartialSuccess().ErrorMessage()
-		default:
-			rsp := ptraceotlp.NewExportResponse()
-			postExport(t, s, otlp.PathTraces, transport, body, req, rsp)
-			return rsp.PartialSuccess().RejectedSpans(), rsp.PartialSuccess().ErrorMessage()
-		}
+		rsp := exportOne(t, s, otlp.PathTraces, transport, body, ptraceotlp.NewExportRequest(),
+			ptraceotlp.NewExportResponse(), ptraceotlp.NewGRPCClient)
+		return rsp.PartialSuccess().RejectedSpans(), rsp.PartialSuccess().ErrorMessage()
 	case "metrics":
-		req := pmetricotlp.NewExportRequest()
-		if err := req.UnmarshalJSON(body); err != nil {
-			t.Fatal(err)
-		}
-		switch transport {
-		case "grpc":
-			rsp, err := pmetricotlp.NewGRPCClient(s.dial(t)).Export(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return rsp.PartialSuccess().RejectedDataPoints(), rsp.PartialSuccess().ErrorMessage()
-		default:
-			rsp := pmetricotlp.NewExportResponse()
-			postExport(t, s, otlp.PathMetrics, transport, body, req, rsp)
-			return rsp.PartialSuccess().RejectedDataPoints(), rsp.PartialSuccess().ErrorMessage()
-		}
+		rsp := exportOne(t, s, otlp.PathMetrics, transport, body, pmetricotlp.NewExportRequest(),
+			pmetricotlp.NewExportResponse(), pmetricotlp.NewGRPCClient)
+		return rsp.PartialSuccess().RejectedDataPoints(), rsp.PartialSuccess().ErrorMessage()
 	case "logs":
-		req := plogotlp.NewExportRequest()
-		if err := req.UnmarshalJSON(body); err != nil {
-			t.Fatal(err)
-		}
-		switch transport {
-		case "grpc":
-			rsp, err := plogotlp.NewGRPCClient(s.dial(t)).Export(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return rsp.PartialSuccess().RejectedLogRecords(), rsp.PartialSuccess().ErrorMessage()
-		default:
-			rsp := plogotlp.NewExportResponse()
-			postExport(t, s, otlp.PathLogs, transport, body, req, rsp)
-			return rsp.PartialSuccess().RejectedLogRecords(), rsp.PartialSuccess().ErrorMessage()
-		}
+		rsp := exportOne(t, s, otlp.PathLogs, transport, body, plogotlp.NewExportRequest(),
+			plogotlp.NewExportResponse(), plogotlp.NewGRPCClient)
+		return rsp.PartialSuccess().RejectedLogRecords(), rsp.PartialSuccess().ErrorMessage()
 	}
 	t.Fatalf("unknown signal %q", signal)
 	return 0, ""
+}
+
+// exportOne decodes body (OTLP/JSON) into req, sends it over transport (to path, or with a gRPC client
+// of the signal's service made by newClient) and returns the answer, decoded into rsp over HTTP.
+func exportOne[Req, Rsp protoMessage, C interface {
+	Export(context.Context, Req, ...grpc.CallOption) (Rsp, error)
+}](t *testing.T, s *testServer, path, transport string, body []byte, req Req, rsp Rsp, newClient func(*grpc.ClientConn) C) Rsp {
+	t.Helper()
+	if err := req.UnmarshalJSON(body); err != nil {
+		t.Fatal(err)
+	}
+	if transport != "grpc" {
+		postExport(t, s, path, transport, body, req, rsp)
+		return rsp
+	}
+	rsp, err := newClient(s.dial(t)).Export(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rsp
 }
 
 type protoMessage interface {

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/hotpath-apm/hotpath/collector/intake"
 )
 
 const (
@@ -107,10 +109,7 @@ func (r *Receiver) exportHTTP(ctx context.Context, w http.ResponseWriter, req *h
 	if err != nil {
 		return nil, err
 	}
-	unmarshal := func(m interface {
-		UnmarshalProto([]byte) error
-		UnmarshalJSON([]byte) error
-	}) error {
+	unmarshal := func(m unmarshaler) error {
 		var err error
 		if isJSON {
 			err = m.UnmarshalJSON(body)
@@ -122,57 +121,29 @@ func (r *Receiver) exportHTTP(ctx context.Context, w http.ResponseWriter, req *h
 		}
 		return nil
 	}
-	type marshaler interface {
+	var resp interface {
 		MarshalProto() ([]byte, error)
 		MarshalJSON() ([]byte, error)
 	}
-	var resp marshaler
 	switch sig {
 	case signalTraces:
-		x := ptraceotlp.NewExportRequest()
-		if err := unmarshal(x); err != nil {
-			return nil, err
-		}
-		res, err := r.exportTraces(ctx, adm, x.Traces(), nil)
-		if err != nil {
-			return nil, err
-		}
-		rsp := ptraceotlp.NewExportResponse()
-		if res.rejected > 0 {
-			rsp.PartialSuccess().SetRejectedSpans(res.rejected)
-			rsp.PartialSuccess().SetErrorMessage(res.message)
-		}
+		x, rsp := ptraceotlp.NewExportRequest(), ptraceotlp.NewExportResponse()
+		err = exportBody(ctx, adm, unmarshal, x, x.Traces, r.exportTraces,
+			rsp.PartialSuccess().SetRejectedSpans, rsp.PartialSuccess().SetErrorMessage)
 		resp = rsp
 	case signalMetrics:
-		x := pmetricotlp.NewExportRequest()
-		if err := unmarshal(x); err != nil {
-			return nil, err
-		}
-		res, err := r.exportMetrics(ctx, adm, x.Metrics(), nil)
-		if err != nil {
-			return nil, err
-		}
-		rsp := pmetricotlp.NewExportResponse()
-		if res.rejected > 0 {
-			rsp.PartialSuccess().SetRejectedDataPoints(res.rejected)
-			rsp.PartialSuccess().SetErrorMessage(res.message)
-		}
+		x, rsp := pmetricotlp.NewExportRequest(), pmetricotlp.NewExportResponse()
+		err = exportBody(ctx, adm, unmarshal, x, x.Metrics, r.exportMetrics,
+			rsp.PartialSuccess().SetRejectedDataPoints, rsp.PartialSuccess().SetErrorMessage)
 		resp = rsp
 	case signalLogs:
-		x := plogotlp.NewExportRequest()
-		if err := unmarshal(x); err != nil {
-			return nil, err
-		}
-		res, err := r.exportLogs(ctx, adm, x.Logs(), nil)
-		if err != nil {
-			return nil, err
-		}
-		rsp := plogotlp.NewExportResponse()
-		if res.rejected > 0 {
-			rsp.PartialSuccess().SetRejectedLogRecords(res.rejected)
-			rsp.PartialSuccess().SetErrorMessage(res.message)
-		}
+		x, rsp := plogotlp.NewExportRequest(), plogotlp.NewExportResponse()
+		err = exportBody(ctx, adm, unmarshal, x, x.Logs, r.exportLogs,
+			rsp.PartialSuccess().SetRejectedLogRecords, rsp.PartialSuccess().SetErrorMessage)
 		resp = rsp
+	}
+	if err != nil {
+		return nil, err
 	}
 	var out []byte
 	if isJSON {
@@ -181,6 +152,32 @@ func (r *Receiver) exportHTTP(ctx context.Context, w http.ResponseWriter, req *h
 		out, err = resp.MarshalProto()
 	}
 	return out, err
+}
+
+// unmarshaler is an OTLP export request, read from either encoding.
+type unmarshaler interface {
+	UnmarshalProto([]byte) error
+	UnmarshalJSON([]byte) error
+}
+
+// exportBody decodes a request's body into req with unmarshal, exports the data it holds and counts
+// the items the export rejected in the response's partial success with setRejected and setMessage, as
+// exportGRPC does for gRPC.
+func exportBody[D any](ctx context.Context, adm *intake.Admission, unmarshal func(unmarshaler) error, req unmarshaler,
+	data func() D, export func(context.Context, *intake.Admission, D, *clientMetadata) (result, error),
+	setRejected func(int64), setMessage func(string)) error {
+	if err := unmarshal(req); err != nil {
+		return err
+	}
+	res, err := export(ctx, adm, data(), nil)
+	if err != nil {
+		return err
+	}
+	if res.rejected > 0 {
+		setRejected(res.rejected)
+		setMessage(res.message)
+	}
+	return nil
 }
 
 // writeStatus answers a failure with a google.rpc.Status body in the request's encoding, as the OTLP

@@ -40,6 +40,18 @@ type rawAgg struct {
 	rep                 float64
 }
 
+// rawAggOf counts in the transactions of events in [from, to) that keep selects.
+func rawAggOf(events []collector.Event, from, to time.Time, keep func(*collector.Event) bool) *rawAgg {
+	var a rawAgg
+	for i := range events {
+		e := &events[i]
+		if keep(e) && !e.Timestamp.Before(from) && e.Timestamp.Before(to) {
+			a.add(e)
+		}
+	}
+	return &a
+}
+
 // add counts transaction e in.
 func (r *rawAgg) add(e *collector.Event) {
 	us := int64(e.Event.Duration / time.Microsecond)
@@ -117,15 +129,9 @@ func TestAggregatesMatchTheTransactions(t *testing.T) {
 	}
 
 	raw := func(svc, name string, from, to time.Time) *rawAgg {
-		var a rawAgg
-		for _, e := range all {
-			if e.Service.Name != svc || (name != "" && e.Transaction.Name != name) ||
-				e.Timestamp.Before(from) || !e.Timestamp.Before(to) {
-				continue
-			}
-			a.add(&e)
-		}
-		return &a
+		return rawAggOf(all, from, to, func(e *collector.Event) bool {
+			return e.Service.Name == svc && (name == "" || e.Transaction.Name == name)
+		})
 	}
 	check := func(t *testing.T, s *Store) {
 		ctx := context.Background()

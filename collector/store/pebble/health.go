@@ -83,18 +83,26 @@ func (e *unavailableError) Unwrap() []error {
 
 // resolveFloor sets the free-space floor from Config.MinFreeDisk and the filesystem's size.
 func (s *Store) resolveFloor() {
-	switch {
-	case s.cfg.MinFreeDisk > 0:
-		s.floor = s.cfg.MinFreeDisk
-	case s.cfg.MinFreeDisk == 0:
-		du, err := s.cfg.diskUsage(s.cfg.Dir)
-		if err != nil {
-			s.log.Warn("store: cannot measure the filesystem: no free-space floor", zap.Error(err))
-			return
-		}
-		s.floor = min(int64(du.TotalBytes/100), defaultMaxFloor)
-	}
+	s.floor = s.diskShare(s.cfg.MinFreeDisk, "free-space floor", func(total int64) int64 {
+		return min(total/100, defaultMaxFloor)
+	})
 	s.metrics.diskFloor.Set(float64(s.floor))
+}
+
+// diskShare resolves a size whose zero value means a share of the filesystem the store is on:
+// configured when it is positive, none (0) when it is negative, and when it is zero, share of the
+// filesystem's total bytes, or none, logged as no such thing as what, when the filesystem cannot be
+// measured.
+func (s *Store) diskShare(configured int64, what string, share func(total int64) int64) int64 {
+	if configured != 0 {
+		return max(configured, 0)
+	}
+	du, err := s.cfg.diskUsage(s.cfg.Dir)
+	if err != nil {
+		s.log.Warn("store: cannot measure the filesystem: no "+what, zap.Error(err))
+		return 0
+	}
+	return share(int64(du.TotalBytes))
 }
 
 // checkFloor returns the floor's refusal while the filesystem is below it, measuring at most every

@@ -144,25 +144,7 @@ func TestJournalTornRecordEndsReplay(t *testing.T) {
 	var pw pendingWrite
 	pw.prepare(newGen(23, t0).batch(40, 2))
 	rec := appendGroupRecord(nil, partitionOf(t0), s.LastSeq()+1, []*pendingWrite{&pw})
-	names, err := crashed.List("/store/journal")
-	if err != nil || len(names) == 0 {
-		t.Fatalf("journal segments %v: %v", names, err)
-	}
-	name := crashed.PathJoin("/store/journal", names[len(names)-1])
-	f, err := crashed.OpenReadWrite(name, vfs.WriteCategoryUnspecified)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt(rec[:len(rec)/2], st.Size()); err != nil {
-		t.Fatal(err)
-	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
-		t.Fatal(err)
-	}
+	appendToJournal(t, crashed, rec[:len(rec)/2])
 
 	cfg.fs = crashed
 	after := openTest(t, cfg)
@@ -319,6 +301,32 @@ func normalizeGroup(g groupRecord) groupRecord {
 	return g
 }
 
+// appendToJournal writes b at the end of the journal's last segment in fs, as a write the crash
+// interrupted (or a later version) would have left it, and returns the segment's name and new size.
+func appendToJournal(t *testing.T, fs vfs.FS, b []byte) (name string, size int64) {
+	t.Helper()
+	names, err := fs.List("/store/journal")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("journal segments %v: %v", names, err)
+	}
+	name = fs.PathJoin("/store/journal", names[len(names)-1])
+	f, err := fs.OpenReadWrite(name, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(b, st.Size()); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		t.Fatal(err)
+	}
+	return name, st.Size() + int64(len(b))
+}
+
 // A record the replay cannot apply (a kind this version does not know) stops Open with an error that
 // names it, and leaves the journal as it was: nothing acknowledged is dropped to get the store open.
 func TestJournalUnknownRecordRefusesOpen(t *testing.T) {
@@ -328,29 +336,10 @@ func TestJournalUnknownRecordRefusesOpen(t *testing.T) {
 	s := openTest(t, cfg)
 	mustProcess(t, s, newGen(27, t0).batch(20, 2))
 	crashed := mem.CrashClone(vfs.CrashCloneCfg{})
-	names, err := crashed.List("/store/journal")
-	if err != nil || len(names) == 0 {
-		t.Fatalf("journal segments %v: %v", names, err)
-	}
-	name := crashed.PathJoin("/store/journal", names[len(names)-1])
-	f, err := crashed.OpenReadWrite(name, vfs.WriteCategoryUnspecified)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := beginRecord(nil)
 	rec = append(rec, "from a later version"...)
 	endRecord(rec, 0, 99)
-	if _, err := f.WriteAt(rec, st.Size()); err != nil {
-		t.Fatal(err)
-	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
-		t.Fatal(err)
-	}
-	size := st.Size() + int64(len(rec))
+	name, size := appendToJournal(t, crashed, rec)
 
 	cfg.fs = crashed
 	if _, err := Open(cfg); err == nil || !strings.Contains(err.Error(), "unknown kind 99") {

@@ -34,17 +34,9 @@ const (
 
 // resolveReserve sets the reserve's size from Config.DiskReserve and the filesystem's size.
 func (s *Store) resolveReserve() {
-	switch {
-	case s.cfg.DiskReserve > 0:
-		s.reserveSize = s.cfg.DiskReserve
-	case s.cfg.DiskReserve == 0:
-		du, err := s.cfg.diskUsage(s.cfg.Dir)
-		if err != nil {
-			s.log.Warn("store: cannot measure the filesystem: no disk reserve", zap.Error(err))
-			return
-		}
-		s.reserveSize = min(max(int64(du.TotalBytes/64), minReserve), maxReserve)
-	}
+	s.reserveSize = s.diskShare(s.cfg.DiskReserve, "disk reserve", func(total int64) int64 {
+		return min(max(total/64, minReserve), maxReserve)
+	})
 }
 
 // reserveFS wraps the database's filesystem so that the first write to meet a full disk releases the

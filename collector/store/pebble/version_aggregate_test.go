@@ -42,15 +42,9 @@ func TestVersionAggregates(t *testing.T) {
 		clk.Add(time.Hour)
 	}
 	raw := func(svc, ver, name string, from, to time.Time) *rawAgg {
-		var a rawAgg
-		for _, e := range all {
-			if e.Service.Name != svc || e.Service.Version != ver || (name != "" && e.Transaction.Name != name) ||
-				e.Timestamp.Before(from) || !e.Timestamp.Before(to) {
-				continue
-			}
-			a.add(&e)
-		}
-		return &a
+		return rawAggOf(all, from, to, func(e *collector.Event) bool {
+			return e.Service.Name == svc && e.Service.Version == ver && (name == "" || e.Transaction.Name == name)
+		})
 	}
 	check := func(t *testing.T, s *Store) {
 		ctx := context.Background()
