@@ -23,14 +23,11 @@ const maxSeriesPoints = 10_000
 // per ingest hour holding events of that minute), never the transactions themselves, so its cost grows
 // with the range, not with the traffic.
 func (s *Store) TransactionAggregate(ctx context.Context, q collector.AggregateQuery) (collector.AggregateResult, error) {
-	if err := s.acquire(); err != nil {
+	if err := s.acquireService("aggregate", q.Service); err != nil {
 		return collector.AggregateResult{}, err
 	}
 	defer s.release()
 	var res collector.AggregateResult
-	if q.Service == "" {
-		return res, errors.New("store: aggregate: a service is required")
-	}
 	from, to := s.minuteRange(q.From, q.To)
 	var step, first int64
 	if q.Interval > 0 {
@@ -127,13 +124,10 @@ type namedLatency struct {
 // EndpointAggregates returns the pre-aggregated figures of every transaction name of a service with
 // transactions in [from, to) (widened to whole minutes; zero from: unbounded, zero to: now).
 func (s *Store) EndpointAggregates(ctx context.Context, service string, from, to time.Time) (map[string]collector.Aggregate, error) {
-	if err := s.acquire(); err != nil {
+	if err := s.acquireService("aggregate", service); err != nil {
 		return nil, err
 	}
 	defer s.release()
-	if service == "" {
-		return nil, errors.New("store: aggregate: a service is required")
-	}
 	lo, hi := s.minuteRange(from, to)
 	return s.namedAggregates(ctx, lo, hi, func(b []byte, p uint32) []byte {
 		return aggPrefix(b, p, service, aggEndpoint, "", false)
@@ -173,13 +167,10 @@ func (s *Store) namedAggregates(ctx context.Context, lo, hi int64, prefix func(b
 // largest first. It reads the span_breakdown metricsets the agents send (the Go agent every metrics
 // interval, 30 s by default), so the latest interval shows once the agent has sent it.
 func (s *Store) Breakdown(ctx context.Context, service, name string, from, to time.Time) ([]collector.SpanTypeTime, error) {
-	if err := s.acquire(); err != nil {
+	if err := s.acquireService("breakdown", service); err != nil {
 		return nil, err
 	}
 	defer s.release()
-	if service == "" {
-		return nil, errors.New("store: breakdown: a service is required")
-	}
 	lo, hi := s.minuteRange(from, to)
 	var d spanTypes
 	err := s.eachAggregate(ctx, service, aggBreakdown, name, name != "", lo, hi, func(_ string, v []byte) error {

@@ -75,14 +75,11 @@ func (s *Store) iter(ctx context.Context, ks byte) (*pebbledb.Iterator, error) {
 // duration, a page at a time. It reads only the transaction indexes: one source per hourly partition
 // that may hold the range (and per name when Name is ""), merged.
 func (s *Store) Transactions(ctx context.Context, q collector.TransactionQuery) (collector.TransactionPage, error) {
-	if err := s.acquire(); err != nil {
+	if err := s.acquireService("transactions", q.Service); err != nil {
 		return collector.TransactionPage{}, err
 	}
 	defer s.release()
 	var page collector.TransactionPage
-	if q.Service == "" {
-		return page, errors.New("store: transactions: a service is required")
-	}
 	limit := normLimit(q.Limit)
 	ks, kind, suffixLen := byte(ksTxTime), byte('t'), 16
 	if q.Order == collector.SlowestFirst {
@@ -223,14 +220,11 @@ func (s *Store) txNames(ctx context.Context, p uint32, service string) ([]string
 
 // Errors lists errors of a service in a time range, newest first, a page at a time.
 func (s *Store) Errors(ctx context.Context, q collector.ErrorQuery) (collector.ErrorPage, error) {
-	if err := s.acquire(); err != nil {
+	if err := s.acquireService("errors", q.Service); err != nil {
 		return collector.ErrorPage{}, err
 	}
 	defer s.release()
 	var page collector.ErrorPage
-	if q.Service == "" {
-		return page, errors.New("store: errors: a service is required")
-	}
 	limit := normLimit(q.Limit)
 	after, err := decodeCursor('e', q.Cursor, 16)
 	if err != nil {

@@ -53,13 +53,10 @@ func (s *Store) Dependencies(ctx context.Context, service string, from, to time.
 }
 
 func (s *Store) shapeList(ctx context.Context, f aggFamily, service string, from, to time.Time) ([]collector.QueryShapeRow, time.Time, time.Time, error) {
-	if err := s.acquire(); err != nil {
+	if err := s.acquireService("query shapes and dependencies", service); err != nil {
 		return nil, from, to, err
 	}
 	defer s.release()
-	if service == "" {
-		return nil, from, to, errors.New("store: query shapes and dependencies: a service is required")
-	}
 	lo, hi := s.minuteRange(from, to)
 	level, hourly, _ := f.levels()
 	if !from.IsZero() && hi-lo >= int64(HourlyShapesFrom/time.Minute) {

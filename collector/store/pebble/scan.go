@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -28,13 +27,10 @@ import (
 // all of them (each finishes the call it is in); the first error is returned. The transaction passed
 // is valid only during the call (its strings are views of the store's memory).
 func (s *Store) ScanLabel(ctx context.Context, service, key string, from, to time.Time, worker func() func(*collector.LabelledTransaction) (bool, error)) error {
-	if err := s.acquire(); err != nil {
+	if err := s.acquireService("scan transactions", service); err != nil {
 		return err
 	}
 	defer s.release()
-	if service == "" {
-		return errors.New("store: scan transactions: a service is required")
-	}
 	parts := selectPartitions(s.parts.snapshot(), from, to)
 	lo, hi := bounds(from, to)
 	durable := s.LastSeq()

@@ -275,6 +275,19 @@ func (s *Store) acquire() error {
 	return nil
 }
 
+// acquireService is acquire for a read of one service's data: it fails, released, when service is ""
+// (what names the read in the error).
+func (s *Store) acquireService(what, service string) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	if service == "" {
+		s.release()
+		return errors.New("store: " + what + ": a service is required")
+	}
+	return nil
+}
+
 func (s *Store) release() {
 	s.readMu.Lock()
 	if s.readers--; s.readers == 0 {

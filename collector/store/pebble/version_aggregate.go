@@ -70,13 +70,10 @@ func (w *aggWriter) versionKey(p uint32, r *pendingWrite, in *aggInput, level by
 // Versions returns the service.versions of a service's transactions in [from, to) (widened to whole
 // minutes), the first seen first (ties by name).
 func (s *Store) Versions(ctx context.Context, service string, from, to time.Time) ([]collector.VersionSeen, error) {
-	if err := s.acquire(); err != nil {
+	if err := s.acquireService("versions", service); err != nil {
 		return nil, err
 	}
 	defer s.release()
-	if service == "" {
-		return nil, errors.New("store: versions: a service is required")
-	}
 	lo, hi := s.minuteRange(from, to)
 	type seen struct {
 		first, last int64
