@@ -26,7 +26,7 @@ func TestNewNeedsAStore(t *testing.T) {
 
 // TestBadParameters: every bad parameter is a 400 whose body names it.
 func TestBadParameters(t *testing.T) {
-	a := newTestAPI(t, &fakeStore{})
+	a := newTestAPI(t, Config{Store: &fakeStore{}})
 	for _, c := range []struct{ target, param string }{
 		{"/api/v1/services?from=yesterday", "from"},
 		{"/api/v1/services?to=2026-13-01T00:00:00Z", "to"},
@@ -74,7 +74,7 @@ func TestBadParameters(t *testing.T) {
 // TestParameterBoundaries: the limits themselves are accepted.
 func TestParameterBoundaries(t *testing.T) {
 	s := &fakeStore{}
-	a := newTestAPI(t, s)
+	a := newTestAPI(t, Config{Store: s})
 	for _, target := range []string{
 		"/api/v1/services?from=now-90d",
 		"/api/v1/endpoint?service=a&interval=1m&from=now-24h", // 1440 points
@@ -91,7 +91,7 @@ func TestParameterBoundaries(t *testing.T) {
 
 func TestTimeParameters(t *testing.T) {
 	s := &fakeStore{services: []string{"a"}}
-	a := newTestAPI(t, s)
+	a := newTestAPI(t, Config{Store: s})
 	for _, c := range []struct {
 		query    string
 		from, to time.Time
@@ -116,7 +116,7 @@ func TestTimeParameters(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
-	a := newTestAPI(t, &fakeStore{})
+	a := newTestAPI(t, Config{Store: &fakeStore{}})
 	for _, m := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
 		code, body := do(t, a, m, "/api/v1/services")
 		if code != http.StatusMethodNotAllowed || body["error"] == nil {
@@ -166,14 +166,11 @@ func TestTransactionFilters(t *testing.T) {
 		Type: "request", Result: "HTTP 2xx", Outcome: "success", TraceID: "t1", TransactionID: "x1", Sampled: true,
 		Labels: []collector.SummaryLabel{{Key: "slow", Value: "true"}},
 	}}}}
-	a := newTestAPI(t, s)
+	a := newTestAPI(t, Config{Store: s})
 	q := url.Values{"service": {"search"}, "name": {"GET /search"}, "result": {"HTTP 2xx"}, "sort": {"duration"},
 		"slow": {"true"}, "min_duration": {"250"}, "label": {"team:search", "region:eu:west"}, "limit": {"10"},
 		"cursor": {"c1"}, "from": {"now-24h"}}
-	code, body := do(t, a, http.MethodGet, "/api/v1/transactions?"+q.Encode())
-	if code != 200 {
-		t.Fatal(code, body)
-	}
+	body := getOK(t, a, "/api/v1/transactions?"+q.Encode())
 	got := s.txQueries[0]
 	want := collector.TransactionQuery{Service: "search", Name: "GET /search", Result: "HTTP 2xx", Order: collector.SlowestFirst,
 		MinDuration: 250 * time.Millisecond, Labels: []collector.SummaryLabel{{Key: "team", Value: "search"}, {Key: "region", Value: "eu:west"}, {Key: "slow", Value: "true"}},
@@ -192,8 +189,8 @@ func TestTransactionFilters(t *testing.T) {
 		t.Errorf("defaults: %+v", q)
 	}
 	s.txPage = collector.TransactionPage{}
-	code, body = do(t, a, http.MethodGet, "/api/v1/transactions?service=search")
-	if code != 200 || body["next"] != nil || len(body["transactions"].([]any)) != 0 {
+	body = getOK(t, a, "/api/v1/transactions?service=search")
+	if body["next"] != nil || len(body["transactions"].([]any)) != 0 {
 		t.Errorf("empty page: %v", body)
 	}
 }
@@ -211,11 +208,8 @@ func TestServicesAndEndpoints(t *testing.T) {
 			"GET /c": {Count: 1, Represented: 5, Type: "request", Latency: hist(200)},
 		},
 	}
-	a := newTestAPI(t, s)
-	code, body := do(t, a, http.MethodGet, "/api/v1/services?from=now-2h")
-	if code != 200 {
-		t.Fatal(code, body)
-	}
+	a := newTestAPI(t, Config{Store: s})
+	body := getOK(t, a, "/api/v1/services?from=now-2h")
 	svcs := body["services"].([]any)
 	if len(svcs) != 2 {
 		t.Fatalf("%v", svcs)
@@ -260,11 +254,8 @@ func TestEndpointSeries(t *testing.T) {
 			{Start: from.Add(15 * time.Minute), Aggregate: collector.Aggregate{Latency: hist()}},
 		},
 	}}}
-	a := newTestAPI(t, s)
-	code, body := do(t, a, http.MethodGet, "/api/v1/endpoint?service=search&name=GET+/search&from=now-30m")
-	if code != 200 {
-		t.Fatal(code, body)
-	}
+	a := newTestAPI(t, Config{Store: s})
+	body := getOK(t, a, "/api/v1/endpoint?service=search&name=GET+/search&from=now-30m")
 	if q := s.aggQueries[0]; q.Interval != time.Minute || q.Name != "GET /search" {
 		t.Errorf("query %+v", q)
 	}
@@ -294,11 +285,8 @@ func TestBreakdownShares(t *testing.T) {
 		{Type: "app", Count: 10, Sum: 300 * time.Millisecond},
 		{Type: "external", Subtype: "http", Count: 5, Sum: 100 * time.Millisecond},
 	}}
-	a := newTestAPI(t, s)
-	code, body := do(t, a, http.MethodGet, "/api/v1/breakdown?service=search&name=GET+/search")
-	if code != 200 {
-		t.Fatal(code, body)
-	}
+	a := newTestAPI(t, Config{Store: s})
+	body := getOK(t, a, "/api/v1/breakdown?service=search&name=GET+/search")
 	types := body["types"].([]any)
 	if body["total_us"] != 1e6 || len(types) != 3 || types[0].(map[string]any)["share"] != 0.6 || types[2].(map[string]any)["sum_us"] != 1e5 {
 		t.Errorf("%v", body)
@@ -322,11 +310,8 @@ func TestErrorGroups(t *testing.T) {
 		errs = append(errs, e)
 	}
 	s := &fakeStore{errs: errs}
-	a := newTestAPI(t, s)
-	code, body := do(t, a, http.MethodGet, "/api/v1/errors?service=search")
-	if code != 200 {
-		t.Fatal(code, body)
-	}
+	a := newTestAPI(t, Config{Store: s})
+	body := getOK(t, a, "/api/v1/errors?service=search")
 	groups := body["groups"].([]any)
 	if len(groups) != 3 || body["total"] != 25.0 || body["truncated"] != false {
 		t.Fatalf("%v", body)
@@ -337,8 +322,8 @@ func TestErrorGroups(t *testing.T) {
 		latest["error_id"] != "e0" || second["first_seen"] != at(20).Format(time.RFC3339) {
 		t.Errorf("groups %v", groups)
 	}
-	code, body = do(t, a, http.MethodGet, "/api/v1/errors?service=search&name=GET+/other&limit=1")
-	if code != 200 || body["total"] != 5.0 || len(body["groups"].([]any)) != 1 {
+	body = getOK(t, a, "/api/v1/errors?service=search&name=GET+/other&limit=1")
+	if body["total"] != 5.0 || len(body["groups"].([]any)) != 1 {
 		t.Errorf("by name: %v", body)
 	}
 }
@@ -351,7 +336,7 @@ func TestErrorGroupsBound(t *testing.T) {
 		errs[i] = collector.ErrorSummary{Timestamp: now, GroupingKey: "g"}
 	}
 	s := &fakeStore{errs: errs}
-	a := newTestAPI(t, s)
+	a := newTestAPI(t, Config{Store: s})
 	code, body := do(t, a, http.MethodGet, "/api/v1/errors?service=search")
 	if code != 200 || body["truncated"] != true || body["total"] != float64(MaxErrorsScanned) {
 		t.Fatalf("%d %v", code, body["total"])
@@ -373,7 +358,7 @@ func FuzzQueryString(f *testing.F) {
 		f.Add(seed)
 	}
 	s := &fakeStore{services: []string{"a"}, traces: map[string][]collector.Event{}}
-	a := newTestAPI(f, s)
+	a := newTestAPI(f, Config{Store: s})
 	f.Fuzz(func(t *testing.T, q string) {
 		for _, path := range []string{"services", "endpoints", "endpoint", "breakdown", "transactions", "errors", "traces/abc"} {
 			code, _ := do(t, a, http.MethodGet, "/api/v1/"+path+"?"+url.PathEscape(q))
@@ -387,7 +372,7 @@ func FuzzQueryString(f *testing.F) {
 func TestContextIsPassed(t *testing.T) {
 	// The request's context reaches the store: a canceled request stops its query.
 	s := &fakeStore{block: true}
-	a := newTestAPI(t, s)
+	a := newTestAPI(t, Config{Store: s})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	rec := httptest.NewRecorder()

@@ -60,14 +60,8 @@ func TestCompareByVersion(t *testing.T) {
 		"1.4.2": {"GET /search": spreadHist(1000, 50_000, 400_000), "GET /health": spreadHist(1000, 100, 200), "GET /rare": spreadHist(10, 10, 20)},
 		"1.5.0": {"GET /search": spreadHist(1000, 20_000, 100_000), "GET /health": spreadHist(1000, 100, 200)},
 	}}
-	a, err := New(Config{Store: &fakeStore{}, Compare: fc, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, body := do(t, a, http.MethodGet, "/api/v1/compare?service=search&by=version&a=1.4.2&b=1.5.0&from=now-24h")
-	if code != http.StatusOK {
-		t.Fatalf("%d %v", code, body)
-	}
+	a := newTestAPI(t, Config{Store: &fakeStore{}, Compare: fc})
+	body := getOK(t, a, "/api/v1/compare?service=search&by=version&a=1.4.2&b=1.5.0&from=now-24h")
 	if body["by"] != "version" || body["a"] != "1.4.2" || body["b"] != "1.5.0" || body["min_count"] != 100.0 {
 		t.Fatalf("header: %v", body)
 	}
@@ -135,14 +129,8 @@ func TestCompareByLabel(t *testing.T) {
 		fc.txs = append(fc.txs, collector.TransactionSummary{Name: "GET /search", Duration: d, Outcome: "success",
 			Labels: []collector.SummaryLabel{{Key: "team", Value: "x"}, {Key: "es_cluster", Value: cluster}}})
 	}
-	a, err := New(Config{Store: &fakeStore{}, Compare: fc, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, body := do(t, a, http.MethodGet, "/api/v1/compare?service=search&by=label:es_cluster&a=es2&b=es7")
-	if code != http.StatusOK {
-		t.Fatalf("%d %v", code, body)
-	}
+	a := newTestAPI(t, Config{Store: &fakeStore{}, Compare: fc})
+	body := getOK(t, a, "/api/v1/compare?service=search&by=label:es_cluster&a=es2&b=es7")
 	e := body["endpoints"].([]any)[0].(map[string]any)
 	if e["verdict"] != "faster" || e["a"].(map[string]any)["count"] != 200.0 || e["b"].(map[string]any)["count"] != 200.0 {
 		t.Errorf("%v", e)
@@ -154,14 +142,8 @@ func TestCompareByLabel(t *testing.T) {
 
 func TestCompareByTime(t *testing.T) {
 	fs := &fakeStore{endpoints: map[string]collector.Aggregate{"GET /search": spreadHist(500, 1000, 2000)}}
-	a, err := New(Config{Store: fs, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, body := do(t, a, http.MethodGet, "/api/v1/compare?service=search&by=time&a_from=now-25h&a_to=now-24h&b_from=now-1h&b_to=now")
-	if code != http.StatusOK {
-		t.Fatalf("%d %v", code, body)
-	}
+	a := newTestAPI(t, Config{Store: fs})
+	body := getOK(t, a, "/api/v1/compare?service=search&by=time&a_from=now-25h&a_to=now-24h&b_from=now-1h&b_to=now")
 	if body["a"] != "2026-02-28T11:00:00Z/2026-02-28T12:00:00Z" || body["b_from"] != "2026-03-01T11:00:00Z" {
 		t.Errorf("windows: %v %v", body["a"], body["b_from"])
 	}
@@ -171,10 +153,7 @@ func TestCompareByTime(t *testing.T) {
 }
 
 func TestCompareBadParameters(t *testing.T) {
-	a, err := New(Config{Store: &fakeStore{}, Compare: &fakeCompare{}, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newTestAPI(t, Config{Store: &fakeStore{}, Compare: &fakeCompare{}})
 	for _, tc := range []struct{ query, param string }{
 		{"by=version&a=1&b=2", "service"},
 		{"service=s&a=1&b=2", "by"},
@@ -196,7 +175,7 @@ func TestCompareBadParameters(t *testing.T) {
 		}
 	}
 	// Without a CompareReader: versions and labels are 404, time windows work.
-	b := newTestAPI(t, &fakeStore{})
+	b := newTestAPI(t, Config{Store: &fakeStore{}})
 	for _, q := range []string{"versions?service=s", "compare?service=s&by=version&a=1&b=2", "compare?service=s&by=label:k&a=1&b=2"} {
 		if code, body := do(t, b, http.MethodGet, "/api/v1/"+q); code != http.StatusNotFound || !strings.Contains(body["error"].(string), "per-version") {
 			t.Errorf("%s: %d %v", q, code, body)

@@ -1,7 +1,6 @@
 package query
 
 import (
-	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -9,45 +8,19 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// fakeDependencies answers Dependencies and Dependency from fixed figures.
-type fakeDependencies struct {
-	stats []collector.DependencyStats
-	calls []collector.DependencyExample
-}
-
-func (f fakeDependencies) Dependencies(_ context.Context, _ string, from, to time.Time) ([]collector.DependencyRow, time.Time, time.Time, error) {
-	return rowsOf(f.stats), from, to, nil
-}
-
-func (f fakeDependencies) Dependency(_ context.Context, _, target string, from, _ time.Time, _ time.Duration) (
-	collector.DependencyStats, []collector.DependencyPoint, []collector.DependencyExample, error) {
-	for _, st := range f.stats {
-		if st.Shape == target {
-			return st, []collector.DependencyPoint{{Start: from, QueryShapeStats: st}}, f.calls, nil
-		}
-	}
-	return collector.DependencyStats{}, nil, nil, nil
-}
-
 func TestDependencies(t *testing.T) {
-	deps := fakeDependencies{
+	deps := fakeShapes{
 		stats: []collector.DependencyStats{
 			{QueryShapeCounts: collector.QueryShapeCounts{Shape: "elasticsearch", Summary: "elasticsearch", DBType: "elasticsearch",
 				Count: 600, Errors: 6, Sum: 600 * 20 * time.Millisecond}, Duration: hist(10_000, 20_000, 900_000)},
 			{QueryShapeCounts: collector.QueryShapeCounts{Shape: "http/segmenter:8080", Summary: "segmenter:8080", DBType: "http",
 				Count: 1200, Sum: 1200 * 2 * time.Millisecond}, Duration: hist(1_000, 2_000, 3_000)},
 		},
-		calls: []collector.DependencyExample{{TraceID: "t1", TransactionID: "x1", SpanID: "s1", Timestamp: now.Add(-time.Minute),
+		examples: []collector.DependencyExample{{TraceID: "t1", TransactionID: "x1", SpanID: "s1", Timestamp: now.Add(-time.Minute),
 			Duration: 900 * time.Millisecond, Statement: "Elasticsearch: POST /products/_search"}},
 	}
-	a, err := New(Config{Store: &fakeStore{}, Dependencies: deps, Now: func() time.Time { return now }, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, body := do(t, a, http.MethodGet, "/api/v1/dependencies?service=search&from=now-1h")
-	if code != 200 {
-		t.Fatalf("%d %v", code, body)
-	}
+	a := newTestAPI(t, Config{Store: &fakeStore{}, Dependencies: deps})
+	body := getOK(t, a, "/api/v1/dependencies?service=search&from=now-1h")
 	ds := body["dependencies"].([]any)
 	es, seg := ds[0].(map[string]any), ds[1].(map[string]any)
 	if len(ds) != 2 || es["target"] != "elasticsearch" || seg["target"] != "http/segmenter:8080" || seg["name"] != "segmenter:8080" ||
@@ -75,9 +48,9 @@ func TestDependencies(t *testing.T) {
 		}
 	}
 
-	code, body = do(t, a, http.MethodGet, "/api/v1/dependency?service=search&target=elasticsearch&from=now-1h")
-	if code != 200 || body["name"] != "elasticsearch" || len(body["series"].([]any)) != 1 || len(body["histogram"].([]any)) == 0 {
-		t.Fatalf("one dependency: %d %v", code, body)
+	body = getOK(t, a, "/api/v1/dependency?service=search&target=elasticsearch&from=now-1h")
+	if body["name"] != "elasticsearch" || len(body["series"].([]any)) != 1 || len(body["histogram"].([]any)) == 0 {
+		t.Fatalf("one dependency: %v", body)
 	}
 	slowest := body["slowest"].([]any)
 	if len(slowest) != 1 || slowest[0].(map[string]any)["trace_id"] != "t1" || slowest[0].(map[string]any)["duration_us"] != 900_000.0 ||
@@ -90,7 +63,7 @@ func TestDependencies(t *testing.T) {
 	if code, _ := do(t, a, http.MethodGet, "/api/v1/dependency?service=search&target=redis"); code != 404 {
 		t.Errorf("unknown target: %d", code)
 	}
-	if code, _ := do(t, newTestAPI(t, &fakeStore{}), http.MethodGet, "/api/v1/dependencies?service=search"); code != 404 {
+	if code, _ := do(t, newTestAPI(t, Config{Store: &fakeStore{}}), http.MethodGet, "/api/v1/dependencies?service=search"); code != 404 {
 		t.Errorf("without Dependencies: %d", code)
 	}
 }

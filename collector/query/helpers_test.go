@@ -119,13 +119,28 @@ func records(events []collector.Event) []collector.Record {
 	return out
 }
 
-func newTestAPI(t testing.TB, s *fakeStore) *API {
+// newTestAPI is New(cfg) at the tests' fixed now, with a timeout of a second unless cfg sets one.
+func newTestAPI(t testing.TB, cfg Config) *API {
 	t.Helper()
-	a, err := New(Config{Store: s, Now: func() time.Time { return now }, Timeout: time.Second})
+	cfg.Now = func() time.Time { return now }
+	if cfg.Timeout == 0 {
+		cfg.Timeout = time.Second
+	}
+	a, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// getOK is do of a GET that must answer 200.
+func getOK(t testing.TB, h http.Handler, target string) map[string]any {
+	t.Helper()
+	code, body := do(t, h, http.MethodGet, target)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", target, code, body)
+	}
+	return body
 }
 
 // do serves a request and decodes the JSON answer into a map.

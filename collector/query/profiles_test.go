@@ -162,15 +162,6 @@ func profileFixture(t testing.TB) (*fakeProfiles, []byte) {
 	return &fakeProfiles{profiles: []collector.Profile{capture, per}}, trace
 }
 
-func newProfileTestAPI(t testing.TB, s *fakeStore, pr ProfileReader) *API {
-	t.Helper()
-	a, err := New(Config{Store: s, Profiles: pr, Now: func() time.Time { return now }, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 // decodeInto serves a request and decodes its JSON answer into v.
 func decodeInto(t testing.TB, h http.Handler, target string, v any) int {
 	t.Helper()
@@ -184,7 +175,7 @@ func decodeInto(t testing.TB, h http.Handler, target string, v any) int {
 
 func TestProfilesList(t *testing.T) {
 	pr, _ := profileFixture(t)
-	a := newProfileTestAPI(t, &fakeStore{}, pr)
+	a := newTestAPI(t, Config{Store: &fakeStore{}, Profiles: pr})
 	var page struct {
 		From     *time.Time
 		Profiles []profileJSON
@@ -220,14 +211,14 @@ func TestProfilesList(t *testing.T) {
 		t.Errorf("misspelt parameter: %d %+v", code, e)
 	}
 	// Without profiles.
-	if code := decodeInto(t, newTestAPI(t, &fakeStore{}), "/api/v1/profiles", &e); code != 404 || !strings.Contains(e.Error, "keeps no profiles") {
+	if code := decodeInto(t, newTestAPI(t, Config{Store: &fakeStore{}}), "/api/v1/profiles", &e); code != 404 || !strings.Contains(e.Error, "keeps no profiles") {
 		t.Errorf("no ProfileReader: %d %+v", code, e)
 	}
 }
 
 func TestProfileByID(t *testing.T) {
 	pr, _ := profileFixture(t)
-	a := newProfileTestAPI(t, &fakeStore{}, pr)
+	a := newTestAPI(t, Config{Store: &fakeStore{}, Profiles: pr})
 	var p profileJSON
 	if code := decodeInto(t, a, "/api/v1/profiles/"+periodic, &p); code != 200 || p.Trigger != "periodic" || p.Transaction != nil || len(p.Parts) != 1 {
 		t.Errorf("%d %+v", code, p)
@@ -261,7 +252,7 @@ func findNode(root *flameNode, path ...string) *flameNode {
 
 func TestFlameGraph(t *testing.T) {
 	pr, _ := profileFixture(t)
-	a := newProfileTestAPI(t, &fakeStore{}, pr)
+	a := newTestAPI(t, Config{Store: &fakeStore{}, Profiles: pr})
 	var g flameGraph
 	if code := decodeInto(t, a, "/api/v1/profiles/"+periodic+"/flamegraph", &g); code != 200 {
 		t.Fatalf("%d", code)
@@ -354,7 +345,7 @@ func TestLowSampleCount(t *testing.T) {
 
 func TestProfileDownload(t *testing.T) {
 	pr, trace := profileFixture(t)
-	a := newProfileTestAPI(t, &fakeStore{}, pr)
+	a := newTestAPI(t, Config{Store: &fakeStore{}, Profiles: pr})
 	get := func(method, target string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		a.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
@@ -409,7 +400,7 @@ func TestTransactionProfile(t *testing.T) {
 	store := &fakeStore{traces: map[string][]collector.Event{
 		traceA: {txEvent(txA, captureA, now.Add(-time.Minute)), txEvent(txB, "", now.Add(-time.Minute)), txEvent("00000000000000cc", strings.Repeat("e", 32), now)},
 	}}
-	a := newProfileTestAPI(t, store, pr)
+	a := newTestAPI(t, Config{Store: store, Profiles: pr})
 	type answer struct {
 		ProfileID string `json:"profile_id"`
 		FoundBy   string `json:"found_by"`

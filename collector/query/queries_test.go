@@ -9,7 +9,8 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
-// fakeShapes answers QueryShapes and QueryShape from fixed figures.
+// fakeShapes answers QueryShapes and QueryShape, and Dependencies and Dependency (a dependency is a
+// shape of its own family), from fixed figures.
 type fakeShapes struct {
 	stats    []collector.QueryShapeStats
 	examples []collector.QueryShapeExample
@@ -38,6 +39,15 @@ func (f fakeShapes) QueryShape(_ context.Context, service, shape string, from, t
 	return collector.QueryShapeStats{}, nil, nil, nil
 }
 
+func (f fakeShapes) Dependencies(ctx context.Context, service string, from, to time.Time) ([]collector.DependencyRow, time.Time, time.Time, error) {
+	return f.QueryShapes(ctx, service, from, to)
+}
+
+func (f fakeShapes) Dependency(ctx context.Context, service, target string, from, to time.Time, interval time.Duration) (
+	collector.DependencyStats, []collector.DependencyPoint, []collector.DependencyExample, error) {
+	return f.QueryShape(ctx, service, target, from, to, interval)
+}
+
 func (f fakeShapes) QueryShapeExamples(_ context.Context, service, shape string, from, to time.Time) ([]collector.QueryShapeExample, error) {
 	return f.examples, nil
 }
@@ -52,14 +62,8 @@ func TestQueries(t *testing.T) {
 		},
 		examples: []collector.QueryShapeExample{{TraceID: "t1", TransactionID: "x1", SpanID: "s1", Duration: 900 * time.Millisecond, Statement: "{}"}},
 	}
-	a, err := New(Config{Store: &fakeStore{}, Queries: shapes, Now: func() time.Time { return now }, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, body := do(t, a, http.MethodGet, "/api/v1/queries?service=search")
-	if code != 200 {
-		t.Fatalf("%d %v", code, body)
-	}
+	a := newTestAPI(t, Config{Store: &fakeStore{}, Queries: shapes})
+	body := getOK(t, a, "/api/v1/queries?service=search")
 	qs := body["queries"].([]any)
 	first, second := qs[0].(map[string]any), qs[1].(map[string]any)
 	if len(qs) != 2 || first["shape"] != "aaaa000000000002" || first["truncated"] != true || first["took_us"] != nil ||
@@ -91,10 +95,10 @@ func TestQueries(t *testing.T) {
 		t.Errorf("no service: %d", code)
 	}
 
-	code, body = do(t, a, http.MethodGet, "/api/v1/query?service=search&shape=aaaa000000000001&from=now-1h")
-	if code != 200 || body["summary"] != "match[title] size≤10" || len(body["series"].([]any)) != 1 ||
+	body = getOK(t, a, "/api/v1/query?service=search&shape=aaaa000000000001&from=now-1h")
+	if body["summary"] != "match[title] size≤10" || len(body["series"].([]any)) != 1 ||
 		len(body["examples"].([]any)) != 1 || len(body["histogram"].([]any)) == 0 {
-		t.Errorf("one shape: %d %v", code, body)
+		t.Errorf("one shape: %v", body)
 	}
 	// Its share is of the service's time in every shape, as in the list: 0.5 s of 9.5 s.
 	if share, want := body["share"].(float64), second["share"].(float64); share != want {
@@ -104,7 +108,7 @@ func TestQueries(t *testing.T) {
 		t.Errorf("unknown shape: %d", code)
 	}
 	// Without a QueryShapeReader, no such endpoint.
-	if code, _ := do(t, newTestAPI(t, &fakeStore{}), http.MethodGet, "/api/v1/queries?service=search"); code != 404 {
+	if code, _ := do(t, newTestAPI(t, Config{Store: &fakeStore{}}), http.MethodGet, "/api/v1/queries?service=search"); code != 404 {
 		t.Errorf("without Queries: %d", code)
 	}
 }

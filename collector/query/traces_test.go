@@ -146,7 +146,7 @@ func TestTraceEndpoint(t *testing.T) {
 	s := &fakeStore{traces: map[string][]collector.Event{
 		"0af7651916cd43dd8448eb211c80319c": {txEvent("tx1", "", "search", "GET /search", now, time.Second)},
 	}}
-	a := newTestAPI(t, s)
+	a := newTestAPI(t, Config{Store: s})
 	code, body := do(t, a, http.MethodGet, "/api/v1/traces/0af7651916cd43dd8448eb211c80319c")
 	if code != 200 || body["trace_id"] != "0af7651916cd43dd8448eb211c80319c" || len(body["items"].([]any)) != 1 {
 		t.Fatalf("%d %v", code, body)
@@ -164,7 +164,7 @@ func TestAnswerThatDoesNotEncode(t *testing.T) {
 	s := &fakeStore{traces: map[string][]collector.Event{
 		"0af7651916cd43dd8448eb211c80319c": {txEvent("tx1", "", "search", "GET /search", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Second)},
 	}}
-	code, body := do(t, newTestAPI(t, s), http.MethodGet, "/api/v1/traces/0af7651916cd43dd8448eb211c80319c")
+	code, body := do(t, newTestAPI(t, Config{Store: s}), http.MethodGet, "/api/v1/traces/0af7651916cd43dd8448eb211c80319c")
 	if code != http.StatusInternalServerError || !strings.Contains(fmt.Sprint(body["error"]), "encoding the answer") {
 		t.Fatalf("%d %v", code, body)
 	}
@@ -179,7 +179,7 @@ func TestTraceReadIsBounded(t *testing.T) {
 		evs[i] = txEvent(fmt.Sprintf("tx%d", i), "", "search", "GET /search", now, time.Millisecond)
 	}
 	s := &fakeStore{traces: map[string][]collector.Event{id: evs}}
-	code, body := do(t, newTestAPI(t, s), http.MethodGet, "/api/v1/traces/"+id)
+	code, body := do(t, newTestAPI(t, Config{Store: s}), http.MethodGet, "/api/v1/traces/"+id)
 	if code != 200 || body["truncated"] != true || len(body["items"].([]any)) != MaxTraceItems {
 		t.Fatalf("%d truncated=%v items=%d", code, body["truncated"], len(body["items"].([]any)))
 	}
