@@ -252,14 +252,7 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) (err er
 	if err != nil {
 		return stopAll(closeTracers(), fmt.Errorf("demo: profiler: %w", err))
 	}
-	stopProfiler := func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), demoStopTimeout)
-		defer cancel()
-		if err := prof.Shutdown(sctx); err != nil {
-			return fmt.Errorf("demo: profiler: %w", err)
-		}
-		return nil
-	}
+	stopProfiler := func() error { return stopWithin("profiler", prof.Shutdown) }
 
 	// The search example, its trouble on.
 	fmt.Fprintf(stdout, "Starting the search example (%s)...\n", describeElasticsearch(cfg))
@@ -290,14 +283,7 @@ func demo(ctx context.Context, cfg demoConfig, stdout, stderr io.Writer) (err er
 		}
 		return errors.Join(fmt.Errorf("demo: %w", err), stopErr)
 	}
-	stopExample := func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), demoStopTimeout)
-		defer cancel()
-		if err := st.Shutdown(sctx); err != nil {
-			return fmt.Errorf("demo: stop the search example: %w", err)
-		}
-		return nil
-	}
+	stopExample := func() error { return stopWithin("stop the search example", st.Shutdown) }
 
 	printDemoGuide(stdout, cfg, collectorURL, dataDir, st)
 	if cfg.ready != nil {
@@ -467,4 +453,14 @@ func demoOverload(cfg demoConfig) esstandin.Overload {
 		return cfg.episodes
 	}
 	return stack.DemoOverload()
+}
+
+// stopWithin runs shutdown with demoStopTimeout to finish, its error said as what failed.
+func stopWithin(what string, shutdown func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), demoStopTimeout)
+	defer cancel()
+	if err := shutdown(ctx); err != nil {
+		return fmt.Errorf("demo: %s: %w", what, err)
+	}
+	return nil
 }

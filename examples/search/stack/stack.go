@@ -187,49 +187,43 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		}
 	}
 
-	sc := cfg.Search
-	sc.SegmenterURL = st.SegmenterURL
-	sc.ElasticsearchURL = st.ElasticsearchURL
-	sc.ElasticsearchAPIKey = cfg.ElasticsearchAPIKey
-	sc.ElasticsearchCACert = cfg.ElasticsearchCACert
-	if sc.Logger == nil {
-		sc.Logger = cfg.Logger.Named("search")
+	if st.Service, st.SearchURL, err = st.startSearch(ctx, &cfg, cfg.Search, cfg.SearchAddr, "search", "search service"); err != nil {
+		return nil, err
 	}
-	if st.Service, err = search.New(sc); err != nil {
-		return nil, fmt.Errorf("stack: %w", err)
-	}
-	if _, err := st.Service.WarmCache(ctx, cfg.WarmQueries); err != nil {
-		return nil, fmt.Errorf("stack: warm the emergency cache: %w", err)
-	}
-	srv, err := st.serve(cfg.SearchAddr, st.Service.Handler())
-	if err != nil {
-		return nil, fmt.Errorf("stack: search service: %w", err)
-	}
-	st.SearchURL = srv.URL()
 	if cfg.Beside != nil {
-		bc := *cfg.Beside
-		bc.SegmenterURL, bc.ElasticsearchURL = st.SegmenterURL, st.ElasticsearchURL
-		bc.ElasticsearchAPIKey, bc.ElasticsearchCACert = cfg.ElasticsearchAPIKey, cfg.ElasticsearchCACert
-		if bc.Logger == nil {
-			bc.Logger = cfg.Logger.Named("search-beside")
+		if st.Beside, st.BesideURL, err = st.startSearch(ctx, &cfg, *cfg.Beside, "", "search-beside", "second search service"); err != nil {
+			return nil, err
 		}
-		if st.Beside, err = search.New(bc); err != nil {
-			return nil, fmt.Errorf("stack: second search service: %w", err)
-		}
-		if _, err := st.Beside.WarmCache(ctx, cfg.WarmQueries); err != nil {
-			return nil, fmt.Errorf("stack: warm the second service's emergency cache: %w", err)
-		}
-		srv, err := st.serve("", st.Beside.Handler())
-		if err != nil {
-			return nil, fmt.Errorf("stack: second search service: %w", err)
-		}
-		st.BesideURL = srv.URL()
 	}
 	cfg.Logger.Info("search example running", zap.String("search", st.SearchURL),
 		zap.String("segmenter", st.SegmenterURL), zap.Bool("standin", st.StandIn != nil),
 		zap.Int("products", len(st.Products)))
 	started = true
 	return st, nil
+}
+
+// startSearch starts a search service of sc on the stack's segmenter and Elasticsearch, its emergency
+// cache warmed with cfg.WarmQueries, serving on addr ("": any loopback port), logging as logName when
+// sc has no logger; what names it in errors. It returns the service (for Shutdown to close, also when
+// the error is not nil) and its URL.
+func (st *Stack) startSearch(ctx context.Context, cfg *Config, sc search.Config, addr, logName, what string) (*search.Service, string, error) {
+	sc.SegmenterURL, sc.ElasticsearchURL = st.SegmenterURL, st.ElasticsearchURL
+	sc.ElasticsearchAPIKey, sc.ElasticsearchCACert = cfg.ElasticsearchAPIKey, cfg.ElasticsearchCACert
+	if sc.Logger == nil {
+		sc.Logger = cfg.Logger.Named(logName)
+	}
+	svc, err := search.New(sc)
+	if err != nil {
+		return nil, "", fmt.Errorf("stack: %s: %w", what, err)
+	}
+	if _, err := svc.WarmCache(ctx, cfg.WarmQueries); err != nil {
+		return svc, "", fmt.Errorf("stack: %s: warm the emergency cache: %w", what, err)
+	}
+	srv, err := st.serve(addr, svc.Handler())
+	if err != nil {
+		return svc, "", fmt.Errorf("stack: %s: %w", what, err)
+	}
+	return svc, srv.URL(), nil
 }
 
 func applyTrouble(cfg *Config) {
