@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	kgzip "github.com/klauspost/compress/gzip"
 
 	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
@@ -57,18 +62,61 @@ func BenchmarkIntake(b *testing.B) {
 		body := bytes.NewReader(gz)
 		for b.Loop() {
 			body.Reset(gz)
-			req := httptest.NewRequest(http.MethodPost, "/intake/v2/events", body)
-			req.Header.Set("Authorization", "Bearer t")
-			req.Header.Set("Content-Encoding", "gzip")
-			req.Header.Set("Content-Type", "application/x-ndjson")
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, req)
-			if w.Code != http.StatusAccepted {
-				b.Fatalf("%d %s", w.Code, w.Body)
-			}
+			postGzip(b, h, body, "Bearer t")
 		}
 		b.ReportMetric(float64(b.N*events)/b.Elapsed().Seconds(), "events/s")
 	})
+}
+
+// discardEnqueuer is a BatchEnqueuer that takes every batch and whose commits are done at once, as
+// a store whose fsync costs nothing: intake then runs as in the collector (pipeline, enrich).
+type discardEnqueuer struct{ discard }
+
+func (discardEnqueuer) EnqueueBatch(context.Context, *collector.Batch) (func() error, error) {
+	return func() error { return nil }, nil
+}
+
+// BenchmarkIntakeLoadgen is the collector's intake side under bench/collector/intake.sh: one request
+// of `hotpath loadgen` (collector/testdata/loadgen.ndjson, 100 traces of a transaction and 5 spans,
+// gzip-compressed as the load generator sends it) through the whole handler (gzip, decoder, enrich,
+// the pipeline) into a BatchEnqueuer that discards. What the store does with the batches is
+// collector/store/pebble's BenchmarkPrepare.
+func BenchmarkIntakeLoadgen(b *testing.B) {
+	plain, err := os.ReadFile(filepath.Join("..", "testdata", "loadgen.ndjson"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw, _ := kgzip.NewWriterLevel(&buf, kgzip.BestSpeed) // as the load generator compresses
+	_, _ = zw.Write(plain)
+	_ = zw.Close()
+	gz := buf.Bytes()
+	api, _, _ := newTestAPI(b, Config{Processor: discardEnqueuer{}})
+	h := api.Handler()
+	body := bytes.NewReader(gz)
+	b.SetBytes(int64(len(plain)))
+	b.ReportAllocs()
+	for b.Loop() {
+		body.Reset(gz)
+		postGzip(b, h, body, "")
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*600), "ns/event")
+}
+
+// postGzip posts body, gzip-compressed ndjson, to h's intake with the Authorization header auth (none
+// if empty) and fails b unless it is answered 202.
+func postGzip(b *testing.B, h http.Handler, body io.Reader, auth string) {
+	req := httptest.NewRequest(http.MethodPost, "/intake/v2/events", body)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusAccepted {
+		b.Fatalf("%d %s", w.Code, w.Body)
+	}
 }
 
 // latencyStore is a Processor whose every commit takes a fixed time and no CPU, as an fsync does: it
