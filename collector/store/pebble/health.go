@@ -429,10 +429,12 @@ func (s *Store) innerFS() vfs.FS {
 }
 
 // healthFS reports a failed write or sync of the database's log or manifest to the store the moment it
-// happens, before Pebble's log writer keeps the error for later commits.
+// happens, before Pebble's log writer keeps the error for later commits. The table and blob files it
+// creates write through a buffer (tablefile.go).
 type healthFS struct {
 	vfs.FS
 	failed func(error)
+	tables *tableFiles
 }
 
 func (fs *healthFS) watch(f vfs.File, name string) vfs.File {
@@ -445,6 +447,9 @@ func (fs *healthFS) watch(f vfs.File, name string) vfs.File {
 
 func (fs *healthFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := fs.FS.Create(name, c)
+	if f != nil && fs.tables != nil && isTableFile(fs.PathBase(name)) {
+		return fs.tables.wrap(f), err
+	}
 	return fs.watch(f, name), err
 }
 

@@ -182,6 +182,7 @@ type Store struct {
 	reqPool sync.Pool
 	shapes  shapeMemo
 	parts   partitions
+	tables  tableFiles // the write buffers of the table and blob files being written (tablefile.go)
 
 	// Writer state, touched only by the writer goroutine (writer.go).
 	seq       uint64    // last sequence number applied
@@ -388,7 +389,7 @@ func (s *Store) openDB(readOnly bool) (*pebbledb.DB, error) {
 // dbFS is the filesystem of the database and the journal: it reports a failed write of their logs
 // (healthFS) and releases the disk reserve when the disk is full (reserve.go).
 func (s *Store) dbFS() vfs.FS {
-	return &healthFS{FS: s.reserveFS(s.innerFS()), failed: s.writeFailed}
+	return &healthFS{FS: s.reserveFS(s.innerFS()), failed: s.writeFailed, tables: &s.tables}
 }
 
 // load reads partitions and the sequence number, replays the journal, and reads the cursors.
