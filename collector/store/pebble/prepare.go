@@ -110,6 +110,7 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 	var es collector.ErrorSummary
 	var run traceRef // the trace entry of runID, which traces holds only once another trace follows
 	runID := ""
+	namedSvc := "" // the service of the last service name entry
 	for i := range b {
 		if i < len(r.keep) && !r.keep[i] {
 			continue
@@ -151,7 +152,8 @@ func (r *pendingWrite) prepare(b collector.Batch) {
 			runID = e.TraceID
 		}
 		svc := e.Service.Name
-		if svc != "" {
+		if svc != "" && svc != namedSvc { // the events of a stream share their service
+			namedSvc = svc
 			body := r.mark()
 			r.buf = appendEscaped(r.buf, svc)
 			r.buf = appendEscaped(r.buf, "")
