@@ -347,7 +347,7 @@ func FuzzDecodeIndexValues(f *testing.F) {
 		var es collector.ErrorSummary
 		_ = decodeErrSummary(b, &es)
 		var lt collector.LabelledTransaction
-		_ = decodeLabelled(string(b), "k", &lt)
+		_ = decodeLabelled(string(b), "n", "k", &lt)
 		s, rest, ok := readEscaped(b)
 		if ok {
 			if again := appendEscaped(nil, s); !bytes.HasPrefix(b, again[:len(again)-2]) || len(rest) > len(b) {

@@ -92,6 +92,7 @@ func (s *Store) Transactions(ctx context.Context, q collector.TransactionQuery) 
 	parts := selectPartitions(s.parts.snapshot(), q.From, q.To)
 	names := []string{q.Name}
 	var srcs []source
+	var srcNames []string // the transaction name of each source: the value does not hold it
 	it, err := s.iter(ctx, ks)
 	if err != nil {
 		return page, err
@@ -128,6 +129,7 @@ func (s *Store) Transactions(ctx context.Context, q collector.TransactionQuery) 
 				}
 			}
 			srcs = append(srcs, src)
+			srcNames = append(srcNames, name)
 		}
 	}
 	m := newMerger(it, srcs, q.Order == collector.NewestFirst)
@@ -159,6 +161,11 @@ func (s *Store) Transactions(ctx context.Context, q collector.TransactionQuery) 
 			value = summary
 		}
 		var ts collector.TransactionSummary
+		at := suffix[:8] // the time index's suffix: time, sequence number
+		if ks == ksTxDur {
+			at = suffix[8:16] // the duration index's: duration, time, sequence number
+		}
+		withKeyFields(&ts, srcNames[h.src], binary.BigEndian.Uint64(at))
 		if err := decodeTxSummary(value, &ts); err != nil {
 			return page, fmt.Errorf("store: transaction index: %w", err)
 		}

@@ -49,7 +49,7 @@ func TestDurationIndexKeysOnly(t *testing.T) {
 	}
 	// An entry as an earlier version wrote it: its own summary.
 	old := collector.TransactionSummary{Name: "old", Type: "request", Result: "from the duration index", Duration: before[0].Duration}
-	if err := s.db.Set(keys[0], appendTxSummary(nil, &old), pebbledb.NoSync); err != nil {
+	if err := s.db.Set(keys[0], appendTxSummaryEarlier(nil, &old), pebbledb.NoSync); err != nil {
 		t.Fatal(err)
 	}
 	found := 0

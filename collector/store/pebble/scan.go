@@ -64,7 +64,7 @@ func (s *Store) ScanLabel(ctx context.Context, service, key string, from, to tim
 						fail(ctx.Err())
 						return
 					}
-					rest, ok := skipEscaped(it.Key()[len(prefix):]) // the name, which the value holds too
+					rest, ok := skipEscaped(it.Key()[len(prefix):]) // the name
 					if !ok || len(rest) != 16 {
 						fail(fmt.Errorf("store: bad transaction index key %q", it.Key()))
 						return
@@ -73,7 +73,12 @@ func (s *Store) ScanLabel(ctx context.Context, service, key string, from, to tim
 						continue
 					}
 					v := it.Value()
-					if err := decodeLabelled(unsafe.String(unsafe.SliceData(v), len(v)), key, &lt); err != nil {
+					name := it.Key()[len(prefix) : len(it.Key())-len(rest)-2]
+					if bytes.IndexByte(name, 0) >= 0 { // escaped: rare
+						unescaped, _, _ := readEscaped(it.Key()[len(prefix):])
+						name = []byte(unescaped)
+					}
+					if err := decodeLabelled(unsafe.String(unsafe.SliceData(v), len(v)), unsafe.String(unsafe.SliceData(name), len(name)), key, &lt); err != nil {
 						fail(fmt.Errorf("store: transaction index: %w", err))
 						return
 					}
@@ -102,9 +107,9 @@ func (s *Store) ScanLabel(ctx context.Context, service, key string, from, to tim
 }
 
 // decodeLabelled decodes of a transaction summary (appendTxSummary) what ScanLabel passes on, its
-// strings views of v.
-func decodeLabelled(v, label string, t *collector.LabelledTransaction) error {
-	*t = collector.LabelledTransaction{}
+// strings views of v; name is the one its key holds, which a value of an earlier version overrides.
+func decodeLabelled(v, name, label string, t *collector.LabelledTransaction) error {
+	*t = collector.LabelledTransaction{Name: name}
 	d := decoder{s: v}
 	for d.more() {
 		key, err := d.key()

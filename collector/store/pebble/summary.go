@@ -1,7 +1,9 @@
 package pebble
 
 import (
+	"encoding/hex"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/hotpath-apm/hotpath/collector"
@@ -46,8 +48,11 @@ func errSummaryOf(e *collector.Event) collector.ErrorSummary {
 	return s
 }
 
-// Summaries are stored with the event codec's wire format; Seq, Timestamp and Service (and Duration,
-// Name) come from the key, not the value.
+// Summaries are stored with the event codec's wire format. A transaction's time-index key holds its
+// service, name and timestamp, so its value does not: the reader takes them from the key
+// (withKeyFields). Lowercase hex ids are stored as their bytes (fields 11 and 12), half the size. Values
+// written by earlier versions hold the name (8), the timestamp (9) and the ids as strings (5, 6), and
+// are read as they are: a field in the value wins over the key's.
 func appendTxSummary(b []byte, s *collector.TransactionSummary) []byte {
 	if s.Duration != 0 {
 		b = appendInt(b, 1<<3, int64(s.Duration))
@@ -55,16 +60,50 @@ func appendTxSummary(b []byte, s *collector.TransactionSummary) []byte {
 	b = appendString(b, 2<<3|2, s.Type)
 	b = appendString(b, 3<<3|2, s.Result)
 	b = appendString(b, 4<<3|2, s.Outcome)
-	b = appendString(b, 5<<3|2, s.TraceID)
-	b = appendString(b, 6<<3|2, s.TransactionID)
+	b = appendHexID(b, 5<<3|2, 11<<3|2, s.TraceID)
+	b = appendHexID(b, 6<<3|2, 12<<3|2, s.TransactionID)
 	if s.Sampled {
 		b = appendBool(b, 7<<3, true)
 	}
-	b = appendString(b, 8<<3|2, s.Name)
-	if !s.Timestamp.IsZero() {
+	if !s.Timestamp.IsZero() && !timeInKey(s.Timestamp) {
 		b = appendTime(b, 9<<3|2, s.Timestamp)
 	}
 	return appendSummaryLabels(b, 10<<3|2, s.Labels)
+}
+
+// appendHexID appends id under rawKey as the bytes it spells if it is lowercase hex, else as it is
+// under strKey.
+func appendHexID(b []byte, strKey, rawKey uint64, id string) []byte {
+	if n := len(id); n == 0 || n%2 != 0 || n > 128 || !isLowerHex(id) {
+		return appendString(b, strKey, id)
+	}
+	b = append(b, byte(rawKey), byte(len(id)/2))
+	for i := 0; i < len(id); i += 2 {
+		b = append(b, unhex(id[i])<<4|unhex(id[i+1]))
+	}
+	return b
+}
+
+// timeInKey reports whether timeKey holds t exactly: UnixNano's range, without its saturated ends.
+func timeInKey(t time.Time) bool {
+	_, ok := keyTime(timeKey(t))
+	return ok
+}
+
+// keyTime is the time a timeKey holds, if it is not saturated.
+func keyTime(k uint64) (time.Time, bool) {
+	n := int64(k ^ 1<<63)
+	if n == math.MinInt64 || n == math.MaxInt64 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, n).UTC(), true
+}
+
+// withKeyFields sets of s what a time-index entry's key holds: the transaction's name and, from the
+// key's timestamp (the 8 bytes after the name), its time. decodeTxSummary then reads the value over it.
+func withKeyFields(s *collector.TransactionSummary, name string, ts uint64) {
+	s.Name = name
+	s.Timestamp, _ = keyTime(ts)
 }
 
 func decodeTxSummary(v []byte, s *collector.TransactionSummary) error {
@@ -106,6 +145,13 @@ func decodeTxSummary(v []byte, s *collector.TransactionSummary) error {
 			if str, err = d.bytes(); err != nil {
 				return err
 			}
+		case 11<<3 | 2, 12<<3 | 2:
+			raw, err := d.bytes()
+			if err != nil {
+				return err
+			}
+			str = hex.EncodeToString([]byte(raw))
+			key -= 6 << 3 // the string field of the same id
 		default:
 			if err := d.skip(key); err != nil {
 				return err
