@@ -27,6 +27,12 @@ import (
 //
 //   - Events are read in order from the cursor and added to the open buckets, in memory. A crash here
 //     loses nothing: the cursor has not moved, and the next start reads them again.
+//   - While it reads, every aggregationSaveEvery events, the read position and the open buckets are
+//     saved with the cursor (no document: only the position moves). Without this, a collector killed
+//     again and again before its first harvest read the same backlog at every start and never moved
+//     its cursor, which also holds retention back: the fault suite's TestSIGKILLExport met it, its
+//     last collector facing 890,000 of 930,000 stored events after 30 kills. Now what a collector
+//     reads is kept once it has read that many events, whether or not a bucket closed.
 //   - A harvest (a bucket's end plus the grace period has passed) renders the closed buckets' documents
 //     and saves, in one synced write, the read position, the buckets still open and those documents
 //     (StateSpool.CommitCursorState). Every event before the position is now in exactly one place:
@@ -131,6 +137,7 @@ type aggMetrics struct {
 	docs     prometheus.Counter
 	harvests prometheus.Counter
 	lag      prometheus.GaugeFunc
+	unread   prometheus.GaugeFunc
 	open     prometheus.Gauge
 }
 
@@ -148,11 +155,21 @@ type aggregation struct {
 	now     func() time.Time
 	// harvestEvery bounds how often a backlog being read is harvested (see run).
 	harvestEvery time.Duration
+	// saveEvery is how many events read between harvests make run save its position and open buckets.
+	saveEvery uint64
 }
+
+// aggregationSaveEvery is how many events the aggregation reads between two saves of its position and
+// open buckets when no harvest saved them: a crash makes the next start read at most about that many
+// events again. A save encodes the open buckets and syncs them: for heavy.ndjson's events (12 open
+// buckets) 3.6 kB encoded in 0.56 ms, where adding 65,536 of its events to the buckets took 35 ms;
+// the state grows with the groups, which AggregationLimits bound.
+const aggregationSaveEvery = 1 << 16
 
 func newAggregation(cfg AggregationConfig, cursor string, sp StateSpool) *aggregation {
 	cfg.setDefaults()
-	g := &aggregation{cfg: cfg, cursor: cursor, spool: sp, now: time.Now, harvestEvery: 10 * time.Second}
+	g := &aggregation{cfg: cfg, cursor: cursor, spool: sp, now: time.Now, harvestEvery: 10 * time.Second,
+		saveEvery: aggregationSaveEvery}
 	const p = "hotpath_elasticsearch_metricsets_"
 	g.metrics = aggMetrics{
 		docs: selfmetrics.Counter(p+"docs_total",
@@ -161,19 +178,36 @@ func newAggregation(cfg AggregationConfig, cursor string, sp StateSpool) *aggreg
 			"Harvests of closed aggregation buckets saved with the aggregation cursor."),
 		open: selfmetrics.Gauge(p+"open_buckets", "Aggregation buckets (interval and time) still open."),
 		lag: selfmetrics.GaugeFunc(p+"lag_events",
-			"Stored events whose aggregated metricsets Elasticsearch has not confirmed yet (those in open buckets included).",
+			"Stored events after the aggregation's saved position, which a restart reads again (events before it are in documents Elasticsearch confirmed or in open buckets saved with the position).",
 			func() float64 { return float64(g.lag()) }),
+		unread: selfmetrics.GaugeFunc(p+"unread_events",
+			"Stored events the aggregation has not read yet: in no bucket, open or harvested (a backlog; 0 when it keeps up).",
+			func() float64 { return float64(g.unread()) }),
 	}
 	return g
 }
 
 func (g *aggregation) collectors() []prometheus.Collector {
-	return []prometheus.Collector{g.metrics.docs, g.metrics.harvests, g.metrics.lag, g.metrics.open}
+	return []prometheus.Collector{g.metrics.docs, g.metrics.harvests, g.metrics.lag, g.metrics.unread, g.metrics.open}
 }
 
-// lag returns how many stored events are not yet in confirmed aggregated documents.
+// lag returns how many stored events are after the saved position.
 func (g *aggregation) lag() uint64 {
-	last, next := g.spool.LastSeq(), g.position.Load()
+	return g.after(g.position.Load())
+}
+
+// unread returns how many stored events the aggregation has not read yet.
+func (g *aggregation) unread() uint64 {
+	next := g.read.Load()
+	if next == 0 {
+		next = g.position.Load()
+	}
+	return g.after(next)
+}
+
+// after returns how many stored events are at next or after it; 0 when next is 0 (not known yet).
+func (g *aggregation) after(next uint64) uint64 {
+	last := g.spool.LastSeq()
 	if next == 0 || last < next {
 		return 0
 	}
@@ -216,7 +250,7 @@ func (g *aggregation) run(ctx context.Context, x *Exporter) error {
 	}
 	g.position.Store(pos)
 	ix := newIndexer(x.client, &x.cfg, x.metrics, x.log)
-	h := harvester{g: g, x: x, ix: ix, agg: agg, st: st, pos: pos}
+	h := harvester{g: g, x: x, ix: ix, agg: agg, st: st, pos: pos, saved: pos}
 	if len(st.Pending) > 0 {
 		// The last run saved a harvest it may not have delivered: deliver it (409 for what arrived).
 		if err := h.deliver(ctx); err != nil {
@@ -249,6 +283,12 @@ func (g *aggregation) run(ctx context.Context, x *Exporter) error {
 		}
 		g.metrics.open.Set(float64(agg.openBuckets()))
 		if n > 0 {
+			if h.pos-h.saved >= g.saveEvery {
+				// A backlog: keep what was read, so that a crash does not make it be read again.
+				if err := h.save(ctx); err != nil {
+					return h.stopped(ctx, err)
+				}
+			}
 			continue
 		}
 		// Caught up: wait for events, or until the next bucket closes.
@@ -284,6 +324,8 @@ type harvester struct {
 	agg *aggregator
 	st  *aggState
 	pos uint64 // events before pos are in agg (or in saved documents)
+	// saved is the position last saved with the state.
+	saved uint64
 }
 
 // harvest renders the closed buckets (all of them when all is set), saves them with the position and
@@ -321,6 +363,7 @@ func (h *harvester) save(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("elasticsearch: aggregation: %w", err)
 	}
+	h.saved = h.pos
 	if len(h.st.Pending) == 0 {
 		h.g.position.Store(h.pos)
 	}

@@ -24,8 +24,14 @@
 //     aggregates in memory, they are derived from the store behind a cursor of their own whose saved
 //     state holds the open buckets and the harvest being delivered, so neither a crash nor a restart
 //     loses or double-counts anything (aggregate_export.go says how); each document has a
-//     deterministic _id. A 1m document is written AggregationConfig.Grace after its minute, 10m and
-//     60m ones at their boundaries, and stopping flushes every open bucket. Unsampled transactions of
+//     deterministic _id. While it reads a backlog the aggregation saves its position and open
+//     buckets every 65,536 events, so that a collector killed again and again still moves forward. A
+//     1m document is written AggregationConfig.Grace after its minute, 10m and 60m ones at their
+//     boundaries, and stopping flushes every open bucket; what the aggregation has not read yet
+//     (hotpath_elasticsearch_metricsets_unread_events) waits in the store for the next start. A late
+//     event, whose bucket was already written, gives a second document for that bucket at the next
+//     harvest, with an _id of its own: Kibana sums _doc_count and the summaries and merges the
+//     histograms across documents, as it does for APM Server's. Unsampled transactions of
 //     agents older than 8.0 that carry a sample rate are stored for these metrics and counted, as
 //     APM Server's aggregator counts them, but no document is indexed for them
 //     (collector.Event.MetricsOnly).
@@ -38,7 +44,7 @@
 // Aggregated documents get "<harvest>-<hash of the document>".
 //
 // The exporter's metrics (lag, documents indexed, duplicate, retried and refused, bulk requests by
-// status and their duration; for the aggregated metricsets their lag, documents, harvests and open
-// buckets) are registered with Config.Registerer. estest is the strict in-process
+// status and their duration; for the aggregated metricsets their lag, unread events, documents,
+// harvests and open buckets) are registered with Config.Registerer. estest is the strict in-process
 // Elasticsearch the tests run against.
 package elasticsearch
