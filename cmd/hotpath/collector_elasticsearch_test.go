@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,18 +177,30 @@ func checkMetricsetCounts(t *testing.T, docs []estest.Doc, events []collector.Ev
 	}
 	got := map[string]float64{}
 	ids := map[string]bool{}
+	// per minute, for the 1m transaction metricset: what the documents count, in how many documents
+	perMinute := map[time.Time]struct {
+		count float64
+		docs  int
+	}{}
 	for _, d := range docs {
 		if ids[d.ID] {
 			t.Errorf("metricset _id %s created twice", d.ID)
 		}
 		ids[d.ID] = true
 		var src struct {
-			DocCount float64 `json:"_doc_count"`
+			Timestamp time.Time `json:"@timestamp"`
+			DocCount  float64   `json:"_doc_count"`
 		}
 		if err := json.Unmarshal(d.Source, &src); err != nil {
 			t.Fatal(err)
 		}
 		got[d.Index] += src.DocCount
+		if d.Index == "metrics-apm.transaction.1m-default" {
+			m := perMinute[src.Timestamp.UTC()]
+			m.count += src.DocCount
+			m.docs++
+			perMinute[src.Timestamp.UTC()] = m
+		}
 	}
 	for _, ms := range []string{"transaction", "service_transaction"} {
 		for _, ivl := range []string{"1m", "10m", "60m"} {
@@ -195,6 +209,19 @@ func checkMetricsetCounts(t *testing.T, docs []estest.Doc, events []collector.Ev
 				t.Errorf("%s: _doc_count sums to %v, want %v (the stored transactions' representative counts)", idx, got[idx], want)
 			}
 		}
+	}
+	if got["metrics-apm.transaction.1m-default"] == want {
+		return
+	}
+	// Which minutes are off, and by how much: a diagnosis, not a check.
+	wantPerMinute := map[time.Time]float64{}
+	for i := range events {
+		if e := &events[i]; e.APMType() == collector.KindTransaction {
+			wantPerMinute[e.Timestamp.Truncate(time.Minute).UTC()] += e.Transaction.RepresentativeCount
+		}
+	}
+	for _, m := range slices.SortedFunc(maps.Keys(wantPerMinute), time.Time.Compare) {
+		t.Logf("minute %s: %d documents count %v transactions of %v stored", m.Format(time.TimeOnly), perMinute[m].docs, perMinute[m].count, wantPerMinute[m])
 	}
 }
 
