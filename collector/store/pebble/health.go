@@ -430,7 +430,8 @@ func (s *Store) innerFS() vfs.FS {
 
 // healthFS reports a failed write or sync of the database's log or manifest to the store the moment it
 // happens, before Pebble's log writer keeps the error for later commits. The table and blob files it
-// creates write through a buffer (tablefile.go).
+// creates write through a buffer, and the tables compactions read are read through a window
+// (tablefile.go).
 type healthFS struct {
 	vfs.FS
 	failed func(error)
@@ -451,6 +452,14 @@ func (fs *healthFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, erro
 		return fs.tables.wrap(f), err
 	}
 	return fs.watch(f, name), err
+}
+
+func (fs *healthFS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
+	f, err := fs.FS.Open(name, opts...)
+	if fs.tables != nil {
+		f = fs.tables.readSequential(f, fs.PathBase(name), opts)
+	}
+	return f, err
 }
 
 func (fs *healthFS) ReuseForWrite(old, name string, c vfs.DiskWriteCategory) (vfs.File, error) {

@@ -2,9 +2,11 @@ package pebble
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -119,6 +121,92 @@ func TestTableFilesGatherPebblesWrites(t *testing.T) {
 	}
 }
 
+// TestSeqTableReadsWhatTheFileHolds compares reads through a window with reads of the file itself:
+// forward, backward, across the window's end and the file's.
+func TestSeqTableReadsWhatTheFileHolds(t *testing.T) {
+	fs := vfs.NewMem()
+	r := rand.New(rand.NewPCG(3, 4))
+	content := make([]byte, 5*seqTableWindow+123)
+	for i := range content {
+		content[i] = byte(r.Uint32())
+	}
+	f, err := fs.Create("000003.sst", vfs.WriteCategoryUnspecified)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(content); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var tables tableFiles
+	plain, err := fs.Open("000003.sst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	seq, err := fs.Open("000003.sst", vfs.SequentialReadsOption)
+	if err != nil {
+		t.Fatal(err)
+	}
+	win := tables.readSequential(seq, "000003.sst", []vfs.OpenOption{vfs.SequentialReadsOption})
+	if _, ok := win.(*seqTable); !ok {
+		t.Fatalf("a table opened for sequential reads is a %T", win)
+	}
+	defer win.Close()
+	off := int64(0)
+	for i := range 2000 {
+		n := 1 + r.IntN(5000)
+		switch i % 50 {
+		case 7:
+			off = r.Int64N(int64(len(content)) + 10) // anywhere, past the end too
+		case 13:
+			n = seqTableWindow/2 + 1 // passed on
+		case 21:
+			off = int64(len(content)) - int64(n) + 1 // across the end
+		}
+		want, got := make([]byte, n), make([]byte, n)
+		wn, werr := plain.ReadAt(want, off)
+		gn, gerr := win.ReadAt(got, off)
+		if gn != wn || (gerr == nil) != (werr == nil) || !bytes.Equal(got[:gn], want[:wn]) {
+			t.Fatalf("ReadAt(%d bytes, %d): %d, %v; the file: %d, %v", n, off, gn, gerr, wn, werr)
+		}
+		off += int64(n)
+		if off >= int64(len(content)) {
+			off = 0
+		}
+	}
+	if other := tables.readSequential(plain, "000003.sst", nil); other != plain {
+		t.Error("a table not opened for sequential reads is read through a window")
+	}
+}
+
+// TestSeqTablesGatherCompactionReads: a compaction reads its input tables in reads of tens of KiB, not
+// a block (~1.4 KB) at a time.
+func TestSeqTablesGatherCompactionReads(t *testing.T) {
+	fs := &countingFS{FS: vfs.NewMem()}
+	s := openTest(t, Config{Dir: "/store", fs: fs, MinFreeDisk: -1, DiskReserve: -1, MemTableBytes: 4 << 20})
+	g := newGen(8, t0)
+	for range 100 {
+		mustProcess(t, s, g.batch(500, 5))
+	}
+	if err := s.db.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Compact(context.Background(), []byte{0}, []byte{0xff}, false); err != nil {
+		t.Fatal(err)
+	}
+	reads, nbytes := fs.seqCounts()
+	if reads == 0 {
+		t.Fatal("the compaction read no table sequentially")
+	}
+	t.Logf("compactions read %d bytes of tables in %d reads: %d per read", nbytes, reads, nbytes/reads)
+	if nbytes/reads < 16<<10 {
+		t.Errorf("compactions read %d bytes of tables in %d reads: %d per read, want at least 16 KiB", nbytes, reads, nbytes/reads)
+	}
+}
+
 func readAll(t *testing.T, fs vfs.FS, name string) []byte {
 	t.Helper()
 	f, err := fs.Open(name)
@@ -145,11 +233,27 @@ func (f *failingFile) Write(p []byte) (int, error) {
 	return f.File.Write(p)
 }
 
-// countingFS counts the writes to the table and blob files it creates, below the store's buffering.
+// countingFS counts the writes to the table and blob files it creates, and the reads of the tables it
+// opens for sequential reads, below the store's buffering.
 type countingFS struct {
 	vfs.FS
-	mu             sync.Mutex
-	writes, nbytes int
+	mu                  sync.Mutex
+	writes, nbytes      int
+	seqReads, seqNbytes int
+}
+
+func (fs *countingFS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
+	f, err := fs.FS.Open(name, opts...)
+	if f != nil && isTableFile(fs.PathBase(name)) && slices.Contains(opts, vfs.SequentialReadsOption) {
+		f = &countedFile{File: f, fs: fs}
+	}
+	return f, err
+}
+
+func (fs *countingFS) seqCounts() (reads, nbytes int) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.seqReads, fs.seqNbytes
 }
 
 func (fs *countingFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
@@ -169,6 +273,15 @@ func (fs *countingFS) counts() (writes, nbytes int) {
 type countedFile struct {
 	vfs.File
 	fs *countingFS
+}
+
+func (f *countedFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	f.fs.mu.Lock()
+	f.fs.seqReads++
+	f.fs.seqNbytes += n
+	f.fs.mu.Unlock()
+	return n, err
 }
 
 func (f *countedFile) Write(p []byte) (int, error) {
