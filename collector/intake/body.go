@@ -8,21 +8,33 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zlib"
 )
 
-// decompressors pools gzip and zlib readers (each holds ~40 KiB of window and tables), so that a
-// stream costs no decompressor allocation in the steady state.
+// decompressors pools gzip and zlib readers (each holds ~40 KiB of window and tables) with the
+// buffered reader they read the wire through, so that a stream costs no decompressor or buffer
+// allocation in the steady state.
 type decompressors struct {
-	gzip sync.Pool // *gzip.Reader
-	zlib sync.Pool // zlibReader
+	gzip sync.Pool // *gzipReader
+	zlib sync.Pool // *zlibReader
 }
 
-type zlibReader interface {
-	io.ReadCloser
-	zlib.Resetter
+// wireBuffer is the size of the buffer a decompressor reads the wire through: flate reads it a
+// byte at a time, and it reads the wire (the pacer, the limits) in reads of this size.
+const wireBuffer = 16 << 10
+
+type gzipReader struct {
+	br *bufio.Reader
+	gz *gzip.Reader
+}
+
+type zlibReader struct {
+	br *bufio.Reader
+	zl interface {
+		io.ReadCloser
+		zlib.Resetter
+	}
 }
 
 // body is one request's body on its way to the decoder: the wire bytes counted and limited, then
@@ -32,8 +44,8 @@ type body struct {
 	wire    limitedReader
 	decoded limitedReader
 	budget  *streamBudget // counts the decompressed bytes read, if set
-	gz      *gzip.Reader
-	zl      zlibReader
+	gz      *gzipReader
+	zl      *zlibReader
 	pool    *decompressors
 }
 
@@ -96,39 +108,61 @@ func (b *body) sniff(src io.Reader) (io.Reader, error) {
 }
 
 func (b *body) gzip(src io.Reader) (io.Reader, error) {
-	br := bufio.NewReaderSize(src, 4096) // a flate.Reader: flate reads it a byte at a time
-	if gz, ok := b.pool.gzip.Get().(*gzip.Reader); ok {
-		if err := gz.Reset(br); err != nil {
-			b.pool.gzip.Put(gz)
-			return nil, err
-		}
-		b.gz = gz
+	r, ok := b.pool.gzip.Get().(*gzipReader)
+	if !ok {
+		r = &gzipReader{br: bufio.NewReaderSize(src, wireBuffer)}
 	} else {
-		gz, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, err
-		}
-		b.gz = gz
+		r.br.Reset(src)
 	}
-	return b.gz, nil
+	var err error
+	if r.gz == nil {
+		r.gz, err = gzip.NewReader(r.br)
+	} else {
+		err = r.gz.Reset(r.br)
+	}
+	if err != nil {
+		b.pool.putGzip(r)
+		return nil, err
+	}
+	b.gz = r
+	return r.gz, nil
 }
 
 func (b *body) zlib(src io.Reader) (io.Reader, error) {
-	var fr flate.Reader = bufio.NewReaderSize(src, 4096)
-	if zl, ok := b.pool.zlib.Get().(zlibReader); ok {
-		if err := zl.Reset(fr, nil); err != nil {
-			b.pool.zlib.Put(zl)
-			return nil, err
-		}
-		b.zl = zl
+	r, ok := b.pool.zlib.Get().(*zlibReader)
+	if !ok {
+		r = &zlibReader{br: bufio.NewReaderSize(src, wireBuffer)}
 	} else {
-		zr, err := zlib.NewReader(fr)
+		r.br.Reset(src)
+	}
+	if r.zl == nil {
+		zr, err := zlib.NewReader(r.br)
 		if err != nil {
+			b.pool.putZlib(r)
 			return nil, err
 		}
-		b.zl = zr.(zlibReader)
+		r.zl = zr.(interface {
+			io.ReadCloser
+			zlib.Resetter
+		})
+	} else if err := r.zl.Reset(r.br, nil); err != nil {
+		b.pool.putZlib(r)
+		return nil, err
 	}
-	return b.zl, nil
+	b.zl = r
+	return r.zl, nil
+}
+
+// putGzip returns r to the pool, holding no reference to the request's body.
+func (d *decompressors) putGzip(r *gzipReader) {
+	r.br.Reset(nil)
+	d.gzip.Put(r)
+}
+
+// putZlib returns r to the pool, holding no reference to the request's body.
+func (d *decompressors) putZlib(r *zlibReader) {
+	r.br.Reset(nil)
+	d.zlib.Put(r)
 }
 
 // Read reads decompressed bytes.
@@ -160,11 +194,11 @@ func (b *body) readErr() error {
 // close returns the decompressor to the pool; the body must not be read afterwards.
 func (b *body) close() {
 	if b.gz != nil {
-		b.pool.gzip.Put(b.gz)
+		b.pool.putGzip(b.gz)
 		b.gz = nil
 	}
 	if b.zl != nil {
-		b.pool.zlib.Put(b.zl)
+		b.pool.putZlib(b.zl)
 		b.zl = nil
 	}
 }
