@@ -28,6 +28,7 @@ type arena struct {
 	buf    []byte // the current block; len(buf) bytes are used
 	gen    int    // counts blocks, for rollback
 	recent *[1 << internBits]recentString
+	tmp    []byte // unescaped's scratch
 }
 
 // ensure makes room for n more bytes in the current block.
@@ -132,15 +133,10 @@ func (w words) slot() uint {
 	return uint(h >> (64 - internBits))
 }
 
-// unescaped copies the unescaped form of raw (the validated content of a JSON string) into the arena.
+// unescaped returns the unescaped form of raw (the validated content of a JSON string) as str does.
 func (a *arena) unescaped(raw []byte) string {
-	a.ensure(len(raw)) // unescaping never lengthens
-	start := len(a.buf)
-	a.buf = appendUnescaped(a.buf, raw)
-	if len(a.buf) == start {
-		return ""
-	}
-	return unsafe.String(&a.buf[start], len(a.buf)-start)
+	a.tmp = appendUnescaped(a.tmp[:0], raw)
+	return a.str(a.tmp)
 }
 
 // headerKey returns an HTTP header key in the arena in its canonical form, as

@@ -21,6 +21,13 @@ func TestArenaStrRepeats(t *testing.T) {
 			t.Errorf("%q: %q then %q, %d bytes then %d: want one copy", v, first, again, used, len(a.buf))
 		}
 	}
+	// A string with escapes is held unescaped, once.
+	raw := []byte(`{\"query\":\"running shoes\"}`)
+	first, again := a.unescaped(raw), a.unescaped(raw)
+	if want := `{"query":"running shoes"}`; first != want || again != want || unsafe.StringData(first) != unsafe.StringData(again) ||
+		unsafe.StringData(a.str([]byte(want))) != unsafe.StringData(first) {
+		t.Errorf("unescaped %q then %q: want %q, one copy", first, again, want)
+	}
 	// Same length, same first and last eight bytes: one slot, two values.
 	mid := long[:20] + "y" + long[21:]
 	if got := a.str([]byte(mid)); got != mid {
