@@ -68,7 +68,7 @@ func engineOptions(cfg *Config, cache *pebbledb.Cache, m *metrics) *pebbledb.Opt
 }
 
 // valueSeparationMinSize is the smallest value Pebble writes to a blob file instead of the table: event
-// chunks go there, index values (summaries of about 100 bytes) stay in the tables.
+// chunks go there, index values (summaries of 50 to 150 bytes) stay in the tables.
 const valueSeparationMinSize = 256
 
 // keyspacePolicy ends a flush's or a compaction's output table where the keyspace (the first byte of
