@@ -77,7 +77,8 @@ func (t *translator) span(s ptrace.Span, scope pcommon.InstrumentationScope, bas
 	ev.TraceID = t.traceID(s.TraceID())
 	ev.ParentID = spanIDString(s.ParentSpanID())
 	ev.Event.Duration = end.Sub(start)
-	ev.Event.Outcome = statusOutcome(s.Status())
+	outcome, result := spanStatus(s.Status())
+	ev.Event.Outcome = outcome
 	b := newLabels(&ev)
 	t.attrs = toAttrs(s.Attributes(), t.attrs)
 	if root || s.Kind() == ptrace.SpanKindServer || s.Kind() == ptrace.SpanKindConsumer {
@@ -86,7 +87,7 @@ func (t *translator) span(s ptrace.Span, scope pcommon.InstrumentationScope, bas
 		if spanID != "" {
 			ev.Span = &collector.Span{ID: spanID}
 		}
-		otelattr.Transaction(&ev, t.attrs, statusResult(s.Status()), b)
+		otelattr.Transaction(&ev, t.attrs, result, b)
 	} else {
 		ev.Kind = collector.KindSpan
 		ev.Span = &collector.Span{ID: spanID, Name: s.Name(), RepresentativeCount: count}
@@ -268,24 +269,15 @@ func spanKind(k ptrace.SpanKind) string {
 	return ""
 }
 
-func statusOutcome(s ptrace.Status) string {
+// spanStatus is a span's status as Elastic says it: the event's outcome, and a transaction's result.
+func spanStatus(s ptrace.Status) (outcome, result string) {
 	switch s.Code() {
 	case ptrace.StatusCodeOk:
-		return "success"
+		return "success", "Success"
 	case ptrace.StatusCodeError:
-		return "failure"
+		return "failure", "Error"
 	}
-	return "unknown"
-}
-
-func statusResult(s ptrace.Status) string {
-	switch s.Code() {
-	case ptrace.StatusCodeOk:
-		return "Success"
-	case ptrace.StatusCodeError:
-		return "Error"
-	}
-	return ""
+	return "unknown", ""
 }
 
 // representativeCount is the sampling weight of a span from the ot entry of its tracestate, as Elastic

@@ -103,6 +103,18 @@ func (s *Store) lockCursorCommit(name string, pos uint64) error {
 // CommitCursor durably (fsync) moves the named cursor to pos, the sequence number of the next event its
 // consumer will read. It may move backwards (to read again), but not past LastSeq()+1.
 func (s *Store) CommitCursor(name string, pos uint64) error {
+	return s.commitCursor(name, pos, func() error {
+		if err := s.set(cursorKey(name), binary.BigEndian.AppendUint64(nil, pos)); err != nil {
+			return fmt.Errorf("store: commit cursor %q: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// commitCursor moves the named cursor to pos once write has stored it durably, under the lock of the
+// cursors' commits (lockCursorCommit's checks first), and lets retention run if the cursor may have
+// released the oldest partition.
+func (s *Store) commitCursor(name string, pos uint64, write func() error) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
@@ -110,16 +122,16 @@ func (s *Store) CommitCursor(name string, pos uint64) error {
 	if err := s.lockCursorCommit(name, pos); err != nil {
 		return err
 	}
-	err := s.set(cursorKey(name), binary.BigEndian.AppendUint64(nil, pos))
+	err := write()
 	if err == nil {
 		s.cursors.m[name] = pos
 	}
 	s.cursors.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("store: commit cursor %q: %w", name, err)
+		return err
 	}
 	if s.full.Load() != nil {
-		s.kickRetention() // the cursor may have released the oldest partition
+		s.kickRetention()
 	}
 	return nil
 }

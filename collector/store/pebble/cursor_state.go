@@ -22,32 +22,20 @@ func cursorStateKey(name string) []byte { return append([]byte{ksCursorState}, n
 // CommitCursorState durably (fsync) moves the named cursor to pos and saves state with it, atomically.
 // The cursor must be registered; pos follows CommitCursor's rules.
 func (s *Store) CommitCursorState(name string, pos uint64, state []byte) error {
-	if err := s.acquire(); err != nil {
-		return err
-	}
-	defer s.release()
-	if err := s.lockCursorCommit(name, pos); err != nil {
-		return err
-	}
-	b := s.db.NewBatch()
-	err := errors.Join(
-		b.Set(cursorKey(name), binary.BigEndian.AppendUint64(nil, pos), nil),
-		b.Set(cursorStateKey(name), state, nil))
-	if err == nil {
-		err = s.commit(b, true)
-	}
-	_ = b.Close()
-	if err == nil {
-		s.cursors.m[name] = pos
-	}
-	s.cursors.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("store: commit cursor %q with state: %w", name, err)
-	}
-	if s.full.Load() != nil {
-		s.kickRetention()
-	}
-	return nil
+	return s.commitCursor(name, pos, func() error {
+		b := s.db.NewBatch()
+		err := errors.Join(
+			b.Set(cursorKey(name), binary.BigEndian.AppendUint64(nil, pos), nil),
+			b.Set(cursorStateKey(name), state, nil))
+		if err == nil {
+			err = s.commit(b, true)
+		}
+		_ = b.Close()
+		if err != nil {
+			return fmt.Errorf("store: commit cursor %q with state: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // CursorState returns the state last saved with the named cursor (nil when none was).
