@@ -6,12 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	search "github.com/hotpath-apm/hotpath/examples/search"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/clustertest"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/intaketest"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/leakcheck"
 	"github.com/hotpath-apm/hotpath/examples/search/segmenter"
@@ -98,27 +98,11 @@ func TestStartFailure(t *testing.T) {
 // loads a catalog into a test index and searches it with both ranking scripts, so the query DSL and the
 // Painless scripts the stand-in runs are checked against Elasticsearch itself. Skipped otherwise.
 func TestRealCluster(t *testing.T) {
-	raw := os.Getenv("HOTPATH_TEST_ES_URL")
-	if raw == "" {
-		t.Skip("HOTPATH_TEST_ES_URL is not set: no real cluster (the other tests run the example on the stand-in)")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if user := os.Getenv("HOTPATH_TEST_ES_USERNAME"); user != "" {
-		u.User = url.UserPassword(user, os.Getenv("HOTPATH_TEST_ES_PASSWORD"))
-	}
-	var ca []byte
-	if f := os.Getenv("HOTPATH_TEST_ES_CA_CERT"); f != "" {
-		if ca, err = os.ReadFile(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c := clustertest.Real(t, "the other tests run the example on the stand-in")
 	in := intaketest.New(t)
 	const index = "hotpath-search-example-stack-test"
-	st, err := Start(context.Background(), Config{ElasticsearchURL: u.String(), ElasticsearchAPIKey: os.Getenv("HOTPATH_TEST_ES_API_KEY"),
-		ElasticsearchCACert: ca, SetupIndex: true, CatalogSize: 2000,
+	st, err := Start(context.Background(), Config{ElasticsearchURL: c.URL, ElasticsearchAPIKey: c.APIKey,
+		ElasticsearchCACert: c.CACert(t), SetupIndex: true, CatalogSize: 2000,
 		Search: search.Config{Index: index, Tracer: in.Tracer(t, "search")}, Segmenter: segmenter.Config{Tracer: in.Tracer(t, "segmenter")}})
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +113,7 @@ func TestRealCluster(t *testing.T) {
 	if def.Total == 0 || def.Total != per.Total || per.Ranking != search.RankPersonalized {
 		t.Errorf("default %d hits, personalized %d (%s)", def.Total, per.Total, per.Ranking)
 	}
-	es, closeIdle, err := search.NewElasticsearchClient(u.String(), os.Getenv("HOTPATH_TEST_ES_API_KEY"), ca)
+	es, closeIdle, err := search.NewElasticsearchClient(c.URL, c.APIKey, c.CACert(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 
@@ -13,6 +11,7 @@ import (
 
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/clustertest"
 	"github.com/hotpath-apm/hotpath/examples/search/loopback"
 )
 
@@ -67,29 +66,15 @@ func TestEsindexOnStandIn(t *testing.T) {
 // _PASSWORD, _API_KEY, _CA_CERT). It is skipped otherwise: TestEsindexOnStandIn runs the same requests on
 // the stand-in, and stack's TestRealCluster searches what this loads.
 func TestEsindexOnCluster(t *testing.T) {
-	raw := os.Getenv("HOTPATH_TEST_ES_URL")
-	if raw == "" {
-		t.Skip("HOTPATH_TEST_ES_URL is not set: no real cluster to load (TestEsindexOnStandIn runs the same path on the stand-in)")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if user := os.Getenv("HOTPATH_TEST_ES_USERNAME"); user != "" {
-		u.User = url.UserPassword(user, os.Getenv("HOTPATH_TEST_ES_PASSWORD"))
-	}
-	vars := env(map[string]string{"ELASTICSEARCH_URL": u.String(), "ELASTICSEARCH_API_KEY": os.Getenv("HOTPATH_TEST_ES_API_KEY"),
-		"ELASTICSEARCH_CA_CERT": os.Getenv("HOTPATH_TEST_ES_CA_CERT")})
+	c := clustertest.Real(t, "TestEsindexOnStandIn runs the same path on the stand-in")
+	vars := env(map[string]string{"ELASTICSEARCH_URL": c.URL, "ELASTICSEARCH_API_KEY": c.APIKey,
+		"ELASTICSEARCH_CA_CERT": c.CACertFile})
 	const index = "hotpath-search-example-test"
 	var out strings.Builder
 	if err := run(context.Background(), []string{"-size", "1000", "-index", index, "-recreate"}, vars, &out, zaptest.NewLogger(t)); err != nil {
 		t.Fatal(err)
 	}
-	var ca []byte
-	if f := vars("ELASTICSEARCH_CA_CERT"); f != "" {
-		ca, _ = os.ReadFile(f)
-	}
-	es, closeIdle, err := search.NewElasticsearchClient(vars("ELASTICSEARCH_URL"), vars("ELASTICSEARCH_API_KEY"), ca)
+	es, closeIdle, err := search.NewElasticsearchClient(c.URL, c.APIKey, c.CACert(t))
 	if err != nil {
 		t.Fatal(err)
 	}
