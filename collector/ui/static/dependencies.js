@@ -5,9 +5,10 @@
 
 import { get } from './api.js';
 import * as fmt from './format.js';
-import { el, message, table, tile, legend, percentileKeys, shareBar } from './dom.js';
+import { el, table, tile, legend, shareBar } from './dom.js';
 import { link, required, sortTabs } from './nav.js';
-import { lineChart, latencyHistogram, percentileSeries } from './chart.js';
+import { lineChart } from './chart.js';
+import { latencyCards, slowestCard } from './detail.js';
 
 const sorts = [['total', 'total time'], ['p99', 'p99'], ['calls', 'calls'], ['errors', 'errors']];
 
@@ -54,9 +55,8 @@ export async function dependencyPage(box, signal, ui) {
   const [service, target] = required(box, 'service or dependency', 'service', 'target') || [];
   if (!service) return;
   const d = await get('dependency', { service, target, ...ui.timeParams() }, signal);
-  const latency = el('div', { class: 'latency-chart' });
+  const latency = latencyCards(d, 'dependency', (p) => p.calls);
   const calls = el('div', { class: 'latency-chart calls-chart' });
-  const hist = el('div', { class: 'histogram' });
   box.replaceChildren(
     el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › ', link({ page: 'dependencies', service }, 'dependencies'), ' › ', d.name),
     el('h1', { class: 'dependency-title' }, depName(d)),
@@ -68,34 +68,17 @@ export async function dependencyPage(box, signal, ui) {
       tile('p99', fmt.us(d.duration_us.p99), 'p99'),
       tile('Share of time in calls', fmt.rate(d.share))),
     el('div', { class: 'grid' },
-      el('section', { class: 'card wide' }, el('h2', {}, 'Latency over time'), el('div', { class: 'card-body' },
-        legend(percentileKeys, el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), latency)),
-      el('section', { class: 'card' }, el('h2', {}, 'Latency distribution'), el('div', { class: 'card-body' }, hist)),
+      ...latency.cards,
       el('section', { class: 'card wide' }, el('h2', {}, 'Calls and errors'), el('div', { class: 'card-body' },
         legend([['calls', 's-p50'], ['errors', 's-err']], el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), calls))));
-  const points = d.series.map((p) => ({ t: new Date(p.start), p }));
-  lineChart(latency, {
-    label: 'the dependency\'s latency percentiles over time',
-    points: points.map(({ t, p }) => ({ t, values: p.calls ? [p.duration_us.p50, p.duration_us.p95, p.duration_us.p99] : [null, null, null] })),
-    series: percentileSeries,
-    yFormat: fmt.us,
-    stepMs: d.interval_seconds * 1000,
-  });
+  latency.draw();
   lineChart(calls, {
     label: 'calls and errors per interval',
-    points: points.map(({ t, p }) => ({ t, values: [p.calls, p.errors] })),
+    points: d.series.map((p) => ({ t: new Date(p.start), values: [p.calls, p.errors] })),
     series: [{ name: 'calls', cls: 's-p50' }, { name: 'errors', cls: 's-err' }],
     yFormat: fmt.count,
     stepMs: d.interval_seconds * 1000,
   });
-  latencyHistogram(hist, 'the dependency\'s latency histogram', d.histogram);
-  const slowest = d.slowest || [];
-  box.append(el('section', { class: 'card' }, el('h2', {}, 'Slowest calls'), el('div', { class: 'card-body' },
-    slowest.length === 0 ? message('empty', 'No calls kept as examples in this range.') : table(
-      [{ text: 'Duration', num: true }, { text: 'Time' }, { text: 'Span' }],
-      slowest.map((x) => el('tr', {},
-        el('td', { class: 'num' }, link({ page: 'trace', trace: x.trace_id, tx: x.transaction_id, service }, fmt.us(x.duration_us), { class: 'slow-call-link' })),
-        el('td', {}, fmt.when(x.timestamp)),
-        el('td', { class: 'mono' }, x.name))),
-      'slowest'))));
+  box.append(slowestCard(d.slowest || [], service, { heading: 'Span', cell: (x) => el('td', { class: 'mono' }, x.name) },
+    'slowest', 'slow-call-link'));
 }

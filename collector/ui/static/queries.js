@@ -6,9 +6,9 @@
 
 import { get } from './api.js';
 import * as fmt from './format.js';
-import { el, message, table, tile, legend, percentileKeys, shareBar } from './dom.js';
+import { el, table, tile, shareBar } from './dom.js';
 import { link, required, sortTabs } from './nav.js';
-import { lineChart, latencyHistogram, percentileSeries } from './chart.js';
+import { latencyCards, slowestCard } from './detail.js';
 
 const sorts = [['total', 'total time'], ['p99', 'p99'], ['count', 'calls']];
 
@@ -74,8 +74,7 @@ export async function queryPage(box, signal, ui) {
   const [service, shape] = required(box, 'service or shape', 'service', 'shape') || [];
   if (!service) return;
   const d = await get('query', { service, shape, ...ui.timeParams() }, signal);
-  const chart = el('div', { class: 'latency-chart' });
-  const hist = el('div', { class: 'histogram' });
+  const latency = latencyCards(d, 'shape', (p) => p.count);
   box.replaceChildren(
     el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › ', link({ page: 'queries', service }, 'queries'), ' › shape'),
     el('h1', { class: 'shape-title' }, shapeName(d)),
@@ -89,25 +88,10 @@ export async function queryPage(box, signal, ui) {
       tile('p99', fmt.us(d.duration_us.p99), 'p99'),
       d.took_us ? tile('Elasticsearch took p99', fmt.us(d.took_us.p99)) : null,
       d.overhead_us ? tile('The rest p99', fmt.us(d.overhead_us.p99)) : null),
-    el('div', { class: 'grid' },
-      el('section', { class: 'card wide' }, el('h2', {}, 'Latency over time'), el('div', { class: 'card-body' },
-        legend(percentileKeys, el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), chart)),
-      el('section', { class: 'card' }, el('h2', {}, 'Latency distribution'), el('div', { class: 'card-body' }, hist))));
-  lineChart(chart, {
-    label: 'the shape\'s latency percentiles over time',
-    points: d.series.map((p) => ({ t: new Date(p.start), values: p.count ? [p.duration_us.p50, p.duration_us.p95, p.duration_us.p99] : [null, null, null] })),
-    series: percentileSeries,
-    yFormat: fmt.us,
-    stepMs: d.interval_seconds * 1000,
-  });
-  latencyHistogram(hist, 'the shape\'s latency histogram', d.histogram);
-  const examples = d.examples || [];
-  box.append(el('section', { class: 'card' }, el('h2', {}, 'Slowest calls'), el('div', { class: 'card-body' },
-    examples.length === 0 ? message('empty', 'No calls kept as examples in this range.') : table(
-      [{ text: 'Duration', num: true }, { text: 'Time' }, { text: 'Statement' }],
-      examples.map((x) => el('tr', {},
-        el('td', { class: 'num' }, link({ page: 'trace', trace: x.trace_id, tx: x.transaction_id, service }, fmt.us(x.duration_us), { class: 'example-link' })),
-        el('td', {}, fmt.when(x.timestamp)),
-        el('td', { class: 'statement-cell mono', title: x.statement }, x.statement.length > 160 ? `${x.statement.slice(0, 160)}…` : x.statement))),
-      'examples'))));
+    el('div', { class: 'grid' }, ...latency.cards));
+  latency.draw();
+  box.append(slowestCard(d.examples || [], service, {
+    heading: 'Statement',
+    cell: (x) => el('td', { class: 'statement-cell mono', title: x.statement }, x.statement.length > 160 ? `${x.statement.slice(0, 160)}…` : x.statement),
+  }, 'examples', 'example-link'));
 }

@@ -1,0 +1,45 @@
+// What the detail pages of a dependency and of a query shape share: the cards of their latency over
+// time and distribution, and of their slowest calls, each call's duration a link to its waterfall.
+
+import * as fmt from './format.js';
+import { el, message, table, legend, percentileKeys } from './dom.js';
+import { link } from './nav.js';
+import { lineChart, latencyHistogram, percentileSeries } from './chart.js';
+
+// latencyCards returns the cards of the latency over time and the latency distribution of d (an answer
+// of /api/v1/dependency or /api/v1/query: series, interval_seconds, histogram), and draw, which draws
+// them once they are in the page. what names the thing measured in the charts' labels; calls(point)
+// says whether a point of the series has calls (one without has no percentiles).
+export function latencyCards(d, what, calls) {
+  const chart = el('div', { class: 'latency-chart' });
+  const hist = el('div', { class: 'histogram' });
+  const cards = [
+    el('section', { class: 'card wide' }, el('h2', {}, 'Latency over time'), el('div', { class: 'card-body' },
+      legend(percentileKeys, el('span', { class: 'hint' }, ` per ${fmt.interval(d.interval_seconds)}`)), chart)),
+    el('section', { class: 'card' }, el('h2', {}, 'Latency distribution'), el('div', { class: 'card-body' }, hist)),
+  ];
+  const draw = () => {
+    lineChart(chart, {
+      label: `the ${what}'s latency percentiles over time`,
+      points: d.series.map((p) => ({ t: new Date(p.start), values: calls(p) ? [p.duration_us.p50, p.duration_us.p95, p.duration_us.p99] : [null, null, null] })),
+      series: percentileSeries,
+      yFormat: fmt.us,
+      stepMs: d.interval_seconds * 1000,
+    });
+    latencyHistogram(hist, `the ${what}'s latency histogram`, d.histogram);
+  };
+  return { cards, draw };
+}
+
+// slowestCard returns the card of calls (slowest first) made by service. column says what each call was:
+// its heading, and cell(call) its table cell. cls is the table's class and linkClass the links'.
+export function slowestCard(calls, service, column, cls, linkClass) {
+  return el('section', { class: 'card' }, el('h2', {}, 'Slowest calls'), el('div', { class: 'card-body' },
+    calls.length === 0 ? message('empty', 'No calls kept as examples in this range.') : table(
+      [{ text: 'Duration', num: true }, { text: 'Time' }, { text: column.heading }],
+      calls.map((x) => el('tr', {},
+        el('td', { class: 'num' }, link({ page: 'trace', trace: x.trace_id, tx: x.transaction_id, service }, fmt.us(x.duration_us), { class: linkClass })),
+        el('td', {}, fmt.when(x.timestamp)),
+        column.cell(x))),
+      cls)));
+}
