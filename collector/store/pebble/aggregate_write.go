@@ -191,8 +191,16 @@ func deltaOf[T any, P interface {
 	*T
 	reuse(key []byte)
 }](index map[string]int, ds *[]T, key []byte) P {
+	return &(*ds)[deltaAt[T, P](index, ds, key)]
+}
+
+// deltaAt is deltaOf's index in ds.
+func deltaAt[T any, P interface {
+	*T
+	reuse(key []byte)
+}](index map[string]int, ds *[]T, key []byte) int {
 	if i, ok := index[string(key)]; ok {
-		return &(*ds)[i]
+		return i
 	}
 	i := len(*ds)
 	if i < cap(*ds) {
@@ -200,10 +208,9 @@ func deltaOf[T any, P interface {
 	} else {
 		*ds = append(*ds, *new(T))
 	}
-	d := P(&(*ds)[i])
-	d.reuse(key)
+	P(&(*ds)[i]).reuse(key)
 	index[string(key)] = i
-	return d
+	return i
 }
 
 // latency returns the commit's delta of key, adding it (with type typ) if it is new.

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"strings"
@@ -174,6 +175,40 @@ type shapeWriter struct {
 	eshape   []byte
 	xs       []shapeExample
 	refs     []exampleRef
+	recent   [shapeRecent]shapeSlot // where the latest inputs' deltas are, tried before building keys
+	nrecent  int                    // slots taken, counted: the next one replaces the oldest
+}
+
+// shapeRecent is how many (service, shape, family, minute) the writer remembers the deltas of within a
+// commit: a commit's spans have a few shapes and dependencies, repeated in every trace.
+const shapeRecent = 16
+
+// shapeSlot remembers the deltas of one service, shape or dependency, family and minute in the commit.
+type shapeSlot struct {
+	svc, shape []byte // views of a pending write's buffer, for the commit
+	family     aggFamily
+	minute     int64
+	deltas     [2]int // in shapeWriter.deltas: the minute's, the hour's
+	examples   int    // in shapeWriter.examples
+}
+
+// slot returns the slot of svc, shape, family and minute, or nil.
+func (w *shapeWriter) slot(svc, shape []byte, f aggFamily, minute int64) *shapeSlot {
+	for i := range min(w.nrecent, shapeRecent) {
+		sl := &w.recent[i]
+		if sl.minute == minute && sl.family == f && bytes.Equal(sl.shape, shape) && bytes.Equal(sl.svc, svc) {
+			return sl
+		}
+	}
+	return nil
+}
+
+// remember takes a slot for svc, shape, family and minute, replacing the oldest when all are taken.
+func (w *shapeWriter) remember(svc, shape []byte, f aggFamily, minute int64) *shapeSlot {
+	sl := &w.recent[w.nrecent%shapeRecent]
+	w.nrecent++
+	*sl = shapeSlot{svc: svc, shape: shape, family: f, minute: minute}
+	return sl
 }
 
 func (d *shapeDelta) reuse(key []byte) {
@@ -193,7 +228,9 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 	}
 	clear(w.index)
 	w.deltas, w.examples = w.deltas[:0], w.examples[:0]
-	defer func() { // the candidates refer to pending writes, which go back to their pool
+	w.nrecent = 0
+	defer func() { // the candidates and slots refer to pending writes, which go back to their pool
+		w.recent = [shapeRecent]shapeSlot{}
 		for i := range w.examples {
 			w.examples[i].top = [shapeExamples]shapeCandidate{}
 		}
@@ -204,14 +241,19 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 	for _, r := range reqs {
 		for i := range r.shapes {
 			in := &r.shapes[i]
-			w.esvc = appendEscaped(w.esvc[:0], r.bytes(in.svc))
-			w.eshape = appendEscaped(w.eshape[:0], r.bytes(in.shape))
-			minute, hour, exLevel := in.family.levels()
-			for _, lv := range [...]struct {
-				level  byte
-				minute int64
-			}{{minute, in.minute}, {hour, hourMinute(in.minute)}} {
-				d := deltaOf(w.index, &w.deltas, s.agg.aggKey(p, w.esvc, lv.level, w.eshape, lv.minute))
+			svc, shape := r.bytes(in.svc), r.bytes(in.shape)
+			sl := w.slot(svc, shape, in.family, in.minute)
+			if sl == nil {
+				sl = w.remember(svc, shape, in.family, in.minute)
+				w.esvc = appendEscaped(w.esvc[:0], svc)
+				w.eshape = appendEscaped(w.eshape[:0], shape)
+				minute, hour, exLevel := in.family.levels()
+				sl.deltas[0] = deltaAt(w.index, &w.deltas, s.agg.aggKey(p, w.esvc, minute, w.eshape, in.minute))
+				sl.deltas[1] = deltaAt(w.index, &w.deltas, s.agg.aggKey(p, w.esvc, hour, w.eshape, hourMinute(in.minute)))
+				sl.examples = deltaAt(w.index, &w.examples, s.agg.aggKey(p, w.esvc, exLevel, w.eshape, hourMinute(in.minute)))
+			}
+			for _, at := range sl.deltas {
+				d := &w.deltas[at]
 				if d.named == nil || d.namedIn.summary.end == d.namedIn.summary.off && in.summary.end > in.summary.off {
 					d.named, d.namedIn = r, in
 				}
@@ -227,7 +269,7 @@ func (s *Store) commitQueryShapes(batch *pebbledb.Batch, p uint32, reqs []*pendi
 					d.took = append(d.took, in.tookMicros, in.count)
 				}
 			}
-			deltaOf(w.index, &w.examples, s.agg.aggKey(p, w.esvc, exLevel, w.eshape, hourMinute(in.minute))).offer(shapeCandidate{r, in})
+			w.examples[sl.examples].offer(shapeCandidate{r, in})
 		}
 	}
 	val := s.agg.val[:0]
