@@ -60,11 +60,11 @@ func (a *arena) rollback(n, gen int) {
 	if gen != a.gen {
 		n = 0
 	}
-	if n <= len(a.buf) {
+	if n < len(a.buf) {
 		a.buf = a.buf[:n]
+		// The table may hold strings over the bytes rewound, which the next strings overwrite.
+		a.forget()
 	}
-	// The table may hold strings over the bytes rewound, which the next strings overwrite.
-	a.forget()
 }
 
 // str returns b as a string in the arena: the string of the table of recent strings with b's bytes

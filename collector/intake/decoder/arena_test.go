@@ -75,6 +75,15 @@ func TestArenaStrForgetsRewound(t *testing.T) {
 		t.Fatalf("after a rollback: got %q, want abc", got)
 	}
 
+	// An event that added nothing to the arena (its values all held already) leaves the table as it was.
+	held := a.str([]byte("abc"))
+	mark = len(a.buf)
+	a.str([]byte("abc"))
+	a.rollback(mark, gen)
+	if again := a.str([]byte("abc")); unsafe.StringData(again) != unsafe.StringData(held) {
+		t.Errorf("a rollback of nothing cleared the table")
+	}
+
 	old := a.str([]byte("old value"))
 	for i := 0; a.gen == gen; i++ {
 		a.str(fmt.Appendf(nil, "%08d filling the block", i))
