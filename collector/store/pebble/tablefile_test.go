@@ -35,10 +35,10 @@ func TestTableFileWritesWhatItIsGiven(t *testing.T) {
 		for j := range p {
 			p[j] = byte(r.Uint32())
 		}
+		want = append(want, p...) // before the write: a vfs.File may change what it is given
 		if w, err := f.Write(p); err != nil || w != n {
 			t.Fatalf("write %d: %d, %v", n, w, err)
 		}
-		want = append(want, p...)
 		for j := range p {
 			p[j] = 0 // Pebble may reuse what it wrote
 		}
