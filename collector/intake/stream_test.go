@@ -44,13 +44,7 @@ func (s *streamBuilder) sizedTransaction(size int) *streamBuilder {
 	if pad < 0 {
 		panic("size too small")
 	}
-	// Each event's padding its own (its number first), as real events differ: the decoder keeps one
-	// copy of a string that a stream repeats.
-	num := fmt.Sprintf("%016x", s.n)
-	if pad < len(num) {
-		num = num[:pad]
-	}
-	line = strings.Replace(line, `"pad":""`, `"pad":"`+num+strings.Repeat("n", pad-len(num))+`"`, 1)
+	line = strings.Replace(line, `"pad":""`, `"pad":"`+strings.Repeat("n", pad)+`"`, 1)
 	s.buf.WriteString(line + "\n")
 	return s
 }
