@@ -182,7 +182,7 @@ type Store struct {
 	reqPool sync.Pool
 	shapes  shapeMemo
 	parts   partitions
-	tables  tableFiles // the write buffers of the table and blob files being written (tablefile.go)
+	tables  tableFiles // the write buffers and read windows of the table and blob files (tablefile.go)
 
 	// Writer state, touched only by the writer goroutine (writer.go).
 	seq       uint64    // last sequence number applied
