@@ -11,12 +11,12 @@ import (
 
 // Pebble writes a table or blob file a block at a time through a 4 KiB bufio.Writer, which passes
 // blocks of 4 KiB and more straight to the file: a write system call per block, ~4.6 KB on average
-// under intake load (strace of the collector: ~1,000 a second, most of its write calls). In a VM a
-// system call costs microseconds, and a blocking one makes the Go scheduler hand its P to another
-// thread. tableFile gathers the writes of the files flushes and compactions create into
-// tableFileBuffer bytes, so that a table costs a few write calls instead of hundreds. The journal,
-// the manifest and the other files are written as they are: their writes are few and each one counts
-// (health.go).
+// under intake load (strace of the collector: ~1,500 a second, most of its write calls; BENCHMARKS.md,
+// "On f854e02"). In a VM a system call costs microseconds, and a blocking one makes the Go scheduler
+// hand its P to another thread. tableFile gathers the writes of the files flushes and compactions
+// create into tableFileBuffer bytes, so that a table costs a few write calls instead of hundreds. The
+// journal, the manifest and the other files are written as they are: their writes are few and each
+// one counts (health.go).
 //
 // Compactions read their input tables block by block (~1.4 KB a read under intake load, strace) from
 // files opened for sequential reads: a pread call per block. seqTable reads such a table through a

@@ -72,11 +72,11 @@ func TestTableFileWritesWhatItIsGiven(t *testing.T) {
 }
 
 // TestTableFileWriteErrorSurfaces: a write the buffer took fails when it is written out, and the call
-// that writes it out (a sync, Close) returns the error.
+// that writes it out (a later write that does not fit, a sync, Close) returns the error.
 func TestTableFileWriteErrorSurfaces(t *testing.T) {
 	fs := vfs.NewMem()
 	var tables tableFiles
-	for _, end := range []string{"Sync", "Close"} {
+	for _, end := range []string{"Write", "Sync", "Close"} {
 		inner, err := fs.Create("000002.sst", vfs.WriteCategoryUnspecified)
 		if err != nil {
 			t.Fatal(err)
@@ -87,10 +87,14 @@ func TestTableFileWriteErrorSurfaces(t *testing.T) {
 			t.Fatalf("a buffered write failed at once: %v", err)
 		}
 		ff.fail = errors.New("no space left on device")
-		if end == "Sync" {
+		switch end {
+		case "Write":
+			_, err = f.Write(make([]byte, tableFileBuffer))
+			_ = f.Close()
+		case "Sync":
 			err = f.Sync()
 			_ = f.Close()
-		} else {
+		default:
 			err = f.Close()
 		}
 		if !errors.Is(err, ff.fail) {
@@ -112,12 +116,18 @@ func TestTableFilesGatherPebblesWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	writes, written := fs.counts()
-	if writes == 0 {
-		t.Fatal("the flush wrote no table")
+	checkPerCall(t, "the flush wrote tables and blob files", writes, written, 32<<10)
+}
+
+// checkPerCall fails t unless calls moved at least min bytes each on average (and there were calls).
+func checkPerCall(t *testing.T, what string, calls, nbytes, min int) {
+	t.Helper()
+	if calls == 0 {
+		t.Fatalf("%s: no calls", what)
 	}
-	t.Logf("%d bytes of tables and blob files in %d writes: %d per write", written, writes, written/writes)
-	if written/writes < 32<<10 {
-		t.Errorf("%d bytes of tables and blob files in %d writes: %d per write, want at least 32 KiB", written, writes, written/writes)
+	t.Logf("%s: %d bytes in %d calls, %d per call", what, nbytes, calls, nbytes/calls)
+	if nbytes/calls < min {
+		t.Errorf("%s: %d bytes in %d calls, %d per call, want at least %d", what, nbytes, calls, nbytes/calls, min)
 	}
 }
 
@@ -198,13 +208,7 @@ func TestSeqTablesGatherCompactionReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	reads, nbytes := fs.seqCounts()
-	if reads == 0 {
-		t.Fatal("the compaction read no table sequentially")
-	}
-	t.Logf("compactions read %d bytes of tables in %d reads: %d per read", nbytes, reads, nbytes/reads)
-	if nbytes/reads < 16<<10 {
-		t.Errorf("compactions read %d bytes of tables in %d reads: %d per read, want at least 16 KiB", nbytes, reads, nbytes/reads)
-	}
+	checkPerCall(t, "the compaction read tables sequentially", reads, nbytes, 16<<10)
 }
 
 func readAll(t *testing.T, fs vfs.FS, name string) []byte {
