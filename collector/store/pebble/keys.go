@@ -114,18 +114,28 @@ func skipEscaped(b []byte) ([]byte, bool) {
 // size), anything else as it is, behind a marker byte. Ids longer than 255 bytes are cut: readers compare
 // the events' own trace ids, so a collision of cut ids costs a read, never a wrong answer.
 func appendTraceID(b []byte, id string) []byte {
-	if n := len(id); n > 0 && n%2 == 0 && n <= 128 && isLowerHex(id) {
-		b = append(b, byte(n/2))
-		for i := 0; i < n; i += 2 {
-			b = append(b, unhex(id[i])<<4|unhex(id[i+1]))
-		}
-		return b
+	if isHexID(id) {
+		return appendUnhex(append(b, byte(len(id)/2)), id)
 	}
 	if len(id) > 255 {
 		id = id[:255]
 	}
 	b = append(b, 0xff, byte(len(id)))
 	return append(b, id...)
+}
+
+// isHexID reports whether id is stored as the bytes it spells: lowercase hex of 1 to 64 bytes.
+func isHexID(id string) bool {
+	n := len(id)
+	return n > 0 && n%2 == 0 && n <= 128 && isLowerHex(id)
+}
+
+// appendUnhex appends the bytes the lowercase hex id spells (isHexID).
+func appendUnhex(b []byte, id string) []byte {
+	for i := 0; i < len(id); i += 2 {
+		b = append(b, unhex(id[i])<<4|unhex(id[i+1]))
+	}
+	return b
 }
 
 func isLowerHex(s string) bool {

@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -74,14 +75,11 @@ func appendTxSummary(b []byte, s *collector.TransactionSummary) []byte {
 // appendHexID appends id under rawKey as the bytes it spells if it is lowercase hex, else as it is
 // under strKey.
 func appendHexID(b []byte, strKey, rawKey uint64, id string) []byte {
-	if n := len(id); n == 0 || n%2 != 0 || n > 128 || !isLowerHex(id) {
+	if !isHexID(id) {
 		return appendString(b, strKey, id)
 	}
-	b = append(b, byte(rawKey), byte(len(id)/2))
-	for i := 0; i < len(id); i += 2 {
-		b = append(b, unhex(id[i])<<4|unhex(id[i+1]))
-	}
-	return b
+	b = binary.AppendUvarint(binary.AppendUvarint(b, rawKey), uint64(len(id)/2))
+	return appendUnhex(b, id)
 }
 
 // timeInKey reports whether timeKey holds t exactly: UnixNano's range, without its saturated ends.
