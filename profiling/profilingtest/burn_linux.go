@@ -6,27 +6,15 @@ import (
 	"time"
 )
 
-// Burn spins until its thread has used d of CPU time (so that a loaded machine slows it down without
-// taking its samples away). It gives up after a minute of wall time. The result is only there so that
-// the work cannot be optimized away.
-//
-//go:noinline
-func Burn(d time.Duration) uint64 {
+// burnClock measures the calling thread's CPU time, the goroutine locked to its thread until release; spent
+// says whether d of it has been used, or a minute of wall time has passed.
+func burnClock(d time.Duration) (spent func() bool, release func()) {
 	runtime.LockOSThread() // the thread's CPU time is then the goroutine's
-	defer runtime.UnlockOSThread()
 	start := threadCPUTime()
 	deadline := time.Now().Add(time.Minute)
-	x := uint64(88172645463325252)
-	for {
-		for i := 0; i < 1<<15; i++ {
-			x ^= x << 13
-			x ^= x >> 7
-			x ^= x << 17
-		}
-		if threadCPUTime()-start >= d || time.Now().After(deadline) {
-			return x
-		}
-	}
+	return func() bool {
+		return threadCPUTime()-start >= d || time.Now().After(deadline)
+	}, runtime.UnlockOSThread
 }
 
 // threadCPUTime is the calling thread's CPU time.
