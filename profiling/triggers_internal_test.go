@@ -6,6 +6,8 @@ import (
 	"runtime/metrics"
 	"testing"
 	"time"
+
+	"github.com/hotpath-apm/hotpath/profiling/profilingtest"
 )
 
 // TestRuleAbs: the absolute rule fires at Abs, not below, whatever the history.
@@ -87,19 +89,6 @@ func TestRuleCooldown(t *testing.T) {
 	}
 }
 
-// burn spins for d.
-func burn(d time.Duration) uint64 {
-	x := uint64(1)
-	for end := time.Now().Add(d); time.Now().Before(end); {
-		for range 1 << 12 {
-			x ^= x << 13
-			x ^= x >> 7
-			x ^= x << 17
-		}
-	}
-	return x
-}
-
 // TestResourceReader reads the real runtime: the first reading has no CPU or latency (they are deltas),
 // the second has CPU use after spinning, and the heap and goroutine counts are those of the runtime.
 func TestResourceReader(t *testing.T) {
@@ -111,7 +100,7 @@ func TestResourceReader(t *testing.T) {
 	if v[1] <= 0 || v[2] < 1 {
 		t.Errorf("heap %v, goroutines %v", v[1], v[2])
 	}
-	_ = burn(100 * time.Millisecond)
+	profilingtest.Burn(100 * time.Millisecond) // CPU time, however loaded the machine
 	runtime.GC()
 	v = rr.read()
 	s := []metrics.Sample{{Name: metricHeapLive}, {Name: metricGoroutines}}

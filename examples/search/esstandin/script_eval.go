@@ -342,6 +342,15 @@ func numbers(name string, args []value, n int) ([5]float64, error) {
 	return out, nil
 }
 
+// mathUnary and mathBinary are the Math functions a script may call on doubles, by name.
+var (
+	mathUnary = map[string]func(float64) float64{
+		"log": math.Log, "log10": math.Log10, "log1p": math.Log1p, "exp": math.Exp,
+		"sqrt": math.Sqrt, "abs": math.Abs, "floor": math.Floor, "ceil": math.Ceil,
+	}
+	mathBinary = map[string]func(float64, float64) float64{"pow": math.Pow, "max": math.Max, "min": math.Min}
+)
+
 func mathFunction(name string, args []value) (value, error) {
 	if (name == "max" || name == "min" || name == "abs") && len(args) > 0 {
 		allLong := true
@@ -359,45 +368,19 @@ func mathFunction(name string, args []value) (value, error) {
 			}
 		}
 	}
-	var f1 func(float64) float64
-	var f2 func(float64, float64) float64
-	switch name {
-	case "log":
-		f1 = math.Log
-	case "log10":
-		f1 = math.Log10
-	case "log1p":
-		f1 = math.Log1p
-	case "exp":
-		f1 = math.Exp
-	case "sqrt":
-		f1 = math.Sqrt
-	case "abs":
-		f1 = math.Abs
-	case "floor":
-		f1 = math.Floor
-	case "ceil":
-		f1 = math.Ceil
-	case "pow":
-		f2 = math.Pow
-	case "max":
-		f2 = math.Max
-	case "min":
-		f2 = math.Min
-	}
-	switch {
-	case f1 != nil:
+	if f, ok := mathUnary[name]; ok {
 		x, err := numbers("Math."+name, args, 1)
 		if err != nil {
 			return value{}, err
 		}
-		return double(f1(x[0])), nil
-	case f2 != nil:
+		return double(f(x[0])), nil
+	}
+	if f, ok := mathBinary[name]; ok {
 		x, err := numbers("Math."+name, args, 2)
 		if err != nil {
 			return value{}, err
 		}
-		return double(f2(x[0], x[1])), nil
+		return double(f(x[0], x[1])), nil
 	}
 	return value{}, typeError("unknown call [Math.%s] with [%d] arguments", name, len(args))
 }
