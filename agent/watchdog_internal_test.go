@@ -82,43 +82,48 @@ func TestWatchdogGoroutineOnlyWhileListening(t *testing.T) {
 	tracer := apmtest.NewRecordingTracer()
 	defer tracer.Close()
 	f := NewInFlight()
-	block := make(chan struct{})
-	started := make(chan struct{}, 20)
+	var block chan struct{}
+	started := make(chan struct{}, 10)
 	h := Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		started <- struct{}{}
 		<-block
 	}), WithTracer(tracer.Tracer), WithInFlight(f), WithSlowThreshold(time.Hour))
-	serve := func() { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil)) }
+	// tenInHandler starts 10 requests and returns once all of them are in the handler, where they wait
+	// until release, which waits for them to end.
+	tenInHandler := func() (release func()) {
+		block = make(chan struct{})
+		done := make(chan struct{})
+		for range 10 {
+			go func() {
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+				done <- struct{}{}
+			}()
+		}
+		for range 10 {
+			<-started
+		}
+		return func() {
+			close(block)
+			for range 10 {
+				<-done
+			}
+		}
+	}
 
-	done := make(chan struct{})
-	for range 10 {
-		go func() { serve(); done <- struct{}{} }()
-	}
-	for range 10 {
-		<-started
-	}
+	release := tenInHandler()
 	if n := watchdogs(); n != 0 {
 		t.Fatalf("%d watchdog goroutines without a listener", n)
 	}
 	if f.current.Load() != nil {
 		t.Fatal("registry active without a listener")
 	}
-	close(block)
-	for range 10 {
-		<-done
-	}
+	release()
 
 	stop, err := f.Listen(nopListener{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	block = make(chan struct{})
-	for range 10 {
-		go func() { serve(); done <- struct{}{} }()
-	}
-	for range 10 {
-		<-started
-	}
+	release = tenInHandler()
 	if n := watchdogs(); n != 1 {
 		t.Fatalf("%d watchdog goroutines with a listener and 10 requests, want 1", n)
 	}
@@ -129,10 +134,7 @@ func TestWatchdogGoroutineOnlyWhileListening(t *testing.T) {
 	if queued != 10 {
 		t.Fatalf("%d requests queued, want 10", queued)
 	}
-	close(block)
-	for range 10 {
-		<-done
-	}
+	release()
 	wd.mu.Lock()
 	queued = wd.queue.Len()
 	wd.mu.Unlock()
