@@ -266,18 +266,15 @@ func BenchmarkQueryEndpointStats24h(b *testing.B) {
 	from := bs.now.Add(-24 * time.Hour)
 	b.Run("api", func(b *testing.B) {
 		timed(b, func(i int) {
-			q := url.Values{"service": {benchServices[i%len(benchServices)]}, "name": {benchEndpoints[i%len(benchEndpoints)]},
-				"from": {from.Format(time.RFC3339)}, "to": {bs.now.Format(time.RFC3339)}}
-			serveAPI(b, bs.api, "/api/v1/endpoint?"+q.Encode())
+			serveAPI(b, bs.api, "/api/v1/endpoint?"+bs.endpointQuery(i, from).Encode())
 		})
 	})
 	b.Run("scan", func(b *testing.B) {
 		timed(b, func(i int) {
 			h := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 2)
-			err := scanTransactions(bs.s, benchServices[i%len(benchServices)], benchEndpoints[i%len(benchEndpoints)], from, bs.now,
-				func(t *collector.TransactionSummary) {
-					_ = h.RecordValue(max(int64(t.Duration/time.Microsecond), 1))
-				})
+			err := bs.scanEndpoint(i, from, func(t *collector.TransactionSummary) {
+				_ = h.RecordValue(max(int64(t.Duration/time.Microsecond), 1))
+			})
 			if err != nil || h.TotalCount() == 0 {
 				b.Fatal(err, h.TotalCount())
 			}
@@ -286,13 +283,25 @@ func BenchmarkQueryEndpointStats24h(b *testing.B) {
 	})
 }
 
-// scanTransactions calls fn for every transaction of the service and name in [from, to), oldest first,
-// reading the time index a page of pebble.MaxLimit at a time: the scans the aggregates and the duration
-// index save.
-func scanTransactions(s *pebble.Store, service, name string, from, to time.Time, fn func(*collector.TransactionSummary)) error {
-	q := collector.TransactionQuery{Service: service, Name: name, From: from, To: to, Order: collector.OldestFirst, Limit: pebble.MaxLimit}
+// benchEndpoint is the service and endpoint of a benchmark's i-th query: the queries go round them.
+func benchEndpoint(i int) (service, name string) {
+	return benchServices[i%len(benchServices)], benchEndpoints[i%len(benchEndpoints)]
+}
+
+// endpointQuery is the query string of the i-th query's endpoint over [from, the store's now].
+func (bs *benchStore) endpointQuery(i int, from time.Time) url.Values {
+	service, name := benchEndpoint(i)
+	return url.Values{"service": {service}, "name": {name}, "from": {from.Format(time.RFC3339)}, "to": {bs.now.Format(time.RFC3339)}}
+}
+
+// scanEndpoint calls fn for every transaction of the i-th query's endpoint in [from, the store's now),
+// oldest first, reading the time index a page of pebble.MaxLimit at a time: the scans the aggregates and
+// the duration index save.
+func (bs *benchStore) scanEndpoint(i int, from time.Time, fn func(*collector.TransactionSummary)) error {
+	service, name := benchEndpoint(i)
+	q := collector.TransactionQuery{Service: service, Name: name, From: from, To: bs.now, Order: collector.OldestFirst, Limit: pebble.MaxLimit}
 	for {
-		page, err := s.Transactions(context.Background(), q)
+		page, err := bs.s.Transactions(context.Background(), q)
 		if err != nil {
 			return err
 		}
@@ -313,24 +322,24 @@ func BenchmarkQuerySlowest50In24h(b *testing.B) {
 	from := bs.now.Add(-24 * time.Hour)
 	b.Run("api", func(b *testing.B) {
 		timed(b, func(i int) {
-			q := url.Values{"service": {benchServices[i%len(benchServices)]}, "name": {benchEndpoints[i%len(benchEndpoints)]},
-				"sort": {"duration"}, "limit": {"50"}, "from": {from.Format(time.RFC3339)}, "to": {bs.now.Format(time.RFC3339)}}
+			q := bs.endpointQuery(i, from)
+			q.Set("sort", "duration")
+			q.Set("limit", "50")
 			serveAPI(b, bs.api, "/api/v1/transactions?"+q.Encode())
 		})
 	})
 	b.Run("scan", func(b *testing.B) {
 		timed(b, func(i int) {
 			var top []time.Duration
-			err := scanTransactions(bs.s, benchServices[i%len(benchServices)], benchEndpoints[i%len(benchEndpoints)], from, bs.now,
-				func(t *collector.TransactionSummary) {
-					if len(top) < 50 || t.Duration > top[0] {
-						top = append(top, t.Duration)
-						slices.Sort(top)
-						if len(top) > 50 {
-							top = top[1:]
-						}
+			err := bs.scanEndpoint(i, from, func(t *collector.TransactionSummary) {
+				if len(top) < 50 || t.Duration > top[0] {
+					top = append(top, t.Duration)
+					slices.Sort(top)
+					if len(top) > 50 {
+						top = top[1:]
 					}
-				})
+				}
+			})
 			if err != nil || len(top) != 50 {
 				b.Fatal(err, len(top))
 			}
