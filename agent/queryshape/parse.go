@@ -3,7 +3,8 @@ package queryshape
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
+
+	"github.com/hotpath-apm/hotpath/agent/internal/jsonscan"
 )
 
 // Bounds of the parse: whatever the body, a shape costs time linear in its first MaxBody bytes and a tree
@@ -26,8 +27,8 @@ const (
 )
 
 var (
-	errShort  = errors.New("body ends early")
-	errSyntax = errors.New("not JSON")
+	errShort  = jsonscan.ErrShort
+	errSyntax = jsonscan.ErrSyntax
 )
 
 // node is a shaped value: an object (keys sorted, each with its value's shape), an array (the merged
@@ -57,8 +58,7 @@ const (
 
 // parser reads one JSON value from b, building its shape.
 type parser struct {
-	b []byte
-	i int
+	jsonscan.Scanner
 	// unesc is scratch space for unescaping kept strings.
 	unesc []byte
 	// lit is the shape of every removed literal, shared (never changed).
@@ -95,34 +95,15 @@ func (p *parser) name(key []byte) string {
 	return s
 }
 
-func (p *parser) ws() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func (p *parser) peek() (byte, error) {
-	p.ws()
-	if p.i >= len(p.b) {
-		return 0, errShort
-	}
-	return p.b[p.i], nil
-}
-
 // value parses one value with the given mode, depth levels down, under key (the key of the member
 // holding it, or of the array holding it).
 func (p *parser) value(key string, m mode, depth int) (*node, error) {
-	c, err := p.peek()
+	c, err := p.Peek()
 	if err != nil {
 		return nil, err
 	}
 	if depth >= maxDepth && (c == '{' || c == '[') {
-		if err := p.skipNested(); err != nil {
+		if err := p.SkipValue(); err != nil {
 			return nil, err
 		}
 		return p.scalar("…"), nil
@@ -133,13 +114,13 @@ func (p *parser) value(key string, m mode, depth int) (*node, error) {
 	case c == '[':
 		return p.array(key, m, depth)
 	case c == '"':
-		raw, escaped, err := p.str()
+		raw, escaped, err := p.Str()
 		if err != nil {
 			return nil, err
 		}
 		return p.scalar(p.stringText(key, m, raw, escaped)), nil
 	case c == 't' || c == 'f' || c == 'n':
-		word, err := p.literal()
+		word, err := p.Literal()
 		if err != nil {
 			return nil, err
 		}
@@ -210,12 +191,12 @@ func stripBoost(s []byte) []byte {
 // open consumes the opening bracket of an object or array and, if the next byte is its closing
 // bracket, that too: empty reports it.
 func (p *parser) open(closing byte) (empty bool, err error) {
-	p.i++
-	c, err := p.peek()
+	p.I++
+	c, err := p.Peek()
 	if err != nil || c != closing {
 		return false, err
 	}
-	p.i++
+	p.I++
 	return true, nil
 }
 
@@ -226,21 +207,13 @@ func (p *parser) object(objKey string, m mode, depth int) (*node, error) {
 		return n, err
 	}
 	for {
-		if c, err := p.peek(); err != nil {
-			return n, err
-		} else if c != '"' {
-			return n, errSyntax
-		}
-		raw, escaped, err := p.str()
+		raw, escaped, err := p.Str()
 		if err != nil {
 			return n, err
 		}
-		if c, err := p.peek(); err != nil {
+		if err := p.Expect(':'); err != nil {
 			return n, err
-		} else if c != ':' {
-			return n, errSyntax
 		}
-		p.i++
 		key := p.name(p.unescape(raw, escaped, maxKept))
 		var child *node
 		if m != modeSort && fieldMember(objKey, key) {
@@ -260,27 +233,10 @@ func (p *parser) object(objKey string, m mode, depth int) (*node, error) {
 		if err != nil {
 			return n, err
 		}
-		if last, err := p.next('}'); last || err != nil {
+		if last, err := p.Next('}'); last || err != nil {
 			return n, err
 		}
 	}
-}
-
-// next consumes what follows a member or an element: a ',' (more follow) or close, the '}' or ']' that
-// ends the object or array (last).
-func (p *parser) next(close byte) (last bool, err error) {
-	c, err := p.peek()
-	if err != nil {
-		return false, err
-	}
-	p.i++
-	switch c {
-	case ',':
-		return false, nil
-	case close:
-		return true, nil
-	}
-	return false, errSyntax
 }
 
 // has reports whether the object already holds key (a repeated key: Elasticsearch refuses or takes
@@ -299,12 +255,12 @@ func (p *parser) member(key string, m mode, depth int) (*node, error) {
 	switch {
 	case m == modeScript && key == "params":
 		// A script's params are its arguments: literals, however they are structured.
-		if err := p.skipValue(); err != nil {
+		if err := p.SkipValue(); err != nil {
 			return nil, err
 		}
 		return &p.lit, nil
 	case key == "script" && m != modeScript:
-		c, err := p.peek()
+		c, err := p.Peek()
 		if err != nil {
 			return nil, err
 		}
@@ -338,59 +294,23 @@ func (p *parser) array(key string, m mode, depth int) (*node, error) {
 		if err != nil {
 			return n, err
 		}
-		if last, err := p.next(']'); last || err != nil {
+		if last, err := p.Next(']'); last || err != nil {
 			return n, err
 		}
 	}
 }
 
-// str reads a string, returning its raw content and whether it holds escapes.
-func (p *parser) str() (raw []byte, escaped bool, err error) {
-	p.i++ // '"'
-	start := p.i
-	for p.i < len(p.b) {
-		switch c := p.b[p.i]; {
-		case c == '"':
-			p.i++
-			return p.b[start : p.i-1], escaped, nil
-		case c == '\\':
-			escaped = true
-			p.i += 2
-		case c < 0x20:
-			return nil, false, errSyntax
-		default:
-			p.i++
-		}
-	}
-	return nil, false, errShort
-}
-
-// literal reads true, false or null.
-func (p *parser) literal() (string, error) {
-	for _, w := range [...]string{"true", "false", "null"} {
-		rest := p.b[p.i:]
-		if len(rest) >= len(w) && string(rest[:len(w)]) == w {
-			p.i += len(w)
-			return w, nil
-		}
-		if len(rest) < len(w) && string(rest) == w[:len(rest)] {
-			return "", errShort
-		}
-	}
-	return "", errSyntax
-}
-
 // number reads a number and returns its value if it is a non-negative integer (else -1).
 func (p *parser) number() (int64, error) {
-	start := p.i
+	start := p.I
 	v, integer := int64(0), true
-	if p.b[p.i] == '-' {
+	if p.B[p.I] == '-' {
 		integer = false
-		p.i++
+		p.I++
 	}
 	digits := 0
-	for ; p.i < len(p.b); p.i++ {
-		c := p.b[p.i]
+	for ; p.I < len(p.B); p.I++ {
+		c := p.B[p.I]
 		switch {
 		case '0' <= c && c <= '9':
 			digits++
@@ -404,61 +324,14 @@ func (p *parser) number() (int64, error) {
 		}
 		break
 	}
-	if p.i >= len(p.b) {
+	if p.I >= len(p.B) {
 		return 0, errShort // the number may go on
 	}
-	if digits == 0 || p.i == start {
+	if digits == 0 || p.I == start {
 		return 0, errSyntax
 	}
 	if !integer {
 		return -1, nil
 	}
 	return v, nil
-}
-
-// skipValue consumes one value without shaping it.
-func (p *parser) skipValue() error {
-	c, err := p.peek()
-	if err != nil {
-		return err
-	}
-	switch {
-	case c == '{' || c == '[':
-		return p.skipNested()
-	case c == '"':
-		_, _, err := p.str()
-		return err
-	case c == 't' || c == 'f' || c == 'n':
-		_, err := p.literal()
-		return err
-	case c == '-' || '0' <= c && c <= '9':
-		_, err := p.number()
-		return err
-	}
-	return errSyntax
-}
-
-// skipNested consumes an object or array by counting brackets outside strings: no stack, whatever the
-// nesting.
-func (p *parser) skipNested() error {
-	depth := 0
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case '"':
-			if _, _, err := p.str(); err != nil {
-				return err
-			}
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				p.i++
-				return nil
-			}
-		}
-		p.i++
-	}
-	return errShort
 }

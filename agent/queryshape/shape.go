@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"strings"
+
+	"github.com/hotpath-apm/hotpath/agent/internal/jsonscan"
 )
 
 // Version is the version of the canonical form: it is part of what an id hashes, so that a future change
@@ -61,8 +63,8 @@ func parse(body []byte, m mode) (root *node, truncated bool, err error) {
 	if len(body) > MaxBody {
 		body, truncated = body[:MaxBody], true
 	}
-	p := parser{b: body, lit: node{kind: 's', text: "?"}}
-	if c, err := p.peek(); err != nil || c != '{' {
+	p := parser{Scanner: jsonscan.Scanner{B: body}, lit: node{kind: 's', text: "?"}}
+	if c, err := p.Peek(); err != nil || c != '{' {
 		return nil, false, ErrNotJSON
 	}
 	root, err = p.object("", m, 0)

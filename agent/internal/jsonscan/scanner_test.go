@@ -1,0 +1,60 @@
+package jsonscan
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestSkipValue: each kind of value is consumed whole, up to where the next token starts; every proper
+// prefix of it is ErrShort (more bytes could complete it), and bytes no JSON can hold are ErrSyntax.
+func TestSkipValue(t *testing.T) {
+	for _, v := range []string{`"a\"b"`, `true`, `false`, `null`, `-12.5e+3`, `0`, `{}`, `[]`,
+		`{"a":[1,{"b":"}"}],"c":null}`, `[[["x"]]]`} {
+		s := Scanner{B: []byte(" " + v + ",")}
+		if err := s.SkipValue(); err != nil || s.I != len(v)+1 {
+			t.Errorf("%s: %v, stopped at %d", v, err, s.I)
+		}
+		for n := range len(v) {
+			s := Scanner{B: []byte(v[:n])}
+			if err := s.SkipValue(); !errors.Is(err, ErrShort) {
+				t.Errorf("%s cut at %d: %v, want ErrShort", v, n, err)
+			}
+		}
+	}
+	for _, v := range []string{`tru!`, `nul,`, `-,`, `x`, `"a` + "\x01" + `"`, `}`} {
+		s := Scanner{B: []byte(v)}
+		if err := s.SkipValue(); !errors.Is(err, ErrSyntax) {
+			t.Errorf("%q: %v, want ErrSyntax", v, err)
+		}
+	}
+}
+
+// TestMaxDepth: a value nested MaxDepth deep is skipped, one level deeper is ErrSyntax; without a bound
+// any depth is skipped.
+func TestMaxDepth(t *testing.T) {
+	nested := func(n int) []byte { return []byte(strings.Repeat("[", n) + strings.Repeat("]", n)) }
+	if err := (&Scanner{B: nested(8), MaxDepth: 8}).SkipValue(); err != nil {
+		t.Errorf("at the bound: %v", err)
+	}
+	if err := (&Scanner{B: nested(9), MaxDepth: 8}).SkipValue(); !errors.Is(err, ErrSyntax) {
+		t.Errorf("past the bound: %v, want ErrSyntax", err)
+	}
+	if err := (&Scanner{B: nested(100_000)}).SkipValue(); err != nil {
+		t.Errorf("unbounded: %v", err)
+	}
+}
+
+// TestNext: a member or element is followed by ',' or the closing bracket given, nothing else.
+func TestNext(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		last bool
+		err  error
+	}{{" ,", false, nil}, {" }", true, nil}, {"]", false, ErrSyntax}, {" ", false, ErrShort}} {
+		s := Scanner{B: []byte(tc.in)}
+		if last, err := s.Next('}'); last != tc.last || !errors.Is(err, tc.err) {
+			t.Errorf("%q: %v %v, want %v %v", tc.in, last, err, tc.last, tc.err)
+		}
+	}
+}
