@@ -11,6 +11,7 @@ import (
 	"go.elastic.co/apm/v2"
 
 	"github.com/hotpath-apm/hotpath/agent"
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 )
 
 // TestSecretsNeverSent: requests carrying credentials, answered normally and by a panic, traced by the real
@@ -128,7 +129,7 @@ func TestSecretsNeverSentAnyWay(t *testing.T) {
 					t.Error(err)
 				}
 				seen = append(seen, r.Header.Get("Authorization"), r.Header.Get("X-Api-Key"),
-					r.Form.Get("password"), r.Form.Get("token"), r.Form.Get("api_key"))
+					r.Form.Get("password"), r.Form.Get("token"), r.Form.Get("session_id"), r.Form.Get("api_key"))
 				if c, err := r.Cookie("sid"); err == nil {
 					seen = append(seen, c.Value)
 				}
@@ -141,24 +142,13 @@ func TestSecretsNeverSentAnyWay(t *testing.T) {
 				apm.CaptureError(r.Context(), errors.New("captured inside the handler")).Send()
 			}
 			mux.HandleFunc("GET /account", handle)
-			mux.HandleFunc("POST /form", handle)
+			mux.HandleFunc("POST /login", handle)
 			srv := httptest.NewServer(agent.Wrap(mux, agent.WithTracer(tracer)))
 			defer srv.Close()
 
-			get, _ := http.NewRequest("GET", srv.URL+"/account?password=q-HHHH&token=q-IIII&q=visible-q", nil)
-			post, _ := http.NewRequest("POST", srv.URL+"/form?x=1", strings.NewReader("password=form-JJJJ&api_key=form-KKKK&q=visible-form"))
-			post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			for _, req := range []*http.Request{get, post} {
-				req.Header.Set("Authorization", "Bearer tok-AAAA")
-				req.Header.Set("Proxy-Authorization", "Basic cHJveHktRERERA==")
-				req.Header.Set("X-Api-Key", "apikey-LLLL")
-				req.Header.Add("Cookie", "sid=sid-BBBB")
-				send(t, srv.Client(), req)
-			}
+			secrets := append(agenttest.SendSecrets(t, srv.Client(), srv.URL), "out-GGGG")
 			tracer.Flush(nil)
 
-			secrets := []string{"tok-AAAA", "cHJveHktRERERA", "apikey-LLLL", "sid-BBBB", "q-HHHH", "q-IIII",
-				"form-JJJJ", "form-KKKK", "out-GGGG"}
 			for _, s := range secrets {
 				if !strings.Contains(strings.Join(seen, " "), s) && !strings.HasPrefix(s, "cHJ") && !strings.HasPrefix(s, "out") {
 					t.Errorf("the handler did not see %q (saw %q)", s, seen)
@@ -170,7 +160,7 @@ func TestSecretsNeverSentAnyWay(t *testing.T) {
 					t.Errorf("%q was sent to the APM server", s)
 				}
 			}
-			for _, want := range []string{"visible-q", "visible-out", "captured inside the handler", "token=[REDACTED]"} {
+			for _, want := range []string{"page=2", "visible-out", "captured inside the handler", "token=[REDACTED]"} {
 				if !strings.Contains(raw, want) {
 					t.Errorf("the payload has no %q: the test proves nothing", want)
 				}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,7 @@ import (
 	"go.elastic.co/apm/v2"
 
 	"github.com/hotpath-apm/hotpath/agent"
+	"github.com/hotpath-apm/hotpath/agent/agenttest"
 	"github.com/hotpath-apm/hotpath/collector/elasticsearch/estest"
 )
 
@@ -57,21 +57,7 @@ func TestSecretsReachNoOutput(t *testing.T) {
 	srv := httptest.NewServer(agent.Wrap(mux, agent.WithTracer(tracer)))
 	defer srv.Close()
 
-	getReq, _ := http.NewRequest("GET", srv.URL+"/account?password=q-HHHH&token=q-IIII&session_id=q-MMMM&page=2", nil)
-	post, _ := http.NewRequest("POST", srv.URL+"/login", strings.NewReader("user=bob&password=form-JJJJ&api_key=form-KKKK"))
-	post.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for _, req := range []*http.Request{getReq, post} {
-		req.Header.Set("Authorization", "Bearer tok-AAAA")
-		req.Header.Set("Proxy-Authorization", "Basic cHJveHktRERERA==")
-		req.Header.Set("X-Api-Key", "apikey-LLLL")
-		req.Header.Set("Cookie", "sid=sid-BBBB; theme=dark")
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
+	secrets := append(agenttest.SendSecrets(t, srv.Client(), srv.URL), "out-GGGG")
 	tracer.Flush(nil)
 	// 2 transactions, 2 spans, 2 errors, each one document.
 	waitES(t, es, "the documents", func(docs []estest.Doc, _ int) bool { return len(docs) >= 6 })
@@ -123,8 +109,7 @@ func TestSecretsReachNoOutput(t *testing.T) {
 			t.Errorf("no output holds %q: the test proves nothing", want)
 		}
 	}
-	for _, secret := range []string{"tok-AAAA", "cHJveHktRERERA", "apikey-LLLL", "sid-BBBB", "q-HHHH", "q-IIII",
-		"q-MMMM", "form-JJJJ", "form-KKKK", "out-GGGG"} {
+	for _, secret := range secrets {
 		for _, o := range outputs {
 			if strings.Contains(o, secret) {
 				t.Errorf("%q reached an output: %.300s", secret, o)
