@@ -1,6 +1,7 @@
 package profiling
 
 import (
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -8,28 +9,28 @@ import (
 
 // The admission tests run in synctest bubbles, where time.Sleep moves the clock by exactly its duration.
 
+// admitIs fails the test unless a.admit(key) answers want; when says at what point of the test.
+func admitIs(t *testing.T, a *admission, key string, want skipReason, when string) {
+	t.Helper()
+	if r := a.admit(key); r != want {
+		t.Fatalf("%s: %v, want %v", when, r, want)
+	}
+}
+
 // TestAdmissionCooldown: a key is refused until exactly cooldown has passed since it was admitted;
 // other keys are not affected.
 func TestAdmissionCooldown(t *testing.T) { synctest.Test(t, testAdmissionCooldown) }
 
 func testAdmissionCooldown(t *testing.T) {
 	a := newAdmission(10, 100, time.Second, time.Minute)
-	if r := a.admit("route a"); r != admitted {
-		t.Fatalf("first: %v", r)
-	}
+	admitIs(t, a, "route a", admitted, "first")
 	a.done()
-	if r := a.admit("route b"); r != admitted {
-		t.Fatalf("other key: %v", r)
-	}
+	admitIs(t, a, "route b", admitted, "other key")
 	a.done()
 	time.Sleep(time.Minute - time.Nanosecond)
-	if r := a.admit("route a"); r != skipCooldown {
-		t.Fatalf("1ns before the cooldown ends: %v", r)
-	}
+	admitIs(t, a, "route a", skipCooldown, "1ns before the cooldown ends")
 	time.Sleep(time.Nanosecond)
-	if r := a.admit("route a"); r != admitted {
-		t.Fatalf("when the cooldown ends: %v", r)
-	}
+	admitIs(t, a, "route a", admitted, "when the cooldown ends")
 	a.done()
 }
 
@@ -39,33 +40,21 @@ func TestAdmissionRateLimit(t *testing.T) { synctest.Test(t, testAdmissionRateLi
 func testAdmissionRateLimit(t *testing.T) {
 	a := newAdmission(100, 3, 3*time.Second, 0) // 3 in a row, then 1 per second
 	for i := range 3 {
-		if r := a.admit("k"); r != admitted {
-			t.Fatalf("admission %d: %v", i, r)
-		}
+		admitIs(t, a, "k", admitted, fmt.Sprintf("admission %d", i))
 		a.done()
 	}
-	if r := a.admit("k"); r != skipRate {
-		t.Fatalf("past the burst: %v", r)
-	}
+	admitIs(t, a, "k", skipRate, "past the burst")
 	time.Sleep(999 * time.Millisecond)
-	if r := a.admit("k"); r != skipRate {
-		t.Fatalf("before a token is back: %v", r)
-	}
+	admitIs(t, a, "k", skipRate, "before a token is back")
 	time.Sleep(time.Millisecond)
-	if r := a.admit("k"); r != admitted {
-		t.Fatalf("when a token is back: %v", r)
-	}
+	admitIs(t, a, "k", admitted, "when a token is back")
 	a.done()
 	time.Sleep(time.Hour) // tokens do not pile up past the burst
 	for i := range 3 {
-		if r := a.admit("k"); r != admitted {
-			t.Fatalf("after an hour, admission %d: %v", i, r)
-		}
+		admitIs(t, a, "k", admitted, fmt.Sprintf("after an hour, admission %d", i))
 		a.done()
 	}
-	if r := a.admit("k"); r != skipRate {
-		t.Fatalf("after an hour, past the burst: %v", r)
-	}
+	admitIs(t, a, "k", skipRate, "after an hour, past the burst")
 }
 
 // TestAdmissionConcurrency: at most maxActive at a time; done makes room; a refusal for concurrency
@@ -77,26 +66,16 @@ func testAdmissionConcurrency(t *testing.T) {
 	if a.admit("a") != admitted || a.admit("b") != admitted {
 		t.Fatal("first two refused")
 	}
-	if r := a.admit("c"); r != skipConcurrent {
-		t.Fatalf("third at once: %v", r)
-	}
+	admitIs(t, a, "c", skipConcurrent, "third at once")
 	a.done()
-	if r := a.admit("c"); r != admitted {
-		t.Fatalf("third after one is done: %v", r)
-	}
-	if r := a.admit("d"); r != skipConcurrent {
-		t.Fatalf("fourth: %v", r)
-	}
+	admitIs(t, a, "c", admitted, "third after one is done")
+	admitIs(t, a, "d", skipConcurrent, "fourth")
 	a.done()
 	a.done()
-	if r := a.admit("d"); r != skipRate {
-		t.Fatalf("fourth, tokens spent by the three admitted: %v", r)
-	}
+	admitIs(t, a, "d", skipRate, "fourth, tokens spent by the three admitted")
 	a.close()
 	time.Sleep(2 * time.Hour)
-	if r := a.admit("e"); r != skipClosed {
-		t.Fatalf("after close: %v", r)
-	}
+	admitIs(t, a, "e", skipClosed, "after close")
 }
 
 // TestAdmissionForgetsKeys: the cooldown map stays bounded.
@@ -105,9 +84,7 @@ func TestAdmissionForgetsKeys(t *testing.T) { synctest.Test(t, testAdmissionForg
 func testAdmissionForgetsKeys(t *testing.T) {
 	a := newAdmission(1, 1, time.Nanosecond, time.Second)
 	for i := range 3 * maxCooldownKeys {
-		if r := a.admit(string(rune(i))); r != admitted {
-			t.Fatalf("key %d: %v", i, r)
-		}
+		admitIs(t, a, string(rune(i)), admitted, fmt.Sprintf("key %d", i))
 		a.done()
 		time.Sleep(time.Second)
 	}
