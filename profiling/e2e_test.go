@@ -95,33 +95,31 @@ func TestEndToEnd(t *testing.T) {
 		if u.Trace == nil || !bytes.Contains(u.Trace, []byte(c.Transaction.ID)) || !bytes.Contains(u.Trace, []byte(name)) {
 			t.Errorf("%s: no trace part, or no region and log of the request in it (errors %q)", name, c.Errors)
 		}
-		switch name {
-		case "GET /burn":
-			if pid != burnID {
-				t.Errorf("/burn: profile_id %s, capture started %s", pid, burnID)
-			}
-			cpu := u.Profiles["cpu"]
-			if cpu == nil {
-				t.Fatalf("/burn: no cpu part; errors %q", c.Errors)
-			}
-			top, n := topFrame(cpu)
-			if !strings.HasSuffix(top, "/profilingtest.Burn") || c.CPU.Samples < 10 || c.CPU.Timestamp != c.Transaction.Timestamp {
-				t.Errorf("/burn: CPU top %s (%d samples of %d), from %d, request from %d; errors %q", top, n,
-					c.CPU.Samples, c.CPU.Timestamp, c.Transaction.Timestamp, c.Errors)
-			}
-			checkLabels(t, cpu, c.Transaction.ID, c.Trace.ID, "GET /burn")
-		case "GET /block/{id}":
-			if pid != blockID {
-				t.Errorf("/block: profile_id %s, capture started %s", pid, blockID)
-			}
-			g := u.Profiles["goroutine"]
-			if g == nil {
-				t.Fatalf("/block: no goroutine part; errors %q", c.Errors)
-			}
-			checkLabels(t, g, c.Transaction.ID, c.Trace.ID, "GET /block/{id}")
-			checkBlockedInWaitForRelease(t, "/block: top goroutine", g)
-		default:
+		// Each request's capture: the one its handler started, with the profile that shows it.
+		want, ok := map[string]struct{ started, part string }{
+			"GET /burn":       {burnID, "cpu"},
+			"GET /block/{id}": {blockID, "goroutine"},
+		}[name]
+		if !ok {
 			t.Errorf("unexpected transaction %s", name)
+			continue
+		}
+		if pid != want.started {
+			t.Errorf("%s: profile_id %s, capture started %s", name, pid, want.started)
+		}
+		p := u.Profiles[want.part]
+		if p == nil {
+			t.Fatalf("%s: no %s part; errors %q", name, want.part, c.Errors)
+		}
+		checkLabels(t, p, c.Transaction.ID, c.Trace.ID, name)
+		if want.part == "goroutine" {
+			checkBlockedInWaitForRelease(t, name+": top goroutine", p)
+			continue
+		}
+		top, n := topFrame(p)
+		if !strings.HasSuffix(top, "/profilingtest.Burn") || c.CPU.Samples < 10 || c.CPU.Timestamp != c.Transaction.Timestamp {
+			t.Errorf("%s: CPU top %s (%d samples of %d), from %d, request from %d; errors %q", name, top, n,
+				c.CPU.Samples, c.CPU.Timestamp, c.Transaction.Timestamp, c.Errors)
 		}
 	}
 }
