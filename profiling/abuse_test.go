@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotpath-apm/hotpath/agent"
 	"github.com/hotpath-apm/hotpath/profiling"
 )
 
@@ -16,18 +15,11 @@ import (
 // complete.
 func TestBurstOfSlowRequests(t *testing.T) {
 	const n = 1000
-	rt := recordingTracer(t)
-	f := agent.NewInFlight()
-	got := make(collected, n)
-	decided := make(chan string, n)
-	p := newProfiler(t, profiling.WithInFlight(f), profiling.WithUploader(got),
-		profiling.WithRouteCooldown(0), profiling.WithoutFlightRecorder(),
-		profiling.WithSlowHook(func(id string) { decided <- id }))
-
+	sc := newSlowCaptures(t, n, profiling.WithRouteCooldown(0), profiling.WithoutFlightRecorder())
 	release := make(chan struct{})
-	h := agent.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := sc.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		<-release
-	}), agent.WithTracer(rt.Tracer), agent.WithInFlight(f), agent.WithSlowThreshold(time.Millisecond))
+	}), time.Millisecond)
 
 	var wg sync.WaitGroup
 	for range n {
@@ -41,7 +33,7 @@ func TestBurstOfSlowRequests(t *testing.T) {
 	}
 	started := 0
 	for range n {
-		if waitFor(t, decided, "RequestSlow") != "" {
+		if waitFor(t, sc.decided, "RequestSlow") != "" {
 			started++
 		}
 	}
@@ -51,9 +43,9 @@ func TestBurstOfSlowRequests(t *testing.T) {
 		t.Errorf("%d captures started, want %d", started, profiling.DefaultMaxConcurrentCaptures)
 	}
 	for range started {
-		waitFor(t, got, "a capture")
+		waitFor(t, sc.got, "a capture")
 	}
-	st := p.Stats()
+	st := sc.Stats()
 	if st.Captures != uint64(started) || st.SkippedConcurrency != uint64(n-started) ||
 		st.SkippedRateLimit != 0 || st.SkippedCooldown != 0 {
 		t.Errorf("stats %+v", st)
@@ -62,21 +54,15 @@ func TestBurstOfSlowRequests(t *testing.T) {
 
 // TestRouteCooldown: a route that keeps being slow is captured once per cooldown.
 func TestRouteCooldown(t *testing.T) {
-	rt := recordingTracer(t)
-	f := agent.NewInFlight()
-	got := make(collected, 10)
-	decided := make(chan string, 10)
-	p := newProfiler(t, profiling.WithInFlight(f), profiling.WithUploader(got),
-		profiling.WithoutFlightRecorder(), profiling.WithoutCPURing(),
-		profiling.WithSlowHook(func(id string) { decided <- id }))
-	h := agent.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		waitFor(t, decided, "RequestSlow") // the handler returns once the profiler has decided
-	}), agent.WithTracer(rt.Tracer), agent.WithInFlight(f), agent.WithSlowThreshold(time.Nanosecond))
+	sc := newSlowCaptures(t, 10, profiling.WithoutFlightRecorder(), profiling.WithoutCPURing())
+	h := sc.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		waitFor(t, sc.decided, "RequestSlow") // the handler returns once the profiler has decided
+	}), time.Nanosecond)
 	for range 5 {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/search", nil))
 	}
-	waitFor(t, got, "the capture")
-	if st := p.Stats(); st.Captures != 1 || st.SkippedCooldown != 4 {
+	waitFor(t, sc.got, "the capture")
+	if st := sc.Stats(); st.Captures != 1 || st.SkippedCooldown != 4 {
 		t.Errorf("stats %+v", st)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/hotpath-apm/hotpath/agent"
 	"github.com/hotpath-apm/hotpath/profiling"
 )
 
@@ -76,23 +75,17 @@ func holdCPUProfiler(t *testing.T) {
 // snapshot), then lets the request end and returns its capture.
 func captureSlowRequest(t *testing.T, opts []profiling.Option, during func()) *profiling.Capture {
 	t.Helper()
-	rt := recordingTracer(t)
-	f := agent.NewInFlight()
-	got := make(collected, 1)
-	started := make(chan string, 1)
-	newProfiler(t, append(opts, profiling.WithInFlight(f), profiling.WithUploader(got),
-		profiling.WithSlowHook(func(id string) { started <- id }))...)
+	sc := newSlowCaptures(t, 1, opts...)
 	release := make(chan struct{})
-	h := agent.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { waitForRelease(release) }),
-		agent.WithTracer(rt.Tracer), agent.WithInFlight(f), agent.WithSlowThreshold(time.Millisecond))
+	h := sc.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { waitForRelease(release) }), time.Millisecond)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/block", nil))
 	}()
-	waitFor(t, started, "the capture to start") // its first snapshot is taken
+	waitFor(t, sc.decided, "the capture to start") // its first snapshot is taken
 	during()
 	close(release)
 	<-done
-	return waitFor(t, got, "the capture")
+	return waitFor(t, sc.got, "the capture")
 }

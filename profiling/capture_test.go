@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/pprof/profile"
+	"go.elastic.co/apm/v2/apmtest"
 
 	"github.com/hotpath-apm/hotpath/agent"
 	"github.com/hotpath-apm/hotpath/agent/agenttest"
@@ -28,6 +29,31 @@ func (c collected) Upload(ctx context.Context, cp *profiling.Capture) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// slowCaptures is a profiler on an in-flight registry, whose captures are collected (got) and whose
+// decisions on slow requests are reported (decided: the capture's id, "" for a refusal), with the
+// services it profiles traced by a recording tracer.
+type slowCaptures struct {
+	*profiling.Profiler
+	rt      *apmtest.RecordingTracer
+	f       *agent.InFlight
+	got     collected
+	decided chan string
+}
+
+// newSlowCaptures starts a profiler with opts, room for n captures and decisions.
+func newSlowCaptures(t *testing.T, n int, opts ...profiling.Option) *slowCaptures {
+	t.Helper()
+	sc := &slowCaptures{rt: recordingTracer(t), f: agent.NewInFlight(), got: make(collected, n), decided: make(chan string, n)}
+	sc.Profiler = newProfiler(t, append(opts, profiling.WithInFlight(sc.f), profiling.WithUploader(sc.got),
+		profiling.WithSlowHook(func(id string) { sc.decided <- id }))...)
+	return sc
+}
+
+// wrap traces h with the agent on the profiler's registry, slow from threshold.
+func (sc *slowCaptures) wrap(h http.Handler, threshold time.Duration) http.Handler {
+	return agent.Wrap(h, agent.WithTracer(sc.rt.Tracer), agent.WithInFlight(sc.f), agent.WithSlowThreshold(threshold))
 }
 
 // waitFor is agenttest.Receive: what ch delivers, or the test fails.
@@ -134,22 +160,15 @@ func stackFuncs(s *profile.Sample) []string {
 // request's start: the ring reaches back), and for the second a goroutine profile of that request only
 // whose top frames are the channel receive in waitForRelease.
 func TestSlowRequestCaptures(t *testing.T) {
-	rt := recordingTracer(t)
-	f := agent.NewInFlight()
-	got := make(collected, 4)
-	started := make(chan string, 4)
-	p := newProfiler(t, profiling.WithInFlight(f), profiling.WithUploader(got),
-		profiling.WithCPURing(250*time.Millisecond, 2*time.Second), profiling.WithFlightRecorder(trace.FlightRecorderConfig{}),
-		profiling.WithSlowHook(func(id string) { started <- id }))
-
+	sc := newSlowCaptures(t, 4, profiling.WithCPURing(250*time.Millisecond, 2*time.Second),
+		profiling.WithFlightRecorder(trace.FlightRecorderConfig{}))
 	release := make(chan struct{})
-	h := agent.Wrap(burnAndBlock("GET /block", release), agent.WithTracer(rt.Tracer), agent.WithInFlight(f),
-		agent.WithSlowThreshold(50*time.Millisecond))
+	h := sc.wrap(burnAndBlock("GET /block", release), 50*time.Millisecond)
 
 	// The CPU-bound request.
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/burn", nil))
-	burnID := waitFor(t, started, "the /burn capture to start")
-	burn := waitFor(t, got, "the /burn capture")
+	burnID := waitFor(t, sc.decided, "the /burn capture to start")
+	burn := waitFor(t, sc.got, "the /burn capture")
 
 	// The blocked request: released once its capture has its first goroutine snapshot.
 	done := make(chan struct{})
@@ -157,13 +176,13 @@ func TestSlowRequestCaptures(t *testing.T) {
 		defer close(done)
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/block", nil))
 	}()
-	blockID := waitFor(t, started, "the /block capture to start")
+	blockID := waitFor(t, sc.decided, "the /block capture to start")
 	close(release)
 	<-done
-	block := waitFor(t, got, "the /block capture")
+	block := waitFor(t, sc.got, "the /block capture")
 
-	rt.Flush(nil)
-	txs := rt.Payloads().Transactions
+	sc.rt.Flush(nil)
+	txs := sc.rt.Payloads().Transactions
 	if len(txs) != 2 {
 		t.Fatalf("%d transactions", len(txs))
 	}
@@ -192,7 +211,7 @@ func TestSlowRequestCaptures(t *testing.T) {
 	}
 	if burn.CPUSamples < 10 || !burn.CPUStart.Equal(burn.Request.Start) {
 		t.Errorf("CPU: %d samples from %v, request started %v (errors %q); %+v", burn.CPUSamples,
-			burn.CPUStart, burn.Request.Start, burn.Errors, p.Stats())
+			burn.CPUStart, burn.Request.Start, burn.Errors, sc.Stats())
 	}
 	for _, s := range cpu.Sample {
 		if s.Label["transaction.id"][0] != burn.Request.TransactionID {
