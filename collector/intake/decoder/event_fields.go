@@ -7,8 +7,8 @@ import (
 )
 
 // The decoders of transaction, span and error lines (events_gen.go) are generated, with the members
-// they share written once (internal/eventgen/events.go.tmpl). This file reads the values of those
-// members that take more than a keyword: timestamp, duration, links and otel.
+// they share written once (internal/eventgen). This file reads the values of those members that take
+// more than a keyword: timestamp, duration, links and otel's attributes.
 
 //go:generate go run ./internal/genevents
 
@@ -26,7 +26,7 @@ const (
 func (d *Decoder) duration() bool {
 	v, ok := d.s.float()
 	if ok {
-		d.ev.duration, d.ev.durationSet = v, true
+		d.ev.duration = v
 		switch {
 		case v < 0:
 			d.v.fail("'duration': validation rule 'min(0)' violated")
@@ -127,80 +127,34 @@ func representativeCount(set bool, rate float64) float64 {
 	return 0
 }
 
-// links decodes span links into a region of the links slab (applied by finish).
+// links decodes span links (spanLink, generated) into a region of the links slab (applied by finish).
 func (d *Decoder) links() bool {
-	s := &d.s
-	if !s.beginArray() {
-		return false
+	links, ok := objectArray(d, &d.pool.links, "links", d.spanLink)
+	if ok {
+		d.ev.links = links
 	}
-	ls := &d.pool.links
-	ls.begin()
-	n := 0
-	for first := true; s.nextElem(&first); {
-		n++
-		l := ls.add()
-		var spanSet, traceSet bool
-		d.v.push("links")
-		set := d.object("v2.spanLink", func(key []byte) bool {
-			switch string(key) {
-			case "span_id":
-				return d.kwSet(&l.SpanID, &spanSet, "span_id")
-			case "trace_id":
-				return d.kwSet(&l.TraceID, &traceSet, "trace_id")
-			}
-			s.skip()
-			return false
-		})
-		if set && s.err == nil {
-			switch {
-			case !spanSet:
-				d.v.required("span_id")
-			case !traceSet:
-				d.v.required("trace_id")
-			}
-		}
-		d.v.pop()
-		if s.err != nil {
-			break
-		}
-		if !set {
-			d.v.fail("links slice element required")
-		}
-	}
-	d.ev.links = ls.end()
-	return n > 0
+	return len(links) > 0
 }
 
-// otel records the OpenTelemetry attributes and span kind of a transaction or span.
-func (d *Decoder) otel() bool {
+// otelAttributes keeps the text of otel.attributes, an object or null, to be decoded once the rest of
+// the event is known.
+func (d *Decoder) otelAttributes() bool {
 	s := &d.s
 	e := &d.ev
-	set := d.object("v2.otel", func(key []byte) bool {
-		switch string(key) {
-		case "attributes":
-			if s.peek() == 'n' {
-				s.null()
-				return false
-			}
-			if s.peek() != '{' {
-				s.skip()
-				s.fail("ReadMapCB: expect { or n,")
-				return false
-			}
-			from := s.pos
-			s.skip()
-			e.otelAttrs = s.buf[from:s.pos:s.pos]
-			return len(e.otelAttrs) > 2 && hasMember(e.otelAttrs)
-		case "span_kind":
-			ok := d.text(&e.spanKind)
-			e.spanKindSet = e.spanKindSet || ok
-			return ok
-		}
-		s.skip()
+	switch s.peek() {
+	case 'n':
+		s.null()
 		return false
-	})
-	e.otelSet = set || e.otelSet
-	return set
+	case '{':
+	default:
+		s.skip()
+		s.fail("ReadMapCB: expect { or n,")
+		return false
+	}
+	from := s.pos
+	s.skip()
+	e.otelAttrs = s.buf[from:s.pos:s.pos]
+	return len(e.otelAttrs) > 2 && hasMember(e.otelAttrs)
 }
 
 // hasMember reports whether the (valid) JSON object text has at least one member.

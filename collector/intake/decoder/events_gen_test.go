@@ -9,7 +9,7 @@ import (
 )
 
 // TestEventsGeneratedIsCurrent fails when events_gen.go is not what internal/eventgen writes from its
-// template: an edit of either would otherwise be lost, or never take effect.
+// template and table: an edit of either would otherwise be lost, or never take effect.
 func TestEventsGeneratedIsCurrent(t *testing.T) {
 	want, err := eventgen.Generate()
 	if err != nil {
@@ -20,6 +20,6 @@ func TestEventsGeneratedIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatal("events_gen.go is out of date with internal/eventgen/events.go.tmpl: run `go generate ./collector/intake/decoder`")
+		t.Fatal("events_gen.go is out of date with internal/eventgen: run `go generate ./collector/intake/decoder`")
 	}
 }

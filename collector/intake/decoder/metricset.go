@@ -9,84 +9,15 @@ import (
 
 const typeMetricset = "v2.metricset"
 
-func sampleName(m *collector.MetricSample) string { return m.Name }
-
-// metricset decodes the value of a "metricset" line into ev.
-func (d *Decoder) metricset(ev *collector.Event) bool {
-	s := &d.s
-	e := &d.ev
-	if ev.Metricset == nil {
-		ev.Metricset = d.pool.ms.one()
-	}
-	ms := ev.Metricset
-	samplesSet := false
-	set := d.object(typeMetricset, func(key []byte) bool {
-		switch string(key) {
-		case "timestamp":
-			return d.timestamp("timestamp")
-		case "samples":
-			ok := d.samples(ms)
-			samplesSet = samplesSet || ok
-			return ok
-		case "span":
-			ok := d.nested("span", func() bool {
-				return d.object("v2.metricsetSpanRef", func(key []byte) bool {
-					switch string(key) {
-					case "subtype":
-						return d.kw(&e.subtype, "subtype")
-					case "type":
-						return d.kw(&e.typ, "type")
-					}
-					s.skip()
-					return false
-				})
-			})
-			e.msSpanSet = e.msSpanSet || ok
-			return ok
-		case "tags":
-			return d.labels(&d.pool.ls, "tags", false)
-		case "transaction":
-			ok := d.nested("transaction", func() bool {
-				return d.object("v2.metricsetTransactionRef", func(key []byte) bool {
-					switch string(key) {
-					case "name":
-						return d.kw(&e.txName, "name")
-					case "type":
-						return d.kw(&e.txType, "type")
-					}
-					s.skip()
-					return false
-				})
-			})
-			e.msTxSet = e.msTxSet || ok
-			return ok
-		case "service":
-			return d.nested("service", func() bool {
-				return d.object("v2.metricsetServiceRef", func(key []byte) bool {
-					switch string(key) {
-					case "name":
-						c := d.coldW()
-						ok := d.kw(&c.msService.Name, "name")
-						c.msServiceNameSet = c.msServiceNameSet || ok
-						return ok
-					case "version":
-						return d.kw(&d.coldW().msService.Version, "version")
-					}
-					s.skip()
-					return false
-				})
-			})
-		case "faas":
-			return d.nested("faas", func() bool { return d.faas(&ev.Faas) })
-		}
-		s.skip()
-		return false
-	})
-	if set && s.err == nil && !samplesSet {
-		d.v.required("samples")
-	}
-	return set
+// sampleValue is a metricset sample as it is read (sampleValue, generated), before its rules are checked.
+type sampleValue struct {
+	m                              collector.MetricSample
+	valueSet, valuesSet, countsSet bool
+	values                         []float64
+	counts                         []uint64
 }
+
+func sampleName(m *collector.MetricSample) string { return m.Name }
 
 func (d *Decoder) samples(ms *collector.Metricset) bool {
 	s := &d.s
@@ -98,53 +29,22 @@ func (d *Decoder) samples(ms *collector.Metricset) bool {
 	d.object("v2.metricset", func(key []byte) bool {
 		n++
 		name := d.arena.str(key)
-		var m collector.MetricSample
-		m.Name = name
-		var valueSet, valuesSet, countsSet bool
-		var values []float64
-		var counts []uint64
-		d.object("v2.metricsetSampleValue", func(key []byte) bool {
-			switch string(key) {
-			case "type":
-				var t string
-				ok := d.text(&t)
-				if ok {
-					m.Type = metricType(t)
-				}
-				return ok
-			case "unit":
-				return d.text(&m.Unit)
-			case "value":
-				v, ok := s.float()
-				if ok {
-					m.Value, valueSet = v, true
-				}
-				return ok
-			case "values":
-				values = d.floats()
-				valuesSet = len(values) > 0
-				return valuesSet
-			case "counts":
-				counts = d.counts()
-				countsSet = len(counts) > 0
-				return countsSet
-			}
-			s.skip()
-			return false
-		})
+		sv := sampleValue{m: collector.MetricSample{Name: name}}
+		d.sampleValue(&sv)
 		// Validation applies to the last sample of a name only (samples is a map in apm-data).
 		var msg string
 		switch {
-		case !valueSet && !valuesSet:
+		case !sv.valueSet && !sv.valuesSet:
 			msg = "requires at least one of the fields 'value;values'"
-		case !valuesSet && countsSet:
+		case !sv.valuesSet && sv.countsSet:
 			msg = "'values' required when 'counts' is set"
-		case !countsSet && valuesSet:
+		case !sv.countsSet && sv.valuesSet:
 			msg = "'counts' required when 'values' is set"
 		}
-		if valuesSet || countsSet {
+		m := sv.m
+		if sv.valuesSet || sv.countsSet {
 			h := d.pool.histogram.one()
-			h.Values, h.Counts = values, counts
+			h.Values, h.Counts = sv.values, sv.counts
 			m.Histogram = h
 		}
 		r := samples.region()

@@ -33,24 +33,36 @@ func (d *Decoder) nested(name string, fn func() bool) bool {
 	return set
 }
 
-// member decodes the member name of the current object: an object (apm-data's struct typeName) of
-// which only the member key is read, by read; its other members are skipped.
-func (d *Decoder) member(name, typeName, key string, read func() bool) bool {
-	d.v.push(name)
-	set := d.only(typeName, key, read)
-	d.v.pop()
-	return set
+// elements decodes an array of objects of the schema, each element with elem under name in the
+// validation path: an element that is null or has no member fails validation. It reports whether the
+// value was an array (and not null).
+func (d *Decoder) elements(name string, elem func() bool) bool {
+	s := &d.s
+	if !s.beginArray() {
+		return false
+	}
+	for first := true; s.nextElem(&first); {
+		d.v.push(name)
+		set := elem()
+		d.v.pop()
+		if s.err != nil {
+			break
+		}
+		if !set {
+			d.v.fail(name + " slice element required")
+		}
+	}
+	return true
 }
 
-// only decodes an object (apm-data's struct typeName) of which only the member key is read, by read.
-func (d *Decoder) only(typeName, key string, read func() bool) bool {
-	return d.object(typeName, func(k []byte) bool {
-		if string(k) == key {
-			return read()
-		}
-		d.s.skip()
-		return false
-	})
+// objectArray decodes an array of objects into a region of sl with elements, each element by elem. It
+// returns the region and whether the value was an array.
+func objectArray[T any](d *Decoder, sl *slab[T], name string, elem func(*T) bool) ([]T, bool) {
+	sl.begin()
+	if !d.elements(name, func() bool { return elem(sl.add()) }) {
+		return nil, false
+	}
+	return sl.end(), true
 }
 
 // strings reads an array of strings (null elements read as "", as jsoniter decodes them) into a region

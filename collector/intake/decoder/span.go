@@ -26,207 +26,44 @@ type spanHTTP struct {
 	urlSet      bool
 }
 
-func (d *Decoder) composite(sp *collector.Span) bool {
-	s := &d.s
-	c := d.pool.composite.one()
-	var strategySet, countSet, sumSet bool
-	set := d.object("v2.spanComposite", func(key []byte) bool {
-		switch string(key) {
-		case "compression_strategy":
-			return d.textSet(&c.CompressionStrategy, &strategySet)
-		case "count":
-			v, ok := d.intMin("count", 2)
-			if ok {
-				c.Count, countSet = int32(v), true
-			}
-			return ok
-		case "sum":
-			v, ok := d.floatMin0("sum")
-			if ok {
-				c.SumMillis, sumSet = v, true
-			}
-			return ok
-		}
-		s.skip()
-		return false
-	})
-	if set && s.err == nil {
-		switch {
-		case !strategySet:
-			d.v.required("compression_strategy")
-		case !countSet:
-			d.v.required("count")
-		case !sumSet:
-			d.v.required("sum")
-		}
+// start reads a span's start, its offset in milliseconds from the request time (RUM agents send it).
+func (d *Decoder) start() bool {
+	v, ok := d.s.float()
+	d.ev.start = v
+	if ok && (v > maxMillis || v < -maxMillis) {
+		d.v.fail("'start': validation rule 'max(9223372036854)' violated")
 	}
-	if set {
-		switch c.CompressionStrategy {
-		case "exact_match", "same_kind":
-		default:
-			c.CompressionStrategy = ""
-		}
-		sp.Composite = c
+	return ok
+}
+
+// compressionStrategy is a composite span's compression strategy if it is one apm-data knows, else "".
+func compressionStrategy(s string) string {
+	switch s {
+	case "exact_match", "same_kind":
+		return s
 	}
-	return set
+	return ""
 }
 
-func (d *Decoder) spanContext(ev *collector.Event, sp *collector.Span) bool {
-	s := &d.s
-	return d.object("v2.spanContext", func(key []byte) bool {
-		switch string(key) {
-		case "tags":
-			return d.labels(&d.pool.ls, "tags", false)
-		case "service":
-			c := d.coldW()
-			return d.nested("service", func() bool { return d.contextService(&c.svc) })
-		case "message":
-			c := d.coldW()
-			return d.nested("message", func() bool { return d.message(&c.message, &c.messageSet, false) })
-		case "db":
-			return d.nested("db", func() bool { return d.db(sp) })
-		case "destination":
-			return d.nested("destination", d.destination)
-		case "http":
-			return d.nested("http", d.spanContextHTTP)
-		}
-		s.skip()
+// spanHTTPBody reads a span's context.http.request.body, kept as normalized JSON.
+func (d *Decoder) spanHTTPBody(h *spanHTTP) bool {
+	if d.s.peek() == 'n' {
+		d.s.null()
 		return false
-	})
-}
-
-func (d *Decoder) db(sp *collector.Span) bool {
-	s := &d.s
-	db := d.pool.db.one()
-	set := d.object("v2.spanContextDatabase", func(key []byte) bool {
-		switch string(key) {
-		case "instance":
-			return d.text(&db.Instance)
-		case "link":
-			return d.kw(&db.Link, "link")
-		case "statement":
-			return d.text(&db.Statement)
-		case "type":
-			return d.text(&db.Type)
-		case "user":
-			return d.text(&db.UserName)
-		case "rows_affected":
-			v, ok := s.int()
-			if ok {
-				db.RowsAffected = collector.Some(int64(uint32(v)))
-			}
-			return ok
-		}
-		s.skip()
-		return false
-	})
-	if set {
-		sp.DB = db
 	}
-	return set
+	h.body, h.bodyKept = d.rawValue()
+	return true
 }
 
-func (d *Decoder) destination() bool {
-	s := &d.s
-	e := d.coldW()
-	return d.object("v2.spanContextDestination", func(key []byte) bool {
-		switch string(key) {
-		case "service":
-			return d.nested("service", func() bool {
-				ds := d.pool.destsvc.one()
-				var resourceSet bool
-				set := d.object("v2.spanContextDestinationService", func(key []byte) bool {
-					switch string(key) {
-					case "name":
-						return d.kw(&ds.Name, "name")
-					case "resource":
-						ok := d.kw(&ds.Resource, "resource")
-						resourceSet = resourceSet || ok
-						return ok
-					case "type":
-						return d.kw(&ds.Type, "type")
-					}
-					s.skip()
-					return false
-				})
-				if set && s.err == nil && !resourceSet {
-					d.v.required("resource")
-				}
-				if set {
-					e.destSvc = ds
-					e.destResource, e.destResourceSet = ds.Resource, resourceSet
-				}
-				return set
-			})
-		case "address":
-			ok := d.kw(&e.destAddress, "address")
-			e.destAddressSet = e.destAddressSet || ok
-			return ok
-		case "port":
-			v, ok := s.int()
-			if ok {
-				e.destPort, e.destPortSet = v, true
-			}
-			return ok
-		}
-		s.skip()
-		return false
-	})
-}
-
-func (d *Decoder) spanContextHTTP() bool {
-	s := &d.s
-	h := &d.coldW().spanHTTP
-	return d.object("v2.spanContextHTTP", func(key []byte) bool {
-		switch string(key) {
-		case "request":
-			ok := d.nested("request", func() bool {
-				return d.object("v2.spanContextHTTPRequest", func(key []byte) bool {
-					switch string(key) {
-					case "body":
-						if s.peek() == 'n' {
-							s.null()
-							return false
-						}
-						h.body, h.bodyKept = d.rawValue()
-						return true
-					case "id":
-						ok := d.text(&h.reqID)
-						h.reqIDSet = h.reqIDSet || ok
-						return ok
-					}
-					s.skip()
-					return false
-				})
-			})
-			h.requestSet = h.requestSet || ok
-			return ok
-		case "method":
-			ok := d.kw(&h.method, "method")
-			h.methodSet = h.methodSet || ok
-			return ok
-		case "url":
-			ok := d.text(&h.url)
-			h.urlSet = h.urlSet || ok
-			return ok
-		case "response":
-			ok := d.nested("response", func() bool {
-				h.response = collector.HTTPResponse{}
-				return d.httpResponse("v2.spanContextHTTPResponse", &h.response, nil)
-			})
-			h.responseSet = h.responseSet || ok
-			h.response.Present = h.responseSet
-			return ok
-		case "status_code":
-			v, ok := s.int()
-			if ok {
-				h.statusCode, h.statusSet = v, true
-			}
-			return ok
-		}
-		s.skip()
-		return false
-	})
+// spanHTTPResponse decodes a span's context.http.response, which a repeated key replaces whole.
+func (d *Decoder) spanHTTPResponse(h *spanHTTP) bool {
+	d.v.push("response")
+	h.response = collector.HTTPResponse{}
+	ok := d.httpResponse("v2.spanContextHTTPResponse", &h.response, nil)
+	d.v.pop()
+	h.responseSet = h.responseSet || ok
+	h.response.Present = h.responseSet
+	return ok
 }
 
 // finishSpan applies apm-data's mapToSpanModel.

@@ -3,6 +3,8 @@ package decoder
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // validation collects the first schema violation of an event. apm-data validates after decoding, so a
@@ -67,6 +69,15 @@ func (d *Decoder) floatMin0(field string) (float64, bool) {
 	return v, ok
 }
 
+// optFloatMin0 reads a nullable number that must not be negative into dst, as floatMin0.
+func (d *Decoder) optFloatMin0(dst *collector.Optional[float64], field string) bool {
+	v, ok := d.floatMin0(field)
+	if ok {
+		*dst = collector.Some(v)
+	}
+	return ok
+}
+
 func (v *validation) message() string { return "validation error: " + v.msg }
 
 func itoa(n int) string {
@@ -106,6 +117,15 @@ func (d *Decoder) kw(dst *string, field string) bool {
 func (d *Decoder) kwSet(dst *string, set *bool, field string) bool {
 	*set = d.kw(dst, field) || *set
 	return *set
+}
+
+// kwMin1 is kw for a keyword the schema requires not to be empty.
+func (d *Decoder) kwMin1(dst *string, field string) bool {
+	ok := d.kw(dst, field)
+	if ok && *dst == "" {
+		d.v.fail("'" + field + "': validation rule 'minLength(1)' violated")
+	}
+	return ok
 }
 
 // kwN reads a nullable string with maxLength n.

@@ -1,9 +1,12 @@
-// Package eventgen writes the decoders of transaction, span and error lines (the decoder package's
-// events_gen.go) from one template, events.go.tmpl: the members the three types share (ids,
-// timestamp, duration, outcome, sample_rate, links, otel) are written there once and copied into each
-// type's switch beside its own members. Decoding a line thus costs one switch on its keys, as a
-// hand-written decoder does, while a shared member is changed in one place. Run go generate in
-// collector/intake/decoder after changing the template; TestEventsGeneratedIsCurrent fails until you do.
+// Package eventgen writes the decoders of the intake v2 schema's objects (the decoder package's
+// events_gen.go) from one template, events.go.tmpl, and one table of their members (schema.go): the
+// transaction, span, error and metricset lines and the objects nested in them. The template holds
+// what every object's decoder does (read its members with one switch over their keys, skip unknown
+// ones, name the object in a decode error, check its required members once it ended); the table says,
+// member by member, how a value is read and which flag records that it was given, and which rules
+// the object's members must meet. Decoding an object thus costs one switch on its keys, as a
+// hand-written decoder does, while the handling every object shares is written once. Run go generate
+// in collector/intake/decoder after changing either; TestEventsGeneratedIsCurrent fails until you do.
 package eventgen
 
 import (
@@ -11,23 +14,85 @@ import (
 	_ "embed"
 	"fmt"
 	"go/format"
-	"slices"
+	"go/token"
 	"text/template"
 )
 
 //go:embed events.go.tmpl
 var eventsTemplate string
 
-// event is one line type: where its ID goes, the apm-data struct its errors name, and which of the
-// shared members beyond the ids and timestamp it has.
-type event struct {
-	ID       string   // the field an "id" member is read into
-	TypeName string   // the constant naming apm-data's struct, in decode errors
-	Shared   []string // the optional shared members it has
+// An object is one object of the schema, decoded by a method of the decoder.
+type object struct {
+	Name     string // the method
+	Params   string // its parameters
+	Doc      string // its doc comment, after the method's name
+	TypeName string // apm-data's struct (a Go expression), named in decode errors
+	Before   string // statements before the object is read
+	Members  []member
+	Rules    []rule // checked in order once the object ended, when it had a member; the first broken one fails
+	After    string // statements once the object ended without a syntax error; set says if it had a member
+
+	Flags []string // the local flags of the members, declared by Generate
 }
 
-// Has reports whether the type has the shared member key.
-func (e event) Has(key string) bool { return slices.Contains(e.Shared, key) }
+// A member is a key of an object and the statement that reads its value, setting ok unless the value
+// was null.
+type member struct {
+	Key  string
+	Read string
+	// Flag records that the member was given: a local variable (declared for it) or a field, set once a
+	// value was not null, or with Last, set to whether the last value was not null.
+	Flag string
+	Last bool
+}
+
+// A rule is a condition the members of an object must meet, and the validation message when they do
+// not. A rule with Required set is that the member of that key was given.
+type rule struct {
+	Required  string
+	Cond, Msg string
+}
+
+func kw(key, dst string) member { return read(key, fmt.Sprintf("ok = d.kw(&%s, %q)", dst, key)) }
+
+func text(key, dst string) member { return read(key, fmt.Sprintf("ok = d.text(&%s)", dst)) }
+
+func optInt(key, dst string) member { return read(key, fmt.Sprintf("ok = d.optInt(&%s)", dst)) }
+
+func optBool(key, dst string) member { return read(key, fmt.Sprintf("ok = d.optBool(&%s)", dst)) }
+
+func keyValues(key, dst string) member {
+	return read(key, fmt.Sprintf("ok = d.keyValues(&%s)", dst))
+}
+
+// nested reads an object with call, with key added to the validation path.
+func nested(key, call string) member {
+	return read(key, fmt.Sprintf("d.v.push(%q)\nok = %s\nd.v.pop()", key, call))
+}
+
+func read(key, code string) member { return member{Key: key, Read: code} }
+
+// flag records in f that the member was given a value that was not null.
+func (m member) flag(f string) member { m.Flag = f; return m }
+
+// last records in f whether the member's last value was not null.
+func (m member) last(f string) member { m.Flag, m.Last = f, true; return m }
+
+// readAs reads a value of type typ with call (returning it and ok) and, unless it was null, assigns
+// it, v, with the statement assign.
+func readAs(key, typ, call, assign string) member {
+	return read(key, fmt.Sprintf("var v %s\nif v, ok = %s; ok {\n%s\n}", typ, call, assign))
+}
+
+func intAs(key, assign string) member { return readAs(key, "int64", "s.int()", assign) }
+
+func required(keys ...string) []rule {
+	r := make([]rule, len(keys))
+	for i, k := range keys {
+		r[i] = rule{Required: k}
+	}
+	return r
+}
 
 // Generate returns the source of events_gen.go.
 func Generate() ([]byte, error) {
@@ -35,14 +100,14 @@ func Generate() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventgen: %w", err)
 	}
-	traceable := []string{"duration", "outcome", "sample_rate", "links", "otel"}
+	objs := schema()
+	for i := range objs {
+		if err := resolve(&objs[i]); err != nil {
+			return nil, err
+		}
+	}
 	var out bytes.Buffer
-	err = tmpl.Execute(&out, map[string]event{
-		"Transaction": {ID: "tx.ID", TypeName: "typeTransaction", Shared: traceable},
-		"Span":        {ID: "sp.ID", TypeName: "typeSpan", Shared: append([]string{"transaction_id"}, traceable...)},
-		"Error":       {ID: "er.ID", TypeName: "typeError", Shared: []string{"transaction_id"}},
-	})
-	if err != nil {
+	if err := tmpl.Execute(&out, objs); err != nil {
 		return nil, fmt.Errorf("eventgen: %w", err)
 	}
 	src, err := format.Source(out.Bytes())
@@ -50,4 +115,32 @@ func Generate() ([]byte, error) {
 		return nil, fmt.Errorf("eventgen: the generated code does not parse: %w\n%s", err, out.Bytes())
 	}
 	return src, nil
+}
+
+// resolve declares the object's local flags and turns its Required rules into conditions.
+func resolve(o *object) error {
+	flags := map[string]string{}
+	for _, m := range o.Members {
+		if m.Flag == "" {
+			continue
+		}
+		if _, dup := flags[m.Key]; dup {
+			return fmt.Errorf("eventgen: %s: member %q twice", o.Name, m.Key)
+		}
+		flags[m.Key] = m.Flag
+		if token.IsIdentifier(m.Flag) {
+			o.Flags = append(o.Flags, m.Flag)
+		}
+	}
+	for i, r := range o.Rules {
+		if r.Required == "" {
+			continue
+		}
+		f, ok := flags[r.Required]
+		if !ok {
+			return fmt.Errorf("eventgen: %s: required member %q has no flag", o.Name, r.Required)
+		}
+		o.Rules[i] = rule{Cond: "!" + f, Msg: "'" + r.Required + "' required"}
+	}
+	return nil
 }

@@ -1,6 +1,6 @@
-// Command genevents regenerates the decoders of transaction, span and error lines (events_gen.go) from
-// internal/eventgen's template. Run it with go generate in collector/intake/decoder after changing the
-// template; TestEventsGeneratedIsCurrent fails until you do.
+// Command genevents regenerates the decoders of the intake v2 schema's objects (events_gen.go) from
+// internal/eventgen's template and table. Run it with go generate in collector/intake/decoder after
+// changing either; TestEventsGeneratedIsCurrent fails until you do.
 package main
 
 import (
