@@ -12,7 +12,7 @@ import (
 // GET /account with secrets in its query string (password, token, session_id; page=2 is not one), and
 // POST /login with a form body (password, api_key; user=bob is not one), each with Authorization,
 // Proxy-Authorization, X-Api-Key and a session cookie (sid; theme=dark is not one). It reads each answer
-// to its end, whatever its status, and returns the secrets.
+// to its end, whatever its status (a request or answer cut short fails the test), and returns the secrets.
 func SendSecrets(t testing.TB, c *http.Client, baseURL string) (secrets []string) {
 	t.Helper()
 	get, err := http.NewRequest("GET", baseURL+"/account?password=q-HHHH&token=q-IIII&session_id=q-MMMM&page=2", nil)
@@ -33,8 +33,11 @@ func SendSecrets(t testing.TB, c *http.Client, baseURL string) (secrets []string
 		if err != nil {
 			t.Fatal(err)
 		}
-		io.Copy(io.Discard, resp.Body)
+		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s %s: reading the answer: %v", req.Method, req.URL.Path, err)
+		}
 	}
 	return []string{"tok-AAAA", "cHJveHktRERERA", "apikey-LLLL", "sid-BBBB", "q-HHHH", "q-IIII", "q-MMMM",
 		"form-JJJJ", "form-KKKK"}

@@ -47,14 +47,17 @@ func TestMaxDepth(t *testing.T) {
 
 // TestNext: a member or element is followed by ',' or the closing bracket given, nothing else.
 func TestNext(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		last bool
-		err  error
-	}{{" ,", false, nil}, {" }", true, nil}, {"]", false, ErrSyntax}, {" ", false, ErrShort}} {
-		s := Scanner{B: []byte(tc.in)}
-		if last, err := s.Next('}'); last != tc.last || !errors.Is(err, tc.err) {
-			t.Errorf("%q: %v %v, want %v %v", tc.in, last, err, tc.last, tc.err)
-		}
+	s := Scanner{B: []byte(" , }]")}
+	if last, err := s.Next('}'); last || err != nil {
+		t.Errorf("',': last %v, %v", last, err)
+	}
+	if last, err := s.Next('}'); !last || err != nil {
+		t.Errorf("'}': last %v, %v", last, err)
+	}
+	if _, err := s.Next('}'); !errors.Is(err, ErrSyntax) {
+		t.Errorf("']' for '}': %v, want ErrSyntax", err)
+	}
+	if _, err := s.Next('}'); !errors.Is(err, ErrShort) {
+		t.Errorf("the end: %v, want ErrShort", err)
 	}
 }
