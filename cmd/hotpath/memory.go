@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"runtime/debug"
+	"runtime/metrics"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,9 +76,10 @@ func registerMemoryMetrics(reg prometheus.Registerer, p memoryPlan, b *collector
 }
 
 // returnIdleMemory gives memory back to the system once a burst of load is over: every interval, if
-// no intake stream ran for interval, intake lets go of its idle decoders and the heap is collected and
-// returned (debug.FreeOSMemory; once per burst, as the decoders are gone afterwards).
+// intake has been quiet for interval, it lets go of its idle decoders and a memoryReturner decides
+// whether the heap is collected and returned (debug.FreeOSMemory).
 func returnIdleMemory(ctx context.Context, interval time.Duration, releaseIdle func(quiet time.Duration) bool) {
+	r := memoryReturner{regrowth: memoryRegrowth, held: heapHeld, free: debug.FreeOSMemory}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -85,9 +87,48 @@ func returnIdleMemory(ctx context.Context, interval time.Duration, releaseIdle f
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if releaseIdle(interval) {
-				debug.FreeOSMemory()
-			}
+			r.tick(releaseIdle(interval))
 		}
 	}
+}
+
+// memoryRegrowth is how much the heap may grow again while intake is quiet before it is returned once
+// more.
+const memoryRegrowth = 32 << 20
+
+// memoryReturner returns the heap's memory while intake is quiet: on the 1st, 2nd, 4th, 8th... quiet tick
+// in a row (5, 10, 20, 40 s... after a burst, with cmd/hotpath's interval), and on any quiet tick on which
+// the heap has grown by regrowth since it was last returned. The store's compactions and the exporter go
+// on after a burst, and what they leave is garbage that only a collection finds, which an idle collector
+// would otherwise not run until the next burst; doubling the wait keeps the collections forced on an idle
+// collector to ten in its first idle hour and one every doubling after.
+type memoryReturner struct {
+	regrowth uint64
+	held     func() uint64 // the heap memory the runtime holds from the system
+	free     func()        // collect and return it
+
+	quietTicks int    // quiet ticks in a row
+	after      uint64 // held right after the last return
+}
+
+// tick is one check: quiet says whether intake was quiet.
+func (r *memoryReturner) tick(quiet bool) {
+	if !quiet {
+		r.quietTicks = 0
+		return
+	}
+	r.quietTicks++
+	if r.quietTicks&(r.quietTicks-1) != 0 && r.held() < r.after+r.regrowth {
+		return
+	}
+	r.free()
+	r.after = r.held()
+}
+
+// heapHeld is the Go heap's memory that the runtime holds from the system: mapped and not returned.
+func heapHeld() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() + s[1].Value.Uint64() + s[2].Value.Uint64()
 }

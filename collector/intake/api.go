@@ -243,9 +243,9 @@ func New(cfg Config) (*API, error) {
 	}, nil
 }
 
-// ReleaseIdle lets go of the decoders intake keeps for later streams (each holds a line buffer of
-// MaxEventSize and a batch: about 1.3 MiB by default) if no stream runs or started for quiet, and
-// reports whether it did, so that the caller can have the memory returned to the system
+// ReleaseIdle reports whether intake has been quiet (no stream ran or started) for quiet, and if so lets
+// go of the decoders it keeps for later streams (each holds a line buffer of MaxEventSize and a batch:
+// about 1.3 MiB by default), so that the caller can have the memory returned to the system
 // (debug.FreeOSMemory). cmd/hotpath calls it periodically: a collector gives back what a burst of load
 // took once the burst is over.
 func (a *API) ReleaseIdle(quiet time.Duration) bool { return a.streams.dropIdle(quiet) }

@@ -187,18 +187,15 @@ func takeSlot(ctx context.Context, slots chan<- struct{}, wait time.Duration, wa
 	}
 }
 
-// dropIdle lets go of the decoders kept for later streams if no slot was taken since quiet ago and none
-// is in use, and reports whether it dropped any: the memory is then the garbage collector's to
-// return, so that a collector whose load has ended does not keep a decoder per slot that ran.
+// dropIdle reports whether no slot was taken since quiet ago and none is in use, and if so lets go of
+// the decoders kept for later streams: the memory is then the garbage collector's to return, so that a
+// collector whose load has ended does not keep a decoder per slot that ran.
 func (s *streamSlots) dropIdle(quiet time.Duration) bool {
 	if time.Since(time.Unix(0, s.lastTaken.Load())) < quiet || len(s.slots) > 0 {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.idle) == 0 {
-		return false
-	}
 	clear(s.idle)
 	s.idle = s.idle[:0:0]
 	return true
