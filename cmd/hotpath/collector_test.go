@@ -111,18 +111,28 @@ func storedEvents(t *testing.T, dataDir string) []collector.Event {
 	}
 }
 
+// get GETs url, with an Authorization header if auth is not "", and returns the answer's status and body.
 func get(t *testing.T, url, auth string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
+	return do(t, req)
+}
+
+// do sends req and returns the answer's status and body.
+func do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading the answer: %v", req.Method, req.URL.Path, err)
+	}
 	return resp.StatusCode, string(b)
 }
 
@@ -236,13 +246,8 @@ func TestCollectorHTTPLimits(t *testing.T) {
 
 	req, _ := http.NewRequest(http.MethodGet, tc.url+"/", nil)
 	req.Header.Set("X-Big", strings.Repeat("x", 8<<10))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-		t.Errorf("8 KiB header with a 4 KiB limit: %d", resp.StatusCode)
+	if code, _ := do(t, req); code != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("8 KiB header with a 4 KiB limit: %d", code)
 	}
 }
 

@@ -204,13 +204,8 @@ func TestQueryAPIEndToEnd(t *testing.T) {
 	}
 	req, _ := http.NewRequest(http.MethodDelete, tc.url+"/api/v1/traces/"+slowest.TraceID, nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("DELETE: %d", resp.StatusCode)
+	if code, _ := do(t, req); code != http.StatusMethodNotAllowed {
+		t.Errorf("DELETE: %d", code)
 	}
 }
 
