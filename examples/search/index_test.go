@@ -9,22 +9,13 @@ import (
 
 	"github.com/hotpath-apm/hotpath/examples/search/catalog"
 	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
-	"github.com/hotpath-apm/hotpath/examples/search/loopback"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/clustertest"
 	"github.com/hotpath-apm/hotpath/examples/search/segmenter"
 )
 
-func standIn(t *testing.T, cfg esstandin.Config) string {
-	t.Helper()
-	srv, err := loopback.Serve("", esstandin.New(cfg).Handler())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	return srv.URL()
-}
-
 func TestSetupIndex(t *testing.T) {
-	es, closeIdle, err := NewElasticsearchClient(standIn(t, esstandin.Config{}), "", nil)
+	_, url := clustertest.StandIn(t, esstandin.Config{})
+	es, closeIdle, err := NewElasticsearchClient(url, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +44,8 @@ func TestSetupIndex(t *testing.T) {
 
 // TestSetupIndexFailures: a refused bulk item fails the setup, naming the document.
 func TestSetupIndexFailures(t *testing.T) {
-	es, closeIdle, err := NewElasticsearchClient(standIn(t, esstandin.Config{MaxDocuments: 50}), "", nil)
+	_, url := clustertest.StandIn(t, esstandin.Config{MaxDocuments: 50})
+	es, closeIdle, err := NewElasticsearchClient(url, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

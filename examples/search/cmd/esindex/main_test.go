@@ -12,7 +12,6 @@ import (
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/clustertest"
-	"github.com/hotpath-apm/hotpath/examples/search/loopback"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -24,14 +23,9 @@ func env(vars map[string]string) func(string) string {
 // TestEsindexOnStandIn runs the command as against a cluster (ELASTICSEARCH_URL), on the stand-in,
 // which speaks the index creation, _bulk, _refresh and _count it uses.
 func TestEsindexOnStandIn(t *testing.T) {
-	s := esstandin.New(esstandin.Config{})
-	srv, err := loopback.Serve("", s.Handler())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
+	_, url := clustertest.StandIn(t, esstandin.Config{})
 	ctx := context.Background()
-	vars := env(map[string]string{"ELASTICSEARCH_URL": srv.URL()})
+	vars := env(map[string]string{"ELASTICSEARCH_URL": url})
 	var out strings.Builder
 	if err := run(ctx, []string{"-size", "700", "-index", "shop"}, vars, &out, zaptest.NewLogger(t)); err != nil {
 		t.Fatal(err)
@@ -52,7 +46,7 @@ func TestEsindexOnStandIn(t *testing.T) {
 	}{
 		{nil, nil, "ELASTICSEARCH_URL is not set"},
 		{[]string{"-size", "-1"}, nil, "-size must be"},
-		{nil, map[string]string{"ELASTICSEARCH_URL": srv.URL(), "ELASTICSEARCH_CA_CERT": "/nonexistent"}, "ELASTICSEARCH_CA_CERT"},
+		{nil, map[string]string{"ELASTICSEARCH_URL": url, "ELASTICSEARCH_CA_CERT": "/nonexistent"}, "ELASTICSEARCH_CA_CERT"},
 		{[]string{"-bogus"}, nil, "flag provided but not defined"},
 	} {
 		if err := run(ctx, tc.args, env(tc.vars), &out, zaptest.NewLogger(t)); err == nil || !strings.Contains(err.Error(), tc.want) {

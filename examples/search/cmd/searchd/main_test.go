@@ -12,10 +12,10 @@ import (
 
 	search "github.com/hotpath-apm/hotpath/examples/search"
 	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
+	"github.com/hotpath-apm/hotpath/examples/search/internal/clustertest"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/cmdtest"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/intaketest"
 	"github.com/hotpath-apm/hotpath/examples/search/internal/leakcheck"
-	"github.com/hotpath-apm/hotpath/examples/search/loopback"
 	"github.com/hotpath-apm/hotpath/examples/search/stack"
 )
 
@@ -73,16 +73,11 @@ func TestSearchd(t *testing.T) {
 // TestSearchdOnCluster: with ELASTICSEARCH_URL, the command uses that cluster (here a stand-in started
 // apart, as a cluster would be) and, with -setup-index, loads it first.
 func TestSearchdOnCluster(t *testing.T) {
-	es := esstandin.New(esstandin.Config{})
-	srv, err := loopback.Serve("", es.Handler())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
+	es, url := clustertest.StandIn(t, esstandin.Config{})
 	t.Setenv("ELASTIC_APM_ACTIVE", "false")
 	st, stop := runSearchd(t, []string{"-addr", "127.0.0.1:0", "-catalog-size", "300", "-setup-index"},
-		map[string]string{"ELASTICSEARCH_URL": srv.URL()})
-	if st.StandIn != nil || st.ElasticsearchURL != srv.URL() {
+		map[string]string{"ELASTICSEARCH_URL": url})
+	if st.StandIn != nil || st.ElasticsearchURL != url {
 		t.Errorf("stack on %s with stand-in %v", st.ElasticsearchURL, st.StandIn)
 	}
 	search1(t, st.SearchURL, "shoes")
@@ -93,7 +88,7 @@ func TestSearchdOnCluster(t *testing.T) {
 		t.Errorf("the cluster answered %d searches, want 1", n)
 	}
 	if err := run(context.Background(), []string{"-catalog-size", "1"}, func(k string) string {
-		return map[string]string{"ELASTICSEARCH_URL": srv.URL(), "ELASTICSEARCH_CA_CERT": "/nonexistent"}[k]
+		return map[string]string{"ELASTICSEARCH_URL": url, "ELASTICSEARCH_CA_CERT": "/nonexistent"}[k]
 	}, io.Discard, zaptest.NewLogger(t), nil); err == nil || !strings.Contains(err.Error(), "ELASTICSEARCH_CA_CERT") {
 		t.Errorf("a missing CA file: %v", err)
 	}

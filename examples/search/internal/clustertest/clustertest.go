@@ -1,12 +1,17 @@
-// Package clustertest names the real Elasticsearch cluster the search example's tests run against when
-// HOTPATH_TEST_ES_URL is set, with the variables the collector's integration test uses
-// (HOTPATH_TEST_ES_USERNAME, _PASSWORD, _API_KEY, _CA_CERT); without it, those tests are skipped.
+// Package clustertest gives the search example's tests the Elasticsearch they run against: the real
+// cluster HOTPATH_TEST_ES_URL names, with the variables the collector's integration test uses
+// (HOTPATH_TEST_ES_USERNAME, _PASSWORD, _API_KEY, _CA_CERT; without it, those tests are skipped), or
+// the example's stand-in served on loopback.
 package clustertest
 
 import (
+	"context"
 	"net/url"
 	"os"
 	"testing"
+
+	"github.com/hotpath-apm/hotpath/examples/search/esstandin"
+	"github.com/hotpath-apm/hotpath/examples/search/loopback"
 )
 
 // Cluster is a real Elasticsearch cluster and how to reach it.
@@ -45,4 +50,17 @@ func (c Cluster) CACert(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// StandIn serves an Elasticsearch stand-in with cfg on loopback until the test ends, started apart from
+// the code under test as a cluster would be, and returns it and its URL.
+func StandIn(t testing.TB, cfg esstandin.Config) (*esstandin.StandIn, string) {
+	t.Helper()
+	s := esstandin.New(cfg)
+	srv, err := loopback.Serve("", s.Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return s, srv.URL()
 }
