@@ -187,9 +187,7 @@ func writeNumericLabels(w *jsonWriter, labels []collector.NumericLabel) {
 		}
 		w.b = append(w.b, '[')
 		for k, v := range l.Values {
-			if k > 0 {
-				w.b = append(w.b, ',')
-			}
+			w.next(k)
 			w.floatValue("numeric_labels", v)
 		}
 		w.b = append(w.b, ']')

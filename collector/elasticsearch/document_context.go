@@ -118,12 +118,9 @@ func writeHost(w *jsonWriter, h *collector.Host) {
 	w.str("hostname", h.Hostname)
 	w.str("id", h.ID)
 	if len(h.IP) > 0 {
-		w.key("ip")
-		w.b = append(w.b, '[')
+		w.beginArray("ip")
 		for i, ip := range h.IP {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
+			w.next(i)
 			w.b = append(w.b, '"')
 			if ip.IsValid() {
 				w.b = ip.AppendTo(w.b)

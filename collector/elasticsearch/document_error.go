@@ -13,8 +13,7 @@ func writeError(w *jsonWriter, e *collector.Error) {
 	if e.Exception != nil {
 		// The exception tree is flattened into an array in depth-first order; an exception whose cause
 		// is not the one just before it says so with "parent" (its index in the array).
-		w.key("exception")
-		w.b = append(w.b, '[')
+		w.beginArray("exception")
 		writeException(w, e.Exception, 0, 0)
 		w.b = append(w.b, ']')
 	}
@@ -38,10 +37,7 @@ func writeError(w *jsonWriter, e *collector.Error) {
 // writeException writes ex at index offset of the flattened array, then its causes, and returns the
 // index after the last one written. parent is the index of the exception ex is a cause of.
 func writeException(w *jsonWriter, ex *collector.Exception, offset, parent int) int {
-	if offset > 0 {
-		w.b = append(w.b, ',')
-	}
-	w.b = append(w.b, '{')
+	w.beginItem(offset)
 	if ex.Attributes != nil {
 		w.keyValues("attributes", ex.Attributes, false)
 	}
@@ -54,7 +50,7 @@ func writeException(w *jsonWriter, ex *collector.Exception, offset, parent int) 
 	}
 	writeStacktrace(w, "stacktrace", ex.Stacktrace)
 	w.str("type", ex.Type)
-	w.b = append(w.b, '}')
+	w.end()
 	next := offset + 1
 	for i := range ex.Cause {
 		next = writeException(w, &ex.Cause[i], next, offset)
@@ -67,19 +63,17 @@ func writeStacktrace(w *jsonWriter, name string, frames []collector.StackFrame) 
 	if len(frames) == 0 {
 		return
 	}
-	w.key(name)
-	w.b = append(w.b, '[')
+	w.beginArray(name)
 	for i := range frames {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
+		w.beginItem(i)
 		writeFrame(w, &frames[i])
+		w.end()
 	}
 	w.b = append(w.b, ']')
 }
 
+// writeFrame writes the members of f.
 func writeFrame(w *jsonWriter, f *collector.StackFrame) {
-	w.b = append(w.b, '{')
 	w.str("abs_path", f.AbsPath)
 	w.str("classname", f.Classname)
 	if len(f.PreContext) > 0 || len(f.PostContext) > 0 {
@@ -138,5 +132,4 @@ func writeFrame(w *jsonWriter, f *collector.StackFrame) {
 	if f.Vars != nil {
 		w.keyValues("vars", f.Vars, false)
 	}
-	w.b = append(w.b, '}')
 }

@@ -13,14 +13,10 @@ func writeTransaction(w *jsonWriter, t *collector.Transaction, metricset bool) {
 	w.keyValues("custom", t.Custom, true)
 	if metricset && len(t.DroppedSpansStats) > 0 {
 		// Only metric documents carry dropped_spans_stats, never transaction events.
-		w.key("dropped_spans_stats")
-		w.b = append(w.b, '[')
+		w.beginArray("dropped_spans_stats")
 		for i := range t.DroppedSpansStats {
 			d := &t.DroppedSpansStats[i]
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = append(w.b, '{')
+			w.beginItem(i)
 			w.str("destination_service_resource", d.DestinationServiceResource)
 			if d.Count != 0 {
 				w.begin("duration")
@@ -31,13 +27,12 @@ func writeTransaction(w *jsonWriter, t *collector.Transaction, metricset bool) {
 			w.str("outcome", d.Outcome)
 			w.str("service_target_name", d.ServiceTargetName)
 			w.str("service_target_type", d.ServiceTargetType)
-			w.b = append(w.b, '}')
+			w.end()
 		}
 		w.b = append(w.b, ']')
 	}
 	if h := t.DurationHistogram; h != nil && len(h.Counts) > 0 {
-		w.key("duration.histogram")
-		writeHistogram(w, h)
+		writeHistogram(w, "duration.histogram", h)
 	}
 	if s := t.DurationSummary; s != nil && s.Count != 0 {
 		w.begin("duration.summary")
@@ -113,9 +108,7 @@ func writeMarks(w *jsonWriter, marks []collector.Mark) {
 		w.labelKey(g.Group)
 		w.b = append(w.b, ':', '{')
 		for j, ms := range g.Measurements {
-			if j > 0 {
-				w.b = append(w.b, ',')
-			}
+			w.next(j)
 			w.labelKey(ms.Name)
 			w.b = append(w.b, ':')
 			w.floatValue("transaction.marks", ms.Value)
@@ -182,13 +175,9 @@ func writeSpan(w *jsonWriter, s *collector.Span) {
 	w.str("id", s.ID)
 	w.str("kind", s.Kind)
 	if len(s.Links) > 0 {
-		w.key("links")
-		w.b = append(w.b, '[')
+		w.beginArray("links")
 		for i, l := range s.Links {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = append(w.b, '{')
+			w.beginItem(i)
 			if l.SpanID != "" {
 				w.begin("span")
 				w.strAlways("id", l.SpanID)
@@ -199,7 +188,7 @@ func writeSpan(w *jsonWriter, s *collector.Span) {
 				w.strAlways("id", l.TraceID)
 				w.end()
 			}
-			w.b = append(w.b, '}')
+			w.end()
 		}
 		w.b = append(w.b, ']')
 	}
@@ -226,27 +215,21 @@ func writeMetricset(w *jsonWriter, ms *collector.Metricset) {
 	w.str("interval", ms.Interval)
 	w.str("name", ms.Name)
 	if len(ms.Samples) > 0 {
-		w.key("samples")
-		w.b = append(w.b, '[')
+		w.beginArray("samples")
 		for i := range ms.Samples {
 			s := &ms.Samples[i]
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = append(w.b, '{')
+			w.beginItem(i)
 			switch s.Type {
 			case collector.MetricHistogram:
 				var h collector.Histogram
 				if s.Histogram != nil {
 					h = *s.Histogram
 				}
-				w.key("counts")
-				writeUints(w, h.Counts)
+				writeUints(w, "counts", h.Counts)
 				w.strAlways("name", s.Name)
 				w.strAlways("type", "histogram")
 				w.str("unit", s.Unit)
-				w.key("values")
-				writeFloats(w, h.Values)
+				writeFloats(w, "values", h.Values)
 			case collector.MetricSummary:
 				var sum collector.SummaryMetric
 				if s.Summary != nil {
@@ -263,40 +246,36 @@ func writeMetricset(w *jsonWriter, ms *collector.Metricset) {
 				w.str("unit", s.Unit)
 				w.floatAlways("value", s.Value)
 			}
-			w.b = append(w.b, '}')
+			w.end()
 		}
 		w.b = append(w.b, ']')
 	}
 	w.close(m)
 }
 
-// writeHistogram writes {"counts":[...],"values":[...]}.
-func writeHistogram(w *jsonWriter, h *collector.Histogram) {
-	w.b = append(w.b, '{')
-	w.key("counts")
-	writeUints(w, h.Counts)
-	w.key("values")
-	writeFloats(w, h.Values)
-	w.b = append(w.b, '}')
+// writeHistogram writes the member name: {"counts":[...],"values":[...]}.
+func writeHistogram(w *jsonWriter, name string, h *collector.Histogram) {
+	w.begin(name)
+	writeUints(w, "counts", h.Counts)
+	writeFloats(w, "values", h.Values)
+	w.end()
 }
 
-func writeUints(w *jsonWriter, us []uint64) {
-	w.b = append(w.b, '[')
+// writeUints writes the member name: [us...].
+func writeUints(w *jsonWriter, name string, us []uint64) {
+	w.beginArray(name)
 	for i, u := range us {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
+		w.next(i)
 		w.b = appendUint(w.b, u)
 	}
 	w.b = append(w.b, ']')
 }
 
-func writeFloats(w *jsonWriter, fs []float64) {
-	w.b = append(w.b, '[')
+// writeFloats writes the member name: [fs...].
+func writeFloats(w *jsonWriter, name string, fs []float64) {
+	w.beginArray(name)
 	for i, f := range fs {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
+		w.next(i)
 		w.floatValue("histogram", f)
 	}
 	w.b = append(w.b, ']')

@@ -84,9 +84,29 @@ func (w *jsonWriter) begin(name string) {
 	w.b = append(w.b, '{')
 }
 
-// end closes an object started with begin.
+// end closes an object started with begin or beginItem.
 func (w *jsonWriter) end() {
 	w.b = append(w.b, '}')
+}
+
+// beginArray starts the array member name, written even if it stays empty; each element starts with
+// next (or is an object started with beginItem), and a ']' closes it.
+func (w *jsonWriter) beginArray(name string) {
+	w.key(name)
+	w.b = append(w.b, '[')
+}
+
+// next appends the comma before element i of an array (none before the first).
+func (w *jsonWriter) next(i int) {
+	if i > 0 {
+		w.b = append(w.b, ',')
+	}
+}
+
+// beginItem starts object element i of an array; end closes it.
+func (w *jsonWriter) beginItem(i int) {
+	w.next(i)
+	w.b = append(w.b, '{')
 }
 
 // str appends the member name: s when s is not empty (omitempty).
@@ -194,9 +214,7 @@ func (w *jsonWriter) strings(name string, ss []string) {
 func (w *jsonWriter) stringArray(ss []string) {
 	w.b = append(w.b, '[')
 	for i, s := range ss {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
+		w.next(i)
 		w.string(s)
 	}
 	w.b = append(w.b, ']')
@@ -217,12 +235,9 @@ func (w *jsonWriter) keyValues(name string, kvs []collector.KeyValue, sanitize b
 	if kvs == nil {
 		return
 	}
-	w.key(name)
-	w.b = append(w.b, '{')
+	w.begin(name)
 	for i, kv := range kvs {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
+		w.next(i)
 		if sanitize {
 			w.labelKey(kv.Key)
 		} else {
@@ -235,7 +250,7 @@ func (w *jsonWriter) keyValues(name string, kvs []collector.KeyValue, sanitize b
 			w.b = append(w.b, kv.Value...)
 		}
 	}
-	w.b = append(w.b, '}')
+	w.end()
 }
 
 // headers appends the member name: {key: [values...], ...} when hs is not nil.
@@ -243,17 +258,14 @@ func (w *jsonWriter) headers(name string, hs []collector.Header) {
 	if hs == nil {
 		return
 	}
-	w.key(name)
-	w.b = append(w.b, '{')
+	w.begin(name)
 	for i, h := range hs {
-		if i > 0 {
-			w.b = append(w.b, ',')
-		}
+		w.next(i)
 		w.string(h.Key)
 		w.b = append(w.b, ':')
 		w.stringArray(h.Values)
 	}
-	w.b = append(w.b, '}')
+	w.end()
 }
 
 // timestampFormat is Elasticsearch's strict_date_optional_time with milliseconds, as modeljson writes
