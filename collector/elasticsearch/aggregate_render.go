@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/hotpath-apm/hotpath/collector"
 )
 
 // The metricset names of APM Server's aggregated documents.
@@ -152,7 +154,9 @@ func (r *aggRenderer) appendDoc(d []byte) {
 	r.docs++
 }
 
-// begin starts a document of metricset ms: its index line, then the members every document has.
+// begin starts a document of metricset ms: its index line, then the members every document has. The
+// ECS groups of aggregated documents are written by the events' writers (document*.go), from the
+// members of the group keys apm-aggregation keeps.
 func (r *aggRenderer) begin(ms, ivl string, ts time.Time, sk *aggServiceKey, labels bool) *jsonWriter {
 	w := &r.src
 	w.b = append(w.b[:0], "metrics-apm."...)
@@ -163,25 +167,13 @@ func (r *aggRenderer) begin(ms, ivl string, ts time.Time, sk *aggServiceKey, lab
 	w.b = append(w.b, r.namespace...)
 	w.b = append(w.b, '\n', '{')
 	w.time("@timestamp", ts)
-	if sk.Agent != "" {
-		w.begin("agent")
-		w.str("name", sk.Agent)
-		w.end()
-	}
-	w.begin("data_stream")
-	w.strAlways("dataset", "apm."+ms+"."+ivl)
-	w.strAlways("namespace", r.namespace)
-	w.strAlways("type", "metrics")
-	w.end()
+	writeAgent(w, &collector.Agent{Name: sk.Agent})
+	writeDataStream(w, &collector.DataStream{Type: "metrics", Dataset: "apm." + ms + "." + ivl, Namespace: r.namespace})
 	if labels && sk.Labels != "" {
 		w.comma()
 		w.b = append(w.b, sk.Labels...)
 	}
-	m := w.open("observer")
-	w.str("hostname", r.observerHostname)
-	w.strAlways("type", "apm-server")
-	w.str("version", r.observerVersion)
-	w.close(m)
+	writeObserver(w, &collector.Observer{Hostname: r.observerHostname, Type: "apm-server", Version: r.observerVersion})
 	return w
 }
 
@@ -201,16 +193,9 @@ func metricset(w *jsonWriter, ms, ivl string, overflow int) {
 	w.end()
 }
 
-// serviceMembers opens service.* with the service key's members (and service.language.version, which
-// only transaction groups have); the caller adds its own and ends it.
-func serviceMembers(w *jsonWriter, sk *aggServiceKey, languageVersion string) {
-	w.begin("service")
-	w.str("environment", sk.Environment)
-	m := w.open("language")
-	w.str("name", sk.Language)
-	w.str("version", languageVersion)
-	w.close(m)
-	w.str("name", sk.Name)
+// service returns the service.* members of a service key; a group adds its own.
+func (sk *aggServiceKey) service() collector.Service {
+	return collector.Service{Name: sk.Name, Environment: sk.Environment, Language: collector.NameVersion{Name: sk.Language}}
 }
 
 // finish ends the document and returns a copy of it (index line and source).
@@ -240,21 +225,20 @@ func histogram(w *jsonWriter, h *hdrHistogram) uint64 {
 		sum += v * float64(counts[i])
 	}
 	w.b = append(w.b, "]}"...)
-	w.key("duration.summary")
-	w.b = append(w.b, `{"sum":`...)
-	w.b = strconv.AppendFloat(w.b, sum, 'f', -1, 64)
-	w.b = append(w.b, `,"value_count":`...)
-	w.b = strconv.AppendUint(w.b, total, 10)
-	w.b = append(w.b, '}')
+	summary(w, "duration.summary", sum, total)
 	return total
 }
 
 // successCount writes event.success_count when it counts something.
 func successCount(w *jsonWriter, count uint64, sum float64) {
-	if count == 0 {
-		return
+	if count != 0 {
+		summary(w, "success_count", sum, count)
 	}
-	w.key("success_count")
+}
+
+// summary writes the member name: {"sum":sum,"value_count":count}, an aggregate_metric_double.
+func summary(w *jsonWriter, name string, sum float64, count uint64) {
+	w.key(name)
 	w.b = append(w.b, `{"sum":`...)
 	w.b = strconv.AppendFloat(w.b, sum, 'f', -1, 64)
 	w.b = append(w.b, `,"value_count":`...)
@@ -267,28 +251,11 @@ func (r *aggRenderer) txDoc(ts time.Time, sk *aggServiceKey, labels bool, k *agg
 	w := r.begin(msTransaction, ivl, ts, sk, labels)
 	total, _, _ := h.buckets()
 	w.intAlways("_doc_count", int64(total))
-	m := w.open("cloud")
-	a := w.open("account")
-	w.str("id", k.CloudAccountID)
-	w.str("name", k.CloudAccountName)
-	w.close(a)
-	w.str("availability_zone", k.CloudAZ)
-	a = w.open("machine")
-	w.str("type", k.CloudMachineType)
-	w.close(a)
-	a = w.open("project")
-	w.str("id", k.CloudProjectID)
-	w.str("name", k.CloudProjectName)
-	w.close(a)
-	w.str("provider", k.CloudProvider)
-	w.str("region", k.CloudRegion)
-	a = w.open("service")
-	w.str("name", k.CloudServiceName)
-	w.close(a)
-	w.close(m)
-	m = w.open("container")
-	w.str("id", k.ContainerID)
-	w.close(m)
+	writeCloud(w, &collector.Cloud{AccountID: k.CloudAccountID, AccountName: k.CloudAccountName,
+		AvailabilityZone: k.CloudAZ, MachineType: k.CloudMachineType, ProjectID: k.CloudProjectID,
+		ProjectName: k.CloudProjectName, Provider: k.CloudProvider, Region: k.CloudRegion,
+		ServiceName: k.CloudServiceName})
+	writeContainer(w, &collector.Container{ID: k.ContainerID})
 	w.begin("event")
 	w.str("outcome", k.Outcome)
 	switch k.Outcome {
@@ -298,40 +265,20 @@ func (r *aggRenderer) txDoc(ts time.Time, sk *aggServiceKey, labels bool, k *agg
 		successCount(w, total, 0)
 	}
 	w.end()
-	m = w.open("faas")
+	faas := collector.Faas{ID: k.FaasID, Name: k.FaasName, TriggerType: k.FaasTrigger, Version: k.FaasVersion}
 	if k.FaasColdstart != 0 {
-		w.boolAlways("coldstart", k.FaasColdstart == 2)
+		faas.ColdStart = collector.Some(k.FaasColdstart == 2)
 	}
-	w.str("id", k.FaasID)
-	w.str("name", k.FaasName)
-	a = w.open("trigger")
-	w.str("type", k.FaasTrigger)
-	w.close(a)
-	w.str("version", k.FaasVersion)
-	w.close(m)
-	m = w.open("host")
-	w.str("hostname", k.HostHostname)
-	w.str("name", k.HostName)
-	a = w.open("os")
-	w.str("platform", k.OSPlatform)
-	w.close(a)
-	w.close(m)
-	m = w.open("kubernetes")
-	a = w.open("pod")
-	w.str("name", k.PodName)
-	w.close(a)
-	w.close(m)
+	writeFaas(w, &faas)
+	writeHost(w, &collector.Host{Hostname: k.HostHostname, Name: k.HostName, OS: collector.OS{Platform: k.OSPlatform}})
+	writeKubernetes(w, &collector.Kubernetes{PodName: k.PodName})
 	metricset(w, msTransaction, ivl, overflow)
-	serviceMembers(w, sk, k.LanguageVersion)
-	m = w.open("node")
-	w.str("name", k.NodeName)
-	w.close(m)
-	m = w.open("runtime")
-	w.str("name", k.RuntimeName)
-	w.str("version", k.RuntimeVersion)
-	w.close(m)
-	w.str("version", k.Version)
-	w.end()
+	s := sk.service()
+	s.Language.Version = k.LanguageVersion
+	s.NodeName = k.NodeName
+	s.Runtime = collector.NameVersion{Name: k.RuntimeName, Version: k.RuntimeVersion}
+	s.Version = k.Version
+	writeService(w, &s)
 	w.begin("transaction")
 	histogram(w, h)
 	w.str("name", k.Name)
@@ -351,8 +298,8 @@ func (r *aggRenderer) svcTxDoc(ts time.Time, sk *aggServiceKey, labels bool, typ
 	successCount(w, uint64(math.Round(m.Success+m.Failure)), math.Round(m.Success))
 	w.end()
 	metricset(w, msServiceTransaction, ivl, overflow)
-	serviceMembers(w, sk, "")
-	w.end()
+	s := sk.service()
+	writeService(w, &s)
 	w.begin("transaction")
 	histogram(w, &m.H)
 	w.str("type", typ)
@@ -374,14 +321,9 @@ func (r *aggRenderer) spanDoc(ts time.Time, sk *aggServiceKey, labels bool, k *a
 	w.str("outcome", k.Outcome)
 	w.end()
 	metricset(w, msServiceDestination, ivl, overflow)
-	serviceMembers(w, sk, "")
-	if k.TargetName != "" || k.TargetType != "" {
-		w.begin("target")
-		w.str("name", k.TargetName)
-		w.strAlways("type", k.TargetType)
-		w.end()
-	}
-	w.end()
+	s := sk.service()
+	s.Target = collector.ServiceTarget{Name: k.TargetName, Type: k.TargetType}
+	writeService(w, &s)
 	w.begin("span")
 	w.begin("destination")
 	w.begin("service")
@@ -405,8 +347,8 @@ func (r *aggRenderer) summaryDoc(ts time.Time, sk *aggServiceKey, labels bool, i
 	w.begin("event")
 	w.end()
 	metricset(w, msServiceSummary, ivl, overflow)
-	serviceMembers(w, sk, "")
-	w.end()
+	s := sk.service()
+	writeService(w, &s)
 	return r.finish(w)
 }
 
