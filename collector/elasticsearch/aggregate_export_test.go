@@ -117,9 +117,7 @@ func exportOnce(t *testing.T, cfg elasticsearch.Config, st interface{ LastSeq() 
 // bucket; a bulk request indexed but unanswered is sent again without duplicates. At the end every
 // metricset at every interval counts each transaction (by its representative count) exactly once.
 func TestAggregatedMetricsetsExactlyOnce(t *testing.T) {
-	s := estest.NewServer()
-	defer s.Close()
-	st := openStore(t, t.TempDir())
+	s, st := fakeAndStore(t)
 	cfg := testConfig(t, s, prometheus.NewRegistry())
 	cfg.Aggregation = elasticsearch.AggregationConfig{FlushTimeout: 300 * time.Millisecond, Grace: time.Millisecond}
 

@@ -79,9 +79,7 @@ func checkDelivered(t *testing.T, want []expectedDoc, docs []estest.Doc) (duplic
 }
 
 func TestExportEveryStoredEvent(t *testing.T) {
-	s := estest.NewServer()
-	defer s.Close()
-	st := openStore(t, t.TempDir())
+	s, st := fakeAndStore(t)
 	first := makeEvents(0, 1000)
 	store(t, st, first)
 
@@ -267,9 +265,7 @@ func TestTimeoutsAndDroppedConnectionsAreRetried(t *testing.T) {
 	// a bulk request of 500 events took longer than the 300 ms this was.
 	cfg.RequestTimeout = 2 * time.Second
 	cfg.MaxInFlight = 1
-	r := start(t, cfg, st)
-	r.waitConfirmed(t, st.LastSeq()+1)
-	_ = r.stop(t)
+	exportAll(t, cfg, st)
 	checkDelivered(t, expected(t, events), s.Docs())
 	if n := s.BulkRequests(); n < 6 {
 		t.Errorf("%d bulk requests, want at least the 5 failed ones and one more", n)
@@ -343,9 +339,7 @@ func TestTLSAndAPIKey(t *testing.T) {
 	cfg := testConfig(t, s, nil)
 	cfg.CACert = s.CACert()
 	cfg.APIKey = "aWQ6a2V5"
-	r := start(t, cfg, st)
-	r.waitConfirmed(t, st.LastSeq()+1)
-	_ = r.stop(t)
+	exportAll(t, cfg, st)
 	checkDelivered(t, expected(t, events), s.Docs())
 
 	cfg.CACert = nil // the system roots do not know the fake's certificate
@@ -354,6 +348,21 @@ func TestTLSAndAPIKey(t *testing.T) {
 	if _, err := x.CheckVersion(context.Background()); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("without the CA: %v", err)
 	}
+}
+
+// faultyCursorExporter stores 2,000 events and returns an exporter of them to a fake Elasticsearch,
+// whose cursor commits fail as fail says (see faultyCursor), in batches small enough for many commits.
+func faultyCursorExporter(t *testing.T, fail func(n int) error) (*elasticsearch.Exporter, *pebble.Store) {
+	t.Helper()
+	s, st := fakeAndStore(t)
+	store(t, st, makeEvents(0, 2000))
+	cfg := testConfig(t, s, nil)
+	cfg.FlushBytes = 16 << 10 // many batches, so many commits
+	x, err := elasticsearch.New(cfg, &faultyCursor{Store: st, fail: fail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, st
 }
 
 // faultyCursor is a spool whose cursor commits fail as fail says for the nth commit (from 1): a disk
@@ -381,23 +390,13 @@ var errCursorDisk = errors.New("injected: cursor write failed")
 // When the cursor cannot be written, the export stops on its own with that error (nothing more it
 // sends could be recorded), and the cursor stays where it was last written.
 func TestCursorFailureStopsExport(t *testing.T) {
-	s := estest.NewServer()
-	defer s.Close()
-	st := openStore(t, t.TempDir())
-	store(t, st, makeEvents(0, 2000))
-	cfg := testConfig(t, s, nil)
-	cfg.FlushBytes = 16 << 10 // many batches, so many commits
-	spool := &faultyCursor{Store: st, fail: func(n int) error {
+	x, st := faultyCursorExporter(t, func(n int) error {
 		if n > 1 { // the cursor can no longer be written after its first commit
 			return errCursorDisk
 		}
 		return nil
-	}}
-	x, err := elasticsearch.New(cfg, spool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = x.Run(context.Background())
+	})
+	err := x.Run(context.Background())
 	if !errors.Is(err, errCursorDisk) || !strings.Contains(err.Error(), "commit cursor") {
 		t.Fatalf("Run: %v, want the cursor's error", err)
 	}
@@ -463,17 +462,13 @@ func TestLagFromTheCursorWhileElasticsearchNeverAnswers(t *testing.T) {
 // nothing new, so a collector restarted with a backlog, or under steady load, held its first batch
 // until FlushBytes filled.
 func TestFlushIntervalWhileReading(t *testing.T) {
-	s := estest.NewServer()
-	defer s.Close()
-	st := openStore(t, t.TempDir())
+	s, st := fakeAndStore(t)
 	events := makeEvents(0, 3000) // several reads; rendering them takes longer than the interval
 	store(t, st, events)
 	cfg := testConfig(t, s, nil)
 	cfg.FlushInterval = time.Millisecond
 	cfg.FlushBytes = 64 << 20
-	r := start(t, cfg, st)
-	r.waitConfirmed(t, st.LastSeq()+1)
-	_ = r.stop(t)
+	exportAll(t, cfg, st)
 	checkDelivered(t, expected(t, events), s.Docs())
 	if n := s.BulkRequests(); n < 2 {
 		t.Fatalf("%d bulk request for 3,000 events read with a 1 ms flush interval: the batch was not cut", n)
@@ -483,24 +478,14 @@ func TestFlushIntervalWhileReading(t *testing.T) {
 // While the store cannot write for now the export waits and retries, as for Elasticsearch, and it
 // completes once the store writes again.
 func TestUnwritableCursorWaits(t *testing.T) {
-	s := estest.NewServer()
-	defer s.Close()
-	st := openStore(t, t.TempDir())
-	store(t, st, makeEvents(0, 2000))
-	cfg := testConfig(t, s, nil)
-	cfg.FlushBytes = 16 << 10 // many batches, so many commits
-	refused := 0              // commits run one at a time
-	spool := &faultyCursor{Store: st, fail: func(n int) error {
+	refused := 0 // commits run one at a time
+	x, st := faultyCursorExporter(t, func(n int) error {
 		if n > 1 && n <= 4 { // a full disk for three commits, then the store recovered by itself
 			refused++
 			return fmt.Errorf("store: disk nearly full: %w", collector.ErrStorageUnavailable)
 		}
 		return nil
-	}}
-	x, err := elasticsearch.New(cfg, spool)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- x.Run(ctx) }()

@@ -39,6 +39,14 @@ func openStore(t *testing.T, dir string) *pebble.Store {
 	return st
 }
 
+// fakeAndStore returns a fake Elasticsearch and an empty store, both closed at the end of the test.
+func fakeAndStore(t *testing.T) (*estest.Server, *pebble.Store) {
+	t.Helper()
+	s := estest.NewServer()
+	t.Cleanup(s.Close)
+	return s, openStore(t, t.TempDir())
+}
+
 // makeEvents returns n enriched events numbered from first, cycling through the five kinds:
 // transactions, spans and errors have ids (so an _id), metricsets and logs do not.
 func makeEvents(first, n int) collector.Batch {
@@ -129,10 +137,17 @@ func exportEvents(t *testing.T, s *estest.Server, n int) (collector.Batch, *prom
 	events := makeEvents(0, n)
 	store(t, st, events)
 	reg := prometheus.NewRegistry()
-	r := start(t, testConfig(t, s, reg), st)
+	exportAll(t, testConfig(t, s, reg), st)
+	return events, reg
+}
+
+// exportAll runs an exporter for cfg over st until Elasticsearch has confirmed every stored event, and
+// stops it.
+func exportAll(t *testing.T, cfg elasticsearch.Config, st *pebble.Store) {
+	t.Helper()
+	r := start(t, cfg, st)
 	r.waitConfirmed(t, st.LastSeq()+1)
 	_ = r.stop(t)
-	return events, reg
 }
 
 // start runs an exporter for cfg over st.

@@ -147,9 +147,7 @@ func exportFixtures(t *testing.T, cfg elasticsearch.Config) {
 
 	reg := prometheus.NewRegistry()
 	cfg.Registerer = reg
-	r := start(t, cfg, st)
-	r.waitConfirmed(t, st.LastSeq()+1)
-	_ = r.stop(t)
+	exportAll(t, cfg, st)
 	for _, name := range []string{"hotpath_elasticsearch_docs_failed_total", "hotpath_elasticsearch_docs_unrenderable_total"} {
 		if got := metric(t, reg, name); got > 0 {
 			t.Errorf("%s = %v: the cluster refused documents (see the log)", name, got)
