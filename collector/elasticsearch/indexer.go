@@ -241,35 +241,23 @@ func actionLine(doc []byte) []byte {
 // parseBulkResponse appends the items of a (filtered) bulk response to dst.
 func parseBulkResponse(dst []itemResult, body []byte) ([]itemResult, error) {
 	d := jsontext.NewDecoder(bytes.NewReader(body))
-	if err := expectDelim(d, '{'); err != nil {
-		return dst, err
-	}
-	for d.PeekKind() == '"' {
-		name, err := d.ReadToken()
-		if err != nil {
-			return dst, err
-		}
+	err := readObject(d, func(name jsontext.Token) error {
 		if name.String() != "items" {
-			if err := d.SkipValue(); err != nil {
-				return dst, err
-			}
-			continue
+			return d.SkipValue()
 		}
 		if err := expectDelim(d, '['); err != nil {
-			return dst, err
+			return err
 		}
 		for d.PeekKind() == '{' {
 			it, err := parseItem(d)
 			if err != nil {
-				return dst, err
+				return err
 			}
 			dst = append(dst, it)
 		}
-		if err := expectDelim(d, ']'); err != nil {
-			return dst, err
-		}
-	}
-	return dst, expectDelim(d, '}')
+		return expectDelim(d, ']')
+	})
+	return dst, err
 }
 
 // parseItem parses {"<op>":{"status":N,"error":{"type":...,"reason":...}}}.
@@ -281,61 +269,32 @@ func parseItem(d *jsontext.Decoder) (itemResult, error) {
 	if _, err := d.ReadToken(); err != nil { // the operation: create
 		return it, err
 	}
-	if err := expectDelim(d, '{'); err != nil {
-		return it, err
-	}
-	for d.PeekKind() == '"' {
-		name, err := d.ReadToken()
-		if err != nil {
-			return it, err
-		}
+	err := readObject(d, func(name jsontext.Token) error {
 		switch name.String() {
 		case "status":
 			v, err := d.ReadToken()
 			if err != nil || v.Kind() != '0' {
-				return it, fmt.Errorf("item status: %v", err)
+				return fmt.Errorf("item status: %v", err)
 			}
 			it.status = int(v.Int())
+			return nil
 		case "error":
 			if d.PeekKind() != '{' {
-				if err := d.SkipValue(); err != nil {
-					return it, err
+				return d.SkipValue()
+			}
+			return readObject(d, func(key jsontext.Token) error {
+				switch key.String() {
+				case "type":
+					return readString(d, &it.typ)
+				case "reason":
+					return readString(d, &it.reason)
 				}
-				continue
-			}
-			_, _ = d.ReadToken()
-			for d.PeekKind() == '"' {
-				k, err := d.ReadToken()
-				if err != nil {
-					return it, err
-				}
-				switch key := k.String(); key {
-				case "type", "reason":
-					v, err := d.ReadToken()
-					if err != nil {
-						return it, err
-					}
-					if key == "type" {
-						it.typ = v.String()
-					} else {
-						it.reason = v.String()
-					}
-				default:
-					if err := d.SkipValue(); err != nil {
-						return it, err
-					}
-				}
-			}
-			if err := expectDelim(d, '}'); err != nil {
-				return it, err
-			}
-		default:
-			if err := d.SkipValue(); err != nil {
-				return it, err
-			}
+				return d.SkipValue()
+			})
 		}
-	}
-	if err := expectDelim(d, '}'); err != nil {
+		return d.SkipValue()
+	})
+	if err != nil {
 		return it, err
 	}
 	if err := expectDelim(d, '}'); err != nil {
@@ -348,6 +307,35 @@ func parseItem(d *jsontext.Decoder) (itemResult, error) {
 		it.typ = "unknown"
 	}
 	return it, nil
+}
+
+// readObject reads the object next in d, calling member with the name of each of its members (valid
+// until d reads on), with d before the member's value: member reads the value (d.SkipValue for a
+// member it does not want).
+func readObject(d *jsontext.Decoder, member func(name jsontext.Token) error) error {
+	if err := expectDelim(d, '{'); err != nil {
+		return err
+	}
+	for d.PeekKind() == '"' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return err
+		}
+		if err := member(name); err != nil {
+			return err
+		}
+	}
+	return expectDelim(d, '}')
+}
+
+// readString reads the next value of d into s, as a string (a value of another kind in its JSON text).
+func readString(d *jsontext.Decoder, s *string) error {
+	v, err := d.ReadToken()
+	if err != nil {
+		return err
+	}
+	*s = v.String()
+	return nil
 }
 
 func expectDelim(d *jsontext.Decoder, k jsontext.Kind) error {
