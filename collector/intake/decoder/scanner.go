@@ -122,11 +122,17 @@ func (s *scanner) literal(lit string) bool {
 // null consumes a null if one comes next.
 func (s *scanner) null() bool {
 	if s.ws() == 'n' {
-		if s.literal("null") {
-			return true
-		}
-		s.fail("ReadNil: expect n,")
+		return s.readNull()
 	}
+	return false
+}
+
+// readNull consumes the null at s.pos, whose first byte is 'n', and reports whether it was one.
+func (s *scanner) readNull() bool {
+	if s.literal("null") {
+		return true
+	}
+	s.fail("ReadNil: expect n,")
 	return false
 }
 
@@ -141,79 +147,41 @@ func (s *scanner) push() bool {
 
 // beginObject consumes '{' and reports true, or consumes null and reports false. Anything else is an
 // error (and false).
-func (s *scanner) beginObject() bool {
+func (s *scanner) beginObject() bool { return s.begin('{') }
+
+// beginArray consumes '[' and reports true, or consumes null and reports false; anything else is an error.
+func (s *scanner) beginArray() bool { return s.begin('[') }
+
+// begin consumes open, '{' or '[', and reports true, or consumes null and reports false; anything else
+// is an error.
+func (s *scanner) begin(open byte) bool {
 	switch s.ws() {
-	case '{':
+	case open:
 		s.pos++
 		return s.push()
 	case 'n':
-		if !s.literal("null") {
-			s.fail("ReadNil: expect n,")
-		}
+		s.readNull()
 		return false
 	}
-	s.fail("readObjectStart: expect { or n,")
+	if open == '{' {
+		s.fail("readObjectStart: expect { or n,")
+	} else {
+		s.fail("ReadArray: expect [ or n,")
+	}
 	return false
 }
 
 // nextKey advances to the next member of the object opened by beginObject and reports true with its key
 // in *key, or consumes the closing '}' and reports false. *first must be true before the first call.
 // The key is a view of the input (unescaped in place) valid until the scanner is reset.
-func (s *scanner) nextKey(first *bool, key *[]byte) bool {
-	c := s.ws()
-	if c == '}' {
-		s.pos++
-		s.depth--
-		return false
-	}
-	if !*first {
-		if c != ',' {
-			if s.err == nil {
-				s.failKey("expect , or },")
-			}
-			return false
-		}
-		s.pos++
-		c = s.ws()
-	}
-	*first = false
-	if c != '"' {
-		s.failKey("expect \",")
-		return false
-	}
-	// Fast path: a key without escapes that ends within the next sixteen bytes, followed by ':'.
-	b := s.buf
-	if i := s.pos + 1; i+16 <= len(b) {
-		w := i
-		m := attention(binary.LittleEndian.Uint64(b[w:]))
-		if m == 0 {
-			w += 8
-			m = attention(binary.LittleEndian.Uint64(b[w:]))
-		}
-		if m != 0 {
-			if j := w + bits.TrailingZeros64(m)>>3; b[j] == '"' && j+1 < len(b) && b[j+1] == ':' {
-				s.pos = j + 2
-				*key = b[i:j:j]
-				return true
-			}
-		}
-	}
-	k, ok := s.stringBytes()
-	if !ok {
-		return false
-	}
-	if s.ws() != ':' {
-		s.failKey("expect :,")
-		return false
-	}
-	s.pos++
-	*key = k
-	return true
-}
+func (s *scanner) nextKey(first *bool, key *[]byte) bool { return s.member(first, key, false) }
 
 // nextKeyRaw is nextKey returning the key's raw text, quotes and escapes included, without rewriting
 // it.
-func (s *scanner) nextKeyRaw(first *bool, key *[]byte) bool {
+func (s *scanner) nextKeyRaw(first *bool, key *[]byte) bool { return s.member(first, key, true) }
+
+// member is nextKey, or with raw nextKeyRaw.
+func (s *scanner) member(first *bool, key *[]byte, raw bool) bool {
 	c := s.ws()
 	if c == '}' {
 		s.pos++
@@ -235,12 +203,36 @@ func (s *scanner) nextKeyRaw(first *bool, key *[]byte) bool {
 		s.failKey("expect \",")
 		return false
 	}
-	start := s.pos
-	s.skipString()
-	if s.err != nil {
-		return false
+	var k []byte
+	if raw {
+		start := s.pos
+		if s.skipString(); s.err != nil {
+			return false
+		}
+		k = s.buf[start:s.pos:s.pos]
+	} else {
+		// Fast path: a key without escapes that ends within the next sixteen bytes, followed by ':'.
+		b := s.buf
+		if i := s.pos + 1; i+16 <= len(b) {
+			w := i
+			m := attention(binary.LittleEndian.Uint64(b[w:]))
+			if m == 0 {
+				w += 8
+				m = attention(binary.LittleEndian.Uint64(b[w:]))
+			}
+			if m != 0 {
+				if j := w + bits.TrailingZeros64(m)>>3; b[j] == '"' && j+1 < len(b) && b[j+1] == ':' {
+					s.pos = j + 2
+					*key = b[i:j:j]
+					return true
+				}
+			}
+		}
+		var ok bool
+		if k, ok = s.stringBytes(); !ok {
+			return false
+		}
 	}
-	k := s.buf[start:s.pos:s.pos]
 	if s.ws() != ':' {
 		s.failKey("expect :,")
 		return false
@@ -248,22 +240,6 @@ func (s *scanner) nextKeyRaw(first *bool, key *[]byte) bool {
 	s.pos++
 	*key = k
 	return true
-}
-
-// beginArray consumes '[' and reports true, or consumes null and reports false; anything else is an error.
-func (s *scanner) beginArray() bool {
-	switch s.ws() {
-	case '[':
-		s.pos++
-		return s.push()
-	case 'n':
-		if !s.literal("null") {
-			s.fail("ReadNil: expect n,")
-		}
-		return false
-	}
-	s.fail("ReadArray: expect [ or n,")
-	return false
 }
 
 // nextElem advances to the next element of the array opened by beginArray, or consumes the closing ']'
@@ -388,41 +364,33 @@ func appendUnescaped(dst, raw []byte) []byte {
 		}
 		e := raw[i+1]
 		i += 2
-		switch e {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, _ := hex4(raw, i)
-			i += 4
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					if v, ok := hex4(raw, i+2); ok {
-						r2 = v
-					}
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					i += 6
-					r = dec
-				} else {
-					r = utf8.RuneError
+		if e != 'u' {
+			dst = append(dst, unescapes[e])
+			continue
+		}
+		r, _ := hex4(raw, i)
+		i += 4
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+				if v, ok := hex4(raw, i+2); ok {
+					r2 = v
 				}
 			}
-			dst = utf8.AppendRune(dst, r)
-		default: // '"', '\\', '/'
-			dst = append(dst, e)
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				i += 6
+				r = dec
+			} else {
+				r = utf8.RuneError
+			}
 		}
+		dst = utf8.AppendRune(dst, r)
 	}
 	return dst
 }
+
+// unescapes maps the letter of a JSON escape other than \u to the byte it stands for.
+var unescapes = [256]byte{'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', '"': '"', '\\': '\\', '/': '/'}
 
 // attention returns a mask whose lowest set bit is the top bit of the first byte of v (little endian)
 // that is a quote, a backslash or a control character, or 0 if there is none. (SWAR: a byte equal to x
@@ -481,9 +449,7 @@ func (s *scanner) str() (string, bool) {
 		}
 		return s.arena.unescaped(raw), true
 	case 'n':
-		if !s.literal("null") {
-			s.fail("ReadNil: expect n,")
-		}
+		s.readNull()
 		return "", false
 	}
 	s.fail("ReadString: expects \" or n,")
@@ -505,21 +471,13 @@ func (s *scanner) number() ([]byte, bool) {
 	if b[i] == '0' {
 		i++
 	} else if b[i] >= '1' && b[i] <= '9' {
-		i++
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = skipDigits(b, i+1)
 	} else {
 		s.fail("readNumber: unexpected character,")
 		return nil, false
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = skipDigits(b, i+1); b[i-1] == '.' {
 			s.fail("readNumber: missing digits after decimal point,")
 			return nil, false
 		}
@@ -529,17 +487,22 @@ func (s *scanner) number() ([]byte, bool) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		exp := i
+		if i = skipDigits(b, i); i == exp {
 			s.fail("readNumber: missing exponent digits,")
 			return nil, false
 		}
 	}
 	s.pos = i
 	return b[start:i:i], true
+}
+
+// skipDigits returns the index of the first byte of b at or after i that is not an ASCII digit.
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // isNumberChar reports whether c is one of the characters jsoniter collects as number text.
@@ -628,24 +591,31 @@ func isNumberStart(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }
 
 // int reads an integer or null, as jsoniter's ReadInt64 does: a fraction or exponent is an error.
 func (s *scanner) int() (int64, bool) {
+	u, ok := s.integer(true)
+	return int64(u), ok
+}
+
+// uint reads a non-negative integer (jsoniter's ReadUint64, for []uint64 histogram counts).
+func (s *scanner) uint() (uint64, bool) { return s.integer(false) }
+
+// integer reads an integer or null as jsoniter's ReadInt64 (signed: returned as the int64's bits) or
+// ReadUint64 does: a value that is not an integer (a fraction, an exponent, a leading zero) or past its
+// type's range is an error.
+func (s *scanner) integer(signed bool) (uint64, bool) {
 	c := s.ws()
-	if c == 'n' {
-		if !s.literal("null") {
-			s.fail("ReadNil: expect n,")
-		}
+	neg := c == '-' && signed
+	switch {
+	case c == 'n':
+		s.readNull()
 		return 0, false
-	}
-	if !isNumberStart(c) {
-		s.fail("ReadInt64: unexpected character,")
+	case neg:
+		s.pos++
+	case c < '0' || c > '9':
+		s.failInt(signed, "unexpected character,")
 		return 0, false
 	}
 	b := s.buf
 	i := s.pos
-	neg := false
-	if b[i] == '-' {
-		neg = true
-		i++
-	}
 	var u uint64
 	d := i
 	// Eight digits at a time while they fit (timestamps have sixteen).
@@ -659,7 +629,7 @@ func (s *scanner) int() (int64, bool) {
 	}
 	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 		if u > (math.MaxUint64-9)/10 {
-			s.fail("ReadInt64: overflow,")
+			s.failInt(signed, "overflow,")
 			return 0, false
 		}
 		u = u*10 + uint64(b[i]-'0')
@@ -667,31 +637,35 @@ func (s *scanner) int() (int64, bool) {
 	}
 	switch {
 	case i == d:
-		s.fail("ReadInt64: unexpected character,")
+		s.failInt(signed, "unexpected character,")
 		return 0, false
 	case i-d > 1 && b[d] == '0':
-		s.fail("ReadInt64: leading zero,")
+		s.failInt(signed, "leading zero,")
 		return 0, false
 	case i < len(b) && b[i] == '.':
 		s.fail("assertInteger: can not decode float as int,")
 		return 0, false
 	case i < len(b) && (b[i] == 'e' || b[i] == 'E'):
-		s.fail("ReadInt64: exponent in integer,")
+		s.failInt(signed, "exponent in integer,")
+		return 0, false
+	case signed && (neg && u > 1<<63 || !neg && u > math.MaxInt64):
+		s.failInt(signed, "overflow,")
 		return 0, false
 	}
 	s.pos = i
 	if neg {
-		if u > 1<<63 {
-			s.fail("ReadInt64: overflow,")
-			return 0, false
-		}
-		return -int64(u), true
+		return uint64(-int64(u)), true
 	}
-	if u > math.MaxInt64 {
-		s.fail("ReadInt64: overflow,")
-		return 0, false
+	return u, true
+}
+
+// failInt fails with msg as integer's function (ReadInt64 when signed, else ReadUint64) says it.
+func (s *scanner) failInt(signed bool, msg string) {
+	if signed {
+		s.fail("ReadInt64: " + msg)
+	} else {
+		s.fail("ReadUint64: " + msg)
 	}
-	return int64(u), true
 }
 
 // eightDigits reports whether the eight bytes of v (little endian) are all ASCII digits.
@@ -708,57 +682,11 @@ func parseEightDigits(v uint64) uint64 {
 	return v
 }
 
-// uint reads a non-negative integer (jsoniter's ReadUint64, for []uint64 histogram counts).
-func (s *scanner) uint() (uint64, bool) {
-	c := s.ws()
-	if c == '-' {
-		s.fail("ReadUint64: unexpected character,")
-		return 0, false
-	}
-	if c == 'n' {
-		if !s.literal("null") {
-			s.fail("ReadNil: expect n,")
-		}
-		return 0, false
-	}
-	if !isNumberStart(c) {
-		s.fail("ReadUint64: unexpected character,")
-		return 0, false
-	}
-	b := s.buf
-	i := s.pos
-	var u uint64
-	d := i
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		if u > (math.MaxUint64-9)/10 {
-			s.fail("ReadUint64: overflow,")
-			return 0, false
-		}
-		u = u*10 + uint64(b[i]-'0')
-		i++
-	}
-	switch {
-	case i-d > 1 && b[d] == '0':
-		s.fail("ReadUint64: leading zero,")
-		return 0, false
-	case i < len(b) && b[i] == '.':
-		s.fail("assertInteger: can not decode float as int,")
-		return 0, false
-	case i < len(b) && (b[i] == 'e' || b[i] == 'E'):
-		s.fail("ReadUint64: exponent in integer,")
-		return 0, false
-	}
-	s.pos = i
-	return u, true
-}
-
 // float reads a number or null.
 func (s *scanner) float() (float64, bool) {
 	c := s.ws()
 	if c == 'n' {
-		if !s.literal("null") {
-			s.fail("ReadNil: expect n,")
-		}
+		s.readNull()
 		return 0, false
 	}
 	if c == '+' {
@@ -878,10 +806,7 @@ func (s *scanner) bool() (v, ok bool) {
 			return false, true
 		}
 	case 'n':
-		if s.literal("null") {
-			return false, false
-		}
-		s.fail("ReadNil: expect n,")
+		s.readNull()
 		return false, false
 	}
 	s.fail("ReadBool: expect t or f,")
