@@ -1577,11 +1577,11 @@ func (d *Decoder) sampleValue(sv *sampleValue) bool {
 				sv.m.Value, sv.valueSet = v, true
 			}
 		case "values":
-			sv.values = d.floats()
+			sv.values = values(d, &d.pool.floats, s.float)
 			ok = len(sv.values) > 0
 			sv.valuesSet = ok
 		case "counts":
-			sv.counts = d.counts()
+			sv.counts = values(d, &d.pool.counts, s.uint)
 			ok = len(sv.counts) > 0
 			sv.countsSet = ok
 		default:

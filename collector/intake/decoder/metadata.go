@@ -87,48 +87,39 @@ func (d *Decoder) stringOrInt(dst *string, field string, port bool) bool {
 
 // isInt64 reports whether a JSON number's text is an integer that fits int64 (json.Number.Int64).
 func isInt64(text []byte) bool {
-	i := 0
-	if i < len(text) && text[i] == '-' {
-		i++
+	digits := bytesToString(text)
+	neg := digits != "" && digits[0] == '-'
+	if neg {
+		digits = digits[1:]
 	}
-	if len(text)-i > 19 {
-		return false
-	}
-	for _, c := range text[i:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	if len(text)-i == 19 {
-		lim := "9223372036854775807"
-		if text[0] == '-' {
-			lim = "9223372036854775808"
-		}
-		return string(text[i:]) <= lim
-	}
-	return true
+	return fitsInt64(digits, neg)
 }
 
 // isAtoi reports whether strconv.Atoi accepts s.
 func isAtoi(s string) bool {
-	i := 0
-	if i < len(s) && (s[i] == '-' || s[i] == '+') {
-		i++
+	neg := s != "" && s[0] == '-'
+	if s != "" && (neg || s[0] == '+') {
+		s = s[1:]
 	}
-	if i == len(s) || len(s)-i > 19 {
+	return s != "" && fitsInt64(s, neg)
+}
+
+// fitsInt64 reports whether digits, which follow a sign (neg: '-') or none, are ASCII digits whose
+// value is an int64.
+func fitsInt64(digits string, neg bool) bool {
+	if len(digits) > 19 {
 		return false
 	}
-	for _, c := range []byte(s[i:]) {
+	for _, c := range []byte(digits) {
 		if c < '0' || c > '9' {
 			return false
 		}
 	}
-	if len(s)-i == 19 {
-		lim := "9223372036854775807"
-		if s[0] == '-' {
-			lim = "9223372036854775808"
+	if len(digits) == 19 {
+		if neg {
+			return digits <= "9223372036854775808"
 		}
-		return s[i:] <= lim
+		return digits <= "9223372036854775807"
 	}
 	return true
 }

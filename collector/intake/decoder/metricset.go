@@ -88,42 +88,6 @@ func metricType(t string) collector.MetricType {
 	return collector.MetricUnspecified
 }
 
-// floats reads an array of numbers (null elements read as 0, as jsoniter decodes them).
-func (d *Decoder) floats() []float64 {
-	s := &d.s
-	if !s.beginArray() {
-		return nil
-	}
-	fs := &d.pool.floats
-	fs.begin()
-	for first := true; s.nextElem(&first); {
-		v, _ := s.float()
-		if s.err != nil {
-			break
-		}
-		*fs.add() = v
-	}
-	return fs.end()
-}
-
-// counts reads an array of non-negative integers.
-func (d *Decoder) counts() []uint64 {
-	s := &d.s
-	if !s.beginArray() {
-		return nil
-	}
-	cs := &d.pool.counts
-	cs.begin()
-	for first := true; s.nextElem(&first); {
-		v, _ := s.uint()
-		if s.err != nil {
-			break
-		}
-		*cs.add() = v
-	}
-	return cs.end()
-}
-
 // finishMetricset applies apm-data's mapToMetricsetModel. It reports false for a metricset APM Server
 // drops: one about a transaction that carries none of the internal metrics it knows.
 func (d *Decoder) finishMetricset(ev *collector.Event) bool {

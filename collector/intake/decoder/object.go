@@ -66,24 +66,32 @@ func objectArray[T any](d *Decoder, sl *slab[T], name string, elem func(*T) bool
 }
 
 // strings reads an array of strings (null elements read as "", as jsoniter decodes them) into a region
-// of the string slab.
+// of the string slab; maxLen, if not 0, is their maximum length.
 func (d *Decoder) strings(maxLen int, field string) ([]string, bool) {
-	s := &d.s
-	if !s.beginArray() {
-		return nil, false
-	}
-	strs := &d.pool.strs
-	strs.begin()
-	for first := true; s.nextElem(&first); {
-		v, _ := s.str()
+	r := values(d, &d.pool.strs, func() (string, bool) {
+		v, ok := d.s.str()
 		if maxLen > 0 && tooLong(v, maxLen) {
 			d.v.maxLength(field, maxLen)
 		}
-		*strs.add() = v
+		return v, ok
+	})
+	return r, len(r) > 0
+}
+
+// values reads an array of values into a region of sl, each by read (a null element as read reads it:
+// as its type's zero, as jsoniter decodes it), or nil for null.
+func values[T any](d *Decoder, sl *slab[T], read func() (T, bool)) []T {
+	s := &d.s
+	if !s.beginArray() {
+		return nil
+	}
+	sl.begin()
+	for first := true; s.nextElem(&first); {
+		v, _ := read()
 		if s.err != nil {
 			break
 		}
+		*sl.add() = v
 	}
-	r := strs.end()
-	return r, len(r) > 0
+	return sl.end()
 }

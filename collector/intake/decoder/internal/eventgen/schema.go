@@ -449,8 +449,8 @@ func eventObjects() []object {
 				readAs("type", "string", "s.str()", "sv.m.Type = metricType(v)"),
 				text("unit", "sv.m.Unit"),
 				readAs("value", "float64", "s.float()", "sv.m.Value, sv.valueSet = v, true"),
-				read("values", "sv.values = d.floats()\nok = len(sv.values) > 0").last("sv.valuesSet"),
-				read("counts", "sv.counts = d.counts()\nok = len(sv.counts) > 0").last("sv.countsSet"),
+				read("values", "sv.values = values(d, &d.pool.floats, s.float)\nok = len(sv.values) > 0").last("sv.valuesSet"),
+				read("counts", "sv.counts = values(d, &d.pool.counts, s.uint)\nok = len(sv.counts) > 0").last("sv.countsSet"),
 			},
 		},
 	}
