@@ -408,25 +408,19 @@ func mutateStructure(v any, r *rand.Rand) (any, string) {
 			return c, "another script"
 		}
 	}
-	// Rename the first match clause's field.
+	// Rename the first match or term clause's field.
 	var rename func(x any) bool
 	rename = func(x any) bool {
 		switch x := x.(type) {
 		case map[string]any:
-			if m, ok := x["match"].(map[string]any); ok {
-				for k, e := range m {
-					delete(m, k)
-					m[k+"_other"] = e
-					knownFields[k+"_other"] = true
-					return true
-				}
-			}
-			if m, ok := x["term"].(map[string]any); ok {
-				for k, e := range m {
-					delete(m, k)
-					m[k+"_other"] = e
-					knownFields[k+"_other"] = true
-					return true
+			for _, clause := range []string{"match", "term"} {
+				if m, ok := x[clause].(map[string]any); ok {
+					for k, e := range m {
+						delete(m, k)
+						m[k+"_other"] = e
+						knownFields[k+"_other"] = true
+						return true
+					}
 				}
 			}
 			for _, k := range slices.Sorted(func(yield func(string) bool) {
