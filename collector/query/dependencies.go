@@ -1,10 +1,8 @@
 package query
 
 import (
-	"cmp"
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/hotpath-apm/hotpath/collector"
@@ -37,9 +35,7 @@ type dependencyJSON struct {
 }
 
 type dependenciesJSON struct {
-	rangeJSON
-	Service      string           `json:"service"`
-	Sort         string           `json:"sort"`
+	listingJSON
 	Dependencies []dependencyJSON `json:"dependencies"`
 }
 
@@ -63,36 +59,14 @@ func dependencyOf(st collector.DependencyRow, from, to time.Time, total time.Dur
 // dependencies answers GET /api/v1/dependencies?service=&from=&to=&sort=: what the service called over
 // the range, sorted by total time (total, the default), p99, calls or errors, largest first.
 func (a *API) dependencies(ctx context.Context, _ *http.Request, p *params) (any, error) {
-	service := p.required("service")
-	from, to := p.timeRange()
-	sortBy := p.oneOf("sort", "total", "total", "p99", "calls", "errors")
-	if err := p.done(); err != nil {
-		return nil, err
-	}
-	stats, from, to, err := a.cfg.Dependencies.Dependencies(ctx, service, from, to)
+	l, err := readListing(ctx, p, a.cfg.Dependencies.Dependencies, "total", "p99", "calls", "errors")
 	if err != nil {
 		return nil, err
 	}
-	total := dbTime(stats)
-	out := dependenciesJSON{rangeJSON: rangeJSON{from, to}, Service: service, Sort: sortBy,
-		Dependencies: make([]dependencyJSON, 0, len(stats))}
-	for _, st := range stats {
-		out.Dependencies = append(out.Dependencies, dependencyOf(st, from, to, total))
+	out := dependenciesJSON{listingJSON: l.head(), Dependencies: make([]dependencyJSON, 0, len(l.rows))}
+	for _, st := range l.rows {
+		out.Dependencies = append(out.Dependencies, dependencyOf(st, l.from, l.to, l.total))
 	}
-	key := func(d dependencyJSON) int64 {
-		switch sortBy {
-		case "p99":
-			return d.DurationUs.P99
-		case "calls":
-			return d.Calls
-		case "errors":
-			return d.Errors
-		}
-		return d.TotalUs
-	}
-	slices.SortFunc(out.Dependencies, func(x, y dependencyJSON) int {
-		return cmp.Or(cmp.Compare(key(y), key(x)), cmp.Compare(x.Target, y.Target))
-	})
 	return out, nil
 }
 

@@ -2,19 +2,14 @@ package query
 
 import (
 	"encoding/json"
-	"os"
 	"testing"
 )
 
 // BenchmarkFlameGraph: what a flame graph request costs beyond reading the part, on the Elastic agent's
-// CPU profile fixture (98 samples, 14 KiB gzipped): parsing the pprof alone (the floor: any server
-// that looks at a profile does it) against parsing, folding it into the frame tree and encoding the
-// JSON the UI reads.
+// CPU profile fixture (cpuProfile): parsing the pprof alone (the floor: any server that looks at a
+// profile does it) against parsing, folding it into the frame tree and encoding the JSON the UI reads.
 func BenchmarkFlameGraph(b *testing.B) {
-	data, err := os.ReadFile("testdata/cpu.pprof")
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := cpuProfile(b)
 	b.Run("baseline=parse", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -174,8 +174,12 @@ func (a *API) profiles(ctx context.Context, r *http.Request, p *params) (any, er
 	return out, nil
 }
 
-// lookupProfile reads the profile of the path's {id}.
-func (a *API) lookupProfile(ctx context.Context, r *http.Request) (collector.Profile, error) {
+// lookupProfile reads the profile of the path's {id}, once p has no error and no parameter the path
+// does not take (p.done).
+func (a *API) lookupProfile(ctx context.Context, r *http.Request, p *params) (collector.Profile, error) {
+	if err := p.done(); err != nil {
+		return collector.Profile{}, err
+	}
 	id := r.PathValue("id")
 	if err := checkProfileID(id); err != nil {
 		return collector.Profile{}, err
@@ -195,10 +199,7 @@ func (a *API) lookupProfile(ctx context.Context, r *http.Request) (collector.Pro
 
 // profile answers GET /api/v1/profiles/{id}.
 func (a *API) profile(ctx context.Context, r *http.Request, p *params) (any, error) {
-	if err := p.done(); err != nil {
-		return nil, err
-	}
-	prof, err := a.lookupProfile(ctx, r)
+	prof, err := a.lookupProfile(ctx, r, p)
 	if err != nil {
 		return nil, err
 	}
@@ -276,10 +277,7 @@ func (a *API) flamegraph(ctx context.Context, r *http.Request, p *params) (any, 
 	kind := p.str("part")
 	txID := p.str("transaction_id")
 	sampleType := p.str("sample_type")
-	if err := p.done(); err != nil {
-		return nil, err
-	}
-	prof, err := a.lookupProfile(ctx, r)
+	prof, err := a.lookupProfile(ctx, r, p)
 	if err != nil {
 		return nil, err
 	}
@@ -314,10 +312,7 @@ func defaultFlamePart(p *collector.Profile) string {
 func (a *API) download(ctx context.Context, r *http.Request, p *params) (any, error) {
 	txID := p.str("transaction_id")
 	kind := r.PathValue("part")
-	if err := p.done(); err != nil {
-		return nil, err
-	}
-	prof, err := a.lookupProfile(ctx, r)
+	prof, err := a.lookupProfile(ctx, r, p)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,8 @@
 package query
 
 import (
-	"cmp"
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -55,9 +53,7 @@ type shapeJSON struct {
 }
 
 type queriesJSON struct {
-	rangeJSON
-	Service string      `json:"service"`
-	Sort    string      `json:"sort"`
+	listingJSON
 	Queries []shapeJSON `json:"queries"`
 }
 
@@ -97,35 +93,18 @@ func shapeOf(st collector.QueryShapeRow, total time.Duration) shapeJSON {
 // queries answers GET /api/v1/queries?service=&from=&to=&sort=: the service's query shapes over the
 // range, sorted by total time (total, the default), p99 or count, largest first.
 func (a *API) queries(ctx context.Context, _ *http.Request, p *params) (any, error) {
-	service := p.required("service")
-	from, to := p.timeRange()
-	sortBy := p.oneOf("sort", "total", "total", "p99", "count")
-	if err := p.done(); err != nil {
-		return nil, err
-	}
-	stats, from, to, err := a.cfg.Queries.QueryShapes(ctx, service, from, to)
+	l, err := readListing(ctx, p, a.cfg.Queries.QueryShapes, "total", "p99", "count")
 	if err != nil {
 		return nil, err
 	}
-	total := dbTime(stats)
-	out := queriesJSON{rangeJSON: rangeJSON{from, to}, Service: service, Sort: sortBy, Queries: make([]shapeJSON, 0, len(stats))}
-	for _, st := range stats {
-		out.Queries = append(out.Queries, shapeOf(st, total))
+	out := queriesJSON{listingJSON: l.head(), Queries: make([]shapeJSON, 0, len(l.rows))}
+	for _, st := range l.rows {
+		out.Queries = append(out.Queries, shapeOf(st, l.total))
 	}
-	key := func(q shapeJSON) int64 {
-		switch sortBy {
-		case "p99":
-			return q.DurationUs.P99
-		case "count":
-			return q.Count
-		}
-		return q.TotalUs
-	}
-	slices.SortFunc(out.Queries, func(x, y shapeJSON) int { return cmp.Or(cmp.Compare(key(y), key(x)), cmp.Compare(x.Shape, y.Shape)) })
 	// The slowest call of each of the first shapes listed, as its example.
 	for i := range out.Queries[:min(len(out.Queries), 20)] {
 		q := &out.Queries[i]
-		if xs, err := a.cfg.Queries.QueryShapeExamples(ctx, service, q.Shape, from, to); err == nil && len(xs) > 0 {
+		if xs, err := a.cfg.Queries.QueryShapeExamples(ctx, l.service, q.Shape, l.from, l.to); err == nil && len(xs) > 0 {
 			q.Example = exampleOf(xs[0])
 		} else if err != nil {
 			return nil, err

@@ -70,9 +70,6 @@ func TestQueries(t *testing.T) {
 		first["overhead_us"] != nil || first["example"].(map[string]any)["span_id"] != "s1" {
 		t.Errorf("by total time: %v", qs)
 	}
-	if share := first["share"].(float64) + second["share"].(float64); share < 0.999 || share > 1.001 {
-		t.Errorf("shares add up to %v", share)
-	}
 	took := second["took_us"].(map[string]any)
 	over := second["overhead_us"].(map[string]any)
 	d := second["duration_us"].(map[string]any)
@@ -88,27 +85,62 @@ func TestQueries(t *testing.T) {
 	if body["queries"].([]any)[0].(map[string]any)["shape"] != "aaaa000000000001" {
 		t.Errorf("by count: %v", body["queries"])
 	}
-	if code, _ := do(t, a, http.MethodGet, "/api/v1/queries?service=search&sort=name"); code != 400 {
-		t.Errorf("sort=name: %d", code)
-	}
-	if code, _ := do(t, a, http.MethodGet, "/api/v1/queries"); code != 400 {
-		t.Errorf("no service: %d", code)
-	}
 
 	body = getOK(t, a, "/api/v1/query?service=search&shape=aaaa000000000001&from=now-1h")
 	if body["summary"] != "match[title] size≤10" || len(body["series"].([]any)) != 1 ||
 		len(body["examples"].([]any)) != 1 || len(body["histogram"].([]any)) == 0 {
 		t.Errorf("one shape: %v", body)
 	}
-	// Its share is of the service's time in every shape, as in the list: 0.5 s of 9.5 s.
-	if share, want := body["share"].(float64), second["share"].(float64); share != want {
-		t.Errorf("one shape's share %v, the list's %v", share, want)
-	}
-	if code, _ := do(t, a, http.MethodGet, "/api/v1/query?service=search&shape=ffff"); code != 404 {
-		t.Errorf("unknown shape: %d", code)
-	}
-	// Without a QueryShapeReader, no such endpoint.
-	if code, _ := do(t, newTestAPI(t, Config{Store: &fakeStore{}}), http.MethodGet, "/api/v1/queries?service=search"); code != 404 {
-		t.Errorf("without Queries: %d", code)
+
+}
+
+// TestListingsAndDetails: /queries and /dependencies, and /query and /dependency, read alike (readListing,
+// readDetail): a listing wants a service and refuses a sort it does not know, its shares add up to 1;
+// one item wants its name, has the share its listing gives it (of the service's time in all its items),
+// and is a 404 without calls in the range; without the reader neither path is served.
+func TestListingsAndDetails(t *testing.T) {
+	shapes := fakeShapes{stats: []collector.QueryShapeStats{
+		{QueryShapeCounts: collector.QueryShapeCounts{Shape: "a", Count: 100, Sum: 100 * 5 * time.Millisecond}, Duration: hist(5000)},
+		{QueryShapeCounts: collector.QueryShapeCounts{Shape: "b", Count: 10, Sum: 10 * 900 * time.Millisecond}, Duration: hist(900_000)},
+	}}
+	for _, c := range []struct {
+		cfg       Config
+		list, one string // the paths
+		key       string // the parameter and field naming an item
+	}{
+		{Config{Store: &fakeStore{}, Queries: shapes}, "queries", "query", "shape"},
+		{Config{Store: &fakeStore{}, Dependencies: shapes}, "dependencies", "dependency", "target"},
+	} {
+		t.Run(c.list, func(t *testing.T) {
+			a := newTestAPI(t, c.cfg)
+			for _, bad := range []string{c.list, c.list + "?service=search&sort=name", c.one + "?service=search"} {
+				if code, body := do(t, a, http.MethodGet, "/api/v1/"+bad); code != http.StatusBadRequest {
+					t.Errorf("%s: %d %v, want 400", bad, code, body)
+				}
+			}
+			items := getOK(t, a, "/api/v1/"+c.list+"?service=search&from=now-1h")[c.list].([]any)
+			sum := 0.0
+			for _, it := range items {
+				item := it.(map[string]any)
+				sum += item["share"].(float64)
+				name := item[c.key].(string)
+				one := getOK(t, a, "/api/v1/"+c.one+"?service=search&from=now-1h&"+c.key+"="+name)
+				if one[c.key] != name || one["share"] != item["share"] {
+					t.Errorf("%s %s: share %v, the listing's %v", c.one, name, one["share"], item["share"])
+				}
+			}
+			if len(items) != 2 || sum < 0.999 || sum > 1.001 {
+				t.Errorf("%d items, shares adding up to %v", len(items), sum)
+			}
+			if code, _ := do(t, a, http.MethodGet, "/api/v1/"+c.one+"?service=search&"+c.key+"=ffff"); code != http.StatusNotFound {
+				t.Errorf("an item without calls: %d, want 404", code)
+			}
+			without := newTestAPI(t, Config{Store: &fakeStore{}})
+			for _, path := range []string{c.list + "?service=search", c.one + "?service=search&" + c.key + "=a"} {
+				if code, _ := do(t, without, http.MethodGet, "/api/v1/"+path); code != http.StatusNotFound {
+					t.Errorf("%s without its reader: %d, want 404", path, code)
+				}
+			}
+		})
 	}
 }
