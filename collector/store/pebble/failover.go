@@ -1,7 +1,6 @@
 package pebble
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -275,35 +274,9 @@ func (s *Store) Failover(ctx context.Context, service string, from, to time.Time
 
 // eachFailoverMinute calls fn with each 'F' value of service in minutes [lo, hi), and its minute.
 func (s *Store) eachFailoverMinute(ctx context.Context, service string, lo, hi int64, fn func(m int64, v []byte) error) error {
-	it, err := s.iter(ctx, ksAgg)
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	var prefix []byte
-	for _, p := range selectPartitions(s.parts.snapshot(), minuteTime(lo), minuteTime(hi)) {
-		prefix = aggPrefix(prefix[:0], p.P, service, aggFailover, "", true)
-		for ok := it.SeekGE(prefix); ok && bytes.HasPrefix(it.Key(), prefix); ok = it.Next() {
-			rest := it.Key()[len(prefix):]
-			if len(rest) != 8 {
-				return fmt.Errorf("store: bad failover key %q", it.Key())
-			}
-			m := int64(binary.BigEndian.Uint64(rest) ^ 1<<63)
-			if m < lo || m >= hi {
-				continue
-			}
-			if err := fn(m, it.Value()); err != nil {
-				return fmt.Errorf("store: failover aggregate %q: %w", it.Key(), err)
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	if err := it.Error(); err != nil {
-		return fmt.Errorf("store: read failover aggregates: %w", err)
-	}
-	return nil
+	return s.eachAggregateUnder(ctx, lo, hi, true, "", func(b []byte, p uint32) []byte {
+		return aggPrefix(b, p, service, aggFailover, "", true)
+	}, func(_ string, m int64, v []byte) error { return fn(m, v) })
 }
 
 // breakerIntervals turns one breaker's changes, in time order, into its open intervals within [from, to).

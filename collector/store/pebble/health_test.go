@@ -323,18 +323,11 @@ func TestFreeSpaceFloorBoundary(t *testing.T) {
 	g := newGen(5, t0)
 	mustProcess(t, s, g.batch(5, 0)) // exactly the floor free: accepted
 	d.avail.Store(floor - 1)
-	b := g.batch(5, 0)
-	err := s.ProcessBatch(context.Background(), &b)
-	if !errors.Is(err, collector.ErrStorageUnavailable) || !strings.Contains(err.Error(), "below the floor of 10.0 MiB") {
-		t.Fatalf("one byte below the floor: %v", err)
-	}
-	if n := counterValue(t, s.metrics.rejected.WithLabelValues("disk_floor")); n != 1 {
-		t.Fatalf("disk_floor rejections %v", n)
-	}
+	mustRefuse(t, s, g, "disk_floor", "below the floor of 10.0 MiB") // one byte below the floor
 	if n := counterValue(t, s.metrics.writable); n != 0 {
 		t.Fatalf("hotpath_store_writable %v below the floor", n)
 	}
-	err = s.StoreProfile(context.Background(), &collector.Profile{ID: "0123456789abcdef0123456789abcdef"})
+	err := s.StoreProfile(context.Background(), &collector.Profile{ID: "0123456789abcdef0123456789abcdef"})
 	if !errors.Is(err, collector.ErrStorageUnavailable) {
 		t.Fatalf("profile below the floor: %v", err)
 	}

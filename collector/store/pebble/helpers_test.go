@@ -3,9 +3,11 @@ package pebble
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +133,34 @@ func mustProcess(t testing.TB, s *Store, b collector.Batch) {
 	t.Helper()
 	if err := s.ProcessBatch(context.Background(), &b); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// writeRounds writes rounds batches, each made by batch, into s, moving clk on by step after each (so
+// that they are ingested into different partitions), and returns the events written.
+func writeRounds(t testing.TB, s *Store, clk *clock, rounds int, step time.Duration, batch func() collector.Batch) collector.Batch {
+	t.Helper()
+	var all collector.Batch
+	for range rounds {
+		b := batch()
+		all = append(all, b...)
+		mustProcess(t, s, b)
+		clk.Add(step)
+	}
+	return all
+}
+
+// mustRefuse writes a batch of g's that s must refuse as collector.ErrStorageUnavailable, with an error
+// saying want, and count as the first rejection for reason (hotpath_store_rejected_batches_total).
+func mustRefuse(t *testing.T, s *Store, g *gen, reason, want string) {
+	t.Helper()
+	b := g.batch(5, 0)
+	err := s.ProcessBatch(context.Background(), &b)
+	if !errors.Is(err, collector.ErrStorageUnavailable) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("a batch: %v, want storage unavailable saying %q", err, want)
+	}
+	if n := counterValue(t, s.metrics.rejected.WithLabelValues(reason)); n != 1 {
+		t.Fatalf("%s rejections %v, want 1", reason, n)
 	}
 }
 

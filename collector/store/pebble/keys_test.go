@@ -84,15 +84,10 @@ func TestTransactionsOldestFirstPages(t *testing.T) {
 	s := openTest(t, Config{Now: clk.Now})
 	g := newGen(15, t0)
 	want := 0
-	for range 3 {
-		b := g.batch(400, 0)
-		for _, e := range b {
-			if e.Kind == collector.KindTransaction && e.Service.Name == "search" {
-				want++
-			}
+	for _, e := range writeRounds(t, s, clk, 3, time.Hour, func() collector.Batch { return g.batch(400, 0) }) {
+		if e.Kind == collector.KindTransaction && e.Service.Name == "search" {
+			want++
 		}
-		mustProcess(t, s, b)
-		clk.Add(time.Hour)
 	}
 	q := collector.TransactionQuery{Service: "search", Order: collector.OldestFirst, Limit: 7}
 	seen := map[uint64]bool{}

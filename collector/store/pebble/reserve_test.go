@@ -81,14 +81,7 @@ func TestFullDiskManifestWriteUsesReserve(t *testing.T) {
 	if n := counterValue(t, s.metrics.reserveReleases); n != 1 {
 		t.Fatalf("hotpath_store_disk_reserve_releases_total %v", n)
 	}
-	b := g.batch(5, 0)
-	err := s.ProcessBatch(context.Background(), &b)
-	if !errors.Is(err, collector.ErrStorageUnavailable) || !strings.Contains(err.Error(), "the disk is full") {
-		t.Fatalf("a batch after the reserve went: %v", err)
-	}
-	if n := counterValue(t, s.metrics.rejected.WithLabelValues("disk_full")); n != 1 {
-		t.Fatalf("disk_full rejections %v", n)
-	}
+	mustRefuse(t, s, g, "disk_full", "the disk is full") // a batch after the reserve went
 	if recs, err := s.ReadFrom(context.Background(), 1, 100000); err != nil || uint64(len(recs)) != acked {
 		t.Fatalf("read on the full disk: %d events, %v; want %d", len(recs), err, acked)
 	}

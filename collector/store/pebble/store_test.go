@@ -139,13 +139,9 @@ func TestGetTrace(t *testing.T) {
 	s := openTest(t, Config{Now: clk.Now})
 	g := newGen(3, t0)
 	traces := map[string][]collector.Event{}
-	for range 4 {
-		b := g.batch(200, 6)
-		for _, e := range utc(b) {
-			traces[e.TraceID] = append(traces[e.TraceID], e)
-		}
-		mustProcess(t, s, b)
-		clk.Add(13 * time.Hour) // spread over partitions and days
+	// Spread over partitions and days.
+	for _, e := range utc(writeRounds(t, s, clk, 4, 13*time.Hour, func() collector.Batch { return g.batch(200, 6) })) {
+		traces[e.TraceID] = append(traces[e.TraceID], e)
 	}
 	// A trace whose events arrive in two different days.
 	split := g.trace(4)
@@ -227,17 +223,16 @@ func TestTransactions(t *testing.T) {
 	clk := newClock(t0)
 	s := openTest(t, Config{Now: clk.Now})
 	g := newGen(4, t0)
-	var txs []collector.Event
-	for range 6 {
+	written := writeRounds(t, s, clk, 6, 50*time.Minute, func() collector.Batch {
 		b := g.batch(300, 2)
-		for _, e := range b {
-			if e.Kind == collector.KindTransaction {
-				txs = append(txs, e)
-			}
+		g.now = g.now.Add(50 * time.Minute) // event time moves on with ingest time
+		return b
+	})
+	var txs []collector.Event
+	for _, e := range written {
+		if e.Kind == collector.KindTransaction {
+			txs = append(txs, e)
 		}
-		mustProcess(t, s, b)
-		clk.Add(50 * time.Minute)
-		g.now = g.now.Add(50 * time.Minute)
 	}
 	from, to := t0.Add(-30*time.Minute), t0.Add(3*time.Hour)
 	expect := func(name string, keep func(collector.Event) bool, less func(a, b collector.Event) bool) []string {
@@ -357,15 +352,10 @@ func TestErrorsServicesEndpoints(t *testing.T) {
 	s := openTest(t, Config{Now: clk.Now})
 	g := newGen(5, t0)
 	var errs []collector.Event
-	for range 3 {
-		b := g.batch(1000, 1)
-		for _, e := range b {
-			if e.Kind == collector.KindError && e.Service.Name == "indexer" {
-				errs = append(errs, e)
-			}
+	for _, e := range writeRounds(t, s, clk, 3, 2*time.Hour, func() collector.Batch { return g.batch(1000, 1) }) {
+		if e.Kind == collector.KindError && e.Service.Name == "indexer" {
+			errs = append(errs, e)
 		}
-		mustProcess(t, s, b)
-		clk.Add(2 * time.Hour)
 	}
 	// A log-only service appears in Services but has no endpoints.
 	mustProcess(t, s, collector.Batch{{Kind: collector.KindLog, Timestamp: t0, Service: collector.Service{Name: "cron"}, Message: "ran"}})

@@ -105,6 +105,8 @@ func withKeyFields(s *collector.TransactionSummary, name string, ts uint64) {
 }
 
 func decodeTxSummary(v []byte, s *collector.TransactionSummary) error {
+	// The string fields, by field number.
+	strs := [...]*string{2: &s.Type, 3: &s.Result, 4: &s.Outcome, 5: &s.TraceID, 6: &s.TransactionID, 8: &s.Name}
 	d := decoder{s: string(v)}
 	for d.more() {
 		key, err := d.key()
@@ -156,20 +158,7 @@ func decodeTxSummary(v []byte, s *collector.TransactionSummary) error {
 			}
 			continue
 		}
-		switch key >> 3 {
-		case 2:
-			s.Type = str
-		case 3:
-			s.Result = str
-		case 4:
-			s.Outcome = str
-		case 5:
-			s.TraceID = str
-		case 6:
-			s.TransactionID = str
-		case 8:
-			s.Name = str
-		}
+		*strs[key>>3] = str
 	}
 	return nil
 }
