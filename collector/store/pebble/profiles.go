@@ -212,11 +212,19 @@ func (s *Store) Profile(ctx context.Context, id string) (p collector.Profile, ok
 		return p, false, err
 	}
 	defer s.release()
-	bid, part, ok, err := s.profilePartition(id)
+	p, _, _, ok, err = s.storedProfile(id)
+	return p, ok, err
+}
+
+// storedProfile reads the record of the profile with the given id, and the id's 16 bytes and the
+// partition it is stored in (where its parts' data is); ok is false when there is none.
+func (s *Store) storedProfile(id string) (p collector.Profile, bid [16]byte, part uint32, ok bool, err error) {
+	bid, part, ok, err = s.profilePartition(id)
 	if err != nil || !ok {
-		return p, false, err
+		return p, bid, part, false, err
 	}
-	return s.profileRecord(part, bid)
+	p, ok, err = s.profileRecord(part, bid)
+	return p, bid, part, ok, err
 }
 
 // profilePartition returns the id's 16 bytes and the partition its profile is stored in, from the
@@ -265,11 +273,7 @@ func (s *Store) ProfilePart(ctx context.Context, id, kind string) (data []byte, 
 		return nil, false, err
 	}
 	defer s.release()
-	bid, part, ok, err := s.profilePartition(id)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	p, ok, err := s.profileRecord(part, bid)
+	p, bid, part, ok, err := s.storedProfile(id)
 	if err != nil || !ok {
 		return nil, false, err
 	}

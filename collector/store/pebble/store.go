@@ -289,6 +289,19 @@ func (s *Store) acquireService(what, service string) error {
 	return nil
 }
 
+// acquireVersion is acquireService for a read of one service.version's data: it fails, released, when
+// version is "" too.
+func (s *Store) acquireVersion(what, service, version string) error {
+	if err := s.acquireService(what, service); err != nil {
+		return err
+	}
+	if version == "" {
+		s.release()
+		return errors.New("store: " + what + ": a version is required")
+	}
+	return nil
+}
+
 func (s *Store) release() {
 	s.readMu.Lock()
 	if s.readers--; s.readers == 0 {

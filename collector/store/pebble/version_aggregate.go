@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"errors"
 	"slices"
 	"time"
 
@@ -109,13 +108,10 @@ func (s *Store) Versions(ctx context.Context, service string, from, to time.Time
 // service.version of a service, in [from, to) (widened to whole minutes; zero from: unbounded, zero
 // to: now).
 func (s *Store) VersionAggregates(ctx context.Context, service, version string, from, to time.Time) (map[string]collector.Aggregate, error) {
-	if err := s.acquire(); err != nil {
+	if err := s.acquireVersion("version aggregates", service, version); err != nil {
 		return nil, err
 	}
 	defer s.release()
-	if service == "" || version == "" {
-		return nil, errors.New("store: version aggregates: a service and a version are required")
-	}
 	lo, hi := s.minuteRange(from, to)
 	return s.namedAggregates(ctx, lo, hi, func(b []byte, p uint32) []byte {
 		b = aggPrefix(b, p, service, aggVersion, "", false)
@@ -132,13 +128,10 @@ func (noRecorder) RecordValues(int64, int64) error { return nil }
 // named name, or of all when name is ""), from the breakdown metricsets of agents reporting that
 // version.
 func (s *Store) VersionBreakdown(ctx context.Context, service, version, name string, from, to time.Time) ([]collector.SpanTypeTime, error) {
-	if err := s.acquire(); err != nil {
+	if err := s.acquireVersion("version breakdown", service, version); err != nil {
 		return nil, err
 	}
 	defer s.release()
-	if service == "" || version == "" {
-		return nil, errors.New("store: version breakdown: a service and a version are required")
-	}
 	lo, hi := s.minuteRange(from, to)
 	var d spanTypes
 	err := s.eachAggregateUnder(ctx, lo, hi, false, "", func(b []byte, p uint32) []byte {
