@@ -5,10 +5,10 @@
 
 import { get } from './api.js';
 import * as fmt from './format.js';
-import { el, table, tile, legend, shareBar } from './dom.js';
-import { link, required, sortTabs } from './nav.js';
+import { el, tile, legend, shareBar } from './dom.js';
+import { link, required } from './nav.js';
 import { lineChart } from './chart.js';
-import { latencyCards, slowestCard } from './detail.js';
+import { listingPage, latencyCards, slowestCard } from './detail.js';
 
 const sorts = [['total', 'total time'], ['p99', 'p99'], ['calls', 'calls'], ['errors', 'errors']];
 
@@ -18,36 +18,26 @@ function depName(d) {
   return [el('span', { class: 'dep-name mono' }, name), d.type && d.type !== name ? el('span', { class: 'tag' }, d.type) : null];
 }
 
-// dependenciesPage lists a service's dependencies. ui holds the app's helpers: timeParams, section, noData.
-export async function dependenciesPage(box, signal, ui) {
-  const [service] = required(box, 'service', 'service') || [];
-  if (!service) return;
-  const [sort, tabs] = sortTabs(sorts, { page: 'dependencies', service });
-  box.replaceChildren(
-    el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › dependencies'),
-    el('h1', {}, `Dependencies of ${service}`),
-    el('p', { class: 'hint' }, 'What the service calls, from its exit spans. Percentiles are of every call (HDR histograms), not averages.'),
-    tabs);
-  box.append(ui.section('Dependencies', async (body) => {
-    const d = await get('dependencies', { service, sort, ...ui.timeParams() }, signal);
-    if (d.dependencies.length === 0) {
-      body.replaceChildren(ui.noData('calls to other services'));
-      return;
-    }
-    body.replaceChildren(table([
+// dependenciesPage lists a service's dependencies.
+export function dependenciesPage(box, signal, ui) {
+  return listingPage(box, signal, ui, {
+    page: 'dependencies', title: 'Dependencies', sorts, heading: 'Dependencies', none: 'calls to other services',
+    hint: ['What the service calls, from its exit spans. Percentiles are of every call (HDR histograms), not averages.'],
+    columns: [
       { text: 'Dependency' }, { text: 'Calls/min', num: true }, { text: 'Error rate', num: true },
       { text: 'p50', num: true, opt: true }, { text: 'p95', num: true, opt: true }, { text: 'p99', num: true },
       { text: 'Total time', num: true, opt: true }, { text: 'Share of time in calls', num: true },
-    ], d.dependencies.map((x) => el('tr', { 'data-target': x.target },
-        el('td', { class: 'name' }, link({ page: 'dependency', service, target: x.target }, depName(x), { class: 'dependency-link' })),
-        el('td', { class: 'num' }, fmt.perMinute(x.calls_per_minute)),
-        el('td', { class: `num${x.error_rate > 0.05 ? ' bad' : ''}` }, fmt.rate(x.error_rate)),
-        el('td', { class: 'num opt' }, fmt.us(x.duration_us.p50)),
-        el('td', { class: 'num opt' }, fmt.us(x.duration_us.p95)),
-        el('td', { class: 'num p99' }, fmt.us(x.duration_us.p99)),
-        el('td', { class: 'num opt total' }, fmt.us(x.total_us)),
-        el('td', { class: 'num' }, shareBar(x.share), ` ${fmt.rate(x.share)}`))), 'dependencies'));
-  }, { class: 'card' }));
+    ],
+    row: (x, service) => el('tr', { 'data-target': x.target },
+      el('td', { class: 'name' }, link({ page: 'dependency', service, target: x.target }, depName(x), { class: 'dependency-link' })),
+      el('td', { class: 'num' }, fmt.perMinute(x.calls_per_minute)),
+      el('td', { class: `num${x.error_rate > 0.05 ? ' bad' : ''}` }, fmt.rate(x.error_rate)),
+      el('td', { class: 'num opt' }, fmt.us(x.duration_us.p50)),
+      el('td', { class: 'num opt' }, fmt.us(x.duration_us.p95)),
+      el('td', { class: 'num p99' }, fmt.us(x.duration_us.p99)),
+      el('td', { class: 'num opt total' }, fmt.us(x.total_us)),
+      el('td', { class: 'num' }, shareBar(x.share), ` ${fmt.rate(x.share)}`)),
+  });
 }
 
 // dependencyPage shows one dependency.

@@ -1,10 +1,36 @@
-// What the detail pages of a dependency and of a query shape share: the cards of their latency over
-// time and distribution, and of their slowest calls, each call's duration a link to its waterfall.
+// What the pages of a service's dependencies and of its query shapes share: the listing page, and the
+// detail pages' cards of their latency over time and distribution, and of their slowest calls, each
+// call's duration a link to its waterfall.
 
+import { get } from './api.js';
 import * as fmt from './format.js';
 import { el, message, table, legend, percentileKeys } from './dom.js';
-import { link } from './nav.js';
+import { link, required, sortTabs } from './nav.js';
 import { lineChart, latencyHistogram, percentileSeries } from './chart.js';
+
+// listingPage fills box with the listing of the items of a service (its dependencies, its query
+// shapes) that the API's path of the same name as the page answers, in the list of that name: a crumb,
+// the heading "<title> of <service>", the hint (its parts), the sort tabs of sorts, and a card named
+// heading of the table of columns, a row(item, service) per item (ui.noData(none) without any). ui
+// holds the app's helpers: timeParams, section, noData.
+export async function listingPage(box, signal, ui, { page, title, hint, sorts, heading, none, columns, row }) {
+  const [service] = required(box, 'service', 'service') || [];
+  if (!service) return;
+  const [sort, tabs] = sortTabs(sorts, { page, service });
+  box.replaceChildren(
+    el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ` › ${page}`),
+    el('h1', {}, `${title} of ${service}`),
+    el('p', { class: 'hint' }, ...hint),
+    tabs);
+  box.append(ui.section(heading, async (body) => {
+    const items = (await get(page, { service, sort, ...ui.timeParams() }, signal))[page];
+    if (items.length === 0) {
+      body.replaceChildren(ui.noData(none));
+      return;
+    }
+    body.replaceChildren(table(columns, items.map((x) => row(x, service)), page));
+  }, { class: 'card' }));
+}
 
 // latencyCards returns the cards of the latency over time and the latency distribution of d (an answer
 // of /api/v1/dependency or /api/v1/query: series, interval_seconds, histogram), and draw, which draws

@@ -6,9 +6,9 @@
 
 import { get } from './api.js';
 import * as fmt from './format.js';
-import { el, table, tile, shareBar } from './dom.js';
-import { link, required, sortTabs } from './nav.js';
-import { latencyCards, slowestCard } from './detail.js';
+import { el, tile, shareBar } from './dom.js';
+import { link, required } from './nav.js';
+import { listingPage, latencyCards, slowestCard } from './detail.js';
 
 const sorts = [['total', 'total time'], ['p99', 'p99'], ['count', 'calls']];
 
@@ -36,37 +36,27 @@ function tookCell(q) {
   return el('td', { class: 'num took' }, bar, ` ${fmt.us(took)} / ${fmt.us(over)}`);
 }
 
-// queriesPage lists a service's query shapes. ui holds the app's helpers: timeParams, section, noData.
-export async function queriesPage(box, signal, ui) {
-  const [service] = required(box, 'service', 'service') || [];
-  if (!service) return;
-  const [sort, tabs] = sortTabs(sorts, { page: 'queries', service });
-  box.replaceChildren(
-    el('nav', { class: 'crumbs' }, link({}, 'Services'), ' › ', el('span', {}, service), ' › queries'),
-    el('h1', {}, `Queries of ${service}`),
-    el('p', { class: 'hint' }, 'Database calls grouped by query shape: the structure of the query without its values (for SQL, the statement with ? for each value). ',
-      'Elasticsearch took / the rest is the p99 of the time Elasticsearch reported against the time around it (network, queueing, client).'),
-    tabs);
-  box.append(ui.section('Query shapes', async (body) => {
-    const d = await get('queries', { service, sort, ...ui.timeParams() }, signal);
-    if (d.queries.length === 0) {
-      body.replaceChildren(ui.noData('database calls with a query shape'));
-      return;
-    }
-    body.replaceChildren(table([
+// queriesPage lists a service's query shapes.
+export function queriesPage(box, signal, ui) {
+  return listingPage(box, signal, ui, {
+    page: 'queries', title: 'Queries', sorts, heading: 'Query shapes', none: 'database calls with a query shape',
+    hint: ['Database calls grouped by query shape: the structure of the query without its values (for SQL, the statement with ? for each value). ',
+      'Elasticsearch took / the rest is the p99 of the time Elasticsearch reported against the time around it (network, queueing, client).'],
+    columns: [
       { text: 'Shape' }, { text: 'Calls', num: true }, { text: 'Errors', num: true, opt: true }, { text: 'Total time', num: true },
       { text: 'Share of DB time', num: true }, { text: 'p50', num: true, opt: true }, { text: 'p99', num: true },
       { text: 'Elasticsearch took / the rest (p99)', num: true, opt: true },
-    ], d.queries.map((q) => el('tr', { 'data-shape': q.shape },
-        el('td', { class: 'name' }, link({ page: 'query', service, shape: q.shape }, shapeName(q), { class: 'shape-link' })),
-        el('td', { class: 'num' }, fmt.count(q.count)),
-        el('td', { class: `num opt${q.errors > 0 ? ' bad' : ''}` }, fmt.count(q.errors)),
-        el('td', { class: 'num total' }, fmt.us(q.total_us)),
-        el('td', { class: 'num' }, shareBar(q.share), ` ${fmt.rate(q.share)}`),
-        el('td', { class: 'num opt' }, fmt.us(q.duration_us.p50)),
-        el('td', { class: 'num p99' }, fmt.us(q.duration_us.p99)),
-        tookCell(q))), 'queries'));
-  }, { class: 'card' }));
+    ],
+    row: (q, service) => el('tr', { 'data-shape': q.shape },
+      el('td', { class: 'name' }, link({ page: 'query', service, shape: q.shape }, shapeName(q), { class: 'shape-link' })),
+      el('td', { class: 'num' }, fmt.count(q.count)),
+      el('td', { class: `num opt${q.errors > 0 ? ' bad' : ''}` }, fmt.count(q.errors)),
+      el('td', { class: 'num total' }, fmt.us(q.total_us)),
+      el('td', { class: 'num' }, shareBar(q.share), ` ${fmt.rate(q.share)}`),
+      el('td', { class: 'num opt' }, fmt.us(q.duration_us.p50)),
+      el('td', { class: 'num p99' }, fmt.us(q.duration_us.p99)),
+      tookCell(q)),
+  });
 }
 
 // queryPage shows one shape.
