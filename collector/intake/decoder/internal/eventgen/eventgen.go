@@ -53,6 +53,8 @@ type rule struct {
 	Cond, Msg string
 }
 
+// kw, text, optInt, optBool and keyValues read a member's value into dst with the decoder's method
+// of that name.
 func kw(key, dst string) member { return read(key, fmt.Sprintf("ok = d.kw(&%s, %q)", dst, key)) }
 
 func text(key, dst string) member { return read(key, fmt.Sprintf("ok = d.text(&%s)", dst)) }
@@ -70,6 +72,7 @@ func nested(key, call string) member {
 	return read(key, fmt.Sprintf("d.v.push(%q)\nok = %s\nd.v.pop()", key, call))
 }
 
+// read reads a member's value with the statement code, which sets ok unless the value was null.
 func read(key, code string) member { return member{Key: key, Read: code} }
 
 // flag records in f that the member was given a value that was not null.
@@ -86,6 +89,7 @@ func readAs(key, typ, call, assign string) member {
 
 func intAs(key, assign string) member { return readAs(key, "int64", "s.int()", assign) }
 
+// required is the rules that the members of keys were given, in that order.
 func required(keys ...string) []rule {
 	r := make([]rule, len(keys))
 	for i, k := range keys {
