@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/hex"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -15,14 +14,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/mem"
 
 	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/intake"
 	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
 	"github.com/hotpath-apm/hotpath/collector/intake/otlp"
+	"github.com/hotpath-apm/hotpath/collector/intake/otlp/otlptest"
 )
 
 // BenchmarkIntakeVsOTLP: the same 100 traces (the load generator's: a transaction and 5 spans each,
@@ -46,30 +43,11 @@ func BenchmarkIntakeVsOTLP(b *testing.B) {
 	gzippedNDJSON := gzipped(b, ndjson)
 
 	var stored atomic.Int64
-	api, err := intake.New(intake.Config{Processor: collector.ProcessBatchFunc(func(_ context.Context, batch *collector.Batch) error {
+	srv := otlptest.NewServer(b, intake.Config{Processor: collector.ProcessBatchFunc(func(_ context.Context, batch *collector.Batch) error {
 		stored.Add(int64(len(*batch)))
 		return nil
-	})})
-	if err != nil {
-		b.Fatal(err)
-	}
-	rcv, err := otlp.New(otlp.Config{Intake: api})
-	if err != nil {
-		b.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	api.Register(mux)
-	rcv.Register(mux)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.Protocols = otlp.Protocols()
-	srv.Start()
-	defer srv.Close()
-	defer rcv.Stop()
-	conn, err := grpc.NewClient("passthrough:///"+srv.Listener.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
+	})}, otlp.Config{})
+	conn := srv.Dial(b)
 
 	post := func(b *testing.B, path, contentType, encoding string, body []byte, want int) {
 		r, err := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))
@@ -98,9 +76,7 @@ func BenchmarkIntakeVsOTLP(b *testing.B) {
 		}},
 		{"otlp-http", func(b *testing.B) { post(b, otlp.PathTraces, "application/x-protobuf", "", pb, http.StatusOK) }},
 		{"otlp-grpc", func(b *testing.B) {
-			var out []byte
-			if err := conn.Invoke(context.Background(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &pb, &out,
-				grpc.ForceCodecV2(rawBytesCodec{})); err != nil {
+			if err := otlptest.ExportBytes(context.Background(), conn, "opentelemetry.proto.collector.trace.v1.TraceService", pb); err != nil {
 				b.Fatal(err)
 			}
 		}},
@@ -142,20 +118,6 @@ func gzipped(b *testing.B, p []byte) []byte {
 	}
 	return buf.Bytes()
 }
-
-// rawBytesCodec sends a []byte as the gRPC message it is and reads the answer as bytes.
-type rawBytesCodec struct{}
-
-func (rawBytesCodec) Marshal(v any) (mem.BufferSlice, error) {
-	return mem.BufferSlice{mem.SliceBuffer(*v.(*[]byte))}, nil
-}
-
-func (rawBytesCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	*v.(*[]byte) = data.Materialize()
-	return nil
-}
-
-func (rawBytesCodec) Name() string { return "proto" }
 
 // decodeIntakeV2 decodes an intake v2 body into events, as intake does.
 func decodeIntakeV2(b *testing.B, body []byte) []collector.Event {

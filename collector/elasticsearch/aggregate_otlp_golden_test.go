@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/intake"
 	"github.com/hotpath-apm/hotpath/collector/intake/otlp"
+	"github.com/hotpath-apm/hotpath/collector/intake/otlp/otlptest"
 )
 
 // The OTLP goldens in collector/intake/otlp/testdata/es-metrics are what APM Server 9.6's aggregator
@@ -60,19 +60,7 @@ func TestAggregatedGoldenDocumentsOTLP(t *testing.T) {
 				t.Fatal(err)
 			}
 			sink := &eventSink{}
-			api, err := intake.New(intake.Config{Processor: sink})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rcv, err := otlp.New(otlp.Config{Intake: api})
-			if err != nil {
-				t.Fatal(err)
-			}
-			mux := http.NewServeMux()
-			rcv.Register(mux)
-			srv := httptest.NewServer(mux)
-			defer srv.Close()
-			defer rcv.Stop()
+			srv := otlptest.NewServer(t, intake.Config{Processor: sink}, otlp.Config{})
 			resp, err := http.Post(srv.URL+paths[m.Signal], "application/json", bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)

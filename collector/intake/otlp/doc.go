@@ -31,4 +31,9 @@
 // Register mounts the gRPC services' paths on the collector's mux, and grpc.Server.ServeHTTP serves
 // them. The collector's HTTP server speaks HTTP/1.1 and unencrypted HTTP/2 (h2c, with prior knowledge,
 // as gRPC clients connect) on the one port, so no connection sniffing is needed.
+//
+// # Tests
+//
+// otlptest serves the intake and the receiver on one loopback server, as the collector does, for the
+// tests of this package and of those that take OTLP from it.
 package otlp

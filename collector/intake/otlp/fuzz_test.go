@@ -24,8 +24,9 @@ type otlpRequest interface {
 	MarshalProto() ([]byte, error)
 }
 
-// seed adds the fixture inputs of signal, as JSON and as protobuf.
-func seed(f *testing.F, signal string, newReq func() otlpRequest) {
+// fuzzSignal fuzzes the requests of signal, made by newReq and seeded with its fixture inputs as JSON
+// and as protobuf: a body that decodes is given to translate.
+func fuzzSignal[R otlpRequest](f *testing.F, signal string, newReq func() R, translate func(t *testing.T, req R)) {
 	paths, _ := filepath.Glob(filepath.Join("testdata", "inputs", signal+"-*.json"))
 	if len(paths) == 0 {
 		f.Fatalf("no %s inputs", signal)
@@ -46,22 +47,21 @@ func seed(f *testing.F, signal string, newReq func() otlpRequest) {
 		f.Add(b, false)
 		f.Add(pb, true)
 	}
-}
-
-func decode(req otlpRequest, b []byte, protobuf bool) error {
-	if protobuf {
-		return req.UnmarshalProto(b)
-	}
-	return req.UnmarshalJSON(b)
+	f.Fuzz(func(t *testing.T, b []byte, protobuf bool) {
+		req := newReq()
+		decode := req.UnmarshalJSON
+		if protobuf {
+			decode = req.UnmarshalProto
+		}
+		if decode(b) != nil {
+			return
+		}
+		translate(t, req)
+	})
 }
 
 func FuzzTraces(f *testing.F) {
-	seed(f, "traces", func() otlpRequest { return ptraceotlp.NewExportRequest() })
-	f.Fuzz(func(t *testing.T, b []byte, protobuf bool) {
-		req := ptraceotlp.NewExportRequest()
-		if decode(req, b, protobuf) != nil {
-			return
-		}
+	fuzzSignal(f, "traces", ptraceotlp.NewExportRequest, func(t *testing.T, req ptraceotlp.ExportRequest) {
 		dropInvalidSpans(req.Traces())
 		var tr translator
 		renderAll(t, tr.traces(req.Traces(), time.Unix(0, 0), nil))
@@ -69,12 +69,7 @@ func FuzzTraces(f *testing.F) {
 }
 
 func FuzzMetrics(f *testing.F) {
-	seed(f, "metrics", func() otlpRequest { return pmetricotlp.NewExportRequest() })
-	f.Fuzz(func(t *testing.T, b []byte, protobuf bool) {
-		req := pmetricotlp.NewExportRequest()
-		if decode(req, b, protobuf) != nil {
-			return
-		}
+	fuzzSignal(f, "metrics", pmetricotlp.NewExportRequest, func(t *testing.T, req pmetricotlp.ExportRequest) {
 		var tr translator
 		events, rejected := tr.metrics(req.Metrics(), nil)
 		if rejected < 0 || rejected > int64(req.Metrics().DataPointCount()) {
@@ -85,12 +80,7 @@ func FuzzMetrics(f *testing.F) {
 }
 
 func FuzzLogs(f *testing.F) {
-	seed(f, "logs", func() otlpRequest { return plogotlp.NewExportRequest() })
-	f.Fuzz(func(t *testing.T, b []byte, protobuf bool) {
-		req := plogotlp.NewExportRequest()
-		if decode(req, b, protobuf) != nil {
-			return
-		}
+	fuzzSignal(f, "logs", plogotlp.NewExportRequest, func(t *testing.T, req plogotlp.ExportRequest) {
 		var tr translator
 		events := tr.logs(req.Logs(), time.Unix(0, 0), nil)
 		if len(events) != req.Logs().LogRecordCount() {

@@ -93,7 +93,7 @@ func exportOne[Req, Rsp protoMessage, C interface {
 		postExport(t, s, path, transport, body, req, rsp)
 		return rsp
 	}
-	rsp, err := newClient(s.dial(t)).Export(context.Background(), req)
+	rsp, err := newClient(s.Dial(t)).Export(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}

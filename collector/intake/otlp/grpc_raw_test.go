@@ -5,35 +5,14 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/hotpath-apm/hotpath/collector/intake"
 	"github.com/hotpath-apm/hotpath/collector/intake/otlp"
+	"github.com/hotpath-apm/hotpath/collector/intake/otlp/otlptest"
 )
-
-// bytesCodec sends a []byte as the gRPC message it is, whatever it holds, and reads the answer as bytes.
-type bytesCodec struct{}
-
-func (bytesCodec) Marshal(v any) (mem.BufferSlice, error) {
-	return mem.BufferSlice{mem.SliceBuffer(*v.(*[]byte))}, nil
-}
-
-func (bytesCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	*v.(*[]byte) = data.Materialize()
-	return nil
-}
-
-func (bytesCodec) Name() string { return "proto" }
-
-// exportBytes calls a service's Export with msg as the message.
-func exportBytes(ctx context.Context, conn *grpc.ClientConn, service string, msg []byte) error {
-	var out []byte
-	return conn.Invoke(ctx, "/"+service+"/Export", &msg, &out, grpc.ForceCodecV2(bytesCodec{}))
-}
 
 // A gRPC message that is not the service's request is answered INVALID_ARGUMENT with the reason (gRPC
 // itself would answer INTERNAL, which exporters retry), for each service, and stores nothing; without
@@ -41,16 +20,16 @@ func exportBytes(ctx context.Context, conn *grpc.ClientConn, service string, msg
 // stored.
 func TestGRPCUnreadableMessage(t *testing.T) {
 	s := newTestServer(t, intake.Config{SecretToken: "s3cret"}, otlp.Config{}, nil)
-	conn := s.dial(t)
+	conn := s.Dial(t)
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer s3cret")
 	garbage := []byte{0xff, 0xff, 0xff, 0x0f}
 	for _, service := range []string{"opentelemetry.proto.collector.trace.v1.TraceService",
 		"opentelemetry.proto.collector.metrics.v1.MetricsService", "opentelemetry.proto.collector.logs.v1.LogsService"} {
-		err := exportBytes(ctx, conn, service, garbage)
+		err := otlptest.ExportBytes(ctx, conn, service, garbage)
 		if st := status.Convert(err); st.Code() != codes.InvalidArgument || st.Message() == "" {
 			t.Errorf("%s: %v, want InvalidArgument with a message", service, err)
 		}
-		if err := exportBytes(context.Background(), conn, service, garbage); status.Code(err) != codes.Unauthenticated {
+		if err := otlptest.ExportBytes(context.Background(), conn, service, garbage); status.Code(err) != codes.Unauthenticated {
 			t.Errorf("%s without credentials: %v, want Unauthenticated", service, err)
 		}
 	}

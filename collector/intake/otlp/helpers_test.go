@@ -6,17 +6,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/hotpath-apm/hotpath/collector"
 	"github.com/hotpath-apm/hotpath/collector/intake"
 	"github.com/hotpath-apm/hotpath/collector/intake/otlp"
+	"github.com/hotpath-apm/hotpath/collector/intake/otlp/otlptest"
 	"github.com/hotpath-apm/hotpath/internal/esdoctest"
 )
 
@@ -63,14 +61,10 @@ func (r *recorder) setFail(err error) {
 	r.mu.Unlock()
 }
 
-// testServer is the collector's HTTP surface for OTLP: intake and the receiver on one mux, served over
-// HTTP/1.1 and h2c on loopback.
+// testServer is the collector's HTTP surface for OTLP (otlptest.Server) with its recorder.
 type testServer struct {
-	url  string
-	addr string
-	rec  *recorder
-	api  *intake.API
-	rcv  *otlp.Receiver
+	*otlptest.Server
+	rec *recorder
 }
 
 func newTestServer(t *testing.T, icfg intake.Config, ocfg otlp.Config, proc collector.BatchProcessor) *testServer {
@@ -80,32 +74,13 @@ func newTestServer(t *testing.T, icfg intake.Config, ocfg otlp.Config, proc coll
 		proc = rec
 	}
 	icfg.Processor = proc
-	api, err := intake.New(icfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ocfg.Intake = api
-	rcv, err := otlp.New(ocfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	api.Register(mux)
-	rcv.Register(mux)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.Protocols = otlp.Protocols()
-	srv.Start()
-	t.Cleanup(func() {
-		rcv.Stop()
-		srv.Close()
-	})
-	return &testServer{url: srv.URL, addr: srv.Listener.Addr().String(), rec: rec, api: api, rcv: rcv}
+	return &testServer{Server: otlptest.NewServer(t, icfg, ocfg), rec: rec}
 }
 
 // post sends body to path and returns the answer's status, headers and body.
 func (s *testServer) post(t *testing.T, path, contentType string, body []byte, header http.Header) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.url+path, bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,18 +98,6 @@ func (s *testServer) post(t *testing.T, path, contentType string, body []byte, h
 		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header, b
-}
-
-// dial connects a gRPC client over h2c.
-func (s *testServer) dial(t *testing.T, opts ...grpc.DialOption) *grpc.ClientConn {
-	t.Helper()
-	opts = append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)
-	conn, err := grpc.NewClient("passthrough:///"+s.addr, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
 }
 
 // mustJSON is json.Marshal for tests.

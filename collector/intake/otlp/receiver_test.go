@@ -98,7 +98,7 @@ func TestAuthentication(t *testing.T) {
 		t.Errorf("%d events stored, want 2 (the authenticated requests')", len(ev))
 	}
 
-	client := ptraceotlp.NewGRPCClient(s.dial(t))
+	client := ptraceotlp.NewGRPCClient(s.Dial(t))
 	_, err := client.Export(context.Background(), traceRequest(1))
 	if status.Code(err) != codes.Unauthenticated {
 		t.Errorf("gRPC without credentials: %v, want Unauthenticated", err)
@@ -135,7 +135,7 @@ func TestInvalidRequests(t *testing.T) {
 			}
 		})
 	}
-	req, _ := http.NewRequest(http.MethodGet, s.url+otlp.PathTraces, nil)
+	req, _ := http.NewRequest(http.MethodGet, s.URL+otlp.PathTraces, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestPartialSuccess(t *testing.T) {
 		var rsp ptraceotlp.ExportResponse
 		if transport == "grpc" {
 			var err error
-			if rsp, err = ptraceotlp.NewGRPCClient(s.dial(t)).Export(context.Background(), req); err != nil {
+			if rsp, err = ptraceotlp.NewGRPCClient(s.Dial(t)).Export(context.Background(), req); err != nil {
 				t.Fatal(err)
 			}
 		} else {
@@ -199,7 +199,7 @@ func TestBackpressure(t *testing.T) {
 			if st := decodeStatus(t, h.Get("Content-Type"), out); codes.Code(st.Code) != tc.code {
 				t.Errorf("HTTP status body code %v, want %v", codes.Code(st.Code), tc.code)
 			}
-			_, err := ptraceotlp.NewGRPCClient(s.dial(t)).Export(context.Background(), traceRequest(1))
+			_, err := ptraceotlp.NewGRPCClient(s.Dial(t)).Export(context.Background(), traceRequest(1))
 			st := status.Convert(err)
 			if st.Code() != tc.code {
 				t.Fatalf("gRPC: %v, want %v", err, tc.code)
@@ -238,7 +238,7 @@ func TestStreamLimit(t *testing.T) {
 	if got, h, _ := s.post(t, otlp.PathTraces, "application/x-protobuf", protoBody(t, traceRequest(1)), nil); got != 503 || h.Get("Retry-After") == "" {
 		t.Errorf("second stream: %d Retry-After %q, want 503 with Retry-After", got, h.Get("Retry-After"))
 	}
-	_, err := ptraceotlp.NewGRPCClient(s.dial(t)).Export(context.Background(), traceRequest(1))
+	_, err := ptraceotlp.NewGRPCClient(s.Dial(t)).Export(context.Background(), traceRequest(1))
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("gRPC second stream: %v, want ResourceExhausted", err)
 	}
@@ -270,7 +270,7 @@ func TestMessageSizeLimit(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("limit %d, body %d: status %d, want %d: %q", tc.limit, len(body), got, tc.want, out)
 		}
-		_, err := ptraceotlp.NewGRPCClient(s.dial(t)).Export(context.Background(), traceRequest(3))
+		_, err := ptraceotlp.NewGRPCClient(s.Dial(t)).Export(context.Background(), traceRequest(3))
 		if wantErr := tc.want != 200; (err != nil) != wantErr || wantErr && status.Code(err) != codes.ResourceExhausted {
 			t.Errorf("gRPC, limit %d: %v", tc.limit, err)
 		}
