@@ -16,25 +16,25 @@ import (
 // buffered reader they read the wire through, so that a stream costs no decompressor or buffer
 // allocation in the steady state.
 type decompressors struct {
-	gzip sync.Pool // *gzipReader
-	zlib sync.Pool // *zlibReader
+	gzip sync.Pool // *pooled[*gzip.Reader]
+	zlib sync.Pool // *pooled[zlibReader]
 }
 
 // wireBuffer is the size of the buffer a decompressor reads the wire through: flate reads it a
 // byte at a time, and it reads the wire (the pacer, the limits) in reads of this size.
 const wireBuffer = 16 << 10
 
-type gzipReader struct {
-	br *bufio.Reader
-	gz *gzip.Reader
+// pooled is a pooled decompressor (nil until its first use) with the buffered reader it reads the
+// wire through.
+type pooled[D io.Reader] struct {
+	br  *bufio.Reader
+	dec D
 }
 
-type zlibReader struct {
-	br *bufio.Reader
-	zl interface {
-		io.ReadCloser
-		zlib.Resetter
-	}
+// zlibReader is the reader zlib.NewReader returns.
+type zlibReader interface {
+	io.ReadCloser
+	zlib.Resetter
 }
 
 // body is one request's body on its way to the decoder: the wire bytes counted and limited, then
@@ -44,8 +44,8 @@ type body struct {
 	wire    limitedReader
 	decoded limitedReader
 	budget  *streamBudget // counts the decompressed bytes read, if set
-	gz      *gzipReader
-	zl      *zlibReader
+	gz      *pooled[*gzip.Reader]
+	zl      *pooled[zlibReader]
 	pool    *decompressors
 }
 
@@ -108,61 +108,59 @@ func (b *body) sniff(src io.Reader) (io.Reader, error) {
 }
 
 func (b *body) gzip(src io.Reader) (io.Reader, error) {
-	r, ok := b.pool.gzip.Get().(*gzipReader)
-	if !ok {
-		r = &gzipReader{br: bufio.NewReaderSize(src, wireBuffer)}
-	} else {
-		r.br.Reset(src)
-	}
-	var err error
-	if r.gz == nil {
-		r.gz, err = gzip.NewReader(r.br)
-	} else {
-		err = r.gz.Reset(r.br)
-	}
+	r, err := takePooled(&b.pool.gzip, src, func(gz **gzip.Reader, br *bufio.Reader) (err error) {
+		if *gz == nil {
+			*gz, err = gzip.NewReader(br)
+			return err
+		}
+		return (*gz).Reset(br)
+	})
 	if err != nil {
-		b.pool.putGzip(r)
 		return nil, err
 	}
 	b.gz = r
-	return r.gz, nil
+	return r.dec, nil
 }
 
 func (b *body) zlib(src io.Reader) (io.Reader, error) {
-	r, ok := b.pool.zlib.Get().(*zlibReader)
-	if !ok {
-		r = &zlibReader{br: bufio.NewReaderSize(src, wireBuffer)}
-	} else {
-		r.br.Reset(src)
-	}
-	if r.zl == nil {
-		zr, err := zlib.NewReader(r.br)
-		if err != nil {
-			b.pool.putZlib(r)
-			return nil, err
+	r, err := takePooled(&b.pool.zlib, src, func(zl *zlibReader, br *bufio.Reader) error {
+		if *zl == nil {
+			zr, err := zlib.NewReader(br)
+			if err != nil {
+				return err
+			}
+			*zl = zr.(zlibReader)
+			return nil
 		}
-		r.zl = zr.(interface {
-			io.ReadCloser
-			zlib.Resetter
-		})
-	} else if err := r.zl.Reset(r.br, nil); err != nil {
-		b.pool.putZlib(r)
+		return (*zl).Reset(br, nil)
+	})
+	if err != nil {
 		return nil, err
 	}
 	b.zl = r
-	return r.zl, nil
+	return r.dec, nil
 }
 
-// putGzip returns r to the pool, holding no reference to the request's body.
-func (d *decompressors) putGzip(r *gzipReader) {
-	r.br.Reset(nil)
-	d.gzip.Put(r)
+// takePooled takes a decompressor from pool, or makes one, to read src: reset points it at its
+// buffered reader (making it on its first use), and reads the compressed stream's header.
+func takePooled[D io.Reader](pool *sync.Pool, src io.Reader, reset func(dec *D, br *bufio.Reader) error) (*pooled[D], error) {
+	r, ok := pool.Get().(*pooled[D])
+	if !ok {
+		r = &pooled[D]{br: bufio.NewReaderSize(src, wireBuffer)}
+	} else {
+		r.br.Reset(src)
+	}
+	if err := reset(&r.dec, r.br); err != nil {
+		putPooled(pool, r)
+		return nil, err
+	}
+	return r, nil
 }
 
-// putZlib returns r to the pool, holding no reference to the request's body.
-func (d *decompressors) putZlib(r *zlibReader) {
+// putPooled returns r to pool, holding no reference to the request's body.
+func putPooled[D io.Reader](pool *sync.Pool, r *pooled[D]) {
 	r.br.Reset(nil)
-	d.zlib.Put(r)
+	pool.Put(r)
 }
 
 // Read reads decompressed bytes.
@@ -194,11 +192,11 @@ func (b *body) readErr() error {
 // close returns the decompressor to the pool; the body must not be read afterwards.
 func (b *body) close() {
 	if b.gz != nil {
-		b.pool.putGzip(b.gz)
+		putPooled(&b.pool.gzip, b.gz)
 		b.gz = nil
 	}
 	if b.zl != nil {
-		b.pool.putZlib(b.zl)
+		putPooled(&b.pool.zlib, b.zl)
 		b.zl = nil
 	}
 }
