@@ -110,6 +110,14 @@ func (m *metricsets) add(metric pmetric.Metric) int64 {
 			m.upsert(dp.Timestamp(), dp.Attributes(), collector.MetricSample{Name: name, Type: typ, Value: v})
 		}
 	}
+	// histogram adds a histogram data point's sample, or refuses it when it makes none (ok is false).
+	histogram := func(ts pcommon.Timestamp, attrs pcommon.Map, h *collector.Histogram, ok bool) {
+		if !ok {
+			rejected++
+			return
+		}
+		m.upsert(ts, attrs, collector.MetricSample{Name: name, Type: collector.MetricHistogram, Histogram: h})
+	}
 	switch metric.Type() {
 	case pmetric.MetricTypeGauge:
 		number(metric.Gauge().DataPoints(), collector.MetricGauge)
@@ -120,22 +128,14 @@ func (m *metricsets) add(metric pmetric.Metric) int64 {
 		for i := range dps.Len() {
 			dp := dps.At(i)
 			h, ok := explicitHistogram(dp.BucketCounts(), dp.ExplicitBounds(), dp.Count(), dp.Sum())
-			if !ok {
-				rejected++
-				continue
-			}
-			m.upsert(dp.Timestamp(), dp.Attributes(), collector.MetricSample{Name: name, Type: collector.MetricHistogram, Histogram: h})
+			histogram(dp.Timestamp(), dp.Attributes(), h, ok)
 		}
 	case pmetric.MetricTypeExponentialHistogram:
 		dps := metric.ExponentialHistogram().DataPoints()
 		for i := range dps.Len() {
 			dp := dps.At(i)
 			h, ok := exponentialHistogram(dp)
-			if !ok {
-				rejected++
-				continue
-			}
-			m.upsert(dp.Timestamp(), dp.Attributes(), collector.MetricSample{Name: name, Type: collector.MetricHistogram, Histogram: h})
+			histogram(dp.Timestamp(), dp.Attributes(), h, ok)
 		}
 	case pmetric.MetricTypeSummary:
 		dps := metric.Summary().DataPoints()
