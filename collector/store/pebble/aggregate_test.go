@@ -96,9 +96,8 @@ func (r *rawAgg) check(t *testing.T, what string, a collector.Aggregate) {
 // four hours (so minutes are split between partitions), and checks every aggregate, total and series,
 // against the figures computed from the transactions themselves, before and after a reopen.
 func TestAggregatesMatchTheTransactions(t *testing.T) {
-	dir := t.TempDir()
 	clk := newClock(t0)
-	s := openTest(t, Config{Dir: dir, Now: clk.Now})
+	s := openTest(t, Config{Now: clk.Now})
 	r := rand.New(rand.NewPCG(3, 3))
 	start := t0.Add(-3 * time.Hour)
 	// Names one the prefix of another, and with the key escape's bytes: a name's key ends where it ends.
@@ -190,7 +189,7 @@ func TestAggregatesMatchTheTransactions(t *testing.T) {
 			raw("indexer", name, start.Add(time.Hour), t0).check(t, "endpoints "+name, eps[name])
 		}
 	}
-	checkReopened(t, s, Config{Dir: dir, Now: clk.Now}, check)
+	checkReopened(t, s, check)
 }
 
 // TestAggregateMinuteBoundaries: a range is widened to whole minutes, and the minute of To counts

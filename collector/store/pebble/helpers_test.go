@@ -100,11 +100,13 @@ func (g *gen) batch(n, spans int) collector.Batch {
 	return b
 }
 
-// checkReopened runs check on s, closes it, opens the store again with cfg and runs check on that too
-// (subtest "reopened"): what a store answers must not change with a restart.
-func checkReopened(t *testing.T, s *Store, cfg Config, check func(*testing.T, *Store)) {
+// checkReopened runs check on s, closes it, opens the store again as it was opened (its directory, its
+// clock) and runs check on that too (subtest "reopened"): what a store answers must not change with a
+// restart.
+func checkReopened(t *testing.T, s *Store, check func(*testing.T, *Store)) {
 	t.Helper()
 	check(t, s)
+	cfg := s.cfg
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

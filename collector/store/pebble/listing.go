@@ -32,6 +32,32 @@ func bounds(from, to time.Time) (lo, hi uint64) {
 	return lo, hi
 }
 
+// timeSource is the source of the entries of a time index under prefix (its keys prefix, then a
+// timeKey) whose time is in [lo, hi) (bounds).
+func timeSource(prefix []byte, lo, hi uint64) source {
+	src := source{prefix: prefix, lo: binary.BigEndian.AppendUint64(slices.Clip(prefix), lo)}
+	if hi == math.MaxUint64 {
+		src.hi = prefixEnd(prefix)
+	} else {
+		src.hi = binary.BigEndian.AppendUint64(slices.Clip(prefix), hi)
+	}
+	return src
+}
+
+// resume narrows src to the entries that follow the one whose suffix is after (a cursor's; nil: from
+// the start) in the order they are read: those before it when newestFirst, else those after it.
+func (src *source) resume(after []byte, newestFirst bool) {
+	if after == nil {
+		return
+	}
+	k := append(slices.Clip(src.prefix), after...)
+	if newestFirst {
+		src.hi = k
+	} else {
+		src.lo = append(k, 0)
+	}
+}
+
 func normLimit(n int) int {
 	if n <= 0 {
 		return DefaultLimit
@@ -107,27 +133,16 @@ func (s *Store) Transactions(ctx context.Context, q collector.TransactionQuery) 
 		}
 		for _, name := range names {
 			prefix := appendEscaped(appendEscaped(partKey(nil, ks, p.P), q.Service), name)
-			src := source{prefix: prefix}
+			var src source
 			if ks == ksTxTime {
-				src.lo = binary.BigEndian.AppendUint64(slices.Clip(prefix), lo)
-				src.hi = binary.BigEndian.AppendUint64(slices.Clip(prefix), hi)
-				if hi == math.MaxUint64 {
-					src.hi = prefixEnd(prefix)
-				}
+				src = timeSource(prefix, lo, hi)
 			} else {
-				src.lo, src.hi = prefix, prefixEnd(prefix)
+				src = source{prefix: prefix, lo: prefix, hi: prefixEnd(prefix)}
 				if q.MinDuration > 0 {
 					src.hi = prefixEnd(binary.BigEndian.AppendUint64(slices.Clip(prefix), durKey(q.MinDuration)))
 				}
 			}
-			if after != nil {
-				k := append(slices.Clip(prefix), after...)
-				if q.Order == collector.NewestFirst {
-					src.hi = k
-				} else {
-					src.lo = append(k, 0)
-				}
-			}
+			src.resume(after, q.Order == collector.NewestFirst)
 			srcs = append(srcs, src)
 			srcNames = append(srcNames, name)
 		}
@@ -245,16 +260,8 @@ func (s *Store) Errors(ctx context.Context, q collector.ErrorQuery) (collector.E
 	lo, hi := bounds(q.From, q.To)
 	var srcs []source
 	for _, p := range selectPartitions(s.parts.snapshot(), q.From, q.To) {
-		prefix := appendEscaped(partKey(nil, ksError, p.P), q.Service)
-		src := source{prefix: prefix,
-			lo: binary.BigEndian.AppendUint64(slices.Clip(prefix), lo),
-			hi: binary.BigEndian.AppendUint64(slices.Clip(prefix), hi)}
-		if hi == math.MaxUint64 {
-			src.hi = prefixEnd(prefix)
-		}
-		if after != nil {
-			src.hi = append(slices.Clip(prefix), after...)
-		}
+		src := timeSource(appendEscaped(partKey(nil, ksError, p.P), q.Service), lo, hi)
+		src.resume(after, true)
 		srcs = append(srcs, src)
 	}
 	m := newMerger(it, srcs, true)

@@ -16,15 +16,13 @@ import (
 // transactions without a version are in none; Versions lists each version's first and last minute and
 // count, the first seen first.
 func TestVersionAggregates(t *testing.T) {
-	dir := t.TempDir()
 	clk := newClock(t0)
-	s := openTest(t, Config{Dir: dir, Now: clk.Now})
+	s := openTest(t, Config{Now: clk.Now})
 	r := rand.New(rand.NewPCG(15, 15))
 	start := t0.Add(-3 * time.Hour)
 	names := []string{"GET /search", "GET /suggest"}
 	versions := []string{"1.4.2", "1.5.0", ""}
-	var all []collector.Event
-	for range 3 {
+	all := writeRounds(t, s, clk, 3, time.Hour, func() collector.Batch {
 		var b collector.Batch
 		for range 1200 {
 			ts := start.Add(time.Duration(r.Int64N(int64(3 * time.Hour))))
@@ -37,10 +35,8 @@ func TestVersionAggregates(t *testing.T) {
 			e.Service.Version = ver
 			b = append(b, e)
 		}
-		mustProcess(t, s, b)
-		all = append(all, b...)
-		clk.Add(time.Hour)
-	}
+		return b
+	})
 	raw := func(svc, ver, name string, from, to time.Time) *rawAgg {
 		return rawAggOf(all, from, to, func(e *collector.Event) bool {
 			return e.Service.Name == svc && e.Service.Version == ver && (name == "" || e.Transaction.Name == name)
@@ -95,7 +91,7 @@ func TestVersionAggregates(t *testing.T) {
 			t.Errorf("unknown version: %v, %v", eps, err)
 		}
 	}
-	checkReopened(t, s, Config{Dir: dir, Now: clk.Now}, check)
+	checkReopened(t, s, check)
 }
 
 func TestVersionQueryErrors(t *testing.T) {
