@@ -24,6 +24,12 @@ func BenchmarkDecodeLoadgen(b *testing.B) {
 	benchDecode(b, filepath.Join("..", "..", "testdata", "loadgen.ndjson"), 600, Options{BatchSize: 500})
 }
 
+// BenchmarkDecodeLogs decodes logs.ndjson (7 log events, flat and nested ECS fields) with a processor
+// that does nothing.
+func BenchmarkDecodeLogs(b *testing.B) {
+	benchDecode(b, filepath.Join(fixtures, "logs.ndjson"), 7, Options{})
+}
+
 // benchDecode decodes the file at path, of events events, again and again.
 func benchDecode(b *testing.B, path string, events int, opts Options) {
 	body, err := os.ReadFile(path)

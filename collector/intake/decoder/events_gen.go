@@ -379,6 +379,58 @@ func (d *Decoder) metricset(ev *collector.Event) bool {
 	return set
 }
 
+// logEvent decodes the value of a "log" line into ev.
+func (d *Decoder) logEvent(ev *collector.Event) bool {
+	s := &d.s
+	f := &d.logf
+	*f = logFields{}
+	if !s.beginObject() {
+		return false
+	}
+	set := false
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		ok := false
+		switch string(key) {
+		case "labels":
+			ok = d.labels(&d.pool.ls, "labels", false)
+		case "@timestamp":
+			ok = d.timestamp("@timestamp")
+		case "trace.id":
+			ok = d.kw(&f.traceID, "trace.id")
+			f.traceSet = f.traceSet || ok
+		case "transaction.id":
+			ok = d.kw(&f.txID, "transaction.id")
+			f.txSet = f.txSet || ok
+		case "span.id":
+			ok = d.kw(&f.spanID, "span.id")
+			f.spanSet = f.spanSet || ok
+		case "message":
+			ok = d.text(&f.message)
+			f.messageSet = f.messageSet || ok
+		case "faas":
+			d.v.push("faas")
+			ok = d.faas(&ev.Faas)
+			d.v.pop()
+		default:
+			ok = d.logECS(f, key)
+		}
+		set = set || ok
+		if s.err != nil {
+			s.frame(typeLog, key)
+			return set
+		}
+	}
+	if s.err != nil {
+		if s.err.inKey {
+			s.frame(typeLog, nil)
+		}
+		return set
+	}
+	d.checkLogFields(f)
+	return set
+}
+
 // frame decodes a stack frame into f; it needs a classname or a filename.
 func (d *Decoder) frame(f *collector.StackFrame) bool {
 	s := &d.s
@@ -3164,4 +3216,339 @@ func (d *Decoder) metaProcess() bool {
 		}
 	}
 	return set
+}
+
+// logECS reads the member key of a log event that is an ECS field, flat, or an object of their nested
+// form; it skips any other.
+func (d *Decoder) logECS(f *logFields, key []byte) bool {
+	switch string(key) {
+	case "service.name":
+		return d.textSet(&f.serviceName.flat, &f.serviceName.flatSet)
+	case "service.version":
+		return d.textSet(&f.serviceVersion.flat, &f.serviceVersion.flatSet)
+	case "service.environment":
+		return d.textSet(&f.serviceEnv.flat, &f.serviceEnv.flatSet)
+	case "service.node.name":
+		return d.textSet(&f.serviceNode.flat, &f.serviceNode.flatSet)
+	case "error.type":
+		return d.textSet(&f.errorType.flat, &f.errorType.flatSet)
+	case "error.message":
+		return d.textSet(&f.errorMessage.flat, &f.errorMessage.flatSet)
+	case "error.stack_trace":
+		return d.textSet(&f.errorStack.flat, &f.errorStack.flatSet)
+	case "event.dataset":
+		return d.textSet(&f.eventDataset.flat, &f.eventDataset.flatSet)
+	case "process.thread.name":
+		return d.textSet(&f.threadName.flat, &f.threadName.flatSet)
+	case "log.level":
+		return d.textSet(&f.level.flat, &f.level.flatSet)
+	case "log.logger":
+		return d.textSet(&f.logger.flat, &f.logger.flatSet)
+	case "log.origin.file.name":
+		return d.textSet(&f.fileName.flat, &f.fileName.flatSet)
+	case "log.origin.function":
+		return d.textSet(&f.function.flat, &f.function.flatSet)
+	case "log.origin.file.line":
+		return d.logLine(f)
+	case "service":
+		return d.ecsService(f)
+	case "error":
+		return d.ecsError(f)
+	case "event":
+		return d.ecsEvent(f)
+	case "process":
+		return d.ecsProcess(f)
+	case "log":
+		return d.ecsLog(f)
+	}
+	d.s.skip()
+	return false
+}
+
+// checkECSLengths checks the lengths of a log event's keyword fields, once their nested values are
+// applied.
+func (d *Decoder) checkECSLengths(f *logFields) {
+	if v, ok := f.serviceName.value(); ok && tooLong(v, 1024) {
+		d.v.maxLength("service.name", 1024)
+	}
+	if v, ok := f.serviceVersion.value(); ok && tooLong(v, 1024) {
+		d.v.maxLength("service.version", 1024)
+	}
+	if v, ok := f.serviceEnv.value(); ok && tooLong(v, 1024) {
+		d.v.maxLength("service.environment", 1024)
+	}
+	if v, ok := f.serviceNode.value(); ok && tooLong(v, 1024) {
+		d.v.maxLength("service.node.name", 1024)
+	}
+	if v, ok := f.eventDataset.value(); ok && tooLong(v, 1024) {
+		d.v.maxLength("event.dataset", 1024)
+	}
+	if v, ok := f.threadName.value(); ok && tooLong(v, 1024) {
+		d.v.maxLength("process.thread.name", 1024)
+	}
+	if v, ok := f.level.value(); ok && tooLong(v, 1024) {
+		d.v.maxLength("log.level", 1024)
+	}
+	if v, ok := f.logger.value(); ok && tooLong(v, 1024) {
+		d.v.maxLength("log.logger", 1024)
+	}
+	if v, ok := f.fileName.value(); ok && tooLong(v, 1024) {
+		d.v.maxLength("log.origin.file.name", 1024)
+	}
+}
+
+// applyECS sets the fields of ev that a log event's ECS fields go straight into.
+func applyECS(ev *collector.Event, f *logFields) {
+	if v, ok := f.serviceName.value(); ok {
+		ev.Service.Name = v
+	}
+	if v, ok := f.serviceVersion.value(); ok {
+		ev.Service.Version = v
+	}
+	if v, ok := f.serviceEnv.value(); ok {
+		ev.Service.Environment = v
+	}
+	if v, ok := f.serviceNode.value(); ok {
+		ev.Service.NodeName = v
+	}
+	if v, ok := f.eventDataset.value(); ok {
+		ev.Event.Dataset = v
+	}
+	if v, ok := f.threadName.value(); ok {
+		ev.Process.ThreadName = v
+	}
+}
+
+// ecsService reads the object service of a log event's nested form.
+func (d *Decoder) ecsService(f *logFields) bool {
+	s := &d.s
+	if !s.beginObject() {
+		return false
+	}
+	n := 0
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		n++
+		switch string(key) {
+		case "name":
+			d.nestedECS(&f.serviceName)
+		case "version":
+			d.nestedECS(&f.serviceVersion)
+		case "environment":
+			d.nestedECS(&f.serviceEnv)
+		case "node":
+			d.ecsServiceNode(f)
+		default:
+			s.skip()
+		}
+		if s.err != nil {
+			s.frame("map[string]interface {}", key)
+			return true
+		}
+	}
+	return n > 0
+}
+
+// ecsServiceNode reads the object service.node of a log event's nested form.
+func (d *Decoder) ecsServiceNode(f *logFields) bool {
+	s := &d.s
+	if !s.beginObject() {
+		return false
+	}
+	n := 0
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		n++
+		switch string(key) {
+		case "name":
+			d.nestedECS(&f.serviceNode)
+		default:
+			s.skip()
+		}
+		if s.err != nil {
+			s.frame("map[string]interface {}", key)
+			return true
+		}
+	}
+	return n > 0
+}
+
+// ecsError reads the object error of a log event's nested form.
+func (d *Decoder) ecsError(f *logFields) bool {
+	s := &d.s
+	if !s.beginObject() {
+		return false
+	}
+	n := 0
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		n++
+		switch string(key) {
+		case "type":
+			d.nestedECS(&f.errorType)
+		case "message":
+			d.nestedECS(&f.errorMessage)
+		case "stack_trace":
+			d.nestedECS(&f.errorStack)
+		default:
+			s.skip()
+		}
+		if s.err != nil {
+			s.frame("map[string]interface {}", key)
+			return true
+		}
+	}
+	return n > 0
+}
+
+// ecsEvent reads the object event of a log event's nested form.
+func (d *Decoder) ecsEvent(f *logFields) bool {
+	s := &d.s
+	if !s.beginObject() {
+		return false
+	}
+	n := 0
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		n++
+		switch string(key) {
+		case "dataset":
+			d.nestedECS(&f.eventDataset)
+		default:
+			s.skip()
+		}
+		if s.err != nil {
+			s.frame("map[string]interface {}", key)
+			return true
+		}
+	}
+	return n > 0
+}
+
+// ecsProcess reads the object process of a log event's nested form.
+func (d *Decoder) ecsProcess(f *logFields) bool {
+	s := &d.s
+	if !s.beginObject() {
+		return false
+	}
+	n := 0
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		n++
+		switch string(key) {
+		case "thread":
+			d.ecsProcessThread(f)
+		default:
+			s.skip()
+		}
+		if s.err != nil {
+			s.frame("map[string]interface {}", key)
+			return true
+		}
+	}
+	return n > 0
+}
+
+// ecsProcessThread reads the object process.thread of a log event's nested form.
+func (d *Decoder) ecsProcessThread(f *logFields) bool {
+	s := &d.s
+	if !s.beginObject() {
+		return false
+	}
+	n := 0
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		n++
+		switch string(key) {
+		case "name":
+			d.nestedECS(&f.threadName)
+		default:
+			s.skip()
+		}
+		if s.err != nil {
+			s.frame("map[string]interface {}", key)
+			return true
+		}
+	}
+	return n > 0
+}
+
+// ecsLog reads the object log of a log event's nested form.
+func (d *Decoder) ecsLog(f *logFields) bool {
+	s := &d.s
+	if !s.beginObject() {
+		return false
+	}
+	n := 0
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		n++
+		switch string(key) {
+		case "level":
+			d.nestedECS(&f.level)
+		case "logger":
+			d.nestedECS(&f.logger)
+		case "origin":
+			d.ecsLogOrigin(f)
+		default:
+			s.skip()
+		}
+		if s.err != nil {
+			s.frame("map[string]interface {}", key)
+			return true
+		}
+	}
+	return n > 0
+}
+
+// ecsLogOrigin reads the object log.origin of a log event's nested form.
+func (d *Decoder) ecsLogOrigin(f *logFields) bool {
+	s := &d.s
+	if !s.beginObject() {
+		return false
+	}
+	n := 0
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		n++
+		switch string(key) {
+		case "function":
+			d.nestedECS(&f.function)
+		case "file":
+			d.ecsLogOriginFile(f)
+		default:
+			s.skip()
+		}
+		if s.err != nil {
+			s.frame("map[string]interface {}", key)
+			return true
+		}
+	}
+	return n > 0
+}
+
+// ecsLogOriginFile reads the object log.origin.file of a log event's nested form.
+func (d *Decoder) ecsLogOriginFile(f *logFields) bool {
+	s := &d.s
+	if !s.beginObject() {
+		return false
+	}
+	n := 0
+	var key []byte
+	for first := true; s.nextKey(&first, &key); {
+		n++
+		switch string(key) {
+		case "name":
+			d.nestedECS(&f.fileName)
+		case "line":
+			d.nestedLogLine(f)
+		default:
+			s.skip()
+		}
+		if s.err != nil {
+			s.frame("map[string]interface {}", key)
+			return true
+		}
+	}
+	return n > 0
 }

@@ -35,190 +35,43 @@ type logFields struct {
 	traceSet, txSet, spanSet, messageSet                 bool
 }
 
-// logEvent decodes the value of a "log" line into ev.
-func (d *Decoder) logEvent(ev *collector.Event) bool {
-	s := &d.s
-	f := &d.logf
-	*f = logFields{}
-	flat := func(dst *ecsField) bool {
-		ok := d.text(&dst.flat)
-		dst.flatSet = dst.flatSet || ok
-		return ok
+// The decoder of log lines (logEvent), the reader of their ECS fields (logECS) and of the objects of
+// these fields' nested form are generated from eventgen's table of the fields; these are their parts.
+
+// logLine reads log.origin.file.line, flat: an integer.
+func (d *Decoder) logLine(f *logFields) bool {
+	v, ok := d.s.int()
+	if ok {
+		f.line, f.lineSet = v, true
 	}
-	nestedStr := func(dst *ecsField) bool {
-		if s.peek() != '"' {
-			// A value of another type is ignored, also when it replaces a string of the same key.
-			s.skip()
-			dst.nestedSet = false
-			return false
-		}
-		d.text(&dst.nested)
-		dst.nestedSet = true
-		return true
+	return ok
+}
+
+// nestedLogLine reads log.origin.file.line, nested: a number's text, parsed once the event is read;
+// a value of another type is ignored.
+func (d *Decoder) nestedLogLine(f *logFields) {
+	if isNumberStart(d.s.peek()) {
+		f.nestedLine, _ = d.s.looseNumber()
+	} else {
+		d.s.skip()
 	}
-	// nestedObject reads a nested ECS object, where fields of the wrong type are ignored.
-	nestedObject := func(typeName string, field func(key []byte)) bool {
-		if !s.beginObject() {
-			return false
-		}
-		n := 0
-		var key []byte
-		for first := true; s.nextKey(&first, &key); {
-			n++
-			field(key)
-			if s.err != nil {
-				s.frame(typeName, key)
-				return true
-			}
-		}
-		return n > 0
+}
+
+// nestedECS reads a field of the nested form: a string. A value of another type is ignored, also when
+// it replaces a string of the same key.
+func (d *Decoder) nestedECS(dst *ecsField) {
+	if d.s.peek() != '"' {
+		d.s.skip()
+		dst.nestedSet = false
+		return
 	}
-	set := d.object(typeLog, func(key []byte) bool {
-		switch string(key) {
-		case "labels":
-			return d.labels(&d.pool.ls, "labels", false)
-		case "@timestamp":
-			return d.timestamp("@timestamp")
-		case "trace.id":
-			return d.kwSet(&f.traceID, &f.traceSet, "trace.id")
-		case "transaction.id":
-			return d.kwSet(&f.txID, &f.txSet, "transaction.id")
-		case "span.id":
-			return d.kwSet(&f.spanID, &f.spanSet, "span.id")
-		case "message":
-			return d.textSet(&f.message, &f.messageSet)
-		case "faas":
-			return d.nested("faas", func() bool { return d.faas(&ev.Faas) })
-		case "service.name":
-			return flat(&f.serviceName)
-		case "service.version":
-			return flat(&f.serviceVersion)
-		case "service.environment":
-			return flat(&f.serviceEnv)
-		case "service.node.name":
-			return flat(&f.serviceNode)
-		case "error.type":
-			return flat(&f.errorType)
-		case "error.message":
-			return flat(&f.errorMessage)
-		case "error.stack_trace":
-			return flat(&f.errorStack)
-		case "event.dataset":
-			return flat(&f.eventDataset)
-		case "process.thread.name":
-			return flat(&f.threadName)
-		case "log.level":
-			return flat(&f.level)
-		case "log.logger":
-			return flat(&f.logger)
-		case "log.origin.file.name":
-			return flat(&f.fileName)
-		case "log.origin.function":
-			return flat(&f.function)
-		case "log.origin.file.line":
-			v, ok := s.int()
-			if ok {
-				f.line, f.lineSet = v, true
-			}
-			return ok
-		case "service":
-			return nestedObject("map[string]interface {}", func(key []byte) {
-				switch string(key) {
-				case "name":
-					nestedStr(&f.serviceName)
-				case "version":
-					nestedStr(&f.serviceVersion)
-				case "environment":
-					nestedStr(&f.serviceEnv)
-				case "node":
-					nestedObject("map[string]interface {}", func(key []byte) {
-						if string(key) == "name" {
-							nestedStr(&f.serviceNode)
-						} else {
-							s.skip()
-						}
-					})
-				default:
-					s.skip()
-				}
-			})
-		case "error":
-			return nestedObject("map[string]interface {}", func(key []byte) {
-				switch string(key) {
-				case "type":
-					nestedStr(&f.errorType)
-				case "message":
-					nestedStr(&f.errorMessage)
-				case "stack_trace":
-					nestedStr(&f.errorStack)
-				default:
-					s.skip()
-				}
-			})
-		case "event":
-			return nestedObject("map[string]interface {}", func(key []byte) {
-				if string(key) == "dataset" {
-					nestedStr(&f.eventDataset)
-				} else {
-					s.skip()
-				}
-			})
-		case "process":
-			return nestedObject("map[string]interface {}", func(key []byte) {
-				if string(key) != "thread" {
-					s.skip()
-					return
-				}
-				nestedObject("map[string]interface {}", func(key []byte) {
-					if string(key) == "name" {
-						nestedStr(&f.threadName)
-					} else {
-						s.skip()
-					}
-				})
-			})
-		case "log":
-			return nestedObject("map[string]interface {}", func(key []byte) {
-				switch string(key) {
-				case "level":
-					nestedStr(&f.level)
-				case "logger":
-					nestedStr(&f.logger)
-				case "origin":
-					nestedObject("map[string]interface {}", func(key []byte) {
-						switch string(key) {
-						case "function":
-							nestedStr(&f.function)
-						case "file":
-							nestedObject("map[string]interface {}", func(key []byte) {
-								switch string(key) {
-								case "name":
-									nestedStr(&f.fileName)
-								case "line":
-									if c := s.peek(); isNumberStart(c) {
-										f.nestedLine, _ = s.looseNumber()
-									} else {
-										s.skip()
-									}
-								default:
-									s.skip()
-								}
-							})
-						default:
-							s.skip()
-						}
-					})
-				default:
-					s.skip()
-				}
-			})
-		}
-		s.skip()
-		return false
-	})
-	if s.err != nil {
-		return set
-	}
+	d.text(&dst.nested)
+	dst.nestedSet = true
+}
+
+// checkLogFields applies the nested form's line and checks the fields' lengths, once a log event is
+// read.
+func (d *Decoder) checkLogFields(f *logFields) {
 	if f.nestedLine != nil {
 		v, err := strconv.ParseInt(bytesToString(f.nestedLine), 10, 64)
 		if err != nil {
@@ -230,21 +83,7 @@ func (d *Decoder) logEvent(ev *collector.Event) bool {
 			f.line, f.lineSet = v, true
 		}
 	}
-	// Lengths are checked after the nested values are applied.
-	for _, c := range [...]struct {
-		f    *ecsField
-		name string
-	}{
-		{&f.serviceName, "service.name"}, {&f.serviceVersion, "service.version"},
-		{&f.serviceEnv, "service.environment"}, {&f.serviceNode, "service.node.name"},
-		{&f.eventDataset, "event.dataset"}, {&f.threadName, "process.thread.name"},
-		{&f.level, "log.level"}, {&f.logger, "log.logger"}, {&f.fileName, "log.origin.file.name"},
-	} {
-		if v, ok := c.f.value(); ok && tooLong(v, 1024) {
-			d.v.maxLength(c.name, 1024)
-		}
-	}
-	return set
+	d.checkECSLengths(f)
 }
 
 // finishLog applies apm-data's mapToLogModel.
@@ -298,24 +137,7 @@ func (d *Decoder) finishLog(ev *collector.Event) {
 		ev.Error = d.pool.errs.one()
 		ev.Error.Type, ev.Error.Message, ev.Error.StackTrace = et, em, es
 	}
-	if v, ok := f.serviceName.value(); ok {
-		ev.Service.Name = v
-	}
-	if v, ok := f.serviceVersion.value(); ok {
-		ev.Service.Version = v
-	}
-	if v, ok := f.serviceEnv.value(); ok {
-		ev.Service.Environment = v
-	}
-	if v, ok := f.serviceNode.value(); ok {
-		ev.Service.NodeName = v
-	}
-	if v, ok := f.threadName.value(); ok {
-		ev.Process.ThreadName = v
-	}
-	if v, ok := f.eventDataset.value(); ok {
-		ev.Event.Dataset = v
-	}
+	applyECS(ev, f)
 	ev.Labels, ev.NumericLabels = d.pool.ls.result()
 	if ev.Error == nil {
 		ev.Event.Kind = "event"

@@ -25,14 +25,6 @@ func (d *Decoder) object(typeName string, field func(key []byte) bool) (set bool
 	return set
 }
 
-// nested decodes the member name of the current object with fn, with name added to the validation path.
-func (d *Decoder) nested(name string, fn func() bool) bool {
-	d.v.push(name)
-	set := fn()
-	d.v.pop()
-	return set
-}
-
 // elements decodes an array of objects of the schema, each element with elem under name in the
 // validation path: an element that is null or has no member fails validation. It reports whether the
 // value was an array (and not null).

@@ -112,13 +112,6 @@ func (d *Decoder) kw(dst *string, field string) bool {
 	return true
 }
 
-// kwSet is kw that also records in *set that the field was given, and reports whether it ever was: a
-// repeated key's null leaves it set.
-func (d *Decoder) kwSet(dst *string, set *bool, field string) bool {
-	*set = d.kw(dst, field) || *set
-	return *set
-}
-
 // kwMin1 is kw for a keyword the schema requires not to be empty.
 func (d *Decoder) kwMin1(dst *string, field string) bool {
 	ok := d.kw(dst, field)
@@ -150,7 +143,8 @@ func (d *Decoder) text(dst *string) bool {
 	return ok
 }
 
-// textSet is text that also records in *set that the field was given, as kwSet does.
+// textSet is text that also records in *set that the field was given, and reports whether it ever was:
+// a repeated key's null leaves it set.
 func (d *Decoder) textSet(dst *string, set *bool) bool {
 	if v, ok := d.s.str(); ok {
 		*dst, *set = v, true

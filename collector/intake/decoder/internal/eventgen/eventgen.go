@@ -1,6 +1,7 @@
 // Package eventgen writes the decoders of the intake v2 schema's objects (the decoder package's
 // events_gen.go) from one template, events.go.tmpl, and one table of their members (schema.go): the
-// transaction, span, error and metricset lines and the objects nested in them. The template holds
+// transaction, span, error, metricset and log lines and the objects nested in them, and the ECS fields
+// of log lines, flat or in the objects their keys imply. The template holds
 // what every object's decoder does (read its members with one switch over their keys, skip unknown
 // ones, name the object in a decode error, check its required members once it ended); the table says,
 // member by member, how a value is read and which flag records that it was given, and which rules
@@ -15,6 +16,7 @@ import (
 	"fmt"
 	"go/format"
 	"go/token"
+	"strings"
 	"text/template"
 )
 
@@ -29,6 +31,7 @@ type object struct {
 	TypeName string // apm-data's struct (a Go expression), named in decode errors
 	Before   string // statements before the object is read
 	Members  []member
+	Default  string // the statement reading the value of any other key, key (by default it is skipped)
 	Rules    []rule // checked in order once the object ended, when it had a member; the first broken one fails
 	After    string // statements once the object ended without a syntax error; set says if it had a member
 
@@ -100,7 +103,7 @@ func required(keys ...string) []rule {
 
 // Generate returns the source of events_gen.go.
 func Generate() ([]byte, error) {
-	tmpl, err := template.New("events").Parse(eventsTemplate)
+	tmpl, err := template.New("events").Funcs(template.FuncMap{"ecsFunc": ecsFunc}).Parse(eventsTemplate)
 	if err != nil {
 		return nil, fmt.Errorf("eventgen: %w", err)
 	}
@@ -111,7 +114,7 @@ func Generate() ([]byte, error) {
 		}
 	}
 	var out bytes.Buffer
-	if err := tmpl.Execute(&out, objs); err != nil {
+	if err := tmpl.Execute(&out, map[string]any{"Objects": objs, "ECS": ecsObjects(logFields())}); err != nil {
 		return nil, fmt.Errorf("eventgen: %w", err)
 	}
 	src, err := format.Source(out.Bytes())
@@ -147,4 +150,67 @@ func resolve(o *object) error {
 		o.Rules[i] = rule{Cond: "!" + f, Msg: "'" + r.Required + "' required"}
 	}
 	return nil
+}
+
+// An ecsField is a field of a log event that comes flat, under its dotted key ("log.level"), or nested,
+// in objects named by the key's parts ({"log": {"level": ...}}): the logFields member it is read into,
+// or, with Line, the source line (a number). A keyword is at most 1024 characters long; Into is the
+// event's field its value goes straight into, if any.
+type ecsField struct {
+	Key, Field, Into string
+	Keyword, Line    bool
+}
+
+// An ecsObject is an object of the nested form: its path and the fields and objects it holds, by their
+// keys in it.
+type ecsObject struct {
+	Path    string
+	Fields  []ecsMember
+	Objects []ecsMember
+}
+
+// An ecsMember is a member of an ecsObject: a field, or an object named by its method.
+type ecsMember struct {
+	Key   string
+	Field ecsField
+	Func  string
+}
+
+// ecsObjects returns the flat form's fields as the root's (path "") and the objects of the nested form,
+// which the fields' keys imply.
+func ecsObjects(fields []ecsField) []ecsObject {
+	objs := []ecsObject{{}}
+	index := map[string]int{"": 0}
+	for _, f := range fields {
+		objs[0].Fields = append(objs[0].Fields, ecsMember{Key: f.Key, Field: f})
+		parts := strings.Split(f.Key, ".")
+		for i := range parts {
+			parent := strings.Join(parts[:i], ".")
+			if i == len(parts)-1 {
+				if i > 0 {
+					o := &objs[index[parent]]
+					o.Fields = append(o.Fields, ecsMember{Key: parts[i], Field: f})
+				}
+				break
+			}
+			path := strings.Join(parts[:i+1], ".")
+			if _, ok := index[path]; !ok {
+				index[path] = len(objs)
+				objs = append(objs, ecsObject{Path: path})
+				o := &objs[index[parent]]
+				o.Objects = append(o.Objects, ecsMember{Key: parts[i], Func: ecsFunc(path)})
+			}
+		}
+	}
+	return objs
+}
+
+// ecsFunc is the name of the method reading the nested form's object at path: ecsLogOrigin for
+// log.origin.
+func ecsFunc(path string) string {
+	name := "ecs"
+	for _, p := range strings.FieldsFunc(path, func(r rune) bool { return r == '.' || r == '_' }) {
+		name += strings.ToUpper(p[:1]) + p[1:]
+	}
+	return name
 }

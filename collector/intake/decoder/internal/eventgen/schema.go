@@ -95,10 +95,49 @@ func schema() []object {
 			},
 			Rules: required("samples"),
 		},
+		{
+			Name: "logEvent", Params: "ev *collector.Event", TypeName: "typeLog",
+			Doc: `decodes the value of a "log" line into ev.`,
+			Before: `f := &d.logf
+				*f = logFields{}`,
+			Members: []member{
+				read("labels", `ok = d.labels(&d.pool.ls, "labels", false)`),
+				read("@timestamp", `ok = d.timestamp("@timestamp")`),
+				kw("trace.id", "f.traceID").flag("f.traceSet"),
+				kw("transaction.id", "f.txID").flag("f.txSet"),
+				kw("span.id", "f.spanID").flag("f.spanSet"),
+				text("message", "f.message").flag("f.messageSet"),
+				nested("faas", "d.faas(&ev.Faas)"),
+			},
+			Default: "ok = d.logECS(f, key)",
+			After:   "d.checkLogFields(f)",
+		},
 	}
 	objs = append(objs, eventObjects()...)
 	objs = append(objs, contextObjects()...)
 	return append(objs, metadataObjects()...)
+}
+
+// logFields are the ECS fields of log events, by their flat keys, which also name the objects of their
+// nested form: "log.level" is also {"log": {"level": ...}} (apm-data's processNestedSource). Keywords
+// are limited to 1024 characters; Into is the event's field a value goes straight into.
+func logFields() []ecsField {
+	return []ecsField{
+		{Key: "service.name", Field: "serviceName", Keyword: true, Into: "ev.Service.Name"},
+		{Key: "service.version", Field: "serviceVersion", Keyword: true, Into: "ev.Service.Version"},
+		{Key: "service.environment", Field: "serviceEnv", Keyword: true, Into: "ev.Service.Environment"},
+		{Key: "service.node.name", Field: "serviceNode", Keyword: true, Into: "ev.Service.NodeName"},
+		{Key: "error.type", Field: "errorType"},
+		{Key: "error.message", Field: "errorMessage"},
+		{Key: "error.stack_trace", Field: "errorStack"},
+		{Key: "event.dataset", Field: "eventDataset", Keyword: true, Into: "ev.Event.Dataset"},
+		{Key: "process.thread.name", Field: "threadName", Keyword: true, Into: "ev.Process.ThreadName"},
+		{Key: "log.level", Field: "level", Keyword: true},
+		{Key: "log.logger", Field: "logger", Keyword: true},
+		{Key: "log.origin.file.name", Field: "fileName", Keyword: true},
+		{Key: "log.origin.function", Field: "function"},
+		{Key: "log.origin.file.line", Line: true},
+	}
 }
 
 // traceable are the members transactions and spans share beyond ids and timestamp.
