@@ -15,6 +15,8 @@ import (
 	"testing/iotest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hotpath-apm/hotpath/collector"
 )
 
@@ -311,25 +313,40 @@ func (p *blockingProcessor) ProcessBatch(ctx context.Context, _ *collector.Batch
 	}
 }
 
+// oneSlot is an API with a single stream slot, whose Processor blocks every batch until released, and
+// a stream of one transaction to send it.
+type oneSlot struct {
+	proc *blockingProcessor
+	h    http.Handler
+	reg  *prometheus.Registry
+	body []byte
+}
+
+// newOneSlot returns a oneSlot whose streams wait up to streamWait for the slot.
+func newOneSlot(t *testing.T, streamWait time.Duration) *oneSlot {
+	proc := newBlockingProcessor()
+	api, _, reg := newTestAPI(t, Config{Processor: proc, MaxConcurrentStreams: 1, StreamWait: streamWait})
+	return &oneSlot{proc: proc, h: api.Handler(), reg: reg, body: newStream("svc").transactions(1).bytes()}
+}
+
+// post sends the stream without checking the answer; any goroutine may call it.
+func (o *oneSlot) post() *httptest.ResponseRecorder {
+	return serve(o.h, httptest.NewRequest(http.MethodPost, "/intake/v2/events", bytes.NewReader(o.body)))
+}
+
 // TestEventsStreamLimit: with every stream slot taken, a new stream waits StreamWait, then gets 503.
 func TestEventsStreamLimit(t *testing.T) {
-	proc := newBlockingProcessor()
-	api, _, reg := newTestAPI(t, Config{Processor: proc, MaxConcurrentStreams: 1, StreamWait: 50 * time.Millisecond})
-	h := api.Handler()
-	body := newStream("svc").transactions(1).bytes()
-
+	o := newOneSlot(t, 50*time.Millisecond)
+	proc, reg := o.proc, o.reg
 	first := make(chan *httptest.ResponseRecorder)
-	go func() {
-		w, _ := postNoCheck(h, body)
-		first <- w
-	}()
+	go func() { first <- o.post() }()
 	<-proc.arrived // the first stream holds the only slot
 	if got := metric(t, reg, "hotpath_intake_streams_in_flight"); got != 1 {
 		t.Errorf("streams_in_flight %v, want 1", got)
 	}
 
 	start := time.Now()
-	w, res := post(t, h, bytes.NewReader(body), nil)
+	w, res := post(t, o.h, bytes.NewReader(o.body), nil)
 	if w.Code != 503 || len(res.Errors) != 1 || res.Errors[0].Message != errStreamLimit.Error() {
 		t.Errorf("second stream: %d %+v", w.Code, res)
 	}
@@ -351,16 +368,11 @@ func TestEventsStreamLimit(t *testing.T) {
 
 // TestEventsStreamWaits: a stream that finds no slot gets one as soon as it is freed.
 func TestEventsStreamWaits(t *testing.T) {
-	proc := newBlockingProcessor()
-	api, _, reg := newTestAPI(t, Config{Processor: proc, MaxConcurrentStreams: 1, StreamWait: time.Minute})
-	h := api.Handler()
-	body := newStream("svc").transactions(1).bytes()
+	o := newOneSlot(t, time.Minute)
+	proc, reg := o.proc, o.reg
 	results := make(chan int, 2)
 	for range 2 {
-		go func() {
-			w, _ := postNoCheck(h, body)
-			results <- w.Code
-		}()
+		go func() { results <- o.post().Code }()
 	}
 	<-proc.arrived
 	waitFor(t, func() bool { return metric(t, reg, "hotpath_intake_streams_waiting") == 1 })
@@ -376,18 +388,16 @@ func TestEventsStreamWaits(t *testing.T) {
 
 // TestEventsClientGone: a client that disconnects while its stream waits for a slot frees it at once.
 func TestEventsClientGone(t *testing.T) {
-	proc := newBlockingProcessor()
-	api, _, reg := newTestAPI(t, Config{Processor: proc, MaxConcurrentStreams: 1, StreamWait: time.Minute})
-	h := api.Handler()
-	body := newStream("svc").transactions(1).bytes()
-	go func() { _, _ = postNoCheck(h, body) }()
+	o := newOneSlot(t, time.Minute)
+	proc, reg := o.proc, o.reg
+	go func() { o.post() }()
 	<-proc.arrived
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan *httptest.ResponseRecorder)
 	go func() {
-		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/intake/v2/events", bytes.NewReader(body))
-		done <- serve(h, req)
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/intake/v2/events", bytes.NewReader(o.body))
+		done <- serve(o.h, req)
 	}()
 	waitFor(t, func() bool { return metric(t, reg, "hotpath_intake_streams_waiting") == 1 })
 	cancel()
@@ -396,11 +406,6 @@ func TestEventsClientGone(t *testing.T) {
 	}
 	close(proc.release)
 	waitFor(t, func() bool { return metric(t, reg, "hotpath_intake_streams_in_flight") == 0 })
-}
-
-func postNoCheck(h http.Handler, body []byte) (*httptest.ResponseRecorder, error) {
-	req := httptest.NewRequest(http.MethodPost, "/intake/v2/events", bytes.NewReader(body))
-	return serve(h, req), nil
 }
 
 // waitFor polls cond until it holds, failing the test after 10 s.
