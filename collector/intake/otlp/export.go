@@ -89,30 +89,34 @@ type failure struct {
 	reason string     // the label of hotpath_otlp_rejected_total
 }
 
+// classify returns how err, the error of an export under ctx, is answered.
 func classify(ctx context.Context, err error) failure {
-	switch {
-	case errors.Is(err, errInvalid):
-		return failure{status: http.StatusBadRequest, code: codes.InvalidArgument, reason: "invalid"}
-	case errors.Is(err, intake.ErrDecompression):
-		return failure{status: http.StatusBadRequest, code: codes.InvalidArgument, reason: "decompression"}
-	case errors.Is(err, intake.ErrBodyTooLarge):
-		return failure{status: http.StatusRequestEntityTooLarge, code: codes.ResourceExhausted, reason: "body_too_large"}
-	case errors.Is(err, collector.ErrQueueFull):
-		return failure{status: http.StatusServiceUnavailable, code: codes.ResourceExhausted, retry: true, reason: "queue_full"}
-	case errors.Is(err, intake.ErrStreamLimit):
-		return failure{status: http.StatusServiceUnavailable, code: codes.ResourceExhausted, retry: true, reason: "stream_limit"}
-	case errors.Is(err, intake.ErrMemoryBudget):
-		return failure{status: http.StatusServiceUnavailable, code: codes.ResourceExhausted, retry: true, reason: "memory_budget"}
-	case errors.Is(err, collector.ErrShuttingDown):
-		return failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "shutting_down"}
-	case errors.Is(err, collector.ErrStorageUnavailable):
-		return failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "storage"}
-	case errors.Is(err, intake.ErrTooSlow):
-		return failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "too_slow"}
-	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), isTimeout(err):
+	for _, a := range answers {
+		if errors.Is(err, a.err) {
+			return a.failure
+		}
+	}
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isTimeout(err) {
 		return failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "timeout"}
 	}
 	return failure{status: http.StatusInternalServerError, code: codes.Internal, reason: "internal"}
+}
+
+// answers are the failures of the errors classify knows, in the order it tries them (a timeout, and
+// any other error, it answers itself). Read only.
+var answers = [...]struct {
+	err error
+	failure
+}{
+	{errInvalid, failure{status: http.StatusBadRequest, code: codes.InvalidArgument, reason: "invalid"}},
+	{intake.ErrDecompression, failure{status: http.StatusBadRequest, code: codes.InvalidArgument, reason: "decompression"}},
+	{intake.ErrBodyTooLarge, failure{status: http.StatusRequestEntityTooLarge, code: codes.ResourceExhausted, reason: "body_too_large"}},
+	{collector.ErrQueueFull, failure{status: http.StatusServiceUnavailable, code: codes.ResourceExhausted, retry: true, reason: "queue_full"}},
+	{intake.ErrStreamLimit, failure{status: http.StatusServiceUnavailable, code: codes.ResourceExhausted, retry: true, reason: "stream_limit"}},
+	{intake.ErrMemoryBudget, failure{status: http.StatusServiceUnavailable, code: codes.ResourceExhausted, retry: true, reason: "memory_budget"}},
+	{collector.ErrShuttingDown, failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "shutting_down"}},
+	{collector.ErrStorageUnavailable, failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "storage"}},
+	{intake.ErrTooSlow, failure{status: http.StatusServiceUnavailable, code: codes.Unavailable, retry: true, reason: "too_slow"}},
 }
 
 // grpcStatus is the gRPC status of a failure, with RetryInfo when the client should retry (OTLP
