@@ -307,6 +307,7 @@ func TestValidation(t *testing.T) {
 		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":1,"span_count":{"started":1},"context":{"tags":{"x":[1]}}}}`, "validation error: transaction: context: 'tags': validation rule 'inputTypesVals(string;bool;number)' violated for key x"},
 		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":1,"span_count":{"started":1},"context":{"request":{"method":"GET","body":5}}}}`, "validation error: transaction: context: request: 'body': validation rule 'inputTypes(string;object)' violated "},
 		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":1,"span_count":{"started":1},"context":{"user":{"id":1.5}}}}`, "validation error: transaction: context: user: 'id': validation rule 'inputTypes(string;int)' violated"},
+		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":1,"span_count":{"started":1},"context":{"user":{"id":-}}}}`, "validation error: transaction: context: user: 'id': validation rule 'inputTypes(string;int)' violated"},
 		{`{"transaction":{"id":"a","trace_id":"b","type":"t","duration":1,"span_count":{"started":1},"links":[{"span_id":"x"}]}}`, "validation error: transaction: links: 'trace_id' required"},
 		// Out of the range the collector can store and answer with (year 1 to 9999, time.Duration's span),
 		// at the boundary and past it.

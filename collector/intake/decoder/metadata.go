@@ -92,7 +92,7 @@ func isInt64(text []byte) bool {
 	if neg {
 		digits = digits[1:]
 	}
-	return fitsInt64(digits, neg)
+	return digits != "" && fitsInt64(digits, neg)
 }
 
 // isAtoi reports whether strconv.Atoi accepts s.
