@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -22,6 +23,7 @@ import (
 type outcome struct {
 	accepted int
 	errors   []string
+	messages []string // the errors' whole messages (hotpath's only)
 }
 
 func category(msg string) string {
@@ -66,6 +68,7 @@ func hotpathOutcome(t *testing.T, body io.Reader, maxEventSize int) outcome {
 	out := outcome{accepted: res.Accepted}
 	for _, e := range res.Errors {
 		out.errors = append(out.errors, category(e.Message)+" | "+e.Document)
+		out.messages = append(out.messages, e.Message)
 	}
 	return out
 }
@@ -159,13 +162,27 @@ func FuzzSameResultsAsAPMData(f *testing.F) {
 		if strings.ContainsAny(line, "\n") || !knownDifferenceFree(line) {
 			return
 		}
-		compare(t, "line", []byte(meta+"\n"+line+"\n"), 4096, nil)
+		body := []byte(meta + "\n" + line + "\n")
+		for _, e := range hotpathOutcome(t, bytes.NewReader(body), 4096).messages {
+			for _, rule := range rangeRules {
+				if strings.Contains(e, "validation rule '"+rule+"' violated") {
+					return // a time or duration hotpath cannot store: refused here, kept by APM Server
+				}
+			}
+		}
+		compare(t, "line", body, 4096, nil)
 	})
 }
 
+// rangeRules are the rules hotpath adds to apm-data's schema (package decoder's doc): a timestamp from
+// year 1 to 9999, a duration or span start within time.Duration's range.
+var rangeRules = []string{"min(-62135596800000000)", "max(253402300799999999)", "max(9223372036854)"}
+
 // knownDifferenceFree reports whether line avoids the documented differences between the decoders
-// (package decoder's doc): jsoniter's case-insensitive keys, raw control characters in strings, and
-// RUM v3 events (first key "x" or "e"), which hotpath does not decode.
+// (package decoder's doc) that can be seen in its text: jsoniter's case-insensitive keys, raw control
+// characters in strings, RUM v3 events (first key "x" or "e"), which hotpath does not decode, and
+// numbers with a leading zero. The
+// fuzz target passes over the one seen in hotpath's answer: rangeRules.
 func knownDifferenceFree(line string) bool {
 	if i := strings.IndexAny(line, `"'`); i >= 0 {
 		if rest := line[i+1:]; strings.HasPrefix(rest, "x"+line[i:i+1]) || strings.HasPrefix(rest, "e"+line[i:i+1]) {
@@ -178,5 +195,9 @@ func knownDifferenceFree(line string) bool {
 			return false
 		}
 	}
-	return true
+	return !leadingZero.MatchString(line)
 }
+
+// leadingZero finds a number written with a leading zero (00, -01.5), which is not JSON: jsoniter
+// refuses it, or reads it, depending on where its read buffer happens to end.
+var leadingZero = regexp.MustCompile(`[:,\[]\s*-?0[0-9]`)

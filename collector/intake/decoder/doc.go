@@ -84,6 +84,11 @@
 //   - object keys match exactly; jsoniter also matches struct fields case-insensitively;
 //   - a string with a raw control character is invalid JSON here; jsoniter accepts it;
 //   - nesting is limited to 1000 levels (jsoniter: 10000);
+//   - a number with a leading zero (00) in an ignored field is refused; jsoniter refuses it or reads it
+//     depending on where its read buffer happens to end;
+//   - a timestamp outside years 1 to 9999, and a duration or span start over 9,223,372,036,854 ms
+//     (time.Duration's range), are refused ("validation rule 'max(9223372036854)' violated" and the
+//     like): the collector could not store or answer with them; APM Server has no such bounds;
 //   - RUM v3 lines ("m", "x", "e") are decode errors; APM Server decodes them;
 //   - when an event breaks several schema rules, the one reported may differ; decode messages follow
 //     jsoniter's layout ("decode error: data read error: v2.transactionRoot.Transaction:
