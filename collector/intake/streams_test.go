@@ -193,12 +193,14 @@ func TestSlowlorisBesideAgent(t *testing.T) {
 			t.Errorf("slow client: %v", res.err)
 		case res.status == 503 && res.body.Errors[0].Message == msgTimeout:
 			cut++
-			if res.took < DefaultStreamGrace || res.took > DefaultStreamGrace+2*time.Second {
+			// Cut at the grace, not at the read timeout (30 s): the bounds leave a loaded machine room.
+			if res.took < DefaultStreamGrace || res.took > DefaultStreamGrace+5*time.Second {
 				t.Errorf("a slow stream held its slot %v, want the grace, %v", res.took, DefaultStreamGrace)
 			}
 		case res.status == 503 && res.body.Errors[0].Message == errStreamLimit.Error():
 			refused++
-			if res.took > 3*time.Second {
+			// Refused after StreamWait (500 ms), not held until the grace: 3.2 s were seen under load.
+			if res.took > DefaultStreamGrace/2 {
 				t.Errorf("a slow stream was refused after %v, want StreamWait's 500ms", res.took)
 			}
 		default:
