@@ -99,9 +99,10 @@ const memoryRegrowth = 32 << 20
 // memoryReturner returns the heap's memory while intake is quiet: on the 1st, 2nd, 4th, 8th... quiet tick
 // in a row (5, 10, 20, 40 s... after a burst, with cmd/hotpath's interval), and on any quiet tick on which
 // the heap has grown by regrowth since it was last returned. The store's compactions and the exporter go
-// on after a burst, and what they leave is garbage that only a collection finds, which an idle collector
-// would otherwise not run until the next burst; doubling the wait keeps the collections forced on an idle
-// collector to ten in its first idle hour and one every doubling after.
+// on after a burst, and what they leave is garbage that only a collection finds, which an idle process
+// otherwise runs every two minutes (the runtime's forced collection), its pages then returned at the
+// background scavenger's pace; doubling the wait keeps the collections forced on an idle collector to
+// ten in its first idle hour and one every doubling after.
 type memoryReturner struct {
 	regrowth uint64
 	held     func() uint64 // the heap memory the runtime holds from the system
