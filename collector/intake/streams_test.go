@@ -21,6 +21,48 @@ import (
 	"github.com/hotpath-apm/hotpath/collector/intake/decoder"
 )
 
+// TestDropIdle: intake is quiet once no slot has been taken for quiet and none is in use, at the boundary
+// (a nanosecond short is not quiet); then it lets go of its idle decoders, and says it is quiet again on
+// later checks with none left to drop (cmd/hotpath returns memory on those too).
+func TestDropIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, err := newMetrics(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newStreamSlots(4, 4, time.Second, decoder.Options{MaxEventSize: 1024, BatchSize: 1}, m)
+		c := clientPrefix(netip.MustParseAddr("192.0.2.1"))
+		d, err := s.acquire(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute)
+		if s.dropIdle(time.Second) {
+			t.Fatal("quiet while a stream holds a slot")
+		}
+		s.release(d, c)
+		if len(s.idle) != 1 {
+			t.Fatalf("%d idle decoders kept, want the released one", len(s.idle))
+		}
+		d, err = s.acquire(context.Background(), c) // takes the idle decoder back
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.release(d, c)
+		time.Sleep(time.Second - time.Nanosecond)
+		if s.dropIdle(time.Second) || len(s.idle) != 1 {
+			t.Fatalf("quiet a nanosecond early, or dropped the idle decoder (%d left)", len(s.idle))
+		}
+		time.Sleep(time.Nanosecond)
+		if !s.dropIdle(time.Second) || len(s.idle) != 0 {
+			t.Fatalf("not quiet after a second without streams, or %d idle decoders kept", len(s.idle))
+		}
+		if !s.dropIdle(time.Second) {
+			t.Error("not quiet on the next check, with no decoder left to drop")
+		}
+	})
+}
+
 // TestStreamsPerClient at the boundary: a client holds at most perClient slots; its next stream waits
 // for one of its own to end (and gets it when one does), or is refused after the wait with APM
 // Server's message; another client gets a slot meanwhile.
