@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -60,4 +61,39 @@ func TestNext(t *testing.T) {
 	if _, err := s.Next('}'); !errors.Is(err, ErrShort) {
 		t.Errorf("the end: %v, want ErrShort", err)
 	}
+}
+
+// FuzzSkipValue: on any input SkipValue stops within it; a value encoding/json calls valid is skipped
+// whole (a bare number at the end may go on: ErrShort), and every proper prefix of it is ErrShort.
+func FuzzSkipValue(f *testing.F) {
+	for _, s := range []string{`{"a":[1,{"b":"}"}],"c":null}`, `"a\"b"`, `-12.5e+3`, `[true,false]`, `{"x`, `]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s := Scanner{B: []byte(in)}
+		err := s.SkipValue()
+		if s.I < 0 || s.I > len(in)+1 {
+			t.Fatalf("%q: stopped at %d", in, s.I)
+		}
+		if !json.Valid([]byte(in)) {
+			return
+		}
+		v := strings.TrimSpace(in)
+		if c := v[len(v)-1]; '0' <= c && c <= '9' {
+			// A number at the very end may go on: ErrShort, as for any prefix of a longer body.
+			if err != nil && !errors.Is(err, ErrShort) {
+				t.Fatalf("valid %q: %v", in, err)
+			}
+			return
+		}
+		if err != nil || strings.TrimSpace(in[min(s.I, len(in)):]) != "" {
+			t.Fatalf("valid %q: %v, stopped at %d", in, err, s.I)
+		}
+		for n := range len(v) {
+			p := Scanner{B: []byte(v[:n])}
+			if err := p.SkipValue(); !errors.Is(err, ErrShort) {
+				t.Fatalf("valid %q cut at %d: %v, want ErrShort", v, n, err)
+			}
+		}
+	})
 }
